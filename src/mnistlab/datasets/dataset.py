@@ -1,0 +1,114 @@
+"""The in-memory data set: one split of images, labels and class names, validated once at construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from mnistlab.errors import DataFormatError
+
+IMAGE_SHAPE = (28, 28)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """One split of an MNIST-shaped data set.
+
+    ``images`` is uint8 of shape (N, 28, 28), ``labels`` int64 of shape (N,) (``None`` for an unlabelled test
+    file such as Kaggle's ``test.csv``), ``classes`` the class names indexed by label.
+
+    >>> import numpy as np
+    >>> ds = Dataset(np.zeros((2, 28, 28), np.uint8), np.array([0, 1]), ["zero", "one"], "toy", "train")
+    >>> len(ds), ds.class_counts().tolist()
+    (2, [1, 1])
+    """
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    classes: list[str]
+    name: str = "custom"
+    split: str = "train"
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        images = np.asarray(self.images)
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+            raise DataFormatError(
+                f"{self.name}/{self.split}: images must have shape (N, 28, 28), got {images.shape}"
+            )
+        if images.dtype != np.uint8:
+            raise DataFormatError(f"{self.name}/{self.split}: images must be uint8, got {images.dtype}")
+        object.__setattr__(self, "images", images)
+        object.__setattr__(self, "classes", [str(c) for c in self.classes])
+        if self.labels is None:
+            return
+        labels = np.asarray(self.labels)
+        if labels.shape != (len(images),):
+            raise DataFormatError(
+                f"{self.name}/{self.split}: {len(images)} images but labels have shape {labels.shape}"
+            )
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise DataFormatError(f"{self.name}/{self.split}: labels must be integers, got {labels.dtype}")
+        labels = labels.astype(np.int64, copy=False)
+        bad = np.flatnonzero((labels < 0) | (labels >= len(self.classes)))
+        if bad.size:
+            raise DataFormatError(
+                f"{self.source or f'{self.name}/{self.split}'}: label {labels[bad[0]]} of row {bad[0] + 1} is "
+                f"outside the {len(self.classes)} classes (expected 0..{len(self.classes) - 1})"
+            )
+        object.__setattr__(self, "labels", labels)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        labelled = "labelled" if self.labels is not None else "unlabelled"
+        return f"Dataset({self.name!r}, split={self.split!r}, n={len(self)}, classes={len(self.classes)}, {labelled})"
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def class_counts(self) -> np.ndarray:
+        """Number of images of each class, indexed by label."""
+        if self.labels is None:
+            raise DataFormatError(f"{self.name}/{self.split}: no labels to count")
+        return np.bincount(self.labels, minlength=self.n_classes)
+
+    def subset(self, indices: np.ndarray | slice, split: str | None = None) -> Dataset:
+        """The images (and labels) at ``indices``, as a new data set sharing the class names."""
+        labels = None if self.labels is None else self.labels[indices]
+        return Dataset(self.images[indices], labels, self.classes, self.name, split or self.split, self.source)
+
+    def flat(self) -> np.ndarray:
+        """Images as an (N, 784) uint8 view, the layout scikit-learn models take."""
+        return self.images.reshape(len(self), -1)
+
+    def pixel_stats(self) -> tuple[float, float]:
+        """Mean and standard deviation of all pixel values (0..255 scale)."""
+        # A 256-bin histogram is exact and avoids a float64 copy of every pixel.
+        counts = np.bincount(self.images.reshape(-1), minlength=256)
+        values = np.arange(256, dtype=np.float64)
+        mean = float(counts @ values / counts.sum())
+        return mean, float(np.sqrt(counts @ (values - mean) ** 2 / counts.sum()))
+
+
+def train_val_split(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """Stratified split of a labelled data set into training and validation parts.
+
+    >>> import numpy as np
+    >>> ds = Dataset(np.zeros((10, 28, 28), np.uint8), np.arange(10) % 2, ["a", "b"])
+    >>> train, val = train_val_split(ds, val_fraction=0.2, seed=0)
+    >>> len(train), len(val), val.class_counts().tolist()
+    (8, 2, [1, 1])
+    """
+    if dataset.labels is None:
+        raise DataFormatError(f"{dataset.name}/{dataset.split}: cannot stratify a split without labels")
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    train_idx, val_idx = train_test_split(
+        np.arange(len(dataset)), test_size=val_fraction, random_state=seed, stratify=dataset.labels
+    )
+    return dataset.subset(np.sort(train_idx), "train"), dataset.subset(np.sort(val_idx), "validation")

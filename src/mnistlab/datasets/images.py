@@ -1,0 +1,145 @@
+"""Image files: folders of PNG/JPEG images (one sub-folder per class, or a ``filename,label`` manifest, seed 004)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from mnistlab.errors import DataFormatError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+MANIFEST_NAME = "labels.csv"
+
+
+def read_image(path: str | Path, resize: bool = False) -> np.ndarray:
+    """Read one image as 28x28 uint8 grayscale; RGB is converted, other sizes are refused unless ``resize``."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            gray = img.convert("L")
+    except FileNotFoundError:
+        raise DataFormatError(f"{path}: image file not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataFormatError(f"{path}: not a readable image ({exc})") from None
+    if gray.size != (28, 28):
+        if not resize:
+            raise DataFormatError(
+                f"{path}: image is {gray.size[0]}x{gray.size[1]}, expected 28x28 (pass resize=True to resize)"
+            )
+        gray = gray.resize((28, 28), Image.Resampling.LANCZOS)
+    return np.asarray(gray, dtype=np.uint8)
+
+
+def read_images(paths: Sequence[Path], resize: bool = False) -> np.ndarray:
+    """Decode many images into one (N, 28, 28) array; Pillow releases the GIL while decoding."""
+    out = np.empty((len(paths), 28, 28), np.uint8)
+
+    def decode(i: int) -> None:
+        out[i] = read_image(paths[i], resize)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(decode, range(len(paths))))
+    return out
+
+
+def read_image_folder(
+    root: str | Path, classes: Sequence[str] | None = None, resize: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a folder of images: ``root/labels.csv`` (``filename,label``) if present, else one sub-folder per class.
+
+    Returns images, labels and the class names. With a manifest, images keep the manifest's order.
+    """
+    root = Path(root)
+    if root.is_file() and root.suffix.lower() == ".csv":
+        return _read_manifest(root, root.parent, classes, resize)
+    if not root.is_dir():
+        raise DataFormatError(f"{root}: not a folder of images or a filename,label CSV manifest")
+    if (root / MANIFEST_NAME).is_file():
+        return _read_manifest(root / MANIFEST_NAME, root, classes, resize)
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: _natural_key(p.name))
+    if not folders:
+        raise DataFormatError(
+            f"{root}: no class sub-folders and no {MANIFEST_NAME}; expected one sub-folder of images per class"
+        )
+    names = list(classes) if classes is not None else [p.name for p in folders]
+    unknown = [p.name for p in folders if p.name not in names]
+    if unknown:
+        raise DataFormatError(f"{root}: sub-folder {unknown[0]!r} is not one of the classes {names}")
+    paths, labels = [], []
+    for folder in folders:
+        files = sorted(
+            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: _natural_key(p.name)
+        )
+        paths += files
+        labels += [names.index(folder.name)] * len(files)
+    if not paths:
+        raise DataFormatError(f"{root}: the class sub-folders hold no PNG or JPEG images")
+    return read_images(paths, resize), np.asarray(labels, np.int64), names
+
+
+def _read_manifest(
+    manifest: Path, root: Path, classes: Sequence[str] | None, resize: bool
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    try:
+        with open(manifest, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{manifest}: cannot read the manifest ({exc})") from None
+    if not rows or [c.strip().lower() for c in rows[0]] != ["filename", "label"]:
+        raise DataFormatError(f"{manifest}: expected a header 'filename,label'")
+    body = rows[1:]
+    if not body:
+        raise DataFormatError(f"{manifest}: the manifest lists no images")
+    for line, row in enumerate(body, start=2):
+        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+            raise DataFormatError(f"{manifest}: line {line}: expected 'filename,label', got {','.join(row)!r}")
+    raw_labels = [row[1].strip() for row in body]
+    names = list(classes) if classes is not None else _infer_classes(raw_labels)
+    labels = np.empty(len(body), np.int64)
+    for i, value in enumerate(raw_labels):
+        labels[i] = _label_index(value, names, manifest, i + 2)
+    paths = [root / row[0].strip() for row in body]
+    return read_images(paths, resize), labels, names
+
+
+def _infer_classes(raw_labels: list[str]) -> list[str]:
+    if all(v.isdigit() for v in raw_labels):
+        return [str(i) for i in range(max(int(v) for v in raw_labels) + 1)]
+    return sorted(set(raw_labels), key=_natural_key)
+
+
+def _label_index(value: str, names: list[str], manifest: Path, line: int) -> int:
+    if value in names:
+        return names.index(value)
+    if value.isdigit() and int(value) < len(names):
+        return int(value)
+    raise DataFormatError(f"{manifest}: line {line}: label {value!r} is not one of the classes {names}")
+
+
+def _natural_key(name: str) -> tuple[int, int | str]:
+    return (0, int(name)) if name.isdigit() else (1, name)
+
+
+def write_image_folder(root: str | Path, images: np.ndarray, labels: np.ndarray | None, classes: Sequence[str]) -> None:
+    """Write ``root/00000.png ...`` and a ``labels.csv`` manifest (class names as labels) that keeps the order."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    width = max(5, len(str(len(images) - 1)))
+    names = [f"{i:0{width}d}.png" for i in range(len(images))]
+
+    def encode(i: int) -> None:
+        Image.fromarray(images[i], mode="L").save(root / names[i], optimize=False, compress_level=1)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(encode, range(len(images))))
+    if labels is not None:
+        with open(root / MANIFEST_NAME, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["filename", "label"])
+            writer.writerows(zip(names, (classes[k] for k in labels), strict=True))
