@@ -29,6 +29,7 @@ __all__ = [
     "Dataset",
     "DatasetInfo",
     "available",
+    "cache_source",
     "cache_status",
     "data_home",
     "export",
@@ -70,6 +71,11 @@ def load(name: str, split: Split = "train", home: Path | None = None) -> Dataset
     return Dataset(images, labels, info.classes, name, split, source_of(folder))
 
 
+def cache_source(name: str, home: Path | None = None) -> str:
+    """Which mirror (or manual placement) supplied the cached files of a registered data set."""
+    return source_of((home or data_home()) / get_info(name).name)
+
+
 def cache_status(name: str, home: Path | None = None, rehash: bool = False) -> dict[str, str]:
     """``{file name: status}`` of a registered data set's cached files (``rehash`` forces a full sha256)."""
     info = get_info(name)
@@ -94,7 +100,9 @@ def from_idx(
     image_array = read_idx(images, ndim=3)
     label_array = read_idx(labels, ndim=1) if labels is not None else None
     if label_array is not None and len(label_array) != len(image_array):
-        raise DataFormatError(f"{labels}: {len(label_array)} labels for {len(image_array)} images in {images}")
+        raise DataFormatError(
+            f"{labels}: {len(label_array)} labels for {len(image_array)} images in {images}"
+        )
     return _dataset(image_array, label_array, classes, Path(images), name)
 
 
@@ -119,7 +127,7 @@ def from_npz(path: str | Path, name: str | None = None) -> Dataset:
             if "images" not in data:
                 raise DataFormatError(f"{path}: no 'images' array (found {sorted(data.files)})")
             images = data["images"]
-            labels = data["labels"] if "labels" in data else None
+            labels = data.get("labels")
             classes = data["classes"].tolist() if "classes" in data else None
     except (OSError, ValueError) as exc:
         raise DataFormatError(f"{path}: not a readable .npz file ({exc})") from None

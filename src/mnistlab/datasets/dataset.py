@@ -80,7 +80,9 @@ class Dataset:
     def subset(self, indices: np.ndarray | slice, split: str | None = None) -> Dataset:
         """The images (and labels) at ``indices``, as a new data set sharing the class names."""
         labels = None if self.labels is None else self.labels[indices]
-        return Dataset(self.images[indices], labels, self.classes, self.name, split or self.split, self.source)
+        return Dataset(
+            self.images[indices], labels, self.classes, self.name, split or self.split, self.source
+        )
 
     def flat(self) -> np.ndarray:
         """Images as an (N, 784) uint8 view, the layout scikit-learn models take."""

@@ -74,7 +74,8 @@ def read_image_folder(
     paths, labels = [], []
     for folder in folders:
         files = sorted(
-            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: _natural_key(p.name)
+            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+            key=lambda p: _natural_key(p.name),
         )
         paths += files
         labels += [names.index(folder.name)] * len(files)
@@ -98,7 +99,9 @@ def _read_manifest(
         raise DataFormatError(f"{manifest}: the manifest lists no images")
     for line, row in enumerate(body, start=2):
         if len(row) != 2 or not row[0].strip() or not row[1].strip():
-            raise DataFormatError(f"{manifest}: line {line}: expected 'filename,label', got {','.join(row)!r}")
+            raise DataFormatError(
+                f"{manifest}: line {line}: expected 'filename,label', got {','.join(row)!r}"
+            )
     raw_labels = [row[1].strip() for row in body]
     names = list(classes) if classes is not None else _infer_classes(raw_labels)
     labels = np.empty(len(body), np.int64)
@@ -126,7 +129,9 @@ def _natural_key(name: str) -> tuple[int, int | str]:
     return (0, int(name)) if name.isdigit() else (1, name)
 
 
-def write_image_folder(root: str | Path, images: np.ndarray, labels: np.ndarray | None, classes: Sequence[str]) -> None:
+def write_image_folder(
+    root: str | Path, images: np.ndarray, labels: np.ndarray | None, classes: Sequence[str]
+) -> None:
     """Write ``root/00000.png ...`` and a ``labels.csv`` manifest (class names as labels) that keeps the order."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

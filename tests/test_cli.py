@@ -1,0 +1,64 @@
+"""The command line: thin commands with readable output and one-line errors."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnistlab import datasets
+from mnistlab.cli.main import main
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.realdata
+def test_data_info_mnist_shows_official_counts(capsys):
+    code, out, _ = run(capsys, "data", "info", "mnist")
+    assert code == 0
+    assert "             5    5421     892" in out
+    assert "         total   60000   10000" in out
+    assert out.count("sha256 ok") == 4
+    assert "train pixels: mean 33.318, std 78.567" in out
+
+
+@pytest.mark.realdata
+def test_data_show_eda_and_export(capsys, tmp_path):
+    code, _out, _ = run(
+        capsys, "data", "show", "fashion-mnist-kaggle", "--out", str(tmp_path / "g.png"), "--per-class", "2"
+    )
+    assert code == 0 and Image.open(tmp_path / "g.png").size[0] > 200
+    code, _, _ = run(capsys, "data", "eda", "mnist", "--out", str(tmp_path / "rep"))
+    assert code == 0 and len(list((tmp_path / "rep" / "mnist").glob("*.png"))) == 4
+    code, _, _ = run(capsys, "data", "export", "mnist", "--format", "npz", "--out", str(tmp_path / "x"),
+                       "--split", "test")  # fmt: skip
+    assert code == 0
+    back = datasets.from_npz(tmp_path / "x" / "test.npz")
+    np.testing.assert_array_equal(back.images, datasets.load("mnist", "test").images)
+
+
+def test_data_list_names_every_data_set(capsys, tmp_home):
+    code, out, _ = run(capsys, "data", "list")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == datasets.available()
+    assert "not cached" in out
+
+
+def test_errors_are_one_line_without_traceback(capsys, tmp_home, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_OFFLINE", "1")
+    code, _out, err = run(capsys, "data", "info", "mnist")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("error: mnist: ") and "MNISTLAB_OFFLINE=1" in lines[-1]
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "data", "fetch", "no-such-set")
+    assert code == 1 and err.strip() == (
+        "error: unknown data set 'no-such-set'; known: mnist, fashion-mnist-kaggle, fashion-mnist."
+    )
+
+
+def test_usage_errors_exit_2(capsys):
+    code, _, err = run(capsys, "data", "show", "mnist")
+    assert code == 2 and "Missing option '--out'" in err

