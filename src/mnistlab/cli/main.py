@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from mnistlab.cli import data
+from mnistlab.cli import data, models
 from mnistlab.errors import MnistlabError
 
 app = typer.Typer(
@@ -17,6 +17,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data.app, name="data")
+app.command("models")(models.list_models)
+app.command("train")(models.train)
+app.command("runs")(models.list_runs)
+app.command("predict")(models.predict)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,109 @@
+"""The model registry: every model by name, with a one-line description and its documented defaults."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.svm import SVC, LinearSVC
+
+from mnistlab.errors import MnistlabError
+from mnistlab.models.classic import pipeline
+from mnistlab.models.torch_classifier import TorchClassifier
+
+
+class UnknownModelError(MnistlabError, KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    description: str
+    factory: Callable[..., BaseEstimator]
+    defaults: dict = field(default_factory=dict)
+    kind: str = "sklearn"  # or "torch"
+
+
+def _torch(architecture: str) -> Callable[..., BaseEstimator]:
+    return lambda **params: TorchClassifier(architecture=architecture, **params)
+
+
+def _classic(estimator_class: type) -> Callable[..., BaseEstimator]:
+    def make(scaler: str = "none", **params) -> BaseEstimator:
+        return pipeline(estimator_class(**params), scaler)
+
+    return make
+
+
+# Defaults: the seeds' set-ups for the seed models, the Fashion-MNIST benchmark's where it names parameters.
+_SPECS = [
+    ModelSpec("softmax", "seed 003: min-max scaling, one dense layer (softmax regression)", _torch("softmax"),
+              dict(input_scaling="minmax", optimizer="adam", lr=1e-4, batch_size=100, epochs=50, validation_split=0.2),
+              "torch"),
+    ModelSpec("mlp", "seed 000: Flatten -> Dense(128, relu) -> Dense(10), Adam", _torch("mlp"),
+              dict(epochs=3, batch_size=32, lr=1e-3), "torch"),
+    ModelSpec("cnn-seed", "seed 004: Conv64 3x3 -> MaxPool -> Dropout .25 -> Dense32 -> Dense10, Adam 1e-3",
+              _torch("cnn-seed"), dict(epochs=10, batch_size=64, lr=1e-3), "torch"),
+    ModelSpec("cnn", "mnistlab's CPU-fast net: 3 conv-BN blocks 32-64-128, OneCycle, shift/rotate augmentation",
+              _torch("cnn"),
+              dict(epochs=8, batch_size=128, optimizer="sgd", lr=0.1, weight_decay=5e-4, schedule="onecycle",
+                   label_smoothing=0.1, augment="shift=2,rotate=8"), "torch"),
+    ModelSpec("sgd", "seed 001: SGDClassifier on raw pixels 0..255, random_state=42", _classic(SGDClassifier),
+              dict(random_state=42)),
+    ModelSpec("logreg", "LogisticRegression (benchmark: StandardScaler)", _classic(LogisticRegression),
+              dict(scaler="standard", max_iter=200)),
+    ModelSpec("linear-svc", "LinearSVC", _classic(LinearSVC), dict(scaler="standard", C=0.01)),
+    ModelSpec("svc", "SVC rbf, C=10 (benchmark: StandardScaler)", _classic(SVC), dict(scaler="standard", C=10, kernel="rbf")),
+    ModelSpec("knn", "KNeighbors k=5, p=1, distance weights (benchmark)", _classic(KNeighborsClassifier),
+              dict(n_neighbors=5, p=1, weights="distance")),
+    ModelSpec("random-forest", "RandomForest 100 trees, entropy (benchmark)", _classic(RandomForestClassifier),
+              dict(n_estimators=100, criterion="entropy", random_state=42, n_jobs=-1)),
+    ModelSpec("extra-trees", "ExtraTrees 100 trees", _classic(ExtraTreesClassifier),
+              dict(n_estimators=100, random_state=42, n_jobs=-1)),
+    ModelSpec("hist-gb", "HistGradientBoosting", _classic(HistGradientBoostingClassifier), dict(random_state=42)),
+    ModelSpec("naive-bayes", "Gaussian naive Bayes", _classic(GaussianNB)),
+    ModelSpec("dummy", "baseline: always the most frequent class", _classic(DummyClassifier),
+              dict(strategy="most_frequent")),
+    ModelSpec("dummy-negative", "baseline for binary tasks: never positive (seed 001's 'never 5')",
+              _classic(DummyClassifier), dict(strategy="constant", constant=False)),
+]  # fmt: skip
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def available() -> dict[str, str]:
+    """``{name: one-line description}`` of every registered model.
+
+    >>> list(available())[:4]
+    ['softmax', 'mlp', 'cnn-seed', 'cnn']
+    """
+    return {name: spec.description for name, spec in REGISTRY.items()}
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, REGISTRY, n=2)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownModelError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}.{hint}") from None
+
+
+def create(name: str, **params) -> BaseEstimator:
+    """A fresh, unfitted estimator by name; ``params`` override the registered defaults.
+
+    >>> create("sgd").get_params()["model__random_state"]
+    42
+    >>> create("cnn", epochs=2).epochs
+    2
+    """
+    spec = get_spec(name)
+    return spec.factory(**{**spec.defaults, **params})

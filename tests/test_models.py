@@ -1,0 +1,181 @@
+"""The model registry and the one estimator contract, for PyTorch networks and scikit-learn models alike."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_predict, cross_val_score
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+
+from mnistlab import models
+from mnistlab.errors import MnistlabError
+from mnistlab.models import FlattenPixels
+from mnistlab.training import loop
+from mnistlab.training.augment import Augmentation
+
+
+def blobs(n=240, n_classes=3, seed=0):
+    """Images whose class decides which third of the image is bright: easy, but only if pixels are used."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % n_classes
+    X = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for k in range(n_classes):
+        X[y == k, :, 9 * k : 9 * k + 9] += 150
+    return X, y
+
+
+FAST = dict(epochs=2, batch_size=32, threads=1)
+
+
+def test_registry_lists_and_creates_every_model():
+    names = list(models.available())
+    for required in ["softmax", "mlp", "cnn-seed", "cnn", "sgd", "logreg", "linear-svc", "svc", "knn",
+                     "random-forest", "extra-trees", "hist-gb", "naive-bayes", "dummy", "dummy-negative"]:  # fmt: skip
+        assert required in names
+    for name in names:
+        assert clone(models.create(name)).get_params().keys() == models.create(name).get_params().keys()
+    assert models.create("sgd").get_params()["model__random_state"] == 42
+    assert models.create("softmax").lr == 1e-4 and models.create("softmax").batch_size == 100
+    assert models.create("mlp").epochs == 3
+    assert (
+        models.create("knn", scaler="standard").named_steps["scaler"].__class__.__name__ == "StandardScaler"
+    )
+
+
+def test_unknown_model_and_scaler_are_clear_errors():
+    with pytest.raises(MnistlabError, match="unknown model 'cnnn'.*Did you mean 'cnn'"):
+        models.create("cnnn")
+    with pytest.raises(ValueError, match="unknown scaler 'zscore'"):
+        models.create("sgd", scaler="zscore")
+
+
+@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn-seed", "cnn"])
+def test_every_network_learns_the_easy_task(name):
+    X, y = blobs()
+    epochs = {"softmax": 5, "cnn": 8}.get(name, 3)  # BatchNorm's running statistics need a few dozen steps
+    clf = models.create(name, **{**FAST, "epochs": epochs, "lr": 0.01, "validation_split": 0})
+    clf.fit(X[:180], y[:180])
+    assert clf.score(X[180:], y[180:]) >= 0.9
+    proba = clf.predict_proba(X[180:])
+    assert proba.shape == (60, 3) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    assert clf.decision_function(X[180:]).shape == (60, 3)
+    assert len(clf.history_) == epochs and {"train_loss", "train_accuracy", "lr", "seconds"} <= set(
+        clf.history_[0]
+    )
+
+
+def test_estimator_contract_basics():
+    clf = models.create("mlp", **FAST)
+    with pytest.raises(NotFittedError):
+        clf.predict(np.zeros((1, 28, 28), np.uint8))
+    twin = clone(clf)
+    assert twin.get_params() == clf.get_params() and twin is not clf
+    X, y = blobs()
+    labels = np.array(["a", "b", "c"])[y]
+    clf.fit(X, labels)
+    assert clf.classes_.tolist() == ["a", "b", "c"]
+    assert set(clf.predict(X)) <= {"a", "b", "c"}
+    np.testing.assert_array_equal(clf.predict(X.reshape(len(X), -1)), clf.predict(X))
+    with pytest.raises(ValueError, match=r"shape \(N, 28, 28\) or \(N, 784\)"):
+        clf.predict(np.zeros((2, 10)))
+
+
+def test_same_seed_same_history_different_seed_differs():
+    X, y = blobs()
+    first = models.create("cnn", **FAST, seed=3).fit(X, y)
+    second = models.create("cnn", **FAST, seed=3).fit(X, y)
+    third = models.create("cnn", **FAST, seed=4).fit(X, y)
+    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]  # noqa: E731
+    assert strip(first.history_) == strip(second.history_)
+    assert strip(first.history_) != strip(third.history_)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+
+
+def test_torch_model_works_with_sklearn_model_selection():
+    X, y = blobs(150)
+    clf = models.create("mlp", **FAST)
+    scores = cross_val_score(clf, X, y, cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.8
+    oof = cross_val_predict(clf, X, y, cv=3, method="predict_proba")
+    assert oof.shape == (150, 3)
+    grid = GridSearchCV(clf, {"lr": [1e-4, 1e-2]}, cv=2).fit(X, y)
+    assert grid.best_params_["lr"] in (1e-4, 1e-2) and hasattr(grid.best_estimator_, "network_")
+    ovr = OneVsRestClassifier(clf).fit(X, y)
+    assert ovr.predict_proba(X).shape == (150, 3) and len(ovr.estimators_) == 3
+    pipe = Pipeline([("flatten", FlattenPixels()), ("net", models.create("mlp", **FAST))]).fit(X, y)
+    assert pipe.score(X, y) > 0.8
+
+
+def test_binary_decision_function_is_one_column():
+    X, y = blobs(120, 2)
+    clf = models.create("mlp", **FAST).fit(X, y == 1)
+    scores = clf.decision_function(X)
+    assert scores.shape == (120,)
+    np.testing.assert_array_equal(scores > 0, clf.predict(X))
+
+
+def test_validation_history_and_early_stopping_restore_best():
+    X, y = blobs(400)
+    y = np.where(np.random.default_rng(1).random(400) < 0.4, np.arange(400) % 2, y)  # 40% noisy labels
+    clf = models.create("mlp", epochs=40, batch_size=8, lr=0.01, threads=1, early_stopping=3)
+    clf.fit(X[:300], y[:300], validation_data=(X[300:], y[300:]))
+    assert len(clf.history_) < 40, "over-fitting noisy labels raises the validation loss and stops training"
+    best = min(clf.history_, key=lambda row: row["val_loss"])
+    assert clf.best_epoch_ == best["epoch"] < len(clf.history_)
+    proba = clf.predict_proba(X[300:])
+    restored_loss = -np.mean(np.log(proba[np.arange(100), y[300:]]))
+    assert restored_loss == pytest.approx(best["val_loss"], rel=1e-4), "the best weights were restored"
+    with pytest.raises(ValueError, match="early_stopping needs validation data"):
+        models.create("mlp", epochs=1, early_stopping=2).fit(X, y)
+
+
+def test_ctrl_c_keeps_history_and_best_weights(monkeypatch):
+    real_epoch = loop._train_epoch
+    calls = {"n": 0}
+
+    def interrupted_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "_train_epoch", interrupted_epoch)
+    X, y = blobs()
+    clf = models.create("mlp", epochs=10, batch_size=32, validation_split=0.25).fit(X, y)
+    assert clf.interrupted_ and len(clf.history_) == 2
+    assert clf.score(X, y) > 0.5  # a usable model came back
+
+
+def test_augmentation_parse_identity_and_shift():
+    assert Augmentation.parse(None) is None and Augmentation.parse("none") is None
+    with pytest.raises(ValueError, match="cannot read 'spin=3'"):
+        Augmentation.parse("spin=3")
+    with pytest.raises(ValueError, match="'x' is not a number"):
+        Augmentation.parse("shift=x")
+    import torch
+
+    x = torch.zeros(4, 1, 28, 28)
+    x[:, :, 10:18, 10:18] = 255.0
+    generator = torch.Generator().manual_seed(0)
+    same = Augmentation.parse("shift=0")(x, generator)
+    assert torch.allclose(same, x, atol=1e-3)
+    moved = Augmentation.parse("shift=4,rotate=15,zoom=0.1,shear=0.1")(x, generator)
+    assert moved.shape == x.shape and not torch.allclose(moved, x, atol=1.0)
+    assert abs(moved.sum() / x.sum() - 1) < 0.35  # mostly a rigid move, not a wipe-out
+    flipped = Augmentation(flip=True)(torch.arange(28.0).repeat(64, 1, 28, 1), generator)
+    assert (flipped[:, 0, 0, 0] > 20).any() and (flipped[:, 0, 0, 0] < 7).any()
+
+
+def test_dummy_baselines():
+    X, y = blobs(90)
+    assert models.create("dummy").fit(X, y).score(X, y) == pytest.approx(1 / 3)
+    never = models.create("dummy-negative").fit(X, y == 0)
+    assert not never.predict(X).any()
+
+
+@pytest.mark.parametrize("name", ["sgd", "logreg", "knn", "naive-bayes", "extra-trees"])
+def test_classic_models_take_images(name):
+    X, y = blobs(150)
+    clf = models.create(name).fit(X[:120], y[:120])
+    assert clf.score(X[120:], y[120:]) >= 0.9
