@@ -85,3 +85,114 @@ def split_metrics(estimator, test: datasets.Dataset) -> dict:
         picked = proba[np.arange(len(test)), np.minimum(column, proba.shape[1] - 1)]
         metrics["test_loss"] = float(-np.mean(np.log(np.clip(picked, 1e-12, None))))
     return metrics
+
+
+def evaluate_run(path: str | Path, top: int = 16) -> dict:
+    """Evaluate a saved run on its data set's test split: writes ``metrics.json`` and figures into the run.
+
+    >>> metrics = evaluate_run("runs/cnn-mnist")  # doctest: +SKIP
+    >>> metrics["evaluation"]["accuracy"]  # doctest: +SKIP
+    """
+    from mnistlab import viz
+    from mnistlab.evaluation import evaluate_estimator, most_confused
+
+    path = Path(path)
+    run = runs.load_run(path)
+    test = datasets.load(run.config["data"], "test")
+    evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
+    metrics = {**run.metrics, "test_accuracy": evaluation.accuracy, "evaluation": evaluation.to_dict(top)}
+    runs.write_json(path / runs.METRICS, metrics)
+    figures = {
+        f"confusion_{kind}.png": viz.confusion_matrix_figure(evaluation.confusion, test.classes, kind)
+        for kind in ("counts", "normalised", "errors")
+    }
+    pairs = most_confused(evaluation.confusion, test.classes, top=6)
+    figures["most_confused.png"] = viz.most_confused_figure(
+        test.images, test.labels, evaluation.y_pred, test.classes, pairs
+    )
+    if evaluation.proba is not None:
+        worst = metrics["evaluation"]["top_losses"]
+        figures["top_losses.png"] = viz.top_losses_figure(
+            test.images, evaluation.proba, test.labels, test.classes, worst
+        )
+        figures["predictions.png"] = viz.prediction_grid(
+            test.images, evaluation.proba, test.labels, test.classes, range(15)
+        )
+    if run.history:
+        figures["learning_curves.png"] = viz.learning_curves(
+            run.history, f"{run.config['model']} on {run.config['data']}"
+        )
+    for name, fig in figures.items():
+        viz.save_figure(fig, path / name)
+    metrics["figures"] = sorted(figures)
+    return metrics
+
+
+def cross_validate(
+    data: str, model: str, folds: int = 3, limit: int | None = None, params: dict | None = None
+) -> dict:
+    """Stratified k-fold accuracy of a registered model on a data set's training split: scores, mean, std."""
+    from mnistlab.evaluation import cross_validate_model
+
+    train = datasets.load(data, "train")
+    if limit:
+        train = train.subset(slice(0, limit))
+    result = cross_validate_model(models.create(model, **(params or {})), train.images, train.labels, folds)
+    return {
+        "scores": result.scores.tolist(),
+        "mean": float(result.scores.mean()),
+        "std": float(result.scores.std()),
+    }
+
+
+def detect(
+    data: str = "mnist",
+    positive: str = "5",
+    model_names: tuple[str, ...] = ("sgd", "random-forest"),
+    folds: int = 3,
+    target_precision: float | None = 0.90,
+    out: str | Path | None = None,
+    limit: int | None = None,
+) -> dict:
+    """Seed 001's binary study: each model as a "``positive`` against the rest" detector, with a "never
+    positive" baseline, cross-validated on the training split; figures and ``detect.json`` go to ``out``.
+    """
+    from mnistlab import viz
+    from mnistlab.evaluation import detector_study
+
+    train = datasets.load(data, "train")
+    if limit:
+        train = train.subset(slice(0, limit))
+    if positive not in train.classes:
+        raise MnistlabError(f"{data}: no class {positive!r}; classes are {', '.join(train.classes)}")
+    label = train.classes.index(positive)
+    estimators = {name: models.create(name) for name in model_names}
+    estimators["never-positive"] = models.create("dummy-negative")
+    log.info(
+        "cross-validating %s as '%s vs rest' detectors (%d folds)", ", ".join(estimators), positive, folds
+    )
+    results = detector_study(estimators, train.images, train.labels, label, folds)
+    summary = {name: r.to_dict() for name, r in results.items()}
+    first = results[model_names[0]]
+    if target_precision is not None:
+        summary[model_names[0]]["at_target_precision"] = first.threshold_for(precision=target_precision)
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        scored = {n: r for n, r in results.items() if n != "never-positive"}
+        curves = {n: r.curves() for n, r in scored.items()}
+        chosen = summary[model_names[0]].get("at_target_precision", {}).get("threshold")
+        c = curves[model_names[0]]
+        viz.save_figure(viz.precision_recall_threshold_figure(c["precision"], c["recall"], c["thresholds"], chosen),
+                        out / "precision_recall_vs_threshold.png")  # fmt: skip
+        viz.save_figure(
+            viz.pr_curves_figure(curves, {n: summary[n]["average_precision"] for n in scored}),
+            out / "pr_curve.png",
+        )
+        viz.save_figure(
+            viz.roc_curves_figure(curves, {n: summary[n]["roc_auc"] for n in scored}), out / "roc_curve.png"
+        )
+        runs.write_json(
+            out / "detect.json", {"data": data, "positive": positive, "folds": folds, "results": summary}
+        )
+    return summary

@@ -158,7 +158,7 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
     try:
         clf = TorchClassifier(**config["params"])
         classes = np.asarray(config["classes_"])
-        net = networks.build(clf.architecture, len(classes))
+        net = networks.build(clf.architecture, len(classes), clf.width)
     except (TypeError, ValueError, KeyError) as exc:
         raise RunError(f"{path / CONFIG}: invalid model parameters ({exc})") from None
     try:

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from mnistlab.cli import data, models
+from mnistlab.cli import data, evaluate, models
 from mnistlab.errors import MnistlabError
 
 app = typer.Typer(
@@ -21,6 +21,9 @@ app.command("models")(models.list_models)
 app.command("train")(models.train)
 app.command("runs")(models.list_runs)
 app.command("predict")(models.predict)
+app.command("evaluate")(evaluate.evaluate)
+app.command("cv")(evaluate.cv)
+app.command("detect")(evaluate.detect)
 
 
 def main(argv: list[str] | None = None) -> int:

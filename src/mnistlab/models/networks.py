@@ -49,10 +49,10 @@ def softmax_regression(n_classes: int) -> nn.Module:
     return nn.Sequential(InputScaling(), nn.Flatten(), nn.Linear(784, n_classes))
 
 
-def mlp(n_classes: int, hidden: int = 128) -> nn.Module:
+def mlp(n_classes: int, width: int = 128) -> nn.Module:
     """Seed 000: Flatten -> Dense(128, relu) -> Dense(n_classes)."""
     return nn.Sequential(
-        InputScaling(), nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
+        InputScaling(), nn.Flatten(), nn.Linear(784, width), nn.ReLU(), nn.Linear(width, n_classes)
     )
 
 
@@ -99,13 +99,15 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def build(architecture: str, n_classes: int) -> nn.Module:
-    try:
+def build(architecture: str, n_classes: int, width: int | None = None) -> nn.Module:
+    """The network ``architecture`` for ``n_classes``; ``width`` sets the mlp's hidden units or the cnn's channels."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}; expected one of {', '.join(ARCHITECTURES)}")
+    if width is None:
         return ARCHITECTURES[architecture](n_classes)
-    except KeyError:
-        raise ValueError(
-            f"unknown architecture {architecture!r}; expected one of {', '.join(ARCHITECTURES)}"
-        ) from None
+    if architecture not in {"mlp", "cnn"}:
+        raise ValueError(f"width applies to mlp and cnn only, not {architecture!r}")
+    return ARCHITECTURES[architecture](n_classes, width)
 
 
 def is_convolutional(net: nn.Module) -> bool:

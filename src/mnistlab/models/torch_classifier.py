@@ -43,6 +43,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         architecture: str = "cnn",
+        width: int | None = None,
         epochs: int = 10,
         batch_size: int = 128,
         optimizer: str = "adam",
@@ -61,6 +62,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         verbose: int = 0,
     ) -> None:
         self.architecture = architecture
+        self.width = width
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
@@ -107,7 +109,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             validation_data = (val_images, self.classes_[val_targets])
         device = resolve_device(self.device)
         torch.manual_seed(self.seed)
-        net = networks.build(self.architecture, len(self.classes_)).to(device)
+        net = networks.build(self.architecture, len(self.classes_), self.width).to(device)
         x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
         net[0].fit(x.unsqueeze(1), self.input_scaling)
         cfg = self._config(device, networks.is_convolutional(net))

@@ -1,0 +1,78 @@
+"""``mnistlab evaluate``, ``cv`` and ``detect``: evaluation and error analysis commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mnistlab import experiment
+
+
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    top: Annotated[int, typer.Option(help="How many top losses and confused pairs to keep.")] = 16,
+) -> None:
+    """Evaluate a run on its test split: metrics.json and figures in the run folder, report printed."""
+    metrics = experiment.evaluate_run(run, top)
+    evaluation = metrics["evaluation"]
+    typer.echo(
+        f"accuracy {evaluation['accuracy']:.4f}"
+        + (f"  log loss {evaluation['log_loss']:.4f}" if "log_loss" in evaluation else "")
+    )
+    report = evaluation["report"]
+    typer.echo(f"{'class':>14s} {'precision':>9s} {'recall':>9s} {'f1':>9s} {'support':>8s}")
+    for name, row in report.items():
+        if isinstance(row, dict):
+            typer.echo(
+                f"{name:>14s} {row['precision']:9.4f} {row['recall']:9.4f} {row['f1-score']:9.4f} {int(row['support']):8d}"
+            )
+    typer.echo(
+        "most confused (actual -> predicted: count): "
+        + ", ".join(f"{a} -> {p}: {n}" for a, p, n in evaluation["most_confused"][:5])
+    )
+    typer.echo(f"figures and metrics.json written to {run}")
+
+
+def cv(
+    data: Annotated[str, typer.Option(help="Registered data set.")] = "mnist",
+    model: Annotated[str, typer.Option(help="Registered model.")] = "sgd",
+    folds: Annotated[int, typer.Option(help="Number of stratified folds.")] = 3,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N training images.")] = None,
+) -> None:
+    """Stratified k-fold cross-validation accuracy of a model: fold scores, mean and std."""
+    result = experiment.cross_validate(data, model, folds, limit)
+    typer.echo("fold accuracy: " + " ".join(f"{s:.5f}" for s in result["scores"]))
+    typer.echo(f"mean {result['mean']:.5f}  std {result['std']:.5f}")
+
+
+def detect(
+    data: Annotated[str, typer.Option(help="Registered data set.")] = "mnist",
+    positive: Annotated[str, typer.Option(help="The class to detect against the rest.")] = "5",
+    models: Annotated[str, typer.Option(help="Comma-separated registered models.")] = "sgd,random-forest",
+    folds: Annotated[int, typer.Option(help="Number of stratified folds.")] = 3,
+    target_precision: Annotated[
+        float, typer.Option(help="Find the threshold reaching this precision.")
+    ] = 0.90,
+    out: Annotated[Path, typer.Option(help="Folder for detect.json and the figures.")] = Path(
+        "reports/detect"
+    ),
+    limit: Annotated[int | None, typer.Option(help="Use only the first N training images.")] = None,
+) -> None:
+    """Seed 001's binary study: "K against the rest" detectors, dummy baseline, PR/ROC curves, thresholds."""
+    names = tuple(m.strip() for m in models.split(",") if m.strip())
+    summary = experiment.detect(data, positive, names, folds, target_precision, out, limit)
+    for name, r in summary.items():
+        cells = f"{name:16s} cv accuracy {' '.join(f'{s:.5f}' for s in r['cv_accuracy'])}"
+        cells += f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}  f1 {r['f1']:.4f}"
+        if "roc_auc" in r:
+            cells += f"  roc auc {r['roc_auc']:.4f}"
+        typer.echo(cells)
+        typer.echo(f"{'':16s} confusion matrix {r['confusion_matrix']}")
+        if "at_target_precision" in r:
+            t = r["at_target_precision"]
+            typer.echo(
+                f"{'':16s} threshold {t['threshold']:.1f} gives precision {t['precision']:.4f}, recall {t['recall']:.4f}"
+            )
+    typer.echo(f"figures and detect.json written to {out}")

@@ -1,0 +1,34 @@
+"""Evaluation and error analysis: metrics, confusion matrices, cross-validation, binary detector studies.
+
+>>> from mnistlab.evaluation import evaluate_estimator, most_confused  # doctest: +SKIP
+"""
+
+from mnistlab.evaluation.binary import (
+    CrossValResult,
+    DetectorResult,
+    cross_validate_model,
+    detector_study,
+    positive_scores,
+)
+from mnistlab.evaluation.metrics import (
+    Evaluation,
+    errors_only,
+    evaluate_estimator,
+    most_confused,
+    row_normalised,
+    top_losses,
+)
+
+__all__ = [
+    "CrossValResult",
+    "DetectorResult",
+    "Evaluation",
+    "cross_validate_model",
+    "detector_study",
+    "errors_only",
+    "evaluate_estimator",
+    "most_confused",
+    "positive_scores",
+    "row_normalised",
+    "top_losses",
+]
