@@ -196,3 +196,42 @@ def detect(
             out / "detect.json", {"data": data, "positive": positive, "folds": folds, "results": summary}
         )
     return summary
+
+
+def _train_test(data: str, limit: int | None) -> tuple[datasets.Dataset, datasets.Dataset]:
+    train, test = datasets.load(data, "train"), datasets.load(data, "test")
+    if limit:
+        train, test = train.subset(slice(0, limit)), test.subset(slice(0, max(limit // 6, 1)))
+    return train, test
+
+
+def multilabel(data: str = "mnist", limit: int | None = None, out: str | Path | None = None) -> dict:
+    """Seed 001's multilabel example: KNN on [class >= 7, class odd]; F1 per label, macro, weighted on test."""
+    from mnistlab.evaluation.extensions import multilabel_study
+
+    train, test = _train_test(data, limit)
+    log.info("multilabel KNN on %d training images, %d test images", len(train), len(test))
+    result = multilabel_study(train.images, train.labels, test.images, test.labels)
+    result.pop("predicted")
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        runs.write_json(Path(out) / "multilabel.json", {"data": data, "n_train": len(train), **result})
+    return result
+
+
+def denoise(
+    data: str = "mnist", limit: int | None = None, noise: int = 100, out: str | Path | None = None
+) -> dict:
+    """Seed 001's multi-output example: learn noisy -> clean with KNN; MSE and PSNR before and after."""
+    from mnistlab import viz
+    from mnistlab.evaluation.extensions import denoise_study
+
+    train, test = _train_test(data, limit)
+    log.info("denoising KNN on %d training images, %d test images", len(train), len(test))
+    result = denoise_study(train.images, test.images, noise)
+    noisy, cleaned = result.pop("noisy"), result.pop("denoised")
+    if out is not None:
+        out = Path(out)
+        viz.save_figure(viz.denoise_figure(noisy, cleaned, test.images), out / "denoise.png")
+        runs.write_json(out / "denoise.json", {"data": data, "noise": noise, "n_train": len(train), **result})
+    return result

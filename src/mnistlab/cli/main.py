@@ -24,6 +24,8 @@ app.command("predict")(models.predict)
 app.command("evaluate")(evaluate.evaluate)
 app.command("cv")(evaluate.cv)
 app.command("detect")(evaluate.detect)
+app.command("multilabel")(evaluate.multilabel)
+app.command("denoise")(evaluate.denoise)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from mnistlab.viz.eda import class_distribution, class_means, sample_grid, write_eda
 from mnistlab.viz.evaluation import (
     confusion_matrix_figure,
+    denoise_figure,
     image_gallery,
     learning_curves,
     most_confused_figure,
@@ -18,6 +19,7 @@ __all__ = [
     "class_distribution",
     "class_means",
     "confusion_matrix_figure",
+    "denoise_figure",
     "image_gallery",
     "learning_curves",
     "most_confused_figure",

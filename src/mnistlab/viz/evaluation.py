@@ -183,3 +183,16 @@ def roc_curves_figure(curves: dict[str, dict], auc: dict[str, float]) -> Figure:
     ax.legend(frameon=False, loc="lower right")
     ax.set_title("ROC curve")
     return fig
+
+
+def denoise_figure(noisy, denoised, clean, n: int = 8) -> Figure:
+    """Rows of noisy input, model output and the clean original (seed 001's multi-output example)."""
+    n = min(n, len(clean))
+    fig = new_figure(1.3 * n + 1.2, 4.3)
+    axes = fig.subplots(3, n, squeeze=False)
+    for row, (name, images) in enumerate((("noisy", noisy), ("denoised", denoised), ("clean", clean))):
+        for c in range(n):
+            _image(axes[row, c], images[c])
+        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center")
+    fig.suptitle("denoising: noisy in, clean out")
+    return fig
