@@ -18,6 +18,11 @@ demo: $(STAMP)
 	$(BIN)/mnistlab data info fashion-mnist-kaggle
 	$(BIN)/mnistlab data eda mnist --out reports
 	$(BIN)/mnistlab data eda fashion-mnist-kaggle --out reports
+	$(BIN)/mnistlab train --data mnist --model cnn --seed 0 --out runs/cnn-mnist
+	$(BIN)/mnistlab evaluate runs/cnn-mnist
+	$(BIN)/mnistlab train --data fashion-mnist-kaggle --model mlp --seed 0 --out runs/mlp-fashion
+	$(BIN)/mnistlab evaluate runs/mlp-fashion
+	$(BIN)/mnistlab detect --data mnist --positive 5 --models sgd,random-forest --out reports/detect-5
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests

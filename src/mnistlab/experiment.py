@@ -38,7 +38,7 @@ def train_model(
 ) -> runs.Run:
     """Train ``model`` on the training split of ``data``, measure it on the test split, save to ``out``.
 
-    ``params`` override the model's registered defaults; ``seed`` sets the PyTorch seed or a scikit-learn
+    ``params`` override the model's defaults for this kind of data (``ModelSpec.recipe_for``); ``seed`` sets the PyTorch seed or a scikit-learn
     ``random_state`` (``None`` keeps the model's default); ``limit`` keeps only the first N training images and
     N // 6 test images (quick runs).
 
@@ -55,7 +55,8 @@ def train_model(
         params.setdefault("verbose", verbose)
         if seed is not None:
             params["seed"] = seed
-    _check_flip({**spec.defaults, **params}, train, force_flip)
+    params = {**spec.recipe_for(train.classes), **params}
+    _check_flip(params, train, force_flip)
     estimator = models.create(model, **params)
     if spec.kind == "sklearn" and seed is not None:
         estimator.set_params(**{k: seed for k in estimator.get_params() if k.endswith("random_state")})
@@ -100,7 +101,8 @@ def evaluate_run(path: str | Path, top: int = 16) -> dict:
     run = runs.load_run(path)
     test = datasets.load(run.config["data"], "test")
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
-    metrics = {**run.metrics, "test_accuracy": evaluation.accuracy, "evaluation": evaluation.to_dict(top)}
+    metrics = {**run.metrics, "test_accuracy": evaluation.accuracy, "n_test": len(test),
+               "evaluation": evaluation.to_dict(top)}  # fmt: skip
     runs.write_json(path / runs.METRICS, metrics)
     figures = {
         f"confusion_{kind}.png": viz.confusion_matrix_figure(evaluation.confusion, test.classes, kind)

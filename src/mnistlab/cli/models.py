@@ -22,6 +22,8 @@ def list_models() -> None:
         typer.echo(f"{name:15s} {spec.kind:7s} {spec.description}")
         if spec.defaults:
             typer.echo(f"{'':23s} defaults: {', '.join(f'{k}={v}' for k, v in spec.defaults.items())}")
+        if spec.objects_recipe:
+            typer.echo(f"{'':23s} non-digit data: {', '.join(f'{k}={v}' for k, v in spec.objects_recipe.items())}")
 
 
 def _parse_value(text: str):

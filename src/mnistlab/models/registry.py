@@ -31,6 +31,13 @@ class ModelSpec:
     factory: Callable[..., BaseEstimator]
     defaults: dict = field(default_factory=dict)
     kind: str = "sklearn"  # or "torch"
+    # Overrides for data sets that are not digits (flips are right for clothes, wrong for digits).
+    objects_recipe: dict = field(default_factory=dict)
+
+    def recipe_for(self, classes: list[str]) -> dict:
+        """The defaults for a data set with these class names: digits get ``defaults`` alone."""
+        digits = all(c.isdigit() for c in classes)
+        return dict(self.defaults) if digits else {**self.defaults, **self.objects_recipe}
 
 
 def _torch(architecture: str) -> Callable[..., BaseEstimator]:
@@ -56,7 +63,8 @@ _SPECS = [
     ModelSpec("cnn", "mnistlab's CPU-fast net: 3 conv-BN blocks 32-64-128, OneCycle, shift/rotate augmentation",
               _torch("cnn"),
               dict(epochs=8, batch_size=128, optimizer="sgd", lr=0.1, weight_decay=5e-4, schedule="onecycle",
-                   label_smoothing=0.1, augment="shift=2,rotate=8"), "torch"),
+                   label_smoothing=0.1, augment="shift=2,rotate=8"), "torch",
+              objects_recipe=dict(epochs=12, weight_decay=3e-4, augment="shift=1,flip")),
     ModelSpec("sgd", "seed 001: SGDClassifier on raw pixels 0..255, random_state=42", _classic(SGDClassifier),
               dict(random_state=42)),
     ModelSpec("logreg", "LogisticRegression (benchmark: StandardScaler)", _classic(LogisticRegression),

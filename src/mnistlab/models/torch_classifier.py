@@ -138,7 +138,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape (N, n_classes), columns in the order of ``classes_``."""
-        return torch.softmax(self._logits(X), dim=1).numpy().astype(np.float64)
+        proba = torch.softmax(self._logits(X).double(), dim=1).numpy()
+        return proba / proba.sum(axis=1, keepdims=True)  # exact sums, as scikit-learn's metrics check
 
     def decision_function(self, X) -> np.ndarray:
         """Logits (N, n_classes); for two classes the positive-minus-negative logit (N,), as scikit-learn does."""

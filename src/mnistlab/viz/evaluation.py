@@ -18,6 +18,7 @@ def _image(ax: Axes, image: np.ndarray) -> None:
     ax.imshow(image, cmap="binary", vmin=0, vmax=255)
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.spines[["left", "bottom"]].set_visible(False)
 
 
 def _prediction_panel(ax_img: Axes, ax_bar: Axes, image, proba, true, classes) -> None:
