@@ -131,6 +131,18 @@ def _read_json(path: Path):
         raise RunError(f"{path}: not valid JSON ({exc})") from None
 
 
+def read_config(path: str | Path) -> dict:
+    """The ``config.json`` of a run folder, checked to be a mnistlab run config."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunError(f"{path}: no such run folder")
+    config = _read_json(path / CONFIG)
+    known = isinstance(config, dict) and config.get("kind") in {"torch", "sklearn"}
+    if not known or config.get("format") != FORMAT_VERSION:
+        raise RunError(f"{path / CONFIG}: not a mnistlab run config (format {FORMAT_VERSION})")
+    return config
+
+
 def load(path: str | Path) -> BaseEstimator:
     """The fitted estimator saved in a run folder; predictions are identical to the saved one's."""
     return load_run(path).estimator
@@ -139,15 +151,7 @@ def load(path: str | Path) -> BaseEstimator:
 def load_run(path: str | Path) -> Run:
     """Load a run folder: estimator, config, history and metrics."""
     path = Path(path)
-    if not path.is_dir():
-        raise RunError(f"{path}: no such run folder")
-    config = _read_json(path / CONFIG)
-    if (
-        not isinstance(config, dict)
-        or config.get("format") != FORMAT_VERSION
-        or config.get("kind") not in {"torch", "sklearn"}
-    ):
-        raise RunError(f"{path / CONFIG}: not a mnistlab run config (format {FORMAT_VERSION})")
+    config = read_config(path)
     estimator = _load_torch(path, config) if config["kind"] == "torch" else _load_sklearn(path)
     history = _read_json(path / HISTORY) if (path / HISTORY).is_file() else []
     metrics = _read_json(path / METRICS) if (path / METRICS).is_file() else {}

@@ -14,6 +14,7 @@ from mnistlab import datasets, models, runs
 from mnistlab.datasets.preprocess import load_for_prediction
 from mnistlab.errors import MnistlabError
 from mnistlab.experiment import train_model
+from mnistlab.serve import export_onnx, load_onnx
 
 
 def list_models() -> None:
@@ -23,7 +24,9 @@ def list_models() -> None:
         if spec.defaults:
             typer.echo(f"{'':23s} defaults: {', '.join(f'{k}={v}' for k, v in spec.defaults.items())}")
         if spec.objects_recipe:
-            typer.echo(f"{'':23s} non-digit data: {', '.join(f'{k}={v}' for k, v in spec.objects_recipe.items())}")
+            typer.echo(
+                f"{'':23s} non-digit data: {', '.join(f'{k}={v}' for k, v in spec.objects_recipe.items())}"
+            )
 
 
 def _parse_value(text: str):
@@ -98,13 +101,16 @@ def predict(
         Path | None, typer.Option(help="Write a Kaggle submission (ImageId,Label).")
     ] = None,
     top: Annotated[int, typer.Option(help="How many classes to show per image.")] = 3,
+    onnx: Annotated[
+        bool, typer.Option("--onnx", help="Run through ONNX Runtime (exported on first use).")
+    ] = False,
 ) -> None:
     """Top classes for each image, or a Kaggle submission for a CSV."""
-    loaded = runs.load_run(run)
-    class_names = loaded.config["classes"]
+    class_names = runs.read_config(run)["classes"]
+    estimator = load_onnx(run) if onnx else runs.load(run)
     if csv_path is not None:
         test = datasets.from_csv(csv_path)
-        predicted = loaded.estimator.predict(test.images)
+        predicted = estimator.predict(test.images)
         target = submission or Path("submission.csv")
         write_submission(target, predicted)
         typer.echo(f"{len(predicted)} predictions written to {target}")
@@ -112,8 +118,8 @@ def predict(
     if not images:
         raise MnistlabError("give image files to predict, or --csv FILE for a Kaggle submission")
     batch = np.stack([load_for_prediction(path) for path in images])
-    proba = loaded.estimator.predict_proba(batch)
-    labels = np.asarray(loaded.estimator.classes_)
+    proba = estimator.predict_proba(batch)
+    labels = np.asarray(estimator.classes_)
     for path, row in zip(images, proba, strict=True):
         best = np.argsort(row)[::-1][:top]
         typer.echo(f"{path}: " + ", ".join(f"{class_names[labels[k]]} {row[k]:.1%}" for k in best))
@@ -125,3 +131,12 @@ def write_submission(path: Path, predicted: np.ndarray) -> None:
         writer = csv.writer(f)
         writer.writerow(["ImageId", "Label"])
         writer.writerows(zip(range(1, len(predicted) + 1), np.asarray(predicted).tolist(), strict=True))
+
+
+def export(
+    run: Annotated[Path, typer.Argument(help="Run folder of a PyTorch model.")],
+    onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx for ONNX Runtime.")] = True,
+) -> None:
+    """Export a run for fast inference (ONNX)."""
+    if onnx:
+        typer.echo(f"written {export_onnx(run)}")

@@ -38,7 +38,9 @@ def multilabel_study(
     y_test = multilabel_targets(test_labels, functions)
     single = y_train.shape[1] == 1  # scikit-learn treats one column as a plain binary task
     estimator.fit(train_images.reshape(len(train_images), -1), y_train[:, 0] if single else y_train)
-    predicted = np.asarray(estimator.predict(test_images.reshape(len(test_images), -1)), bool).reshape(y_test.shape)
+    predicted = np.asarray(estimator.predict(test_images.reshape(len(test_images), -1)), bool).reshape(
+        y_test.shape
+    )
     per_label = [f1_score(y_test[:, j], predicted[:, j]) for j in range(y_test.shape[1])]
     return {
         "labels": list(functions),

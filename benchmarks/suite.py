@@ -1,0 +1,402 @@
+"""The benchmark suite: mnistlab side by side with reference implementations, same machine, same run.
+
+    make bench                                   # everything, full size (~25 minutes on 2 cores)
+    .venv/bin/python benchmarks/suite.py --only csv_parse,inference --size tiny
+
+Every figure is a ratio against a reference measured in the same run; repeated measurements report the median
+with min and max. Results go to benchmarks/results/<date>-<machine>.json and .md. Never part of the tests
+(tests/test_bench_smoke.py only checks that each benchmark starts and writes its JSON at the tiny size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from mnistlab import datasets, models
+from mnistlab.datasets.csvfile import write_csv
+from mnistlab.runs import versions
+
+RESULTS = Path(__file__).parent / "results"
+THREADS = 2
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> dict:
+    """Median, min and max wall time of ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeat": repeat}
+
+
+def _child(setup: str, work: str) -> dict:
+    """Run ``setup`` then ``work`` in a fresh Python; ``work`` sets ``result``. Adds the time of ``work`` and
+    its peak memory above the process's peak after ``setup`` (VmHWM, which a new process does not inherit)."""
+    wrapper = (
+        "import json, time\n"
+        "def hwm():\n"
+        "    return int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]) / 1024\n"
+        f"{setup}\n"
+        "base = hwm(); start = time.perf_counter()\n"
+        f"{work}\n"
+        "result['seconds'] = time.perf_counter() - start; result['peak_mib'] = hwm() - base\n"
+        "print(json.dumps(result))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", wrapper], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+
+def bench_csv_parse(size: str) -> dict:
+    """The 60000x785 Kaggle-layout CSV to a uint8 array: mnistlab against pandas.read_csv (time, peak memory)."""
+    train = datasets.load("mnist", "train")
+    n = 60000 if size == "full" else 2000
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "train.csv"
+        write_csv(path, train.images[:n], train.labels[:n])
+        ours_args = ("from mnistlab.datasets.csvfile import read_csv",
+                     f"images, labels = read_csv({str(path)!r}); result = {{'checksum': int(images.sum(dtype='int64'))}}")
+        pandas_args = ("import pandas as pd",
+                       f"frame = pd.read_csv({str(path)!r}); images = frame.iloc[:, 1:].to_numpy('uint8'); "
+                       "result = {'checksum': int(images.sum(dtype='int64'))}")  # fmt: skip
+        ours = [_child(*ours_args) for _ in range(3)]
+        theirs = [_child(*pandas_args) for _ in range(3)]
+    assert ours[0]["checksum"] == theirs[0]["checksum"], "both parsers must read the same pixels"
+    t_ours = statistics.median(r["seconds"] for r in ours)
+    t_pandas = statistics.median(r["seconds"] for r in theirs)
+    m_ours = statistics.median(r["peak_mib"] for r in ours)
+    m_pandas = statistics.median(r["peak_mib"] for r in theirs)
+    return {
+        "rows": n,
+        "mnistlab_s": t_ours, "pandas_s": t_pandas, "speedup": t_pandas / t_ours,
+        "mnistlab_s_range": [min(r["seconds"] for r in ours), max(r["seconds"] for r in ours)],
+        "pandas_s_range": [min(r["seconds"] for r in theirs), max(r["seconds"] for r in theirs)],
+        "mnistlab_peak_mib": m_ours, "pandas_peak_mib": m_pandas, "memory_ratio": m_ours / max(m_pandas, 1e-9),
+        "target": "speedup >= 5 and memory_ratio <= 0.5",
+        "met": t_pandas / t_ours >= 5 and m_ours / max(m_pandas, 1e-9) <= 0.5,
+    }  # fmt: skip
+
+
+def bench_cached_load(size: str) -> dict:
+    """Loading a cached data set (``datasets.load``), target under 0.2 s."""
+    datasets.load("mnist", "train")
+    t = timed(lambda: datasets.load("mnist", "train"), repeat=5)
+    return {**t, "target": "median < 0.2 s", "met": t["median_s"] < 0.2}
+
+
+def bench_png_route(size: str) -> dict:
+    """Seed 004's route (write every image as PNG in a loop, read them back in a loop) against
+    ``datasets.export(..., 'png')`` + ``datasets.from_image_folder``."""
+    train = datasets.load("mnist", "train")
+    n = 70000 if size == "full" else 1000
+    images = np.concatenate([train.images, datasets.load("mnist", "test").images])[:n]
+    labels = np.concatenate([train.labels, datasets.load("mnist", "test").labels])[:n]
+    with tempfile.TemporaryDirectory() as tmp:
+        seed_dir = Path(tmp) / "seed"
+        seed_dir.mkdir()
+
+        def seed_route() -> np.ndarray:
+            for i, image in enumerate(images):
+                Image.fromarray(image).save(seed_dir / f"{i}.png")
+            return np.stack([np.array(Image.open(seed_dir / f"{i}.png")) for i in range(n)])
+
+        def our_route() -> np.ndarray:
+            ds = datasets.Dataset(images, labels, train.classes, "mnist", "all")
+            return datasets.from_image_folder(datasets.export(ds, Path(tmp) / "ours", "png")).images
+
+        t_seed, t_ours = timed(seed_route, 1), timed(our_route, 1)
+        assert np.array_equal(our_route(), images)
+    return {"images": n, "seed_route_s": t_seed["median_s"], "mnistlab_s": t_ours["median_s"],
+            "speedup": t_seed["median_s"] / t_ours["median_s"]}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------ training
+
+
+class PyTorchExampleNet(nn.Module):
+    """The network of PyTorch's official examples/mnist, written as there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3, 1), nn.Conv2d(32, 64, 3, 1)
+        self.dropout1, self.dropout2 = nn.Dropout(0.25), nn.Dropout(0.5)
+        self.fc1, self.fc2 = nn.Linear(9216, 128), nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv2(torch.relu(self.conv1(x))))
+        x = self.dropout1(torch.flatten(torch.max_pool2d(x, 2), 1))
+        return self.fc2(self.dropout2(torch.relu(self.fc1(x))))
+
+
+def _reference_time_to(target: float, train, test, max_epochs: int, budget_s: float) -> dict:
+    """The PyTorch example recipe (normalise with MNIST mean/std, Adadelta lr 1.0, StepLR 0.7, batch 64)."""
+    torch.manual_seed(1)
+    x = ((torch.from_numpy(train.images).float() / 255 - 0.1307) / 0.3081).unsqueeze(1)
+    y = torch.from_numpy(train.labels)
+    xt = ((torch.from_numpy(test.images).float() / 255 - 0.1307) / 0.3081).unsqueeze(1)
+    yt = torch.from_numpy(test.labels)
+    net = PyTorchExampleNet()
+    opt = torch.optim.Adadelta(net.parameters(), lr=1.0)
+    schedule = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    elapsed, history = 0.0, []
+    for epoch in range(1, max_epochs + 1):
+        start = time.perf_counter()
+        net.train()
+        for idx in torch.randperm(len(x)).split(64):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
+            opt.step()
+        schedule.step()
+        elapsed += time.perf_counter() - start
+        net.eval()
+        with torch.inference_mode():
+            accuracy = float(torch.cat([net(b).argmax(1) for b in xt.split(1000)]).eq(yt).float().mean())
+        history.append({"epoch": epoch, "seconds": elapsed, "test_accuracy": accuracy})
+        if accuracy >= target or elapsed > budget_s:
+            break
+    reached = next((h["seconds"] for h in history if h["test_accuracy"] >= target), None)
+    return {"history": history, "seconds_to_target": reached}
+
+
+def _mnistlab_time_to(model: str, data: str, target: float, train, test, params: dict) -> dict:
+    spec = models.get_spec(model)
+    clf = models.create(model, **{**spec.recipe_for(train.classes), **params, "threads": THREADS})
+    clf.fit(train.images, train.labels, validation_data=(test.images, test.labels))
+    elapsed, history = 0.0, []
+    for row in clf.history_:
+        elapsed += row["seconds"]
+        history.append({"epoch": row["epoch"], "seconds": elapsed, "test_accuracy": row["val_accuracy"]})
+    reached = next((h["seconds"] for h in history if h["test_accuracy"] >= target), None)
+    return {"history": history, "seconds_to_target": reached, "estimator": clf}
+
+
+def bench_train_vs_pytorch_example(size: str) -> dict:
+    """Wall time (training only, evaluation after each epoch excluded on both sides) until MNIST test accuracy
+    first reaches 99.0%: the PyTorch example recipe against mnistlab's ``cnn``; and ``cnn`` to 99.5%."""
+    train, test = datasets.load("mnist", "train"), datasets.load("mnist", "test")
+    if size != "full":
+        train, test = train.subset(slice(0, 1000)), test.subset(slice(0, 500))
+    with torch.inference_mode(False):
+        torch.set_num_threads(THREADS)
+        reference = _reference_time_to(0.99, train, test, max_epochs=14 if size == "full" else 1, budget_s=1800)
+        ours = _mnistlab_time_to("cnn", "mnist", 0.99, train, test, {} if size == "full" else {"epochs": 1})
+    clf = ours.pop("estimator")
+    to_995 = next((h["seconds"] for h in ours["history"] if h["test_accuracy"] >= 0.995), None)
+    ratio = reference["seconds_to_target"] / ours["seconds_to_target"] if reference["seconds_to_target"] and ours["seconds_to_target"] else None
+    return {
+        "threads": THREADS,
+        "reference": reference, "mnistlab_cnn": ours, "speedup_to_99": ratio,
+        "mnistlab_seconds_to_99_5": to_995,
+        "target": "speedup_to_99 >= 10 and cnn reaches 99.5% in < 300 s",
+        "met": bool(ratio and ratio >= 10 and to_995 and to_995 < 300),
+        "flops": _flops_and_peak(clf, ours["history"], len(train)),
+    }  # fmt: skip
+
+
+def _count_macs(net: nn.Module) -> int:
+    """Multiply-adds of one 28x28 image through the conv and linear layers (hooks on a real forward pass)."""
+    macs = []
+
+    def hook(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
+            macs.append(output.numel() * k)
+        elif isinstance(module, nn.Linear):
+            macs.append(output.numel() * module.in_features)
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    with torch.inference_mode():
+        net.float().eval()(torch.zeros(1, 1, 28, 28))
+    for h in handles:
+        h.remove()
+    return int(sum(macs))
+
+
+def _matmul_peak(dtype: torch.dtype) -> float:
+    a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
+    a @ b
+    t = timed(lambda: a @ b, repeat=5)["median_s"]
+    return 2 * 2048**3 / t / 1e9
+
+
+def _flops_and_peak(clf, history: list[dict], n_train: int) -> dict:
+    macs = _count_macs(clf.network_)
+    images_per_s = n_train * len(history) / history[-1]["seconds"]
+    achieved = 3 * 2 * macs * images_per_s / 1e9  # forward + backward ~ 3x the forward FLOPs
+    peak_fp32, peak_bf16 = _matmul_peak(torch.float32), _matmul_peak(torch.bfloat16)
+    return {
+        "forward_macs_per_image": macs, "train_images_per_s": images_per_s, "train_gflops": achieved,
+        "matmul_peak_gflops_fp32": peak_fp32, "matmul_peak_gflops_bf16": peak_bf16,
+        "share_of_bf16_peak": achieved / peak_bf16, "threads": THREADS,
+    }  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------- inference
+
+
+def bench_inference(size: str) -> dict:
+    """Images per second of a trained ``cnn`` through ``predict_proba`` and through ONNX Runtime, batch 1 and
+    1024, against plain PyTorch eager (fp32, NCHW) on the same weights."""
+    from mnistlab.serve import OnnxClassifier
+    from mnistlab.serve.onnx import export_onnx
+
+    train = datasets.load("mnist", "train")
+    clf = models.create("cnn", epochs=1, threads=THREADS).fit(train.images[:2000], train.labels[:2000])
+    eager = clf.network_.float().eval().to(memory_format=torch.contiguous_format)
+    test = datasets.load("mnist", "test").images
+    result = {"threads": THREADS}
+    with tempfile.TemporaryDirectory() as tmp:
+        from mnistlab import runs
+
+        runs.save(tmp, clf, model="cnn", data="mnist", classes=train.classes)
+        export_onnx(tmp)
+        onnx = OnnxClassifier(Path(tmp) / "model.onnx", clf.classes_, THREADS)
+        torch.set_num_threads(THREADS)
+        for batch in (1, 1024):
+            x = test[:batch]
+            xt = torch.from_numpy(x).float().unsqueeze(1)
+            repeat = 200 if batch == 1 else (10 if size == "full" else 2)
+
+            def plain() -> None:
+                with torch.inference_mode():
+                    eager(xt)
+
+            t_plain = timed(plain, repeat)["median_s"]
+            t_ours = timed(lambda x=x: clf.predict_proba(x), repeat)["median_s"]
+            t_onnx = timed(lambda x=x: onnx.predict_proba(x), repeat)["median_s"]
+            result[f"batch{batch}"] = {
+                "eager_images_per_s": batch / t_plain, "predict_proba_images_per_s": batch / t_ours,
+                "onnx_images_per_s": batch / t_onnx, "predict_proba_vs_eager": t_plain / t_ours,
+                "onnx_vs_eager": t_plain / t_onnx, "onnx_latency_ms": 1000 * t_onnx,
+                "predict_proba_latency_ms": 1000 * t_ours,
+            }  # fmt: skip
+    result["target"] = "batch 1024 >= 3x eager (best path); batch-1 latency < 2 ms"
+    best = max(result["batch1024"]["onnx_vs_eager"], result["batch1024"]["predict_proba_vs_eager"])
+    result["met"] = best >= 3 and min(result["batch1"]["onnx_latency_ms"], result["batch1"]["predict_proba_latency_ms"]) < 2
+    return result
+
+
+# ------------------------------------------------------------------------------------------ scikit-learn
+
+
+def bench_sklearn_overhead(size: str) -> dict:
+    """mnistlab's registered pipelines against the same bare scikit-learn estimators (fit + predict)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train = datasets.load("mnist", "train")
+    n = 10000 if size == "full" else 1000
+    X, y = train.images[:n], train.labels[:n]
+    cases = {
+        "naive-bayes": (models.create("naive-bayes"), lambda: GaussianNB()),
+        "logreg": (models.create("logreg", max_iter=50), lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=50))),
+    }
+    out = {}
+    for name, (ours, bare_factory) in cases.items():
+
+        def run_ours(ours=ours) -> None:
+            ours.fit(X, y).predict(X)
+
+        def run_bare(bare_factory=bare_factory) -> None:
+            flat = X.reshape(len(X), -1).astype(np.float64)
+            bare_factory().fit(flat, y).predict(flat)
+
+        t_ours, t_bare = timed(run_ours, 3)["median_s"], timed(run_bare, 3)["median_s"]
+        out[name] = {"mnistlab_s": t_ours, "bare_s": t_bare, "overhead": t_ours / t_bare - 1}
+    out["target"] = "overhead < 5%"
+    out["met"] = all(v["overhead"] < 0.05 for k, v in out.items() if isinstance(v, dict))
+    return out
+
+
+BENCHMARKS: dict[str, Callable[[str], dict]] = {
+    "csv_parse": bench_csv_parse,
+    "cached_load": bench_cached_load,
+    "png_route": bench_png_route,
+    "inference": bench_inference,
+    "sklearn_overhead": bench_sklearn_overhead,
+    "train_vs_pytorch_example": bench_train_vs_pytorch_example,
+}
+
+
+def machine() -> dict:
+    return {
+        "node": platform.node(), "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+        "torch_threads": THREADS, "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "load_average": os.getloadavg(),
+    }  # fmt: skip
+
+
+def run(names: list[str], size: str, out_dir: Path) -> Path:
+    torch.set_num_threads(THREADS)
+    results = {"date": time.strftime("%Y-%m-%d %H:%M"), "size": size, "machine": machine(), "versions": versions()}
+    for name in names:
+        print(f"== {name}", flush=True)
+        start = time.perf_counter()
+        try:
+            results[name] = BENCHMARKS[name](size)
+        except Exception as exc:  # one failing benchmark must not lose the others' numbers
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        results[name]["wall_s"] = time.perf_counter() - start
+        print(json.dumps(results[name], default=str)[:400], flush=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{time.strftime('%Y-%m-%d')}-{platform.node() or 'machine'}" + ("" if size == "full" else f"-{size}")
+    path = out_dir / f"{stem}.json"
+    path.write_text(json.dumps(results, indent=2, default=str))
+    path.with_suffix(".md").write_text(markdown(results))
+    return path
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# Benchmarks {results['date']} ({results['size']})", "",
+             f"Machine: {results['machine']}  ", f"Versions: {results['versions']}", "",
+             "| benchmark | result | target | met |", "|---|---|---|---|"]  # fmt: skip
+    for name, r in results.items():
+        if not isinstance(r, dict) or name in {"machine", "versions"}:
+            continue
+        summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
+                   if k not in {"target", "met", "history", "reference", "mnistlab_cnn", "flops"} and not isinstance(v, dict | list)}  # fmt: skip
+        nested = {k: {kk: round(vv, 3) if isinstance(vv, float) else vv for kk, vv in v.items() if not isinstance(vv, list | dict)}
+                  for k, v in r.items() if isinstance(v, dict) and k not in {"reference", "mnistlab_cnn"}}  # fmt: skip
+        text = ", ".join(f"{k}={v}" for k, v in summary.items())
+        if nested:
+            text += "; " + "; ".join(f"{k}: {v}" for k, v in nested.items())
+        met = r.get("met")
+        lines.append(f"| {name} | {text} | {r.get('target', '-')} | {'-' if met is None else ('yes' if met else 'NO')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="mnistlab benchmark suite")
+    parser.add_argument("--only", help="comma-separated benchmark names: " + ", ".join(BENCHMARKS))
+    parser.add_argument("--size", choices=["full", "tiny"], default="full")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    print(run(names, args.size, args.out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""ONNX export of a PyTorch run and an ONNX Runtime classifier with the same predict API.
+
+ONNX Runtime runs small CNNs several times faster than PyTorch eager on a CPU (see the benchmark suite), so the
+predict path can use it: ``mnistlab export RUN --onnx`` then ``mnistlab predict RUN --onnx ...``.
+Needs the optional packages ``onnx`` and ``onnxruntime`` (``pip install 'mnistlab[onnx]'``).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnistlab import runs
+from mnistlab.errors import MnistlabError
+from mnistlab.models import TorchClassifier
+from mnistlab.models.torch_classifier import as_images
+
+ONNX_FILE = "model.onnx"
+
+
+def _require_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise MnistlabError("ONNX Runtime is not installed: pip install onnx onnxruntime") from None
+    return onnxruntime
+
+
+def export_onnx(run_path: str | Path) -> Path:
+    """Write ``model.onnx`` (float pixels (N, 1, 28, 28) on the 0..255 scale -> logits) into a PyTorch run folder."""
+    run_path = Path(run_path)
+    estimator = runs.load(run_path)
+    if not isinstance(estimator, TorchClassifier):
+        raise MnistlabError(
+            f"{run_path}: only PyTorch runs export to ONNX (this one is {type(estimator).__name__})"
+        )
+    net = estimator.network_.float().eval()
+    target = run_path / ONNX_FILE
+    tmp = run_path / f".{ONNX_FILE}.{os.getpid()}.tmp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
+        torch.onnx.export(
+            net, (torch.zeros(1, 1, 28, 28),), str(tmp), input_names=["pixels"], output_names=["logits"],
+            dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False,
+        )  # fmt: skip
+    os.replace(tmp, target)
+    return target
+
+
+class OnnxClassifier:
+    """predict / predict_proba of an exported run through ONNX Runtime; ``classes_`` as the saved estimator's."""
+
+    def __init__(self, onnx_path: str | Path, classes: np.ndarray, threads: int | None = None) -> None:
+        ort = _require_onnxruntime()
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise MnistlabError(f"{onnx_path}: not a loadable ONNX model ({exc})") from None
+        self.classes_ = np.asarray(classes)
+
+    def decision_function(self, X) -> np.ndarray:
+        pixels = as_images(X).astype(np.float32, copy=False).reshape(-1, 1, 28, 28)
+        return self.session.run(None, {"pixels": pixels})[0].astype(np.float64)
+
+    def predict_proba(self, X) -> np.ndarray:
+        logits = self.decision_function(X)
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.decision_function(X).argmax(axis=1)]
+
+
+def load_onnx(run_path: str | Path, threads: int | None = None) -> OnnxClassifier:
+    """The ONNX Runtime classifier of a run, exporting ``model.onnx`` first if it is missing or older."""
+    run_path = Path(run_path)
+    onnx_path = run_path / ONNX_FILE
+    weights = run_path / runs.WEIGHTS
+    if not onnx_path.is_file() or (weights.is_file() and weights.stat().st_mtime > onnx_path.stat().st_mtime):
+        export_onnx(run_path)
+    return OnnxClassifier(onnx_path, np.asarray(runs.read_config(run_path)["classes_"]), threads)

@@ -1,0 +1,29 @@
+"""ONNX export and the ONNX Runtime predict path agree with the PyTorch model."""
+
+import numpy as np
+import pytest
+
+from mnistlab import models, runs
+from mnistlab.cli.main import main
+from mnistlab.errors import MnistlabError
+from tests.test_models import FAST, blobs
+
+pytest.importorskip("onnxruntime")
+
+
+def test_onnx_matches_pytorch_and_serves_predict(tmp_path, capsys):
+    from mnistlab.serve import export_onnx, load_onnx
+
+    X, y = blobs()
+    clf = models.create("cnn", **FAST, precision="fp32").fit(X, y)
+    runs.save(tmp_path / "run", clf, model="cnn", data="toy", classes=["a", "b", "c"])
+    assert export_onnx(tmp_path / "run").name == "model.onnx"
+    onnx = load_onnx(tmp_path / "run")
+    np.testing.assert_allclose(onnx.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+    np.testing.assert_array_equal(onnx.predict(X), clf.predict(X))
+    sk_run = tmp_path / "sk"
+    runs.save(sk_run, models.create("naive-bayes").fit(X, y), model="naive-bayes", data="toy", classes=["a", "b", "c"])
+    with pytest.raises(MnistlabError, match="only PyTorch runs export to ONNX"):
+        export_onnx(sk_run)
+    assert main(["export", str(tmp_path / "run"), "--onnx"]) == 0
+    assert "model.onnx" in capsys.readouterr().out
