@@ -36,6 +36,10 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) reports
 
-bench: $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+.venv-keras/.installed:
+	$(PYTHON) -m venv .venv-keras
+	.venv-keras/bin/pip install --quiet --disable-pip-version-check tensorflow-cpu==2.21.0 keras==3.15.1
+	touch $@
+
+bench: $(STAMP) .venv-keras/.installed
 	$(BIN)/python benchmarks/suite.py

@@ -72,8 +72,10 @@ def bench_csv_parse(size: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.csv"
         write_csv(path, train.images[:n], train.labels[:n])
-        ours_args = ("from mnistlab.datasets.csvfile import read_csv",
-                     f"images, labels = read_csv({str(path)!r}); result = {{'checksum': int(images.sum(dtype='int64'))}}")
+        ours_args = (
+            "from mnistlab.datasets.csvfile import read_csv",
+            f"images, labels = read_csv({str(path)!r}); result = {{'checksum': int(images.sum(dtype='int64'))}}",
+        )
         pandas_args = ("import pandas as pd",
                        f"frame = pd.read_csv({str(path)!r}); images = frame.iloc[:, 1:].to_numpy('uint8'); "
                        "result = {'checksum': int(images.sum(dtype='int64'))}")  # fmt: skip
@@ -196,11 +198,17 @@ def bench_train_vs_pytorch_example(size: str) -> dict:
         train, test = train.subset(slice(0, 1000)), test.subset(slice(0, 500))
     with torch.inference_mode(False):
         torch.set_num_threads(THREADS)
-        reference = _reference_time_to(0.99, train, test, max_epochs=14 if size == "full" else 1, budget_s=1800)
+        reference = _reference_time_to(
+            0.99, train, test, max_epochs=14 if size == "full" else 1, budget_s=1800
+        )
         ours = _mnistlab_time_to("cnn", "mnist", 0.99, train, test, {} if size == "full" else {"epochs": 1})
     clf = ours.pop("estimator")
     to_995 = next((h["seconds"] for h in ours["history"] if h["test_accuracy"] >= 0.995), None)
-    ratio = reference["seconds_to_target"] / ours["seconds_to_target"] if reference["seconds_to_target"] and ours["seconds_to_target"] else None
+    ratio = (
+        reference["seconds_to_target"] / ours["seconds_to_target"]
+        if reference["seconds_to_target"] and ours["seconds_to_target"]
+        else None
+    )
     return {
         "threads": THREADS,
         "reference": reference, "mnistlab_cnn": ours, "speedup_to_99": ratio,
@@ -249,6 +257,41 @@ def _flops_and_peak(clf, history: list[dict], n_train: int) -> dict:
     }  # fmt: skip
 
 
+KERAS_PYTHON = Path(__file__).parents[1] / ".venv-keras" / "bin" / "python"
+
+
+def bench_keras(size: str) -> dict:
+    """Seed 000's MLP (3 epochs) and seed 004's CNN (10 epochs) in Keras 3 on fashion-mnist-kaggle against
+    mnistlab's ``mlp`` and ``cnn-seed``: training time until mnistlab first reaches Keras's final accuracy."""
+    if not KERAS_PYTHON.exists():
+        return {"skipped": f"no Keras environment at {KERAS_PYTHON.parent.parent} (make bench creates it)"}
+    folder = datasets.fetch("fashion-mnist-kaggle")
+    train, test = (
+        datasets.load("fashion-mnist-kaggle", "train"),
+        datasets.load("fashion-mnist-kaggle", "test"),
+    )
+    limit = None if size == "full" else 1000
+    if limit:
+        train = train.subset(slice(0, limit))
+    out = {"threads": THREADS}
+    for keras_kind, ours, epochs in (("mlp", "mlp", 3), ("cnn", "cnn-seed", 10)):
+        epochs = epochs if size == "full" else 1
+        args = [str(KERAS_PYTHON), str(Path(__file__).parent / "keras_reference.py"), keras_kind, str(folder),
+                str(epochs), str(THREADS)] + ([str(limit)] if limit else [])  # fmt: skip
+        done = subprocess.run(args, capture_output=True, text=True, check=True)
+        keras = json.loads(done.stdout.strip().splitlines()[-1])
+        target = keras["history"][-1]["test_accuracy"]
+        mine = _mnistlab_time_to(ours, "fashion-mnist-kaggle", target, train, test, {"epochs": 2 * epochs})
+        mine.pop("estimator")
+        keras_s, ours_s = keras["history"][-1]["seconds"], mine["seconds_to_target"]
+        out[ours] = {"keras": keras, "keras_accuracy": target, "keras_seconds": keras_s, "mnistlab": mine,
+                     "mnistlab_seconds_to_keras_accuracy": ours_s,
+                     "speedup": keras_s / ours_s if ours_s else None}  # fmt: skip
+    out["target"] = "mlp and cnn-seed reach Keras's accuracy >= 3x sooner"
+    out["met"] = all((out[m]["speedup"] or 0) >= 3 for m in ("mlp", "cnn-seed"))
+    return out
+
+
 # ----------------------------------------------------------------------------------------------- inference
 
 
@@ -290,7 +333,10 @@ def bench_inference(size: str) -> dict:
             }  # fmt: skip
     result["target"] = "batch 1024 >= 3x eager (best path); batch-1 latency < 2 ms"
     best = max(result["batch1024"]["onnx_vs_eager"], result["batch1024"]["predict_proba_vs_eager"])
-    result["met"] = best >= 3 and min(result["batch1"]["onnx_latency_ms"], result["batch1"]["predict_proba_latency_ms"]) < 2
+    result["met"] = (
+        best >= 3
+        and min(result["batch1"]["onnx_latency_ms"], result["batch1"]["predict_proba_latency_ms"]) < 2
+    )
     return result
 
 
@@ -309,7 +355,10 @@ def bench_sklearn_overhead(size: str) -> dict:
     X, y = train.images[:n], train.labels[:n]
     cases = {
         "naive-bayes": (models.create("naive-bayes"), lambda: GaussianNB()),
-        "logreg": (models.create("logreg", max_iter=50), lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=50))),
+        "logreg": (
+            models.create("logreg", max_iter=50),
+            lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=50)),
+        ),
     }
     out = {}
     for name, (ours, bare_factory) in cases.items():
@@ -335,6 +384,7 @@ BENCHMARKS: dict[str, Callable[[str], dict]] = {
     "inference": bench_inference,
     "sklearn_overhead": bench_sklearn_overhead,
     "train_vs_pytorch_example": bench_train_vs_pytorch_example,
+    "keras": bench_keras,
 }
 
 
@@ -348,7 +398,12 @@ def machine() -> dict:
 
 def run(names: list[str], size: str, out_dir: Path) -> Path:
     torch.set_num_threads(THREADS)
-    results = {"date": time.strftime("%Y-%m-%d %H:%M"), "size": size, "machine": machine(), "versions": versions()}
+    results = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "size": size,
+        "machine": machine(),
+        "versions": versions(),
+    }
     for name in names:
         print(f"== {name}", flush=True)
         start = time.perf_counter()
@@ -359,7 +414,9 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
         results[name]["wall_s"] = time.perf_counter() - start
         print(json.dumps(results[name], default=str)[:400], flush=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{time.strftime('%Y-%m-%d')}-{platform.node() or 'machine'}" + ("" if size == "full" else f"-{size}")
+    stem = f"{time.strftime('%Y-%m-%d')}-{platform.node() or 'machine'}" + (
+        "" if size == "full" else f"-{size}"
+    )
     path = out_dir / f"{stem}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
     path.with_suffix(".md").write_text(markdown(results))
@@ -381,7 +438,9 @@ def markdown(results: dict) -> str:
         if nested:
             text += "; " + "; ".join(f"{k}: {v}" for k, v in nested.items())
         met = r.get("met")
-        lines.append(f"| {name} | {text} | {r.get('target', '-')} | {'-' if met is None else ('yes' if met else 'NO')} |")
+        lines.append(
+            f"| {name} | {text} | {r.get('target', '-')} | {'-' if met is None else ('yes' if met else 'NO')} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -12,13 +12,19 @@ SUITE = Path(__file__).parents[1] / "benchmarks" / "suite.py"
 
 
 def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
-    pytest.importorskip("pandas", reason="the CSV benchmark compares against pandas (make bench installs it)")
     out = subprocess.run([sys.executable, str(SUITE), "--size", "tiny", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=600)  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     written = Path(out.stdout.strip().splitlines()[-1])
     results = json.loads(written.read_text())
-    names = ["csv_parse", "cached_load", "png_route", "inference", "sklearn_overhead", "train_vs_pytorch_example"]
+    names = [
+        "csv_parse",
+        "cached_load",
+        "png_route",
+        "inference",
+        "sklearn_overhead",
+        "train_vs_pytorch_example",
+    ]
     for name in names:
         assert name in results and "error" not in results[name], results.get(name)
     assert written.with_suffix(".md").read_text().count("\n| ") >= len(names)

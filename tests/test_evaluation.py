@@ -165,3 +165,18 @@ def test_denoise_study_improves_psnr():
     assert psnr(clean, clean) == float("inf")
     fig = viz.denoise_figure(result["noisy"], result["denoised"], clean[150:])
     assert len(fig.axes) == 24
+
+
+def test_multiclass_strategies_and_class_scores():
+    from mnistlab.evaluation import class_scores, with_strategy
+
+    X, y = blobs(150)
+    ovr = with_strategy(models.create("sgd"), "ovr").fit(X, y)
+    ovo = with_strategy(models.create("linear-svc"), "ovo").fit(X, y)
+    assert len(ovr[-1].estimators_) == 3 and len(ovo[-1].estimators_) == 3  # 3 classes: 3 pairs
+    scores = class_scores(ovr, X[0], CLASSES)
+    assert list(scores) == CLASSES and max(scores, key=scores.get) == CLASSES[ovr.predict(X[:1])[0]]
+    torch_ovr = with_strategy(models.create("mlp", **FAST), "ovr").fit(X, y)
+    assert set(class_scores(torch_ovr, X[1], CLASSES)) == set(CLASSES)
+    with pytest.raises(ValueError, match="unknown strategy 'all'"):
+        with_strategy(models.create("sgd"), "all")

@@ -22,7 +22,13 @@ def test_onnx_matches_pytorch_and_serves_predict(tmp_path, capsys):
     np.testing.assert_allclose(onnx.predict_proba(X), clf.predict_proba(X), atol=1e-5)
     np.testing.assert_array_equal(onnx.predict(X), clf.predict(X))
     sk_run = tmp_path / "sk"
-    runs.save(sk_run, models.create("naive-bayes").fit(X, y), model="naive-bayes", data="toy", classes=["a", "b", "c"])
+    runs.save(
+        sk_run,
+        models.create("naive-bayes").fit(X, y),
+        model="naive-bayes",
+        data="toy",
+        classes=["a", "b", "c"],
+    )
     with pytest.raises(MnistlabError, match="only PyTorch runs export to ONNX"):
         export_onnx(sk_run)
     assert main(["export", str(tmp_path / "run"), "--onnx"]) == 0

@@ -18,11 +18,14 @@ from mnistlab.evaluation.metrics import (
     row_normalised,
     top_losses,
 )
+from mnistlab.evaluation.strategies import STRATEGIES, class_scores, with_strategy
 
 __all__ = [
+    "STRATEGIES",
     "CrossValResult",
     "DetectorResult",
     "Evaluation",
+    "class_scores",
     "cross_validate_model",
     "detector_study",
     "errors_only",
@@ -31,4 +34,5 @@ __all__ = [
     "positive_scores",
     "row_normalised",
     "top_losses",
+    "with_strategy",
 ]
