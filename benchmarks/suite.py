@@ -318,7 +318,7 @@ def bench_inference(size: str) -> dict:
             xt = torch.from_numpy(x).float().unsqueeze(1)
             repeat = 200 if batch == 1 else (10 if size == "full" else 2)
 
-            def plain() -> None:
+            def plain(xt: torch.Tensor = xt) -> None:
                 with torch.inference_mode():
                     eager(xt)
 
