@@ -25,16 +25,16 @@ demo: $(STAMP)
 	$(BIN)/mnistlab detect --data mnist --positive 5 --models sgd,random-forest --out reports/detect-5
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/pytest
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) reports
+	rm -rf $(VENV) .venv-keras reports runs
 
 .venv-keras/.installed:
 	$(PYTHON) -m venv .venv-keras
