@@ -1,4 +1,4 @@
-"""One experiment: load a data set, create a model by name, fit, measure on the test split, save the run."""
+"""The workflows behind the command line: train, evaluate a run, cross-validate, the seed 001 studies."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from mnistlab.errors import MnistlabError
 from mnistlab.training.augment import Augmentation
 
 log = logging.getLogger("mnistlab.experiment")
+
+
+def _train_test(data: str, limit: int | None) -> tuple[datasets.Dataset, datasets.Dataset]:
+    train, test = datasets.load(data, "train"), datasets.load(data, "test")
+    if limit:
+        train, test = train.subset(slice(0, limit)), test.subset(slice(0, max(limit // 6, 1)))
+    return train, test
 
 
 def _check_flip(params: dict, dataset: datasets.Dataset, force_flip: bool) -> None:
@@ -46,9 +53,7 @@ def train_model(
     >>> run.metrics["test_accuracy"]  # doctest: +SKIP
     0.95...
     """
-    train, test = datasets.load(data, "train"), datasets.load(data, "test")
-    if limit:
-        train, test = train.subset(slice(0, limit)), test.subset(slice(0, max(limit // 6, 1)))
+    train, test = _train_test(data, limit)
     spec = models.get_spec(model)
     params = dict(params or {})
     if spec.kind == "torch":
@@ -198,13 +203,6 @@ def detect(
             out / "detect.json", {"data": data, "positive": positive, "folds": folds, "results": summary}
         )
     return summary
-
-
-def _train_test(data: str, limit: int | None) -> tuple[datasets.Dataset, datasets.Dataset]:
-    train, test = datasets.load(data, "train"), datasets.load(data, "test")
-    if limit:
-        train, test = train.subset(slice(0, limit)), test.subset(slice(0, max(limit // 6, 1)))
-    return train, test
 
 
 def multilabel(data: str = "mnist", limit: int | None = None, out: str | Path | None = None) -> dict:

@@ -30,7 +30,9 @@ def read_image(path: str | Path, resize: bool = False) -> np.ndarray:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataFormatError(f"{path}: not a readable image ({exc})") from None
     if pixels.shape != (28, 28):
-        raise DataFormatError(f"{path}: image is {size[0]}x{size[1]}, expected 28x28 (pass resize=True to resize)")
+        raise DataFormatError(
+            f"{path}: image is {size[0]}x{size[1]}, expected 28x28 (pass resize=True to resize)"
+        )
     return pixels
 
 
