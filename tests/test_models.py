@@ -179,3 +179,16 @@ def test_classic_models_take_images(name):
     X, y = blobs(150)
     clf = models.create(name).fit(X[:120], y[:120])
     assert clf.score(X[120:], y[120:]) >= 0.9
+
+
+def test_fast_dropout_matches_dropout_in_expectation():
+    import torch
+
+    from mnistlab.models.networks import FastDropout
+
+    layer = FastDropout(0.25)
+    x = torch.ones(400, 1000)
+    out = layer.train()(x)
+    assert torch.allclose(torch.unique(out), torch.tensor([0.0, 1 / 0.75]))
+    assert abs((out == 0).float().mean().item() - 0.25) < 0.01 and abs(out.mean().item() - 1) < 0.01
+    assert torch.equal(layer.eval()(x), x)

@@ -40,6 +40,23 @@ class InputScaling(nn.Module):
         return (x - self.offset) * self.scale
 
 
+class FastDropout(nn.Module):
+    """Inverted dropout drawn with ``rand < p``: the same expectation as ``nn.Dropout``, measured ~1.8x faster on
+    CPU, where ``bernoulli_`` took a fifth of ``cnn-seed``'s training step (torch.profiler)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        return x * (torch.rand_like(x) >= self.p) * (1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 def _conv_bn(c_in: int, c_out: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
@@ -63,7 +80,7 @@ def cnn_seed(n_classes: int) -> nn.Module:
         nn.Conv2d(1, 64, 3),
         nn.ReLU(),
         nn.MaxPool2d(2),
-        nn.Dropout(0.25),
+        FastDropout(0.25),
         nn.Flatten(),
         nn.Linear(64 * 13 * 13, 32),
         nn.ReLU(),
@@ -86,7 +103,7 @@ def cnn(n_classes: int, width: int = 32) -> nn.Module:
         *_conv_bn(2 * width, 4 * width),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Dropout(0.1),
+        FastDropout(0.1),
         nn.Linear(4 * width * 9, n_classes),
     )
 
@@ -112,3 +129,12 @@ def build(architecture: str, n_classes: int, width: int | None = None) -> nn.Mod
 
 def is_convolutional(net: nn.Module) -> bool:
     return any(isinstance(m, nn.Conv2d) for m in net.modules())
+
+
+# Measured per architecture on a 2-core CPU (one epoch of 20000 images, bf16): channels-last makes ``cnn`` 1.5x
+# faster, but ``cnn-seed`` 1.3x slower (its max-pool gradient arrives from Flatten in NCHW and is copied back).
+CHANNELS_LAST = {"cnn"}
+
+
+def prefers_channels_last(architecture: str) -> bool:
+    return architecture in CHANNELS_LAST

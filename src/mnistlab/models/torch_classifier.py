@@ -89,7 +89,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
             weight_decay=self.weight_decay, schedule=self.schedule, label_smoothing=self.label_smoothing,
             augment=Augmentation.parse(self.augment), early_stopping=self.early_stopping, seed=self.seed,
-            bf16=bf16, channels_last=convolutional, verbose=self.verbose,
+            bf16=bf16, channels_last=networks.prefers_channels_last(self.architecture), verbose=self.verbose,
         )  # fmt: skip
 
     def fit(self, X, y, validation_data: tuple | None = None) -> TorchClassifier:
