@@ -46,12 +46,14 @@ def sgd_five_detector() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="train only this model")
+    parser.add_argument(
+        "--only", help="train only these models (comma-separated); results get their own file"
+    )
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     rows = []
     for model, data, target, note in CASES:
-        if args.only and model != args.only:
+        if args.only and model not in args.only.split(","):
             continue
         run = train_model(data, model, params={"threads": args.threads}, seed=0, verbose=1)
         m = run.metrics
@@ -66,7 +68,8 @@ def main() -> None:
         "models": rows,
         "sgd_five_detector_cv": None if args.only else sgd_five_detector(),
     }  # fmt: skip
-    out = Path(__file__).parent / "results" / f"accuracy-{result['date']}"
+    suffix = f"-{args.only.replace(',', '-')}" if args.only else ""
+    out = Path(__file__).parent / "results" / f"accuracy-{result['date']}{suffix}"
     out.with_suffix(".json").write_text(json.dumps(result, indent=2))
     lines = ["| model | data | test accuracy | target | met | train time (s) |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['model']} | {r['data']} | {r['test_accuracy']:.4f} | {r['target']} ({r['note']}) | "
