@@ -130,7 +130,12 @@ def test_evaluate_and_cv_commands(tmp_path, capsys):
     assert runs.load_run(run_dir).metrics["evaluation"]["accuracy"] == metrics["test_accuracy"]
     assert main(["cv", "--data", "mnist", "--model", "naive-bayes", "--folds", "3", "--limit", "900"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines[0].split()) == 5 and lines[1].startswith("mean 0.")
+    assert sum(line.startswith("[CV] END") for line in lines) == 3, "a progress line as each fold ends"
+    assert (
+        len(lines[-2].split()) == 5
+        and lines[-2].startswith("fold accuracy:")
+        and lines[-1].startswith("mean 0.")
+    )
     assert main(["detect", "--positive", "X", "--limit", "300"]) == 1
     assert "no class 'X'" in capsys.readouterr().err
 

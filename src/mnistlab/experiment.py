@@ -136,7 +136,12 @@ def evaluate_run(path: str | Path, top: int = 16) -> dict:
 
 
 def cross_validate(
-    data: str, model: str, folds: int = 3, limit: int | None = None, params: dict | None = None
+    data: str,
+    model: str,
+    folds: int = 3,
+    limit: int | None = None,
+    params: dict | None = None,
+    verbose: int = 0,
 ) -> dict:
     """Stratified k-fold accuracy of a registered model on a data set's training split: scores, mean, std."""
     from mnistlab.evaluation import cross_validate_model
@@ -144,7 +149,8 @@ def cross_validate(
     train = datasets.load(data, "train")
     if limit:
         train = train.subset(slice(0, limit))
-    result = cross_validate_model(models.create(model, **(params or {})), train.images, train.labels, folds)
+    estimator = models.create(model, **(params or {}))
+    result = cross_validate_model(estimator, train.images, train.labels, folds, verbose=verbose)
     return {
         "scores": result.scores.tolist(),
         "mean": float(result.scores.mean()),
@@ -160,6 +166,7 @@ def detect(
     target_precision: float | None = 0.90,
     out: str | Path | None = None,
     limit: int | None = None,
+    verbose: int = 0,
 ) -> dict:
     """Seed 001's binary study: each model as a "``positive`` against the rest" detector, with a "never
     positive" baseline, cross-validated on the training split; figures and ``detect.json`` go to ``out``.
@@ -178,7 +185,7 @@ def detect(
     log.info(
         "cross-validating %s as '%s vs rest' detectors (%d folds)", ", ".join(estimators), positive, folds
     )
-    results = detector_study(estimators, train.images, train.labels, label, folds)
+    results = detector_study(estimators, train.images, train.labels, label, folds, verbose=verbose)
     summary = {name: r.to_dict() for name, r in results.items()}
     first = results[model_names[0]]
     if target_precision is not None:

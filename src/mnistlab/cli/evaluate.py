@@ -42,7 +42,7 @@ def cv(
     limit: Annotated[int | None, typer.Option(help="Use only the first N training images.")] = None,
 ) -> None:
     """Stratified k-fold cross-validation accuracy of a model: fold scores, mean and std."""
-    result = experiment.cross_validate(data, model, folds, limit)
+    result = experiment.cross_validate(data, model, folds, limit, verbose=2)  # a line as each fold ends
     typer.echo("fold accuracy: " + " ".join(f"{s:.5f}" for s in result["scores"]))
     typer.echo(f"mean {result['mean']:.5f}  std {result['std']:.5f}")
 
@@ -62,7 +62,7 @@ def detect(
 ) -> None:
     """Seed 001's binary study: "K against the rest" detectors, dummy baseline, PR/ROC curves, thresholds."""
     names = tuple(m.strip() for m in models.split(",") if m.strip())
-    summary = experiment.detect(data, positive, names, folds, target_precision, out, limit)
+    summary = experiment.detect(data, positive, names, folds, target_precision, out, limit, verbose=2)
     for name, r in summary.items():
         cells = f"{name:16s} cv accuracy {' '.join(f'{s:.5f}' for s in r['cv_accuracy'])}"
         cells += f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}  f1 {r['f1']:.4f}"
