@@ -1,5 +1,8 @@
 """The exceptions a user can act on. The command line prints their message as one line, no traceback."""
 
+import difflib
+from collections.abc import Iterable
+
 
 class MnistlabError(Exception):
     """Base class of every error caused by input, files or the environment rather than by a bug."""
@@ -15,3 +18,15 @@ class DataNotAvailableError(MnistlabError):
 
 class ChecksumError(MnistlabError):
     """Downloaded or cached bytes do not match the checksum recorded for them."""
+
+
+def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
+    """``unknown model 'cnnn'; known: a, b. Did you mean 'cnn'?`` for any registry.
+
+    >>> unknown_name_message("model", "cnnn", ["cnn", "mlp"])
+    "unknown model 'cnnn'; known: cnn, mlp. Did you mean 'cnn'?"
+    """
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=2)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown {kind} {name!r}; known: {', '.join(known)}.{hint}"

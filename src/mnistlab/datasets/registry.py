@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.datasets.idx import idx_bytes
-from mnistlab.errors import DataFormatError, DataNotAvailableError
+from mnistlab.errors import DataFormatError, DataNotAvailableError, unknown_name_message
 
 TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"
 TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
@@ -274,8 +273,4 @@ def get_info(name: str) -> DatasetInfo:
     try:
         return REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, REGISTRY, n=2)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise DataNotAvailableError(
-            f"unknown data set {name!r}; known: {', '.join(REGISTRY)}.{hint}"
-        ) from None
+        raise DataNotAvailableError(unknown_name_message("data set", name, REGISTRY)) from None

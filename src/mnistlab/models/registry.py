@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,7 +13,7 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC, LinearSVC
 
-from mnistlab.errors import MnistlabError
+from mnistlab.errors import MnistlabError, unknown_name_message
 from mnistlab.models.classic import pipeline
 from mnistlab.models.torch_classifier import TorchClassifier
 
@@ -100,9 +99,7 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, REGISTRY, n=2)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise UnknownModelError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}.{hint}") from None
+        raise UnknownModelError(unknown_name_message("model", name, REGISTRY)) from None
 
 
 def create(name: str, **params) -> BaseEstimator:
