@@ -157,32 +157,37 @@ def precision_recall_threshold_figure(
     return fig
 
 
-def pr_curves_figure(curves: dict[str, dict], average_precision: dict[str, float]) -> Figure:
-    """Precision against recall for one or more detectors on the same axes."""
+def _curves_figure(curves: dict[str, dict], x: str, y: str, labels: dict[str, str], axis_names: tuple[str, str],
+                   title: str, legend_loc: str) -> tuple[Figure, Axes]:  # fmt: skip
+    """One line per detector, ``curves[name][x]`` against ``curves[name][y]``, on shared unit axes."""
     fig = new_figure(5.2, 4.6)
     ax = fig.subplots()
     for name, c in curves.items():
-        ax.plot(c["recall"], c["precision"], label=f"{name} (AP {average_precision[name]:.3f})")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
+        ax.plot(c[x], c[y], label=labels[name])
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.legend(frameon=False, loc="lower left")
-    ax.set_title("precision-recall curve")
+    ax.legend(frameon=False, loc=legend_loc)
+    ax.set_title(title)
+    return fig, ax
+
+
+def pr_curves_figure(curves: dict[str, dict], average_precision: dict[str, float]) -> Figure:
+    """Precision against recall for one or more detectors on the same axes."""
+    labels = {name: f"{name} (AP {average_precision[name]:.3f})" for name in curves}
+    fig, _ = _curves_figure(curves, "recall", "precision", labels, ("recall", "precision"),
+                            "precision-recall curve", "lower left")  # fmt: skip
     return fig
 
 
 def roc_curves_figure(curves: dict[str, dict], auc: dict[str, float]) -> Figure:
     """ROC curves of one or more detectors, with the chance diagonal."""
-    fig = new_figure(5.2, 4.6)
-    ax = fig.subplots()
-    for name, c in curves.items():
-        ax.plot(c["fpr"], c["tpr"], label=f"{name} (AUC {auc[name]:.4f})")
+    labels = {name: f"{name} (AUC {auc[name]:.4f})" for name in curves}
+    fig, ax = _curves_figure(curves, "fpr", "tpr", labels, ("false positive rate", "true positive rate (recall)"),
+                             "ROC curve", "lower right")  # fmt: skip
     ax.plot([0, 1], [0, 1], ":", color=NEUTRAL, label="chance")
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate (recall)")
     ax.legend(frameon=False, loc="lower right")
-    ax.set_title("ROC curve")
     return fig
 
 
