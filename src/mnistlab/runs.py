@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator
 
 from mnistlab import __version__
 from mnistlab.errors import MnistlabError
+from mnistlab.fileio import write_json
 from mnistlab.models import TorchClassifier, networks
 
 CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
@@ -54,24 +55,6 @@ class Run:
     config: dict
     history: list[dict]
     metrics: dict
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data) -> None:
-    _write_atomic(path, json.dumps(data, indent=2, default=_json_default).encode())
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def versions() -> dict[str, str]:

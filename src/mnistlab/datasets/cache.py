@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from mnistlab.datasets.registry import DatasetInfo, FileSpec, HttpMirror, NpmMirror
 from mnistlab.errors import ChecksumError, DataFormatError, DataNotAvailableError
+from mnistlab.fileio import write_json
 
 log = logging.getLogger("mnistlab.data")
 
@@ -80,12 +81,6 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-
-
 def check_file(folder: Path, spec: FileSpec, rehash: bool = False) -> FileStatus:
     """Is the cached file present and does it match its checksum? Re-hashes only when size or mtime changed."""
     path = folder / spec.name
@@ -108,7 +103,7 @@ def _record_verified(folder: Path, name: str, sha256: str) -> None:
     stat = (folder / name).stat()
     stamps = _read_json(folder / _VERIFIED)
     stamps[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
-    _write_json_atomic(folder / _VERIFIED, stamps)
+    write_json(folder / _VERIFIED, stamps)
 
 
 def source_of(folder: Path) -> str:
@@ -155,7 +150,7 @@ def _install_placed_by_hand(missing: list[FileSpec], folder: Path) -> list[FileS
             continue
         try:
             _install_gz(gz, spec, folder)
-            _write_json_atomic(folder / _SOURCE, {"source": f"placed by hand: {gz}"})
+            write_json(folder / _SOURCE, {"source": f"placed by hand: {gz}"})
         except (ChecksumError, DataFormatError) as exc:
             log.warning("%s", exc)
             still_missing.append(spec)
@@ -181,9 +176,7 @@ def _fetch_from_mirrors(info: DatasetInfo, missing: list[FileSpec], folder: Path
             log.warning("%s: %s failed: %s", info.name, mirror, exc)
             failures.append(str(exc) if isinstance(mirror, HttpMirror) else f"{mirror}: {exc}")
             continue
-        _write_json_atomic(
-            folder / _SOURCE, {"source": str(mirror), "fetched": time.strftime("%Y-%m-%d %H:%M")}
-        )
+        write_json(folder / _SOURCE, {"source": str(mirror), "fetched": time.strftime("%Y-%m-%d %H:%M")})
         return
     raise DataNotAvailableError(
         f"{info.name}: could not fetch {names}; every mirror failed ({'; '.join(failures)}). "
