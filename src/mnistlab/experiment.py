@@ -6,10 +6,10 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
-
 from mnistlab import datasets, models, runs
 from mnistlab.errors import MnistlabError
+from mnistlab.evaluation import evaluate_estimator
+from mnistlab.fileio import write_json
 from mnistlab.training.augment import Augmentation
 
 log = logging.getLogger("mnistlab.experiment")
@@ -81,15 +81,10 @@ def train_model(
 
 def split_metrics(estimator, test: datasets.Dataset) -> dict:
     """Accuracy and, where the model gives probabilities, the mean cross-entropy on a labelled split."""
-    metrics = {"test_accuracy": float(np.mean(estimator.predict(test.images) == test.labels))}
-    if hasattr(estimator, "predict_proba"):
-        try:
-            proba = estimator.predict_proba(test.images)
-        except AttributeError:  # e.g. SVC without probability=True exposes the method but refuses it
-            return metrics
-        column = np.searchsorted(estimator.classes_, test.labels)
-        picked = proba[np.arange(len(test)), np.minimum(column, proba.shape[1] - 1)]
-        metrics["test_loss"] = float(-np.mean(np.log(np.clip(picked, 1e-12, None))))
+    evaluation = evaluate_estimator(estimator, test.images, test.labels, test.classes)
+    metrics = {"test_accuracy": evaluation.accuracy}
+    if evaluation.proba is not None:
+        metrics["test_loss"] = evaluation.log_loss
     return metrics
 
 
@@ -100,7 +95,7 @@ def evaluate_run(path: str | Path, top: int = 16) -> dict:
     >>> metrics["evaluation"]["accuracy"]  # doctest: +SKIP
     """
     from mnistlab import viz
-    from mnistlab.evaluation import evaluate_estimator, most_confused
+    from mnistlab.evaluation import most_confused
 
     path = Path(path)
     run = runs.load_run(path)
@@ -108,7 +103,7 @@ def evaluate_run(path: str | Path, top: int = 16) -> dict:
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
     metrics = {**run.metrics, "test_accuracy": evaluation.accuracy, "n_test": len(test),
                "evaluation": evaluation.to_dict(top)}  # fmt: skip
-    runs.write_json(path / runs.METRICS, metrics)
+    write_json(path / runs.METRICS, metrics)
     figures = {
         f"confusion_{kind}.png": viz.confusion_matrix_figure(evaluation.confusion, test.classes, kind)
         for kind in ("counts", "normalised", "errors")
@@ -206,7 +201,7 @@ def detect(
         viz.save_figure(
             viz.roc_curves_figure(curves, {n: summary[n]["roc_auc"] for n in scored}), out / "roc_curve.png"
         )
-        runs.write_json(
+        write_json(
             out / "detect.json", {"data": data, "positive": positive, "folds": folds, "results": summary}
         )
     return summary
@@ -222,7 +217,7 @@ def multilabel(data: str = "mnist", limit: int | None = None, out: str | Path | 
     result.pop("predicted")
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
-        runs.write_json(Path(out) / "multilabel.json", {"data": data, "n_train": len(train), **result})
+        write_json(Path(out) / "multilabel.json", {"data": data, "n_train": len(train), **result})
     return result
 
 
@@ -240,5 +235,5 @@ def denoise(
     if out is not None:
         out = Path(out)
         viz.save_figure(viz.denoise_figure(noisy, cleaned, test.images), out / "denoise.png")
-        runs.write_json(out / "denoise.json", {"data": data, "noise": noise, "n_train": len(train), **result})
+        write_json(out / "denoise.json", {"data": data, "noise": noise, "n_train": len(train), **result})
     return result

@@ -64,6 +64,13 @@ class Evaluation:
     def accuracy(self) -> float:
         return float(accuracy_score(self.y_true, self.y_pred))
 
+    @property
+    def log_loss(self) -> float | None:
+        """Mean cross-entropy of the true classes; ``None`` for a model without probabilities."""
+        if self.proba is None:
+            return None
+        return float(log_loss(self.y_true, self.proba, labels=np.arange(len(self.classes))))
+
     def report(self) -> dict:
         return classification_report(
             self.y_true, self.y_pred, labels=np.arange(len(self.classes)), target_names=self.classes,
@@ -86,14 +93,17 @@ class Evaluation:
             "most_confused": [list(p) for p in most_confused(self.confusion, self.classes, top=top)],
         }
         if self.proba is not None:
-            result["log_loss"] = float(log_loss(self.y_true, self.proba, labels=np.arange(len(self.classes))))
+            result["log_loss"] = self.log_loss
             result["top_losses"] = top_losses(self.proba, self.y_true, top).tolist()
         return result
 
 
 def evaluate_estimator(estimator, images: np.ndarray, labels: np.ndarray, classes: list[str]) -> Evaluation:
     """Predict a labelled split with a fitted estimator whose labels are class indices."""
-    proba = estimator.predict_proba(images) if hasattr(estimator, "predict_proba") else None
+    try:
+        proba = estimator.predict_proba(images) if hasattr(estimator, "predict_proba") else None
+    except AttributeError:  # e.g. SVC without probability=True exposes the method but refuses it
+        proba = None
     if proba is not None:
         full = np.zeros((len(images), len(classes)))
         full[:, np.asarray(estimator.classes_, int)] = proba  # a model may have seen fewer classes
