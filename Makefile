@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench format clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt src/mnistlab/datasets/_csvparse.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
@@ -34,12 +34,16 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-keras reports runs
+	rm -rf $(VENV) .venv-keras reports runs build src/mnistlab/datasets/*.so
 
 .venv-keras/.installed:
 	$(PYTHON) -m venv .venv-keras
 	.venv-keras/bin/pip install --quiet --disable-pip-version-check tensorflow-cpu==2.21.0 keras==3.15.1
 	touch $@
 
-bench: $(STAMP) .venv-keras/.installed
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench .venv-keras/.installed
 	$(BIN)/python benchmarks/suite.py

@@ -1,6 +1,7 @@
 """Round trips of every format, and every kind of bad input with a message naming file, row and field."""
 
 import gzip
+import shutil
 
 import numpy as np
 import pytest
@@ -17,8 +18,27 @@ def csv_row(label, pixels):
     return ",".join(str(v) for v in ([label] if label is not None else []) + list(pixels))
 
 
+@pytest.fixture(params=["c", "numpy"])
+def csv_parser(request, monkeypatch):
+    """Every CSV test runs through the C loop and through the numpy parser used where it was not built."""
+    from mnistlab.datasets import csvfile
+
+    if request.param == "numpy":
+        monkeypatch.setattr(csvfile, "_csvparse", None)
+    elif csvfile._csvparse is None:
+        pytest.skip("the C extension was not built (no compiler at install time)")
+    return request.param
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler, so no extension to check")
+def test_csv_c_extension_was_built():
+    from mnistlab.datasets import csvfile
+
+    assert csvfile._csvparse is not None, "pip install -e . should have built mnistlab.datasets._csvparse"
+
+
 @pytest.mark.parametrize("fmt", ["csv", "idx", "png", "npz"])
-def test_export_round_trip_is_exact(tmp_path, small_dataset, fmt):
+def test_export_round_trip_is_exact(tmp_path, small_dataset, fmt, csv_parser):
     target = datasets.export(small_dataset, tmp_path, fmt)
     reader = {
         "csv": datasets.from_csv,
@@ -33,7 +53,7 @@ def test_export_round_trip_is_exact(tmp_path, small_dataset, fmt):
     assert back.name == "toy" and back.split == "train"
 
 
-def test_csv_variants_header_offsets_and_unlabelled(tmp_path, small_dataset):
+def test_csv_variants_header_offsets_and_unlabelled(tmp_path, small_dataset, csv_parser):
     flat = small_dataset.flat()
     one_based = "label," + ",".join(f"pixel{i}" for i in range(1, 785))
     for name, header in [("zero.csv", HEADER), ("one.csv", one_based), ("none.csv", None)]:
@@ -51,7 +71,7 @@ def test_csv_variants_header_offsets_and_unlabelled(tmp_path, small_dataset):
     np.testing.assert_array_equal(unlabelled.images, small_dataset.images)
 
 
-def test_csv_parser_handles_many_chunks(tmp_path, monkeypatch):
+def test_csv_parser_handles_many_chunks(tmp_path, monkeypatch, csv_parser):
     from mnistlab.datasets import csvfile
 
     monkeypatch.setattr(csvfile, "_CHUNK_BYTES", 5000)  # forces a chunk boundary every few rows
@@ -90,9 +110,30 @@ GOOD = csv_row(3, [0] * 784)
         ([], r"no data rows after the header"),
     ],
 )
-def test_bad_csv_rows_are_named(tmp_path, rows, message):
+def test_bad_csv_rows_are_named(tmp_path, rows, message, csv_parser):
     with pytest.raises(DataFormatError, match=message):
         datasets.from_csv(write_csv_lines(tmp_path, rows))
+
+
+def test_unusual_but_valid_csv_fields(tmp_path, csv_parser):
+    """Labels beyond one byte, zero-padded pixels and a last line without newline: the C loop hands these to
+    the careful parser or reads them itself; either way the values are right."""
+    rows = [csv_row(300, [7] * 784), csv_row(4, ["007"] * 783 + ["0255"])]
+    path = tmp_path / "odd.csv"
+    path.write_text(HEADER + "\n" + "\r\n".join(rows))
+    ds = datasets.from_csv(path)
+    assert ds.labels.tolist() == [300, 4] and len(ds.classes) == 301
+    assert ds.images[0].min() == ds.images[0].max() == 7
+    assert ds.images[1].ravel()[:-1].tolist() == [7] * 783 and ds.images[1].ravel()[-1] == 255
+    path.write_text(HEADER + "\n" + csv_row(1, [0] * 784) + "\n" + csv_row(123456789, [0] * 784) + "\n")
+    with pytest.raises(DataFormatError, match="odd.csv: label 123456789 of row 2 is not a class index"):
+        datasets.from_csv(path)
+    path.write_text(HEADER + "\n" + csv_row(1234567890, [0] * 784) + "\n")
+    with pytest.raises(DataFormatError, match="line 2, label: field is a number too large"):
+        datasets.from_csv(path)
+    path.write_text(HEADER + "\n" + csv_row(1, [0] * 784) + "\r\r\n" + csv_row(1, [0] * 784) + "\n")
+    with pytest.raises(DataFormatError, match="line 2, pixel783"):
+        datasets.from_csv(path)
 
 
 def test_bad_csv_files(tmp_path):

@@ -47,6 +47,7 @@ __all__ = [
 Split = Literal["train", "test"]
 EXPORT_FORMATS = ("csv", "idx", "png", "npz")
 _SIDECAR = "dataset.json"
+_MAX_INFERRED_CLASSES = 10_000  # labels are class indices; a larger one is an id or a value, not a class
 
 
 def fetch(name: str, home: Path | None = None) -> Path:
@@ -155,6 +156,12 @@ def _dataset(
         classes = sidecar.get("classes")
     if classes is None:
         n_classes = int(labels.max()) + 1 if labels is not None and labels.size else 10
+        if n_classes > _MAX_INFERRED_CLASSES:
+            row = int(np.argmax(labels))
+            raise DataFormatError(
+                f"{path}: label {labels[row]} of row {row + 1} is not a class index "
+                f"(expected 0..{_MAX_INFERRED_CLASSES - 1}); pass the class names to read it"
+            )
         classes = [str(i) for i in range(max(n_classes, 10))]
     split = sidecar.get("splits", {}).get(path.stem if path.is_file() else path.name, path.stem)
     return Dataset(images, labels, list(classes), name or sidecar.get("name") or path.stem, split, str(path))

@@ -1,18 +1,29 @@
 """Kaggle-layout CSV files: ``label,pixel0..pixel783`` (or ``pixel1..pixel784``), header optional, label optional.
 
-Parsing and writing are vectorised over whole chunks of the file: a 60000-row CSV is ~110 MB of text, and a
-per-row Python loop or a generic CSV parser spends most of its time on bookkeeping this fixed layout does not need.
+A 60000-row CSV is ~110 MB of text; a generic CSV parser spends most of its time on bookkeeping this fixed
+layout does not need. Well-formed chunks of lines go through a small C loop (``_csvparse.c``, built at install
+when a compiler is there) or, without it, a vectorised numpy parser; a chunk either rejects goes to the careful
+numpy parser, which names the line and column of the problem. Writing is vectorised over chunks of rows.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
+import stat
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
 
 from mnistlab.errors import DataFormatError
+
+try:
+    from mnistlab.datasets import _csvparse
+except ImportError:  # installed without a C compiler: the numpy parser does the same work, ~4x slower
+    _csvparse = None
 
 N_PIXELS = 784
 _CHUNK_BYTES = 1 << 20
@@ -28,13 +39,14 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     >>> images, labels = read_csv("train.csv")  # doctest: +SKIP
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not raw or raw.isspace():  # (no .strip(): it would copy a 100 MB file)
+    with _mapped(path) as raw:
+        return _read_mapped(raw, path)
+
+
+def _read_mapped(raw: mmap.mmap | bytes, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    if not raw or (not raw[:65536].strip() and _is_blank(raw)):
         raise DataFormatError(f"{path}: file is empty, expected a CSV with 784 pixel columns")
-    bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    bom = 3 if raw[:3] == b"\xef\xbb\xbf" else 0
     first_end = raw.find(b"\n")
     first_line = raw[bom : first_end if first_end >= 0 else len(raw)]
     has_header = any(not (48 <= b <= 57 or b in b", \r") for b in first_line)
@@ -54,6 +66,30 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     if len(pixels) == 0:
         raise DataFormatError(f"{path}: no data rows after the header")
     return pixels.reshape(-1, 28, 28), labels if has_label else None
+
+
+@contextmanager
+def _mapped(path: Path) -> Iterator[mmap.mmap | bytes]:
+    """The file's bytes, memory-mapped: for 110 MB ~0.1 s sooner than reading them into a new buffer."""
+    try:
+        with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size == 0:  # pipes cannot be mapped, empty files
+                raw = file.read()
+            else:
+                raw = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        yield raw
+    finally:
+        if isinstance(raw, mmap.mmap):
+            with suppress(BufferError):  # a view still alive (an exception's traceback): GC closes it later
+                raw.close()
+
+
+def _is_blank(raw: mmap.mmap | bytes) -> bool:
+    return bool(np.isin(np.frombuffer(raw, np.uint8), np.frombuffer(b" \t\r\n", np.uint8)).all())
 
 
 def _default_names(has_label: bool) -> list[str]:
@@ -79,13 +115,13 @@ def _check_header(names: list[str], path: Path) -> bool:
 
 
 def _parse_body(
-    raw: bytes, start: int, names: list[str], path: Path, first_line_no: int
+    raw: mmap.mmap | bytes, start: int, names: list[str], path: Path, first_line_no: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Parse ``raw[start:]`` into (pixels uint8 (N, 784), labels int64 (N,)), in chunks of whole lines.
 
-    The file's bytes are never copied and each chunk writes into its rows of the preallocated output, so the
+    The file's bytes are mapped, never copied, and each chunk writes into its rows of the preallocated output, so the
     peak memory is the file plus the output plus a few chunk-sized temporaries. Chunks are parsed on two threads
-    (numpy releases the GIL).
+    (the C loop and numpy release the GIL).
     """
     end = len(raw)
     while end > start and raw[end - 1] in b"\r\n ":  # trailing blank lines
@@ -94,17 +130,23 @@ def _parse_body(
     while start < end:
         stop = raw.find(b"\n", min(start + _CHUNK_BYTES, end), end)
         stop = end if stop < 0 else stop + 1
-        bounds.append((start, stop, rows))
-        rows += raw.count(b"\n", start, stop) + (stop == end)  # the last line has no newline left
+        lines = np.count_nonzero(np.frombuffer(raw, np.uint8, stop - start, start) == _NEWLINE)
+        n_rows = int(lines) + (stop == end)  # the last line has no newline left
+        bounds.append((start, stop, rows, n_rows))
+        rows += n_rows
         start = stop
     has_label = names[0] == "label"
     pixels = np.empty((rows, N_PIXELS), np.uint8)
     labels = np.zeros(rows, np.int64)
 
-    def parse(bound: tuple[int, int, int]) -> None:
-        chunk_start, chunk_stop, first_row = bound
+    def parse(bound: tuple[int, int, int, int]) -> None:
+        chunk_start, chunk_stop, first_row, n_rows = bound
+        if _csvparse is not None:
+            args = (raw, chunk_start, chunk_stop, pixels, labels, first_row, has_label, N_PIXELS)
+            if _csvparse.parse_lines(*args) == n_rows:
+                return
         chunk = np.frombuffer(raw, np.uint8, chunk_stop - chunk_start, chunk_start)
-        values = _parse_chunk_fast(chunk, len(names))
+        values = None if _csvparse is not None else _parse_chunk_fast(chunk, len(names))
         if values is None:  # something is wrong in this chunk: the careful parser finds and names it
             values = _parse_chunk(chunk, names, path, first_line_no + first_row)
         block = slice(first_row, first_row + len(values))
