@@ -192,3 +192,36 @@ def test_fast_dropout_matches_dropout_in_expectation():
     assert torch.allclose(torch.unique(out), torch.tensor([0.0, 1 / 0.75]))
     assert abs((out == 0).float().mean().item() - 0.25) < 0.01 and abs(out.mean().item() - 1) < 0.01
     assert torch.equal(layer.eval()(x), x)
+
+
+def test_fast_dropout_odd_sizes_and_probabilities():
+    import torch
+
+    from mnistlab.models.networks import FastDropout
+
+    for p, shape in [(0.1, (3, 7, 11)), (0.5, (1,)), (0.9, (5, 2001))]:
+        out = FastDropout(p).train()(torch.ones(shape))
+        assert out.shape == shape
+    out = FastDropout(0.1).train()(torch.ones(500, 1001))
+    assert abs((out == 0).float().mean().item() - 0.1) < 0.01
+
+
+def test_conv_relu_pool_training_path_equals_torch_layers():
+    """The 4x4-patch matrix product used in training gives the same outputs and gradients as Conv2d -> ReLU
+    -> MaxPool2d (the evaluation path)."""
+    import torch
+
+    from mnistlab.models.networks import ConvReluPool
+
+    torch.manual_seed(0)
+    layer = ConvReluPool(8)
+    x = torch.rand(5, 1, 28, 28) * 255
+    grads = []
+    for training in (True, False):
+        layer.zero_grad()
+        out = layer.train(training)(x)
+        (out * torch.arange(out.numel()).view_as(out).sin()).sum().backward()
+        grads.append((out.detach(), layer.weight.grad.clone(), layer.bias.grad.clone()))
+    assert grads[0][0].shape == (5, 8, 13, 13)
+    for fast, reference in zip(grads[0], grads[1], strict=True):
+        torch.testing.assert_close(fast, reference, rtol=1e-4, atol=1e-3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -41,8 +42,9 @@ class InputScaling(nn.Module):
 
 
 class FastDropout(nn.Module):
-    """Inverted dropout drawn with ``rand < p``: the same expectation as ``nn.Dropout``, measured ~1.8x faster on
-    CPU, where ``bernoulli_`` took a fifth of ``cnn-seed``'s training step (torch.profiler)."""
+    """Inverted dropout with the same expectation as ``nn.Dropout`` (``p`` rounded to 1/65536), but drawing 16
+    random bits per element from 64-bit integers: ``bernoulli_`` took a fifth of ``cnn-seed``'s training step
+    and ``rand_like`` a tenth (torch.profiler); the integer draw is ~2x cheaper than ``rand_like``."""
 
     def __init__(self, p: float) -> None:
         super().__init__()
@@ -51,10 +53,41 @@ class FastDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        return x * (torch.rand_like(x) >= self.p) * (1.0 / (1.0 - self.p))
+        bits = torch.empty((x.numel() + 3) // 4, dtype=torch.int64, device=x.device)
+        bits.random_(-(2**63), 2**63 - 1)
+        keep = bits.view(torch.int16)[: x.numel()].view(x.shape) >= round(self.p * 65536) - 32768
+        return x * keep * (1.0 / (1.0 - self.p))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class ConvReluPool(nn.Conv2d):
+    """``Conv2d(1, C, 3) -> ReLU -> MaxPool2d(2)``, seed 004's first block, with the parameters of the Conv2d.
+
+    In training, each 2x2 pooling window comes from its 4x4 input patch: one matrix product gives the window's
+    four convolution outputs, a max keeps one, and bias + ReLU run on the 4x smaller pooled tensor (both commute
+    with the max). The same function as the three torch layers (to float rounding; tested), measured ~1.4x
+    faster per ``cnn-seed`` training step on 2 AVX2 cores, where oneDNN's weight gradient for one input channel
+    and ``max_pool2d_with_indices`` took half the step. Evaluation (and so ONNX export) uses the torch layers.
+    """
+
+    def __init__(self, out_channels: int) -> None:
+        super().__init__(1, out_channels, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return F.max_pool2d(F.relu(super().forward(x)), 2)
+        n, c = len(x), self.out_channels
+        h, w = (x.shape[2] - 2) // 2, (x.shape[3] - 2) // 2
+        patches = F.unfold(x, 4, stride=2).transpose(1, 2).reshape(-1, 16)  # (N*h*w, 4x4 patch)
+        offsets = [(dy, dx) for dy in (0, 1) for dx in (0, 1)]  # the window's four 3x3 kernels in a 4x4 patch
+        kernels = torch.cat(
+            [F.pad(self.weight, (dx, 1 - dx, dy, 1 - dy)).reshape(c, 16) for dy, dx in offsets]
+        )
+        pooled = (patches @ kernels.T).view(-1, 4, c).max(1).values
+        out = F.relu(pooled + self.bias)
+        return out.view(n, h * w, c).transpose(1, 2).reshape(n, c, h, w)
 
 
 def _conv_bn(c_in: int, c_out: int) -> list[nn.Module]:
@@ -77,9 +110,7 @@ def cnn_seed(n_classes: int) -> nn.Module:
     """Seed 004: Conv(64, 3x3, relu) -> MaxPool(2) -> Dropout(0.25) -> Dense(32, relu) -> Dense(n_classes)."""
     return nn.Sequential(
         InputScaling(),
-        nn.Conv2d(1, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
+        ConvReluPool(64),
         FastDropout(0.25),
         nn.Flatten(),
         nn.Linear(64 * 13 * 13, 32),
