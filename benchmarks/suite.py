@@ -310,8 +310,8 @@ def bench_keras(size: str) -> dict:
         done = subprocess.run(args, capture_output=True, text=True, check=True)
         keras = json.loads(done.stdout.strip().splitlines()[-1])
         target = keras["history"][-1]["test_accuracy"]
-        mine = _mnistlab_time_to(
-            ours, "fashion-mnist-kaggle", target, train, test, {"epochs": epochs * 3 // 2}
+        mine = _mnistlab_time_to(  # mnistlab's registered recipe, whose schedule spans its own epochs
+            ours, "fashion-mnist-kaggle", target, train, test, {} if size == "full" else {"epochs": 1}
         )
         mine.pop("estimator")
         keras_s, ours_s = keras["history"][-1]["seconds"], mine["seconds_to_target"]
