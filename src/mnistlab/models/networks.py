@@ -106,7 +106,9 @@ class ConvReluPool(nn.Conv2d):
         h, w = (x.shape[2] - 2) // 2, (x.shape[3] - 2) // 2
         patches = F.unfold(x, 4, stride=2).transpose(0, 1).reshape(16, -1)  # (4x4 patch, N*h*w)
         offsets = [(dy, dx) for dy in (0, 1) for dx in (0, 1)]  # the window's four 3x3 kernels in a 4x4 patch
-        kernels = torch.cat([F.pad(self.weight, (dx, 1 - dx, dy, 1 - dy)).reshape(c, 16) for dy, dx in offsets])
+        kernels = torch.cat(
+            [F.pad(self.weight, (dx, 1 - dx, dy, 1 - dy)).reshape(c, 16) for dy, dx in offsets]
+        )
         pooled = _MaxOfPlanes.apply((kernels @ patches).view(4, c, -1))  # (C, N*h*w)
         out = F.relu(pooled + self.bias[:, None])
         return out.view(c, n, h, w).transpose(0, 1)
