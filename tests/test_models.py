@@ -225,3 +225,20 @@ def test_conv_relu_pool_training_path_equals_torch_layers():
     assert grads[0][0].shape == (5, 8, 13, 13)
     for fast, reference in zip(grads[0], grads[1], strict=True):
         torch.testing.assert_close(fast, reference, rtol=1e-4, atol=1e-3)
+
+
+def test_cnn_seed_loads_weights_saved_with_separate_conv_relu_pool_layers():
+    """Runs saved before ConvReluPool existed (Conv2d, ReLU, MaxPool2d as layers) load and predict the same."""
+    import torch
+    from torch import nn
+
+    from mnistlab.models.networks import FastDropout, InputScaling, cnn_seed
+
+    torch.manual_seed(0)
+    old = nn.Sequential(InputScaling(), nn.Conv2d(1, 64, 3), nn.ReLU(), nn.MaxPool2d(2), FastDropout(0.25),
+                        nn.Flatten(), nn.Linear(64 * 13 * 13, 32), nn.ReLU(), nn.Linear(32, 10)).eval()  # fmt: skip
+    new = cnn_seed(10)
+    new.load_state_dict(old.state_dict(), strict=True)
+    x = torch.rand(4, 1, 28, 28) * 255
+    with torch.inference_mode():
+        torch.testing.assert_close(new.eval()(x), old(x))
