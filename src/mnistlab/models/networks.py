@@ -91,7 +91,7 @@ class ConvReluPool(nn.Conv2d):
     In training, each 2x2 pooling window comes from its 4x4 input patch: one matrix product gives the window's
     four convolution outputs as four contiguous planes, an elementwise max keeps one, and bias + ReLU run on the
     4x smaller pooled tensor (both commute with the max). The same function and gradients as the three torch
-    layers (to float rounding; tested), measured ~2x faster per ``cnn-seed`` training step on 2 AVX2 cores,
+    layers (to float rounding; tested), measured ~1.4x faster per ``cnn-seed`` epoch on 2 AVX2 cores,
     where oneDNN's weight gradient for one input channel and ``max_pool2d_with_indices`` took half the step.
     Evaluation (and so ONNX export) uses the torch layers.
     """
