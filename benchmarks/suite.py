@@ -202,8 +202,7 @@ def _reference_time_to(target: float, train, test, max_epochs: int, budget_s: fl
 
 
 def _mnistlab_time_to(model: str, data: str, target: float, train, test, params: dict) -> dict:
-    spec = models.get_spec(model)
-    clf = models.create(model, **{**spec.recipe_for(train.classes), **params, "threads": THREADS})
+    clf = models.create(model, train, **{**params, "threads": THREADS})  # the recipe `mnistlab train` uses
     clf.fit(train.images, train.labels, validation_data=(test.images, test.labels))
     elapsed, history = 0.0, []
     for row in clf.history_:

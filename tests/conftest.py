@@ -47,6 +47,10 @@ class LocalServer:
     routes: dict[str, Route] = field(default_factory=dict)
     hits: Counter = field(default_factory=Counter)
 
+    def serve(self, path: str, body: bytes = b"", **route) -> None:
+        """Answer ``GET path`` with ``body`` (``status``, ``delay_s``, ``truncate_to`` as in :class:`Route`)."""
+        self.routes[path] = Route(body=body, **route)
+
 
 @pytest.fixture
 def http_server() -> Iterator[LocalServer]:
@@ -77,3 +81,25 @@ def http_server() -> Iterator[LocalServer]:
     yield server_state
     server.shutdown()
     server.server_close()
+
+
+def make_blobs(n: int = 240, n_classes: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose class decides which vertical band of the image is bright: easy, but only if pixels are used."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % n_classes
+    X = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for k in range(n_classes):
+        X[y == k, :, 9 * k : 9 * k + 9] += 150
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """``blobs(n, n_classes, seed) -> (X, y)``: a small, easy image task (see :func:`make_blobs`)."""
+    return make_blobs
+
+
+@pytest.fixture(scope="session")
+def fast() -> dict:
+    """Training settings that keep a PyTorch test to a second or two."""
+    return dict(epochs=2, batch_size=32, threads=1)

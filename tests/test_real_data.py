@@ -21,7 +21,9 @@ def duplicate_pairs(images: np.ndarray) -> int:
 
 def test_mnist_official_files_checksums_and_counts():
     datasets.fetch("mnist")
-    assert all(status == "sha256 ok" for status in datasets.cache_status("mnist", rehash=True).values())
+    assert all(
+        status.detail == "sha256 ok" for status in datasets.cache_status("mnist", rehash=True).values()
+    )
     train, test = datasets.load("mnist", "train"), datasets.load("mnist", "test")
     assert train.images.shape == (60000, 28, 28) and train.images.dtype == np.uint8
     assert train.labels.dtype == np.int64 and test.labels.shape == (10000,)
@@ -32,7 +34,9 @@ def test_mnist_official_files_checksums_and_counts():
 
 def test_fashion_mnist_kaggle_release_counts_order_and_duplicates():
     datasets.fetch("fashion-mnist-kaggle")
-    assert all(s == "sha256 ok" for s in datasets.cache_status("fashion-mnist-kaggle", rehash=True).values())
+    assert all(
+        s.detail == "sha256 ok" for s in datasets.cache_status("fashion-mnist-kaggle", rehash=True).values()
+    )
     train, test = (
         datasets.load("fashion-mnist-kaggle", "train"),
         datasets.load("fashion-mnist-kaggle", "test"),

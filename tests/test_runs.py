@@ -1,6 +1,7 @@
 """Run folders: save, load with identical predictions, refuse tampered or foreign files; the train/predict CLI."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,16 +11,15 @@ from mnistlab import models, runs
 from mnistlab.cli.main import main
 from mnistlab.datasets.preprocess import mnist_style
 from mnistlab.runs import RunError
-from tests.test_models import FAST, blobs
 
 CLASSES = ["a", "b", "c"]
 
 
 @pytest.fixture(scope="module")
-def saved_runs(tmp_path_factory):
+def saved_runs(tmp_path_factory, blobs, fast):
     root = tmp_path_factory.mktemp("runs")
     X, y = blobs()
-    torch_model = models.create("cnn-seed", **FAST).fit(X, y)
+    torch_model = models.create("cnn-seed", **fast).fit(X, y)
     sk_model = models.create("logreg").fit(X, y)
     runs.save(root / "torch", torch_model, model="cnn-seed", data="toy", classes=CLASSES, seed=0,
               metrics={"test_accuracy": 0.5})  # fmt: skip
@@ -29,7 +29,7 @@ def saved_runs(tmp_path_factory):
     return root, X, torch_model, sk_model
 
 
-def test_loaded_models_predict_identically(saved_runs):
+def test_loaded_models_predict_identically(saved_runs, fast):
     root, X, torch_model, sk_model = saved_runs
     for name, original in [("torch", torch_model), ("sk", sk_model)]:
         loaded = runs.load(root / name)
@@ -38,7 +38,7 @@ def test_loaded_models_predict_identically(saved_runs):
     run = runs.load_run(root / "torch")
     assert run.config["model"] == "cnn-seed" and run.config["classes"] == CLASSES
     assert run.config["versions"]["torch"].startswith("2.13")
-    assert len(run.history) == FAST["epochs"] and run.metrics["test_accuracy"] == 0.5
+    assert len(run.history) == fast["epochs"] and run.metrics["test_accuracy"] == 0.5
     assert sorted(p.name for p in (root / "torch").iterdir()) == [
         "config.json", "history.json", "metrics.json", "weights.safetensors",
     ]  # fmt: skip
@@ -152,4 +152,17 @@ def test_cli_train_writes_a_run_folder(tmp_path, capsys):
         main(["train", "--model", "mlp", "--set", "optimizer=rmsprop", "--limit", "100", "--epochs", "1"])
         == 1
     )
-    assert "unknown optimizer 'rmsprop'" in capsys.readouterr().err
+    assert (
+        "optimizer='rmsprop'; expected one of 'adam', 'adamw', 'sgd', 'adadelta'" in capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn", "cnn-seed", "logreg"])
+def test_runs_saved_in_format_1_load_and_predict_as_before(name):
+    """Run folders written by mnistlab 0.1.0 (format 1: weights under layer indices) load through the format
+    version and give the probabilities they gave when saved."""
+    folder = Path(__file__).parent / "data" / "format1" / name
+    assert json.loads((folder / "config.json").read_text())["format"] == 1
+    images = np.load(folder.parent / "inputs.npz")["images"]
+    np.testing.assert_allclose(runs.load(folder).predict_proba(images), np.load(folder / "expected_proba.npy"),
+                               rtol=1e-6, atol=1e-7)  # fmt: skip

@@ -1,4 +1,9 @@
-"""The exceptions a user can act on. The command line prints their message as one line, no traceback."""
+"""Every exception a user can act on. The command line prints these as one line (a traceback with ``--debug``);
+anything else is a bug and keeps its traceback.
+
+All derive from :class:`MnistlabError`; those about bad values also derive from ``ValueError`` so that code
+written against scikit-learn's conventions (``except ValueError``) keeps working.
+"""
 
 import difflib
 from collections.abc import Iterable
@@ -18,6 +23,21 @@ class DataNotAvailableError(MnistlabError):
 
 class ChecksumError(MnistlabError):
     """Downloaded or cached bytes do not match the checksum recorded for them."""
+
+
+class ParameterError(MnistlabError, ValueError):
+    """A model or workflow parameter has a value (or a name) that is not accepted."""
+
+
+class UnknownModelError(MnistlabError, KeyError):
+    """No model of that name in the registry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class RunError(MnistlabError):
+    """A run folder is missing, incomplete, tampered with or not written by mnistlab."""
 
 
 def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:

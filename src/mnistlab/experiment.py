@@ -1,4 +1,5 @@
-"""The workflows behind the command line: train, evaluate a run, cross-validate, the seed 001 studies."""
+"""The workflows behind the command line: train, evaluate a run, cross-validate, and the Hands-On ML chapter 3
+studies (binary detectors, multilabel, denoising). Each is one function; the command line only prints."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from mnistlab import datasets, models, runs
 from mnistlab.errors import MnistlabError
 from mnistlab.evaluation import evaluate_estimator
 from mnistlab.fileio import write_json
-from mnistlab.training.augment import Augmentation
 
 log = logging.getLogger("mnistlab.experiment")
 
@@ -20,16 +20,6 @@ def _train_test(data: str, limit: int | None) -> tuple[datasets.Dataset, dataset
     if limit:
         train, test = train.subset(slice(0, limit)), test.subset(slice(0, max(limit // 6, 1)))
     return train, test
-
-
-def _check_flip(params: dict, dataset: datasets.Dataset, force_flip: bool) -> None:
-    augmentation = Augmentation.parse(params.get("augment"))
-    digits = all(c.isdigit() for c in dataset.classes)
-    if augmentation is not None and augmentation.flip and digits and not force_flip:
-        raise MnistlabError(
-            f"{dataset.name}: horizontal flips turn digits into other shapes; drop 'flip' from augment "
-            "or force it (force_flip=True, --force-flip)"
-        )
 
 
 def train_model(
@@ -45,24 +35,24 @@ def train_model(
 ) -> runs.Run:
     """Train ``model`` on the training split of ``data``, measure it on the test split, save to ``out``.
 
-    ``params`` override the model's defaults for this kind of data (``ModelSpec.recipe_for``); ``seed`` sets the PyTorch seed or a scikit-learn
+    ``params`` override the model's defaults for this kind of data (``models.create(name, data=...)``, the same
+    recipe the Python API and the benchmarks train); ``seed`` sets the PyTorch seed or a scikit-learn
     ``random_state`` (``None`` keeps the model's default); ``limit`` keeps only the first N training images and
-    N // 6 test images (quick runs).
+    N // 6 test images (quick runs); ``force_flip`` allows horizontal flips on digits.
 
     >>> run = train_model("mnist", "mlp", params={"epochs": 1}, out="runs/mlp")  # doctest: +SKIP
     >>> run.metrics["test_accuracy"]  # doctest: +SKIP
     0.95...
     """
-    train, test = _train_test(data, limit)
     spec = models.get_spec(model)
     params = dict(params or {})
     if spec.kind == "torch":
         params.setdefault("verbose", verbose)
         if seed is not None:
             params["seed"] = seed
-    params = {**spec.recipe_for(train.classes), **params}
-    _check_flip(params, train, force_flip)
-    estimator = models.create(model, **params)
+    models.create(model, datasets.get_info(data), force_flip=force_flip, **params)  # bad parameters fail now
+    train, test = _train_test(data, limit)
+    estimator = models.create(model, train, force_flip=force_flip, **params)
     if spec.kind == "sklearn" and seed is not None:
         estimator.set_params(**{k: seed for k in estimator.get_params() if k.endswith("random_state")})
     start = time.perf_counter()
@@ -95,7 +85,6 @@ def evaluate_run(path: str | Path, top: int = 16) -> dict:
     >>> metrics["evaluation"]["accuracy"]  # doctest: +SKIP
     """
     from mnistlab import viz
-    from mnistlab.evaluation import most_confused
 
     path = Path(path)
     run = runs.load_run(path)
@@ -104,28 +93,19 @@ def evaluate_run(path: str | Path, top: int = 16) -> dict:
     metrics = {**run.metrics, "test_accuracy": evaluation.accuracy, "n_test": len(test),
                "evaluation": evaluation.to_dict(top)}  # fmt: skip
     write_json(path / runs.METRICS, metrics)
-    figures = {
-        f"confusion_{kind}.png": viz.confusion_matrix_figure(evaluation.confusion, test.classes, kind)
-        for kind in ("counts", "normalised", "errors")
+    figures: dict[str, viz.Display] = {
+        f"confusion_{kind}.png": viz.ConfusionDisplay.from_evaluation(evaluation, kind)
+        for kind in viz.CONFUSION_KINDS
     }
-    pairs = most_confused(evaluation.confusion, test.classes, top=6)
-    figures["most_confused.png"] = viz.most_confused_figure(
-        test.images, test.labels, evaluation.y_pred, test.classes, pairs
-    )
+    figures["most_confused.png"] = viz.MostConfusedDisplay.from_evaluation(evaluation, test.images, top=6)
     if evaluation.proba is not None:
-        worst = metrics["evaluation"]["top_losses"]
-        figures["top_losses.png"] = viz.top_losses_figure(
-            test.images, evaluation.proba, test.labels, test.classes, worst
-        )
-        figures["predictions.png"] = viz.prediction_grid(
-            test.images, evaluation.proba, test.labels, test.classes, range(15)
-        )
+        figures["top_losses.png"] = viz.TopLossesDisplay.from_evaluation(evaluation, test.images, k=top)
+        figures["predictions.png"] = viz.PredictionGridDisplay.from_evaluation(evaluation, test.images, n=15)
     if run.history:
-        figures["learning_curves.png"] = viz.learning_curves(
-            run.history, f"{run.config['model']} on {run.config['data']}"
-        )
-    for name, fig in figures.items():
-        viz.save_figure(fig, path / name)
+        title = f"{run.config['model']} on {run.config['data']}"
+        figures["learning_curves.png"] = viz.LearningCurveDisplay.from_history(run.history, title)
+    for name, display in figures.items():
+        display.save(path / name)
     metrics["figures"] = sorted(figures)
     return metrics
 
@@ -163,7 +143,7 @@ def detect(
     limit: int | None = None,
     verbose: int = 0,
 ) -> dict:
-    """Seed 001's binary study: each model as a "``positive`` against the rest" detector, with a "never
+    """The Hands-On ML binary study: each model as a "``positive`` against the rest" detector, with a "never
     positive" baseline, cross-validated on the training split; figures and ``detect.json`` go to ``out``.
     """
     from mnistlab import viz
@@ -189,18 +169,11 @@ def detect(
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         scored = {n: r for n, r in results.items() if n != "never-positive"}
-        curves = {n: r.curves() for n, r in scored.items()}
-        chosen = summary[model_names[0]].get("at_target_precision", {}).get("threshold")
-        c = curves[model_names[0]]
-        viz.save_figure(viz.precision_recall_threshold_figure(c["precision"], c["recall"], c["thresholds"], chosen),
-                        out / "precision_recall_vs_threshold.png")  # fmt: skip
-        viz.save_figure(
-            viz.pr_curves_figure(curves, {n: summary[n]["average_precision"] for n in scored}),
-            out / "pr_curve.png",
+        viz.PrecisionRecallThresholdDisplay.from_detector(first, target_precision).save(
+            out / "precision_recall_vs_threshold.png"
         )
-        viz.save_figure(
-            viz.roc_curves_figure(curves, {n: summary[n]["roc_auc"] for n in scored}), out / "roc_curve.png"
-        )
+        viz.PrecisionRecallCurvesDisplay.from_detectors(scored).save(out / "pr_curve.png")
+        viz.RocCurvesDisplay.from_detectors(scored).save(out / "roc_curve.png")
         write_json(
             out / "detect.json", {"data": data, "positive": positive, "folds": folds, "results": summary}
         )
@@ -208,7 +181,8 @@ def detect(
 
 
 def multilabel(data: str = "mnist", limit: int | None = None, out: str | Path | None = None) -> dict:
-    """Seed 001's multilabel example: KNN on [class >= 7, class odd]; F1 per label, macro, weighted on test."""
+    """The Hands-On ML multilabel example: KNN on [class >= 7, class odd]; F1 per label, macro, weighted on
+    the test split."""
     from mnistlab.evaluation.extensions import multilabel_study
 
     train, test = _train_test(data, limit)
@@ -224,7 +198,7 @@ def multilabel(data: str = "mnist", limit: int | None = None, out: str | Path | 
 def denoise(
     data: str = "mnist", limit: int | None = None, noise: int = 100, out: str | Path | None = None
 ) -> dict:
-    """Seed 001's multi-output example: learn noisy -> clean with KNN; MSE and PSNR before and after."""
+    """The Hands-On ML multi-output example: learn noisy -> clean with KNN; MSE and PSNR before and after."""
     from mnistlab import viz
     from mnistlab.evaluation.extensions import denoise_study
 
@@ -234,6 +208,6 @@ def denoise(
     noisy, cleaned = result.pop("noisy"), result.pop("denoised")
     if out is not None:
         out = Path(out)
-        viz.save_figure(viz.denoise_figure(noisy, cleaned, test.images), out / "denoise.png")
+        viz.DenoiseDisplay(noisy, cleaned, test.images).save(out / "denoise.png")
         write_json(out / "denoise.json", {"data": data, "noise": noise, "n_train": len(train), **result})
     return result

@@ -1,22 +1,80 @@
-"""Atomic file writes: a reader (or a crash) never sees a half-written cache stamp, config or metrics file."""
+"""Files written atomically and JSON read one way: a reader (or a crash) never sees a half-written file.
+
+Every writer in mnistlab (cache files and stamps, run folders, figures, exports, ONNX models) goes through
+:func:`atomic_write`; every JSON document is read through :func:`read_json`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+from mnistlab.errors import DataFormatError
 
-
-def write_json(path: Path, data) -> None:
-    """Write ``data`` as indented JSON through a temporary file and a rename; numpy values become plain ones."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
-    os.replace(tmp, path)
+_MISSING: Any = object()
 
 
-def _json_default(value):
+@contextlib.contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block succeeds it replaces ``path`` in one rename, when
+    it fails (or is interrupted) it is removed and ``path`` keeps its old content.
+
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "hello.txt"
+    >>> with atomic_write(target) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> target.read_text(), [p.name for p in target.parent.iterdir()]
+    ('hello', ['hello.txt'])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder, so the rename is atomic; a random part, so concurrent writers never share a temporary file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON atomically; numpy values become plain ones."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+    return Path(path)
+
+
+def read_json(path: str | Path, default: Any = _MISSING) -> Any:
+    """The JSON document at ``path``; ``default`` when the file does not exist (if given).
+
+    A file that exists but is not valid JSON raises :class:`DataFormatError` naming it.
+
+    >>> read_json("/no/such/file.json", default={})
+    {}
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if default is not _MISSING:
+            return default
+        raise DataFormatError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{path}: not valid JSON (not UTF-8 text: {exc.reason})") from None
+    except ValueError as exc:
+        raise DataFormatError(f"{path}: not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np  # only when a numpy value is met: keeps this module light to import
+
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -11,8 +11,6 @@ list of trusted types), ``history.json`` and ``metrics.json``. Files are written
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +23,8 @@ from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator
 
 from mnistlab import __version__
-from mnistlab.errors import MnistlabError
-from mnistlab.fileio import write_json
+from mnistlab.errors import DataFormatError, RunError
+from mnistlab.fileio import atomic_write, read_json, write_json
 from mnistlab.models import TorchClassifier, networks
 
 CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
@@ -36,14 +34,13 @@ CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
     "history.json",
     "metrics.json",
 )
-FORMAT_VERSION = 1
+# 2: layers saved under their names ("dense.weight") and the number of input features recorded; 1: layer
+# indices ("6.weight"), images only. Both load.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 
 # scikit-learn and numpy types a saved classic model may contain; anything else is refused at load time.
 _TRUSTED_PREFIXES = ("sklearn.", "mnistlab.models.classic.FlattenPixels")
-
-
-class RunError(MnistlabError):
-    """A run folder is missing, incomplete, tampered with or not written by mnistlab."""
 
 
 @dataclass
@@ -81,23 +78,22 @@ def save(
         "seed": seed,
         "classes": list(classes),
         "classes_": np.asarray(estimator.classes_).tolist(),
+        "n_features_in": int(getattr(estimator, "n_features_in_", networks.IMAGE_FEATURES)),
         "versions": versions(),
     }
     if isinstance(estimator, TorchClassifier):
         config["kind"] = "torch"
         config["params"] = estimator.get_params()
         tensors = {k: v.detach().cpu().contiguous() for k, v in estimator.network_.state_dict().items()}
-        tmp = path / f".{WEIGHTS}.tmp"
-        save_file(tensors, str(tmp), metadata={"format": str(FORMAT_VERSION)})
-        os.replace(tmp, path / WEIGHTS)
+        with atomic_write(path / WEIGHTS) as tmp:
+            save_file(tensors, str(tmp), metadata={"format": str(FORMAT_VERSION)})
         history = estimator.history_
     else:
         import skops.io
 
         config["kind"] = "sklearn"
-        tmp = path / f".{SKOPS}.tmp"
-        skops.io.dump(estimator, tmp)
-        os.replace(tmp, path / SKOPS)
+        with atomic_write(path / SKOPS) as tmp:
+            skops.io.dump(estimator, tmp)
         history = []
     write_json(path / HISTORY, history)
     write_json(path / METRICS, metrics or {})
@@ -105,13 +101,13 @@ def save(
     return path
 
 
-def _read_json(path: Path):
+def _read_run_json(path: Path, default=None):
+    """A JSON file of a run; the config is required (``default=None``), history and metrics may be absent."""
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise RunError(f"{path}: missing; is {path.parent} a mnistlab run folder?") from None
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path}: not valid JSON ({exc})") from None
+        return read_json(path) if default is None else read_json(path, default)
+    except DataFormatError as exc:
+        missing = f" (is {path.parent} a mnistlab run folder?)" if not path.exists() else ""
+        raise RunError(f"{exc}{missing}") from None
 
 
 def read_config(path: str | Path) -> dict:
@@ -119,10 +115,10 @@ def read_config(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_dir():
         raise RunError(f"{path}: no such run folder")
-    config = _read_json(path / CONFIG)
+    config = _read_run_json(path / CONFIG)
     known = isinstance(config, dict) and config.get("kind") in {"torch", "sklearn"}
-    if not known or config.get("format") != FORMAT_VERSION:
-        raise RunError(f"{path / CONFIG}: not a mnistlab run config (format {FORMAT_VERSION})")
+    if not known or config.get("format") not in READABLE_FORMATS:
+        raise RunError(f"{path / CONFIG}: not a mnistlab run config (formats {READABLE_FORMATS})")
     return config
 
 
@@ -136,16 +132,18 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     config = read_config(path)
     estimator = _load_torch(path, config) if config["kind"] == "torch" else _load_sklearn(path)
-    history = _read_json(path / HISTORY) if (path / HISTORY).is_file() else []
-    metrics = _read_json(path / METRICS) if (path / METRICS).is_file() else {}
+    history = _read_run_json(path / HISTORY, default=[])
+    metrics = _read_run_json(path / METRICS, default={})
     return Run(path, estimator, config, history, metrics)
 
 
 def _load_torch(path: Path, config: dict) -> TorchClassifier:
     try:
         clf = TorchClassifier(**config["params"])
+        clf.validate_params()
         classes = np.asarray(config["classes_"])
-        net = networks.build(clf.architecture, len(classes), clf.width)
+        n_features = int(config.get("n_features_in", networks.IMAGE_FEATURES))
+        net = networks.build(clf.architecture, len(classes), clf.width, n_features)
     except (TypeError, ValueError, KeyError) as exc:
         raise RunError(f"{path / CONFIG}: invalid model parameters ({exc})") from None
     try:
@@ -154,6 +152,8 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
         raise RunError(f"{path / WEIGHTS}: missing") from None
     except (SafetensorError, OSError, ValueError) as exc:
         raise RunError(f"{path / WEIGHTS}: not a valid safetensors file ({exc})") from None
+    if config["format"] == 1:
+        state = networks.rename_format1_weights(state, clf.architecture)
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -162,8 +162,8 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
             f"{path / WEIGHTS}: weights do not fit the {clf.architecture!r} network ({first})"
         ) from None
     net.eval()
-    clf.network_, clf.classes_, clf.n_features_in_ = net, classes, 784
-    clf.history_ = _read_json(path / HISTORY) if (path / HISTORY).is_file() else []
+    clf.network_, clf.classes_, clf.n_features_in_ = net, classes, n_features
+    clf.history_ = _read_run_json(path / HISTORY, default=[])
     return clf
 
 
@@ -191,9 +191,11 @@ def list_runs(root: str | Path) -> list[dict]:
     rows = []
     for config_path in sorted(Path(root).glob("**/" + CONFIG)):
         try:
-            config = json.loads(config_path.read_text())
-            metrics = json.loads((config_path.parent / METRICS).read_text())
-        except (OSError, ValueError):
+            config = read_json(config_path)
+            metrics = read_json(config_path.parent / METRICS, default={})
+        except DataFormatError:
+            continue  # not a run folder (or a damaged one): listing goes on
+        if not isinstance(config, dict) or not isinstance(metrics, dict):
             continue
         rows.append(
             {

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from mnistlab import datasets
-from mnistlab.viz import sample_grid, save_figure, write_eda
-
-app = typer.Typer(help="Data sets: list, fetch, inspect, show, export.", no_args_is_help=True)
+app = typer.Typer(
+    help="Data sets: list, fetch, inspect, show, export.", no_args_is_help=True, rich_markup_mode=None
+)
 
 NameArg = Annotated[str, typer.Argument(help="Registered data set, e.g. mnist or fashion-mnist-kaggle.")]
 
@@ -18,16 +17,18 @@ NameArg = Annotated[str, typer.Argument(help="Registered data set, e.g. mnist or
 @app.command("list")
 def list_() -> None:
     """The registry, with what is cached."""
+    from mnistlab import datasets
+
     for name in datasets.available():
-        info = datasets.get_info(name)
-        status = datasets.cache_status(name).values()
-        cached = "cached" if all(s.startswith("sha256 ok") for s in status) else "not cached"
-        typer.echo(f"{name:22s} {cached:11s} {info.description}")
+        cached = "cached" if datasets.is_cached(name) else "not cached"
+        typer.echo(f"{name:22s} {cached:11s} {datasets.get_info(name).description}")
 
 
 @app.command()
 def fetch(name: NameArg) -> None:
     """Download a data set (or find it in the cache) and verify its checksums."""
+    from mnistlab import datasets
+
     folder = datasets.fetch(name)
     typer.echo(f"{name}: cached and verified in {folder} (source: {datasets.cache_source(name)})")
 
@@ -35,22 +36,20 @@ def fetch(name: NameArg) -> None:
 @app.command()
 def info(name: NameArg) -> None:
     """Counts per class and split, pixel mean/std, checksum status and the source used."""
-    meta = datasets.get_info(name)
-    splits = {split: datasets.load(name, split) for split in meta.split_sizes}
-    typer.echo(f"{name}: {meta.description}")
-    typer.echo(f"order: {meta.order}; license: {meta.license}")
-    typer.echo(f"source: {datasets.cache_source(name)}")
-    header = f"{'class':>14s}" + "".join(f"{split:>8s}" for split in splits)
-    typer.echo(header)
-    counts = {split: ds.class_counts() for split, ds in splits.items()}
-    for k, cls in enumerate(meta.classes):
-        typer.echo(f"{cls:>14s}" + "".join(f"{counts[s][k]:8d}" for s in splits))
-    typer.echo(f"{'total':>14s}" + "".join(f"{len(ds):8d}" for ds in splits.values()))
-    for split, ds in splits.items():
-        mean, std = ds.pixel_stats()
+    from mnistlab import datasets
+
+    s = datasets.summary(name)
+    typer.echo(f"{name}: {s.info.description}")
+    typer.echo(f"kind: {s.info.kind}; order: {s.info.order}; license: {s.info.license}")
+    typer.echo(f"source: {s.source}")
+    typer.echo(f"{'class':>14s}" + "".join(f"{split:>8s}" for split in s.class_counts))
+    for k, cls in enumerate(s.info.classes):
+        typer.echo(f"{cls:>14s}" + "".join(f"{counts[k]:8d}" for counts in s.class_counts.values()))
+    typer.echo(f"{'total':>14s}" + "".join(f"{size:8d}" for size in s.sizes.values()))
+    for split, (mean, std) in s.pixel_stats.items():
         typer.echo(f"{split} pixels: mean {mean:.3f}, std {std:.3f} (0..255 scale)")
-    for file, status in datasets.cache_status(name, rehash=True).items():
-        typer.echo(f"{file}: {status}")
+    for file, status in s.files.items():
+        typer.echo(f"{file}: {status.detail}")
 
 
 @app.command()
@@ -63,8 +62,11 @@ def show(
     seed: Annotated[int, typer.Option(help="Seed of the random choice with --per-class.")] = 0,
 ) -> None:
     """A grid of sample images with their class names."""
+    from mnistlab import datasets
+    from mnistlab.viz import SampleGridDisplay
+
     ds = datasets.load(name, split)  # type: ignore[arg-type]
-    typer.echo(save_figure(sample_grid(ds, n=n, per_class=per_class, seed=seed), out))
+    typer.echo(SampleGridDisplay.from_dataset(ds, n=n, per_class=per_class, seed=seed).save(out))
 
 
 @app.command()
@@ -75,6 +77,8 @@ def export(
     split: Annotated[list[str] | None, typer.Option(help="Split(s) to export; default all.")] = None,
 ) -> None:
     """Write a data set in another format; reading it back gives the same arrays."""
+    from mnistlab import datasets
+
     for part in split or list(datasets.get_info(name).split_sizes):
         target = datasets.export(datasets.load(name, part), out, fmt)  # type: ignore[arg-type]
         typer.echo(f"{name}/{part} -> {target}")
@@ -86,6 +90,8 @@ def eda(
     out: Annotated[Path, typer.Option(help="Folder for the figures.")] = Path("reports"),
 ) -> None:
     """Write the exploratory figures: class balance, sample grids, class means."""
-    paths = write_eda(datasets.load(name, "train"), datasets.load(name, "test"), out / name)
-    for path in paths:
+    from mnistlab import datasets
+    from mnistlab.viz import write_eda
+
+    for path in write_eda(datasets.load(name, "train"), datasets.load(name, "test"), out / name):
         typer.echo(path)

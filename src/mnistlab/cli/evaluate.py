@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from mnistlab import experiment
-
 
 def evaluate(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
     top: Annotated[int, typer.Option(help="How many top losses and confused pairs to keep.")] = 16,
 ) -> None:
     """Evaluate a run on its test split: metrics.json and figures in the run folder, report printed."""
+    from mnistlab import experiment
+
     metrics = experiment.evaluate_run(run, top)
     evaluation = metrics["evaluation"]
     typer.echo(
@@ -42,6 +42,8 @@ def cv(
     limit: Annotated[int | None, typer.Option(help="Use only the first N training images.")] = None,
 ) -> None:
     """Stratified k-fold cross-validation accuracy of a model: fold scores, mean and std."""
+    from mnistlab import experiment
+
     result = experiment.cross_validate(data, model, folds, limit, verbose=2)  # a line as each fold ends
     typer.echo("fold accuracy: " + " ".join(f"{s:.5f}" for s in result["scores"]))
     typer.echo(f"mean {result['mean']:.5f}  std {result['std']:.5f}")
@@ -60,8 +62,10 @@ def detect(
     ),
     limit: Annotated[int | None, typer.Option(help="Use only the first N training images.")] = None,
 ) -> None:
-    """Seed 001's binary study: "K against the rest" detectors, dummy baseline, PR/ROC curves, thresholds."""
+    """Binary detectors (Hands-On ML chapter 3): "K against the rest", a never-positive baseline, PR/ROC curves, thresholds."""
     names = tuple(m.strip() for m in models.split(",") if m.strip())
+    from mnistlab import experiment
+
     summary = experiment.detect(data, positive, names, folds, target_precision, out, limit, verbose=2)
     for name, r in summary.items():
         cells = f"{name:16s} cv accuracy {' '.join(f'{s:.5f}' for s in r['cv_accuracy'])}"
@@ -85,7 +89,9 @@ def multilabel(
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder for multilabel.json.")] = Path("reports/multilabel"),
 ) -> None:
-    """Multilabel KNN on [class >= 7, class odd] (seed 001): F1 per label, macro and weighted."""
+    """Multilabel KNN on [class >= 7, class odd] (Hands-On ML chapter 3): F1 per label, macro and weighted."""
+    from mnistlab import experiment
+
     result = experiment.multilabel(data, limit, out)
     for name, f1 in result["f1_per_label"].items():
         typer.echo(f"f1 {name:8s} {f1:.4f}")
@@ -102,7 +108,9 @@ def denoise(
         "reports/denoise"
     ),
 ) -> None:
-    """Multi-output KNN that removes noise (seed 001): MSE and PSNR before and after, a before/after grid."""
+    """Multi-output KNN that removes noise (Hands-On ML chapter 3): MSE and PSNR before and after, a before/after grid."""
+    from mnistlab import experiment
+
     r = experiment.denoise(data, limit, noise, out)
     typer.echo(f"noisy:    mse {r['mse_noisy']:8.1f}  psnr {r['psnr_noisy']:.2f} dB")
     typer.echo(f"denoised: mse {r['mse_denoised']:8.1f}  psnr {r['psnr_denoised']:.2f} dB")

@@ -1,31 +1,27 @@
-"""``mnistlab models``, ``train``, ``runs`` and ``predict``: the model commands."""
+"""``mnistlab models``, ``train``, ``runs``, ``predict`` and ``export``: the model commands."""
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
-from mnistlab import datasets, models, runs
-from mnistlab.datasets.preprocess import load_for_prediction
-from mnistlab.errors import MnistlabError
-from mnistlab.experiment import train_model
-from mnistlab.serve import export_onnx, load_onnx
+from mnistlab.errors import ParameterError
 
 
 def list_models() -> None:
     """The model registry: names, descriptions, defaults."""
+    from mnistlab import models
+
     for name, spec in models.REGISTRY.items():
         typer.echo(f"{name:15s} {spec.kind:7s} {spec.description}")
         if spec.defaults:
             typer.echo(f"{'':23s} defaults: {', '.join(f'{k}={v}' for k, v in spec.defaults.items())}")
         if spec.objects_recipe:
             typer.echo(
-                f"{'':23s} non-digit data: {', '.join(f'{k}={v}' for k, v in spec.objects_recipe.items())}"
+                f"{'':23s} objects (not digits): {', '.join(f'{k}={v}' for k, v in spec.objects_recipe.items())}"
             )
 
 
@@ -37,12 +33,16 @@ def _parse_value(text: str):
 
 
 def parse_settings(settings: list[str]) -> dict:
-    """``["lr=0.01", "augment=shift=2"]`` -> ``{"lr": 0.01, "augment": "shift=2"}``."""
+    """``["lr=0.01", "augment=shift=2"]`` -> ``{"lr": 0.01, "augment": "shift=2"}``.
+
+    >>> parse_settings(["lr=0.01", "augment=shift=2"])
+    {'lr': 0.01, 'augment': 'shift=2'}
+    """
     params = {}
     for item in settings:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise MnistlabError(f"--set {item!r}: expected KEY=VALUE, e.g. --set lr=0.01")
+        if not sep or not key.strip():
+            raise ParameterError(f"--set {item!r}: expected KEY=VALUE, e.g. --set lr=0.01")
         params[key.strip()] = _parse_value(value.strip())
     return params
 
@@ -63,20 +63,18 @@ def train(
     force_flip: Annotated[bool, typer.Option(help="Allow horizontal flips on digits.")] = False,
 ) -> None:
     """Train a model, print one line per epoch and the test accuracy, save the run folder."""
+    from mnistlab.experiment import train_model
+
     params = parse_settings(setting or [])
     if epochs is not None:
         params["epochs"] = epochs
     if threads is not None:
         params["threads"] = threads
-    try:
-        run = train_model(data, model, params=params, seed=seed, out=out, limit=limit, force_flip=force_flip)
-    except (ValueError, TypeError) as exc:  # bad parameter values from --set
-        raise MnistlabError(f"{model}: {exc}") from None
-    metrics = run.metrics
-    typer.echo(
-        f"test accuracy {metrics['test_accuracy']:.4f}"
-        + (f"  test loss {metrics['test_loss']:.4f}" if "test_loss" in metrics else "")
-    )
+    metrics = train_model(
+        data, model, params=params, seed=seed, out=out, limit=limit, force_flip=force_flip
+    ).metrics
+    loss = f"  test loss {metrics['test_loss']:.4f}" if "test_loss" in metrics else ""
+    typer.echo(f"test accuracy {metrics['test_accuracy']:.4f}{loss}")
     if out is not None:
         typer.echo(f"run saved in {out}")
 
@@ -85,6 +83,8 @@ def list_runs(
     root: Annotated[Path, typer.Argument(help="Folder holding run folders.")] = Path("runs"),
 ) -> None:
     """Runs under a folder: data set, model, test accuracy."""
+    from mnistlab import runs
+
     rows = runs.list_runs(root)
     if not rows:
         typer.echo(f"no runs under {root}")
@@ -97,46 +97,34 @@ def predict(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
     images: Annotated[list[Path] | None, typer.Argument(help="PNG/JPEG files of any size.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Kaggle-layout CSV to predict.")] = None,
-    submission: Annotated[
-        Path | None, typer.Option(help="Write a Kaggle submission (ImageId,Label).")
-    ] = None,
+    submission: Annotated[Path, typer.Option(help="Where --csv writes its Kaggle submission.")] = Path(
+        "submission.csv"
+    ),
     top: Annotated[int, typer.Option(help="How many classes to show per image.")] = 3,
     onnx: Annotated[
         bool, typer.Option("--onnx", help="Run through ONNX Runtime (exported on first use).")
     ] = False,
 ) -> None:
-    """Top classes for each image, or a Kaggle submission for a CSV."""
-    class_names = runs.read_config(run)["classes"]
-    estimator = load_onnx(run) if onnx else runs.load(run)
+    """Top classes for each image, or a Kaggle submission (ImageId,Label) for a CSV."""
+    from mnistlab import serve
+
     if csv_path is not None:
-        test = datasets.from_csv(csv_path)
-        predicted = estimator.predict(test.images)
-        target = submission or Path("submission.csv")
-        write_submission(target, predicted)
-        typer.echo(f"{len(predicted)} predictions written to {target}")
+        target, rows = serve.predict_submission(run, csv_path, submission, onnx)
+        typer.echo(f"{rows} predictions written to {target}")
         return
     if not images:
-        raise MnistlabError("give image files to predict, or --csv FILE for a Kaggle submission")
-    batch = np.stack([load_for_prediction(path) for path in images])
-    proba = estimator.predict_proba(batch)
-    labels = np.asarray(estimator.classes_)
-    for path, row in zip(images, proba, strict=True):
-        best = np.argsort(row)[::-1][:top]
-        typer.echo(f"{path}: " + ", ".join(f"{class_names[labels[k]]} {row[k]:.1%}" for k in best))
-
-
-def write_submission(path: Path, predicted: np.ndarray) -> None:
-    """Kaggle digit-recognizer layout: header ImageId,Label; ImageId counts from 1."""
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["ImageId", "Label"])
-        writer.writerows(zip(range(1, len(predicted) + 1), np.asarray(predicted).tolist(), strict=True))
+        raise ParameterError("give image files to predict, or --csv FILE for a Kaggle submission")
+    for p in serve.predict_images(run, images, top, onnx):
+        typer.echo(f"{p.path}: " + ", ".join(f"{name} {probability:.1%}" for name, probability in p.top))
 
 
 def export(
     run: Annotated[Path, typer.Argument(help="Run folder of a PyTorch model.")],
-    onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx for ONNX Runtime.")] = True,
+    onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx for ONNX Runtime.")] = False,
 ) -> None:
-    """Export a run for fast inference (ONNX)."""
-    if onnx:
-        typer.echo(f"written {export_onnx(run)}")
+    """Export a run for fast inference: --onnx writes model.onnx into the run folder."""
+    if not onnx:
+        raise ParameterError("nothing to export: choose a format (--onnx)")
+    from mnistlab.serve import export_onnx
+
+    typer.echo(f"written {export_onnx(run)}")

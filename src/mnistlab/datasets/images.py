@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from mnistlab.errors import DataFormatError
+from mnistlab.fileio import atomic_write
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 MANIFEST_NAME = "labels.csv"
@@ -137,7 +138,7 @@ def write_image_folder(
     for image, name in zip(images, names, strict=True):
         Image.fromarray(image).save(root / name, compress_level=1)  # fast zlib level: 28x28 files stay tiny
     if labels is not None:
-        with open(root / MANIFEST_NAME, "w", newline="", encoding="utf-8") as f:
+        with atomic_write(root / MANIFEST_NAME) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["filename", "label"])
             writer.writerows(zip(names, (classes[k] for k in labels), strict=True))

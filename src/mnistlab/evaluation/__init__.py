@@ -1,6 +1,11 @@
-"""Evaluation and error analysis: metrics, confusion matrices, cross-validation, binary detector studies.
+"""Evaluation and error analysis, as numbers: metrics, confusion matrices, cross-validation, binary detector
+studies. Works on any fitted estimator; imports neither the models nor PyTorch.
 
->>> from mnistlab.evaluation import evaluate_estimator, most_confused  # doctest: +SKIP
+>>> import numpy as np
+>>> from mnistlab.evaluation import Evaluation, most_confused
+>>> ev = Evaluation(["a", "b"], y_true=np.array([0, 1, 1]), y_pred=np.array([0, 0, 1]))
+>>> ev.accuracy, most_confused(ev.confusion, ev.classes)
+(0.6666666666666666, [('b', 'a', 1)])
 """
 
 from mnistlab.evaluation.binary import (
@@ -18,14 +23,11 @@ from mnistlab.evaluation.metrics import (
     row_normalised,
     top_losses,
 )
-from mnistlab.evaluation.strategies import STRATEGIES, class_scores, with_strategy
 
 __all__ = [
-    "STRATEGIES",
     "CrossValResult",
     "DetectorResult",
     "Evaluation",
-    "class_scores",
     "cross_validate_model",
     "detector_study",
     "errors_only",
@@ -34,5 +36,4 @@ __all__ = [
     "positive_scores",
     "row_normalised",
     "top_losses",
-    "with_strategy",
 ]

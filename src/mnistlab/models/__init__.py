@@ -6,16 +6,22 @@
 """
 
 from mnistlab.models.classic import FlattenPixels, pipeline
-from mnistlab.models.registry import REGISTRY, ModelSpec, available, create, get_spec
+from mnistlab.models.registry import REGISTRY, ModelSpec, available, check_flip, create, data_kind, get_spec
+from mnistlab.models.strategies import STRATEGIES, class_scores, with_strategy
 from mnistlab.models.torch_classifier import TorchClassifier
 
 __all__ = [
     "REGISTRY",
+    "STRATEGIES",
     "FlattenPixels",
     "ModelSpec",
     "TorchClassifier",
     "available",
+    "check_flip",
+    "class_scores",
     "create",
+    "data_kind",
     "get_spec",
     "pipeline",
+    "with_strategy",
 ]

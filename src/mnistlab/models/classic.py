@@ -6,26 +6,47 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from mnistlab.errors import ParameterError
 
 SCALERS = {"none": None, "minmax": MinMaxScaler, "standard": StandardScaler}
 
 
 class FlattenPixels(TransformerMixin, BaseEstimator):
-    """(N, 28, 28) or (N, 784) pixels -> (N, 784) float64, the layout scikit-learn estimators take."""
+    """(N, 28, 28) images or (N, D) rows -> (N, D) float64, the layout scikit-learn estimators take.
+
+    Non-finite values pass through: the estimator after it decides whether it accepts them.
+
+    >>> import numpy as np
+    >>> FlattenPixels().fit_transform(np.zeros((2, 28, 28), np.uint8)).shape
+    (2, 784)
+    """
+
+    def _rows(self, X, reset: bool) -> np.ndarray:
+        if np.ndim(X) == 3:
+            X = np.asarray(X)
+            X = X.reshape(len(X), -1)
+        return validate_data(self, X, reset=reset, dtype="numeric", ensure_all_finite=False)
 
     def fit(self, X, y=None) -> FlattenPixels:
-        self.n_features_in_ = int(np.prod(np.shape(X)[1:]))
+        self._rows(X, reset=True)
         return self
 
     def transform(self, X) -> np.ndarray:
-        X = np.asarray(X)
-        return X.reshape(len(X), -1).astype(np.float64, copy=False)
+        check_is_fitted(self, "n_features_in_")
+        return self._rows(X, reset=False).astype(np.float64, copy=False)
 
 
 def pipeline(estimator: BaseEstimator, scaler: str = "none") -> Pipeline:
-    """``FlattenPixels -> [scaler] -> estimator``; ``scaler`` is none, minmax or standard."""
+    """``FlattenPixels -> [scaler] -> estimator``; ``scaler`` is none, minmax or standard.
+
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> [name for name, _ in pipeline(GaussianNB(), "standard").steps]
+    ['flatten', 'scaler', 'model']
+    """
     if scaler not in SCALERS:
-        raise ValueError(f"unknown scaler {scaler!r}; expected none, minmax or standard")
+        raise ParameterError(f"unknown scaler {scaler!r}; expected none, minmax or standard")
     steps: list[tuple[str, BaseEstimator]] = [("flatten", FlattenPixels())]
     if SCALERS[scaler] is not None:
         steps.append(("scaler", SCALERS[scaler]()))

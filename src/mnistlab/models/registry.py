@@ -12,31 +12,41 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC, LinearSVC
+from sklearn.utils._param_validation import InvalidParameterError
 
-from mnistlab.errors import MnistlabError, unknown_name_message
+from mnistlab.errors import ParameterError, UnknownModelError, unknown_name_message
 from mnistlab.models.classic import pipeline
 from mnistlab.models.torch_classifier import TorchClassifier
-
-
-class UnknownModelError(MnistlabError, KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
+from mnistlab.training.augment import Augmentation
 
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """A registered model: its factory, documented defaults and the changes for data that are not digits."""
+
     name: str
     description: str
     factory: Callable[..., BaseEstimator]
     defaults: dict = field(default_factory=dict)
     kind: str = "sklearn"  # or "torch"
-    # Overrides for data sets that are not digits (flips are right for clothes, wrong for digits).
+    # Overrides for data of kind "objects" (flips are right for clothes, wrong for digits).
     objects_recipe: dict = field(default_factory=dict)
 
-    def recipe_for(self, classes: list[str]) -> dict:
-        """The defaults for a data set with these class names: digits get ``defaults`` alone."""
-        digits = all(c.isdigit() for c in classes)
-        return dict(self.defaults) if digits else {**self.defaults, **self.objects_recipe}
+    def recipe_for(self, kind: str | None) -> dict:
+        """The defaults for data of this kind (``Dataset.kind``): "objects" adds ``objects_recipe``; digits and
+        data of unknown kind get ``defaults`` alone (no flips).
+
+        >>> get_spec("cnn").recipe_for("objects")["epochs"], get_spec("cnn").recipe_for("digits")["epochs"]
+        (12, 8)
+        """
+        return {**self.defaults, **self.objects_recipe} if kind == "objects" else dict(self.defaults)
+
+    def parameter_names(self) -> list[str]:
+        """The names ``create`` accepts for this model."""
+        built = self.factory()
+        if self.kind == "torch":  # the architecture is the model's name itself
+            return sorted(set(built.get_params(deep=False)) - {"architecture"})
+        return sorted(["scaler", *built[-1].get_params(deep=False)])
 
 
 def _torch(architecture: str) -> Callable[..., BaseEstimator]:
@@ -104,13 +114,54 @@ def get_spec(name: str) -> ModelSpec:
         raise UnknownModelError(unknown_name_message("model", name, REGISTRY)) from None
 
 
-def create(name: str, **params) -> BaseEstimator:
-    """A fresh, unfitted estimator by name; ``params`` override the registered defaults.
+def data_kind(data) -> str | None:
+    """The kind ("digits", "objects" or None) of a Dataset, a DatasetInfo, or a kind given as a string."""
+    return data if data is None or isinstance(data, str) else getattr(data, "kind", None)
+
+
+def check_flip(params: dict, kind: str | None, force_flip: bool = False) -> None:
+    """Horizontal flips turn digits into other shapes: refuse them on digit data unless forced."""
+    augmentation = Augmentation.parse(params.get("augment"))
+    if augmentation is not None and augmentation.flip and kind == "digits" and not force_flip:
+        raise ParameterError(
+            "horizontal flips turn digits into other shapes; drop 'flip' from augment "
+            "or force it (force_flip=True, --force-flip)"
+        )
+
+
+def create(name: str, data=None, *, force_flip: bool = False, **params) -> BaseEstimator:
+    """A fresh, unfitted estimator by name: the registered defaults, the recipe for ``data`` (a Dataset, or
+    its kind "digits"/"objects"), then ``params``. Every parameter is checked before anything is trained.
 
     >>> create("sgd").get_params()["model__random_state"]
     42
     >>> create("cnn", epochs=2).epochs
     2
+    >>> create("cnn", data="objects").augment
+    'shift=1,flip'
     """
     spec = get_spec(name)
-    return spec.factory(**{**spec.defaults, **params})
+    merged = {**spec.recipe_for(data_kind(data)), **params}
+    unknown = sorted(set(params) - set(spec.parameter_names()))
+    if unknown:
+        raise ParameterError(
+            f"model {name!r} has no parameter {unknown[0]!r}; its parameters: {', '.join(spec.parameter_names())}"
+        )
+    check_flip(merged, data_kind(data), force_flip)
+    estimator = spec.factory(**merged)
+    _validate(name, estimator)
+    return estimator
+
+
+def _validate(name: str, estimator: BaseEstimator) -> None:
+    """Check parameter values now, not minutes into loading data: ours by our rules, scikit-learn's by its own."""
+    if isinstance(estimator, TorchClassifier):
+        estimator.validate_params()
+        return
+    for _, step in estimator.steps:
+        try:
+            step._validate_params()  # scikit-learn's own constraints (private, but what fit itself calls)
+        except InvalidParameterError as exc:
+            raise ParameterError(f"{name}: {exc}") from None
+        except AttributeError:  # an estimator without scikit-learn's parameter constraints
+            pass

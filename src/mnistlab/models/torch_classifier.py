@@ -1,4 +1,8 @@
-"""A PyTorch network behind scikit-learn's classifier contract (fit, predict, predict_proba, get_params, ...)."""
+"""A PyTorch network behind scikit-learn's classifier contract (fit, predict, predict_proba, get_params, ...).
+
+Input contract: rows of numbers on the 0..255 pixel scale, finite, dense. Images come as (N, 28, 28) or (N, 784);
+the dense networks (``softmax``, ``mlp``) also take any (N, D) feature rows, the convolutional ones need images.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,64 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
+from mnistlab.models.params import check_params, integer, one_of, real, satisfies
 from mnistlab.training.augment import Augmentation
-from mnistlab.training.loop import TrainConfig, evaluate, resolve_device, torch_threads, train
+from mnistlab.training.loop import (
+    OPTIMIZERS,
+    SCHEDULES,
+    TrainConfig,
+    evaluate,
+    resolve_device,
+    torch_threads,
+    train,
+)
+
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
-def as_images(X) -> np.ndarray:
-    """Accept (N, 28, 28) or (N, 784) pixel arrays on the 0..255 scale; returns (N, 28, 28), uint8 when exact."""
-    X = np.asarray(X)
-    if X.ndim == 2 and X.shape[1] == 784:
-        X = X.reshape(-1, 28, 28)
-    if X.ndim != 3 or X.shape[1:] != (28, 28):
-        raise ValueError(f"expected images of shape (N, 28, 28) or (N, 784), got {X.shape}")
-    if X.dtype == np.uint8:
-        return X
-    if np.issubdtype(X.dtype, np.integer) or np.issubdtype(X.dtype, np.floating):
-        return X.astype(np.float32)
-    raise ValueError(f"expected numeric pixel values, got dtype {X.dtype}")
+def _check_augment(spec: str | None) -> None:
+    Augmentation.parse(spec)  # raises ParameterError naming the part it cannot read
+
+
+def _check_device(device: str) -> None:
+    try:
+        torch.device(device if device != "auto" else "cpu")
+    except (RuntimeError, TypeError):
+        raise ParameterError(f"device={device!r}; expected auto, cpu, cuda or cuda:N") from None
+
+
+PARAMETER_RULES = {
+    "architecture": one_of(*networks.ARCHITECTURES),
+    "width": integer(low=1, none=True),
+    "epochs": integer(low=1),
+    "batch_size": integer(low=1),
+    "optimizer": one_of(*OPTIMIZERS),
+    "lr": real(low=0, low_open=True),
+    "weight_decay": real(low=0),
+    "schedule": one_of(*SCHEDULES),
+    "label_smoothing": real(low=0, high=1, high_open=True),
+    "input_scaling": one_of(*networks.INPUT_SCALINGS),
+    "augment": satisfies(_check_augment, "e.g. 'shift=2,rotate=10,shear=0.1,zoom=0.1,flip' or None"),
+    "validation_split": real(low=0, high=1, high_open=True),
+    "early_stopping": integer(low=1, none=True),
+    "precision": one_of(*PRECISIONS),
+    "seed": integer(low=0),
+    "device": satisfies(_check_device, "auto, cpu, cuda or cuda:N"),
+    "threads": integer(low=1, none=True),
+    "verbose": integer(low=0),
+}
+
+
+def as_model_input(X: np.ndarray) -> np.ndarray:
+    """(N, D) rows as the networks take them: (N, 28, 28) images when D is 784, else unchanged; uint8 is kept
+    (a quarter of the memory), every other numeric type becomes float32."""
+    X = X.reshape(len(X), 28, 28) if X.shape[1] == networks.IMAGE_FEATURES else X
+    return X if X.dtype == np.uint8 else X.astype(np.float32)
 
 
 class TorchClassifier(ClassifierMixin, BaseEstimator):
@@ -32,12 +75,14 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
 
     Every hyper-parameter is a constructor argument, so ``clone``, ``GridSearchCV``, ``cross_val_score``,
     ``OneVsRestClassifier`` and ``Pipeline`` work as with any scikit-learn model. After ``fit``:
-    ``classes_``, ``history_`` (one dict per epoch), ``network_`` (the ``torch.nn.Module``).
+    ``classes_``, ``n_features_in_``, ``history_`` (one dict per epoch), ``network_`` (the ``torch.nn.Module``).
 
-    >>> from mnistlab import models
-    >>> clf = models.create("mlp", epochs=1)  # doctest: +SKIP
-    >>> clf.fit(train.images, train.labels).score(test.images, test.labels)  # doctest: +SKIP
-    0.95...
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    >>> y = (X[:, :, :14].mean((1, 2)) > X[:, :, 14:].mean((1, 2))).astype(int)  # brighter on the left?
+    >>> clf = TorchClassifier("mlp", epochs=30, batch_size=16, threads=1).fit(X, y)
+    >>> clf.score(X, y) > 0.9, clf.predict_proba(X[:2]).shape
+    (True, (2, 2))
     """
 
     def __init__(
@@ -80,9 +125,14 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.threads = threads
         self.verbose = verbose
 
+    def validate_params(self) -> None:
+        """Refuse a bad hyper-parameter value up front, naming it (``fit`` calls this first)."""
+        check_params(f"TorchClassifier({self.architecture!r})", self.get_params(), PARAMETER_RULES)
+        if self.width is not None and self.architecture not in networks.WIDTH_APPLIES:
+            raise ParameterError(f"width applies to {' and '.join(sorted(networks.WIDTH_APPLIES))} only, "
+                                 f"not {self.architecture!r}")  # fmt: skip
+
     def _config(self, device: torch.device, convolutional: bool) -> TrainConfig:
-        if self.precision not in {"auto", "fp32", "bf16"}:
-            raise ValueError(f"unknown precision {self.precision!r}; expected auto, fp32 or bf16")
         bf16_ok = device.type == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported()
         bf16 = self.precision == "bf16" or (self.precision == "auto" and convolutional and bf16_ok)
         return TrainConfig(
@@ -92,45 +142,65 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             bf16=bf16, channels_last=networks.prefers_channels_last(self.architecture), verbose=self.verbose,
         )  # fmt: skip
 
+    def _rows(self, X, y=None, reset: bool = False):
+        """Validated (N, D) rows (and labels): finite, dense, numeric, at least one sample, D as in ``fit``."""
+        if np.ndim(X) == 3:  # images (N, H, W) are rows of H * W pixels
+            X = np.asarray(X)
+            X = X.reshape(len(X), -1)
+        kwargs = dict(reset=reset, dtype="numeric", accept_sparse=False, ensure_all_finite=True)
+        return validate_data(self, X, **kwargs) if y is None else validate_data(self, X, y, **kwargs)
+
     def fit(self, X, y, validation_data: tuple | None = None) -> TorchClassifier:
         """Train from scratch. ``validation_data=(X_val, y_val)`` overrides ``validation_split``."""
-        images = as_images(X)
-        y = np.asarray(y)
-        if len(y) != len(images):
-            raise ValueError(f"{len(images)} images but {len(y)} labels")
+        self.validate_params()
+        X, y = self._rows(X, y, reset=True)
+        check_classification_targets(y)
+        n_features = X.shape[1]
+        if self.architecture not in networks.DENSE and n_features != networks.IMAGE_FEATURES:
+            raise DataFormatError(f"{self.architecture!r} needs 28x28 images (784 pixels per row), got "
+                                  f"{n_features} features; the dense models (softmax, mlp) take any")  # fmt: skip
+        if self.augment and n_features != networks.IMAGE_FEATURES:
+            raise ParameterError(f"augment needs 28x28 images, got rows of {n_features} features")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
-            raise ValueError("need at least two classes to train a classifier")
-        targets = np.searchsorted(self.classes_, y)
-        if validation_data is None and self.validation_split:
-            images, val_images, targets, val_targets = train_test_split(
-                images, targets, test_size=self.validation_split, random_state=self.seed, stratify=targets
+            raise DataFormatError(
+                f"need at least two classes to train a classifier, got one: {self.classes_[0]!r}"
             )
-            validation_data = (val_images, self.classes_[val_targets])
+        targets = np.searchsorted(self.classes_, y)
+        inputs = as_model_input(X)
+        if validation_data is None and self.validation_split:
+            inputs, val_inputs, targets, val_targets = train_test_split(
+                inputs, targets, test_size=self.validation_split, random_state=self.seed, stratify=targets
+            )
+            validation_data = (val_inputs.reshape(len(val_inputs), -1), self.classes_[val_targets])
         device = resolve_device(self.device)
         torch.manual_seed(self.seed)
-        net = networks.build(self.architecture, len(self.classes_), self.width).to(device)
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-        net[0].fit(x.unsqueeze(1), self.input_scaling)
+        net = networks.build(self.architecture, len(self.classes_), self.width, n_features).to(device)
+        x = torch.from_numpy(np.ascontiguousarray(inputs)).to(device)
+        net.scaling.fit(x.unsqueeze(1), self.input_scaling)
         cfg = self._config(device, networks.is_convolutional(net))
-        validation = None
-        if validation_data is not None:
-            val_x = torch.from_numpy(np.ascontiguousarray(as_images(validation_data[0]))).to(device)
-            val_y = torch.from_numpy(np.searchsorted(self.classes_, np.asarray(validation_data[1]))).to(
-                device
-            )
-            validation = (val_x, val_y)
+        validation = None if validation_data is None else self._validation_tensors(validation_data, device)
         with torch_threads(self.threads):
             result = train(net, x, torch.from_numpy(targets).to(device), cfg, validation)
         self.network_, self.history_ = net, result.history
         self.best_epoch_, self.interrupted_ = result.best_epoch, result.interrupted
-        self.n_features_in_ = 784
         return self
+
+    def _validation_tensors(self, validation_data: tuple, device: torch.device) -> tuple:
+        val_X = self._rows(validation_data[0])
+        val_y = np.asarray(validation_data[1])
+        unknown = np.setdiff1d(val_y, self.classes_)
+        if unknown.size:
+            raise DataFormatError(
+                f"validation labels {unknown[:5].tolist()} are not among the training classes"
+            )
+        x = torch.from_numpy(np.ascontiguousarray(as_model_input(val_X))).to(device)
+        return x, torch.from_numpy(np.searchsorted(self.classes_, val_y)).to(device)
 
     def _logits(self, X) -> torch.Tensor:
         check_is_fitted(self, "network_")
         device = next(self.network_.parameters()).device
-        x = torch.from_numpy(np.ascontiguousarray(as_images(X))).to(device)
+        x = torch.from_numpy(np.ascontiguousarray(as_model_input(self._rows(X)))).to(device)
         cfg = self._config(device, networks.is_convolutional(self.network_))
         with torch_threads(self.threads):
             logits, _, _ = evaluate(self.network_, x, None, cfg)

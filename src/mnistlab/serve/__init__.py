@@ -1,5 +1,23 @@
-"""Serving: fast inference for trained runs (ONNX export and ONNX Runtime)."""
+"""Serving a trained run: predictions for image files and CSVs, and fast inference through ONNX Runtime."""
 
 from mnistlab.serve.onnx import OnnxClassifier, export_onnx, load_onnx
+from mnistlab.serve.predict import (
+    ImagePrediction,
+    load_predictor,
+    predict_images,
+    predict_submission,
+    top_classes,
+    write_submission,
+)
 
-__all__ = ["OnnxClassifier", "export_onnx", "load_onnx"]
+__all__ = [
+    "ImagePrediction",
+    "OnnxClassifier",
+    "export_onnx",
+    "load_onnx",
+    "load_predictor",
+    "predict_images",
+    "predict_submission",
+    "top_classes",
+    "write_submission",
+]

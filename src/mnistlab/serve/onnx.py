@@ -7,7 +7,6 @@ Needs the optional packages ``onnx`` and ``onnxruntime`` (``pip install 'mnistla
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -15,9 +14,9 @@ import numpy as np
 import torch
 
 from mnistlab import runs
-from mnistlab.errors import MnistlabError
+from mnistlab.errors import DataFormatError, MnistlabError
+from mnistlab.fileio import atomic_write
 from mnistlab.models import TorchClassifier
-from mnistlab.models.torch_classifier import as_images
 
 ONNX_FILE = "model.onnx"
 
@@ -38,16 +37,17 @@ def export_onnx(run_path: str | Path) -> Path:
         raise MnistlabError(
             f"{run_path}: only PyTorch runs export to ONNX (this one is {type(estimator).__name__})"
         )
+    if estimator.n_features_in_ != 784:
+        raise MnistlabError(f"{run_path}: ONNX export takes image models (784 pixels), this one has "
+                            f"{estimator.n_features_in_} features")  # fmt: skip
     net = estimator.network_.float().eval()
     target = run_path / ONNX_FILE
-    tmp = run_path / f".{ONNX_FILE}.{os.getpid()}.tmp"
-    with warnings.catch_warnings():
+    with atomic_write(target) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
         torch.onnx.export(
             net, (torch.zeros(1, 1, 28, 28),), str(tmp), input_names=["pixels"], output_names=["logits"],
             dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False,
         )  # fmt: skip
-    os.replace(tmp, target)
     return target
 
 
@@ -66,7 +66,11 @@ class OnnxClassifier:
         self.classes_ = np.asarray(classes)
 
     def decision_function(self, X) -> np.ndarray:
-        pixels = as_images(X).astype(np.float32, copy=False).reshape(-1, 1, 28, 28)
+        pixels = np.asarray(X)
+        if pixels.ndim not in (2, 3) or pixels[0].size != 784 or not np.issubdtype(pixels.dtype, np.number):
+            raise DataFormatError(f"expected images (N, 28, 28) or (N, 784) of numbers, got {pixels.shape} "
+                                  f"{pixels.dtype}")  # fmt: skip
+        pixels = pixels.astype(np.float32, copy=False).reshape(-1, 1, 28, 28)
         return self.session.run(None, {"pixels": pixels})[0].astype(np.float64)
 
     def predict_proba(self, X) -> np.ndarray:

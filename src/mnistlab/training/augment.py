@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from mnistlab.errors import ParameterError
+
 _FIELDS = {"shift", "rotate", "shear", "zoom"}
 
 
@@ -30,8 +32,10 @@ class Augmentation:
         >>> Augmentation.parse("shift=2,flip")
         Augmentation(shift=2.0, rotate=0.0, shear=0.0, zoom=0.0, flip=True)
         """
-        if spec is None or spec.strip().lower() in {"", "none"}:
+        if spec is None or (isinstance(spec, str) and spec.strip().lower() in {"", "none"}):
             return None
+        if not isinstance(spec, str):
+            raise ParameterError(f"augment: expected a string such as 'shift=2,flip', got {spec!r}")
         values: dict[str, float | bool] = {}
         for part in (p.strip() for p in spec.split(",") if p.strip()):
             key, _, value = part.partition("=")
@@ -42,9 +46,9 @@ class Augmentation:
                 try:
                     values[key] = float(value)
                 except ValueError:
-                    raise ValueError(f"augment: {key}={value!r} is not a number") from None
+                    raise ParameterError(f"augment: {key}={value!r} is not a number") from None
             else:
-                raise ValueError(
+                raise ParameterError(
                     f"augment: cannot read {part!r}; expected e.g. 'shift=2,rotate=10,shear=0.1,zoom=0.1,flip'"
                 )
         return cls(**values)  # type: ignore[arg-type]

@@ -21,9 +21,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from mnistlab.errors import ParameterError
 from mnistlab.training.augment import Augmentation
 
 log = logging.getLogger("mnistlab.training")
+OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
+SCHEDULES = ("none", "onecycle", "cosine", "step")
 
 
 @dataclass
@@ -83,7 +86,7 @@ def _make_optimizer(net: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
         )
     if cfg.optimizer == "adadelta":
         return torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}; expected adam, adamw, sgd or adadelta")
+    raise ParameterError(f"unknown optimizer {cfg.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
 
 
 def _make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
@@ -96,7 +99,7 @@ def _make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
     if cfg.schedule == "step":  # the PyTorch MNIST example: x0.7 per epoch
         return torch.optim.lr_scheduler.StepLR(opt, step_size=steps_per_epoch, gamma=0.7)
-    raise ValueError(f"unknown schedule {cfg.schedule!r}; expected none, onecycle, cosine or step")
+    raise ParameterError(f"unknown schedule {cfg.schedule!r}; expected one of {', '.join(SCHEDULES)}")
 
 
 def _prepare(net: nn.Module, x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
@@ -130,7 +133,7 @@ def train(
 ) -> TrainResult:
     """Train ``net`` in place on uint8 images ``x`` (N, 28, 28) and class indices ``y`` (both on one device)."""
     if cfg.early_stopping and validation is None:
-        raise ValueError("early_stopping needs validation data (validation_split > 0 or validation_data)")
+        raise ParameterError("early_stopping needs validation data (validation_split > 0 or validation_data)")
     generator = torch.Generator().manual_seed(cfg.seed)
     steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
     opt = _make_optimizer(net, cfg)

@@ -1,34 +1,42 @@
-"""Figures: every plot mnistlab draws, as functions returning a matplotlib Figure, in one style."""
+"""Figures as Display objects (scikit-learn's pattern): the values live in the object, built by a ``from_...``
+constructor; ``plot(ax=None)`` draws them in mnistlab's style without touching pyplot or global settings.
 
-from mnistlab.viz.eda import class_distribution, class_means, sample_grid, write_eda
+>>> from mnistlab.viz import ConfusionDisplay
+>>> display = ConfusionDisplay.from_evaluation(evaluation, kind="errors").plot()  # doctest: +SKIP
+>>> display.save("errors.png")  # doctest: +SKIP
+"""
+
+from mnistlab.viz.eda import ClassBalanceDisplay, ClassMeansDisplay, SampleGridDisplay, write_eda
 from mnistlab.viz.evaluation import (
-    confusion_matrix_figure,
-    denoise_figure,
-    image_gallery,
-    learning_curves,
-    most_confused_figure,
-    pr_curves_figure,
-    precision_recall_threshold_figure,
-    prediction_grid,
-    roc_curves_figure,
-    top_losses_figure,
+    CONFUSION_KINDS,
+    ConfusionDisplay,
+    DenoiseDisplay,
+    LearningCurveDisplay,
+    MostConfusedDisplay,
+    PrecisionRecallCurvesDisplay,
+    PrecisionRecallThresholdDisplay,
+    PredictionGridDisplay,
+    RocCurvesDisplay,
+    TopLossesDisplay,
 )
-from mnistlab.viz.style import save_figure
+from mnistlab.viz.style import Display, house_style, save_figure
 
 __all__ = [
-    "class_distribution",
-    "class_means",
-    "confusion_matrix_figure",
-    "denoise_figure",
-    "image_gallery",
-    "learning_curves",
-    "most_confused_figure",
-    "pr_curves_figure",
-    "precision_recall_threshold_figure",
-    "prediction_grid",
-    "roc_curves_figure",
-    "sample_grid",
+    "CONFUSION_KINDS",
+    "ClassBalanceDisplay",
+    "ClassMeansDisplay",
+    "ConfusionDisplay",
+    "DenoiseDisplay",
+    "Display",
+    "LearningCurveDisplay",
+    "MostConfusedDisplay",
+    "PrecisionRecallCurvesDisplay",
+    "PrecisionRecallThresholdDisplay",
+    "PredictionGridDisplay",
+    "RocCurvesDisplay",
+    "SampleGridDisplay",
+    "TopLossesDisplay",
+    "house_style",
     "save_figure",
-    "top_losses_figure",
     "write_eda",
 ]

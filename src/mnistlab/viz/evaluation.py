@@ -1,204 +1,343 @@
-"""Evaluation figures: prediction panels (seed 000), confusion matrices, top losses, most-confused pairs,
-learning curves, precision/recall against the threshold, PR and ROC curves (seed 001)."""
+"""Evaluation figures as Display objects: confusion matrices, prediction panels, top losses, most-confused pairs,
+learning curves, precision/recall against the threshold, PR and ROC curves, denoising.
+
+Each holds its values, is built by ``from_evaluation`` / ``from_predictions`` (``y_true`` before ``y_pred``
+everywhere) or ``from_detectors``, and is drawn by ``plot(ax=None)``, as scikit-learn's displays are.
+
+>>> import numpy as np
+>>> cm = ConfusionDisplay.from_predictions(np.array([0, 1, 1]), np.array([0, 1, 0]), ["a", "b"]).plot()
+>>> cm.confusion.tolist(), [t.get_text() for t in cm.ax_.texts]
+([[1, 0], [1, 1]], ['1', '0', '1', '1'])
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from sklearn.metrics import ConfusionMatrixDisplay
 
-from mnistlab.evaluation.metrics import errors_only, row_normalised
-from mnistlab.viz.style import NEUTRAL, RIGHT, WRONG, new_figure
+from mnistlab.errors import ParameterError
+from mnistlab.evaluation.binary import DetectorResult
+from mnistlab.evaluation.metrics import Evaluation, errors_only, most_confused, row_normalised, top_losses
+from mnistlab.viz.style import NEUTRAL, RIGHT, WRONG, Display, panel_area, show_image, single_axes
 
-
-def _image(ax: Axes, image: np.ndarray) -> None:
-    ax.imshow(image, cmap="binary", vmin=0, vmax=255)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.spines[["left", "bottom"]].set_visible(False)
+CONFUSION_KINDS = {
+    "counts": "confusion matrix",
+    "normalised": "confusion matrix (rows sum to 1)",
+    "errors": "errors only (row-normalised, diagonal zeroed)",
+}
 
 
-def _prediction_panel(ax_img: Axes, ax_bar: Axes, image, proba, true, classes) -> None:
+class ConfusionDisplay(Display):
+    """The confusion matrix as ``counts``, ``normalised`` (rows sum to 1) or ``errors`` (normalised, diagonal
+    zeroed: where each class's errors go, the Hands-On ML error analysis)."""
+
+    def __init__(self, confusion: np.ndarray, classes: Sequence[str], kind: str = "counts") -> None:
+        if kind not in CONFUSION_KINDS:
+            raise ParameterError(f"kind={kind!r}; expected one of {', '.join(CONFUSION_KINDS)}")
+        self.confusion, self.classes, self.kind = np.asarray(confusion), list(classes), kind
+
+    @classmethod
+    def from_evaluation(cls, evaluation: Evaluation, kind: str = "counts") -> ConfusionDisplay:
+        return cls(evaluation.confusion, evaluation.classes, kind)
+
+    @classmethod
+    def from_predictions(
+        cls, y_true, y_pred, classes: Sequence[str], kind: str = "counts"
+    ) -> ConfusionDisplay:
+        return cls.from_evaluation(Evaluation(list(classes), np.asarray(y_true), np.asarray(y_pred)), kind)
+
+    @property
+    def values(self) -> np.ndarray:
+        return {"counts": self.confusion, "normalised": row_normalised(self.confusion),
+                "errors": errors_only(self.confusion)}[self.kind]  # fmt: skip
+
+    def _draw(self, ax) -> None:
+        from sklearn.metrics import ConfusionMatrixDisplay
+
+        size = max(5.0, 0.6 * len(self.classes) + 2)
+        self.figure_, self.ax_ = single_axes(ax, (size + 1, size))
+        display = ConfusionMatrixDisplay(self.values, display_labels=self.classes)
+        display.plot(ax=self.ax_, cmap="Reds" if self.kind == "errors" else "Blues", colorbar=True,
+                     values_format="d" if self.kind == "counts" else ".2f", xticks_rotation=45)  # fmt: skip
+        if len(self.classes) > 12:  # numbers in cells stop being readable
+            for text in display.text_.ravel():
+                text.set_visible(False)
+        self.ax_.set_title(CONFUSION_KINDS[self.kind])
+
+
+def _prediction_panel(ax_img, ax_bar, image, proba, true: int, classes: Sequence[str]) -> None:
     predicted = int(np.argmax(proba))
     colour = RIGHT if predicted == true else WRONG
-    _image(ax_img, image)
+    show_image(ax_img, image)
     ax_img.set_xlabel(f"{classes[predicted]} {100 * proba[predicted]:.0f}% ({classes[true]})", color=colour)
     bars = ax_bar.bar(range(len(classes)), proba, color=NEUTRAL)
     bars[predicted].set_color(WRONG)
-    bars[true].set_color(RIGHT)  # the true bar is blue; when right it hides the red one, as in seed 000
+    bars[true].set_color(
+        RIGHT
+    )  # the true bar is blue; when right it hides the red one, as in the Keras tutorial
     ax_bar.set_ylim(0, 1)
     ax_bar.set_xticks(range(len(classes)), [c[:7] for c in classes], rotation=90, fontsize=6)
     ax_bar.set_yticks([])
 
 
-def prediction_grid(
-    images, proba, y_true, classes: Sequence[str], indices: Sequence[int], cols: int = 3
-) -> Figure:
-    """Seed 000's panels: image captioned "predicted NN% (true)" (blue right, red wrong) beside probability bars."""
-    rows = int(np.ceil(len(indices) / cols))
-    fig = new_figure(4.4 * cols, 2.1 * rows)
-    axes = fig.subplots(rows, 2 * cols, squeeze=False, gridspec_kw={"width_ratios": [1, 1.2] * cols})
-    for ax in axes.ravel():
-        ax.axis("off")
-    for n, i in enumerate(indices):
-        ax_img, ax_bar = axes[n // cols, 2 * (n % cols)], axes[n // cols, 2 * (n % cols) + 1]
-        ax_img.axis("on")
-        ax_bar.axis("on")
-        _prediction_panel(ax_img, ax_bar, images[i], proba[i], int(y_true[i]), list(classes))
-    return fig
+class PredictionGridDisplay(Display):
+    """The Keras tutorial's panels: each image captioned "predicted NN% (true)" (blue when right, red when
+    wrong) beside the bars of its class probabilities (predicted bar red, true bar blue)."""
+
+    def __init__(
+        self, images, y_true, proba, classes: Sequence[str], indices: Sequence[int], cols: int = 3
+    ) -> None:
+        self.images, self.y_true, self.proba = images, np.asarray(y_true), np.asarray(proba)
+        self.classes, self.indices, self.cols = list(classes), list(indices), cols
+
+    @classmethod
+    def from_predictions(
+        cls, images, y_true, proba, classes: Sequence[str], n: int = 15
+    ) -> PredictionGridDisplay:
+        return cls(images, y_true, proba, classes, range(min(n, len(images))))
+
+    @classmethod
+    def from_evaluation(cls, evaluation: Evaluation, images, n: int = 15) -> PredictionGridDisplay:
+        if evaluation.proba is None:
+            raise ParameterError("the prediction panels need class probabilities; this model gives none")
+        return cls.from_predictions(images, evaluation.y_true, evaluation.proba, evaluation.classes, n)
+
+    def _draw(self, ax) -> None:
+        rows = max(1, int(np.ceil(len(self.indices) / self.cols)))
+        self.figure_, area = panel_area(ax, (4.4 * self.cols, 2.1 * rows))
+        self.axes_ = area.subplots(rows, 2 * self.cols, squeeze=False,
+                                   gridspec_kw={"width_ratios": [1, 1.2] * self.cols})  # fmt: skip
+        for panel in self.axes_.ravel():
+            panel.axis("off")
+        for n, i in enumerate(self.indices):
+            ax_img, ax_bar = (
+                self.axes_[n // self.cols, 2 * (n % self.cols)],
+                self.axes_[n // self.cols, 2 * (n % self.cols) + 1],
+            )
+            ax_img.axis("on")
+            ax_bar.axis("on")
+            _prediction_panel(
+                ax_img, ax_bar, self.images[i], self.proba[i], int(self.y_true[i]), self.classes
+            )
 
 
-def confusion_matrix_figure(
-    cm: np.ndarray, classes: Sequence[str], kind: str = "counts", title: str = ""
-) -> Figure:
-    """``counts`` (numbers in cells), ``normalised`` (rows sum to 1) or ``errors`` (normalised, diagonal zeroed)."""
-    values = {"counts": cm, "normalised": row_normalised(cm), "errors": errors_only(cm)}[kind]
-    size = max(5.0, 0.6 * len(classes) + 2)
-    fig = new_figure(size + 1, size)
-    ax = fig.subplots()
-    display = ConfusionMatrixDisplay(values, display_labels=list(classes))
-    display.plot(ax=ax, cmap="Blues" if kind != "errors" else "Reds", colorbar=True,
-                 values_format="d" if kind == "counts" else ".2f", xticks_rotation=45)  # fmt: skip
-    if len(classes) > 12:
-        for text in display.text_.ravel():
-            text.set_visible(False)
-    ax.set_title(title or {"counts": "confusion matrix", "normalised": "confusion matrix (rows sum to 1)",
-                           "errors": "errors only (row-normalised, diagonal zeroed)"}[kind])  # fmt: skip
-    return fig
-
-
-def image_gallery(images, captions: Sequence[str], colours: Sequence[str] | None = None, cols: int = 8,
-                  title: str = "") -> Figure:  # fmt: skip
-    """A grid of images with a caption under each."""
+def _gallery(area, images, captions: Sequence[str], colour: str, cols: int):
     rows = max(1, int(np.ceil(len(images) / cols)))
-    fig = new_figure(1.5 * cols, 1.75 * rows + 0.3)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for n, (ax, image) in enumerate(zip(axes.ravel(), images, strict=False)):
-        _image(ax, image)
-        ax.axis("on")
-        ax.set_xlabel(captions[n], fontsize=7, color=colours[n] if colours else "black")
-    if title:
-        fig.suptitle(title)
-    return fig
+    axes = area.subplots(rows, cols, squeeze=False)
+    for panel in axes.ravel():
+        panel.axis("off")
+    for panel, image, caption in zip(axes.ravel(), images, captions, strict=False):
+        show_image(panel, image)
+        panel.axis("on")
+        panel.set_xlabel(caption, fontsize=7, color=colour)
+    return axes
 
 
-def top_losses_figure(images, proba, y_true, classes: Sequence[str], indices: Sequence[int]) -> Figure:
-    """The most confident mistakes: "predicted / actual / loss / probability of the actual class"."""
-    captions = []
-    for i in indices:
-        p = int(np.argmax(proba[i]))
-        loss = -np.log(max(proba[i][y_true[i]], 1e-12))
-        captions.append(
-            f"{classes[p][:9]} / {classes[y_true[i]][:9]}\nloss {loss:.1f}, p {proba[i][y_true[i]]:.2f}"
-        )
-    return image_gallery(images[list(indices)], captions, [WRONG] * len(indices),
-                         title="top losses: predicted / actual")  # fmt: skip
+class TopLossesDisplay(Display):
+    """The most confident mistakes (fastai's ``plot_top_losses``): "predicted / actual", the loss and the
+    probability given to the actual class."""
+
+    def __init__(
+        self, images, y_true, proba, classes: Sequence[str], indices: Sequence[int], cols: int = 8
+    ) -> None:
+        self.images, self.y_true, self.proba = images, np.asarray(y_true), np.asarray(proba)
+        self.classes, self.indices, self.cols = list(classes), list(indices), cols
+
+    @classmethod
+    def from_predictions(cls, images, y_true, proba, classes: Sequence[str], k: int = 16) -> TopLossesDisplay:
+        return cls(images, y_true, proba, classes, top_losses(np.asarray(proba), np.asarray(y_true), k))
+
+    @classmethod
+    def from_evaluation(cls, evaluation: Evaluation, images, k: int = 16) -> TopLossesDisplay:
+        if evaluation.proba is None:
+            raise ParameterError("top losses need class probabilities; this model gives none")
+        return cls.from_predictions(images, evaluation.y_true, evaluation.proba, evaluation.classes, k)
+
+    def captions(self) -> list[str]:
+        out = []
+        for i in self.indices:
+            actual, predicted = int(self.y_true[i]), int(np.argmax(self.proba[i]))
+            p_actual = float(self.proba[i][actual])
+            out.append(f"{self.classes[predicted][:9]} / {self.classes[actual][:9]}\n"
+                       f"loss {-np.log(max(p_actual, 1e-12)):.1f}, p {p_actual:.2f}")  # fmt: skip
+        return out
+
+    def _draw(self, ax) -> None:
+        rows = max(1, int(np.ceil(len(self.indices) / self.cols)))
+        self.figure_, area = panel_area(ax, (1.5 * self.cols, 1.75 * rows + 0.3))
+        self.axes_ = _gallery(area, self.images[self.indices], self.captions(), WRONG, self.cols)
+        area.suptitle("top losses: predicted / actual")
 
 
-def most_confused_figure(
-    images, y_true, y_pred, classes: Sequence[str], pairs: Sequence[tuple], per_pair: int = 6
-) -> Figure:
-    """For each (actual, predicted, count) pair, examples of that mistake."""
-    rows = len(pairs)
-    fig = new_figure(1.3 * per_pair + 1.8, 1.4 * rows + 0.4)
-    axes = fig.subplots(max(rows, 1), per_pair, squeeze=False)
-    for r, (actual, predicted, count) in enumerate(pairs):
-        a, p = list(classes).index(actual), list(classes).index(predicted)
-        examples = np.flatnonzero((y_true == a) & (y_pred == p))[:per_pair]
-        for c in range(per_pair):
-            ax = axes[r, c]
-            ax.axis("off")
-            if c < len(examples):
-                _image(ax, images[examples[c]])
-                ax.axis("on")
-        axes[r, 0].set_ylabel(
-            f"{actual} -> {predicted}\n({count})", fontsize=8, rotation=0, ha="right", va="center"
-        )
-        axes[r, 0].axis("on")
-    fig.suptitle("most confused: actual -> predicted (count)")
-    return fig
+class MostConfusedDisplay(Display):
+    """For each (actual, predicted, count) pair, largest first, examples of that mistake (fastai's
+    ``most_confused``, with pictures)."""
+
+    def __init__(
+        self, images, y_true, y_pred, classes: Sequence[str], pairs: Sequence[tuple], per_pair: int = 6
+    ) -> None:
+        self.images, self.y_true, self.y_pred = images, np.asarray(y_true), np.asarray(y_pred)
+        self.classes, self.pairs, self.per_pair = list(classes), list(pairs), per_pair
+
+    @classmethod
+    def from_predictions(
+        cls, images, y_true, y_pred, classes: Sequence[str], top: int = 6
+    ) -> MostConfusedDisplay:
+        evaluation = Evaluation(list(classes), np.asarray(y_true), np.asarray(y_pred))
+        return cls.from_evaluation(evaluation, images, top)
+
+    @classmethod
+    def from_evaluation(cls, evaluation: Evaluation, images, top: int = 6) -> MostConfusedDisplay:
+        pairs = most_confused(evaluation.confusion, evaluation.classes, top=top)
+        return cls(images, evaluation.y_true, evaluation.y_pred, evaluation.classes, pairs)
+
+    def _draw(self, ax) -> None:
+        rows = max(len(self.pairs), 1)
+        self.figure_, area = panel_area(ax, (1.3 * self.per_pair + 1.8, 1.4 * rows + 0.4))
+        self.axes_ = area.subplots(rows, self.per_pair, squeeze=False)
+        for panel in self.axes_.ravel():
+            panel.axis("off")
+        for r, (actual, predicted, count) in enumerate(self.pairs):
+            a, p = self.classes.index(actual), self.classes.index(predicted)
+            examples = np.flatnonzero((self.y_true == a) & (self.y_pred == p))[: self.per_pair]
+            for panel, i in zip(self.axes_[r], examples, strict=False):
+                show_image(panel, self.images[i])
+                panel.axis("on")
+            self.axes_[r, 0].axis("on")
+            self.axes_[r, 0].set_ylabel(f"{actual} -> {predicted}\n({count})", fontsize=8, rotation=0,
+                                        ha="right", va="center")  # fmt: skip
+        area.suptitle("most confused: actual -> predicted (count)")
 
 
-def learning_curves(history: Sequence[dict], title: str = "") -> Figure:
-    """Loss and accuracy per epoch, training and validation (seed 002)."""
-    fig = new_figure(9, 3.4)
-    ax_loss, ax_acc = fig.subplots(1, 2)
-    epochs = [row["epoch"] for row in history]
-    for key, ax in (("loss", ax_loss), ("accuracy", ax_acc)):
-        ax.plot(epochs, [row[f"train_{key}"] for row in history], "o-", label=f"train {key}")
-        if history and f"val_{key}" in history[0]:
-            ax.plot(epochs, [row[f"val_{key}"] for row in history], "s-", label=f"validation {key}")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
-        ax.legend(frameon=False)
-    fig.suptitle(title or "learning curves")
-    return fig
+class LearningCurveDisplay(Display):
+    """Loss and accuracy per epoch, training and validation (two panels)."""
+
+    def __init__(self, history: Sequence[Mapping], title: str = "learning curves") -> None:
+        self.history, self.title = list(history), title
+
+    @classmethod
+    def from_history(cls, history: Sequence[Mapping], title: str = "learning curves") -> LearningCurveDisplay:
+        return cls(history, title)
+
+    def _draw(self, ax) -> None:
+        self.figure_, area = panel_area(ax, (9, 3.4))
+        self.axes_ = area.subplots(1, 2, squeeze=False)
+        epochs = [row["epoch"] for row in self.history]
+        for key, panel in zip(("loss", "accuracy"), self.axes_[0], strict=True):
+            panel.plot(epochs, [row[f"train_{key}"] for row in self.history], "o-", label=f"train {key}")
+            if self.history and f"val_{key}" in self.history[0]:
+                panel.plot(
+                    epochs, [row[f"val_{key}"] for row in self.history], "s-", label=f"validation {key}"
+                )
+            panel.set_xlabel("epoch")
+            panel.set_ylabel(key)
+            panel.legend(frameon=False)
+        area.suptitle(self.title)
 
 
-def precision_recall_threshold_figure(
-    precision, recall, thresholds, threshold: float | None = None
-) -> Figure:
-    """Precision and recall against the decision threshold (seed 001), with a chosen threshold marked."""
-    fig = new_figure(8, 3.6)
-    ax = fig.subplots()
-    ax.plot(thresholds, precision[:-1], "--", color=RIGHT, label="precision")
-    ax.plot(thresholds, recall[:-1], "-", color="tab:green", label="recall")
-    if threshold is not None:
-        ax.axvline(threshold, color=NEUTRAL, linestyle=":", label=f"threshold {threshold:.0f}")
-    ax.set_xlabel("threshold")
-    ax.set_ylim(0, 1.02)
-    ax.legend(frameon=False, loc="center left")
-    ax.set_title("precision and recall against the decision threshold")
-    return fig
+class PrecisionRecallThresholdDisplay(Display):
+    """Precision and recall of a binary detector against its decision threshold, a chosen threshold marked."""
+
+    def __init__(self, precision, recall, thresholds, threshold: float | None = None) -> None:
+        self.precision, self.recall, self.thresholds = precision, recall, thresholds
+        self.threshold = threshold
+
+    @classmethod
+    def from_detector(cls, result: DetectorResult, target_precision: float | None = None):
+        curves = result.curves()
+        chosen = result.threshold_for(precision=target_precision)["threshold"] if target_precision else None
+        return cls(curves["precision"], curves["recall"], curves["thresholds"], chosen)
+
+    def _draw(self, ax) -> None:
+        self.figure_, self.ax_ = single_axes(ax, (8, 3.6))
+        self.ax_.plot(self.thresholds, self.precision[:-1], "--", color=RIGHT, label="precision")
+        self.ax_.plot(self.thresholds, self.recall[:-1], "-", color="tab:green", label="recall")
+        if self.threshold is not None:
+            self.ax_.axvline(
+                self.threshold, color=NEUTRAL, linestyle=":", label=f"threshold {self.threshold:.3g}"
+            )
+        self.ax_.set_xlabel("threshold")
+        self.ax_.set_ylim(0, 1.02)
+        self.ax_.legend(frameon=False, loc="center left")
+        self.ax_.set_title("precision and recall against the decision threshold")
 
 
-def _curves_figure(curves: dict[str, dict], x: str, y: str, labels: dict[str, str], axis_names: tuple[str, str],
-                   title: str, legend_loc: str) -> tuple[Figure, Axes]:  # fmt: skip
-    """One line per detector, ``curves[name][x]`` against ``curves[name][y]``, on shared unit axes."""
-    fig = new_figure(5.2, 4.6)
-    ax = fig.subplots()
-    for name, c in curves.items():
-        ax.plot(c[x], c[y], label=labels[name])
-    ax.set_xlabel(axis_names[0])
-    ax.set_ylabel(axis_names[1])
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.legend(frameon=False, loc=legend_loc)
-    ax.set_title(title)
-    return fig, ax
+class _CurvesDisplay(Display):
+    """One line per detector on shared unit axes."""
+
+    axis_names: tuple[str, str] = ("", "")
+    title = ""
+    legend_loc = "best"
+    score_name = ""
+
+    def __init__(
+        self, curves: Mapping[str, tuple[np.ndarray, np.ndarray]], scores: Mapping[str, float]
+    ) -> None:
+        self.curves, self.scores = dict(curves), dict(scores)
+
+    def _draw(self, ax) -> None:
+        self.figure_, self.ax_ = single_axes(ax, (5.2, 4.6))
+        for name, (x, y) in self.curves.items():
+            self.ax_.plot(x, y, label=f"{name} ({self.score_name} {self.scores[name]:.4f})")
+        self._decorate()
+        self.ax_.set_xlabel(self.axis_names[0])
+        self.ax_.set_ylabel(self.axis_names[1])
+        self.ax_.set_xlim(0, 1)
+        self.ax_.set_ylim(0, 1.02)
+        self.ax_.legend(frameon=False, loc=self.legend_loc)
+        self.ax_.set_title(self.title)
+
+    def _decorate(self) -> None:
+        pass
 
 
-def pr_curves_figure(curves: dict[str, dict], average_precision: dict[str, float]) -> Figure:
-    """Precision against recall for one or more detectors on the same axes."""
-    labels = {name: f"{name} (AP {average_precision[name]:.3f})" for name in curves}
-    fig, _ = _curves_figure(curves, "recall", "precision", labels, ("recall", "precision"),
-                            "precision-recall curve", "lower left")  # fmt: skip
-    return fig
+class PrecisionRecallCurvesDisplay(_CurvesDisplay):
+    """Precision against recall for one or more detectors, with their average precision."""
+
+    axis_names, title, legend_loc, score_name = (
+        ("recall", "precision"),
+        "precision-recall curve",
+        "lower left",
+        "AP",
+    )
+
+    @classmethod
+    def from_detectors(cls, results: Mapping[str, DetectorResult]) -> PrecisionRecallCurvesDisplay:
+        scored = {name: r for name, r in results.items() if r.scores is not None}
+        curves = {name: (r.curves()["recall"], r.curves()["precision"]) for name, r in scored.items()}
+        return cls(curves, {name: r.to_dict()["average_precision"] for name, r in scored.items()})
 
 
-def roc_curves_figure(curves: dict[str, dict], auc: dict[str, float]) -> Figure:
-    """ROC curves of one or more detectors, with the chance diagonal."""
-    labels = {name: f"{name} (AUC {auc[name]:.4f})" for name in curves}
-    fig, ax = _curves_figure(curves, "fpr", "tpr", labels, ("false positive rate", "true positive rate (recall)"),
-                             "ROC curve", "lower right")  # fmt: skip
-    ax.plot([0, 1], [0, 1], ":", color=NEUTRAL, label="chance")
-    ax.legend(frameon=False, loc="lower right")
-    return fig
+class RocCurvesDisplay(_CurvesDisplay):
+    """ROC curves of one or more detectors, with their AUC and the chance diagonal."""
+
+    axis_names = ("false positive rate", "true positive rate (recall)")
+    title, legend_loc, score_name = "ROC curve", "lower right", "AUC"
+
+    @classmethod
+    def from_detectors(cls, results: Mapping[str, DetectorResult]) -> RocCurvesDisplay:
+        scored = {name: r for name, r in results.items() if r.scores is not None}
+        curves = {name: (r.curves()["fpr"], r.curves()["tpr"]) for name, r in scored.items()}
+        return cls(curves, {name: r.to_dict()["roc_auc"] for name, r in scored.items()})
+
+    def _decorate(self) -> None:
+        self.ax_.plot([0, 1], [0, 1], ":", color=NEUTRAL, label="chance")
 
 
-def denoise_figure(noisy, denoised, clean, n: int = 8) -> Figure:
-    """Rows of noisy input, model output and the clean original (seed 001's multi-output example)."""
-    n = min(n, len(clean))
-    fig = new_figure(1.3 * n + 1.2, 4.3)
-    axes = fig.subplots(3, n, squeeze=False)
-    for row, (name, images) in enumerate((("noisy", noisy), ("denoised", denoised), ("clean", clean))):
-        for c in range(n):
-            _image(axes[row, c], images[c])
-        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center")
-    fig.suptitle("denoising: noisy in, clean out")
-    return fig
+class DenoiseDisplay(Display):
+    """Rows of noisy input, model output and the clean original (multi-output denoising)."""
+
+    def __init__(self, noisy, denoised, clean, n: int = 8) -> None:
+        self.noisy, self.denoised, self.clean, self.n = noisy, denoised, clean, min(n, len(clean))
+
+    def _draw(self, ax) -> None:
+        self.figure_, area = panel_area(ax, (1.3 * self.n + 1.2, 4.3))
+        self.axes_ = area.subplots(3, self.n, squeeze=False)
+        for row, (name, images) in enumerate(
+            (("noisy", self.noisy), ("denoised", self.denoised), ("clean", self.clean))
+        ):
+            for c in range(self.n):
+                show_image(self.axes_[row, c], images[c])
+            self.axes_[row, 0].set_ylabel(name, rotation=0, ha="right", va="center")
+        area.suptitle("denoising: noisy in, clean out")

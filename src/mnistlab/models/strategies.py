@@ -1,4 +1,5 @@
-"""Multiclass strategies around any binary-capable model (seed 001): one-vs-rest, one-vs-one, native."""
+"""Multiclass strategies around any binary-capable model (as in Hands-On ML chapter 3): one-vs-rest, one-vs-one,
+native."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
+from mnistlab.errors import ParameterError
 from mnistlab.models.classic import FlattenPixels
 
 STRATEGIES = ("native", "ovr", "ovo")
@@ -23,15 +25,15 @@ def with_strategy(estimator: BaseEstimator, strategy: str = "ovr") -> BaseEstima
         return clone(estimator)
     wrappers = {"ovr": OneVsRestClassifier, "ovo": OneVsOneClassifier}
     if strategy not in wrappers:
-        raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+        raise ParameterError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     # The wrappers want 2-D input; every mnistlab model takes (N, 784) as well as (N, 28, 28).
     return Pipeline([("flatten", FlattenPixels()), (strategy, wrappers[strategy](clone(estimator)))])
 
 
 def class_scores(fitted: BaseEstimator, image: np.ndarray, classes: list[str]) -> dict[str, float]:
-    """The per-class decision scores of one image (seed 001's ``decision_function([some_digit])``)."""
+    """The per-class decision scores of one image (``decision_function([some_digit])`` in Hands-On ML)."""
     scores = np.asarray(fitted.decision_function(np.asarray(image)[None]), float).reshape(-1)
     labels = np.asarray(fitted.classes_, int)
     if scores.size != labels.size:
-        raise ValueError(f"{type(fitted).__name__} gives {scores.size} scores for {labels.size} classes")
+        raise ParameterError(f"{type(fitted).__name__} gives {scores.size} scores for {labels.size} classes")
     return {classes[k]: float(s) for k, s in zip(labels, scores, strict=True)}

@@ -1,0 +1,86 @@
+"""Predictions a person asks for: the top classes of image files, and a Kaggle submission for a CSV.
+
+>>> from mnistlab.serve import predict_images
+>>> for p in predict_images("runs/cnn-mnist", ["digit.png"]):  # doctest: +SKIP
+...     print(p.path, p.top)
+digit.png [('7', 0.998...), ('1', 0.001...), ('9', 0.000...)]
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnistlab import datasets, runs
+from mnistlab.datasets.preprocess import load_for_prediction
+from mnistlab.errors import ParameterError
+from mnistlab.fileio import atomic_write
+
+
+@dataclass(frozen=True)
+class ImagePrediction:
+    """One image's best classes, most probable first, as (class name, probability)."""
+
+    path: Path
+    top: list[tuple[str, float]]
+    image: np.ndarray  # the 28x28 image the model saw, after MNIST-style preprocessing
+
+
+def load_predictor(run: str | Path, onnx: bool = False):
+    """The estimator of a run: PyTorch/scikit-learn as saved, or through ONNX Runtime with ``onnx=True``."""
+    if onnx:
+        from mnistlab.serve.onnx import load_onnx
+
+        return load_onnx(run)
+    return runs.load(run)
+
+
+def top_classes(proba: np.ndarray, labels: np.ndarray, class_names: Sequence[str], k: int) -> list:
+    """For each row of probabilities, the ``k`` most probable (class name, probability), best first.
+
+    >>> top_classes(np.array([[0.1, 0.7, 0.2]]), np.array([0, 1, 2]), ["a", "b", "c"], 2)
+    [[('b', 0.7), ('c', 0.2)]]
+    """
+    if k < 1:
+        raise ParameterError(f"top={k}; expected an integer >= 1")
+    best = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+    return [
+        [(class_names[labels[j]], float(row[j])) for j in order]
+        for row, order in zip(proba, best, strict=True)
+    ]
+
+
+def predict_images(
+    run: str | Path, paths: Sequence[str | Path], top: int = 3, onnx: bool = False
+) -> list[ImagePrediction]:
+    """Convert each image file the MNIST way (grayscale, inverted on light paper, cropped, fitted into 20x20,
+    centred by centre of mass) and give its ``top`` classes by the run's model."""
+    if not paths:
+        raise ParameterError("no image files to predict")
+    class_names = runs.read_config(run)["classes"]
+    estimator = load_predictor(run, onnx)
+    images = np.stack([load_for_prediction(path) for path in paths])
+    ranked = top_classes(estimator.predict_proba(images), np.asarray(estimator.classes_), class_names, top)
+    return [ImagePrediction(Path(p), r, img) for p, r, img in zip(paths, ranked, images, strict=True)]
+
+
+def write_submission(path: str | Path, predicted: np.ndarray) -> Path:
+    """Kaggle digit-recognizer layout: header ``ImageId,Label``; ImageId counts from 1. Written atomically."""
+    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["ImageId", "Label"])
+        writer.writerows(zip(range(1, len(predicted) + 1), np.asarray(predicted).tolist(), strict=True))
+    return Path(path)
+
+
+def predict_submission(
+    run: str | Path, csv_path: str | Path, out: str | Path = "submission.csv", onnx: bool = False
+) -> tuple[Path, int]:
+    """Predict every row of a Kaggle-layout CSV (labelled or not) and write a submission; returns (file, rows)."""
+    test = datasets.from_csv(csv_path)
+    predicted = load_predictor(run, onnx).predict(test.images)
+    return write_submission(out, predicted), len(predicted)
