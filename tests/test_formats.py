@@ -84,6 +84,21 @@ def test_csv_parser_handles_many_chunks(tmp_path, monkeypatch, csv_parser):
     np.testing.assert_array_equal(back_labels, labels)
 
 
+def test_the_c_loop_reads_well_formed_files_alone(tmp_path, monkeypatch, small_dataset):
+    """Without this, a C loop that rejected every chunk would pass every test through the numpy parser."""
+    from mnistlab.datasets import csvfile
+
+    if csvfile._csvparse is None:
+        pytest.skip("the C extension was not built (no compiler at install time)")
+    datasets.export(small_dataset, tmp_path, "csv")
+
+    def refuse(*args):
+        raise AssertionError("the numpy parser was asked to read a well-formed chunk")
+
+    monkeypatch.setattr(csvfile, "_parse_chunk", refuse)
+    np.testing.assert_array_equal(datasets.from_csv(tmp_path / "train.csv").images, small_dataset.images)
+
+
 def write_csv_lines(tmp_path, rows, header=HEADER):
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(([header] if header else []) + rows) + "\n")

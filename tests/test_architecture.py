@@ -1,0 +1,78 @@
+"""The architecture as behaviour: what each layer pulls in when imported, a fast command line, help that renders.
+
+The import rules between packages themselves are checked by import-linter (``lint-imports`` in ``make test``,
+contracts in pyproject.toml); these tests check what a user feels: start-up time and heavy imports.
+"""
+
+import re
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from mnistlab.cli.main import app, main
+
+
+def imported_after(statement: str) -> set[str]:
+    """Top-level package names in ``sys.modules`` after running ``statement`` in a fresh interpreter."""
+    code = f"import sys; {statement}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    return set(out.stdout.split())
+
+
+HEAVY = {"torch", "sklearn", "matplotlib", "scipy", "numpy", "PIL"}
+
+
+def test_command_line_starts_without_heavy_libraries():
+    assert imported_after("import mnistlab.cli.main") & HEAVY == set()
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        ("mnistlab.datasets", {"torch", "sklearn", "matplotlib"}),
+        ("mnistlab.evaluation", {"torch"}),
+        ("mnistlab.viz", {"torch"}),
+    ],
+)
+def test_lower_layers_do_not_pull_in_heavy_libraries(module, forbidden):
+    assert imported_after(f"import {module}") & forbidden == set()
+
+
+def test_help_and_data_list_start_in_well_under_half_a_second():
+    """Measured ~0.1 s for --help and ~0.3 s for data list; the bound leaves room for a busy machine."""
+    import time
+
+    for args in (["--help"], ["data", "list"]):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "mnistlab.cli.main", *args], capture_output=True, check=True, timeout=60
+        )
+        assert time.perf_counter() - start < 2.0, args
+
+
+def _commands(group=None, prefix=()):
+    group = group or typer.main.get_command(app)
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize(
+    ("path", "command"), list(_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
+def test_every_help_text_renders_whole(path, command, capsys):
+    """Each command's docstring and option help appear in its --help exactly (no text eaten as markup)."""
+    assert main([*path, "--help"]) == 0
+    shown = re.sub(r"\s+", "", capsys.readouterr().out)  # the terminal wrapping may break lines anywhere
+    for text in [command.help or "", *(p.help or "" for p in command.params)]:
+        assert re.sub(r"\s+", "", text) in shown, text
+
+
+def test_multilabel_help_keeps_its_brackets(capsys):
+    main(["--help"])
+    assert re.search(r"multilabel\s+Multilabel KNN on \[class >= 7, class odd\]", capsys.readouterr().out)
