@@ -9,10 +9,15 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
 from mnistlab import models
-from mnistlab.errors import MnistlabError
+from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.models import FlattenPixels
 from mnistlab.training import loop
 from mnistlab.training.augment import Augmentation
+
+
+def plain_params(estimator) -> dict:
+    """Every parameter that is not itself an estimator (those are compared through their own parameters)."""
+    return {k: v for k, v in estimator.get_params(deep=True).items() if not hasattr(v, "get_params") and k != "steps"}
 
 
 def test_registry_lists_and_creates_every_model():
@@ -21,7 +26,12 @@ def test_registry_lists_and_creates_every_model():
                      "random-forest", "extra-trees", "hist-gb", "naive-bayes", "dummy", "dummy-negative"]:  # fmt: skip
         assert required in names
     for name in names:
-        assert clone(models.create(name)).get_params().keys() == models.create(name).get_params().keys()
+        created, spec = models.create(name), models.get_spec(name)
+        final = created if spec.kind == "torch" else created[-1]
+        for key, value in spec.defaults.items():
+            if key != "scaler":
+                assert final.get_params()[key] == value, f"{name}: default {key}={value} not applied"
+        assert plain_params(clone(created)) == plain_params(created), f"{name}: clone changed a parameter"
     assert models.create("sgd").get_params()["model__random_state"] == 42
     assert models.create("softmax").lr == 1e-4 and models.create("softmax").batch_size == 100
     assert models.create("mlp").epochs == 3
@@ -33,7 +43,7 @@ def test_registry_lists_and_creates_every_model():
 def test_unknown_model_and_scaler_are_clear_errors():
     with pytest.raises(MnistlabError, match="unknown model 'cnnn'.*Did you mean 'cnn'"):
         models.create("cnnn")
-    with pytest.raises(ValueError, match="unknown scaler 'zscore'"):
+    with pytest.raises(ParameterError, match="unknown scaler 'zscore'"):
         models.create("sgd", scaler="zscore")
 
 
@@ -122,16 +132,52 @@ def test_ctrl_c_keeps_history_and_best_weights(monkeypatch, blobs):
     calls = {"n": 0}
 
     def interrupted_epoch(*args, **kwargs):
+        row = real_epoch(*args, **kwargs)  # the weights move, as when Ctrl-C arrives late in an epoch
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
+        return row
 
     monkeypatch.setattr(loop, "_train_epoch", interrupted_epoch)
-    X, y = blobs()
-    clf = models.create("mlp", epochs=10, batch_size=32, validation_split=0.25).fit(X, y)
-    assert clf.interrupted_ and len(clf.history_) == 2
-    assert clf.score(X, y) > 0.5  # a usable model came back
+    X, y = blobs(400)
+    y = np.where(np.random.default_rng(1).random(400) < 0.4, np.arange(400) % 2, y)  # noisy: loss keeps moving
+    clf = models.create("mlp", epochs=10, batch_size=8, lr=0.01, threads=1)
+    clf.fit(X[:300], y[:300], validation_data=(X[300:], y[300:]))
+    assert clf.interrupted_ and len(clf.history_) == 2, "the unfinished epoch is not in the history"
+    best = min(clf.history_, key=lambda row: row["val_loss"])
+    proba = clf.predict_proba(X[300:])
+    restored_loss = -np.mean(np.log(proba[np.arange(100), y[300:]]))
+    assert restored_loss == pytest.approx(best["val_loss"], rel=1e-4), "the best epoch's weights came back"
+
+
+def test_flips_are_refused_for_digits_unless_forced():
+
+    with pytest.raises(ParameterError, match="horizontal flips turn digits into other shapes"):
+        models.create("cnn", data="digits", augment="shift=1,flip")
+    assert models.create("cnn", data="digits", augment="flip", force_flip=True).augment == "flip"
+    assert models.create("cnn", data="objects").augment == "shift=1,flip", "the objects recipe flips"
+    assert models.create("cnn", data=None, augment="flip").augment == "flip", "unknown kind: the user decides"
+    assert models.create("cnn", data="digits").augment == "shift=2,rotate=8"
+
+
+def test_bad_parameters_are_refused_before_training():
+
+    for params, message in [
+        ({"optimizer": "rmsprop"}, "optimizer='rmsprop'; expected one of 'adam'"),
+        ({"epochs": 0}, "epochs=0; expected an integer >= 1"),
+        ({"lr": -1.0}, "lr=-1.0; expected a number > 0"),
+        ({"augment": "spin=3"}, "augment: cannot read 'spin=3'"),
+        ({"epochz": 3}, "model 'mlp' has no parameter 'epochz'; its parameters: "),
+        ({"width": 0}, "width=0; expected an integer >= 1 or None"),
+    ]:
+        with pytest.raises(ParameterError, match=message):
+            models.create("mlp", **params)
+    with pytest.raises(ParameterError, match="width applies to cnn and mlp only, not .cnn-seed."):
+        models.create("cnn-seed", width=8)
+    with pytest.raises(ParameterError, match="svc: The 'C' parameter of SVC must be a float in the range"):
+        models.create("svc", C=-1.0)
+    with pytest.raises(ParameterError, match="unknown scaler 'zscore'"):
+        models.create("sgd", scaler="zscore")
 
 
 def test_augmentation_parse_identity_and_shift():
