@@ -62,3 +62,41 @@ def test_errors_are_one_line_without_traceback(capsys, tmp_home, monkeypatch):
 def test_usage_errors_exit_2(capsys):
     code, _, err = run(capsys, "data", "show", "mnist")
     assert code == 2 and "Missing option '--out'" in err
+
+
+def test_a_bug_keeps_its_traceback_and_debug_shows_user_errors_in_full(capsys, tmp_home, monkeypatch):
+    from mnistlab import experiment
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug deep inside training")
+
+    monkeypatch.setattr(experiment, "train_model", broken)
+    with pytest.raises(ValueError, match="a bug deep inside training"):
+        main(["train", "--model", "mlp", "--limit", "10"])  # not turned into "error: ..."
+    monkeypatch.setenv("MNISTLAB_OFFLINE", "1")
+    code, _, err = run(capsys, "--debug", "data", "info", "mnist")
+    assert (
+        code == 1
+        and "Traceback (most recent call last)" in err
+        and err.strip().splitlines()[-1].startswith("error: ")
+    )
+
+
+def test_parameter_mistakes_fail_before_any_data_is_loaded(capsys, tmp_home, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_OFFLINE", "1")  # no data on this machine: a data error would say so instead
+    code, _, err = run(capsys, "train", "--model", "mlp", "--set", "epochz=3")
+    assert code == 1 and "model 'mlp' has no parameter 'epochz'" in err
+    code, _, err = run(capsys, "train", "--model", "cnn", "--set", "augment=shift=1,flip")
+    assert code == 1 and "horizontal flips turn digits" in err
+    code, _, err = run(capsys, "train", "--model", "mlp", "--set", "lr")
+    assert code == 1 and "--set 'lr': expected KEY=VALUE" in err
+
+
+def test_data_list_reads_cache_state_from_the_structured_status(capsys, tmp_home, monkeypatch):
+    from mnistlab.datasets import FileStatus, cache
+
+    monkeypatch.setattr(
+        cache, "check_file", lambda folder, spec, rehash=False: FileStatus(spec.name, True, True, "odd")
+    )
+    code, out, _ = run(capsys, "data", "list")
+    assert code == 0 and all(" cached " in line for line in out.splitlines())

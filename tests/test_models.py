@@ -17,7 +17,11 @@ from mnistlab.training.augment import Augmentation
 
 def plain_params(estimator) -> dict:
     """Every parameter that is not itself an estimator (those are compared through their own parameters)."""
-    return {k: v for k, v in estimator.get_params(deep=True).items() if not hasattr(v, "get_params") and k != "steps"}
+    return {
+        k: v
+        for k, v in estimator.get_params(deep=True).items()
+        if not hasattr(v, "get_params") and k != "steps"
+    }
 
 
 def test_registry_lists_and_creates_every_model():
@@ -140,7 +144,9 @@ def test_ctrl_c_keeps_history_and_best_weights(monkeypatch, blobs):
 
     monkeypatch.setattr(loop, "_train_epoch", interrupted_epoch)
     X, y = blobs(400)
-    y = np.where(np.random.default_rng(1).random(400) < 0.4, np.arange(400) % 2, y)  # noisy: loss keeps moving
+    y = np.where(
+        np.random.default_rng(1).random(400) < 0.4, np.arange(400) % 2, y
+    )  # noisy: loss keeps moving
     clf = models.create("mlp", epochs=10, batch_size=8, lr=0.01, threads=1)
     clf.fit(X[:300], y[:300], validation_data=(X[300:], y[300:]))
     assert clf.interrupted_ and len(clf.history_) == 2, "the unfinished epoch is not in the history"

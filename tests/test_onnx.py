@@ -32,3 +32,5 @@ def test_onnx_matches_pytorch_and_serves_predict(tmp_path, capsys, blobs, fast):
         export_onnx(sk_run)
     assert main(["export", str(tmp_path / "run"), "--onnx"]) == 0
     assert "model.onnx" in capsys.readouterr().out
+    assert main(["export", str(tmp_path / "run")]) == 1, "no format chosen, nothing written"
+    assert "nothing to export: choose a format (--onnx)" in capsys.readouterr().err

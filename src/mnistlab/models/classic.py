@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from mnistlab.errors import ParameterError
 
@@ -16,7 +16,8 @@ SCALERS = {"none": None, "minmax": MinMaxScaler, "standard": StandardScaler}
 class FlattenPixels(TransformerMixin, BaseEstimator):
     """(N, 28, 28) images or (N, D) rows -> (N, D) float64, the layout scikit-learn estimators take.
 
-    Non-finite values pass through: the estimator after it decides whether it accepts them.
+    Pixels are finite numbers: NaN and infinity are refused here, with scikit-learn's message, whatever the
+    estimator after it would accept.
 
     >>> import numpy as np
     >>> FlattenPixels().fit_transform(np.zeros((2, 28, 28), np.uint8)).shape
@@ -24,10 +25,10 @@ class FlattenPixels(TransformerMixin, BaseEstimator):
     """
 
     def _rows(self, X, reset: bool) -> np.ndarray:
-        if np.ndim(X) == 3:
-            X = np.asarray(X)
+        if getattr(X, "ndim", None) == 3 or (isinstance(X, list) and np.ndim(X) == 3):
+            X = check_array(X, allow_nd=True, dtype="numeric")
             X = X.reshape(len(X), -1)
-        return validate_data(self, X, reset=reset, dtype="numeric", ensure_all_finite=False)
+        return validate_data(self, X, reset=reset, dtype="numeric")
 
     def fit(self, X, y=None) -> FlattenPixels:
         self._rows(X, reset=True)

@@ -11,7 +11,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
@@ -142,18 +142,21 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             bf16=bf16, channels_last=networks.prefers_channels_last(self.architecture), verbose=self.verbose,
         )  # fmt: skip
 
-    def _rows(self, X, y=None, reset: bool = False):
-        """Validated (N, D) rows (and labels): finite, dense, numeric, at least one sample, D as in ``fit``."""
-        if np.ndim(X) == 3:  # images (N, H, W) are rows of H * W pixels
-            X = np.asarray(X)
+    def _rows(self, X, y=None, reset: bool = False, with_y: bool = False):
+        """Validated (N, D) rows (and labels): finite, dense, numeric, at least one sample, D as in ``fit``.
+        Images (N, H, W) become rows of H * W pixels; ``with_y`` checks labels too (a missing y included)."""
+        kwargs = dict(accept_sparse=False, dtype="numeric", ensure_all_finite=True)
+        if getattr(X, "ndim", None) == 3 or (isinstance(X, list) and np.ndim(X) == 3):
+            X = check_array(X, allow_nd=True, **kwargs)
             X = X.reshape(len(X), -1)
-        kwargs = dict(reset=reset, dtype="numeric", accept_sparse=False, ensure_all_finite=True)
-        return validate_data(self, X, **kwargs) if y is None else validate_data(self, X, y, **kwargs)
+        if with_y:
+            return validate_data(self, X, y, reset=reset, **kwargs)
+        return validate_data(self, X, reset=reset, **kwargs)
 
     def fit(self, X, y, validation_data: tuple | None = None) -> TorchClassifier:
         """Train from scratch. ``validation_data=(X_val, y_val)`` overrides ``validation_split``."""
         self.validate_params()
-        X, y = self._rows(X, y, reset=True)
+        X, y = self._rows(X, y, reset=True, with_y=True)
         check_classification_targets(y)
         n_features = X.shape[1]
         if self.architecture not in networks.DENSE and n_features != networks.IMAGE_FEATURES:
@@ -164,7 +167,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise DataFormatError(
-                f"need at least two classes to train a classifier, got one: {self.classes_[0]!r}"
+                f"need at least two classes to train a classifier; got 1 class: {self.classes_[0]}"
             )
         targets = np.searchsorted(self.classes_, y)
         inputs = as_model_input(X)
