@@ -1,5 +1,5 @@
-"""Acceptance table of the models issue: train each model of the seeds on the full data sets, measure test
-accuracy and training time on this machine, and reproduce seed 001's SGD "5 vs rest" cross-validation.
+"""Acceptance table of the models issue: train each tutorial model on the full data sets, measure test
+accuracy and training time on this machine, and reproduce Hands-On ML's SGD "5 vs rest" cross-validation.
 
     .venv/bin/python benchmarks/accuracy.py [--only cnn] [--threads 2]
 
@@ -25,11 +25,11 @@ from mnistlab.runs import versions
 
 # (model, data, target accuracy, what the target is)
 CASES = [
-    ("softmax", "mnist", 0.91, "seed 003: 0.9126"),
-    ("softmax", "fashion-mnist-kaggle", 0.84, "seed 003: 0.8504"),
-    ("mlp", "mnist", 0.97, "seed 000 recipe, >= 0.97"),
-    ("mlp", "fashion-mnist-kaggle", 0.87, "seed 000: ~0.87 after 3-5 epochs"),
-    ("cnn-seed", "fashion-mnist-kaggle", 0.90, "seed 004: ~0.90"),
+    ("softmax", "mnist", 0.91, "Kaggle softmax tutorial: 0.9126"),
+    ("softmax", "fashion-mnist-kaggle", 0.84, "Kaggle softmax tutorial: 0.8504"),
+    ("mlp", "mnist", 0.97, "Keras tutorial recipe, >= 0.97"),
+    ("mlp", "fashion-mnist-kaggle", 0.87, "Keras tutorial: ~0.87 after 3-5 epochs"),
+    ("cnn-seed", "fashion-mnist-kaggle", 0.90, "Kaggle Fashion-MNIST CNN tutorial: ~0.90"),
     ("cnn", "mnist", 0.995, ">= 0.995 in a few minutes"),
     ("cnn", "fashion-mnist-kaggle", 0.93, ">= 0.93 in a few minutes"),
 ]

@@ -2,9 +2,9 @@
 
     .venv-keras/bin/python benchmarks/keras_reference.py mlp|cnn DATA_DIR EPOCHS THREADS [LIMIT]
 
-DATA_DIR holds the four IDX files of a data set (mnistlab's cache folder). Seed 000's MLP (Flatten ->
-Dense(128, relu) -> Dense(10), Adam, batch 32) or seed 004's CNN (Conv(64, 3x3, relu) -> MaxPool(2) ->
-Dropout(0.25) -> Flatten -> Dense(32, relu) -> Dense(10), Adam 1e-3, batch 64) as the seeds write them; prints
+DATA_DIR holds the four IDX files of a data set (mnistlab's cache folder). The Keras tutorial's MLP (Flatten ->
+Dense(128, relu) -> Dense(10), Adam, batch 32) or the Kaggle Fashion-MNIST CNN tutorial's CNN (Conv(64, 3x3, relu) -> MaxPool(2) ->
+Dropout(0.25) -> Flatten -> Dense(32, relu) -> Dense(10), Adam 1e-3, batch 64) as the tutorials write them; prints
 one JSON line: backend, per-epoch cumulative training seconds and test accuracy.
 """
 

@@ -128,7 +128,7 @@ def bench_cached_load(size: str) -> dict:
 
 
 def bench_png_route(size: str) -> dict:
-    """Seed 004's route (write every image as PNG in a loop, read them back in a loop) against
+    """The Kaggle Fashion-MNIST CNN tutorial's route (write every image as PNG in a loop, read them back in a loop) against
     ``datasets.export(..., 'png')`` + ``datasets.from_image_folder``."""
     train = datasets.load("mnist", "train")
     n = 70000 if size == "full" else 1000
@@ -293,7 +293,7 @@ KERAS_PYTHON = Path(__file__).parents[1] / ".venv-keras" / "bin" / "python"
 
 
 def bench_keras(size: str) -> dict:
-    """Seed 000's MLP (3 epochs) and seed 004's CNN (10 epochs) in Keras 3 on fashion-mnist-kaggle against
+    """The Keras tutorial's MLP (3 epochs) and the Kaggle tutorial's CNN (10 epochs) in Keras 3 on fashion-mnist-kaggle against
     mnistlab's ``mlp`` and ``cnn-seed``: training time until mnistlab first reaches Keras's final accuracy."""
     if not KERAS_PYTHON.exists():
         return {"skipped": f"no Keras environment at {KERAS_PYTHON.parent.parent} (make bench creates it)"}

@@ -44,7 +44,7 @@ def test_fashion_mnist_kaggle_release_counts_order_and_duplicates():
     assert train.class_counts().tolist() == [6000] * 10 and test.class_counts().tolist() == [1000] * 10
     assert train.labels[:12].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1], "documented interleaved order"
     assert train.classes[0] == "T-shirt/top" and train.classes[9] == "Ankle boot"
-    # The fingerprint of the 2017-08-26 release (BRIEF §3): duplicates the official release later removed.
+    # The fingerprint of the 2017-08-26 release (see docs/references.md): duplicates the official release later removed.
     assert duplicate_pairs(train.images) == 43
     assert duplicate_pairs(test.images) == 1
     both = duplicate_pairs(np.concatenate([train.images, test.images]))

@@ -166,7 +166,8 @@ def from_image_folder(
     path: str | Path, classes: Sequence[str] | None = None, resize: bool = False, name: str | None = None,
     kind: str | None = None,
 ) -> Dataset:  # fmt: skip
-    """Read PNG/JPEG images: one sub-folder per class, or a ``filename,label`` CSV manifest (seed 004).
+    """Read PNG/JPEG images: one sub-folder per class, or a ``filename,label`` CSV manifest (as the Kaggle Fashion-MNIST
+    CNN tutorial writes them).
 
     RGB images are converted to grayscale; sizes other than 28x28 are refused unless ``resize=True``.
     """

@@ -1,4 +1,4 @@
-"""Image files: folders of PNG/JPEG images (one sub-folder per class, or a ``filename,label`` manifest, seed 004)."""
+"""Image files: folders of PNG/JPEG images (one sub-folder per class, or a ``filename,label`` manifest)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Binary detectors, seed 001's study: "class K against the rest" with cross-validation, a dummy baseline,
+"""Binary detectors, the study of Hands-On ML chapter 3: "class K against the rest" with cross-validation, a dummy baseline,
 precision/recall, the precision/recall trade-off against the threshold, PR and ROC curves.
 
 Each fold is fitted once (``cross_validate`` with ``return_estimator``/``return_indices``); accuracies, out-of-fold
@@ -47,7 +47,7 @@ def cross_validate_model(estimator: BaseEstimator, X, y, folds: int = 3, binary_
                          verbose: int = 0) -> CrossValResult:  # fmt: skip
     """Stratified k-fold accuracy plus out-of-fold predictions (and positive scores when ``binary_scores``).
 
-    Without shuffling the folds are those of ``cross_val_score(estimator, X, y, cv=folds)``, so seed 001's
+    Without shuffling the folds are those of ``cross_val_score(estimator, X, y, cv=folds)``, so the book's
     published numbers come out exactly. ``verbose=2`` prints a line as each fold ends (scikit-learn's progress).
     """
     cv = StratifiedKFold(folds, shuffle=shuffle, random_state=seed if shuffle else None)
@@ -67,7 +67,7 @@ def cross_validate_model(estimator: BaseEstimator, X, y, folds: int = 3, binary_
 
 @dataclass
 class DetectorResult:
-    """The seed 001 numbers of one binary detector, from out-of-fold predictions and scores."""
+    """The Hands-On ML numbers of one binary detector, from out-of-fold predictions and scores."""
 
     name: str
     y_true: np.ndarray

@@ -1,4 +1,4 @@
-"""Seed 001's two extensions: multilabel classification and multi-output denoising."""
+"""The two extensions of Hands-On ML chapter 3: multilabel classification and multi-output denoising."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.metrics import f1_score
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
-# Built-in label functions of class indices (for digits the index is the digit): seed 001's example.
+# Built-in label functions of class indices (for digits the index is the digit): the book's example.
 LABEL_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "large": lambda y: y >= 7,
     "odd": lambda y: y % 2 == 1,
@@ -52,7 +52,7 @@ def multilabel_study(
 
 
 def add_noise(images: np.ndarray, amplitude: int = 100, seed: int = 42) -> np.ndarray:
-    """Seed 001's noise: uniform integers 0..amplitude added to every pixel (clipped to 0..255)."""
+    """The book's noise: uniform integers 0..amplitude added to every pixel (clipped to 0..255)."""
     noise = np.random.default_rng(seed).integers(0, amplitude, images.shape)
     return np.clip(images.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 

@@ -1,7 +1,7 @@
 """Multiclass evaluation: accuracy, per-class report, confusion matrices, most-confused pairs, top losses.
 
 scikit-learn computes every number; this module gathers them into one JSON-ready record and adds the error
-analysis views of seed 001 (row-normalised confusion matrix with the diagonal zeroed) and fastai
+analysis views of Hands-On ML chapter 3 (row-normalised confusion matrix with the diagonal zeroed) and fastai
 (``most_confused``, top losses).
 """
 
@@ -14,7 +14,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 
 def errors_only(cm: np.ndarray) -> np.ndarray:
-    """Row-normalised confusion matrix with the diagonal zeroed: where each class's errors go (seed 001)."""
+    """Row-normalised confusion matrix with the diagonal zeroed: where each class's errors go (Hands-On ML)."""
     norm = row_normalised(cm)
     np.fill_diagonal(norm, 0)
     return norm

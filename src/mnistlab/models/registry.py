@@ -60,23 +60,24 @@ def _classic(estimator_class: type) -> Callable[..., BaseEstimator]:
     return make
 
 
-# Defaults: the seeds' set-ups for the seed models, the Fashion-MNIST benchmark's where it names parameters.
+# Defaults: the tutorials' set-ups for their models, the Fashion-MNIST benchmark's where it names parameters
+# (sources in docs/references.md).
 _SPECS = [
-    ModelSpec("softmax", "seed 003: min-max scaling, one dense layer (softmax regression)", _torch("softmax"),
+    ModelSpec("softmax", "softmax regression: min-max scaling, one dense layer (the Kaggle softmax tutorial)", _torch("softmax"),
               dict(input_scaling="minmax", optimizer="adam", lr=1e-4, batch_size=100, epochs=50, validation_split=0.2),
               "torch"),
-    # The seed networks train with mnistlab's recipe (the seeds': mlp batch 32, lr 1e-3, no schedule; cnn-seed
+    # The tutorials' networks train with mnistlab's recipe (theirs: mlp batch 32, lr 1e-3, no schedule; cnn-seed
     # 10 epochs, lr 1e-3): the same 3 epochs reach higher accuracy in less time (benchmarks/suite.py, keras).
-    ModelSpec("mlp", "seed 000: Flatten -> Dense(128, relu) -> Dense(10); Adam 3e-3, cosine, batch 64", _torch("mlp"),
+    ModelSpec("mlp", "the Keras tutorial's Flatten -> Dense(128, relu) -> Dense(10); Adam 3e-3, cosine, batch 64", _torch("mlp"),
               dict(epochs=3, batch_size=64, lr=3e-3, schedule="cosine"), "torch"),
-    ModelSpec("cnn-seed", "seed 004: Conv64 3x3 -> MaxPool -> Dropout .25 -> Dense32 -> Dense10; Adam 3e-3 OneCycle",
+    ModelSpec("cnn-seed", "the Kaggle Fashion-MNIST CNN: Conv64 3x3 -> MaxPool -> Dropout .25 -> Dense32 -> Dense10; Adam OneCycle",
               _torch("cnn-seed"), dict(epochs=4, batch_size=64, lr=3e-3, schedule="onecycle"), "torch"),
     ModelSpec("cnn", "mnistlab's CPU-fast net: 3 conv-BN blocks 32-64-128, OneCycle, shift/rotate augmentation",
               _torch("cnn"),
               dict(epochs=8, batch_size=128, optimizer="sgd", lr=0.1, weight_decay=5e-4, schedule="onecycle",
                    label_smoothing=0.1, augment="shift=2,rotate=8"), "torch",
               objects_recipe=dict(epochs=12, weight_decay=3e-4, augment="shift=1,flip")),
-    ModelSpec("sgd", "seed 001: SGDClassifier on raw pixels 0..255, random_state=42", _classic(SGDClassifier),
+    ModelSpec("sgd", "SGDClassifier on raw pixels 0..255, random_state=42 (Hands-On ML chapter 3)", _classic(SGDClassifier),
               dict(random_state=42)),
     ModelSpec("logreg", "LogisticRegression (benchmark: StandardScaler)", _classic(LogisticRegression),
               dict(scaler="standard", max_iter=200)),
@@ -92,7 +93,7 @@ _SPECS = [
     ModelSpec("naive-bayes", "Gaussian naive Bayes", _classic(GaussianNB)),
     ModelSpec("dummy", "baseline: always the most frequent class", _classic(DummyClassifier),
               dict(strategy="most_frequent")),
-    ModelSpec("dummy-negative", "baseline for binary tasks: never positive (seed 001's 'never 5')",
+    ModelSpec("dummy-negative", "baseline for binary tasks: never positive (Hands-On ML's 'never 5')",
               _classic(DummyClassifier), dict(strategy="constant", constant=False)),
 ]  # fmt: skip
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}

@@ -1,4 +1,4 @@
-"""Data augmentation applied to whole batches as one affine warp (the seed 004 options), no per-image Python.
+"""Data augmentation applied to whole batches as one affine warp (the options of the Kaggle Fashion-MNIST CNN tutorial), no per-image Python.
 
 A spec is a short string so that it is a plain scikit-learn parameter: ``"shift=2,rotate=10,shear=0.1,zoom=0.1"``
 (pixels, degrees, shear factor, zoom fraction) plus the flag ``flip`` for random horizontal flips.

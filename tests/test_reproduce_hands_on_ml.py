@@ -1,4 +1,4 @@
-"""Seed 001's published numbers, exactly, through the mnistlab API (about a minute on 2 cores).
+"""The published numbers of Hands-On ML chapter 3, exactly, through the mnistlab API (about a minute on 2 cores).
 
 The other seed-001 reproductions (RandomForest comparison, full figures) are in benchmarks/accuracy.py and
 `mnistlab detect`, which the README names.
