@@ -81,15 +81,24 @@ def _prediction_panel(ax_img, ax_bar, image, proba, true: int, classes: Sequence
     ax_bar.set_yticks([])
 
 
-class PredictionGridDisplay(Display):
+class _ChosenPredictions(Display):
+    """Images with their true labels and class probabilities, of which ``indices`` are shown, ``cols`` a row."""
+
+    def __init__(
+        self, images, y_true, proba, classes: Sequence[str], indices: Sequence[int], cols: int
+    ) -> None:
+        self.images, self.y_true, self.proba = images, np.asarray(y_true), np.asarray(proba)
+        self.classes, self.indices, self.cols = list(classes), list(indices), cols
+
+
+class PredictionGridDisplay(_ChosenPredictions):
     """The Keras tutorial's panels: each image captioned "predicted NN% (true)" (blue when right, red when
     wrong) beside the bars of its class probabilities (predicted bar red, true bar blue)."""
 
     def __init__(
         self, images, y_true, proba, classes: Sequence[str], indices: Sequence[int], cols: int = 3
     ) -> None:
-        self.images, self.y_true, self.proba = images, np.asarray(y_true), np.asarray(proba)
-        self.classes, self.indices, self.cols = list(classes), list(indices), cols
+        super().__init__(images, y_true, proba, classes, indices, cols)
 
     @classmethod
     def from_predictions(
@@ -134,15 +143,14 @@ def _gallery(area, images, captions: Sequence[str], colour: str, cols: int):
     return axes
 
 
-class TopLossesDisplay(Display):
+class TopLossesDisplay(_ChosenPredictions):
     """The most confident mistakes (fastai's ``plot_top_losses``): "predicted / actual", the loss and the
     probability given to the actual class."""
 
     def __init__(
         self, images, y_true, proba, classes: Sequence[str], indices: Sequence[int], cols: int = 8
     ) -> None:
-        self.images, self.y_true, self.proba = images, np.asarray(y_true), np.asarray(proba)
-        self.classes, self.indices, self.cols = list(classes), list(indices), cols
+        super().__init__(images, y_true, proba, classes, indices, cols)
 
     @classmethod
     def from_predictions(cls, images, y_true, proba, classes: Sequence[str], k: int = 16) -> TopLossesDisplay:
