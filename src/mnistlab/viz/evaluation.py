@@ -229,6 +229,8 @@ class LearningCurveDisplay(Display):
         return cls(history, title)
 
     def _draw(self, ax) -> None:
+        from matplotlib.ticker import MaxNLocator
+
         self.figure_, area = panel_area(ax, (9, 3.4))
         self.axes_ = area.subplots(1, 2, squeeze=False)
         epochs = [row["epoch"] for row in self.history]
@@ -239,6 +241,7 @@ class LearningCurveDisplay(Display):
                     epochs, [row[f"val_{key}"] for row in self.history], "s-", label=f"validation {key}"
                 )
             panel.set_xlabel("epoch")
+            panel.xaxis.set_major_locator(MaxNLocator(integer=True))
             panel.set_ylabel(key)
             panel.legend(frameon=False)
         area.suptitle(self.title)
