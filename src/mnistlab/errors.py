@@ -25,6 +25,11 @@ class ChecksumError(MnistlabError):
     """Downloaded or cached bytes do not match the checksum recorded for them."""
 
 
+class MirrorError(MnistlabError):
+    """One mirror could not supply a data set's files; the next mirror is tried, and only when every one failed
+    does the user see a :class:`DataNotAvailableError` listing each failure."""
+
+
 class ParameterError(MnistlabError, ValueError):
     """A model or workflow parameter has a value (or a name) that is not accepted."""
 

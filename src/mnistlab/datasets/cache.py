@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnistlab.datasets.registry import DatasetInfo, FileSpec, HttpMirror, NpmMirror
-from mnistlab.errors import ChecksumError, DataFormatError, DataNotAvailableError
+from mnistlab.errors import ChecksumError, DataFormatError, DataNotAvailableError, MirrorError
 from mnistlab.fileio import atomic_write, read_json, write_json
 
 log = logging.getLogger("mnistlab.data")
@@ -27,10 +27,6 @@ log = logging.getLogger("mnistlab.data")
 DEFAULT_TIMEOUT_S = 30.0
 NPM_TIMEOUT_S = 600.0
 _VERIFIED, _SOURCE = "verified.json", "source.json"
-
-
-class MirrorError(Exception):
-    """One mirror could not supply the files; the next one is tried."""
 
 
 def data_home() -> Path:

@@ -23,6 +23,8 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import StratifiedKFold, cross_validate
 
+from mnistlab.errors import ParameterError
+
 
 def positive_scores(estimator: BaseEstimator, X: np.ndarray) -> np.ndarray:
     """A score that grows with confidence in the positive class: decision_function, else P(positive)."""
@@ -87,7 +89,7 @@ class DetectorResult:
             reach = np.flatnonzero(r[:-1] >= recall)
             i = int(reach[-1]) if reach.size else 0
         else:
-            raise ValueError("give a target precision or recall")
+            raise ParameterError("threshold_for needs a target precision or recall")
         threshold = float(t[i])
         predicted = self.scores >= threshold
         return {
