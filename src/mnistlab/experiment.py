@@ -78,7 +78,7 @@ def split_metrics(estimator, test: datasets.Dataset) -> dict:
     return metrics
 
 
-def evaluate_run(path: str | Path, top: int = 16) -> dict:
+def evaluate_run(path: str | Path, top: int = 16, trust: bool = False) -> dict:
     """Evaluate a saved run on its data set's test split: writes ``metrics.json`` and figures into the run.
 
     >>> metrics = evaluate_run("runs/cnn-mnist")  # doctest: +SKIP
@@ -87,7 +87,7 @@ def evaluate_run(path: str | Path, top: int = 16) -> dict:
     from mnistlab import viz
 
     path = Path(path)
-    run = runs.load_run(path)
+    run = runs.load_run(path, trust)
     test = datasets.load(run.config["data"], "test")
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
     metrics = {**run.metrics, "test_accuracy": evaluation.accuracy, "n_test": len(test),

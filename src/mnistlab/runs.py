@@ -11,6 +11,9 @@ list of trusted types), ``history.json`` and ``metrics.json``. Files are written
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +42,15 @@ CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
 FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
 
-# scikit-learn and numpy types a saved classic model may contain; anything else is refused at load time.
-_TRUSTED_PREFIXES = ("sklearn.", "mnistlab.models.classic.FlattenPixels")
+# Loading model.skops: skops itself trusts scikit-learn's estimators and numpy. Of the types it reports as
+# untrusted, only these are ever accepted: what a registered model contains (tests/test_runs.py checks the list
+# against every fitted registry model). No module prefix, no function, no callable.
+TRUSTED_TYPES = frozenset({"mnistlab.models.classic.FlattenPixels"})
+# Tree arrays are indexed without bounds checks in compiled code, so tampered ones can crash the process (skops
+# leaves these types untrusted on purpose). They load from a run this machine signed, or with trust=True.
+TREE_TYPES = frozenset(
+    {"sklearn.tree._tree.Tree", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"}
+)
 
 
 @dataclass
@@ -94,6 +104,7 @@ def save(
         config["kind"] = "sklearn"
         with atomic_write(path / SKOPS) as tmp:
             skops.io.dump(estimator, tmp)
+        config["skops_signature"] = _signature(path / SKOPS)
         history = []
     write_json(path / HISTORY, history)
     write_json(path / METRICS, metrics or {})
@@ -122,16 +133,20 @@ def read_config(path: str | Path) -> dict:
     return config
 
 
-def load(path: str | Path) -> BaseEstimator:
-    """The fitted estimator saved in a run folder; predictions are identical to the saved one's."""
-    return load_run(path).estimator
+def load(path: str | Path, trust: bool = False) -> BaseEstimator:
+    """The fitted estimator saved in a run folder; predictions are identical to the saved one's.
+
+    ``trust=True`` also loads tree models (random forests, boosting) that this machine did not save: only for
+    run folders from a source you trust (see :data:`TREE_TYPES`).
+    """
+    return load_run(path, trust).estimator
 
 
-def load_run(path: str | Path) -> Run:
-    """Load a run folder: estimator, config, history and metrics."""
+def load_run(path: str | Path, trust: bool = False) -> Run:
+    """Load a run folder: estimator, config, history and metrics (``trust`` as in :func:`load`)."""
     path = Path(path)
     config = read_config(path)
-    estimator = _load_torch(path, config) if config["kind"] == "torch" else _load_sklearn(path)
+    estimator = _load_torch(path, config) if config["kind"] == "torch" else _load_sklearn(path, config, trust)
     history = _read_run_json(path / HISTORY, default=[])
     metrics = _read_run_json(path / METRICS, default={})
     return Run(path, estimator, config, history, metrics)
@@ -167,7 +182,36 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
     return clf
 
 
-def _load_sklearn(path: Path) -> BaseEstimator:
+def _signing_key() -> bytes:
+    """This machine's secret for signing scikit-learn runs (created once, readable by its owner only)."""
+    from mnistlab.datasets import data_home
+
+    key_file = data_home() / "keys" / "runs.key"
+    if not key_file.is_file():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = key_file.with_name(f".runs.key.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(os.urandom(32))
+        try:
+            os.link(tmp, key_file)  # never replaces a key another process made first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return key_file.read_bytes()
+
+
+def _signature(file: Path) -> str:
+    return hmac.new(_signing_key(), file.read_bytes(), hashlib.sha256).hexdigest()
+
+
+def _signed_here(file: Path, config: dict) -> bool:
+    saved = config.get("skops_signature")
+    return isinstance(saved, str) and hmac.compare_digest(saved, _signature(file))
+
+
+def _load_sklearn(path: Path, config: dict, trust: bool) -> BaseEstimator:
     import skops.io
 
     file = path / SKOPS
@@ -177,13 +221,41 @@ def _load_sklearn(path: Path) -> BaseEstimator:
         raise RunError(f"{file}: missing") from None
     except Exception as exc:  # skops raises several kinds for a corrupt archive
         raise RunError(f"{file}: not a valid skops file ({type(exc).__name__}: {exc})") from None
-    refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    refused = sorted(set(untrusted) - TRUSTED_TYPES - TREE_TYPES)
     if refused:
-        raise RunError(f"{file}: refusing to load types outside scikit-learn/numpy: {', '.join(refused)}")
+        raise RunError(f"{file}: refusing to load {', '.join(refused)}: no mnistlab model contains that type "
+                       "(a file naming it may be crafted to run code)")  # fmt: skip
+    trees = sorted(set(untrusted) & TREE_TYPES)
+    if trees and not trust and not _signed_here(file, config):
+        raise RunError(
+            f"{file}: a tree model this machine did not save (or changed since); tampered tree arrays can crash "
+            "Python, so it loads only if you trust where it came from: --trust (runs.load(..., trust=True))"
+        )
     try:
-        return skops.io.load(file, trusted=untrusted)
+        estimator = skops.io.load(file, trusted=untrusted)
     except Exception as exc:
         raise RunError(f"{file}: cannot load ({type(exc).__name__}: {exc})") from None
+    _check_registry_model(estimator, config.get("model"), file)
+    return estimator
+
+
+def _check_registry_model(estimator, model: str, file: Path) -> None:
+    """The loaded object must be what the registry builds for the run's model name."""
+    from sklearn.pipeline import Pipeline
+
+    from mnistlab import models
+    from mnistlab.errors import UnknownModelError
+
+    try:
+        expected = type(models.create(model)[-1])
+    except (UnknownModelError, TypeError):
+        raise RunError(
+            f"{file.parent / CONFIG}: model {model!r} is not a registered scikit-learn model"
+        ) from None
+    steps = estimator.steps if isinstance(estimator, Pipeline) else []
+    if not steps or type(steps[0][1]).__name__ != "FlattenPixels" or type(steps[-1][1]) is not expected:
+        raise RunError(f"{file}: holds {type(estimator).__name__}, not the {model!r} pipeline "
+                       f"(FlattenPixels -> ... -> {expected.__name__})")  # fmt: skip
 
 
 def list_runs(root: str | Path) -> list[dict]:

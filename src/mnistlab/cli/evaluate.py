@@ -11,11 +11,14 @@ import typer
 def evaluate(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
     top: Annotated[int, typer.Option(help="How many top losses and confused pairs to keep.")] = 16,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
+    ] = False,
 ) -> None:
     """Evaluate a run on its test split: metrics.json and figures in the run folder, report printed."""
     from mnistlab import experiment
 
-    metrics = experiment.evaluate_run(run, top)
+    metrics = experiment.evaluate_run(run, top, trust)
     evaluation = metrics["evaluation"]
     typer.echo(
         f"accuracy {evaluation['accuracy']:.4f}"

@@ -104,17 +104,20 @@ def predict(
     onnx: Annotated[
         bool, typer.Option("--onnx", help="Run through ONNX Runtime (exported on first use).")
     ] = False,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
+    ] = False,
 ) -> None:
     """Top classes for each image, or a Kaggle submission (ImageId,Label) for a CSV."""
     from mnistlab import serve
 
     if csv_path is not None:
-        target, rows = serve.predict_submission(run, csv_path, submission, onnx)
+        target, rows = serve.predict_submission(run, csv_path, submission, onnx, trust)
         typer.echo(f"{rows} predictions written to {target}")
         return
     if not images:
         raise ParameterError("give image files to predict, or --csv FILE for a Kaggle submission")
-    for p in serve.predict_images(run, images, top, onnx):
+    for p in serve.predict_images(run, images, top, onnx, trust):
         typer.echo(f"{p.path}: " + ", ".join(f"{name} {probability:.1%}" for name, probability in p.top))
 
 

@@ -30,13 +30,14 @@ class ImagePrediction:
     image: np.ndarray  # the 28x28 image the model saw, after MNIST-style preprocessing
 
 
-def load_predictor(run: str | Path, onnx: bool = False):
-    """The estimator of a run: PyTorch/scikit-learn as saved, or through ONNX Runtime with ``onnx=True``."""
+def load_predictor(run: str | Path, onnx: bool = False, trust: bool = False):
+    """The estimator of a run: PyTorch/scikit-learn as saved, or through ONNX Runtime with ``onnx=True``;
+    ``trust`` as in :func:`mnistlab.runs.load`."""
     if onnx:
         from mnistlab.serve.onnx import load_onnx
 
         return load_onnx(run)
-    return runs.load(run)
+    return runs.load(run, trust)
 
 
 def top_classes(proba: np.ndarray, labels: np.ndarray, class_names: Sequence[str], k: int) -> list:
@@ -55,14 +56,14 @@ def top_classes(proba: np.ndarray, labels: np.ndarray, class_names: Sequence[str
 
 
 def predict_images(
-    run: str | Path, paths: Sequence[str | Path], top: int = 3, onnx: bool = False
+    run: str | Path, paths: Sequence[str | Path], top: int = 3, onnx: bool = False, trust: bool = False
 ) -> list[ImagePrediction]:
     """Convert each image file the MNIST way (grayscale, inverted on light paper, cropped, fitted into 20x20,
     centred by centre of mass) and give its ``top`` classes by the run's model."""
     if not paths:
         raise ParameterError("no image files to predict")
     class_names = runs.read_config(run)["classes"]
-    estimator = load_predictor(run, onnx)
+    estimator = load_predictor(run, onnx, trust)
     images = np.stack([load_for_prediction(path) for path in paths])
     ranked = top_classes(estimator.predict_proba(images), np.asarray(estimator.classes_), class_names, top)
     return [ImagePrediction(Path(p), r, img) for p, r, img in zip(paths, ranked, images, strict=True)]
@@ -78,9 +79,10 @@ def write_submission(path: str | Path, predicted: np.ndarray) -> Path:
 
 
 def predict_submission(
-    run: str | Path, csv_path: str | Path, out: str | Path = "submission.csv", onnx: bool = False
-) -> tuple[Path, int]:
+    run: str | Path, csv_path: str | Path, out: str | Path = "submission.csv", onnx: bool = False,
+    trust: bool = False,
+) -> tuple[Path, int]:  # fmt: skip
     """Predict every row of a Kaggle-layout CSV (labelled or not) and write a submission; returns (file, rows)."""
     test = datasets.from_csv(csv_path)
-    predicted = load_predictor(run, onnx).predict(test.images)
+    predicted = load_predictor(run, onnx, trust).predict(test.images)
     return write_submission(out, predicted), len(predicted)
