@@ -53,6 +53,21 @@ def info(name: NameArg) -> None:
 
 
 @app.command()
+def verify(name: NameArg) -> None:
+    """Re-hash every cached file of a data set against its checksum; exit status 1 if any fails."""
+    from mnistlab import datasets
+    from mnistlab.errors import ChecksumError
+
+    statuses = datasets.verify(name)
+    for file, status in statuses.items():
+        typer.echo(f"{file}: {status.detail}")
+    bad = [file for file, status in statuses.items() if not status.verified]
+    if bad:
+        raise ChecksumError(f"{name}: {len(bad)} of {len(statuses)} files not verified ({', '.join(bad)}); "
+                            f"`mnistlab data fetch {name}` fetches them again")  # fmt: skip
+
+
+@app.command()
 def show(
     name: NameArg,
     out: Annotated[Path, typer.Option(help="PNG file to write.")],

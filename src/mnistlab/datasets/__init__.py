@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +18,13 @@ from typing import Literal
 
 import numpy as np
 
-from mnistlab.datasets.cache import FileStatus, check_file, data_home, ensure_files, source_of
+from mnistlab.datasets.cache import FileStatus, check_file, data_home, ensure_files, read_verified, source_of
 from mnistlab.datasets.csvfile import read_csv, write_csv
 from mnistlab.datasets.dataset import KINDS, Dataset, train_val_split
-from mnistlab.datasets.idx import read_idx, write_idx
+from mnistlab.datasets.idx import parse_idx, read_idx, write_idx
 from mnistlab.datasets.images import read_image, read_image_folder, write_image_folder
 from mnistlab.datasets.registry import SPLIT_FILES, DatasetInfo, available, get_info
-from mnistlab.errors import DataFormatError
+from mnistlab.errors import ChecksumError, DataFormatError
 from mnistlab.fileio import read_json, write_json
 
 __all__ = [
@@ -49,8 +50,10 @@ __all__ = [
     "read_image",
     "summary",
     "train_val_split",
+    "verify",
 ]
 
+log = logging.getLogger("mnistlab.data")
 Split = Literal["train", "test"]
 EXPORT_FORMATS = ("csv", "idx", "png", "npz")
 METADATA_FILE = "dataset.json"
@@ -73,10 +76,29 @@ def load(name: str, split: Split = "train", home: Path | None = None) -> Dataset
     if split not in SPLIT_FILES:
         raise DataFormatError(f"unknown split {split!r} of {name}; expected 'train' or 'test'")
     folder = ensure_files(info, home)
-    images_file, labels_file = SPLIT_FILES[split]
-    images = read_idx(folder / images_file, ndim=3)
-    labels = read_idx(folder / labels_file, ndim=1)
+    try:
+        images, labels = (_read_split_file(folder, info, file) for file in SPLIT_FILES[split])
+    except ChecksumError as exc:  # changed since it was verified: fetch it again, once
+        log.warning("%s; fetching it again", exc)
+        for file in SPLIT_FILES[split]:
+            if not check_file(folder, info.file(file), rehash=True).verified:
+                (folder / file).unlink(missing_ok=True)
+        folder = ensure_files(info, home)
+        images, labels = (_read_split_file(folder, info, file) for file in SPLIT_FILES[split])
     return Dataset(images, labels, info.classes, name, split, source_of(folder), info.kind)
+
+
+def _read_split_file(folder: Path, info: DatasetInfo, file: str) -> np.ndarray:
+    return parse_idx(read_verified(folder, info.file(file)), folder / file, ndim=1 if "labels" in file else 3)
+
+
+def verify(name: str, home: Path | None = None) -> dict[str, FileStatus]:
+    """Re-hash every cached file of a registered data set against its checksum (``mnistlab data verify``).
+
+    >>> all(status.verified for status in verify("mnist").values())  # doctest: +SKIP
+    True
+    """
+    return cache_status(name, home, rehash=True)
 
 
 def cache_source(name: str, home: Path | None = None) -> str:

@@ -49,6 +49,7 @@ class FileStatus:
     present: bool
     verified: bool
     detail: str
+    corrupt: bool = False  # present, with a known checksum that it does not match
 
 
 def sha256_of(path: Path) -> str:
@@ -70,28 +71,63 @@ def _read_stamp(path: Path) -> dict:
     return stamp if isinstance(stamp, dict) else {}
 
 
+def expected_sha256(spec: FileSpec, stamp: dict) -> str | None:
+    """The sha256 the served file must have: the registry's, or the one recorded when the file was unpacked from
+    an official ``.gz`` whose md5 matched (for releases that publish only .gz checksums). ``None``: unverifiable."""
+    if spec.sha256:
+        return spec.sha256
+    if spec.gz_md5 and stamp.get("from_gz_md5") == spec.gz_md5 and isinstance(stamp.get("sha256"), str):
+        return stamp["sha256"]
+    return None
+
+
 def check_file(folder: Path, spec: FileSpec, rehash: bool = False) -> FileStatus:
-    """Is the cached file present and does it match its checksum? Re-hashes only when size or mtime changed."""
+    """Is the cached file present and does it match its checksum? Without ``rehash`` a file whose size and
+    mtime are those recorded when it was last hashed counts as verified (``datasets.load`` still hashes every
+    byte it reads); a file with no checksum to compare with is never verified."""
     path = folder / spec.name
     if not path.is_file():
         return FileStatus(spec.name, False, False, "missing")
     stat = path.stat()
     stamp = _read_stamp(folder / _VERIFIED).get(spec.name, {})
-    expected = spec.sha256 or stamp.get("sha256")
+    expected = expected_sha256(spec, stamp)
+    if expected is None:
+        hint = f"place the official {spec.gz_name} there instead" if spec.gz_name else "fetch it again"
+        return FileStatus(spec.name, True, False, f"no checksum to verify it against ({hint})")
     unchanged = stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns
     if not rehash and unchanged and stamp.get("sha256") == expected:
         return FileStatus(spec.name, True, True, "sha256 ok (verified earlier)")
     actual = sha256_of(path)
-    if expected is not None and actual != expected:
-        return FileStatus(spec.name, True, False, f"sha256 mismatch: {actual[:12]}... != {expected[:12]}...")
-    _record_verified(folder, spec.name, actual)
+    if actual != expected:
+        return FileStatus(
+            spec.name, True, False, f"sha256 mismatch: {actual[:12]}... != {expected[:12]}...", True
+        )
+    _record_verified(folder, spec.name, actual, stamp.get("from_gz_md5"))
     return FileStatus(spec.name, True, True, "sha256 ok")
 
 
-def _record_verified(folder: Path, name: str, sha256: str) -> None:
+def read_verified(folder: Path, spec: FileSpec) -> bytearray:
+    """Every byte of a cached file, hashed as it is served: a file changed since it was verified (even with its
+    size and mtime restored) raises :class:`ChecksumError` instead of being served. Costs one sha256 pass
+    (0.03 s for the 47 MB MNIST training images with SHA-NI)."""
+    path = folder / spec.name
+    with open(path, "rb") as f:
+        buffer = bytearray(os.fstat(f.fileno()).st_size)
+        f.readinto(buffer)
+    expected = expected_sha256(spec, _read_stamp(folder / _VERIFIED).get(spec.name, {}))
+    actual = hashlib.sha256(buffer).hexdigest()
+    if actual != expected:
+        raise ChecksumError(f"{path}: sha256 {actual[:12]}... does not match {str(expected)[:12]}...: changed since "
+                            "it was verified")  # fmt: skip
+    return buffer
+
+
+def _record_verified(folder: Path, name: str, sha256: str, from_gz_md5: str | None = None) -> None:
     stat = (folder / name).stat()
     stamps = _read_stamp(folder / _VERIFIED)
     stamps[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+    if from_gz_md5:
+        stamps[name]["from_gz_md5"] = from_gz_md5
     write_json(folder / _VERIFIED, stamps)
 
 
@@ -123,7 +159,7 @@ def _missing(info: DatasetInfo, folder: Path) -> list[FileSpec]:
     missing = []
     for spec in info.files:
         status = check_file(folder, spec)
-        if status.present and not status.verified:
+        if status.corrupt:
             log.warning("%s: %s; deleting it and fetching it again", folder / spec.name, status.detail)
             (folder / spec.name).unlink(missing_ok=True)
         if not status.verified:
@@ -175,13 +211,17 @@ def _fetch_from_mirrors(info: DatasetInfo, missing: list[FileSpec], folder: Path
     )
 
 
-def _install_bytes(payload: bytes, spec: FileSpec, folder: Path, origin: str) -> None:
+def _install_bytes(
+    payload: bytes, spec: FileSpec, folder: Path, origin: str, from_gz_md5: str | None = None
+) -> None:
     actual = hashlib.sha256(payload).hexdigest()
     if spec.sha256 is not None and actual != spec.sha256:
         raise ChecksumError(f"{origin}: sha256 of {spec.name} is {actual}, expected {spec.sha256}")
+    if spec.sha256 is None and from_gz_md5 is None:
+        raise ChecksumError(f"{origin}: {spec.name} has no checksum to verify it against")
     with atomic_write(folder / spec.name) as tmp:
         tmp.write_bytes(payload)
-    _record_verified(folder, spec.name, actual)
+    _record_verified(folder, spec.name, actual, from_gz_md5)
 
 
 def _install_gz(gz_path: Path, spec: FileSpec, folder: Path) -> None:
@@ -195,7 +235,7 @@ def _install_gz(gz_path: Path, spec: FileSpec, folder: Path) -> None:
         payload = gzip.decompress(compressed)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataFormatError(f"{gz_path}: not a valid gzip file ({exc})") from None
-    _install_bytes(payload, spec, folder, str(gz_path))
+    _install_bytes(payload, spec, folder, str(gz_path), from_gz_md5=spec.gz_md5)
 
 
 def _fetch_http(mirror: HttpMirror, missing: list[FileSpec], folder: Path, timeout: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -15,51 +16,95 @@ from mnistlab.fileio import atomic_write
 _UBYTE = 0x08
 
 
+MAX_IDX_BYTES = 4 << 30  # 4 GiB of pixels: ~5 million 28x28 images; a header promising more is refused
+
+
 def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
     """Read an IDX file of unsigned bytes (``.gz`` is decompressed) into a uint8 array.
+
+    The header is checked before the body is read: a file whose header promises more (or fewer) bytes than it
+    holds is refused without decompressing or allocating what it promises.
 
     >>> read_idx("train-labels-idx1-ubyte", ndim=1).shape  # doctest: +SKIP
     (60000,)
     """
     path = Path(path)
     try:
-        if path.suffix == ".gz":
-            data = np.frombuffer(bytearray(gzip.decompress(path.read_bytes())), np.uint8)
-        else:
-            data = np.fromfile(path, np.uint8)
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as stream:
+            return _read_stream(stream, path, ndim, compressed=path.suffix == ".gz")
     except FileNotFoundError:
         raise DataFormatError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise DataFormatError(f"{path}: is a folder, expected an IDX file") from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataFormatError(f"{path}: not a readable gzip file ({exc})") from None
-    return _parse_idx(data, path, ndim)
+        kind = "gzip" if path.suffix == ".gz" else "IDX"
+        raise DataFormatError(f"{path}: not a readable {kind} file ({exc})") from None
 
 
-def _parse_idx(data: np.ndarray, path: Path, ndim: int | None) -> np.ndarray:
-    if data.size == 0:
+def _read_stream(stream, path: Path, ndim: int | None, compressed: bool) -> np.ndarray:
+    head = stream.read(4)
+    dims_count = _check_magic(head, path, ndim)
+    dims_raw = stream.read(4 * dims_count)
+    if len(dims_raw) < 4 * dims_count:
+        raise DataFormatError(f"{path}: truncated inside the IDX header ({len(head) + len(dims_raw)} bytes)")
+    dims = struct.unpack(f">{dims_count}I", dims_raw)
+    size = int(np.prod(dims, dtype=np.int64))
+    if size > MAX_IDX_BYTES:
+        raise DataFormatError(f"{path}: the IDX header promises {dims} = {size} bytes, more than mnistlab reads "
+                              f"({MAX_IDX_BYTES >> 30} GiB)")  # fmt: skip
+    if not compressed:  # the size on disk is known: compare before reading anything
+        on_disk = os.fstat(stream.fileno()).st_size
+        if on_disk != 4 + len(dims_raw) + size:
+            _size_error(path, on_disk, dims, 4 + len(dims_raw) + size)
+    body = bytearray()
+    while len(body) < size:  # never more than the file actually holds, even if the header lies
+        block = stream.read(min(16 << 20, size - len(body)))
+        if not block:
+            _size_error(path, 4 + len(dims_raw) + len(body), dims, 4 + len(dims_raw) + size)
+        body += block
+    if stream.read(1):
+        _size_error(path, None, dims, 4 + len(dims_raw) + size)
+    return np.frombuffer(body, np.uint8).reshape(dims)
+
+
+def _check_magic(head: bytes, path: Path, ndim: int | None) -> int:
+    if len(head) == 0:
         raise DataFormatError(f"{path}: file is empty, expected an IDX file")
-    if data.size < 4:
-        raise DataFormatError(f"{path}: {data.size} bytes is shorter than an IDX header")
-    magic = int.from_bytes(data[:4].tobytes(), "big")
-    dims_count = int(data[3])
-    if data[0] != 0 or data[1] != 0 or data[2] != _UBYTE or not 1 <= dims_count <= 4:
+    if len(head) < 4:
+        raise DataFormatError(f"{path}: {len(head)} bytes is shorter than an IDX header")
+    dims_count = head[3]
+    if head[0] != 0 or head[1] != 0 or head[2] != _UBYTE or not 1 <= dims_count <= 4:
         raise DataFormatError(
-            f"{path}: bad magic number 0x{magic:08x}; expected an IDX file of unsigned bytes "
+            f"{path}: bad magic number 0x{int.from_bytes(head, 'big'):08x}; expected an IDX file of unsigned bytes "
             f"(0x00000801 for labels, 0x00000803 for images)"
         )
     if ndim is not None and dims_count != ndim:
         expected = "labels (1 dimension)" if ndim == 1 else f"images ({ndim} dimensions)"
         raise DataFormatError(f"{path}: IDX file has {dims_count} dimensions, expected {expected}")
+    return dims_count
+
+
+def _size_error(path: Path, actual: int | None, dims: tuple, expected: int) -> None:
+    if actual is None or actual > expected:
+        state = "longer than its header says" + ("" if actual is None else f": {actual} bytes")
+    else:
+        state = f"truncated: {actual} bytes"
+    raise DataFormatError(f"{path}: file is {state}, the header {dims} promises {expected}")
+
+
+def parse_idx(buffer: bytearray, path: Path, ndim: int | None = None) -> np.ndarray:
+    """An IDX file already in memory (``datasets.load`` reads and hashes the bytes first) as a uint8 array that
+    shares the buffer's memory."""
+    dims_count = _check_magic(bytes(buffer[:4]), path, ndim)
     header = 4 + 4 * dims_count
-    if data.size < header:
-        raise DataFormatError(f"{path}: truncated inside the IDX header ({data.size} bytes)")
-    dims = struct.unpack(f">{dims_count}I", data[4:header].tobytes())
-    expected_size = header + int(np.prod(dims, dtype=np.int64))
-    if data.size != expected_size:
-        state = "truncated" if data.size < expected_size else "longer than its header says"
-        raise DataFormatError(
-            f"{path}: file is {state}: {data.size} bytes, the header {dims} promises {expected_size}"
-        )
-    return data[header:].reshape(dims)
+    if len(buffer) < header:
+        raise DataFormatError(f"{path}: truncated inside the IDX header ({len(buffer)} bytes)")
+    dims = struct.unpack_from(f">{dims_count}I", buffer, 4)
+    size = int(np.prod(dims, dtype=np.int64))
+    if len(buffer) != header + size:
+        _size_error(path, len(buffer), dims, header + size)
+    return np.frombuffer(buffer, np.uint8, size, header).reshape(dims)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
