@@ -32,7 +32,7 @@ def register(monkeypatch, base_url: str, raw_checksums: bool) -> None:
             hashlib.sha256(RAW[name]).hexdigest() if raw_checksums else None,
             f"{name}.gz",
             hashlib.md5(GZ[name]).hexdigest(),
-        )  # fmt: skip
+        )
         for name in RAW
     )
     info = DatasetInfo(name="toy", description="toy", classes=["a", "b", "c"], split_sizes={"train": 6, "test": 3},

@@ -118,7 +118,10 @@ def predict(
     if not images:
         raise ParameterError("give image files to predict, or --csv FILE for a Kaggle submission")
     for p in serve.predict_images(run, images, top, onnx, trust):
-        typer.echo(f"{p.path}: " + ", ".join(f"{name} {probability:.1%}" for name, probability in p.top))
+        shown = [
+            f"{name} {v:.1%}" if p.kind == "probability" else f"{name} (score {v:.3g})" for name, v in p.top
+        ]
+        typer.echo(f"{p.path}: " + ", ".join(shown))
 
 
 def export(

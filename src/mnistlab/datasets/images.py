@@ -16,24 +16,75 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 MANIFEST_NAME = "labels.csv"
 
 
-def read_image(path: str | Path, resize: bool = False) -> np.ndarray:
-    """Read one image as 28x28 uint8 grayscale; RGB is converted, other sizes are refused unless ``resize``."""
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; larger files are refused before decoding (memory)
+
+
+def decode_gray(path: str | Path, max_side: int | None = None) -> np.ndarray:
+    """The one way mnistlab decodes an image file into 2-D uint8 grayscale.
+
+    The size is read from the header and checked before any pixel is decoded (at most :data:`MAX_IMAGE_PIXELS`);
+    16-bit images are scaled to 8 bits (not clipped); transparent pixels are laid on white paper (ink drawn on a
+    transparent canvas stays ink); colour becomes luminance. With ``max_side``, a larger image is reduced while
+    decoding (JPEG) and after, which bounds the memory of prediction on photos.
+
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> path = Path(tempfile.mkdtemp()) / "deep.png"
+    >>> Image.fromarray(np.full((4, 4), 65535, np.uint16)).save(path)  # 16-bit white
+    >>> int(decode_gray(path).max())
+    255
+    """
     path = Path(path)
     try:
         with Image.open(path) as img:
-            gray = img if img.mode == "L" else img.convert("L")
-            size = gray.size
-            if size != (28, 28) and resize:
-                gray = gray.resize((28, 28), Image.Resampling.LANCZOS)
-            pixels = np.asarray(gray, dtype=np.uint8)
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise DataFormatError(f"{path}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
+                                      f"mnistlab reads at most {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels")  # fmt: skip
+            if max_side and img.format == "JPEG":
+                img.draft(
+                    "L", (max_side, max_side)
+                )  # decode at 1/2, 1/4 or 1/8 scale: less memory, same look
+            img.load()
+            gray = _gray(img)
+    except DataFormatError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise DataFormatError(f"{path}: refused as a decompression bomb ({exc})") from None
     except FileNotFoundError:
         raise DataFormatError(f"{path}: image file not found") from None
+    except IsADirectoryError:
+        raise DataFormatError(f"{path}: is a folder, expected an image file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataFormatError(f"{path}: not a readable image ({exc})") from None
+    if max_side and max(gray.size) > max_side:
+        gray.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return np.asarray(gray, dtype=np.uint8)
+
+
+def _gray(img: Image.Image) -> Image.Image:
+    if img.mode.startswith("I;16") or img.mode == "I":  # 16-bit (or 32-bit integer) grayscale
+        values = np.asarray(img, dtype=np.int64)
+        if img.mode.startswith("I;16") or values.max(initial=0) > 255:
+            values = (values.clip(0, 65535) + 128) // 257  # 65535 -> 255: scaled, not clipped
+        return Image.fromarray(values.clip(0, 255).astype(np.uint8))
+    if img.mode == "F":
+        return Image.fromarray(np.asarray(img).clip(0, 255).round().astype(np.uint8))
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(paper, img.convert("RGBA")).convert("L")
+    return img if img.mode == "L" else img.convert("L")
+
+
+def read_image(path: str | Path, resize: bool = False) -> np.ndarray:
+    """Read one image as 28x28 uint8 grayscale (:func:`decode_gray`); other sizes are refused unless ``resize``."""
+    pixels = decode_gray(path)
     if pixels.shape != (28, 28):
-        raise DataFormatError(
-            f"{path}: image is {size[0]}x{size[1]}, expected 28x28 (pass resize=True to resize)"
-        )
+        if not resize:
+            raise DataFormatError(
+                f"{path}: image is {pixels.shape[1]}x{pixels.shape[0]}, expected 28x28 (pass resize=True to resize)"
+            )
+        pixels = np.asarray(Image.fromarray(pixels).resize((28, 28), Image.Resampling.LANCZOS), np.uint8)
     return pixels
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from scipy import ndimage
 
 from mnistlab.errors import DataFormatError
@@ -51,12 +51,12 @@ def _border(a: np.ndarray) -> np.ndarray:
 
 
 def load_for_prediction(path: str | Path) -> np.ndarray:
-    """Read a PNG/JPEG of any size and convert it the MNIST way (see :func:`mnist_style`)."""
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return mnist_style(img)
-    except FileNotFoundError:
-        raise DataFormatError(f"{path}: image file not found") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataFormatError(f"{path}: not a readable image ({exc})") from None
+    """Read a PNG/JPEG of any size (:func:`~mnistlab.datasets.images.decode_gray`, reduced to at most 1024 pixels
+    a side while decoding) and convert it the MNIST way (see :func:`mnist_style`)."""
+    from mnistlab.datasets.images import decode_gray
+
+    image = mnist_style(decode_gray(path, max_side=1024))
+    if not image.any():
+        raise DataFormatError(f"{path}: no ink found (the image is one flat shade); expected a drawn or photographed "
+                              "digit or garment")  # fmt: skip
+    return image

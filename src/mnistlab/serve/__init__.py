@@ -3,6 +3,7 @@
 from mnistlab.serve.onnx import OnnxClassifier, export_onnx, load_onnx
 from mnistlab.serve.predict import (
     ImagePrediction,
+    class_values,
     load_predictor,
     predict_images,
     predict_submission,
@@ -13,6 +14,7 @@ from mnistlab.serve.predict import (
 __all__ = [
     "ImagePrediction",
     "OnnxClassifier",
+    "class_values",
     "export_onnx",
     "load_onnx",
     "load_predictor",

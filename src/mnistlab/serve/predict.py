@@ -17,17 +17,30 @@ import numpy as np
 
 from mnistlab import datasets, runs
 from mnistlab.datasets.preprocess import load_for_prediction
-from mnistlab.errors import ParameterError
+from mnistlab.errors import ParameterError, RunError
 from mnistlab.fileio import atomic_write
 
 
 @dataclass(frozen=True)
 class ImagePrediction:
-    """One image's best classes, most probable first, as (class name, probability)."""
+    """One image's best classes, best first, as (class name, value): probabilities, or decision scores for a
+    model without probabilities (``kind`` says which)."""
 
     path: Path
     top: list[tuple[str, float]]
     image: np.ndarray  # the 28x28 image the model saw, after MNIST-style preprocessing
+    kind: str = "probability"  # or "score"
+
+
+def class_values(estimator, images: np.ndarray) -> tuple[np.ndarray, str]:
+    """(N, n_classes) probabilities, or decision scores where the model has no probabilities (sgd, linear-svc)."""
+    if hasattr(estimator, "predict_proba"):
+        try:
+            return estimator.predict_proba(images), "probability"
+        except AttributeError:  # e.g. an SVC without probability=True exposes the method but refuses it
+            pass
+    scores = np.asarray(estimator.decision_function(images), dtype=float)
+    return (np.column_stack([-scores, scores]) if scores.ndim == 1 else scores), "score"
 
 
 def load_predictor(run: str | Path, onnx: bool = False, trust: bool = False):
@@ -65,8 +78,11 @@ def predict_images(
     class_names = runs.read_config(run)["classes"]
     estimator = load_predictor(run, onnx, trust)
     images = np.stack([load_for_prediction(path) for path in paths])
-    ranked = top_classes(estimator.predict_proba(images), np.asarray(estimator.classes_), class_names, top)
-    return [ImagePrediction(Path(p), r, img) for p, r, img in zip(paths, ranked, images, strict=True)]
+    values, kind = class_values(estimator, images)
+    if not np.isfinite(values).all():
+        raise RunError(f"{run}: the model's outputs are NaN or infinite; are its weights damaged?")
+    ranked = top_classes(values, np.asarray(estimator.classes_), class_names, top)
+    return [ImagePrediction(Path(p), r, img, kind) for p, r, img in zip(paths, ranked, images, strict=True)]
 
 
 def write_submission(path: str | Path, predicted: np.ndarray) -> Path:
