@@ -31,6 +31,17 @@ N_PIXELS = 784
 _CHUNK_BYTES = 1 << 20
 _DIGIT0, _COMMA, _NEWLINE, _CR = 48, 44, 10, 13
 _MAX_DIGITS = 9  # fits int64 exactly; longer numbers are out of range for pixels and labels anyway
+_MAX_LINE_BYTES = (
+    64 << 10
+)  # a line of 785 numbers is at most ~3 KB; a longer one means this is not such a CSV
+_NOT_CSV = {  # how other files a user may pass start
+    b"\x1f\x8b": "a gzip file (decompress it first)",
+    b"PK\x03\x04": "a zip archive (extract the CSV first)",
+    b"\x89PNG": "a PNG image (read image folders with from_image_folder)",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x00\x00\x08": "an IDX file (read it with from_idx)",
+    b"\x93NUMPY": "a NumPy .npy file",
+}
 
 
 def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
@@ -48,9 +59,16 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
 def _read_mapped(raw: mmap.mmap | bytes, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if not raw or (not raw[:65536].strip() and _is_blank(raw)):
         raise DataFormatError(f"{path}: file is empty, expected a CSV with 784 pixel columns")
+    for magic, kind in _NOT_CSV.items():
+        if raw[: len(magic)] == magic:
+            raise DataFormatError(f"{path}: this is {kind}, not a CSV")
     bom = 3 if raw[:3] == b"\xef\xbb\xbf" else 0
-    first_end = raw.find(b"\n")
+    first_end = raw.find(b"\n", 0, _MAX_LINE_BYTES)
+    if first_end < 0 and len(raw) > _MAX_LINE_BYTES:
+        raise DataFormatError(f"{path}: line 1 is longer than {_MAX_LINE_BYTES >> 10} KB; a Kaggle-layout CSV line "
+                              "holds at most 785 numbers (is this a CSV with line breaks?)")  # fmt: skip
     first_line = raw[bom : first_end if first_end >= 0 else len(raw)]
+    _check_separators(first_line.rstrip(b"\r"), path)
     has_header = any(not (48 <= b <= 57 or b in b", \r") for b in first_line)
     if has_header:
         names = [name.strip().strip('"') for name in first_line.decode("utf-8", "replace").split(",")]
@@ -76,10 +94,11 @@ def _mapped(path: Path) -> Iterator[mmap.mmap | bytes]:
     try:
         with open(path, "rb") as file:
             info = os.fstat(file.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size == 0:  # pipes cannot be mapped, empty files
-                raw = file.read()
-            else:
-                raw = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            if not stat.S_ISREG(info.st_mode):  # /dev/zero would be read until memory runs out
+                raise DataFormatError(
+                    f"{path}: not a regular file (a device, pipe or socket); expected a CSV file"
+                )
+            raw = b"" if info.st_size == 0 else mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
         raise DataFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
@@ -94,12 +113,31 @@ def _is_blank(raw: mmap.mmap | bytes) -> bool:
     return bool(np.isin(np.frombuffer(raw, np.uint8), np.frombuffer(b" \t\r\n", np.uint8)).all())
 
 
+def _check_separators(line: bytes, path: Path) -> None:
+    """Name the layout problems a parser would otherwise report as a strange field."""
+    if b"\r" in line:
+        raise DataFormatError(
+            f"{path}: lines end with a lone CR (old Mac line endings); save it with LF or CRLF"
+        )
+    if b", " in line:
+        raise DataFormatError(
+            f"{path}: line 1 separates fields with ', ' (comma and space); expected plain commas"
+        )
+    if b"," not in line:
+        for sep, name in ((b";", "';'"), (b"\t", "tabs"), (b" ", "spaces")):
+            if sep in line:
+                raise DataFormatError(f"{path}: line 1 separates fields with {name}; expected commas")
+
+
 def _default_names(has_label: bool) -> list[str]:
     return (["label"] if has_label else []) + [f"pixel{i}" for i in range(N_PIXELS)]
 
 
 def _check_header(names: list[str], path: Path) -> bool:
     has_label = bool(names) and names[0].lower() == "label"
+    if len(names) == N_PIXELS + 1 and not has_label:
+        raise DataFormatError(f"{path}: header column 1 is {names[0]!r}, expected 'label' (785 columns: label, then "
+                              "784 pixels)")  # fmt: skip
     pixel_names = names[1:] if has_label else names
     if len(pixel_names) != N_PIXELS:
         raise DataFormatError(
@@ -130,7 +168,16 @@ def _parse_body(
         end -= 1
     bounds, rows = [], 0
     while start < end:
-        stop = raw.find(b"\n", min(start + _CHUNK_BYTES, end), end)
+        chunk_end = min(start + _CHUNK_BYTES, end)
+        stop = raw.find(b"\n", chunk_end, min(chunk_end + _MAX_LINE_BYTES, end))
+        if stop < 0 and chunk_end + _MAX_LINE_BYTES < end:
+            line = (
+                first_line_no
+                + rows
+                + int(np.count_nonzero(np.frombuffer(raw, np.uint8, chunk_end - start, start) == _NEWLINE))
+            )
+            raise DataFormatError(f"{path}: line {line} is longer than {_MAX_LINE_BYTES >> 10} KB; a Kaggle-layout CSV "
+                                  "line holds at most 785 numbers")  # fmt: skip
         stop = end if stop < 0 else stop + 1
         lines = np.count_nonzero(np.frombuffer(raw, np.uint8, stop - start, start) == _NEWLINE)
         n_rows = int(lines) + (stop == end)  # the last line has no newline left
