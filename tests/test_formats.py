@@ -141,7 +141,7 @@ def test_unusual_but_valid_csv_fields(tmp_path, csv_parser):
     assert ds.images[0].min() == ds.images[0].max() == 7
     assert ds.images[1].ravel()[:-1].tolist() == [7] * 783 and ds.images[1].ravel()[-1] == 255
     path.write_text(HEADER + "\n" + csv_row(1, [0] * 784) + "\n" + csv_row(123456789, [0] * 784) + "\n")
-    with pytest.raises(DataFormatError, match="odd.csv: label 123456789 of row 2 is not a class index"):
+    with pytest.raises(DataFormatError, match="odd.csv: label 123456789 of line 3 is not a class index"):
         datasets.from_csv(path)
     path.write_text(HEADER + "\n" + csv_row(1234567890, [0] * 784) + "\n")
     with pytest.raises(DataFormatError, match="line 2, label: field is a number too large"):

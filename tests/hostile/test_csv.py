@@ -23,7 +23,10 @@ ROW = "3," + ",".join(["0"] * 784)
         (b"PK\x03\x04rest", "this is a zip archive"),
         (b"\x89PNG\r\n\x1a\n....", "this is a PNG image"),
         ((HEADER + "\r" + ROW + "\r").encode(), "lines end with a lone CR"),
-        ((HEADER.replace(",", ", ") + "\n").encode(), "line 1 separates fields with ', ' \\(comma and space\\)"),
+        (
+            (HEADER.replace(",", ", ") + "\n").encode(),
+            "line 1 separates fields with ', ' \\(comma and space\\)",
+        ),
         ((HEADER.replace(",", ";") + "\n").encode(), "line 1 separates fields with ';'; expected commas"),
         (("class" + HEADER[5:] + "\n" + ROW + "\n").encode(), "header column 1 is 'class', expected 'label'"),
         (b"1" * 200_000, "line 1 is longer than 64 KB"),

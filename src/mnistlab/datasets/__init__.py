@@ -20,7 +20,7 @@ import numpy as np
 
 from mnistlab.datasets.cache import FileStatus, check_file, data_home, ensure_files, read_verified, source_of
 from mnistlab.datasets.csvfile import read_csv, write_csv
-from mnistlab.datasets.dataset import KINDS, Dataset, train_val_split
+from mnistlab.datasets.dataset import KINDS, Dataset, index_class_names, train_val_split
 from mnistlab.datasets.idx import parse_idx, read_idx, write_idx
 from mnistlab.datasets.images import read_image, read_image_folder, write_image_folder
 from mnistlab.datasets.registry import SPLIT_FILES, DatasetInfo, available, get_info
@@ -57,7 +57,6 @@ log = logging.getLogger("mnistlab.data")
 Split = Literal["train", "test"]
 EXPORT_FORMATS = ("csv", "idx", "png", "npz")
 METADATA_FILE = "dataset.json"
-_MAX_INFERRED_CLASSES = 10_000  # labels are class indices; a larger one is an id or a value, not a class
 
 
 def fetch(name: str, home: Path | None = None) -> Path:
@@ -242,17 +241,19 @@ def _dataset(
     if classes is None:
         classes = sidecar.get("classes")
     if classes is None:
-        n_classes = int(labels.max()) + 1 if labels is not None and labels.size else 10
-        if n_classes > _MAX_INFERRED_CLASSES:
-            row = int(np.argmax(labels))
-            raise DataFormatError(
-                f"{path}: label {labels[row]} of row {row + 1} is not a class index "
-                f"(expected 0..{_MAX_INFERRED_CLASSES - 1}); pass the class names to read it"
-            )
-        classes = [str(i) for i in range(max(n_classes, 10))]
+        classes = index_class_names(labels, str(path), line_offset=_first_data_line(path))
     split = sidecar.get("splits", {}).get(path.stem if path.is_file() else path.name, path.stem)
     name = name or sidecar.get("name") or path.stem
     return Dataset(images, labels, list(classes), name, split, str(path), kind or sidecar.get("kind"))
+
+
+def _first_data_line(path: Path) -> int:
+    """Line of the first row in a CSV with a header (row 0 is line 2); other formats count rows from 1."""
+    if path.suffix.lower() != ".csv":
+        return 1
+    with open(path, "rb") as f:
+        first = f.read(16)
+    return 2 if first.lstrip(b"\xef\xbb\xbf")[:1].isalpha() else 1
 
 
 def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,6 +13,31 @@ IMAGE_SHAPE = (28, 28)
 # What the images show decides what a model may do with them: a mirrored shoe is a shoe, a mirrored 3 is not a 3.
 # ``None`` means unknown (a user's file without metadata): recipes then stay with what is safe for digits.
 KINDS = ("digits", "objects")
+MAX_INFERRED_CLASSES = 10_000  # labels are class indices; a larger one is an id or a value, not a class
+log = logging.getLogger("mnistlab.data")
+
+
+def index_class_names(labels: np.ndarray | None, source: str, line_offset: int = 1) -> list[str]:
+    """Class names "0".."K" for integer labels read without names (at least the ten digits).
+
+    A label above :data:`MAX_INFERRED_CLASSES` is refused (it would allocate classes for an id); labels that leave
+    classes without any image (0..9 and a stray 42) are accepted with a warning naming the first stray label.
+
+    >>> index_class_names(np.array([0, 2, 1]), "toy")[:3]
+    ['0', '1', '2']
+    """
+    if labels is None or labels.size == 0:
+        return [str(i) for i in range(10)]
+    top = int(labels.max())
+    row = int(np.argmax(labels))
+    if top >= MAX_INFERRED_CLASSES:
+        raise DataFormatError(f"{source}: label {top} of line {row + line_offset} is not a class index (expected "
+                              f"0..{MAX_INFERRED_CLASSES - 1}); pass the class names to read it")  # fmt: skip
+    present = np.bincount(labels, minlength=top + 1) > 0
+    if top >= 10 and not present.all():
+        log.warning("%s: labels run 0..%d but %d of those classes have no image; if label %d (line %d) is a typo, "
+                    "fix it, or pass the class names", source, top, int((~present).sum()), top, row + line_offset)  # fmt: skip
+    return [str(i) for i in range(max(top + 1, 10))]
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from mnistlab.datasets.dataset import MAX_INFERRED_CLASSES, index_class_names
 from mnistlab.errors import DataFormatError
 from mnistlab.fileio import atomic_write
 
@@ -136,7 +137,7 @@ def _read_manifest(
     manifest: Path, root: Path, classes: Sequence[str] | None, resize: bool
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     try:
-        with open(manifest, newline="", encoding="utf-8") as f:
+        with open(manifest, newline="", encoding="utf-8-sig") as f:  # -sig: a BOM from Excel is fine
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFormatError(f"{manifest}: cannot read the manifest ({exc})") from None
@@ -151,17 +152,30 @@ def _read_manifest(
                 f"{manifest}: line {line}: expected 'filename,label', got {','.join(row)!r}"
             )
     raw_labels = [row[1].strip() for row in body]
-    names = list(classes) if classes is not None else _infer_classes(raw_labels)
+    names = list(classes) if classes is not None else _infer_classes(raw_labels, manifest)
     labels = np.empty(len(body), np.int64)
     for i, value in enumerate(raw_labels):
         labels[i] = _label_index(value, names, manifest, i + 2)
-    paths = [root / row[0].strip() for row in body]
-    return read_images(paths, resize), labels, names
+    return read_images(_paths_inside(root, body, manifest), resize), labels, names
 
 
-def _infer_classes(raw_labels: list[str]) -> list[str]:
+def _paths_inside(root: Path, body: list[list[str]], manifest: Path) -> list[Path]:
+    """The image paths of a manifest, each refused if it leaves the folder (``../``, absolute paths, links)."""
+    inside = root.resolve()
+    paths = []
+    for line, row in enumerate(body, start=2):
+        path = root / row[0].strip()
+        if not path.resolve().is_relative_to(inside):
+            raise DataFormatError(f"{manifest}: line {line}: {row[0].strip()!r} is outside {root}; a manifest names "
+                                  "images inside its own folder")  # fmt: skip
+        paths.append(path)
+    return paths
+
+
+def _infer_classes(raw_labels: list[str], manifest: Path) -> list[str]:
     if all(v.isdigit() for v in raw_labels):
-        return [str(i) for i in range(max(int(v) for v in raw_labels) + 1)]
+        numbers = np.array([int(v) if len(v) < 10 else MAX_INFERRED_CLASSES for v in raw_labels])
+        return index_class_names(numbers, str(manifest), line_offset=2)
     return sorted(set(raw_labels), key=_natural_key)
 
 
