@@ -23,6 +23,7 @@ from mnistlab.datasets.csvfile import read_csv, write_csv
 from mnistlab.datasets.dataset import KINDS, Dataset, index_class_names, train_val_split
 from mnistlab.datasets.idx import parse_idx, read_idx, write_idx
 from mnistlab.datasets.images import read_image, read_image_folder, write_image_folder
+from mnistlab.datasets.npzfile import read_npz
 from mnistlab.datasets.registry import SPLIT_FILES, DatasetInfo, available, get_info
 from mnistlab.errors import ChecksumError, DataFormatError
 from mnistlab.fileio import read_json, write_json
@@ -199,20 +200,11 @@ def from_image_folder(
 
 
 def from_npz(path: str | Path, name: str | None = None, kind: str | None = None) -> Dataset:
-    """Read a ``.npz`` with ``images`` (N, 28, 28) uint8, optional ``labels`` and ``classes`` (no pickles)."""
+    """Read a ``.npz`` with ``images`` (N, 28, 28) pixels 0..255, optional ``labels`` and ``classes`` (no pickles,
+    array headers checked before decompressing)."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if "images" not in data:
-                raise DataFormatError(f"{path}: no 'images' array (found {sorted(data.files)})")
-            images = data["images"]
-            labels = data.get("labels")
-            classes = data["classes"].tolist() if "classes" in data else None
-    except (OSError, ValueError) as exc:
-        raise DataFormatError(f"{path}: not a readable .npz file ({exc})") from None
-    if images.dtype != np.uint8 and images.size and (images.min() < 0 or images.max() > 255):
-        raise DataFormatError(f"{path}: pixel values must lie in 0..255")
-    return _dataset(images.astype(np.uint8), labels, path, classes, name, kind)
+    images, labels, classes = read_npz(path)
+    return _dataset(images, labels, path, classes, name, kind)
 
 
 def metadata_path(path: str | Path) -> Path:

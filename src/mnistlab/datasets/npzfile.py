@@ -1,0 +1,106 @@
+"""``.npz`` files: ``images``, optional ``labels`` and ``classes``, read without pickles and with every array's
+header checked before it is decompressed (a small file cannot make mnistlab allocate gigabytes)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mnistlab.datasets.idx import MAX_IDX_BYTES
+from mnistlab.errors import DataFormatError
+
+KEYS = ("images", "labels", "classes")
+
+
+def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
+    """(images uint8 (N, 28, 28), labels or None, class names or None) from an ``.npz`` file.
+
+    Images may be uint8, or integers/floats holding whole numbers 0..255; floats in 0..1 are refused with a
+    message rather than silently becoming black.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+            if "images" not in members:
+                raise DataFormatError(f"{path}: no 'images' array (found {sorted(members) or 'none'})")
+            for key in KEYS:
+                if key in members:
+                    _check_header(archive, members[key], path, key)
+        with np.load(path, allow_pickle=False) as data:
+            images = data["images"]
+            labels = data.get("labels")
+            classes = data.get("classes")
+    except FileNotFoundError:
+        raise DataFormatError(f"{path}: file not found") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, DataFormatError):
+            raise
+        raise DataFormatError(f"{path}: not a readable .npz file ({exc})") from None
+    return _pixels(images, path), _labels(labels, path), _names(classes, path)
+
+
+def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) -> None:
+    """The array's declared shape and type, read from its first bytes, must fit the size the archive declares."""
+    with archive.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(stream)
+        header_size = stream.tell()
+    if dtype.hasobject:
+        raise DataFormatError(
+            f"{path}: '{key}' holds Python objects; mnistlab reads plain arrays only (no pickles)"
+        )
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes > MAX_IDX_BYTES:
+        raise DataFormatError(
+            f"{path}: '{key}' declares shape {shape} ({nbytes} bytes), more than mnistlab reads"
+        )
+    if info.file_size != header_size + nbytes:
+        raise DataFormatError(f"{path}: '{key}' declares shape {shape} of {dtype} but holds {info.file_size} bytes "
+                              "(truncated or tampered)")  # fmt: skip
+
+
+def _pixels(images: np.ndarray, path: Path) -> np.ndarray:
+    if images.ndim == 2 and images.shape[1] == 784:
+        images = images.reshape(-1, 28, 28)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataFormatError(f"{path}: 'images' has shape {images.shape}, expected (N, 28, 28) or (N, 784)")
+    if images.dtype == np.uint8:
+        return images
+    if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+        raise DataFormatError(f"{path}: 'images' are {images.dtype}, expected pixel numbers 0..255")
+    if images.size and not np.isfinite(images).all():
+        raise DataFormatError(f"{path}: 'images' hold NaN or infinite values")
+    low, high = (images.min(), images.max()) if images.size else (0, 0)
+    if (
+        np.issubdtype(images.dtype, np.floating)
+        and high <= 1.0
+        and not np.equal(np.round(images), images).all()
+    ):
+        raise DataFormatError(
+            f"{path}: 'images' are floats in 0..1; mnistlab reads pixels 0..255 (save images * 255)"
+        )
+    if low < 0 or high > 255 or not np.equal(np.round(images), images).all():
+        raise DataFormatError(f"{path}: 'images' must hold whole numbers 0..255 (found {low}..{high})")
+    return images.astype(np.uint8)
+
+
+def _labels(labels: np.ndarray | None, path: Path) -> np.ndarray | None:
+    if labels is not None and not np.issubdtype(labels.dtype, np.integer):
+        raise DataFormatError(f"{path}: 'labels' are {labels.dtype}, expected integer class indices")
+    return labels
+
+
+def _names(classes: np.ndarray | None, path: Path) -> list[str] | None:
+    if classes is None:
+        return None
+    if classes.ndim != 1 or classes.dtype.kind not in "US":
+        raise DataFormatError(
+            f"{path}: 'classes' must be a 1-D array of strings, got {classes.dtype} {classes.shape}"
+        )
+    return [str(c) for c in classes.tolist()]
