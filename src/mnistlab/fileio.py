@@ -68,6 +68,8 @@ def read_json(path: str | Path, default: Any = _MISSING) -> Any:
         raise DataFormatError(f"{path}: not valid JSON (not UTF-8 text: {exc.reason})") from None
     except ValueError as exc:
         raise DataFormatError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DataFormatError(f"{path}: JSON nested too deeply to be a mnistlab file") from None
     except OSError as exc:
         raise DataFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
 

@@ -130,7 +130,38 @@ def read_config(path: str | Path) -> dict:
     known = isinstance(config, dict) and config.get("kind") in {"torch", "sklearn"}
     if not known or config.get("format") not in READABLE_FORMATS:
         raise RunError(f"{path / CONFIG}: not a mnistlab run config (formats {READABLE_FORMATS})")
+    _check_config(config, path / CONFIG)
     return config
+
+
+MAX_CLASSES = 10_000
+
+
+def _check_config(config: dict, file: Path) -> None:
+    """The fields a loader uses, checked before anything is built from them (sizes bounded, types exact)."""
+
+    def refuse(field: str, expected: str) -> None:
+        raise RunError(f"{file}: {field}={config.get(field)!r}; expected {expected}")
+
+    classes, labels = config.get("classes"), config.get("classes_")
+    if (
+        not isinstance(classes, list)
+        or not 2 <= len(classes) <= MAX_CLASSES
+        or not all(isinstance(c, str) for c in classes)
+    ):
+        refuse("classes", f"a list of 2..{MAX_CLASSES} class names")
+    if not isinstance(labels, list) or not 2 <= len(labels) <= len(classes):
+        refuse("classes_", "the list of labels the model was trained on, at most one per class")
+    if not all(isinstance(v, int | str) and not isinstance(v, bool) for v in labels):
+        refuse("classes_", "labels that are integers or strings")
+    n_features = config.get("n_features_in", networks.IMAGE_FEATURES)
+    if not isinstance(n_features, int) or isinstance(n_features, bool) or not 1 <= n_features <= 1_000_000:
+        refuse("n_features_in", "an integer 1..1000000")
+    if config["kind"] == "torch" and not isinstance(config.get("params"), dict):
+        refuse("params", "an object of TorchClassifier parameters")
+    for field in ("data", "model"):
+        if not isinstance(config.get(field), str):
+            refuse(field, "a name")
 
 
 def load(path: str | Path, trust: bool = False) -> BaseEstimator:
@@ -155,7 +186,7 @@ def load_run(path: str | Path, trust: bool = False) -> Run:
 def _load_torch(path: Path, config: dict) -> TorchClassifier:
     try:
         clf = TorchClassifier(**config["params"])
-        clf.validate_params()
+        clf.validate_params()  # before anything is built: a width of 10**6 is refused, not allocated
         classes = np.asarray(config["classes_"])
         n_features = int(config.get("n_features_in", networks.IMAGE_FEATURES))
         net = networks.build(clf.architecture, len(classes), clf.width, n_features)

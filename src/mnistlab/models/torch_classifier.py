@@ -36,16 +36,18 @@ def _check_augment(spec: str | None) -> None:
 
 def _check_device(device: str) -> None:
     try:
-        torch.device(device if device != "auto" else "cpu")
+        parsed = torch.device(device if device != "auto" else "cpu")
     except (RuntimeError, TypeError):
         raise ParameterError(f"device={device!r}; expected auto, cpu, cuda or cuda:N") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(f"device={device!r}, but this machine has no CUDA GPU; use device='auto' or 'cpu'")
 
 
 PARAMETER_RULES = {
     "architecture": one_of(*networks.ARCHITECTURES),
-    "width": integer(low=1, none=True),
-    "epochs": integer(low=1),
-    "batch_size": integer(low=1),
+    "width": integer(low=1, high=4096, none=True),
+    "epochs": integer(low=1, high=100_000),
+    "batch_size": integer(low=1, high=1 << 20),
     "optimizer": one_of(*OPTIMIZERS),
     "lr": real(low=0, low_open=True),
     "weight_decay": real(low=0),
@@ -58,7 +60,7 @@ PARAMETER_RULES = {
     "precision": one_of(*PRECISIONS),
     "seed": integer(low=0),
     "device": satisfies(_check_device, "auto, cpu, cuda or cuda:N"),
-    "threads": integer(low=1, none=True),
+    "threads": integer(low=1, high=1024, none=True),
     "verbose": integer(low=0),
 }
 
