@@ -8,18 +8,37 @@ import time
 from pathlib import Path
 
 from mnistlab import datasets, models, runs
-from mnistlab.errors import MnistlabError
+from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.evaluation import evaluate_estimator
 from mnistlab.fileio import write_json
+from mnistlab.params import check_params, integer, real
 
 log = logging.getLogger("mnistlab.experiment")
 
 
+def _check_limit(limit: int | None) -> None:
+    check_params("options", {"limit": limit}, {"limit": integer(low=1, none=True)})
+
+
+def _first(dataset: datasets.Dataset, limit: int | None) -> datasets.Dataset:
+    return dataset if limit is None else dataset.subset(slice(0, limit))
+
+
 def _train_test(data: str, limit: int | None) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """The training and test splits; with ``limit``, the first N training and N // 6 test images."""
+    _check_limit(limit)
     train, test = datasets.load(data, "train"), datasets.load(data, "test")
-    if limit:
-        train, test = train.subset(slice(0, limit)), test.subset(slice(0, max(limit // 6, 1)))
-    return train, test
+    return _first(train, limit), _first(test, None if limit is None else max(limit // 6, 1))
+
+
+def _check_folds(folds: int, labels) -> None:
+    import numpy as np
+
+    present = np.bincount(labels)
+    smallest = int(present[present > 0].min()) if present.any() else 0
+    if not isinstance(folds, int) or not 2 <= folds <= max(smallest, 2):
+        raise ParameterError(f"folds={folds}; expected 2..{max(smallest, 2)} (each fold needs an image of each "
+                             f"class; the rarest class has {smallest})")  # fmt: skip
 
 
 def train_model(
@@ -31,6 +50,7 @@ def train_model(
     out: str | Path | None = None,
     limit: int | None = None,
     force_flip: bool = False,
+    overwrite: bool = False,
     verbose: int = 1,
 ) -> runs.Run:
     """Train ``model`` on the training split of ``data``, measure it on the test split, save to ``out``.
@@ -38,7 +58,8 @@ def train_model(
     ``params`` override the model's defaults for this kind of data (``models.create(name, data=...)``, the same
     recipe the Python API and the benchmarks train); ``seed`` sets the PyTorch seed or a scikit-learn
     ``random_state`` (``None`` keeps the model's default); ``limit`` keeps only the first N training images and
-    N // 6 test images (quick runs); ``force_flip`` allows horizontal flips on digits.
+    N // 6 test images (quick runs); ``force_flip`` allows horizontal flips on digits; ``out`` must not hold a
+    run already unless ``overwrite`` (checked, with writability, before anything is trained).
 
     >>> run = train_model("mnist", "mlp", params={"epochs": 1}, out="runs/mlp")  # doctest: +SKIP
     >>> run.metrics["test_accuracy"]  # doctest: +SKIP
@@ -51,6 +72,8 @@ def train_model(
         if seed is not None:
             params["seed"] = seed
     models.create(model, datasets.get_info(data), force_flip=force_flip, **params)  # bad parameters fail now
+    if out is not None:
+        runs.prepare_folder(out, overwrite)
     train, test = _train_test(data, limit)
     estimator = models.create(model, train, force_flip=force_flip, **params)
     if spec.kind == "sklearn" and seed is not None:
@@ -86,6 +109,7 @@ def evaluate_run(path: str | Path, top: int = 16, trust: bool = False) -> dict:
     """
     from mnistlab import viz
 
+    check_params("evaluate", {"top": top}, {"top": integer(low=1, high=10_000)})
     path = Path(path)
     run = runs.load_run(path, trust)
     test = datasets.load(run.config["data"], "test")
@@ -121,10 +145,10 @@ def cross_validate(
     """Stratified k-fold accuracy of a registered model on a data set's training split: scores, mean, std."""
     from mnistlab.evaluation import cross_validate_model
 
-    train = datasets.load(data, "train")
-    if limit:
-        train = train.subset(slice(0, limit))
-    estimator = models.create(model, **(params or {}))
+    _check_limit(limit)
+    estimator = models.create(model, datasets.get_info(data), **(params or {}))
+    train = _first(datasets.load(data, "train"), limit)
+    _check_folds(folds, train.labels)
     result = cross_validate_model(estimator, train.images, train.labels, folds, verbose=verbose)
     return {
         "scores": result.scores.tolist(),
@@ -149,13 +173,17 @@ def detect(
     from mnistlab import viz
     from mnistlab.evaluation import detector_study
 
-    train = datasets.load(data, "train")
-    if limit:
-        train = train.subset(slice(0, limit))
+    _check_limit(limit)
+    if not model_names:
+        raise ParameterError("no models to study: give at least one, e.g. sgd,random-forest")
+    check_params("detect", {"target_precision": target_precision},
+                 {"target_precision": real(low=0, high=1, low_open=True, none=True)})  # fmt: skip
+    estimators = {name: models.create(name) for name in model_names}  # unknown names fail before data loads
+    train = _first(datasets.load(data, "train"), limit)
+    _check_folds(folds, train.labels)
     if positive not in train.classes:
         raise MnistlabError(f"{data}: no class {positive!r}; classes are {', '.join(train.classes)}")
     label = train.classes.index(positive)
-    estimators = {name: models.create(name) for name in model_names}
     estimators["never-positive"] = models.create("dummy-negative")
     log.info(
         "cross-validating %s as '%s vs rest' detectors (%d folds)", ", ".join(estimators), positive, folds
@@ -180,12 +208,20 @@ def detect(
     return summary
 
 
+def _check_neighbours(train: datasets.Dataset, k: int = 5) -> None:
+    if len(train) < k:
+        raise ParameterError(
+            f"{len(train)} training images; the {k}-nearest-neighbour model needs at least {k}"
+        )
+
+
 def multilabel(data: str = "mnist", limit: int | None = None, out: str | Path | None = None) -> dict:
     """The Hands-On ML multilabel example: KNN on [class >= 7, class odd]; F1 per label, macro, weighted on
     the test split."""
     from mnistlab.evaluation.extensions import multilabel_study
 
     train, test = _train_test(data, limit)
+    _check_neighbours(train)
     log.info("multilabel KNN on %d training images, %d test images", len(train), len(test))
     result = multilabel_study(train.images, train.labels, test.images, test.labels)
     result.pop("predicted")
@@ -202,7 +238,9 @@ def denoise(
     from mnistlab import viz
     from mnistlab.evaluation.extensions import denoise_study
 
+    check_params("denoise", {"noise": noise}, {"noise": integer(low=1, high=255)})
     train, test = _train_test(data, limit)
+    _check_neighbours(train)
     log.info("denoising KNN on %d training images, %d test images", len(train), len(test))
     result = denoise_study(train.images, test.images, noise)
     noisy, cleaned = result.pop("noisy"), result.pop("denoised")

@@ -74,6 +74,27 @@ def versions() -> dict[str, str]:
     }
 
 
+def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
+    """Check, before any training, that a run can be written to ``path``: not a file, writable, and not already
+    holding a run unless ``overwrite`` (which also removes that run's derived files, such as its ONNX export)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunError(f"{path}: is a file; --out names a folder for the run")
+    if (path / CONFIG).exists() and not overwrite:
+        raise RunError(f"{path}: already holds a run; choose another --out, or --overwrite to replace it")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path / ".write-check") as tmp:
+            tmp.write_bytes(b"")
+        (path / ".write-check").unlink()
+    except OSError as exc:
+        raise RunError(f"{path}: cannot write the run there ({exc.strerror or exc})") from None
+    if overwrite:
+        for derived in ("model.onnx",):
+            (path / derived).unlink(missing_ok=True)
+    return path
+
+
 def save(
     path: str | Path, estimator: BaseEstimator, *, model: str, data: str, classes: list[str],
     seed: int | None = None, metrics: dict | None = None,

@@ -61,6 +61,7 @@ def train(
         list[str] | None, typer.Option("--set", help="Model parameter KEY=VALUE, repeatable.")
     ] = None,
     force_flip: Annotated[bool, typer.Option(help="Allow horizontal flips on digits.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a run already in --out.")] = False,
 ) -> None:
     """Train a model, print one line per epoch and the test accuracy, save the run folder."""
     from mnistlab.experiment import train_model
@@ -71,7 +72,14 @@ def train(
     if threads is not None:
         params["threads"] = threads
     metrics = train_model(
-        data, model, params=params, seed=seed, out=out, limit=limit, force_flip=force_flip
+        data,
+        model,
+        params=params,
+        seed=seed,
+        out=out,
+        limit=limit,
+        force_flip=force_flip,
+        overwrite=overwrite,
     ).metrics
     loss = f"  test loss {metrics['test_loss']:.4f}" if "test_loss" in metrics else ""
     typer.echo(f"test accuracy {metrics['test_accuracy']:.4f}{loss}")
@@ -107,12 +115,15 @@ def predict(
     trust: Annotated[
         bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing submission file.")
+    ] = False,
 ) -> None:
     """Top classes for each image, or a Kaggle submission (ImageId,Label) for a CSV."""
     from mnistlab import serve
 
     if csv_path is not None:
-        target, rows = serve.predict_submission(run, csv_path, submission, onnx, trust)
+        target, rows = serve.predict_submission(run, csv_path, submission, onnx, trust, overwrite)
         typer.echo(f"{rows} predictions written to {target}")
         return
     if not images:

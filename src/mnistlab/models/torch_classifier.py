@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
-from mnistlab.models.params import check_params, integer, one_of, real, satisfies
+from mnistlab.params import check_params, integer, one_of, real, satisfies
 from mnistlab.training.augment import Augmentation
 from mnistlab.training.loop import (
     OPTIMIZERS,
@@ -40,7 +40,9 @@ def _check_device(device: str) -> None:
     except (RuntimeError, TypeError):
         raise ParameterError(f"device={device!r}; expected auto, cpu, cuda or cuda:N") from None
     if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ParameterError(f"device={device!r}, but this machine has no CUDA GPU; use device='auto' or 'cpu'")
+        raise ParameterError(
+            f"device={device!r}, but this machine has no CUDA GPU; use device='auto' or 'cpu'"
+        )
 
 
 PARAMETER_RULES = {

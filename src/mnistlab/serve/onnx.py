@@ -19,6 +19,7 @@ from mnistlab.fileio import atomic_write
 from mnistlab.models import TorchClassifier
 
 ONNX_FILE = "model.onnx"
+WEIGHTS_KEY = "mnistlab.weights_sha256"
 
 
 def _require_onnxruntime():
@@ -48,7 +49,33 @@ def export_onnx(run_path: str | Path) -> Path:
             net, (torch.zeros(1, 1, 28, 28),), str(tmp), input_names=["pixels"], output_names=["logits"],
             dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False,
         )  # fmt: skip
+        _stamp_weights(tmp, _weights_digest(run_path))
     return target
+
+
+def _weights_digest(run_path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256((run_path / runs.WEIGHTS).read_bytes()).hexdigest()
+
+
+def _stamp_weights(onnx_file: Path, digest: str) -> None:
+    """Record in the ONNX file which weights it was exported from, so a stale export is never served."""
+    import onnx
+
+    model = onnx.load(str(onnx_file))
+    onnx.helper.set_model_props(model, {WEIGHTS_KEY: digest})
+    onnx.save(model, str(onnx_file))
+
+
+def _exported_from(onnx_file: Path) -> str | None:
+    import onnx
+
+    try:
+        model = onnx.load(str(onnx_file), load_external_data=False)
+    except Exception:  # a damaged or foreign file: export again
+        return None
+    return next((p.value for p in model.metadata_props if p.key == WEIGHTS_KEY), None)
 
 
 class OnnxClassifier:
@@ -83,10 +110,12 @@ class OnnxClassifier:
 
 
 def load_onnx(run_path: str | Path, threads: int | None = None) -> OnnxClassifier:
-    """The ONNX Runtime classifier of a run, exporting ``model.onnx`` first if it is missing or older."""
+    """The ONNX Runtime classifier of a run, exporting ``model.onnx`` first unless it exists and was exported from
+    the run's current weights (their sha256 is recorded inside the ONNX file)."""
     run_path = Path(run_path)
     onnx_path = run_path / ONNX_FILE
-    weights = run_path / runs.WEIGHTS
-    if not onnx_path.is_file() or (weights.is_file() and weights.stat().st_mtime > onnx_path.stat().st_mtime):
+    if not (run_path / runs.WEIGHTS).is_file():
+        raise MnistlabError(f"{run_path}: no {runs.WEIGHTS}; only PyTorch runs run through ONNX Runtime")
+    if not onnx_path.is_file() or _exported_from(onnx_path) != _weights_digest(run_path):
         export_onnx(run_path)
     return OnnxClassifier(onnx_path, np.asarray(runs.read_config(run_path)["classes_"]), threads)

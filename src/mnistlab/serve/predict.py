@@ -85,8 +85,14 @@ def predict_images(
     return [ImagePrediction(Path(p), r, img, kind) for p, r, img in zip(paths, ranked, images, strict=True)]
 
 
-def write_submission(path: str | Path, predicted: np.ndarray) -> Path:
-    """Kaggle digit-recognizer layout: header ``ImageId,Label``; ImageId counts from 1. Written atomically."""
+def write_submission(path: str | Path, predicted: np.ndarray, overwrite: bool = False) -> Path:
+    """Kaggle digit-recognizer layout: header ``ImageId,Label``; ImageId counts from 1. Written atomically; an
+    existing file is replaced only with ``overwrite``."""
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"{path}: is a folder; the submission is a file such as submission.csv")
+    if path.exists() and not overwrite:
+        raise ParameterError(f"{path}: exists; choose another --submission, or --overwrite to replace it")
     with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["ImageId", "Label"])
@@ -96,9 +102,11 @@ def write_submission(path: str | Path, predicted: np.ndarray) -> Path:
 
 def predict_submission(
     run: str | Path, csv_path: str | Path, out: str | Path = "submission.csv", onnx: bool = False,
-    trust: bool = False,
+    trust: bool = False, overwrite: bool = False,
 ) -> tuple[Path, int]:  # fmt: skip
     """Predict every row of a Kaggle-layout CSV (labelled or not) and write a submission; returns (file, rows)."""
+    if Path(out).exists() and not overwrite:  # before the work, not after it
+        write_submission(out, np.zeros(0), overwrite)
     test = datasets.from_csv(csv_path)
     predicted = load_predictor(run, onnx, trust).predict(test.images)
-    return write_submission(out, predicted), len(predicted)
+    return write_submission(out, predicted, overwrite), len(predicted)

@@ -11,7 +11,9 @@ import contextlib
 import copy
 import logging
 import math
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,6 +66,24 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM (``kill``, a scheduler's time limit) stops training as Ctrl-C does: the best
+    weights and the history so far are kept. Only the main thread can install signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -141,31 +161,32 @@ def train(
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
     result, best_loss, best_state, stale = TrainResult(), math.inf, None, 0
-    try:
-        for epoch in range(1, cfg.epochs + 1):
-            row = _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch)
-            if validation is not None:
-                _, row["val_loss"], row["val_accuracy"] = evaluate(net, *validation, cfg)
-            result.history.append(row)
-            _report(row, cfg)
-            if validation is not None and row["val_loss"] < best_loss - 1e-6:
-                best_loss, best_state, stale, result.best_epoch = (
-                    row["val_loss"],
-                    copy.deepcopy(net.state_dict()),
-                    0,
-                    epoch,
-                )
-            elif validation is not None:
-                stale += 1
-                if cfg.early_stopping and stale >= cfg.early_stopping:
-                    result.stopped_early = True
-                    log.info("early stopping after epoch %d; best was epoch %d", epoch, result.best_epoch)
-                    break
-    except KeyboardInterrupt:
-        result.interrupted = True
-        log.warning(
-            "interrupted after %d complete epochs; keeping the best weights so far", len(result.history)
-        )
+    with sigterm_as_interrupt():
+        try:
+            for epoch in range(1, cfg.epochs + 1):
+                row = _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch)
+                if validation is not None:
+                    _, row["val_loss"], row["val_accuracy"] = evaluate(net, *validation, cfg)
+                result.history.append(row)
+                _report(row, cfg)
+                if validation is not None and row["val_loss"] < best_loss - 1e-6:
+                    best_loss, best_state, stale, result.best_epoch = (
+                        row["val_loss"],
+                        copy.deepcopy(net.state_dict()),
+                        0,
+                        epoch,
+                    )
+                elif validation is not None:
+                    stale += 1
+                    if cfg.early_stopping and stale >= cfg.early_stopping:
+                        result.stopped_early = True
+                        log.info("early stopping after epoch %d; best was epoch %d", epoch, result.best_epoch)
+                        break
+        except KeyboardInterrupt:
+            result.interrupted = True
+            log.warning(
+                "interrupted after %d complete epochs; keeping the best weights so far", len(result.history)
+            )
     if best_state is not None and (cfg.early_stopping or result.interrupted):
         net.load_state_dict(best_state)
     net.eval()

@@ -2,6 +2,7 @@
 
 >>> import numpy as np
 >>> from mnistlab.datasets import Dataset
+from mnistlab.params import check_params, integer
 >>> toy = Dataset(np.zeros((6, 28, 28), np.uint8), np.array([0, 1, 0, 1, 0, 1]), ["even", "odd"], "toy")
 >>> SampleGridDisplay.from_dataset(toy, per_class=2).plot().axes_.shape
 (2, 2)
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.datasets import Dataset
+from mnistlab.params import check_params, integer
 from mnistlab.viz.style import Display, panel_area, single_axes
 
 
@@ -29,13 +31,15 @@ class SampleGridDisplay(Display):
     def from_dataset(
         cls, dataset: Dataset, n: int = 25, per_class: int | None = None, seed: int = 0
     ) -> SampleGridDisplay:
+        check_params("sample grid", {"n": n, "per_class": per_class},
+                     {"n": integer(low=1, high=400), "per_class": integer(low=1, high=50, none=True)})  # fmt: skip
         if per_class is not None and dataset.labels is not None:
             rng = np.random.default_rng(seed)
             members = [np.flatnonzero(dataset.labels == k) for k in range(dataset.n_classes)]
+            cols = min(per_class, max(len(m) for m in members))  # one row per class, however few it has
             indices = np.concatenate(
-                [rng.choice(m, min(per_class, len(m)), replace=False) for m in members if len(m)]
+                [rng.choice(m, min(cols, len(m)), replace=False) for m in members if len(m)]
             )
-            cols = per_class
         else:
             indices = np.arange(min(n, len(dataset)))
             cols = max(1, int(np.ceil(np.sqrt(len(indices)))))
