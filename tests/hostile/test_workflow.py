@@ -157,3 +157,19 @@ def test_a_stale_onnx_export_is_never_served(tmp_path, blobs, fast):
     np.testing.assert_allclose(
         load_onnx(tmp_path / "run").predict_proba(X), second.predict_proba(X), atol=1e-5
     )
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["cv", "--model", "naive-bayes", "--folds", "1", "--limit", "300"], "folds=1; expected 2.."),
+        (["multilabel", "--limit", "3"], "3 training images; the 5-nearest-neighbour model needs at least 5"),
+        (["data", "show", "mnist", "--out", "x.png", "--n", "0"], "n=0; expected an integer >= 1 and <= 400"),
+        (["data", "show", "mnist", "--out", "x.png", "--per-class", "100000"], "per_class=100000; expected"),
+        (["evaluate", "nowhere", "--top", "-5"], "top=-5; expected an integer >= 1"),
+    ],
+)
+def test_bad_options_with_real_data(capsys, args, message):
+    code, err = run(capsys, *args)
+    assert code == 1 and message in err and "Traceback" not in err, err
