@@ -174,7 +174,7 @@ def test_bad_parameters_are_refused_before_training():
         ({"lr": -1.0}, "lr=-1.0; expected a number > 0"),
         ({"augment": "spin=3"}, "augment: cannot read 'spin=3'"),
         ({"epochz": 3}, "model 'mlp' has no parameter 'epochz'; its parameters: "),
-        ({"width": 0}, "width=0; expected an integer >= 1 or None"),
+        ({"width": 0}, "width=0; expected an integer >= 1 and <= 4096 or None"),
     ]:
         with pytest.raises(ParameterError, match=message):
             models.create("mlp", **params)
