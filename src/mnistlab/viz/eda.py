@@ -2,7 +2,6 @@
 
 >>> import numpy as np
 >>> from mnistlab.datasets import Dataset
-from mnistlab.params import check_params, integer
 >>> toy = Dataset(np.zeros((6, 28, 28), np.uint8), np.array([0, 1, 0, 1, 0, 1]), ["even", "odd"], "toy")
 >>> SampleGridDisplay.from_dataset(toy, per_class=2).plot().axes_.shape
 (2, 2)
