@@ -173,3 +173,33 @@ def test_a_stale_onnx_export_is_never_served(tmp_path, blobs, fast):
 def test_bad_options_with_real_data(capsys, args, message):
     code, err = run(capsys, *args)
     assert code == 1 and message in err and "Traceback" not in err, err
+
+
+def test_ctrl_c_while_the_command_line_starts_exits_quietly(monkeypatch, capsys):
+    import types
+
+    from mnistlab import cli
+
+    class Interrupted(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "mnistlab.cli.main", Interrupted("mnistlab.cli.main"))
+    with pytest.raises(SystemExit) as stop:
+        cli.entry()
+    assert stop.value.code == 130 and capsys.readouterr().err.strip() == "interrupted"
+
+
+def test_an_unwritable_cache_is_named(tmp_home, monkeypatch):
+    from pathlib import Path
+
+    from mnistlab.errors import DataNotAvailableError
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)  # as a read-only cache would (root ignores file modes)
+    with pytest.raises(
+        DataNotAvailableError, match="cannot write to the cache \\(Permission denied\\); set MNISTLAB_HOME"
+    ):
+        datasets.fetch("mnist")
