@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from mnistlab import datasets, models, runs
-from mnistlab.errors import MnistlabError, ParameterError
+from mnistlab.errors import DataFormatError, MnistlabError, ParameterError
 from mnistlab.evaluation import evaluate_estimator
 from mnistlab.fileio import write_json
 from mnistlab.params import check_params, integer, real
@@ -24,11 +24,29 @@ def _first(dataset: datasets.Dataset, limit: int | None) -> datasets.Dataset:
     return dataset if limit is None else dataset.subset(slice(0, limit))
 
 
-def _train_test(data: str, limit: int | None) -> tuple[datasets.Dataset, datasets.Dataset]:
-    """The training and test splits; with ``limit``, the first N training and N // 6 test images."""
+def _train_test(
+    data: str, limit: int | None, test: str | None = None, test_fraction: float | None = None, classes=None,
+    seed: int = 0,
+) -> datasets.TrainTest:  # fmt: skip
+    """Training and test data (``datasets.train_and_test``); with ``limit``, the first N training and N // 6 test
+    images (quick runs)."""
     _check_limit(limit)
-    train, test = datasets.load(data, "train"), datasets.load(data, "test")
-    return _first(train, limit), _first(test, None if limit is None else max(limit // 6, 1))
+    parts = datasets.train_and_test(data, test, test_fraction, classes, seed)
+    if limit is None:
+        return parts
+    train, held_out = _first(parts.train, limit), _first(parts.test, max(limit // 6, 1))
+    return datasets.TrainTest(train, held_out, {**parts.provenance, "limit": limit})
+
+
+def _kind(data: str) -> str | None:
+    """The kind of a registered data set, known before its data is read (files tell theirs when read)."""
+    source = datasets.resolve(data)
+    return datasets.get_info(data).kind if source.registered else None
+
+
+def _training_data(data: str, limit: int | None, classes=None) -> datasets.Dataset:
+    _check_limit(limit)
+    return _first(datasets.read_source(datasets.resolve(data), "train", classes), limit)
 
 
 def _check_folds(folds: int, labels) -> None:
@@ -45,6 +63,10 @@ def train_model(
     data: str = "mnist",
     model: str = "cnn",
     *,
+    test: str | None = None,
+    test_fraction: float | None = None,
+    classes: list[str] | None = None,
+    validation_fraction: float = 0.1,
     params: dict | None = None,
     seed: int | None = None,
     out: str | Path | None = None,
@@ -53,43 +75,101 @@ def train_model(
     overwrite: bool = False,
     verbose: int = 1,
 ) -> runs.Run:
-    """Train ``model`` on the training split of ``data``, measure it on the test split, save to ``out``.
+    """Train ``model`` on ``data`` (a registered name or a file/folder), measure it once on the test data, save
+    the run to ``out``.
 
-    ``params`` override the model's defaults for this kind of data (``models.create(name, data=...)``, the same
-    recipe the Python API and the benchmarks train); ``seed`` sets the PyTorch seed or a scikit-learn
-    ``random_state`` (``None`` keeps the model's default); ``limit`` keeps only the first N training images and
-    N // 6 test images (quick runs); ``force_flip`` allows horizontal flips on digits; ``out`` must not hold a
-    run already unless ``overwrite`` (checked, with writability, before anything is trained).
+    Test data: ``test`` (a file or folder), a stratified ``test_fraction`` of ``data``, or a registered data set's
+    test split. PyTorch models hold out ``validation_fraction`` of the training data (stratified) for their
+    learning curves and early stopping unless their recipe or ``params`` set ``validation_split``; the test data
+    is used once, after training. ``params`` override the model's recipe for this kind of data;
+    ``seed`` sets the PyTorch seed or a scikit-learn ``random_state`` (and the test hold-out);
+    ``limit`` keeps only the first N training and N // 6 test images (quick runs); ``force_flip`` allows
+    horizontal flips on digits; ``out`` must not hold a run already unless ``overwrite``.
 
-    >>> run = train_model("mnist", "mlp", params={"epochs": 1}, out="runs/mlp")  # doctest: +SKIP
+    >>> run = train_model("train.csv", "softmax", test_fraction=0.2, out="runs/softmax")  # doctest: +SKIP
     >>> run.metrics["test_accuracy"]  # doctest: +SKIP
-    0.95...
+    0.92...
     """
     spec = models.get_spec(model)
     params = dict(params or {})
+    check_params("train", {"validation_fraction": validation_fraction},
+                 {"validation_fraction": real(low=0, high=1, high_open=True)})  # fmt: skip
     if spec.kind == "torch":
         params.setdefault("verbose", verbose)
+        if "validation_split" not in spec.defaults:
+            params.setdefault("validation_split", validation_fraction)
         if seed is not None:
             params["seed"] = seed
-    models.create(model, datasets.get_info(data), force_flip=force_flip, **params)  # bad parameters fail now
+    models.create(
+        model, _kind(data), force_flip=force_flip, **params
+    )  # bad parameters fail before data is read
     if out is not None:
         runs.prepare_folder(out, overwrite)
-    train, test = _train_test(data, limit)
+    parts = _train_test(data, limit, test, test_fraction, classes, seed or 0)
+    train, held_out = parts.train, parts.test
     estimator = models.create(model, train, force_flip=force_flip, **params)
     if spec.kind == "sklearn" and seed is not None:
         estimator.set_params(**{k: seed for k in estimator.get_params() if k.endswith("random_state")})
     start = time.perf_counter()
     estimator.fit(train.images, train.labels)
     seconds = time.perf_counter() - start
-    metrics = {"train_seconds": round(seconds, 2), "n_train": len(train), "n_test": len(test)}
-    metrics.update(split_metrics(estimator, test))
+    metrics = {"train_seconds": round(seconds, 2), "n_train": len(train), "n_test": len(held_out),
+               "splits": _split_note(estimator, parts)}  # fmt: skip
+    metrics.update(split_metrics(estimator, held_out))
     log.info(
         "%s on %s: test accuracy %.4f (trained in %.1f s)", model, data, metrics["test_accuracy"], seconds
     )
     history = getattr(estimator, "history_", [])
     if out is not None:
-        runs.save(out, estimator, model=model, data=data, classes=train.classes, seed=seed, metrics=metrics)
+        runs.save(out, estimator, model=model, data=data, classes=train.classes, seed=seed, metrics=metrics,
+                  data_source=parts.provenance)  # fmt: skip
     return runs.Run(Path(out) if out else Path(), estimator, {"data": data, "model": model}, history, metrics)
+
+
+def _split_note(estimator, parts: datasets.TrainTest) -> dict:
+    """Which data each number of metrics.json and history.json comes from."""
+    fraction = getattr(estimator, "validation_split", 0) or 0
+    return {
+        "train": f"{parts.provenance['train']['spec']}"
+        + (f", less {fraction:g} held out for validation" if fraction else ""),
+        "validation": f"{fraction:g} of the training data, stratified (history.json val_*)"
+        if fraction
+        else None,
+        "test": f"{parts.provenance['test']['split']} (test_accuracy, test_loss), used once after training",
+    }
+
+
+def _run_test_data(run: runs.Run, test: str | None) -> datasets.Dataset:
+    """The data to evaluate a run on: ``test``, or what the run recorded, refused if its content has changed."""
+    classes = run.config["classes"]
+    recorded = run.config.get("data_source")
+    if test is not None:
+        dataset = datasets.read_source(datasets.resolve(test), "test", classes)
+    elif recorded is None:  # runs saved before data sources were recorded: registered data only
+        dataset = datasets.load(run.config["data"], "test")
+    else:
+        source = recorded["test"]
+        parts = datasets.train_and_test(recorded["train"]["spec"], None if source["fraction"] is not None or
+                                        source["spec"] == recorded["train"]["spec"] else source["spec"],
+                                        source["fraction"], classes, source["seed"])  # fmt: skip
+        dataset = (
+            parts.test
+            if recorded.get("limit") is None
+            else _first(parts.test, max(recorded["limit"] // 6, 1))
+        )
+        if datasets.fingerprint(parts.test) != source["sha256"]:
+            raise DataFormatError(f"{source['spec']}: its test data changed since {run.path} was trained (sha256 "
+                                  f"{datasets.fingerprint(parts.test)[:12]}... now, {source['sha256'][:12]}... "
+                                  "then); evaluate on a file explicitly with --test")  # fmt: skip
+    if dataset.labels is None:
+        raise DataFormatError(f"{dataset.source}: has no labels, so it cannot be scored; predict it with "
+                              f"mnistlab predict {run.path} --csv FILE")  # fmt: skip
+    unknown = sorted({dataset.classes[k] for k in set(dataset.labels.tolist())} -
+                     {classes[int(k)] for k in run.config["classes_"] if str(k).isdigit()})  # fmt: skip
+    if unknown:
+        raise DataFormatError(f"{dataset.source or dataset.name}: class {unknown[0]!r} never appeared in training; "
+                              f"the model knows {', '.join(classes)}")  # fmt: skip
+    return dataset
 
 
 def split_metrics(estimator, test: datasets.Dataset) -> dict:
@@ -101,8 +181,9 @@ def split_metrics(estimator, test: datasets.Dataset) -> dict:
     return metrics
 
 
-def evaluate_run(path: str | Path, top: int = 16, trust: bool = False) -> dict:
-    """Evaluate a saved run on its data set's test split: writes ``metrics.json`` and figures into the run.
+def evaluate_run(path: str | Path, top: int = 16, trust: bool = False, test: str | None = None) -> dict:
+    """Evaluate a saved run on its test data (the data it recorded, checked unchanged) or on ``test`` (any
+    labelled file of the same classes): writes ``metrics.json`` and figures into the run.
 
     >>> metrics = evaluate_run("runs/cnn-mnist")  # doctest: +SKIP
     >>> metrics["evaluation"]["accuracy"]  # doctest: +SKIP
@@ -112,7 +193,7 @@ def evaluate_run(path: str | Path, top: int = 16, trust: bool = False) -> dict:
     check_params("evaluate", {"top": top}, {"top": integer(low=1, high=10_000)})
     path = Path(path)
     run = runs.load_run(path, trust)
-    test = datasets.load(run.config["data"], "test")
+    test = _run_test_data(run, test)
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
     metrics = {**run.metrics, "test_accuracy": evaluation.accuracy, "n_test": len(test),
                "evaluation": evaluation.to_dict(top)}  # fmt: skip
@@ -141,13 +222,14 @@ def cross_validate(
     limit: int | None = None,
     params: dict | None = None,
     verbose: int = 0,
+    classes: list[str] | None = None,
 ) -> dict:
     """Stratified k-fold accuracy of a registered model on a data set's training split: scores, mean, std."""
     from mnistlab.evaluation import cross_validate_model
 
     _check_limit(limit)
-    estimator = models.create(model, datasets.get_info(data), **(params or {}))
-    train = _first(datasets.load(data, "train"), limit)
+    estimator = models.create(model, _kind(data), **(params or {}))
+    train = _training_data(data, limit, classes)
     _check_folds(folds, train.labels)
     result = cross_validate_model(estimator, train.images, train.labels, folds, verbose=verbose)
     return {
@@ -166,6 +248,7 @@ def detect(
     out: str | Path | None = None,
     limit: int | None = None,
     verbose: int = 0,
+    classes: list[str] | None = None,
 ) -> dict:
     """The Hands-On ML binary study: each model as a "``positive`` against the rest" detector, with a "never
     positive" baseline, cross-validated on the training split; figures and ``detect.json`` go to ``out``.
@@ -179,7 +262,7 @@ def detect(
     check_params("detect", {"target_precision": target_precision},
                  {"target_precision": real(low=0, high=1, low_open=True, none=True)})  # fmt: skip
     estimators = {name: models.create(name) for name in model_names}  # unknown names fail before data loads
-    train = _first(datasets.load(data, "train"), limit)
+    train = _training_data(data, limit, classes)
     _check_folds(folds, train.labels)
     if positive not in train.classes:
         raise MnistlabError(f"{data}: no class {positive!r}; classes are {', '.join(train.classes)}")
@@ -215,12 +298,16 @@ def _check_neighbours(train: datasets.Dataset, k: int = 5) -> None:
         )
 
 
-def multilabel(data: str = "mnist", limit: int | None = None, out: str | Path | None = None) -> dict:
+def multilabel(
+    data: str = "mnist", limit: int | None = None, out: str | Path | None = None, test: str | None = None,
+    test_fraction: float | None = None,
+) -> dict:  # fmt: skip
     """The Hands-On ML multilabel example: KNN on [class >= 7, class odd]; F1 per label, macro, weighted on
     the test split."""
     from mnistlab.evaluation.extensions import multilabel_study
 
-    train, test = _train_test(data, limit)
+    parts = _train_test(data, limit, test, test_fraction)
+    train, test = parts.train, parts.test
     _check_neighbours(train)
     log.info("multilabel KNN on %d training images, %d test images", len(train), len(test))
     result = multilabel_study(train.images, train.labels, test.images, test.labels)
@@ -232,14 +319,16 @@ def multilabel(data: str = "mnist", limit: int | None = None, out: str | Path | 
 
 
 def denoise(
-    data: str = "mnist", limit: int | None = None, noise: int = 100, out: str | Path | None = None
-) -> dict:
+    data: str = "mnist", limit: int | None = None, noise: int = 100, out: str | Path | None = None,
+    test: str | None = None, test_fraction: float | None = None,
+) -> dict:  # fmt: skip
     """The Hands-On ML multi-output example: learn noisy -> clean with KNN; MSE and PSNR before and after."""
     from mnistlab import viz
     from mnistlab.evaluation.extensions import denoise_study
 
     check_params("denoise", {"noise": noise}, {"noise": integer(low=1, high=255)})
-    train, test = _train_test(data, limit)
+    parts = _train_test(data, limit, test, test_fraction)
+    train, test = parts.train, parts.test
     _check_neighbours(train)
     log.info("denoising KNN on %d training images, %d test images", len(train), len(test))
     result = denoise_study(train.images, test.images, noise)

@@ -97,7 +97,7 @@ def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
 
 def save(
     path: str | Path, estimator: BaseEstimator, *, model: str, data: str, classes: list[str],
-    seed: int | None = None, metrics: dict | None = None,
+    seed: int | None = None, metrics: dict | None = None, data_source: dict | None = None,
 ) -> Path:  # fmt: skip
     """Write a fitted estimator and its metadata into the run folder ``path``."""
     path = Path(path)
@@ -110,6 +110,7 @@ def save(
         "classes": list(classes),
         "classes_": np.asarray(estimator.classes_).tolist(),
         "n_features_in": int(getattr(estimator, "n_features_in_", networks.IMAGE_FEATURES)),
+        "data_source": data_source,  # where train and test data came from, with their content's sha256
         "versions": versions(),
     }
     if isinstance(estimator, TorchClassifier):

@@ -7,11 +7,18 @@ from typing import Annotated
 
 import typer
 
+from mnistlab.errors import ParameterError
+
 app = typer.Typer(
     help="Data sets: list, fetch, inspect, show, export.", no_args_is_help=True, rich_markup_mode=None
 )
 
-NameArg = Annotated[str, typer.Argument(help="Registered data set, e.g. mnist or fashion-mnist-kaggle.")]
+NameArg = Annotated[
+    str,
+    typer.Argument(
+        help="Registered data set (e.g. mnist), or a Kaggle-layout CSV, image folder, IDX file or npz."
+    ),
+]
 
 
 @app.command("list")
@@ -39,16 +46,19 @@ def info(name: NameArg) -> None:
     from mnistlab import datasets
 
     s = datasets.summary(name)
-    typer.echo(f"{name}: {s.info.description}")
-    typer.echo(f"kind: {s.info.kind}; order: {s.info.order}; license: {s.info.license}")
+    typer.echo(f"{s.name}: {s.description}")
+    if s.info is not None:
+        typer.echo(f"kind: {s.info.kind}; order: {s.info.order}; license: {s.info.license}")
     typer.echo(f"source: {s.source}")
-    typer.echo(f"{'class':>14s}" + "".join(f"{split:>8s}" for split in s.class_counts))
-    for k, cls in enumerate(s.info.classes):
-        typer.echo(f"{cls:>14s}" + "".join(f"{counts[k]:8d}" for counts in s.class_counts.values()))
+    typer.echo(f"{'class':>14s}" + "".join(f"{split:>8s}" for split in s.sizes))
+    for k, cls in enumerate(s.classes):
+        counts = [c[k] if c is not None else "-" for c in s.class_counts.values()]
+        typer.echo(f"{cls:>14s}" + "".join(f"{c:>8}" for c in counts))
     typer.echo(f"{'total':>14s}" + "".join(f"{size:8d}" for size in s.sizes.values()))
     for split, (mean, std) in s.pixel_stats.items():
-        typer.echo(f"{split} pixels: mean {mean:.3f}, std {std:.3f} (0..255 scale)")
-    for file, status in s.files.items():
+        typer.echo(f"{split} pixels: mean {mean:.3f}, std {std:.3f} (0..255 scale); content sha256 "
+                   f"{s.content_sha256[split][:16]}...")  # fmt: skip
+    for file, status in (s.files or {}).items():
         typer.echo(f"{file}: {status.detail}")
 
 
@@ -80,7 +90,8 @@ def show(
     from mnistlab import datasets
     from mnistlab.viz import SampleGridDisplay
 
-    ds = datasets.load(name, split)  # type: ignore[arg-type]
+    parts = datasets.splits_of(name)
+    ds = parts.get(split) or next(iter(parts.values()))  # a file holds one data set, whatever its split name
     typer.echo(SampleGridDisplay.from_dataset(ds, n=n, per_class=per_class, seed=seed).save(out))
 
 
@@ -94,9 +105,11 @@ def export(
     """Write a data set in another format; reading it back gives the same arrays."""
     from mnistlab import datasets
 
-    for part in split or list(datasets.get_info(name).split_sizes):
-        target = datasets.export(datasets.load(name, part), out, fmt)  # type: ignore[arg-type]
-        typer.echo(f"{name}/{part} -> {target}")
+    parts = datasets.splits_of(name)
+    for part in split or list(parts):
+        if part not in parts:
+            raise ParameterError(f"{name}: no split {part!r}; it has {', '.join(parts)}")
+        typer.echo(f"{name}/{part} -> {datasets.export(parts[part], out, fmt)}")
 
 
 @app.command()
@@ -108,5 +121,6 @@ def eda(
     from mnistlab import datasets
     from mnistlab.viz import write_eda
 
-    for path in write_eda(datasets.load(name, "train"), datasets.load(name, "test"), out / name):
+    parts = list(datasets.splits_of(name).values())
+    for path in write_eda(parts, out / parts[0].name):
         typer.echo(path)

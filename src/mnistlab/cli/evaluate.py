@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from mnistlab.cli.options import DATA_HELP, ClassesOpt, TestFractionOpt, TestOpt, parse_classes
+
 
 def evaluate(
     run: Annotated[Path, typer.Argument(help="Run folder.")],
@@ -14,11 +16,14 @@ def evaluate(
     trust: Annotated[
         bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
     ] = False,
+    test: Annotated[
+        str | None, typer.Option("--test", help="Evaluate on this labelled file or folder instead.")
+    ] = None,
 ) -> None:
     """Evaluate a run on its test split: metrics.json and figures in the run folder, report printed."""
     from mnistlab import experiment
 
-    metrics = experiment.evaluate_run(run, top, trust)
+    metrics = experiment.evaluate_run(run, top, trust, test)
     evaluation = metrics["evaluation"]
     typer.echo(
         f"accuracy {evaluation['accuracy']:.4f}"
@@ -39,21 +44,24 @@ def evaluate(
 
 
 def cv(
-    data: Annotated[str, typer.Option(help="Registered data set.")] = "mnist",
+    data: Annotated[str, typer.Option(help=DATA_HELP)] = "mnist",
     model: Annotated[str, typer.Option(help="Registered model.")] = "sgd",
     folds: Annotated[int, typer.Option(help="Number of stratified folds.")] = 3,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training images.")] = None,
+    classes: ClassesOpt = None,
 ) -> None:
     """Stratified k-fold cross-validation accuracy of a model: fold scores, mean and std."""
     from mnistlab import experiment
 
-    result = experiment.cross_validate(data, model, folds, limit, verbose=2)  # a line as each fold ends
+    result = experiment.cross_validate(
+        data, model, folds, limit, verbose=2, classes=parse_classes(classes)
+    )  # a line as each fold ends
     typer.echo("fold accuracy: " + " ".join(f"{s:.5f}" for s in result["scores"]))
     typer.echo(f"mean {result['mean']:.5f}  std {result['std']:.5f}")
 
 
 def detect(
-    data: Annotated[str, typer.Option(help="Registered data set.")] = "mnist",
+    data: Annotated[str, typer.Option(help=DATA_HELP)] = "mnist",
     positive: Annotated[str, typer.Option(help="The class to detect against the rest.")] = "5",
     models: Annotated[str, typer.Option(help="Comma-separated registered models.")] = "sgd,random-forest",
     folds: Annotated[int, typer.Option(help="Number of stratified folds.")] = 3,
@@ -64,12 +72,15 @@ def detect(
         "reports/detect"
     ),
     limit: Annotated[int | None, typer.Option(help="Use only the first N training images.")] = None,
+    classes: ClassesOpt = None,
 ) -> None:
     """Binary detectors (Hands-On ML chapter 3): "K against the rest", a never-positive baseline, PR/ROC curves, thresholds."""
     names = tuple(m.strip() for m in models.split(",") if m.strip())
     from mnistlab import experiment
 
-    summary = experiment.detect(data, positive, names, folds, target_precision, out, limit, verbose=2)
+    summary = experiment.detect(
+        data, positive, names, folds, target_precision, out, limit, verbose=2, classes=parse_classes(classes)
+    )
     for name, r in summary.items():
         cells = f"{name:16s} cv accuracy {' '.join(f'{s:.5f}' for s in r['cv_accuracy'])}"
         cells += f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}  f1 {r['f1']:.4f}"
@@ -86,23 +97,25 @@ def detect(
 
 
 def multilabel(
-    data: Annotated[str, typer.Option(help="Registered data set.")] = "mnist",
+    data: Annotated[str, typer.Option(help=DATA_HELP)] = "mnist",
     limit: Annotated[
         int | None, typer.Option(help="Use only the first N training images (N/6 test).")
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder for multilabel.json.")] = Path("reports/multilabel"),
+    test: TestOpt = None,
+    test_fraction: TestFractionOpt = None,
 ) -> None:
     """Multilabel KNN on [class >= 7, class odd] (Hands-On ML chapter 3): F1 per label, macro and weighted."""
     from mnistlab import experiment
 
-    result = experiment.multilabel(data, limit, out)
+    result = experiment.multilabel(data, limit, out, test, test_fraction)
     for name, f1 in result["f1_per_label"].items():
         typer.echo(f"f1 {name:8s} {f1:.4f}")
     typer.echo(f"f1 macro {result['f1_macro']:.4f}  weighted {result['f1_weighted']:.4f}")
 
 
 def denoise(
-    data: Annotated[str, typer.Option(help="Registered data set.")] = "mnist",
+    data: Annotated[str, typer.Option(help=DATA_HELP)] = "mnist",
     limit: Annotated[
         int | None, typer.Option(help="Use only the first N training images (N/6 test).")
     ] = None,
@@ -110,11 +123,13 @@ def denoise(
     out: Annotated[Path, typer.Option(help="Folder for denoise.json and denoise.png.")] = Path(
         "reports/denoise"
     ),
+    test: TestOpt = None,
+    test_fraction: TestFractionOpt = None,
 ) -> None:
     """Multi-output KNN that removes noise (Hands-On ML chapter 3): MSE and PSNR before and after, a before/after grid."""
     from mnistlab import experiment
 
-    r = experiment.denoise(data, limit, noise, out)
+    r = experiment.denoise(data, limit, noise, out, test, test_fraction)
     typer.echo(f"noisy:    mse {r['mse_noisy']:8.1f}  psnr {r['psnr_noisy']:.2f} dB")
     typer.echo(f"denoised: mse {r['mse_denoised']:8.1f}  psnr {r['psnr_denoised']:.2f} dB")
     typer.echo(f"written to {out}")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from mnistlab.cli.options import DATA_HELP, ClassesOpt, TestFractionOpt, TestOpt, parse_classes
 from mnistlab.errors import ParameterError
 
 
@@ -48,7 +49,7 @@ def parse_settings(settings: list[str]) -> dict:
 
 
 def train(
-    data: Annotated[str, typer.Option(help="Registered data set.")] = "mnist",
+    data: Annotated[str, typer.Option(help=DATA_HELP)] = "mnist",
     model: Annotated[str, typer.Option(help="Registered model (see `mnistlab models`).")] = "cnn",
     epochs: Annotated[int | None, typer.Option(help="Epochs (PyTorch models).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed; default: the model's own.")] = None,
@@ -62,6 +63,13 @@ def train(
     ] = None,
     force_flip: Annotated[bool, typer.Option(help="Allow horizontal flips on digits.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a run already in --out.")] = False,
+    test: TestOpt = None,
+    test_fraction: TestFractionOpt = None,
+    classes: ClassesOpt = None,
+    validation_fraction: Annotated[
+        float,
+        typer.Option(help="Share of the training data held out for validation (PyTorch models; 0: none)."),
+    ] = 0.1,
 ) -> None:
     """Train a model, print one line per epoch and the test accuracy, save the run folder."""
     from mnistlab.experiment import train_model
@@ -72,15 +80,10 @@ def train(
     if threads is not None:
         params["threads"] = threads
     metrics = train_model(
-        data,
-        model,
-        params=params,
-        seed=seed,
-        out=out,
-        limit=limit,
-        force_flip=force_flip,
-        overwrite=overwrite,
-    ).metrics
+        data, model, test=test, test_fraction=test_fraction, classes=parse_classes(classes),
+        validation_fraction=validation_fraction, params=params, seed=seed, out=out, limit=limit,
+        force_flip=force_flip, overwrite=overwrite,
+    ).metrics  # fmt: skip
     loss = f"  test loss {metrics['test_loss']:.4f}" if "test_loss" in metrics else ""
     typer.echo(f"test accuracy {metrics['test_accuracy']:.4f}{loss}")
     if out is not None:

@@ -25,6 +25,7 @@ from mnistlab.datasets.idx import parse_idx, read_idx, write_idx
 from mnistlab.datasets.images import read_image, read_image_folder, write_image_folder
 from mnistlab.datasets.npzfile import read_npz
 from mnistlab.datasets.registry import SPLIT_FILES, DatasetInfo, available, get_info
+from mnistlab.datasets.sources import Source, TrainTest, fingerprint, read_source, resolve, train_and_test
 from mnistlab.errors import ChecksumError, DataFormatError
 from mnistlab.fileio import read_json, write_json
 
@@ -34,12 +35,15 @@ __all__ = [
     "DatasetInfo",
     "DatasetSummary",
     "FileStatus",
+    "Source",
+    "TrainTest",
     "available",
     "cache_source",
     "cache_status",
     "data_home",
     "export",
     "fetch",
+    "fingerprint",
     "from_csv",
     "from_idx",
     "from_image_folder",
@@ -49,14 +53,18 @@ __all__ = [
     "load",
     "metadata_path",
     "read_image",
+    "read_source",
+    "resolve",
+    "splits_of",
     "summary",
+    "train_and_test",
     "train_val_split",
     "verify",
 ]
 
 log = logging.getLogger("mnistlab.data")
 Split = Literal["train", "test"]
-EXPORT_FORMATS = ("csv", "idx", "png", "npz")
+EXPORT_FORMATS = ("csv", "kaggle-csv", "idx", "png", "npz")
 METADATA_FILE = "dataset.json"
 
 
@@ -125,35 +133,55 @@ def is_cached(name: str, home: Path | None = None) -> bool:
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """What ``mnistlab data info`` shows: per-split class counts, pixel statistics, file checks and source."""
+    """What ``mnistlab data info`` shows: per-split class counts, pixel statistics, content checksums, and for a
+    registered data set its record, source and file checks."""
 
-    info: DatasetInfo
+    name: str
+    description: str
+    classes: list[str]
+    kind: str | None
     source: str
-    class_counts: dict[str, list[int]]  # split -> images per class
+    class_counts: dict[str, list[int] | None]  # split -> images per class (None: unlabelled)
     pixel_stats: dict[str, tuple[float, float]]  # split -> (mean, std) on the 0..255 scale
-    files: dict[str, FileStatus]
+    sizes: dict[str, int]
+    content_sha256: dict[str, str]  # split -> sha256 of images and labels, whatever file format held them
+    info: DatasetInfo | None = None
+    files: dict[str, FileStatus] | None = None
 
-    @property
-    def sizes(self) -> dict[str, int]:
-        return {split: sum(counts) for split, counts in self.class_counts.items()}
+
+def splits_of(spec: str | Path, classes=None) -> dict[str, Dataset]:
+    """Every split of a registered data set, or the one data set a file or folder holds (under its split name).
+
+    >>> list(splits_of("mnist"))  # doctest: +SKIP
+    ['train', 'test']
+    """
+    source = resolve(spec)
+    if source.registered:
+        return {split: read_source(source, split, classes) for split in get_info(source.spec).split_sizes}
+    dataset = read_source(source, classes=classes)
+    return {dataset.split: dataset}
 
 
-def summary(name: str, home: Path | None = None) -> DatasetSummary:
-    """Load every split of a registered data set and summarise it; checksums are re-hashed in full.
+def summary(spec: str | Path, home: Path | None = None) -> DatasetSummary:
+    """Summarise a registered data set (all splits, checksums re-hashed in full) or a file or folder.
 
     >>> s = summary("mnist")  # doctest: +SKIP
     >>> s.sizes  # doctest: +SKIP
     {'train': 60000, 'test': 10000}
     """
-    info = get_info(name)
-    splits = {split: load(name, split, home) for split in info.split_sizes}  # type: ignore[arg-type]
+    splits = splits_of(spec)
+    first = next(iter(splits.values()))
+    registered = resolve(spec).registered
+    info = get_info(str(spec)) if registered else None
     return DatasetSummary(
-        info=info,
-        source=cache_source(name, home),
-        class_counts={split: ds.class_counts().tolist() for split, ds in splits.items()},
+        name=first.name, description=info.description if info else f"{first.source} ({resolve(spec).format})",
+        classes=first.classes, kind=first.kind, source=cache_source(str(spec), home) if info else first.source,
+        class_counts={s: ds.class_counts().tolist() if ds.labels is not None else None for s, ds in splits.items()},
         pixel_stats={split: ds.pixel_stats() for split, ds in splits.items()},
-        files=cache_status(name, home, rehash=True),
-    )
+        sizes={split: len(ds) for split, ds in splits.items()},
+        content_sha256={split: fingerprint(ds) for split, ds in splits.items()},
+        info=info, files=cache_status(str(spec), home, rehash=True) if info else None,
+    )  # fmt: skip
 
 
 def from_csv(
@@ -239,6 +267,19 @@ def _dataset(
     return Dataset(images, labels, list(classes), name, split, str(path), kind or sidecar.get("kind"))
 
 
+def _write_kaggle_csv(dataset: Dataset, out: Path) -> Path:
+    """Kaggle's layouts: digits as the digit-recognizer competition (``train.csv`` labelled, ``test.csv`` without
+    labels, ``pixel0..``), anything else as Kaggle's Fashion-MNIST files (``fashion-mnist_train.csv`` /
+    ``fashion-mnist_test.csv``, both labelled, ``pixel1..``)."""
+    if dataset.kind == "digits":
+        target = out / f"{dataset.split}.csv"
+        write_csv(target, dataset.images, dataset.labels if dataset.split != "test" else None)
+    else:
+        target = out / f"fashion-mnist_{dataset.split}.csv"
+        write_csv(target, dataset.images, dataset.labels, first_pixel=1)
+    return target
+
+
 def _first_data_line(path: Path) -> int:
     """Line of the first row in a CSV with a header (row 0 is line 2); other formats count rows from 1."""
     if path.suffix.lower() != ".csv":
@@ -251,7 +292,8 @@ def _first_data_line(path: Path) -> int:
 def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:
     """Write one split in ``csv``, ``idx``, ``png`` or ``npz`` format under ``out``; reading it back is exact.
 
-    Files: ``csv`` -> ``<split>.csv``; ``idx`` -> official names (``train-images-idx3-ubyte``, ``t10k-...``);
+    Files: ``csv`` -> ``<split>.csv``; ``kaggle-csv`` -> Kaggle's layouts (``train.csv``/``test.csv`` of the
+    digit-recognizer for digits, the test file without labels; ``fashion-mnist_<split>.csv`` otherwise); ``idx`` -> official names (``train-images-idx3-ubyte``, ``t10k-...``);
     ``png`` -> ``<split>/00000.png ...`` with a ``labels.csv`` manifest; ``npz`` -> ``<split>.npz``. A
     ``dataset.json`` beside them keeps the name, class names and kind. Returns the path to read back.
     """
@@ -267,6 +309,8 @@ def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:
     if fmt == "csv":
         target = out / f"{dataset.split}.csv"
         write_csv(target, dataset.images, dataset.labels)
+    elif fmt == "kaggle-csv":
+        target = _write_kaggle_csv(dataset, out)
     elif fmt == "npz":
         target = out / f"{dataset.split}.npz"
         arrays = {"images": dataset.images, "classes": np.asarray(dataset.classes)}

@@ -275,12 +275,16 @@ def _field_text(chunk: np.ndarray, index: int) -> str:
     return chunk[start:stop].tobytes().decode("utf-8", "replace").strip()[:40]
 
 
-def write_csv(path: str | Path, images: np.ndarray, labels: np.ndarray | None = None) -> None:
-    """Write images (and labels first, when given) in Kaggle layout with a ``label,pixel0..pixel783`` header."""
+def write_csv(
+    path: str | Path, images: np.ndarray, labels: np.ndarray | None = None, first_pixel: int = 0
+) -> None:
+    """Write images (and labels first, when given) in Kaggle layout with a ``label,pixel0..pixel783`` header
+    (``first_pixel=1``: ``pixel1..pixel784``, as Kaggle's Fashion-MNIST files count)."""
     flat = np.asarray(images, dtype=np.int32).reshape(len(images), -1)
     if labels is not None:
         flat = np.column_stack((np.asarray(labels, dtype=np.int32), flat))
-    header = ",".join(_default_names(labels is not None)) + "\n"
+    names = ["label"] * (labels is not None) + [f"pixel{i + first_pixel}" for i in range(N_PIXELS)]
+    header = ",".join(names) + "\n"
     with atomic_write(path) as tmp, open(tmp, "wb") as out:
         out.write(header.encode())
         rows_per_chunk = max(1, _CHUNK_BYTES // (4 * flat.shape[1]))

@@ -110,15 +110,17 @@ class ClassMeansDisplay(Display):
         area.suptitle(self.title)
 
 
-def write_eda(train: Dataset, test: Dataset, out_dir: str | Path) -> list[Path]:
-    """Write the exploratory figures of one data set into ``out_dir``; returns the files written."""
+def write_eda(splits: Sequence[Dataset], out_dir: str | Path) -> list[Path]:
+    """Write the exploratory figures of a data set's splits (the first drawn in detail) into ``out_dir``."""
     out_dir = Path(out_dir)
-    displays = {
-        "class_distribution.png": ClassBalanceDisplay.from_datasets(train, test),
-        "samples_first25.png": SampleGridDisplay.from_dataset(train, n=25),
-        "samples_per_class.png": SampleGridDisplay.from_dataset(train, per_class=4),
-        "class_means.png": ClassMeansDisplay.from_dataset(train),
-    }
+    first = splits[0]
+    displays: dict[str, Display] = {"samples_first25.png": SampleGridDisplay.from_dataset(first, n=25)}
+    if first.labels is not None:
+        displays["class_distribution.png"] = ClassBalanceDisplay.from_datasets(
+            *[s for s in splits if s.labels is not None]
+        )
+        displays["samples_per_class.png"] = SampleGridDisplay.from_dataset(first, per_class=4)
+        displays["class_means.png"] = ClassMeansDisplay.from_dataset(first)
     return [display.save(out_dir / name) for name, display in displays.items()]
 
 

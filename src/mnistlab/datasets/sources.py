@@ -1,0 +1,200 @@
+"""Where data comes from: one resolver that turns what a user typed (a registered name or a path) into data sets,
+and the split and fingerprint rules every workflow shares.
+
+>>> resolve("mnist").format
+'registered'
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnistlab.datasets.dataset import Dataset, train_val_split
+from mnistlab.datasets.registry import REGISTRY
+from mnistlab.errors import DataFormatError, DataNotAvailableError, ParameterError
+
+ACCEPTED = (
+    "a registered data set ({names}), a Kaggle-layout .csv file, an image folder (one sub-folder per class, or "
+    "a labels.csv manifest), an IDX images file (its labels file beside it), or an .npz file"
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place data comes from: a registered name, or a file or folder (``format``: csv, images, idx, npz)."""
+
+    spec: str
+    format: str
+    path: Path | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.format == "registered"
+
+
+def resolve(spec: str | Path) -> Source:
+    """Decide what ``spec`` names; a clear error lists what is accepted when it is neither a name nor a file."""
+    text = str(spec)
+    if text in REGISTRY:
+        return Source(text, "registered")
+    path = Path(text).expanduser()
+    if not path.exists():
+        close = difflib.get_close_matches(text, list(REGISTRY), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise DataNotAvailableError(
+            f"{text}: no registered data set of that name and no such file or folder; expected "
+            f"{ACCEPTED.format(names=', '.join(REGISTRY))}.{hint}"
+        )
+    return Source(text, _format_of(path), path)
+
+
+def _format_of(path: Path) -> str:
+    name = path.name.lower()
+    if path.is_dir():
+        return "images"
+    if name.endswith(".npz"):
+        return "npz"
+    if "idx3" in name:
+        return "idx"
+    if name.endswith(".csv"):
+        with open(path, "rb") as f:
+            first = f.read(64).lstrip(b"\xef\xbb\xbf").lower()
+        return "images" if first.startswith(b"filename") else "csv"  # a manifest names image files
+    raise DataFormatError(
+        f"{path}: cannot tell what data this file holds; expected {ACCEPTED.format(names=', '.join(REGISTRY))}"
+    )
+
+
+def idx_labels_path(images: Path) -> Path:
+    """The labels file beside an IDX images file, by the official naming (``...-images-idx3-ubyte`` ->
+    ``...-labels-idx1-ubyte``)."""
+    labels = images.with_name(images.name.replace("images-idx3", "labels-idx1").replace("idx3", "idx1"))
+    if labels == images or not labels.exists():
+        raise DataFormatError(f"{images}: no labels file beside it (expected {labels.name})")
+    return labels
+
+
+def read_source(source: Source, split: str = "train", classes=None, kind: str | None = None) -> Dataset:
+    """The data of a source: a registered data set's ``split``, or everything in the file or folder."""
+    from mnistlab import datasets
+
+    if source.registered:
+        dataset = datasets.load(source.spec, split)  # type: ignore[arg-type]
+        return rename_classes(dataset, classes) if classes else dataset
+    path = source.path
+    readers = {
+        "csv": lambda: datasets.from_csv(path, classes, kind=kind),
+        "images": lambda: datasets.from_image_folder(path, classes, kind=kind),
+        "idx": lambda: datasets.from_idx(path, idx_labels_path(path), classes, kind=kind),
+        "npz": lambda: datasets.from_npz(path, kind=kind),
+    }
+    dataset = readers[source.format]()
+    return rename_classes(dataset, classes) if classes and source.format == "npz" else dataset
+
+
+def rename_classes(dataset: Dataset, classes) -> Dataset:
+    """The same data with other class names (as many as before)."""
+    classes = list(classes)
+    if len(classes) < dataset.n_classes:
+        raise ParameterError(f"{len(classes)} class names given, but {dataset.source or dataset.name} has "
+                             f"{dataset.n_classes} classes")  # fmt: skip
+    return Dataset(
+        dataset.images, dataset.labels, classes, dataset.name, dataset.split, dataset.source, dataset.kind
+    )
+
+
+def fingerprint(dataset: Dataset) -> str:
+    """sha256 of the data's content (images, then labels): the same whatever file format carried it."""
+    digest = hashlib.sha256(np.ascontiguousarray(dataset.images).data)
+    if dataset.labels is not None:
+        digest.update(np.ascontiguousarray(dataset.labels, dtype=np.int64).data)
+    return digest.hexdigest()
+
+
+def split_off_test(dataset: Dataset, fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """A stratified, seeded hold-out of ``fraction`` of the rows as test data (the Kaggle tutorial's 80/20)."""
+    if not isinstance(fraction, float | int) or not 0 < fraction < 1:
+        raise ParameterError(f"test_fraction={fraction!r}; expected a number between 0 and 1, e.g. 0.2")
+    train, test = train_val_split(dataset, fraction, seed)
+    return train, Dataset(test.images, test.labels, test.classes, test.name, "test", test.source, test.kind)
+
+
+@dataclass(frozen=True)
+class TrainTest:
+    """Training and test data of one workflow, and where each came from (what a run folder records)."""
+
+    train: Dataset
+    test: Dataset
+    provenance: dict
+
+
+def train_and_test(
+    data: str | Path, test: str | Path | None = None, test_fraction: float | None = None, classes=None,
+    seed: int = 0,
+) -> TrainTest:  # fmt: skip
+    """The training data ``data`` and its test data: the file or folder ``test``, a stratified ``test_fraction``
+    of ``data`` held out with ``seed``, or a registered data set's test split. Class names come from the
+    registry or the files' metadata, or ``classes``; train and test must agree on them.
+
+    >>> parts = train_and_test("mnist")  # doctest: +SKIP
+    >>> len(parts.train), len(parts.test), parts.provenance["test"]["split"]  # doctest: +SKIP
+    (60000, 10000, 'registered test split')
+    """
+    if test is not None and test_fraction is not None:
+        raise ParameterError(
+            "give the test data as a file (--test) or as a fraction (--test-fraction), not both"
+        )
+    source = resolve(data)
+    everything = _labelled(read_source(source, "train", classes), "training")
+    if test is not None:
+        test_source = resolve(test)
+        held_out = _labelled(_same_classes(everything, read_source(test_source, "test", classes)), "test")
+        train, split = everything, f"file {test}"
+    elif test_fraction is not None:
+        train, held_out = split_off_test(everything, test_fraction, seed)
+        test_source, split = source, f"{test_fraction:g} of {data} held out (stratified, seed {seed})"
+    elif source.registered:
+        test_source = source
+        train, held_out, split = everything, read_source(source, "test", classes), "registered test split"
+    else:
+        raise ParameterError(f"{data}: data from a file needs test data: --test PATH (test_fraction is its "
+                             "alternative: --test-fraction 0.2)")  # fmt: skip
+    provenance = {
+        "train": _describe(source, everything),
+        "test": {**_describe(test_source, held_out), "split": split, "fraction": test_fraction, "seed": seed},
+    }
+    return TrainTest(train, held_out, provenance)
+
+
+def _describe(source: Source, dataset: Dataset) -> dict:
+    return {"spec": source.spec, "format": source.format,
+            "path": str(source.path.resolve()) if source.path else None, "rows": len(dataset),
+            "sha256": fingerprint(dataset)}  # fmt: skip
+
+
+def _labelled(dataset: Dataset, role: str) -> Dataset:
+    if dataset.labels is None:
+        raise DataFormatError(f"{dataset.source or dataset.name}: has no labels, so it cannot be {role} data "
+                              "(an unlabelled test.csv is predicted: mnistlab predict RUN --csv FILE)")  # fmt: skip
+    return dataset
+
+
+def _same_classes(train: Dataset, test: Dataset) -> Dataset:
+    """Test data adopts the training names when it only has indices (a CSV without metadata); other names must
+    match exactly."""
+    indices = [str(i) for i in range(len(test.classes))]
+    if test.classes == train.classes:
+        return test
+    if test.classes == indices[: len(test.classes)] and (
+        test.labels is None or test.labels.max(initial=0) < train.n_classes
+    ):
+        return Dataset(
+            test.images, test.labels, train.classes, test.name, test.split, test.source, train.kind
+        )
+    raise DataFormatError(f"{test.source}: its classes {test.classes[:12]} differ from the training data's "
+                          f"{train.classes[:12]}")  # fmt: skip
