@@ -29,6 +29,9 @@ def list_() -> None:
     for name in datasets.available():
         cached = "cached" if datasets.is_cached(name) else "not cached"
         typer.echo(f"{name:22s} {cached:11s} {datasets.get_info(name).description}")
+    for name, entry in datasets.user_datasets().items():
+        test = f", test {entry['test']}" if "test" in entry else ""
+        typer.echo(f"{name:22s} {'yours':11s} train {entry['train']}{test}")
 
 
 @app.command()

@@ -25,7 +25,16 @@ from mnistlab.datasets.idx import parse_idx, read_idx, write_idx
 from mnistlab.datasets.images import read_image, read_image_folder, write_image_folder
 from mnistlab.datasets.npzfile import read_npz
 from mnistlab.datasets.registry import SPLIT_FILES, DatasetInfo, available, get_info
-from mnistlab.datasets.sources import Source, TrainTest, fingerprint, read_source, resolve, train_and_test
+from mnistlab.datasets.sources import (
+    Source,
+    TrainTest,
+    fingerprint,
+    read_source,
+    register,
+    resolve,
+    train_and_test,
+    user_datasets,
+)
 from mnistlab.errors import ChecksumError, DataFormatError
 from mnistlab.fileio import read_json, write_json
 
@@ -54,11 +63,13 @@ __all__ = [
     "metadata_path",
     "read_image",
     "read_source",
+    "register",
     "resolve",
     "splits_of",
     "summary",
     "train_and_test",
     "train_val_split",
+    "user_datasets",
     "verify",
 ]
 
@@ -158,6 +169,9 @@ def splits_of(spec: str | Path, classes=None) -> dict[str, Dataset]:
     source = resolve(spec)
     if source.registered:
         return {split: read_source(source, split, classes) for split in get_info(source.spec).split_sizes}
+    splits = ("train", "test") if source.has_test_split else ("train",)
+    if source.format == "user":
+        return {split: read_source(source, split, classes) for split in splits}
     dataset = read_source(source, classes=classes)
     return {dataset.split: dataset}
 

@@ -20,7 +20,8 @@ from mnistlab.errors import DataFormatError, DataNotAvailableError, ParameterErr
 
 ACCEPTED = (
     "a registered data set ({names}), a Kaggle-layout .csv file, an image folder (one sub-folder per class, or "
-    "a labels.csv manifest), an IDX images file (its labels file beside it), or an .npz file"
+    "a labels.csv manifest), an IDX images file (its labels file beside it), an .npz file, or a name given with "
+    "datasets.register"
 )
 
 
@@ -34,7 +35,12 @@ class Source:
 
     @property
     def registered(self) -> bool:
+        """Built in (the registry), with train and test splits of its own."""
         return self.format == "registered"
+
+    @property
+    def has_test_split(self) -> bool:
+        return self.registered or (self.format == "user" and "test" in user_datasets()[self.spec])
 
 
 def resolve(spec: str | Path) -> Source:
@@ -42,6 +48,8 @@ def resolve(spec: str | Path) -> Source:
     text = str(spec)
     if text in REGISTRY:
         return Source(text, "registered")
+    if text in (users := user_datasets()):
+        return Source(text, "user", Path(users[text]["train"]))
     path = Path(text).expanduser()
     if not path.exists():
         close = difflib.get_close_matches(text, list(REGISTRY), n=1)
@@ -86,6 +94,8 @@ def read_source(source: Source, split: str = "train", classes=None, kind: str | 
     if source.registered:
         dataset = datasets.load(source.spec, split)  # type: ignore[arg-type]
         return rename_classes(dataset, classes) if classes else dataset
+    if source.format == "user":
+        return _read_user_dataset(source.spec, split, classes, kind)
     path = source.path
     readers = {
         "csv": lambda: datasets.from_csv(path, classes, kind=kind),
@@ -95,6 +105,21 @@ def read_source(source: Source, split: str = "train", classes=None, kind: str | 
     }
     dataset = readers[source.format]()
     return rename_classes(dataset, classes) if classes and source.format == "npz" else dataset
+
+
+def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Dataset:
+    entry = user_datasets()[name]
+    role = "test" if split == "test" and "test" in entry else "train"
+    if split == "test" and "test" not in entry:
+        raise ParameterError(f"{name}: registered without test data; give --test PATH or --test-fraction 0.2")
+    dataset = read_source(
+        resolve(entry[role]), role, classes or entry.get("classes"), kind or entry.get("kind")
+    )
+    recorded = entry.get(f"{role}_sha256")
+    if recorded and fingerprint(dataset) != recorded:
+        raise DataFormatError(f"{entry[role]}: its content changed since it was registered as {name!r} "
+                              f"({user_registry_path()}); register it again if the change is meant")  # fmt: skip
+    return Dataset(dataset.images, dataset.labels, dataset.classes, name, split, dataset.source, dataset.kind)
 
 
 def rename_classes(dataset: Dataset, classes) -> Dataset:
@@ -158,7 +183,7 @@ def train_and_test(
     elif test_fraction is not None:
         train, held_out = split_off_test(everything, test_fraction, seed)
         test_source, split = source, f"{test_fraction:g} of {data} held out (stratified, seed {seed})"
-    elif source.registered:
+    elif source.has_test_split:
         test_source = source
         train, held_out, split = everything, read_source(source, "test", classes), "registered test split"
     else:
@@ -198,3 +223,82 @@ def _same_classes(train: Dataset, test: Dataset) -> Dataset:
         )
     raise DataFormatError(f"{test.source}: its classes {test.classes[:12]} differ from the training data's "
                           f"{train.classes[:12]}")  # fmt: skip
+
+
+USER_REGISTRY = "datasets.toml"
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def user_registry_path() -> Path:
+    """``$MNISTLAB_HOME/datasets.toml``: the data sets a user named with :func:`register`."""
+    from mnistlab.datasets.cache import data_home
+
+    return data_home() / USER_REGISTRY
+
+
+def user_datasets() -> dict[str, dict]:
+    """The entries of the user's registry file (empty when there is none)."""
+    import tomllib
+
+    path = user_registry_path()
+    if not path.is_file():
+        return {}
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("datasets", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{path}: not valid TOML ({exc})") from None
+    if not isinstance(entries, dict) or not all(
+        isinstance(e, dict) and "train" in e for e in entries.values()
+    ):
+        raise DataFormatError(f"{path}: expected [datasets.NAME] tables, each with train = 'PATH'")
+    return entries
+
+
+def register(
+    name: str, train: str | Path, test: str | Path | None = None, classes=None, kind: str | None = None
+) -> dict:
+    """Name your own data once (``$MNISTLAB_HOME/datasets.toml``), then use the name everywhere a registered
+    data set is accepted. The content sha256 of each file is recorded and checked whenever it is read.
+
+    >>> register("my-digits", "data/train.csv", test="data/test.csv")  # doctest: +SKIP
+    >>> train_and_test("my-digits").test.source  # doctest: +SKIP
+    'data/test.csv'
+    """
+    if name in REGISTRY or not name or not set(name) <= _NAME_CHARS:
+        raise ParameterError(f"data set name {name!r}: expected lowercase letters, digits, '-', '_' or '.', and "
+                             f"not a built-in name ({', '.join(REGISTRY)})")  # fmt: skip
+    entry: dict = {"train": str(Path(train).resolve())}
+    if test is not None:
+        entry["test"] = str(Path(test).resolve())
+    if classes is not None:
+        entry["classes"] = [str(c) for c in classes]
+    if kind is not None:
+        entry["kind"] = kind
+    for role in ("train", "test"):  # read once: checks the files and records what they hold
+        if role in entry:
+            dataset = read_source(resolve(entry[role]), role, entry.get("classes"), kind)
+            entry[f"{role}_sha256"] = fingerprint(dataset)
+    entries = {**user_datasets(), name: entry}
+    _write_user_registry(entries)
+    return entry
+
+
+def _write_user_registry(entries: dict[str, dict]) -> None:
+    import json
+
+    from mnistlab.fileio import atomic_write
+
+    lines = [
+        "# Data sets named with mnistlab.datasets.register(); edit with care: checksums are checked.",
+        "",
+    ]
+    for name, entry in entries.items():
+        lines.append(f"[datasets.{json.dumps(name)}]")
+        lines += [
+            f"{key} = {json.dumps(value)}" for key, value in entry.items()
+        ]  # JSON strings/lists are TOML
+        lines.append("")
+    path = user_registry_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as tmp:
+        tmp.write_text("\n".join(lines), encoding="utf-8")
