@@ -157,8 +157,11 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             return validate_data(self, X, y, reset=reset, **kwargs)
         return validate_data(self, X, reset=reset, **kwargs)
 
-    def fit(self, X, y, validation_data: tuple | None = None) -> TorchClassifier:
-        """Train from scratch. ``validation_data=(X_val, y_val)`` overrides ``validation_split``."""
+    def fit(
+        self, X, y, validation_data: tuple | None = None, monitor_data: tuple | None = None
+    ) -> TorchClassifier:
+        """Train from scratch. ``validation_data=(X_val, y_val)`` overrides ``validation_split``;
+        ``monitor_data=(X, y)`` is only measured after each epoch (``history_``'s ``monitor_*``), never used."""
         self.validate_params()
         X, y = self._rows(X, y, reset=True, with_y=True)
         check_classification_targets(y)
@@ -187,8 +190,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         net.scaling.fit(x.unsqueeze(1), self.input_scaling)
         cfg = self._config(device, networks.is_convolutional(net))
         validation = None if validation_data is None else self._validation_tensors(validation_data, device)
+        monitor = None if monitor_data is None else self._validation_tensors(monitor_data, device)
         with torch_threads(self.threads):
-            result = train(net, x, torch.from_numpy(targets).to(device), cfg, validation)
+            result = train(net, x, torch.from_numpy(targets).to(device), cfg, validation, monitor)
         self.network_, self.history_ = net, result.history
         self.best_epoch_, self.interrupted_ = result.best_epoch, result.interrupted
         return self

@@ -150,8 +150,13 @@ def train(
     y: torch.Tensor,
     cfg: TrainConfig,
     validation: tuple[torch.Tensor, torch.Tensor] | None = None,
+    monitor: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> TrainResult:
-    """Train ``net`` in place on uint8 images ``x`` (N, 28, 28) and class indices ``y`` (both on one device)."""
+    """Train ``net`` in place on uint8 images ``x`` (N, 28, 28) and class indices ``y`` (both on one device).
+
+    ``validation`` data steer early stopping and the best-weight restore; ``monitor`` data are only measured
+    after each epoch (``monitor_loss``, ``monitor_accuracy`` in the history) and steer nothing: the benchmark
+    suite's time-to-accuracy curves use it with test data, which must never be validation data."""
     if cfg.early_stopping and validation is None:
         raise ParameterError("early_stopping needs validation data (validation_split > 0 or validation_data)")
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -167,6 +172,8 @@ def train(
                 row = _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch)
                 if validation is not None:
                     _, row["val_loss"], row["val_accuracy"] = evaluate(net, *validation, cfg)
+                if monitor is not None:
+                    _, row["monitor_loss"], row["monitor_accuracy"] = evaluate(net, *monitor, cfg)
                 result.history.append(row)
                 _report(row, cfg)
                 if validation is not None and row["val_loss"] < best_loss - 1e-6:
