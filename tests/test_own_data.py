@@ -121,7 +121,7 @@ def test_validation_never_overlaps_the_test_data(kaggle_digits):
             ["--data", "no/such/train.csv"],
             "no registered data set of that name and no such file or folder; expected",
         ),
-        (["--data", "{empty}"], "no class sub-folders and no labels.csv"),
+        (["--data", "{empty}", "--test-fraction", "0.2"], "no class sub-folders and no labels.csv"),
         (["--data", "{train}"], "data from a file needs test data: --test PATH"),
         (
             ["--data", "{train}", "--test-fraction", "1.5"],
@@ -143,7 +143,7 @@ def test_bad_data_options_write_nothing(kaggle_digits, tmp_path, capsys, args, m
     args = [a.format(**paths) for a in args]
     code, _, err = run(capsys, "train", "--model", "naive-bayes", "--out", tmp_path / "run", *args)
     assert code == 1 and message in err and "Traceback" not in err, err
-    assert not (tmp_path / "run" / "config.json").exists()
+    assert not (tmp_path / "run").exists(), "nothing written"
 
 
 def test_a_test_class_the_model_never_saw_is_named(tmp_path, capsys):

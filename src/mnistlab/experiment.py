@@ -103,6 +103,7 @@ def train_model(
     models.create(
         model, _kind(data), force_flip=force_flip, **params
     )  # bad parameters fail before data is read
+    datasets.check_train_test(data, test, test_fraction)
     if out is not None:
         runs.prepare_folder(out, overwrite)
     parts = _train_test(data, limit, test, test_fraction, classes, seed or 0)

@@ -75,20 +75,17 @@ def versions() -> dict[str, str]:
 
 
 def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
-    """Check, before any training, that a run can be written to ``path``: not a file, writable, and not already
-    holding a run unless ``overwrite`` (which also removes that run's derived files, such as its ONNX export)."""
+    """Check, before any training and without writing anything, that a run can be saved in ``path``: not a file,
+    in a folder this process may write to, and not already holding a run unless ``overwrite`` (which also removes
+    that run's derived files, such as its ONNX export)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise RunError(f"{path}: is a file; --out names a folder for the run")
     if (path / CONFIG).exists() and not overwrite:
         raise RunError(f"{path}: already holds a run; choose another --out, or --overwrite to replace it")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path / ".write-check") as tmp:
-            tmp.write_bytes(b"")
-        (path / ".write-check").unlink()
-    except OSError as exc:
-        raise RunError(f"{path}: cannot write the run there ({exc.strerror or exc})") from None
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise RunError(f"{path}: cannot write the run there ({existing} is not a writable folder)")
     if overwrite:
         for derived in ("model.onnx",):
             (path / derived).unlink(missing_ok=True)

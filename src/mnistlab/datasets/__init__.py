@@ -28,6 +28,7 @@ from mnistlab.datasets.registry import SPLIT_FILES, DatasetInfo, available, get_
 from mnistlab.datasets.sources import (
     Source,
     TrainTest,
+    check_train_test,
     fingerprint,
     read_source,
     register,
@@ -49,6 +50,7 @@ __all__ = [
     "available",
     "cache_source",
     "cache_status",
+    "check_train_test",
     "data_home",
     "export",
     "fetch",

@@ -170,11 +170,7 @@ def train_and_test(
     >>> len(parts.train), len(parts.test), parts.provenance["test"]["split"]  # doctest: +SKIP
     (60000, 10000, 'registered test split')
     """
-    if test is not None and test_fraction is not None:
-        raise ParameterError(
-            "give the test data as a file (--test) or as a fraction (--test-fraction), not both"
-        )
-    source = resolve(data)
+    source = check_train_test(data, test, test_fraction)  # the test data always comes from somewhere else
     everything = _labelled(read_source(source, "train", classes), "training")
     if test is not None:
         test_source = resolve(test)
@@ -183,17 +179,34 @@ def train_and_test(
     elif test_fraction is not None:
         train, held_out = split_off_test(everything, test_fraction, seed)
         test_source, split = source, f"{test_fraction:g} of {data} held out (stratified, seed {seed})"
-    elif source.has_test_split:
+    else:
         test_source = source
         train, held_out, split = everything, read_source(source, "test", classes), "registered test split"
-    else:
-        raise ParameterError(f"{data}: data from a file needs test data: --test PATH (test_fraction is its "
-                             "alternative: --test-fraction 0.2)")  # fmt: skip
     provenance = {
         "train": _describe(source, everything),
         "test": {**_describe(test_source, held_out), "split": split, "fraction": test_fraction, "seed": seed},
     }
     return TrainTest(train, held_out, provenance)
+
+
+def check_train_test(data: str | Path, test: str | Path | None, test_fraction: float | None) -> Source:
+    """Check where training and test data come from without reading them (so a mistake fails before any work);
+    returns the training source."""
+    if test is not None and test_fraction is not None:
+        raise ParameterError(
+            "give the test data as a file (--test) or as a fraction (--test-fraction), not both"
+        )
+    if test_fraction is not None and (
+        not isinstance(test_fraction, float | int) or not 0 < test_fraction < 1
+    ):
+        raise ParameterError(f"test_fraction={test_fraction!r}; expected a number between 0 and 1, e.g. 0.2")
+    source = resolve(data)
+    if test is not None:
+        resolve(test)
+    elif test_fraction is None and not source.has_test_split:
+        raise ParameterError(f"{data}: data from a file needs test data: --test PATH (test_fraction is its "
+                             "alternative: --test-fraction 0.2)")  # fmt: skip
+    return source
 
 
 def _describe(source: Source, dataset: Dataset) -> dict:
