@@ -7,6 +7,8 @@ import logging
 import time
 from pathlib import Path
 
+import numpy as np
+
 from mnistlab import datasets, models, runs
 from mnistlab.errors import DataFormatError, MnistlabError, ParameterError
 from mnistlab.evaluation import evaluate_estimator
@@ -150,9 +152,7 @@ def _run_test_data(run: runs.Run, test: str | None) -> datasets.Dataset:
         dataset = datasets.load(run.config["data"], "test")
     else:
         source = recorded["test"]
-        parts = datasets.train_and_test(recorded["train"]["spec"], None if source["fraction"] is not None or
-                                        source["spec"] == recorded["train"]["spec"] else source["spec"],
-                                        source["fraction"], classes, source["seed"])  # fmt: skip
+        parts = _recorded_parts(run)
         dataset = (
             parts.test
             if recorded.get("limit") is None
@@ -339,3 +339,168 @@ def denoise(
         viz.DenoiseDisplay(noisy, cleaned, test.images).save(out / "denoise.png")
         write_json(out / "denoise.json", {"data": data, "noise": noise, "n_train": len(train), **result})
     return result
+
+
+def _stratified_sample(labels, n: int | str, seed: int):
+    """Indices of a stratified, seeded sample of ``n`` images (``"all"``: every image), in their original order."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    total = len(labels)
+    if n == "all" or n == total:
+        return np.arange(total)
+    if not isinstance(n, int) or not 3 <= n <= total:
+        raise ParameterError(f"n={n!r}; expected 3..{total} images, or 'all'")
+    chosen, _ = train_test_split(np.arange(total), train_size=n, random_state=seed, stratify=labels)
+    return np.sort(chosen)
+
+
+def graph(
+    path: str | Path, layer: str | None = None, method: str = "knn", n: int | str = 100, k: int = 10,
+    out: str | Path | None = None, seed: int = 0, trust: bool = False,
+):  # fmt: skip
+    """The similarity graph of ``n`` test images (stratified by class) in a layer of a run's model (default: the
+    penultimate layer), by ``method``; with ``out``: the figure, ``nodes.csv`` and ``graph.json``.
+
+    >>> analysis = graph("runs/cnn-fashion", layer="pool3", method="correlation")  # doctest: +SKIP
+    >>> analysis.summary()["edge_purity"]  # doctest: +SKIP
+    """
+    from mnistlab import analysis, viz
+
+    run = runs.load_run(path, trust)
+    sources = analysis.default_sources(run.estimator)
+    layer = layer or sources[-2]
+    test = _run_test_data(run, None)
+    chosen = _stratified_sample(test.labels, n, seed)
+    images = test.images[chosen]
+    vectors = analysis.features(run.estimator, images, layer)
+    result = analysis.GraphAnalysis.from_features(
+        vectors, test.labels[chosen], run.estimator.predict(images), test.classes, method, source=layer, k=k
+    )
+    result.indices = chosen
+    if out is not None:
+        out = Path(out)
+        stem = f"graph_{layer}_{method}"
+        viz.GraphDisplay.from_analysis(result).save(out / f"{stem}.png")
+        _write_table(out / f"{stem}_nodes.csv", result.nodes())
+        write_json(out / f"{stem}.json", {"run": str(path), **result.summary(),
+                                          "error_detection": result.error_detection()})  # fmt: skip
+    return result
+
+
+def _write_table(path: Path, columns: dict) -> Path:
+    import csv
+
+    from mnistlab.fileio import atomic_write
+
+    names = list(columns)
+    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(names)
+        writer.writerows(zip(*[list(columns[name]) for name in names], strict=True))
+    return path
+
+
+def graph_compare(
+    path: str | Path, n: int | str = 2000, k: int = 10, methods: tuple[str, ...] = ("knn", "correlation", "lasso"),
+    lasso_n: int = 300, train_n: int = 10000, out: str | Path | None = None, seed: int = 0, trust: bool = False,
+) -> list[dict]:  # fmt: skip
+    """Do central images in similarity graphs flag the model's mistakes better than the standard detectors?
+
+    For each feature source (input, scaled input, last conv map, penultimate layer, logits) x graph method, on
+    ``n`` test images (stratified; ``lasso_n`` of them for the lasso, one regression per image): edge class
+    purity, ROC AUC / average precision of degree and betweenness as "misclassified" scores, against one minus
+    the max softmax probability, deep k-NN disagreement and the trust score, computed from ``train_n`` training
+    images of the run's own training data. Nothing here is tuned on the test data.
+    """
+    from mnistlab import analysis
+
+    run = runs.load_run(path, trust)
+    estimator = run.estimator
+    test = _run_test_data(run, None)
+    chosen = _stratified_sample(test.labels, n, seed)
+    images, y_true = test.images[chosen], test.labels[chosen]
+    proba = estimator.predict_proba(images)
+    y_pred = np.asarray(estimator.classes_)[proba.argmax(1)]
+    train = _run_training_data(run)
+    train_idx = _stratified_sample(train.labels, min(train_n, len(train)), seed)
+    rows = []
+    for source in analysis.default_sources(estimator):
+        test_f = analysis.features(estimator, images, source)
+        train_f = analysis.features(estimator, train.images[train_idx], source)
+        baselines = {
+            "max_softmax": analysis.max_softmax(proba),
+            "deep_knn": analysis.deep_knn(train_f, train.labels[train_idx], test_f, y_pred, k),
+            "trust_score": analysis.trust_score(train_f, train.labels[train_idx], test_f, y_pred),
+        }
+        for method in methods:
+            keep = (
+                np.arange(len(chosen))
+                if method == "knn"
+                else np.arange(min(lasso_n if method == "lasso" else 5000, len(chosen)))
+            )
+            result = analysis.GraphAnalysis(
+                analysis.similarity_graph(test_f[keep], method, k=k), y_true[keep], y_pred[keep], test.classes,
+                source, extra_scores={name: values[keep] for name, values in baselines.items()},
+            )  # fmt: skip
+            rows.append(_comparison_row(result))
+            log.info("%s / %s: %s", source, method, rows[-1]["verdict"])
+    if out is not None:
+        _write_comparison(rows, Path(out))
+    return rows
+
+
+def _comparison_row(result) -> dict:
+    summary, detection = result.summary(), result.error_detection()
+    baseline = max(("max_softmax", "deep_knn", "trust_score"), key=lambda name: _auc(detection[name]))
+    central = max(("degree", "betweenness"), key=lambda name: _auc(detection[name]))
+    beats = _auc(detection[central]) > _auc(detection[baseline])
+    row = {
+        "source": summary["source"], "method": summary["method"], "images": summary["nodes"],
+        "edges": summary["edges"], "errors": summary["errors"], "edge_purity": round(summary["edge_purity"], 4),
+        "degree_auc": detection["degree"]["roc_auc"], "betweenness_auc": detection["betweenness"]["roc_auc"],
+        "betweenness_ap": detection["betweenness"]["average_precision"],
+        "betweenness_top10_error_rate": detection["betweenness"]["error_rate_top10"],
+        "error_rate": detection["betweenness"]["error_rate"],
+        "max_softmax_auc": detection["max_softmax"]["roc_auc"], "deep_knn_auc": detection["deep_knn"]["roc_auc"],
+        "trust_score_auc": detection["trust_score"]["roc_auc"],
+    }  # fmt: skip
+    verb = "beats" if beats else "does not beat"
+    row["verdict"] = (f"{central} (AUC {_auc(detection[central]):.3f}) {verb} the best baseline, {baseline} "
+                      f"(AUC {_auc(detection[baseline]):.3f})")  # fmt: skip
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def _auc(metrics: dict) -> float:
+    value = metrics["roc_auc"]
+    return -1.0 if value != value else value  # NaN (no errors in the sample) ranks last
+
+
+def _write_comparison(rows: list[dict], out: Path) -> None:
+    _write_table(out / "graph_compare.csv", {key: [row[key] for row in rows] for key in rows[0]})
+    keys = [k for k in rows[0] if k != "verdict"]
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(str(row[k]) for k in keys) + " |" for row in rows]
+    lines += ["", *[f"- {row['source']} / {row['method']}: {row['verdict']}" for row in rows]]
+    from mnistlab.fileio import atomic_write
+
+    with atomic_write(out / "graph_compare.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
+def _run_training_data(run: runs.Run) -> datasets.Dataset:
+    """The training data a run was trained on (the registered training split for runs that predate provenance)."""
+    recorded = run.config.get("data_source")
+    if recorded is None:
+        return datasets.load(run.config["data"], "train")
+    return _recorded_parts(run).train
+
+
+def _recorded_parts(run: runs.Run) -> datasets.TrainTest:
+    """The training and test data a run recorded, rebuilt from their sources (same files, fraction and seed)."""
+    recorded = run.config["data_source"]
+    train, test = recorded["train"], recorded["test"]
+    test_file = None if test["fraction"] is not None or test["spec"] == train["spec"] else test["spec"]
+    return datasets.train_and_test(
+        train["spec"], test_file, test["fraction"], run.config["classes"], test["seed"]
+    )

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli import data, evaluate, models
+from mnistlab.cli import analysis, data, evaluate, models
 from mnistlab.errors import MnistlabError
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ app.command("cv")(evaluate.cv)
 app.command("detect")(evaluate.detect)
 app.command("multilabel")(evaluate.multilabel)
 app.command("denoise")(evaluate.denoise)
+app.command("graph")(analysis.graph)
 
 _DEBUG = {"on": False}
 

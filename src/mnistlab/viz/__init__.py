@@ -19,6 +19,7 @@ from mnistlab.viz.evaluation import (
     RocCurvesDisplay,
     TopLossesDisplay,
 )
+from mnistlab.viz.graphs import GraphDisplay
 from mnistlab.viz.style import Display, house_style, save_figure
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ConfusionDisplay",
     "DenoiseDisplay",
     "Display",
+    "GraphDisplay",
     "LearningCurveDisplay",
     "MostConfusedDisplay",
     "PrecisionRecallCurvesDisplay",

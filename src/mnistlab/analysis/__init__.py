@@ -1,0 +1,29 @@
+"""What a network learned: feature vectors from any layer, similarity graphs of images, and how well graph
+centrality (against standard baselines) flags the model's mistakes.
+
+>>> from mnistlab.analysis import layers, features, similarity_graph, GraphAnalysis  # doctest: +SKIP
+"""
+
+from mnistlab.analysis.baselines import deep_knn, max_softmax, trust_score
+from mnistlab.analysis.features import default_sources, features, layers
+from mnistlab.analysis.graphs import (
+    METHODS,
+    GraphAnalysis,
+    SimilarityGraph,
+    detection_metrics,
+    similarity_graph,
+)
+
+__all__ = [
+    "METHODS",
+    "GraphAnalysis",
+    "SimilarityGraph",
+    "deep_knn",
+    "default_sources",
+    "detection_metrics",
+    "features",
+    "layers",
+    "max_softmax",
+    "similarity_graph",
+    "trust_score",
+]
