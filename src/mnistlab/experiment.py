@@ -493,7 +493,9 @@ def _run_training_data(run: runs.Run) -> datasets.Dataset:
     recorded = run.config.get("data_source")
     if recorded is None:
         return datasets.load(run.config["data"], "train")
-    return _recorded_parts(run).train
+    train = _recorded_parts(run).train
+    limit = run.config["data_source"].get("limit")
+    return train if limit is None else _first(train, limit)
 
 
 def _recorded_parts(run: runs.Run) -> datasets.TrainTest:

@@ -51,7 +51,7 @@ def similarity_graph(
         raise ParameterError(f"features must be (N, D) with N >= 3, got shape {features.shape}")
     if method not in METHODS:
         raise ParameterError(f"method={method!r}; expected one of {', '.join(METHODS)}")
-    if not 1 <= k < len(features):
+    if method != "lasso" and not 1 <= k < len(features):
         raise ParameterError(f"k={k}; expected 1..{len(features) - 1}")
     if method != "knn" and len(features) > MAX_DENSE_NODES:
         raise ParameterError(f"{method} graphs hold an n x n matrix: at most {MAX_DENSE_NODES} images (got "
