@@ -382,6 +382,10 @@ def graph(
         out = Path(out)
         stem = f"graph_{layer}_{method}"
         viz.GraphDisplay.from_analysis(result).save(out / f"{stem}.png")
+        viz.CentralImagesDisplay(images, result.y_true, result.y_pred, test.classes, result.betweenness(),
+                                 title=f"most central images ({layer} / {method}): true / predicted").save(
+            out / f"{stem}_central.png"
+        )  # fmt: skip
         _write_table(out / f"{stem}_nodes.csv", result.nodes())
         write_json(out / f"{stem}.json", {"run": str(path), **result.summary(),
                                           "error_detection": result.error_detection()})  # fmt: skip
@@ -506,3 +510,45 @@ def _recorded_parts(run: runs.Run) -> datasets.TrainTest:
     return datasets.train_and_test(
         train["spec"], test_file, test["fraction"], run.config["classes"], test["seed"]
     )
+
+
+def graph_panel(path: str | Path, n: int = 100, out: str | Path = "reports/graph", seed: int = 0,
+                trust: bool = False) -> Path:  # fmt: skip
+    """One figure per feature source x method for ``n`` test images (the tutorial's comparison), and one panel
+    figure with all of them side by side; returns the panel's path."""
+    from mnistlab import analysis, viz
+    from mnistlab.viz.style import house_style, new_figure
+
+    out = Path(out)
+    sources = analysis.default_sources(runs.load_run(path, trust).estimator)
+    results = {
+        (s, m): graph(path, s, m, n, out=out, seed=seed, trust=trust)
+        for s in sources
+        for m in analysis.METHODS
+    }
+    with house_style():
+        figure = new_figure(5.2 * len(analysis.METHODS), 4.6 * len(sources))
+        axes = figure.subplots(len(sources), len(analysis.METHODS), squeeze=False)
+        for (r, source), (c, method) in (
+            (rs, cm) for rs in enumerate(sources) for cm in enumerate(analysis.METHODS)
+        ):
+            display = viz.GraphDisplay.from_analysis(results[(source, method)])
+            display.plot(ax=axes[r, c])
+            axes[r, c].get_legend().remove() if r or c else None
+    return viz.save_figure(figure, out / "graph_panel.png")
+
+
+def feature_map(path: str | Path, layer: str | None = None, method: str = "pca", n: int | str = 2000,
+                out: str | Path = "reports/map", seed: int = 0, trust: bool = False) -> Path:  # fmt: skip
+    """A 2-D map (PCA or t-SNE) of ``n`` test images' features in a layer, coloured by class, mistakes marked."""
+    from mnistlab import analysis, viz
+
+    run = runs.load_run(path, trust)
+    layer = layer or analysis.default_sources(run.estimator)[-2]
+    test = _run_test_data(run, None)
+    chosen = _stratified_sample(test.labels, n, seed)
+    coordinates = analysis.embed(analysis.features(run.estimator, test.images[chosen], layer), method, seed)
+    title = f"{layer} features of {len(chosen)} test images, {method.upper() if method == 'pca' else 't-SNE'}"
+    display = viz.FeatureMapDisplay(coordinates, test.labels[chosen], run.estimator.predict(test.images[chosen]),
+                                    test.classes, title)  # fmt: skip
+    return display.save(Path(out) / f"map_{layer}_{method}.png")

@@ -13,14 +13,17 @@ from mnistlab.analysis.graphs import (
     detection_metrics,
     similarity_graph,
 )
+from mnistlab.analysis.maps import MAP_METHODS, embed
 
 __all__ = [
+    "MAP_METHODS",
     "METHODS",
     "GraphAnalysis",
     "SimilarityGraph",
     "deep_knn",
     "default_sources",
     "detection_metrics",
+    "embed",
     "features",
     "layers",
     "max_softmax",

@@ -27,6 +27,9 @@ def graph(
     compare: Annotated[
         bool, typer.Option("--compare", help="Every source x method against baseline detectors.")
     ] = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="A figure per source x method, and a panel of them all.")
+    ] = False,
     trust: Annotated[
         bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
     ] = False,
@@ -34,6 +37,9 @@ def graph(
     """Similarity graph of test images in a layer (figure, nodes.csv), or with --compare the detector table."""
     from mnistlab import experiment
 
+    if every:
+        typer.echo(f"written {experiment.graph_panel(run, _n(n or '100'), out, trust=trust)}")
+        return
     if compare:
         rows = experiment.graph_compare(run, n=_n(n or "2000"), k=k, out=out, trust=trust)
         for row in rows:
@@ -52,3 +58,19 @@ def graph(
         typer.echo(f"{name:>11s} as a mistake detector: ROC AUC {d['roc_auc']:.3f}, top-10% error rate "
                    f"{d['error_rate_top10']:.3f} (overall {d['error_rate']:.3f})")  # fmt: skip
     typer.echo(f"written to {out}")
+
+
+def map_(
+    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    layer: Annotated[str | None, typer.Option(help="Feature source; default: the penultimate layer.")] = None,
+    method: Annotated[str, typer.Option(help="pca or tsne.")] = "pca",
+    n: Annotated[str, typer.Option(help="Test images (stratified by class), or 'all'.")] = "2000",
+    out: Annotated[Path, typer.Option(help="Folder for the figure.")] = Path("reports/map"),
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
+    ] = False,
+) -> None:
+    """A 2-D map (PCA or t-SNE) of a layer's features for test images, coloured by class, mistakes marked."""
+    from mnistlab import experiment
+
+    typer.echo(f"written {experiment.feature_map(run, layer, method, _n(n), out, trust=trust)}")

@@ -35,6 +35,7 @@ app.command("detect")(evaluate.detect)
 app.command("multilabel")(evaluate.multilabel)
 app.command("denoise")(evaluate.denoise)
 app.command("graph")(analysis.graph)
+app.command("map")(analysis.map_)
 
 _DEBUG = {"on": False}
 

@@ -19,16 +19,18 @@ from mnistlab.viz.evaluation import (
     RocCurvesDisplay,
     TopLossesDisplay,
 )
-from mnistlab.viz.graphs import GraphDisplay
+from mnistlab.viz.graphs import CentralImagesDisplay, FeatureMapDisplay, GraphDisplay
 from mnistlab.viz.style import Display, house_style, save_figure
 
 __all__ = [
     "CONFUSION_KINDS",
+    "CentralImagesDisplay",
     "ClassBalanceDisplay",
     "ClassMeansDisplay",
     "ConfusionDisplay",
     "DenoiseDisplay",
     "Display",
+    "FeatureMapDisplay",
     "GraphDisplay",
     "LearningCurveDisplay",
     "MostConfusedDisplay",

@@ -26,7 +26,7 @@ class GraphDisplay(Display):
         layout = rx.spring_layout(analysis._rx, seed=seed, num_iter=100)
         positions = np.array([layout[i] for i in range(analysis.graph.n)])
         summary = analysis.summary()
-        title = (f"{summary['source']} / {summary['method']}: {summary['nodes']} images, {summary['edges']} edges, "
+        title = (f"{summary['source']} / {summary['method']}\n{summary['nodes']} images, {summary['edges']} edges, "
                  f"edge purity {summary['edge_purity']:.2f}, {summary['errors']} mistakes (ringed)")  # fmt: skip
         return cls(positions, analysis.graph.edges, analysis.y_true, analysis.y_pred, analysis.betweenness(),
                    analysis.classes, title)  # fmt: skip
@@ -53,3 +53,56 @@ class GraphDisplay(Display):
         self.ax_.set_yticks([])
         self.ax_.spines[["left", "bottom"]].set_visible(False)
         self.ax_.autoscale_view()
+
+
+class FeatureMapDisplay(Display):
+    """A 2-D map of a layer's features: one dot per image coloured by true class, mistakes as black crosses."""
+
+    def __init__(self, coordinates: np.ndarray, y_true, y_pred, classes, title: str = "") -> None:
+        self.coordinates, self.y_true, self.y_pred = (
+            np.asarray(coordinates),
+            np.asarray(y_true),
+            np.asarray(y_pred),
+        )
+        self.classes, self.title = list(classes), title
+
+    def _draw(self, ax) -> None:
+        self.figure_, self.ax_ = single_axes(ax, (8.5, 7))
+        size = 4 if len(self.coordinates) > 3000 else 12
+        for k in np.unique(self.y_true):
+            here = self.y_true == k
+            self.ax_.scatter(*self.coordinates[here].T, s=size, c=f"C{k % 10}", label=self.classes[k], alpha=0.7,
+                             linewidths=0)  # fmt: skip
+        wrong = self.y_true != self.y_pred
+        self.ax_.scatter(*self.coordinates[wrong].T, s=size * 3, marker="x", c="black", linewidths=0.8,
+                         label=f"misclassified ({int(wrong.sum())})")  # fmt: skip
+        self.ax_.legend(
+            frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=2
+        )
+        self.ax_.set_title(self.title, fontsize=9)
+        self.ax_.set_xticks([])
+        self.ax_.set_yticks([])
+
+
+class CentralImagesDisplay(Display):
+    """The most central images of a graph (highest betweenness) with "true / predicted" captions, mistakes red."""
+
+    def __init__(self, images, y_true, y_pred, classes, scores, count: int = 16, title: str = "") -> None:
+        order = np.argsort(-np.asarray(scores), kind="stable")[:count]
+        self.images, self.order, self.title = images, order, title
+        self.y_true, self.y_pred, self.classes = np.asarray(y_true), np.asarray(y_pred), list(classes)
+
+    def _draw(self, ax) -> None:
+        from mnistlab.viz.evaluation import _gallery
+        from mnistlab.viz.style import RIGHT, WRONG, panel_area
+
+        cols = 8
+        rows = max(1, int(np.ceil(len(self.order) / cols)))
+        self.figure_, area = panel_area(ax, (1.5 * cols, 1.75 * rows + 0.3))
+        captions = [
+            f"{self.classes[self.y_true[i]][:9]} / {self.classes[self.y_pred[i]][:9]}" for i in self.order
+        ]
+        self.axes_ = _gallery(area, self.images[self.order], captions, "black", cols)
+        for panel, i in zip(self.axes_.ravel(), self.order, strict=False):
+            panel.xaxis.label.set_color(WRONG if self.y_true[i] != self.y_pred[i] else RIGHT)
+        area.suptitle(self.title or "most central images: true / predicted")
