@@ -128,3 +128,18 @@ def test_features_from_a_scikit_learn_pipeline(blobs):
     with pytest.raises(ParameterError, match="its layers: input, scaled, scores"):
         analysis.features(clf, X[:5], "relu")
     assert runs is not None
+
+
+@pytest.mark.realdata
+def test_feature_map_and_panel(small_run, tmp_path):
+    from PIL import Image
+
+    from mnistlab.experiment import feature_map, graph_panel
+
+    path = feature_map(small_run, method="pca", n=200, out=tmp_path)
+    assert path.name == "map_relu_pca.png" and Image.open(path).size[0] > 500
+    panel = graph_panel(small_run, n=40, out=tmp_path)
+    assert Image.open(panel).size[1] > 1500, "5 sources x 3 methods"
+    assert len(list(tmp_path.glob("graph_*_central.png"))) == 15
+    with pytest.raises(ParameterError, match="method='umap'; expected one of pca, tsne"):
+        analysis.embed(np.zeros((10, 3)), "umap")
