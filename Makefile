@@ -23,6 +23,8 @@ demo: $(STAMP)
 	$(BIN)/mnistlab train --data fashion-mnist-kaggle --model mlp --seed 0 --out runs/mlp-fashion
 	$(BIN)/mnistlab evaluate runs/mlp-fashion
 	$(BIN)/mnistlab detect --data mnist --positive 5 --models sgd,random-forest --out reports/detect-5
+	$(BIN)/mnistlab graph runs/mlp-fashion --all --out reports/graph-mlp-fashion
+	$(BIN)/mnistlab graph runs/mlp-fashion --compare --out reports/graph-mlp-fashion
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
