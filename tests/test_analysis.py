@@ -127,6 +127,12 @@ def test_features_from_a_scikit_learn_pipeline(blobs):
     assert analysis.features(clf, X[:5], "scores").shape == (5, 3)
     with pytest.raises(ParameterError, match="its layers: input, scaled, scores"):
         analysis.features(clf, X[:5], "relu")
+    from mnistlab.errors import DataFormatError
+
+    with pytest.raises(
+        DataFormatError, match="images of shape \\(27, 27\\) \\(729 values each\\); this model takes 784"
+    ):
+        analysis.features(clf, np.zeros((2, 27, 27)), "scaled")
     assert runs is not None
 
 

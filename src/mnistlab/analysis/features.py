@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from mnistlab.errors import ParameterError
+from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import TorchClassifier
 from mnistlab.models.torch_classifier import as_model_input
 
@@ -65,6 +65,9 @@ def features(run_or_estimator, X, layer: str = "input", batch_size: int = 2048) 
         )
     X = np.asarray(X)
     rows = X.reshape(len(X), -1)
+    if rows.shape[1] != est.n_features_in_:
+        raise DataFormatError(f"images of shape {X.shape[1:]} ({rows.shape[1]} values each); this model takes "
+                              f"{est.n_features_in_} values per image")  # fmt: skip
     if layer == "input":
         return rows.astype(np.float32)
     if not isinstance(est, TorchClassifier):
