@@ -8,13 +8,15 @@ from typing import Annotated
 
 import typer
 
+from mnistlab.cli.options import RunArg, TrustOpt
+
 
 def _n(text: str) -> int | str:
     return "all" if text == "all" else int(text)
 
 
 def graph(
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: RunArg,
     layer: Annotated[str | None, typer.Option(help="Feature source; default: the penultimate layer.")] = None,
     method: Annotated[str, typer.Option(help="correlation, lasso or knn.")] = "knn",
     n: Annotated[
@@ -30,9 +32,7 @@ def graph(
     every: Annotated[
         bool, typer.Option("--all", help="A figure per source x method, and a panel of them all.")
     ] = False,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
-    ] = False,
+    trust: TrustOpt = False,
 ) -> None:
     """Similarity graph of test images in a layer (figure, nodes.csv), or with --compare the detector table."""
     from mnistlab import experiment
@@ -61,14 +61,12 @@ def graph(
 
 
 def map_(
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: RunArg,
     layer: Annotated[str | None, typer.Option(help="Feature source; default: the penultimate layer.")] = None,
     method: Annotated[str, typer.Option(help="pca or tsne.")] = "pca",
     n: Annotated[str, typer.Option(help="Test images (stratified by class), or 'all'.")] = "2000",
     out: Annotated[Path, typer.Option(help="Folder for the figure.")] = Path("reports/map"),
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
-    ] = False,
+    trust: TrustOpt = False,
 ) -> None:
     """A 2-D map (PCA or t-SNE) of a layer's features for test images, coloured by class, mistakes marked."""
     from mnistlab import experiment

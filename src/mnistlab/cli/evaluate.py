@@ -7,15 +7,21 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli.options import DATA_HELP, ClassesOpt, TestFractionOpt, TestOpt, parse_classes
+from mnistlab.cli.options import (
+    DATA_HELP,
+    ClassesOpt,
+    RunArg,
+    TestFractionOpt,
+    TestOpt,
+    TrustOpt,
+    parse_classes,
+)
 
 
 def evaluate(
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: RunArg,
     top: Annotated[int, typer.Option(help="How many top losses and confused pairs to keep.")] = 16,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
-    ] = False,
+    trust: TrustOpt = False,
     test: Annotated[
         str | None, typer.Option("--test", help="Evaluate on this labelled file or folder instead.")
     ] = None,

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli.options import DATA_HELP, ClassesOpt, TestFractionOpt, TestOpt, parse_classes
+from mnistlab.cli.options import (
+    DATA_HELP,
+    ClassesOpt,
+    RunArg,
+    TestFractionOpt,
+    TestOpt,
+    TrustOpt,
+    parse_classes,
+)
 from mnistlab.errors import ParameterError
 
 
@@ -105,7 +113,7 @@ def list_runs(
 
 
 def predict(
-    run: Annotated[Path, typer.Argument(help="Run folder.")],
+    run: RunArg,
     images: Annotated[list[Path] | None, typer.Argument(help="PNG/JPEG files of any size.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Kaggle-layout CSV to predict.")] = None,
     submission: Annotated[Path, typer.Option(help="Where --csv writes its Kaggle submission.")] = Path(
@@ -115,9 +123,7 @@ def predict(
     onnx: Annotated[
         bool, typer.Option("--onnx", help="Run through ONNX Runtime (exported on first use).")
     ] = False,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Load a tree model saved on another machine.")
-    ] = False,
+    trust: TrustOpt = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing submission file.")
     ] = False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +15,8 @@ TestOpt = Annotated[str | None, typer.Option("--test", help="Test data: a file o
 TestFractionOpt = Annotated[
     float | None, typer.Option(help="Hold out this fraction of --data as test data (stratified, seeded).")
 ]
+RunArg = Annotated[Path, typer.Argument(help="Run folder.")]
+TrustOpt = Annotated[bool, typer.Option("--trust", help="Load a tree model saved on another machine.")]
 ClassesOpt = Annotated[
     str | None, typer.Option(help='Class names in label order, e.g. "T-shirt/top,Trouser,...".')
 ]
