@@ -552,3 +552,94 @@ def feature_map(path: str | Path, layer: str | None = None, method: str = "pca",
     display = viz.FeatureMapDisplay(coordinates, test.labels[chosen], run.estimator.predict(test.images[chosen]),
                                     test.classes, title)  # fmt: skip
     return display.save(Path(out) / f"map_{layer}_{method}.png")
+
+
+def health(
+    data: str | Path, model: str = "mlp", folds: int = 5, near_ratio: float = 0.2, label_errors: bool = True,
+    out: str | Path | None = None, classes=None, seed: int = 0, gallery: int = 24,
+):  # fmt: skip
+    """Check a data set (registered or a file/folder): exact and near duplicates inside and across its splits,
+    conflicting labels, suspected label errors (out-of-fold probabilities of ``model``, ``folds``-fold
+    cross-validated on each split) and odd images; with ``out``: ``findings.csv``, ``health.json`` and galleries.
+
+    >>> report = health("fashion-mnist-kaggle", label_errors=False)  # doctest: +SKIP
+    >>> report.duplicate_pairs()  # doctest: +SKIP
+    {'train': 43, 'test': 1, 'across': 10, 'across conflicting': 1}
+    """
+    from mnistlab.analysis import health as checks
+
+    splits = datasets.splits_of(data, classes)
+    for dataset in splits.values():
+        checks.check_dataset(dataset)
+    if label_errors:
+        spec = models.get_spec(model)
+        probe = models.create(model, next(iter(splits.values())))
+        if spec.kind == "sklearn" and not hasattr(probe, "predict_proba"):
+            raise ParameterError(f"model {model!r} gives no probabilities; suspected label errors need them "
+                                 "(e.g. mlp, logreg, random-forest)")  # fmt: skip
+    images = np.concatenate([ds.images for ds in splits.values()])
+    labels = np.concatenate([ds.labels for ds in splits.values()])
+    start = time.perf_counter()
+    report = checks.HealthReport(splits, checks.exact_duplicates(images, labels))
+    log.info("exact duplicates of %d images: %.1f s", len(images), time.perf_counter() - start)
+    start = time.perf_counter()
+    report.near = checks.near_duplicates(images, labels, near_ratio, seed)
+    log.info("near duplicates: %.1f s", time.perf_counter() - start)
+    for name, dataset in splits.items():
+        report.odd_images[name] = checks.odd_images(dataset)
+        if label_errors:
+            start = time.perf_counter()
+            report.label_errors[name] = _label_errors(dataset, model, folds, seed)
+            log.info("%s: suspected label errors with %s: %.1f s", name, model, time.perf_counter() - start)
+    if out is not None:
+        _write_health(report, Path(out), gallery)
+    return report
+
+
+def _label_errors(dataset: datasets.Dataset, model: str, folds: int, seed: int) -> dict:
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from mnistlab.analysis.health import suspected_label_errors
+
+    _check_folds(folds, dataset.labels)
+    estimator = models.create(
+        model, dataset, **({"verbose": 0} if models.get_spec(model).kind == "torch" else {})
+    )
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    proba = cross_val_predict(estimator, dataset.images, dataset.labels, cv=cv, method="predict_proba")
+    suspects = suspected_label_errors(proba, dataset.labels)
+    return {"indices": suspects.tolist(), "given": dataset.labels[suspects].tolist(),
+            "predicted": proba[suspects].argmax(1).tolist(), "p": proba[suspects, dataset.labels[suspects]].tolist(),
+            "p_predicted": proba[suspects].max(1).tolist()}  # fmt: skip
+
+
+def _write_health(report, out: Path, gallery: int) -> None:
+    from mnistlab import viz
+
+    rows = report.findings_table()
+    keys = ["kind", "splits", "indices", "labels", "value"]
+    _write_table(out / "findings.csv", {k: [row[k] for row in rows] for k in keys})
+    write_json(out / "health.json", report.summary())
+    splits = list(report.splits.values())
+    classes = splits[0].classes
+    images = np.concatenate([ds.images for ds in splits])
+    spans = {id(g): len({report.locate(i)[0] for i in g.indices}) > 1 for g in report.duplicates}
+    first = sorted(report.duplicates, key=lambda g: (not g.conflicting, not spans[id(g)]))  # the worst first
+    pairs = [(g.indices[0], g.indices[1], "identical") for g in first[: gallery // 2]]
+    pairs += [(i, j, f"d={d:.2f}") for i, j, d in report.near[: gallery // 2]]
+    labels = np.concatenate([ds.labels for ds in splits])
+    if pairs:
+        shown = [k for i, j, _ in pairs for k in (i, j)]
+        captions = [f"{report.locate(k)[0]} {report.locate(k)[1]}: {classes[labels[k]]}"[:24] for k in shown]
+        flagged = [labels[i] != labels[j] for i, j, _ in pairs for _ in (0, 1)]
+        viz.ImageGalleryDisplay(images[shown], captions, flagged, cols=8,
+                                title="duplicate pairs side by side (red: labels disagree)").save(out / "duplicates.png")  # fmt: skip
+    for name, found in report.label_errors.items():
+        if not found["indices"]:
+            continue
+        chosen = found["indices"][:gallery]
+        captions = [f"{classes[g][:8]} -> {classes[p][:8]} {q:.2f}" for g, p, q in
+                    zip(found["given"], found["predicted"], found["p_predicted"], strict=False)][:gallery]  # fmt: skip
+        viz.ImageGalleryDisplay(report.splits[name].images[chosen], captions, cols=8,
+                                title=f"{name}: suspected label errors (recorded -> model, its probability)").save(
+            out / f"label_errors_{name}.png")  # fmt: skip

@@ -72,3 +72,47 @@ def map_(
     from mnistlab import experiment
 
     typer.echo(f"written {experiment.feature_map(run, layer, method, _n(n), out, trust=trust)}")
+
+
+def health(
+    data: Annotated[
+        str, typer.Argument(help="Registered data set, or a CSV, image folder, IDX file or npz.")
+    ],
+    model: Annotated[
+        str, typer.Option(help="Model whose out-of-fold probabilities rank label errors.")
+    ] = "mlp",
+    folds: Annotated[int, typer.Option(help="Cross-validation folds for the label check.")] = 5,
+    near_ratio: Annotated[
+        float,
+        typer.Option(
+            help="Near duplicate: closer than this x the class's median nearest-neighbour distance."
+        ),
+    ] = 0.2,
+    label_errors: Annotated[
+        bool, typer.Option(help="Look for suspected label errors (trains a model).")
+    ] = True,
+    out: Annotated[Path, typer.Option(help="Folder for findings.csv, health.json and the galleries.")] = Path(
+        "reports/health"
+    ),
+) -> None:
+    """Duplicates inside and across splits, conflicting labels, suspected label errors, odd images."""
+    from mnistlab import experiment
+
+    report = experiment.health(data, model, folds, near_ratio, label_errors, out)
+    summary = report.summary()
+    typer.echo(f"images: {', '.join(f'{k} {v}' for k, v in summary['images'].items())}")
+    pairs = summary["exact_duplicate_pairs"]
+    typer.echo("exact duplicate pairs: " + (", ".join(f"{k} {v}" for k, v in pairs.items()) or "none"))
+    near = summary["near_duplicate_pairs"]
+    typer.echo("near duplicate pairs: " + (", ".join(f"{k} {v}" for k, v in near.items()) or "none"))
+    if summary["suspected_label_errors"]:
+        found = ", ".join(f"{k} {v}" for k, v in summary["suspected_label_errors"].items())
+        typer.echo(f"suspected label errors ({model}, {folds}-fold out-of-fold): {found}")
+    odd = {
+        f"{split} {kind}": n
+        for split, kinds in summary["odd_images"].items()
+        for kind, n in kinds.items()
+        if n
+    }
+    typer.echo("odd images: " + (", ".join(f"{k} {v}" for k, v in odd.items()) or "none"))
+    typer.echo(f"findings and galleries written to {out}")

@@ -36,6 +36,7 @@ app.command("multilabel")(evaluate.multilabel)
 app.command("denoise")(evaluate.denoise)
 app.command("graph")(analysis.graph)
 app.command("map")(analysis.map_)
+app.command("health")(analysis.health)
 
 _DEBUG = {"on": False}
 

@@ -352,3 +352,21 @@ class DenoiseDisplay(Display):
                 show_image(self.axes_[row, c], images[c])
             self.axes_[row, 0].set_ylabel(name, rotation=0, ha="right", va="center")
         area.suptitle("denoising: noisy in, clean out")
+
+
+class ImageGalleryDisplay(Display):
+    """Images in rows of ``cols`` with a caption under each (red captions where ``flagged``)."""
+
+    def __init__(self, images, captions: Sequence[str], flagged: Sequence[bool] | None = None, cols: int = 8,
+                 title: str = "") -> None:  # fmt: skip
+        self.images, self.captions, self.cols, self.title = images, list(captions), cols, title
+        self.flagged = list(flagged) if flagged is not None else [False] * len(self.captions)
+
+    def _draw(self, ax) -> None:
+        rows = max(1, int(np.ceil(len(self.captions) / self.cols)))
+        self.figure_, area = panel_area(ax, (1.5 * self.cols, 1.75 * rows + 0.3))
+        self.axes_ = _gallery(area, self.images, self.captions, "black", self.cols)
+        for panel, flag in zip(self.axes_.ravel(), self.flagged, strict=False):
+            panel.xaxis.label.set_color(WRONG if flag else "black")
+        if self.title:
+            area.suptitle(self.title)
