@@ -556,7 +556,7 @@ def feature_map(path: str | Path, layer: str | None = None, method: str = "pca",
 
 def health(
     data: str | Path, model: str = "mlp", folds: int = 5, near_ratio: float = 0.2, label_errors: bool = True,
-    out: str | Path | None = None, classes=None, seed: int = 0, gallery: int = 24,
+    out: str | Path | None = None, classes=None, seed: int = 0, gallery: int = 24, near: bool = True,
 ):  # fmt: skip
     """Check a data set (registered or a file/folder): exact and near duplicates inside and across its splits,
     conflicting labels, suspected label errors (out-of-fold probabilities of ``model``, ``folds``-fold
@@ -582,9 +582,10 @@ def health(
     start = time.perf_counter()
     report = checks.HealthReport(splits, checks.exact_duplicates(images, labels))
     log.info("exact duplicates of %d images: %.1f s", len(images), time.perf_counter() - start)
-    start = time.perf_counter()
-    report.near = checks.near_duplicates(images, labels, near_ratio, seed)
-    log.info("near duplicates: %.1f s", time.perf_counter() - start)
+    if near:
+        start = time.perf_counter()
+        report.near = checks.near_duplicates(images, labels, near_ratio, seed)
+        log.info("near duplicates: %.1f s", time.perf_counter() - start)
     for name, dataset in splits.items():
         report.odd_images[name] = checks.odd_images(dataset)
         if label_errors:

@@ -91,6 +91,9 @@ def health(
     label_errors: Annotated[
         bool, typer.Option(help="Look for suspected label errors (trains a model).")
     ] = True,
+    near: Annotated[
+        bool, typer.Option(help="Look for near duplicates (a kNN search over all images).")
+    ] = True,
     out: Annotated[Path, typer.Option(help="Folder for findings.csv, health.json and the galleries.")] = Path(
         "reports/health"
     ),
@@ -98,7 +101,7 @@ def health(
     """Duplicates inside and across splits, conflicting labels, suspected label errors, odd images."""
     from mnistlab import experiment
 
-    report = experiment.health(data, model, folds, near_ratio, label_errors, out)
+    report = experiment.health(data, model, folds, near_ratio, label_errors, out, near=near)
     summary = report.summary()
     typer.echo(f"images: {', '.join(f'{k} {v}' for k, v in summary['images'].items())}")
     pairs = summary["exact_duplicate_pairs"]
