@@ -479,6 +479,49 @@ def bench_graph(size: str) -> dict:
     }  # fmt: skip
 
 
+def bench_health(size: str) -> dict:
+    """Data-set health on fashion-mnist-kaggle: exact duplicates (byte sort) against the obvious dict-of-bytes loop,
+    near duplicates (PCA-50 + kNN) against scikit-learn's brute-force nearest neighbours on the raw pixels, and the
+    label check (default mlp, 5-fold out-of-fold) on the training split."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from mnistlab.analysis import health
+    from mnistlab.experiment import _label_errors
+
+    train, test = (
+        datasets.load("fashion-mnist-kaggle", "train"),
+        datasets.load("fashion-mnist-kaggle", "test"),
+    )
+    n = 70000 if size == "full" else 3000
+    images = np.concatenate([train.images, test.images])[:n]
+    labels = np.concatenate([train.labels, test.labels])[:n]
+
+    def by_dict() -> int:
+        seen: dict[bytes, list[int]] = {}
+        for i, row in enumerate(images):
+            seen.setdefault(row.tobytes(), []).append(i)
+        return sum(len(v) > 1 for v in seen.values())
+
+    exact = timed(lambda: health.exact_duplicates(images, labels), 3)["median_s"]
+    loop = timed(by_dict, 1)["median_s"]
+    near = timed(lambda: health.near_duplicates(images, labels), 1)["median_s"]
+    flat = images.reshape(len(images), -1).astype(np.float32)
+    brute = timed(lambda: NearestNeighbors(n_neighbors=2, algorithm="brute").fit(flat).kneighbors(flat), 1)[
+        "median_s"
+    ]
+    split = train if size == "full" else train.subset(slice(0, 3000))
+    start = time.perf_counter()
+    found = _label_errors(split, "mlp", 5, 0)
+    label_s = time.perf_counter() - start
+    return {
+        "images": n, "exact_s": exact, "dict_loop_s": loop, "exact_speedup": loop / exact,
+        "near_s": near, "brute_knn_raw_pixels_s": brute, "near_speedup": brute / near,
+        "label_errors_s": label_s, "label_error_images": len(split), "suspects": len(found["indices"]),
+        "target": "exact < 2 s, near < 60 s (70000 images), label errors < 180 s (60000 images)",
+        "met": exact < 2 and near < 60 and label_s < 180,
+    }  # fmt: skip
+
+
 BENCHMARKS: dict[str, Callable[[str], dict]] = {
     "csv_parse": bench_csv_parse,
     "cached_load": bench_cached_load,
@@ -488,6 +531,7 @@ BENCHMARKS: dict[str, Callable[[str], dict]] = {
     "train_vs_pytorch_example": bench_train_vs_pytorch_example,
     "keras": bench_keras,
     "graph": bench_graph,
+    "health": bench_health,
 }
 
 

@@ -25,6 +25,7 @@ def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
         "sklearn_overhead",
         "train_vs_pytorch_example",
         "graph",
+        "health",
     ]
     for name in names:
         assert name in results and "error" not in results[name], results.get(name)
