@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab import datasets, models, runs
-from mnistlab.errors import DataFormatError, MnistlabError, ParameterError
+from mnistlab.errors import DataFormatError, MnistlabError, ParameterError, RunError
 from mnistlab.evaluation import evaluate_estimator
 from mnistlab.fileio import write_json
 from mnistlab.params import check_params, integer, real
@@ -644,3 +644,82 @@ def _write_health(report, out: Path, gallery: int) -> None:
         viz.ImageGalleryDisplay(report.splits[name].images[chosen], captions, cols=8,
                                 title=f"{name}: suspected label errors (recorded -> model, its probability)").save(
             out / f"label_errors_{name}.png")  # fmt: skip
+
+
+def report_run(path: str | Path, out: str | Path | None = None, trust: bool = False) -> Path:
+    """One self-contained HTML page for a run (``report.html`` in the run folder unless ``out``): headline numbers
+    from its metrics.json, the data, the model, the learning curves and the whole evaluation.
+
+    >>> report_run("runs/cnn-mnist")  # doctest: +SKIP
+    PosixPath('runs/cnn-mnist/report.html')
+    """
+    from mnistlab import reports, viz
+
+    path = Path(path)
+    run = runs.load_run(path, trust)
+    recorded = run.metrics.get("evaluation")
+    if recorded is None:
+        raise RunError(f"{path}: not evaluated yet; run `mnistlab evaluate {path}` first")
+    out = Path(out) if out is not None else path / "report.html"
+    if out.is_dir():
+        raise ParameterError(f"{out}: is a folder; --out names the .html file to write")
+    test = _run_test_data(run, None)
+    evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
+    figures = {
+        "balance": reports.svg_markup(viz.ClassBalanceDisplay.from_datasets(test)),
+        "samples": reports.png_data_uri(viz.SampleGridDisplay.from_dataset(test, n=25)),
+        "confusion": {
+            kind: reports.svg_markup(viz.ConfusionDisplay.from_evaluation(evaluation, kind))
+            for kind in viz.CONFUSION_KINDS
+        },
+        "confused": reports.png_data_uri(viz.MostConfusedDisplay.from_evaluation(evaluation, test.images)),
+        "curves": reports.svg_markup(viz.LearningCurveDisplay.from_history(run.history))
+        if run.history
+        else None,
+        "losses": None,
+        "predictions": None,
+    }
+    if evaluation.proba is not None:
+        figures["losses"] = reports.png_data_uri(
+            viz.TopLossesDisplay.from_evaluation(evaluation, test.images)
+        )
+        figures["predictions"] = reports.png_data_uri(
+            viz.PredictionGridDisplay.from_evaluation(evaluation, test.images)
+        )
+    return reports.render("run.html", out, h=_headline(run, recorded), figures=figures, model=_model_card(run),
+                          report=recorded["report"], extras=_extras(path))  # fmt: skip
+
+
+def _headline(run: runs.Run, recorded: dict) -> dict:
+    source = run.config.get("data_source") or {}
+    machine = run.config.get("machine") or {}
+    estimator = run.estimator
+    network = getattr(estimator, "network_", None)
+    return {
+        "run": str(run.path), "model": run.config["model"], "data": run.config["data"],
+        "accuracy": recorded["accuracy"], "log_loss": recorded.get("log_loss"),
+        "macro_f1": recorded["report"]["macro avg"]["f1-score"], "train_seconds": run.metrics.get("train_seconds", "-"),
+        "parameters": f"{sum(p.numel() for p in network.parameters()):,}" if network is not None else "-",
+        "n_test": int(recorded["report"]["macro avg"]["support"]), "date": run.config.get("saved", "-"),
+        "machine": f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores" if machine else "machine not recorded",
+        "versions": run.config.get("versions", {}), "source": source.get("test", {}).get("split", run.config["data"]),
+        "sha256": source.get("test", {}).get("sha256"),
+        "splits": "; ".join(f"{k}: {v}" for k, v in (run.metrics.get("splits") or {}).items() if v),
+    }  # fmt: skip
+
+
+def _model_card(run: runs.Run) -> dict:
+    estimator = run.estimator
+    network = getattr(estimator, "network_", None)
+    if network is not None:
+        return {"architecture": str(network), "settings": run.config.get("params", {})}
+    return {"architecture": repr(estimator), "settings": estimator[-1].get_params(deep=False)}
+
+
+def _extras(path: Path) -> dict:
+    """Text results other workflows left in the run folder (graph comparison tables)."""
+    found = {}
+    for name, title in (("graph_compare.md", "Similarity graphs and mistake detectors"),):
+        if (path / name).is_file():
+            found[title] = (path / name).read_text()
+    return found

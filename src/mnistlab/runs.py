@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import platform
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +109,12 @@ def save(
         "classes_": np.asarray(estimator.classes_).tolist(),
         "n_features_in": int(getattr(estimator, "n_features_in_", networks.IMAGE_FEATURES)),
         "data_source": data_source,  # where train and test data came from, with their content's sha256
+        "saved": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        },
         "versions": versions(),
     }
     if isinstance(estimator, TorchClassifier):

@@ -119,3 +119,14 @@ def health(
     }
     typer.echo("odd images: " + (", ".join(f"{k} {v}" for k, v in odd.items()) or "none"))
     typer.echo(f"findings and galleries written to {out}")
+
+
+def report(
+    run: RunArg,
+    out: Annotated[Path | None, typer.Option(help="HTML file to write; default RUN/report.html.")] = None,
+    trust: TrustOpt = False,
+) -> None:
+    """One self-contained HTML report of a run (evaluate it first)."""
+    from mnistlab import experiment
+
+    typer.echo(f"written {experiment.report_run(run, out, trust)}")

@@ -37,6 +37,7 @@ app.command("denoise")(evaluate.denoise)
 app.command("graph")(analysis.graph)
 app.command("map")(analysis.map_)
 app.command("health")(analysis.health)
+app.command("report")(analysis.report)
 
 _DEBUG = {"on": False}
 

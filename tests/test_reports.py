@@ -1,0 +1,70 @@
+"""The HTML report of a run: every section, the run's own numbers, nothing fetched from a network."""
+
+import base64
+import io
+import json
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+from PIL import Image
+
+from mnistlab.cli.main import main
+
+pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory):
+    from mnistlab.experiment import evaluate_run, train_model
+
+    out = tmp_path_factory.mktemp("report") / "run"
+    train_model("mnist", "mlp", params={"epochs": 2, "threads": 2}, limit=3000, out=out, verbose=0)
+    evaluate_run(out)
+    return out
+
+
+def test_report_holds_every_section_with_the_runs_numbers(evaluated_run, capsys):
+    assert main(["report", str(evaluated_run)]) == 0
+    page = evaluated_run / "report.html"
+    assert page.stat().st_size < 3_000_000
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    for section in ("headline", "data", "model", "training", "evaluation"):
+        assert soup.find("section", id=section) is not None, section
+    metrics = json.loads((evaluated_run / "metrics.json").read_text())["evaluation"]
+    assert soup.find(id="test-accuracy").text == f"{metrics['accuracy']:.4f}"
+    assert soup.find(id="test-loss").text == f"{metrics['log_loss']:.4f}"
+    assert soup.find(id="macro-f1").text == f"{metrics['report']['macro avg']['f1-score']:.4f}"
+    rows = soup.find(id="classification-report").find_all("tr")
+    assert len(rows) == 1 + 10 + 2, "header, ten classes, macro and weighted averages"
+    assert len(soup.find_all("svg")) >= 5, "class balance, three confusion matrices, learning curves"
+
+
+def test_report_fetches_nothing_and_its_images_decode(evaluated_run):
+    main(["report", str(evaluated_run)])
+    html = (evaluated_run / "report.html").read_text()
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup.find_all(["img", "script", "link", "a", "image"]):
+        for attribute in ("src", "href", "xlink:href"):
+            value = tag.get(attribute) or ""
+            assert not re.match(r"(https?:)?//", value), value
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html)
+    images = [img["src"] for img in soup.find_all("img")]
+    assert len(images) >= 4
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).verify()
+
+
+def test_report_bad_inputs(evaluated_run, tmp_path, capsys):
+    (tmp_path / "notarun").mkdir()
+    assert main(["report", str(tmp_path / "notarun")]) == 1
+    assert "config.json" in capsys.readouterr().err
+    assert main(["report", str(evaluated_run), "--out", str(tmp_path)]) == 1
+    assert "is a folder; --out names the .html file" in capsys.readouterr().err
+    unevaluated = tmp_path / "fresh"
+    from mnistlab.experiment import train_model
+
+    train_model("mnist", "naive-bayes", limit=600, out=unevaluated, verbose=0)
+    assert main(["report", str(unevaluated)]) == 1
+    assert "not evaluated yet; run `mnistlab evaluate" in capsys.readouterr().err
