@@ -25,6 +25,7 @@ demo: $(STAMP)
 	$(BIN)/mnistlab detect --data mnist --positive 5 --models sgd,random-forest --out reports/detect-5
 	$(BIN)/mnistlab graph runs/mlp-fashion --all --out reports/graph-mlp-fashion
 	$(BIN)/mnistlab graph runs/mlp-fashion --compare --out reports/graph-mlp-fashion
+	$(BIN)/mnistlab report runs/cnn-mnist runs/mlp-fashion --compare --out reports/leaderboard.html
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -68,3 +68,17 @@ def test_report_bad_inputs(evaluated_run, tmp_path, capsys):
     train_model("mnist", "naive-bayes", limit=600, out=unevaluated, verbose=0)
     assert main(["report", str(unevaluated)]) == 1
     assert "not evaluated yet; run `mnistlab evaluate" in capsys.readouterr().err
+
+
+def test_leaderboard_rows_match_the_runs_and_link_their_reports(evaluated_run, tmp_path, capsys):
+    out = tmp_path / "board.html"
+    assert main(["report", str(evaluated_run.parent), "--compare", "--out", str(out)]) == 0
+    soup = BeautifulSoup(out.read_text(), "html.parser")
+    rows = soup.select("table.leaderboard tbody tr")
+    metrics = json.loads((evaluated_run / "metrics.json").read_text())
+    assert len(rows) == 1 and rows[0].find_all("td")[2].text == f"{metrics['test_accuracy']:.4f}"
+    link = rows[0].find("a")["href"]
+    assert (out.parent / link).resolve() == (evaluated_run / "report.html").resolve()
+    assert soup.find("script") is not None and "sortable" in out.read_text()
+    assert main(["report", str(tmp_path / "nothing-here"), "--compare"]) == 1
+    assert "neither a run folder nor a folder of runs" in capsys.readouterr().err

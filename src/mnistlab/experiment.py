@@ -723,3 +723,49 @@ def _extras(path: Path) -> dict:
         if (path / name).is_file():
             found[title] = (path / name).read_text()
     return found
+
+
+def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool = False) -> Path:
+    """One page comparing runs (run folders, or folders holding runs): a sortable table per data set, learning
+    curves overlaid, per-class recall side by side; each run links to its own report, written beside it."""
+    from os.path import relpath
+
+    from mnistlab import reports, viz
+
+    out = Path(out)
+    if out.is_dir():
+        raise ParameterError(f"{out}: is a folder; --out names the .html file to write")
+    folders = []
+    for path in map(Path, paths):
+        found = (
+            [path]
+            if (path / runs.CONFIG).is_file()
+            else sorted(p.parent for p in path.glob("*/" + runs.CONFIG))
+        )
+        if not found:
+            raise RunError(f"{path}: neither a run folder nor a folder of runs")
+        folders += found
+    rows, by_data, histories, recalls = [], {}, {}, {}
+    for folder in folders:
+        page = report_run(folder, trust=trust)
+        run = runs.load_run(folder, trust)
+        head = _headline(run, run.metrics["evaluation"])
+        row = {**head, "link": relpath(page, out.parent), "run": folder.name,
+               "parameters_n": int(head["parameters"].replace(",", "")) if head["parameters"] != "-" else 0}  # fmt: skip
+        rows.append(row)
+        by_data.setdefault(head["data"], []).append(row)
+        histories.setdefault(head["data"], {})[folder.name] = run.history
+        report = run.metrics["evaluation"]["report"]
+        recalls.setdefault(head["data"], {})[folder.name] = {k: v["recall"] for k, v in report.items()
+                                                             if isinstance(v, dict) and "avg" not in k}  # fmt: skip
+    curves = {data: reports.svg_markup(viz.RunComparisonDisplay.curves(h)) if any(h.values()) else None
+              for data, h in histories.items()}  # fmt: skip
+    per_class = {
+        data: reports.svg_markup(viz.RunComparisonDisplay.per_class(r)) for data, r in recalls.items()
+    }
+    for group in by_data.values():
+        group.sort(key=lambda row: -row["accuracy"])
+    columns = [("run", "run"), ("model", "model"), ("accuracy", "test accuracy"), ("macro_f1", "macro F1"),
+               ("log_loss", "log loss"), ("train_seconds", "training s"), ("parameters", "parameters"), ("date", "date")]  # fmt: skip
+    return reports.render("leaderboard.html", out, rows=rows, groups=by_data, columns=columns, curves=curves,
+                          per_class=per_class)  # fmt: skip

@@ -122,11 +122,20 @@ def health(
 
 
 def report(
-    run: RunArg,
+    runs: Annotated[list[Path], typer.Argument(help="Run folder(s); with --compare also folders of runs.")],
     out: Annotated[Path | None, typer.Option(help="HTML file to write; default RUN/report.html.")] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="One leaderboard page for all the runs.")
+    ] = False,
     trust: TrustOpt = False,
 ) -> None:
-    """One self-contained HTML report of a run (evaluate it first)."""
+    """Self-contained HTML report of a run (evaluate it first), or with --compare a leaderboard of runs."""
     from mnistlab import experiment
+    from mnistlab.errors import ParameterError
 
-    typer.echo(f"written {experiment.report_run(run, out, trust)}")
+    if compare:
+        typer.echo(f"written {experiment.leaderboard(runs, out or Path('reports/leaderboard.html'), trust)}")
+        return
+    if len(runs) != 1:
+        raise ParameterError("give one run folder, or --compare for several")
+    typer.echo(f"written {experiment.report_run(runs[0], out, trust)}")

@@ -18,6 +18,7 @@ from mnistlab.viz.evaluation import (
     PrecisionRecallThresholdDisplay,
     PredictionGridDisplay,
     RocCurvesDisplay,
+    RunComparisonDisplay,
     TopLossesDisplay,
 )
 from mnistlab.viz.graphs import CentralImagesDisplay, FeatureMapDisplay, GraphDisplay
@@ -40,6 +41,7 @@ __all__ = [
     "PrecisionRecallThresholdDisplay",
     "PredictionGridDisplay",
     "RocCurvesDisplay",
+    "RunComparisonDisplay",
     "SampleGridDisplay",
     "TopLossesDisplay",
     "house_style",

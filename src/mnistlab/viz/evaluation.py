@@ -370,3 +370,41 @@ class ImageGalleryDisplay(Display):
             panel.xaxis.label.set_color(WRONG if flag else "black")
         if self.title:
             area.suptitle(self.title)
+
+
+class RunComparisonDisplay(Display):
+    """Several runs on one chart: validation accuracy per epoch overlaid, or per-class recall side by side."""
+
+    def __init__(self, series: dict[str, tuple], kind: str) -> None:
+        self.series, self.kind = series, kind
+
+    @classmethod
+    def curves(cls, histories: dict[str, list[dict]]) -> RunComparisonDisplay:
+        series = {}
+        for name, history in histories.items():
+            key = "val_accuracy" if history and "val_accuracy" in history[0] else "train_accuracy"
+            series[name] = ([row["epoch"] for row in history], [row[key] for row in history])
+        return cls(series, "curves")
+
+    @classmethod
+    def per_class(cls, recalls: dict[str, dict[str, float]]) -> RunComparisonDisplay:
+        return cls({name: (list(r), list(r.values())) for name, r in recalls.items()}, "per_class")
+
+    def _draw(self, ax) -> None:
+        self.figure_, self.ax_ = single_axes(ax, (9, 3.6))
+        if self.kind == "curves":
+            for name, (x, y) in self.series.items():
+                self.ax_.plot(x, y, "o-", label=name)
+            self.ax_.set_xlabel("epoch")
+            self.ax_.set_ylabel("validation accuracy")
+        else:
+            names = list(self.series)
+            width = 0.8 / max(len(names), 1)
+            for j, name in enumerate(names):
+                classes, values = self.series[name]
+                x = np.arange(len(classes))
+                self.ax_.bar(x + (j - (len(names) - 1) / 2) * width, values, width, label=name)
+            self.ax_.set_xticks(np.arange(len(classes)), [c[:10] for c in classes], rotation=30, ha="right")
+            self.ax_.set_ylabel("recall")
+            self.ax_.set_ylim(0, 1.05)
+        self.ax_.legend(frameon=False, fontsize=7)
