@@ -28,6 +28,8 @@ demo: $(STAMP)
 	$(BIN)/mnistlab report runs/cnn-mnist runs/mlp-fashion --compare --out reports/leaderboard.html
 
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: the browser test of the report will be skipped"
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports --no-cache

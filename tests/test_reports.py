@@ -5,6 +5,7 @@ import io
 import json
 import re
 
+import numpy as np
 import pytest
 from bs4 import BeautifulSoup
 from PIL import Image
@@ -82,3 +83,23 @@ def test_leaderboard_rows_match_the_runs_and_link_their_reports(evaluated_run, t
     assert soup.find("script") is not None and "sortable" in out.read_text()
     assert main(["report", str(tmp_path / "nothing-here"), "--compare"]) == 1
     assert "neither a run folder nor a folder of runs" in capsys.readouterr().err
+
+
+def test_the_report_renders_in_a_real_browser(evaluated_run, tmp_path):
+    """Headless Chromium (Debian's, installed by `make test`) draws the page; the screenshot is kept in the test's
+    folder and must not be blank."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium")
+    if browser is None:
+        pytest.skip("chromium is not installed")
+    main(["report", str(evaluated_run)])
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2000", f"--screenshot={shot}",
+                    (evaluated_run / "report.html").as_uri()], capture_output=True, timeout=120, check=False)  # fmt: skip
+    image = Image.open(shot).convert("L")
+    assert image.size == (1200, 2000)
+    assert len(np.unique(np.asarray(image))) > 50, "more than a blank page"

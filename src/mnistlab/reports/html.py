@@ -6,6 +6,7 @@ import base64
 import io
 from pathlib import Path
 
+from mnistlab.errors import ParameterError
 from mnistlab.fileio import atomic_write
 from mnistlab.viz.style import house_style
 
@@ -39,6 +40,9 @@ def render(template: str, out: str | Path, **context) -> Path:
         loader=PackageLoader("mnistlab.reports", "templates"), autoescape=select_autoescape(["html"])
     )
     html = env.get_template(template).render(**context)
-    with atomic_write(out) as tmp:
-        tmp.write_text(html, encoding="utf-8")
+    try:
+        with atomic_write(out) as tmp:
+            tmp.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise ParameterError(f"{out}: cannot write the page there ({exc.strerror or exc})") from None
     return Path(out)
