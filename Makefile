@@ -18,9 +18,9 @@ demo: $(STAMP)
 	$(BIN)/mnistlab data info fashion-mnist-kaggle
 	$(BIN)/mnistlab data eda mnist --out reports
 	$(BIN)/mnistlab data eda fashion-mnist-kaggle --out reports
-	$(BIN)/mnistlab train --data mnist --model cnn --seed 0 --out runs/cnn-mnist
+	$(BIN)/mnistlab train --data mnist --model cnn --seed 0 --out runs/cnn-mnist --overwrite
 	$(BIN)/mnistlab evaluate runs/cnn-mnist
-	$(BIN)/mnistlab train --data fashion-mnist-kaggle --model mlp --seed 0 --out runs/mlp-fashion
+	$(BIN)/mnistlab train --data fashion-mnist-kaggle --model mlp --seed 0 --out runs/mlp-fashion --overwrite
 	$(BIN)/mnistlab evaluate runs/mlp-fashion
 	$(BIN)/mnistlab detect --data mnist --positive 5 --models sgd,random-forest --out reports/detect-5
 	$(BIN)/mnistlab graph runs/mlp-fashion --all --out reports/graph-mlp-fashion
