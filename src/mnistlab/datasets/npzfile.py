@@ -4,6 +4,7 @@ header checked before it is decompressed (a small file cannot make mnistlab allo
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,19 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, list[str]
             classes = data.get("classes")
     except FileNotFoundError:
         raise DataFormatError(f"{path}: file not found") from None
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        if isinstance(exc, DataFormatError):
-            raise
+    except DataFormatError:
+        raise
+    # What a damaged archive raises: a bad zip, an "encrypted" flag (RuntimeError), an unknown compression
+    # method (NotImplementedError), a broken deflate stream (zlib.error), a bad array header (ValueError).
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        zlib.error,
+    ) as exc:
         raise DataFormatError(f"{path}: not a readable .npz file ({exc})") from None
     return _pixels(images, path), _labels(labels, path), _names(classes, path)
 
