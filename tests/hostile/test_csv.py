@@ -73,3 +73,13 @@ def test_a_bom_and_crlf_are_accepted(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + (HEADER + "\r\n" + ROW + "\r\n").encode())
     ds = datasets.from_csv(path)
     assert ds.labels.tolist() == [3] and not np.any(ds.images)
+
+
+def test_a_header_mixing_both_pixel_numberings_is_named(tmp_path):
+    """Found by the fuzz test: every name fits one numbering or the other, but not one numbering throughout."""
+    names = [f"pixel{i}" for i in range(784)]
+    names[100] = "pixel101"
+    path = tmp_path / "mixed.csv"
+    path.write_text("label," + ",".join(names) + "\n" + ",".join(["1"] + ["0"] * 784) + "\n")
+    with pytest.raises(DataFormatError, match="header column 102 is 'pixel101', expected 'pixel100'"):
+        datasets.from_csv(path)

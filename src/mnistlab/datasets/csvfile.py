@@ -147,10 +147,11 @@ def _check_header(names: list[str], path: Path) -> bool:
     for offset in (0, 1):  # Kaggle's digit recognizer counts from 0, Fashion-MNIST's CSVs from 1
         if all(name.lower() == f"pixel{i + offset}" for i, name in enumerate(pixel_names)):
             return has_label
-    bad = next(i for i, n in enumerate(pixel_names) if n.lower() not in (f"pixel{i}", f"pixel{i + 1}"))
+    # The first pixel name sets the numbering (from 0 or from 1); name the first column that breaks it.
+    offset = 1 if pixel_names[0].lower() == "pixel1" else 0
+    bad = next(i for i, n in enumerate(pixel_names) if n.lower() != f"pixel{i + offset}")
     raise DataFormatError(
-        f"{path}: header column {bad + 1 + has_label} is {pixel_names[bad]!r}, expected 'pixel{bad}' or "
-        f"'pixel{bad + 1}'"
+        f"{path}: header column {bad + 1 + has_label} is {pixel_names[bad]!r}, expected 'pixel{bad + offset}'"
     )
 
 
