@@ -31,3 +31,11 @@ def test_a_header_promising_more_than_4_gib_is_refused(tmp_path):
         DataFormatError, match="promises \\(10000000, 28, 28\\) = 7840000000 bytes, more than"
     ):
         datasets.from_idx(path)
+
+
+def test_a_header_whose_size_overflows_64_bits_is_refused(tmp_path):
+    """Found by the fuzz test: dimensions multiplying to 2**64 wrapped to 0 in int64 and passed the size check."""
+    path = tmp_path / "wrap-idx3-ubyte"
+    path.write_bytes(b"\x00\x00\x08\x03" + struct.pack(">3I", 2**31, 2**31, 4))
+    with pytest.raises(DataFormatError, match="more than mnistlab reads"):
+        datasets.from_idx(path)

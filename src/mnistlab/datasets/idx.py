@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -49,7 +50,7 @@ def _read_stream(stream, path: Path, ndim: int | None, compressed: bool) -> np.n
     if len(dims_raw) < 4 * dims_count:
         raise DataFormatError(f"{path}: truncated inside the IDX header ({len(head) + len(dims_raw)} bytes)")
     dims = struct.unpack(f">{dims_count}I", dims_raw)
-    size = int(np.prod(dims, dtype=np.int64))
+    size = math.prod(dims)  # Python integers: a lying header cannot overflow to 0
     if size > MAX_IDX_BYTES:
         raise DataFormatError(f"{path}: the IDX header promises {dims} = {size} bytes, more than mnistlab reads "
                               f"({MAX_IDX_BYTES >> 30} GiB)")  # fmt: skip
@@ -101,7 +102,7 @@ def parse_idx(buffer: bytearray, path: Path, ndim: int | None = None) -> np.ndar
     if len(buffer) < header:
         raise DataFormatError(f"{path}: truncated inside the IDX header ({len(buffer)} bytes)")
     dims = struct.unpack_from(f">{dims_count}I", buffer, 4)
-    size = int(np.prod(dims, dtype=np.int64))
+    size = math.prod(dims)  # Python integers: a lying header cannot overflow to 0
     if len(buffer) != header + size:
         _size_error(path, len(buffer), dims, header + size)
     return np.frombuffer(buffer, np.uint8, size, header).reshape(dims)

@@ -3,6 +3,7 @@ header checked before it is decompressed (a small file cannot make mnistlab allo
 
 from __future__ import annotations
 
+import math
 import zipfile
 import zlib
 from pathlib import Path
@@ -66,7 +67,7 @@ def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, k
         raise DataFormatError(
             f"{path}: '{key}' holds Python objects; mnistlab reads plain arrays only (no pickles)"
         )
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize  # Python integers: a lying header cannot overflow
     if nbytes > MAX_IDX_BYTES:
         raise DataFormatError(
             f"{path}: '{key}' declares shape {shape} ({nbytes} bytes), more than mnistlab reads"
