@@ -365,12 +365,15 @@ def graph(
     >>> analysis = graph("runs/cnn-fashion", layer="pool3", method="correlation")  # doctest: +SKIP
     >>> analysis.summary()["edge_purity"]  # doctest: +SKIP
     """
+    run = runs.load_run(path, trust)
+    return _graph_of(run, _run_test_data(run, None), layer, method, n, k, out, seed)
+
+
+def _graph_of(run: runs.Run, test: datasets.Dataset, layer, method, n, k, out, seed):
+    """:func:`graph` for a run and test data already loaded (``graph_panel`` draws 15 graphs of one run)."""
     from mnistlab import analysis, viz
 
-    run = runs.load_run(path, trust)
-    sources = analysis.default_sources(run.estimator)
-    layer = layer or sources[-2]
-    test = _run_test_data(run, None)
+    layer = layer or analysis.default_sources(run.estimator)[-2]
     chosen = _stratified_sample(test.labels, n, seed)
     images = test.images[chosen]
     vectors = analysis.features(run.estimator, images, layer)
@@ -387,7 +390,7 @@ def graph(
             out / f"{stem}_central.png"
         )  # fmt: skip
         _write_table(out / f"{stem}_nodes.csv", result.nodes())
-        write_json(out / f"{stem}.json", {"run": str(path), **result.summary(),
+        write_json(out / f"{stem}.json", {"run": str(run.path), **result.summary(),
                                           "error_detection": result.error_detection()})  # fmt: skip
     return result
 
@@ -520,11 +523,11 @@ def graph_panel(path: str | Path, n: int = 100, out: str | Path = "reports/graph
     from mnistlab.viz.style import house_style, new_figure
 
     out = Path(out)
-    sources = analysis.default_sources(runs.load_run(path, trust).estimator)
+    run = runs.load_run(path, trust)
+    test = _run_test_data(run, None)  # loaded once for all the graphs
+    sources = analysis.default_sources(run.estimator)
     results = {
-        (s, m): graph(path, s, m, n, out=out, seed=seed, trust=trust)
-        for s in sources
-        for m in analysis.METHODS
+        (s, m): _graph_of(run, test, s, m, n, 10, out, seed) for s in sources for m in analysis.METHODS
     }
     with house_style():
         figure = new_figure(5.2 * len(analysis.METHODS), 4.6 * len(sources))
@@ -653,10 +656,14 @@ def report_run(path: str | Path, out: str | Path | None = None, trust: bool = Fa
     >>> report_run("runs/cnn-mnist")  # doctest: +SKIP
     PosixPath('runs/cnn-mnist/report.html')
     """
+    return _report_of(runs.load_run(path, trust), out)
+
+
+def _report_of(run: runs.Run, out: str | Path | None) -> Path:
+    """:func:`report_run` for a run already loaded (the leaderboard reports every run it lists)."""
     from mnistlab import reports, viz
 
-    path = Path(path)
-    run = runs.load_run(path, trust)
+    path = run.path
     recorded = run.metrics.get("evaluation")
     if recorded is None:
         raise RunError(f"{path}: not evaluated yet; run `mnistlab evaluate {path}` first")
@@ -747,8 +754,8 @@ def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool
         folders += found
     rows, by_data, histories, recalls = [], {}, {}, {}
     for folder in folders:
-        page = report_run(folder, trust=trust)
         run = runs.load_run(folder, trust)
+        page = _report_of(run, None)
         head = _headline(run, run.metrics["evaluation"])
         row = {**head, "link": relpath(page, out.parent), "run": folder.name,
                "parameters_n": int(head["parameters"].replace(",", "")) if head["parameters"] != "-" else 0}  # fmt: skip
