@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli import analysis, data, evaluate, models
+from mnistlab.cli import analysis, data, evaluate, models, serve
 from mnistlab.errors import MnistlabError
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ app.command("graph")(analysis.graph)
 app.command("map")(analysis.map_)
 app.command("health")(analysis.health)
 app.command("report")(analysis.report)
+app.command("serve")(serve.serve)
 
 _DEBUG = {"on": False}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,28 +21,35 @@ MANIFEST_NAME = "labels.csv"
 MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; larger files are refused before decoding (memory)
 
 
-def decode_gray(path: str | Path, max_side: int | None = None) -> np.ndarray:
-    """The one way mnistlab decodes an image file into 2-D uint8 grayscale.
+def decode_gray(
+    source: str | Path | bytes, max_side: int | None = None, max_pixels: int = MAX_IMAGE_PIXELS,
+    name: str | None = None,
+) -> np.ndarray:  # fmt: skip
+    """The one way mnistlab decodes an image (a file, or the bytes of an upload) into 2-D uint8 grayscale.
 
-    The size is read from the header and checked before any pixel is decoded (at most :data:`MAX_IMAGE_PIXELS`);
+    The size is read from the header and checked before any pixel is decoded (at most ``max_pixels``);
     16-bit images are scaled to 8 bits (not clipped); transparent pixels are laid on white paper (ink drawn on a
     transparent canvas stays ink); colour becomes luminance. With ``max_side``, a larger image is reduced while
-    decoding (JPEG) and after, which bounds the memory of prediction on photos.
+    decoding (JPEG) and after, which bounds the memory of prediction on photos. Errors name the file, or ``name``
+    for bytes.
 
-    >>> import tempfile
+    >>> import io
     >>> from PIL import Image
-    >>> path = Path(tempfile.mkdtemp()) / "deep.png"
-    >>> Image.fromarray(np.full((4, 4), 65535, np.uint16)).save(path)  # 16-bit white
-    >>> int(decode_gray(path).max())
+    >>> buffer = io.BytesIO()
+    >>> Image.fromarray(np.full((4, 4), 65535, np.uint16)).save(buffer, "PNG")  # 16-bit white
+    >>> int(decode_gray(buffer.getvalue()).max())
     255
     """
-    path = Path(path)
+    if isinstance(source, bytes | bytearray | memoryview):
+        where, opened = name or "uploaded image", io.BytesIO(source)
+    else:
+        where = opened = Path(source)
     try:
-        with Image.open(path) as img:
+        with Image.open(opened) as img:
             width, height = img.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise DataFormatError(f"{path}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
-                                      f"mnistlab reads at most {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels")  # fmt: skip
+            if width * height > max_pixels:
+                raise DataFormatError(f"{where}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
+                                      f"mnistlab reads at most {max_pixels / 1e6:.0f} megapixels")  # fmt: skip
             if max_side and img.format == "JPEG":
                 img.draft(
                     "L", (max_side, max_side)
@@ -51,13 +59,15 @@ def decode_gray(path: str | Path, max_side: int | None = None) -> np.ndarray:
     except DataFormatError:
         raise
     except Image.DecompressionBombError as exc:
-        raise DataFormatError(f"{path}: refused as a decompression bomb ({exc})") from None
+        raise DataFormatError(f"{where}: refused as a decompression bomb ({exc})") from None
     except FileNotFoundError:
-        raise DataFormatError(f"{path}: image file not found") from None
+        raise DataFormatError(f"{where}: image file not found") from None
     except IsADirectoryError:
-        raise DataFormatError(f"{path}: is a folder, expected an image file") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataFormatError(f"{path}: not a readable image ({exc})") from None
+        raise DataFormatError(f"{where}: is a folder, expected an image file") from None
+    except UnidentifiedImageError:
+        raise DataFormatError(f"{where}: not a readable image (not PNG, JPEG or another known format)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataFormatError(f"{where}: not a readable image ({exc})") from None
     if max_side and max(gray.size) > max_side:
         gray.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return np.asarray(gray, dtype=np.uint8)

@@ -50,13 +50,17 @@ def _border(a: np.ndarray) -> np.ndarray:
     return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
 
 
-def load_for_prediction(path: str | Path) -> np.ndarray:
-    """Read a PNG/JPEG of any size (:func:`~mnistlab.datasets.images.decode_gray`, reduced to at most 1024 pixels
-    a side while decoding) and convert it the MNIST way (see :func:`mnist_style`)."""
-    from mnistlab.datasets.images import decode_gray
+def load_for_prediction(
+    source: str | Path | bytes, max_pixels: int | None = None, name: str | None = None
+) -> np.ndarray:
+    """Read a PNG/JPEG of any size, from a file or an upload's bytes (:func:`~mnistlab.datasets.images.decode_gray`,
+    reduced to at most 1024 pixels a side while decoding), and convert it the MNIST way (see :func:`mnist_style`).
+    The one preprocessing of ``mnistlab predict`` and the web app."""
+    from mnistlab.datasets.images import MAX_IMAGE_PIXELS, decode_gray
 
-    image = mnist_style(decode_gray(path, max_side=1024))
+    image = mnist_style(decode_gray(source, 1024, max_pixels or MAX_IMAGE_PIXELS, name))
     if not image.any():
-        raise DataFormatError(f"{path}: no ink found (the image is one flat shade); expected a drawn or photographed "
-                              "digit or garment")  # fmt: skip
+        where = name or ("uploaded image" if isinstance(source, bytes) else source)
+        raise DataFormatError(f"{where}: no ink found (the image is one flat shade); expected a drawn or "
+                              "photographed digit or garment")  # fmt: skip
     return image

@@ -1,0 +1,32 @@
+"""The web app command: ``mnistlab serve RUN``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mnistlab.cli.options import RunArg, TrustOpt
+
+
+def serve(
+    run: RunArg,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8000,
+    onnx: Annotated[
+        bool | None,
+        typer.Option(
+            "--onnx/--no-onnx", help="Run a PyTorch model through ONNX Runtime (default: when installed)."
+        ),
+    ] = None,
+    max_upload: Annotated[int, typer.Option(help="Largest upload accepted, in bytes.")] = 2_000_000,
+    trust: TrustOpt = False,
+) -> None:
+    """Serve a run as a web app: draw or upload an image and see the prediction (GET /, POST /predict,
+    GET /model, GET /health, API docs at /docs)."""
+    from mnistlab.serve.app import serve as serve_run
+
+    serve_run(run, host, port, onnx, trust, max_upload, ready=lambda url: typer.echo(f"serving {run} at {url} "
+                                                                                    "(Ctrl-C stops)"))  # fmt: skip

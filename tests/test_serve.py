@@ -1,0 +1,424 @@
+"""The web app: every endpoint and every bad request through FastAPI's test client, the command line's server, and
+a real browser drawing digits on the page (Debian's chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnistlab import datasets
+from mnistlab.cli.main import main
+
+warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+fastapi_testclient = pytest.importorskip("fastapi.testclient")
+from mnistlab.serve.app import create_app  # noqa: E402
+
+SCREENSHOTS = Path(
+    os.environ.get("MNISTLAB_SCREENSHOTS", Path(__file__).parents[1] / "reports" / "screenshots")
+)
+
+
+@pytest.fixture(scope="module")
+def digit_run(tmp_path_factory) -> Path:
+    """A small cnn trained on real MNIST (20000 images, 2 epochs: ~98.5% test accuracy, ~15 s)."""
+    from mnistlab.experiment import evaluate_run, train_model
+
+    out = tmp_path_factory.mktemp("serve") / "cnn"
+    train_model("mnist", "cnn", params={"epochs": 2, "threads": 2}, limit=20000, out=out, verbose=0)
+    evaluate_run(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def client(digit_run):
+    return fastapi_testclient.TestClient(create_app(digit_run))
+
+
+@pytest.fixture(scope="module")
+def test_digits() -> tuple[np.ndarray, np.ndarray]:
+    test = datasets.load("mnist", split="test")
+    return test.images[:200], test.labels[:200]
+
+
+def png_bytes(pixels: np.ndarray, scale: int = 1, invert: bool = False) -> bytes:
+    image = Image.fromarray(255 - pixels if invert else pixels)
+    if scale > 1:
+        image = image.resize((28 * scale, 28 * scale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def drawn_seven() -> bytes:
+    """A 7 drawn black on white, as the page's canvas sends it."""
+    image = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(image).line([(70, 60), (210, 60), (120, 230)], fill=0, width=20, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A ~2 KB PNG whose header claims width x height pixels (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (width + 1) * 100)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+# -- the endpoints ------------------------------------------------------------------------------------------
+
+
+def test_upload_of_real_test_digits_gives_their_classes(client, test_digits):
+    images, labels = test_digits
+    right = 0
+    for pixels, label in zip(
+        images[:40], labels[:40], strict=True
+    ):  # photographed-style: dark ink on white, 4x
+        answer = client.post("/predict", content=png_bytes(pixels, 4, invert=True),
+                             headers={"content-type": "image/png"}).json()  # fmt: skip
+        right += answer["top"][0]["class"] == str(label)
+    assert right >= 37, f"only {right} of 40 test digits predicted right after upload preprocessing"
+
+
+def test_prediction_answer_layout(client):
+    response = client.post(
+        "/predict?top=4&image=true", content=drawn_seven(), headers={"content-type": "image/png"}
+    )
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["model"] == "cnn" and answer["data"] == "mnist" and answer["kind"] == "probability"
+    assert answer["top"][0]["class"] == "7"
+    values = [c["value"] for c in answer["top"]]
+    assert len(values) == 4 and values == sorted(values, reverse=True) and 0.5 < sum(values) <= 1 + 1e-6
+    seen = np.asarray(answer["image"])
+    assert (
+        seen.shape == (28, 28) and seen.max() > 200 and seen[0].max() == 0
+    )  # light ink on black, margin kept
+    assert (
+        client.post("/predict", content=drawn_seven(), headers={"content-type": "image/png"}).json()["image"]
+        is None
+    )
+
+
+def test_upload_json_and_multipart_go_through_the_same_preprocessing(client, digit_run):
+    from mnistlab.datasets.preprocess import load_for_prediction
+    from mnistlab.serve import predict_images
+
+    png = drawn_seven()
+    raw = client.post("/predict?image=true&top=10", content=png, headers={"content-type": "image/png"}).json()
+    form = client.post("/predict?image=true&top=10", files={"file": ("seven.png", png, "image/png")}).json()
+    encoded = base64.b64encode(png).decode()
+    as_json = client.post("/predict?image=true&top=10", json={"image": encoded}).json()
+    as_url = client.post(
+        "/predict?image=true&top=10", json={"image": "data:image/png;base64," + encoded}
+    ).json()
+    assert raw == form == as_json == as_url
+    np.testing.assert_array_equal(raw["image"], load_for_prediction(png))
+    path = digit_run.parent / "seven.png"
+    path.write_bytes(png)
+    cli = predict_images(digit_run, [path], top=10, onnx=True)[0]
+    assert [c["class"] for c in raw["top"]] == [name for name, _ in cli.top]
+    np.testing.assert_allclose([c["value"] for c in raw["top"]], [v for _, v in cli.top], rtol=1e-5)
+
+
+def test_json_pixels_are_used_as_given(client, test_digits):
+    images, labels = test_digits
+    answer = client.post("/predict?image=true", json={"pixels": images[0].ravel().tolist()}).json()
+    np.testing.assert_array_equal(answer["image"], images[0])
+    assert answer["top"][0]["class"] == str(labels[0])
+
+
+def test_top_is_capped_at_the_number_of_classes(client):
+    answer = client.post(
+        "/predict?top=50", content=drawn_seven(), headers={"content-type": "image/png"}
+    ).json()
+    assert sorted(c["class"] for c in answer["top"]) == [str(d) for d in range(10)]
+
+
+def test_health_model_and_docs(client):
+    assert client.get("/health").json()["status"] == "ok"
+    model = client.get("/model").json()
+    assert model["classes"] == [str(d) for d in range(10)] and model["kind"] == "digits"
+    assert model["engine"] == "onnxruntime"  # installed with the dev extras: the faster path by default
+    assert 0.95 < model["metrics"]["test_accuracy"] <= 1
+    assert "/predict" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_page_and_its_script_are_served_with_no_external_resources(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="pad"' in page.text
+    for name in ("app.js", "app.css"):
+        asset = client.get(f"/static/{name}")
+        assert asset.status_code == 200 and "http" not in asset.text.replace("/static", "")
+    assert "http" not in page.text  # no CDN, no web fonts
+
+
+def test_pytorch_engine_gives_the_same_answer(digit_run, client):
+    torch_client = fastapi_testclient.TestClient(create_app(digit_run, onnx=False))
+    assert torch_client.get("/model").json()["engine"] == "pytorch"
+    png = drawn_seven()
+    fast = client.post("/predict?top=10", content=png, headers={"content-type": "image/png"}).json()["top"]
+    slow = torch_client.post("/predict?top=10", content=png, headers={"content-type": "image/png"}).json()[
+        "top"
+    ]
+    assert [c["class"] for c in fast[:2]] == [c["class"] for c in slow[:2]]
+    assert abs(fast[0]["value"] - slow[0]["value"]) < 1e-3
+
+
+# -- bad requests: a JSON error with the right status, and the server keeps serving ------------------------
+
+NOISE_PNG = png_bytes(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8), 4)
+BAD_REQUESTS = {
+    "over the size limit": (dict(content=b"\x89PNG" + b"x" * 2_100_000, headers={"content-type": "image/png"}), 413),
+    "not an image": (dict(content=b"hello, world", headers={"content-type": "image/png"}), 400),
+    "corrupt png": (dict(content=NOISE_PNG[: len(NOISE_PNG) // 2], headers={"content-type": "image/png"}), 400),
+    "empty body": (dict(content=b"", headers={"content-type": "image/png"}), 400),
+    "decompression bomb": (dict(content=png_claiming(20000, 20000), headers={"content-type": "image/png"}), 400),
+    "blank canvas": (dict(content=png_bytes(np.full((28, 28), 255, np.uint8)), headers={"content-type": "image/png"}), 400),
+    "unsupported type": (dict(content=b"hello", headers={"content-type": "text/plain"}), 415),
+    "no content type": (dict(content=b"hello"), 415),
+    "multipart without a file": (dict(files={"note": (None, "hello")}), 400),
+    "json not json": (dict(content=b"{", headers={"content-type": "application/json"}), 422),
+    "json too few pixels": (dict(json={"pixels": [0] * 783}), 422),
+    "json pixel over 255": (dict(json={"pixels": [0] * 783 + [256]}), 422),
+    "json negative pixel": (dict(json={"pixels": [-1] + [0] * 783}), 422),
+    "json pixel not a number": (dict(json={"pixels": ["a"] * 784}), 422),
+    "json both inputs": (dict(json={"pixels": [0] * 784, "image": "AAAA"}), 422),
+    "json neither input": (dict(json={}), 422),
+    "json unknown field": (dict(json={"pixels": [0] * 784, "path": "/etc/passwd"}), 422),
+    "json bad base64": (dict(json={"image": "not base64!"}), 422),
+    "json base64 of a text": (dict(json={"image": base64.b64encode(b"hello").decode()}), 400),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_REQUESTS)
+def test_bad_request_gets_a_json_error_and_the_server_keeps_serving(client, case):
+    kwargs, status = BAD_REQUESTS[case]
+    response = client.post("/predict", **kwargs)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json" and response.json()["detail"]
+    assert (
+        client.post("/predict", content=drawn_seven(), headers={"content-type": "image/png"}).status_code
+        == 200
+    )
+
+
+def test_bad_query_values_and_routes(client):
+    png, headers = drawn_seven(), {"content-type": "image/png"}
+    assert client.post("/predict?top=0", content=png, headers=headers).status_code == 422
+    assert client.post("/predict?top=three", content=png, headers=headers).status_code == 422
+    assert client.get("/nowhere").status_code == 404
+    assert client.get("/predict").status_code == 405 and client.delete("/model").status_code == 405
+    for sneaky in (
+        "/static/index.html",
+        "/static/..%2Fapp.py",
+        "/static/%2E%2E/%2E%2E/runs.py",
+        "/config.json",
+    ):
+        assert client.get(sneaky).status_code == 404, sneaky
+
+
+def test_streamed_upload_without_length_is_refused(digit_run):
+    client = fastapi_testclient.TestClient(create_app(digit_run, max_upload_bytes=50_000))
+    chunks = (b"x" * 10_000 for _ in range(10))  # no Content-Length: counted while read
+    response = client.post("/predict", content=chunks, headers={"content-type": "image/png"})
+    assert response.status_code == 413 and "50000" in response.json()["detail"]
+
+
+def test_upload_limit_is_settable(digit_run):
+    png = drawn_seven()
+    small = fastapi_testclient.TestClient(create_app(digit_run, max_upload_bytes=len(png) - 1))
+    assert small.post("/predict", content=png, headers={"content-type": "image/png"}).status_code == 413
+    assert small.post("/predict", files={"file": ("7.png", png, "image/png")}).status_code == 413
+
+
+def test_uploads_are_never_written_to_disk(client, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    noise = np.random.default_rng(1).integers(0, 256, (1100, 1100), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, "PNG")
+    big = buffer.getvalue()
+    assert len(big) > 1_100_000  # past the 1 MB where Starlette's form parser would spool a file to disk
+    assert client.post("/predict", files={"file": ("big.png", big, "image/png")}).status_code == 200
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_create_app_refuses_a_folder_that_is_not_a_run(tmp_path):
+    from mnistlab.errors import MnistlabError
+
+    with pytest.raises(MnistlabError):
+        create_app(tmp_path)
+
+
+# -- the command line ----------------------------------------------------------------------------------------
+
+
+def test_serve_command_errors_are_one_line(tmp_path, capsys):
+    assert main(["serve", str(tmp_path / "missing")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_serve_command_refuses_a_busy_port(digit_run, capsys):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        assert main(["serve", str(digit_run), "--port", str(busy.getsockname()[1])]) == 1
+    assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def server(digit_run):
+    """``mnistlab serve`` in its own process on a free loopback port; yields the base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from mnistlab.cli import entry; entry()", "serve",
+         str(digit_run), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    line = process.stdout.readline()
+    if not line.startswith("serving"):
+        process.kill()
+        pytest.fail(f"the server did not start: {line}{process.stderr.read()}")
+    url = line.split(" at ")[1].split()[0]
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_server_refuses_a_long_upload_before_reading_it(server):
+    """A chunked upload with no Content-Length: the 413 arrives once the 2 MB limit is passed, not after the 100 MB
+    the client would send."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(server)
+    sent, chunk = 0, b"x" * 65536
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        try:
+            while sent < 100_000_000 and not select.select([sock], [], [], 0)[0]:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        reply = sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
+    assert b"application/json" in reply
+    assert sent < 20_000_000, f"{sent} bytes sent before the server refused"
+
+
+def test_served_over_http(server):
+    import httpx
+
+    assert httpx.get(f"{server}/health").json()["status"] == "ok"
+    answer = httpx.post(
+        f"{server}/predict", content=drawn_seven(), headers={"content-type": "image/png"}
+    ).json()
+    assert answer["top"][0]["class"] == "7"
+
+
+# -- a real browser ------------------------------------------------------------------------------------------
+
+STROKES = {  # on the 280x280 pad, as a person would draw them
+    "1": [[(150, 40), (140, 240)]],
+    "7": [[(70, 60), (210, 60), (120, 235)]],
+    "0": [[(140 + 65 * np.sin(t), 140 - 95 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 40)]],
+    "4": [[(170, 40), (70, 170), (210, 170)], [(170, 90), (170, 245)]],
+}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed (make test installs it with apt)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"], headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def draw(page, strokes) -> None:
+    box = page.locator("#pad").bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+        page.mouse.up()
+
+
+def top_class(page) -> str:
+    page.wait_for_function("document.querySelectorAll('#results .bar').length > 0")
+    page.wait_for_timeout(300)  # the answer to the last stroke, after any answer to an earlier point
+    return page.locator("#results .bar").first.get_attribute("data-class")
+
+
+def test_browser_draws_digits_uploads_and_clears(server, browser, tmp_path, test_digits):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 820, "height": 640})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server)
+    page.wait_for_function("document.getElementById('model-line').textContent.includes('cnn')")
+    assert page.locator("#prompt").text_content() == "Draw a digit"
+    for digit, strokes in STROKES.items():
+        page.click("#clear")
+        assert page.locator("#results .bar").count() == 0
+        draw(page, strokes)
+        assert top_class(page) == digit, f"drew a {digit}"
+        bar, track = (page.locator(f"#results .bar .{part}").first.bounding_box() for part in ("fill", "track"))
+        value = float(page.locator("#results .bar .value").first.text_content().rstrip("%")) / 100
+        assert bar["width"] == pytest.approx(value * track["width"], abs=2), "the bar's length is its probability"
+        page.screenshot(path=SCREENSHOTS / f"serve-drawn-{digit}.png")
+        seen = page.evaluate("Array.from(document.getElementById('seen').getContext('2d')"
+                             ".getImageData(0, 0, 28, 28).data).filter((v, i) => i % 4 == 0)")  # fmt: skip
+        assert max(seen) > 200 and max(seen[:28]) == 0, "the 28x28 image the model saw is shown"
+
+    images, labels = test_digits
+    upload = tmp_path / "upload.png"
+    upload.write_bytes(png_bytes(images[1], 8, invert=True))
+    page.click("#clear")
+    page.set_input_files("#upload", str(upload))
+    assert top_class(page) == str(labels[1])
+    page.screenshot(path=SCREENSHOTS / "serve-uploaded.png")
+
+    page.click("#clear")
+    assert page.locator("#results .bar").count() == 0
+    blank = page.evaluate("Array.from(document.getElementById('pad').getContext('2d')"
+                          ".getImageData(0, 0, 280, 280).data).every(v => v == 255)")  # fmt: skip
+    assert blank, "clear leaves a white pad"
+
+    text = tmp_path / "notes.png"
+    text.write_bytes(b"not an image at all")
+    page.set_input_files("#upload", str(text))
+    page.wait_for_function("document.getElementById('status').textContent.length > 0")
+    assert "not a readable image" in page.locator("#status").text_content()
+    page.screenshot(path=SCREENSHOTS / "serve-error.png")
+    assert errors == []
+    page.close()
