@@ -29,7 +29,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
-		|| echo "chromium could not be installed: the browser test of the report will be skipped"
+		|| echo "chromium could not be installed: the browser tests (report, web app) will be skipped"
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports --no-cache

@@ -522,6 +522,35 @@ def bench_health(size: str) -> dict:
     }  # fmt: skip
 
 
+def bench_serve(size: str) -> dict:
+    """``mnistlab serve`` under load: 8 keep-alive clients on 127.0.0.1 send PNG uploads and JSON pixels (a cnn,
+    ONNX Runtime by default), then the same with one bad request in five; every answer must have its status."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from serve_load import bench_serve as load_server
+
+    from mnistlab import runs
+
+    train = datasets.load("mnist", "train")
+    clf = models.create("cnn", epochs=1, threads=THREADS).fit(train.images[:2000], train.labels[:2000])
+    images = datasets.load("mnist", "test").images[:500]
+    n = 4000 if size == "full" else 200
+    with tempfile.TemporaryDirectory() as tmp:
+        runs.save(tmp, clf, model="cnn", data="mnist", classes=train.classes)
+        result = {
+            "onnx": load_server(tmp, images, 8, n),
+            "pytorch": load_server(tmp, images, 8, n, extra=["--no-onnx"]),
+        }
+    default = result["onnx"]
+    result["target"] = (
+        ">= 500 predictions/s, p99 < 50 ms, no wrong status (default engine, with and without bad requests)"
+    )
+    result["met"] = all(
+        r["predictions_per_s"] >= 500 and r["p99_ms"] < 50 and r["wrong_status"] == 0
+        for r in default.values()
+    )
+    return result
+
+
 BENCHMARKS: dict[str, Callable[[str], dict]] = {
     "csv_parse": bench_csv_parse,
     "cached_load": bench_cached_load,
@@ -532,6 +561,7 @@ BENCHMARKS: dict[str, Callable[[str], dict]] = {
     "keras": bench_keras,
     "graph": bench_graph,
     "health": bench_health,
+    "serve": bench_serve,
 }
 
 
@@ -582,6 +612,17 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
     return path
 
 
+def _flat(values: dict, prefix: str = "") -> dict:
+    """Nested results as one level (``good_only.p99_ms``), floats rounded, lists left out."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        elif not isinstance(value, list):
+            out[f"{prefix}{key}"] = round(value, 3) if isinstance(value, float) else value
+    return out
+
+
 def markdown(results: dict) -> str:
     lines = [f"# Benchmarks {results['date']} ({results['size']})", "",
              f"Machine: {results['machine']}  ", f"Versions: {results['versions']}", "",
@@ -591,8 +632,8 @@ def markdown(results: dict) -> str:
             continue
         summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
                    if k not in {"target", "met", "history"} and not isinstance(v, dict | list)}  # fmt: skip
-        nested = {k: {kk: round(vv, 3) if isinstance(vv, float) else vv for kk, vv in v.items() if not isinstance(vv, list | dict)}
-                  for k, v in r.items() if isinstance(v, dict) and k not in {"reference", "mnistlab_cnn", "mnistlab_cnn_one_epoch"}}  # fmt: skip
+        nested = {k: _flat(v) for k, v in r.items()
+                  if isinstance(v, dict) and k not in {"reference", "mnistlab_cnn", "mnistlab_cnn_one_epoch"}}  # fmt: skip
         text = ", ".join(f"{k}={v}" for k, v in summary.items())
         if nested:
             text += "; " + "; ".join(f"{k}: {v}" for k, v in nested.items())

@@ -26,6 +26,7 @@ def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
         "train_vs_pytorch_example",
         "graph",
         "health",
+        "serve",
     ]
     for name in names:
         assert name in results and "error" not in results[name], results.get(name)

@@ -392,9 +392,13 @@ def test_browser_draws_digits_uploads_and_clears(server, browser, tmp_path, test
         assert page.locator("#results .bar").count() == 0
         draw(page, strokes)
         assert top_class(page) == digit, f"drew a {digit}"
-        bar, track = (page.locator(f"#results .bar .{part}").first.bounding_box() for part in ("fill", "track"))
+        bar, track = (
+            page.locator(f"#results .bar .{part}").first.bounding_box() for part in ("fill", "track")
+        )
         value = float(page.locator("#results .bar .value").first.text_content().rstrip("%")) / 100
-        assert bar["width"] == pytest.approx(value * track["width"], abs=2), "the bar's length is its probability"
+        assert bar["width"] == pytest.approx(value * track["width"], abs=2), (
+            "the bar's length is its probability"
+        )
         page.screenshot(path=SCREENSHOTS / f"serve-drawn-{digit}.png")
         seen = page.evaluate("Array.from(document.getElementById('seen').getContext('2d')"
                              ".getImageData(0, 0, 28, 28).data).filter((v, i) => i % 4 == 0)")  # fmt: skip

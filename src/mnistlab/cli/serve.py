@@ -26,7 +26,14 @@ def serve(
 ) -> None:
     """Serve a run as a web app: draw or upload an image and see the prediction (GET /, POST /predict,
     GET /model, GET /health, API docs at /docs)."""
-    from mnistlab.serve.app import serve as serve_run
+    try:
+        from mnistlab.serve.app import serve as serve_run
+    except ModuleNotFoundError as exc:
+        if exc.name not in {"fastapi", "uvicorn", "starlette", "pydantic", "anyio"}:
+            raise
+        from mnistlab.errors import MnistlabError
+
+        raise MnistlabError(f"the web app needs {exc.name}: pip install 'mnistlab[serve]'") from None
 
     serve_run(run, host, port, onnx, trust, max_upload, ready=lambda url: typer.echo(f"serving {run} at {url} "
                                                                                     "(Ctrl-C stops)"))  # fmt: skip

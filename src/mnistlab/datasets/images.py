@@ -65,7 +65,9 @@ def decode_gray(
     except IsADirectoryError:
         raise DataFormatError(f"{where}: is a folder, expected an image file") from None
     except UnidentifiedImageError:
-        raise DataFormatError(f"{where}: not a readable image (not PNG, JPEG or another known format)") from None
+        raise DataFormatError(
+            f"{where}: not a readable image (not PNG, JPEG or another known format)"
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise DataFormatError(f"{where}: not a readable image ({exc})") from None
     if max_side and max(gray.size) > max_side:

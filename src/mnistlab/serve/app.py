@@ -19,17 +19,18 @@ import binascii
 import email.parser
 import email.policy
 import importlib.resources
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
+import anyio
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from starlette.concurrency import run_in_threadpool
 
 from mnistlab.datasets.preprocess import load_for_prediction
 from mnistlab.errors import DataFormatError, MnistlabError
@@ -90,6 +91,8 @@ def create_app(
     _limit_threads(predictor)
     info = _model_info(predictor)
     started = time.monotonic()
+    # as many predictions at once as cores: more threads only queue on the GIL (8 clients: 591/s with 40 threads)
+    workers = anyio.CapacityLimiter(os.cpu_count() or 1)
     app = FastAPI(title="mnistlab", summary=f"{info['model']} on {info['data']}", version=info["version"])
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -132,7 +135,9 @@ def create_app(
         body = await _read_limited(request, max_upload_bytes)
         pixels, raw = _input_of(request.headers.get("content-type", ""), body)
         try:
-            ranked, kind, seen = await run_in_threadpool(_predict_one, predictor, pixels, raw, top)
+            ranked, kind, seen = await anyio.to_thread.run_sync(
+                _predict_one, predictor, pixels, raw, top, limiter=workers
+            )
         except DataFormatError as exc:
             raise HTTPException(400, str(exc)) from None
         return Prediction(
