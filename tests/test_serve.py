@@ -426,3 +426,10 @@ def test_browser_draws_digits_uploads_and_clears(server, browser, tmp_path, test
     page.screenshot(path=SCREENSHOTS / "serve-error.png")
     assert errors == []
     page.close()
+
+
+def test_serve_without_fastapi_says_what_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.delitem(sys.modules, "mnistlab.serve.app", raising=False)
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if not installed
+    assert main(["serve", str(tmp_path)]) == 1
+    assert "pip install 'mnistlab[serve]'" in capsys.readouterr().err
