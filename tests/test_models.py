@@ -51,10 +51,12 @@ def test_unknown_model_and_scaler_are_clear_errors():
         models.create("sgd", scaler="zscore")
 
 
-@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn-seed", "cnn"])
+@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn-seed", "cnn", "cnn-fast"])
 def test_every_network_learns_the_easy_task(name, blobs, fast):
     X, y = blobs()
-    epochs = {"softmax": 5, "cnn": 8}.get(name, 3)  # BatchNorm's running statistics need a few dozen steps
+    epochs = {"softmax": 5, "cnn": 8, "cnn-fast": 5}.get(
+        name, 3
+    )  # BatchNorm's running statistics need a few dozen steps
     clf = models.create(name, **{**fast, "epochs": epochs, "lr": 0.01, "validation_split": 0})
     clf.fit(X[:180], y[:180])
     assert clf.score(X[180:], y[180:]) >= 0.9
@@ -175,6 +177,9 @@ def test_bad_parameters_are_refused_before_training():
         ({"augment": "spin=3"}, "augment: cannot read 'spin=3'"),
         ({"epochz": 3}, "model 'mlp' has no parameter 'epochz'; its parameters: "),
         ({"width": 0}, "width=0; expected an integer >= 1 and <= 4096 or None"),
+        ({"betas": [0.9]}, r"betas=\[0.9\]; expected two numbers in \[0, 1\)"),
+        ({"betas": [0.9, 1.0]}, "betas=.*expected two numbers"),
+        ({"betas": "0.7,0.9"}, "betas=.*expected two numbers"),
     ]:
         with pytest.raises(ParameterError, match=message):
             models.create("mlp", **params)
@@ -273,3 +278,43 @@ def test_monitor_data_is_measured_but_steers_nothing(blobs, fast):
     np.testing.assert_array_equal(plain.predict_proba(X), watched.predict_proba(X))
     assert "monitor_accuracy" in watched.history_[-1] and "val_loss" not in watched.history_[-1]
     assert watched.history_[-1]["monitor_accuracy"] == pytest.approx(watched.score(X[180:], y[180:]))
+
+
+def test_given_adam_betas_stay_fixed_under_onecycle(blobs, fast, monkeypatch):
+    """OneCycle cycles Adam's beta1 unless betas are given (the cnn-fast recipe's (0.7, 0.9) must hold)."""
+    import torch
+
+    seen = []
+    step = torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["betas"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    X, y = blobs()
+    params = {**fast, "epochs": 2, "schedule": "onecycle", "validation_split": 0}
+    models.create("mlp", **params, betas=[0.7, 0.9]).fit(X, y)
+    assert set(seen) == {(0.7, 0.9)}
+    seen.clear()
+    models.create("mlp", **params).fit(X, y)
+    assert len({b[0] for b in seen}) > 10, "without given betas, beta1 follows the cycle"
+
+
+def test_cnn_fast_recipe_and_size():
+    from mnistlab.models import networks
+
+    clf = models.create("cnn-fast")
+    assert (clf.epochs, clf.batch_size, clf.betas, clf.label_smoothing) == (1, 256, (0.7, 0.9), 0.1)
+    net = networks.build("cnn-fast", 10)
+    assert net(torch_zeros()).shape == (1, 10)
+    assert (
+        sum(p.numel() for p in net.parameters() if p.requires_grad)
+        == 16 * 26 + 32 * 145 + 801 * 128 + 129 * 10
+    )
+
+
+def torch_zeros():
+    import torch
+
+    return torch.zeros(1, 1, 28, 28)

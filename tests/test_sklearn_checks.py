@@ -19,6 +19,7 @@ TEST_PARAMS = {
     "mlp": dict(epochs=20, batch_size=16, input_scaling="standard", threads=1),
     "cnn": dict(epochs=1, batch_size=16, threads=1),
     "cnn-seed": dict(epochs=1, batch_size=16, threads=1),
+    "cnn-fast": dict(epochs=1, batch_size=16, threads=1),
     "random-forest": dict(n_estimators=10, n_jobs=1),
     "extra-trees": dict(n_estimators=10, n_jobs=1),
 }
@@ -56,7 +57,7 @@ def expected_failures(estimator) -> dict[str, str]:
     name = estimator.__mnistlab_name__
     spec = models.get_spec(name)
     if spec.kind == "torch":
-        if name in {"cnn", "cnn-seed"}:
+        if name in {"cnn", "cnn-seed", "cnn-fast"}:
             return dict.fromkeys(CONV_FAILURES, IMAGES_ONLY)
         return {"check_methods_subset_invariance": FLOAT32} if name == "mlp" else {}
     failures = {"check_estimators_overwrite_params": PIPELINE, "check_dont_overwrite_parameters": PIPELINE}

@@ -94,11 +94,24 @@ def cnn(n_classes: int, width: int = 32) -> nn.Sequential:
     return _named(*layers)
 
 
+def cnn_fast(n_classes: int) -> nn.Sequential:
+    """mnistlab's one-epoch net: Conv(16, 5x5, stride 2) -> ReLU -> Conv(32, 3x3) -> MaxPool(2) -> ReLU ->
+    Dense(128, relu) -> Dense(n_classes); 0.62 M multiply-adds per image, half of the fastest public MNIST
+    recipe's network (tuomaso/train_mnist_fast): the stride-2 first layer replaces its convolution at full
+    resolution and max-pool, which took over half of a training step there (torch.profiler; benchmarks/frontier.py).
+    """
+    return _named(("scaling", InputScaling()), ("conv1", nn.Conv2d(1, 16, 5, stride=2)), ("relu1", nn.ReLU()),
+                  ("conv2", nn.Conv2d(16, 32, 3)), ("pool2", nn.MaxPool2d(2)), ("relu2", nn.ReLU()),
+                  ("flatten", nn.Flatten()), ("dense", nn.Linear(32 * 5 * 5, 128)), ("relu", nn.ReLU()),
+                  ("logits", nn.Linear(128, n_classes)))  # fmt: skip
+
+
 ARCHITECTURES: dict[str, Callable[..., nn.Sequential]] = {
     "softmax": softmax_regression,
     "mlp": mlp,
     "cnn-seed": cnn_seed,
     "cnn": cnn,
+    "cnn-fast": cnn_fast,
 }
 DENSE = {"softmax", "mlp"}  # take any number of input features; the others need 28x28 images
 WIDTH_APPLIES = {"mlp", "cnn"}
@@ -130,7 +143,7 @@ def is_convolutional(net: nn.Module) -> bool:
 
 # Measured per architecture on a 2-core CPU (one epoch of 20000 images, bf16): channels-last makes ``cnn`` 1.5x
 # faster, but ``cnn-seed`` 1.3x slower (its max-pool gradient arrives from Flatten in NCHW and is copied back).
-CHANNELS_LAST = {"cnn"}
+CHANNELS_LAST = {"cnn", "cnn-fast"}
 
 
 def prefers_channels_last(architecture: str) -> bool:

@@ -77,6 +77,13 @@ _SPECS = [
               dict(epochs=8, batch_size=128, optimizer="sgd", lr=0.1, weight_decay=5e-4, schedule="onecycle",
                    label_smoothing=0.1, augment="shift=2,rotate=8"), "torch",
               objects_recipe=dict(epochs=12, weight_decay=3e-4, augment="shift=1,flip")),
+    # One epoch to 99% on MNIST, tuned on a validation split of the training data (benchmarks/frontier.py): Adam
+    # with the fastest public recipe's betas and OneCycle, plus label smoothing (+0.2 points of validation accuracy
+    # at no cost, median of 3 seeds).
+    ModelSpec("cnn-fast", "mnistlab's one-epoch net: Conv16 5x5/2 -> Conv32 3x3 -> MaxPool -> Dense128; Adam OneCycle, 1 epoch",
+              _torch("cnn-fast"),
+              dict(epochs=1, batch_size=256, lr=0.01, betas=(0.7, 0.9), schedule="onecycle", label_smoothing=0.1,
+                   input_scaling="standard"), "torch"),
     ModelSpec("sgd", "SGDClassifier on raw pixels 0..255, random_state=42 (Hands-On ML chapter 3)", _classic(SGDClassifier),
               dict(random_state=42)),
     ModelSpec("logreg", "LogisticRegression (benchmark: StandardScaler)", _classic(LogisticRegression),

@@ -34,6 +34,14 @@ def _check_augment(spec: str | None) -> None:
     Augmentation.parse(spec)  # raises ParameterError naming the part it cannot read
 
 
+def _check_betas(betas) -> None:
+    if betas is None:
+        return
+    pair = list(betas) if isinstance(betas, list | tuple) else []
+    if len(pair) != 2 or not all(isinstance(b, int | float) and 0 <= b < 1 for b in pair):
+        raise ParameterError(f"betas={betas!r}; expected two numbers in [0, 1), e.g. [0.7, 0.9], or None")
+
+
 def _check_device(device: str) -> None:
     try:
         parsed = torch.device(device if device != "auto" else "cpu")
@@ -52,6 +60,7 @@ PARAMETER_RULES = {
     "batch_size": integer(low=1, high=1 << 20),
     "optimizer": one_of(*OPTIMIZERS),
     "lr": real(low=0, low_open=True),
+    "betas": satisfies(_check_betas, "two numbers in [0, 1) for Adam, e.g. [0.7, 0.9], or None"),
     "weight_decay": real(low=0),
     "schedule": one_of(*SCHEDULES),
     "label_smoothing": real(low=0, high=1, high_open=True),
@@ -97,6 +106,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         batch_size: int = 128,
         optimizer: str = "adam",
         lr: float = 1e-3,
+        betas: tuple[float, float] | None = None,
         weight_decay: float = 0.0,
         schedule: str = "none",
         label_smoothing: float = 0.0,
@@ -116,6 +126,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.lr = lr
+        self.betas = betas
         self.weight_decay = weight_decay
         self.schedule = schedule
         self.label_smoothing = label_smoothing
@@ -141,7 +152,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         bf16 = self.precision == "bf16" or (self.precision == "auto" and convolutional and bf16_ok)
         return TrainConfig(
             epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
-            weight_decay=self.weight_decay, schedule=self.schedule, label_smoothing=self.label_smoothing,
+            betas=None if self.betas is None else tuple(self.betas), weight_decay=self.weight_decay, schedule=self.schedule, label_smoothing=self.label_smoothing,
             augment=Augmentation.parse(self.augment), early_stopping=self.early_stopping, seed=self.seed,
             bf16=bf16, channels_last=networks.prefers_channels_last(self.architecture), verbose=self.verbose,
         )  # fmt: skip
