@@ -58,7 +58,9 @@ def reference_run(seed: int, train_x, train_y, test_x, test_y, tuned: bool) -> d
         x = x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.7, 0.9), fused=tuned or None)
     steps = (len(x) - 1) // 256 + 1
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.01, total_steps=steps, cycle_momentum=False)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=0.01, total_steps=steps, cycle_momentum=False
+    )
     model.train()
     start = time.perf_counter()
     for i in range(steps):
@@ -105,7 +107,9 @@ def compare(seeds: int, sides: list[str], threads: int = 2) -> dict:
     train, test = datasets.load("mnist", "train"), datasets.load("mnist", "test")
     tx, ty = normalised(train.images), torch.from_numpy(train.labels)
     vx, vy = normalised(test.images), torch.from_numpy(test.labels)
-    reference_run(99, tx[:2560], ty[:2560], vx[:100], vy[:100], tuned=True)  # warm-up: oneDNN's kernel choices
+    reference_run(
+        99, tx[:2560], ty[:2560], vx[:100], vy[:100], tuned=True
+    )  # warm-up: oneDNN's kernel choices
     runs: dict[str, list] = {side: [] for side in sides}
     for seed in range(seeds):  # alternate the sides seed by seed
         for side in sides:

@@ -1,11 +1,12 @@
 """Keras references for the benchmark suite, run in their own virtual environment (.venv-keras).
 
-    .venv-keras/bin/python benchmarks/keras_reference.py mlp|cnn DATA_DIR EPOCHS THREADS [LIMIT]
+    .venv-keras/bin/python benchmarks/keras_reference.py mlp|cnn DATA_DIR EPOCHS THREADS SEED TARGET [LIMIT]
 
 DATA_DIR holds the four IDX files of a data set (mnistlab's cache folder). The Keras tutorial's MLP (Flatten ->
 Dense(128, relu) -> Dense(10), Adam, batch 32) or the Kaggle Fashion-MNIST CNN tutorial's CNN (Conv(64, 3x3, relu) -> MaxPool(2) ->
 Dropout(0.25) -> Flatten -> Dense(32, relu) -> Dense(10), Adam 1e-3, batch 64) as the tutorials write them; prints
-one JSON line: backend, per-epoch cumulative training seconds and test accuracy.
+one JSON line: backend, per-epoch cumulative training seconds and test accuracy. Training stops after the first
+epoch whose test accuracy reaches TARGET (the time to the target is what the suite compares).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def read_idx(path: str) -> np.ndarray:
 
 def main() -> None:
     kind, data_dir, epochs, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    limit = int(sys.argv[5]) if len(sys.argv) > 5 else None
+    seed, target = int(sys.argv[5]), float(sys.argv[6])
+    limit = int(sys.argv[7]) if len(sys.argv) > 7 else None
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import tensorflow as tf
 
@@ -36,7 +38,7 @@ def main() -> None:
     import keras
     from keras import layers
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     x = read_idx(f"{data_dir}/train-images-idx3-ubyte")[:limit] / 255.0
     y = read_idx(f"{data_dir}/train-labels-idx1-ubyte")[:limit].astype("int64")
     xt = read_idx(f"{data_dir}/t10k-images-idx3-ubyte") / 255.0
@@ -61,6 +63,8 @@ def main() -> None:
         elapsed += time.perf_counter() - start
         accuracy = float(model.evaluate(xt, yt, batch_size=1024, verbose=0)[1])
         history.append({"epoch": epoch, "seconds": elapsed, "test_accuracy": accuracy})
+        if accuracy >= target:
+            break
     print(json.dumps({"backend": keras.backend.backend(), "keras": keras.__version__,
                       "tensorflow": tf.__version__, "history": history}))  # fmt: skip
 

@@ -23,11 +23,15 @@ def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
         "png_route",
         "inference",
         "sklearn_overhead",
+        "frontier",
         "train_vs_pytorch_example",
+        "cnn_fashion",
         "graph",
         "health",
         "serve",
     ]
     for name in names:
         assert name in results and "error" not in results[name], results.get(name)
+        assert results[name]["machine"] and results[name]["date"], "every row records its machine and date"
+    assert results["peak"]["fp32_gflops"] > 0 and written.name.endswith("-tiny.json")
     assert written.with_suffix(".md").read_text().count("\n| ") >= len(names)

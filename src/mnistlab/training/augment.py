@@ -1,7 +1,9 @@
 """Data augmentation applied to whole batches as one affine warp (the options of the Kaggle Fashion-MNIST CNN tutorial), no per-image Python.
 
 A spec is a short string so that it is a plain scikit-learn parameter: ``"shift=2,rotate=10,shear=0.1,zoom=0.1"``
-(pixels, degrees, shear factor, zoom fraction) plus the flag ``flip`` for random horizontal flips.
+(pixels, degrees, shear factor, zoom fraction), the flag ``flip`` for random horizontal flips, and ``erase=P``:
+with probability P an image gets one random rectangle (2-33% of its area, aspect 0.3-3.3) of random pixels
+(random erasing, see docs/references.md).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch.nn.functional as F
 
 from mnistlab.errors import ParameterError
 
-_FIELDS = {"shift", "rotate", "shear", "zoom"}
+_FIELDS = {"shift", "rotate", "shear", "zoom", "erase"}
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,14 @@ class Augmentation:
     shear: float = 0.0
     zoom: float = 0.0
     flip: bool = False
+    erase: float = 0.0
 
     @classmethod
     def parse(cls, spec: str | None) -> Augmentation | None:
         """``"shift=2,rotate=10,flip"`` -> Augmentation; ``None``/``""``/``"none"`` -> None.
 
         >>> Augmentation.parse("shift=2,flip")
-        Augmentation(shift=2.0, rotate=0.0, shear=0.0, zoom=0.0, flip=True)
+        Augmentation(shift=2.0, rotate=0.0, shear=0.0, zoom=0.0, flip=True, erase=0.0)
         """
         if spec is None or (isinstance(spec, str) and spec.strip().lower() in {"", "none"}):
             return None
@@ -51,6 +54,8 @@ class Augmentation:
                 raise ParameterError(
                     f"augment: cannot read {part!r}; expected e.g. 'shift=2,rotate=10,shear=0.1,zoom=0.1,flip'"
                 )
+        if not 0 <= values.get("erase", 0.0) <= 1:
+            raise ParameterError(f"augment: erase={values['erase']} is a probability; expected 0..1")
         return cls(**values)  # type: ignore[arg-type]
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -76,4 +81,24 @@ class Augmentation:
         theta[:, 0, 2] = uniform(2 * self.shift / w)
         theta[:, 1, 2] = uniform(2 * self.shift / h)
         grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
-        return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+        x = F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+        return self._erase(x, generator) if self.erase else x
+
+    def _erase(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One random rectangle of random pixels (0..255) per chosen image, as masks: no per-image loop."""
+        n, _, h, w = x.shape
+
+        def rand() -> torch.Tensor:
+            return torch.rand(n, generator=generator)
+
+        area = (0.02 + rand() * 0.31) * h * w
+        aspect = torch.exp(math.log(0.3) + rand() * (math.log(3.3) - math.log(0.3)))
+        eh = (area * aspect).sqrt().clamp(1, h).floor()
+        ew = (area / aspect).sqrt().clamp(1, w).floor()
+        top, left = (rand() * (h - eh + 1)).floor(), (rand() * (w - ew + 1)).floor()
+        chosen = rand() < self.erase
+        rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
+        inside = ((rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
+                  & (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1)) & chosen.view(n, 1, 1))  # fmt: skip
+        noise = torch.rand(x.shape, generator=generator) * 255
+        return torch.where(inside.unsqueeze(1).to(x.device), noise.to(x.device, x.dtype), x)
