@@ -83,7 +83,8 @@ def mnistlab_recipe(model: str, seed: int, train, test, target: float, **params)
         elapsed += row["seconds"]
         history.append({"epoch": row["epoch"], "seconds": elapsed, "test_accuracy": row["monitor_accuracy"]})
     out = _row(history, target)
-    out["final_test_accuracy"] = history[-1]["test_accuracy"]
+    # The end result as the product predicts it (test-time augmentation included where the recipe has it)
+    out["final_test_accuracy"] = float((clf.predict(test.images) == test.labels).mean())
     out["macs_per_image"] = count_macs(clf.network_)
     return out
 

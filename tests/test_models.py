@@ -318,3 +318,14 @@ def torch_zeros():
     import torch
 
     return torch.zeros(1, 1, 28, 28)
+
+
+def test_flip_tta_is_refused_for_digits_and_is_the_clothes_default():
+    with pytest.raises(ParameterError, match="horizontal flips turn digits"):
+        models.create("cnn", data="digits", tta="flip")
+    assert models.create("cnn", data="digits", tta="flip", force_flip=True).tta == "flip"
+    assert (
+        models.create("cnn", data="objects").tta == "flip" and models.create("cnn", data="digits").tta is None
+    )
+    with pytest.raises(ParameterError, match="tta="):
+        models.create("cnn", tta="rotate")

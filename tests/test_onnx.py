@@ -34,3 +34,18 @@ def test_onnx_matches_pytorch_and_serves_predict(tmp_path, capsys, blobs, fast):
     assert "model.onnx" in capsys.readouterr().out
     assert main(["export", str(tmp_path / "run")]) == 1, "no format chosen, nothing written"
     assert "nothing to export: choose a format (--onnx)" in capsys.readouterr().err
+
+
+def test_flip_tta_is_the_mean_of_both_views_and_exports_to_onnx(tmp_path, blobs, fast):
+    from mnistlab.serve import load_onnx
+
+    X, y = blobs()
+    clf = models.create("cnn", **fast, precision="fp32", tta="flip").fit(X, y)
+    plain = clf.set_params(tta=None).decision_function(X)
+    mirrored = clf.decision_function(X[:, :, ::-1].copy())
+    np.testing.assert_allclose(
+        clf.set_params(tta="flip").decision_function(X), (plain + mirrored) / 2, atol=1e-5
+    )
+    runs.save(tmp_path / "run", clf, model="cnn", data="toy", classes=["a", "b", "c"])
+    assert runs.load(tmp_path / "run").tta == "flip", "the run keeps its test-time augmentation"
+    np.testing.assert_allclose(load_onnx(tmp_path / "run").predict_proba(X), clf.predict_proba(X), atol=1e-5)

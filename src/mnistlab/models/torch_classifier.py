@@ -69,6 +69,7 @@ PARAMETER_RULES = {
     "validation_split": real(low=0, high=1, high_open=True),
     "early_stopping": integer(low=1, none=True),
     "precision": one_of(*PRECISIONS),
+    "tta": one_of("flip", none=True),
     "seed": integer(low=0),
     "device": satisfies(_check_device, "auto, cpu, cuda or cuda:N"),
     "threads": integer(low=1, high=1024, none=True),
@@ -115,6 +116,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         validation_split: float = 0.0,
         early_stopping: int | None = None,
         precision: str = "auto",
+        tta: str | None = None,
         seed: int = 0,
         device: str = "auto",
         threads: int | None = None,
@@ -135,6 +137,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.validation_split = validation_split
         self.early_stopping = early_stopping
         self.precision = precision
+        self.tta = tta
         self.seed = seed
         self.device = device
         self.threads = threads
@@ -180,8 +183,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         if self.architecture not in networks.DENSE and n_features != networks.IMAGE_FEATURES:
             raise DataFormatError(f"{self.architecture!r} needs 28x28 images (784 pixels per row), got "
                                   f"{n_features} features; the dense models (softmax, mlp) take any")  # fmt: skip
-        if self.augment and n_features != networks.IMAGE_FEATURES:
-            raise ParameterError(f"augment needs 28x28 images, got rows of {n_features} features")
+        if (self.augment or self.tta) and n_features != networks.IMAGE_FEATURES:
+            raise ParameterError(f"augment and tta need 28x28 images, got rows of {n_features} features")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise DataFormatError(
@@ -226,6 +229,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         cfg = self._config(device, networks.is_convolutional(self.network_))
         with torch_threads(self.threads):
             logits, _, _ = evaluate(self.network_, x, None, cfg)
+            if (
+                self.tta == "flip"
+            ):  # test-time augmentation: the mean of the logits of the image and its mirror
+                logits = (logits + evaluate(self.network_, x.flip(-1), None, cfg)[0]) / 2
         return logits
 
     def predict_proba(self, X) -> np.ndarray:

@@ -42,6 +42,8 @@ def export_onnx(run_path: str | Path) -> Path:
         raise MnistlabError(f"{run_path}: ONNX export takes image models (784 pixels), this one has "
                             f"{estimator.n_features_in_} features")  # fmt: skip
     net = estimator.network_.float().eval()
+    if getattr(estimator, "tta", None) == "flip":  # the same logits as predict_proba, in the graph
+        net = FlipAverage(net)
     target = run_path / ONNX_FILE
     with atomic_write(target) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
@@ -51,6 +53,17 @@ def export_onnx(run_path: str | Path) -> Path:
         )  # fmt: skip
         _stamp_weights(tmp, _weights_digest(run_path))
     return target
+
+
+class FlipAverage(torch.nn.Module):
+    """The mean of a network's logits for the image and its mirror image (TorchClassifier's ``tta="flip"``)."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.net(x) + self.net(torch.flip(x, [3]))) / 2
 
 
 def _weights_digest(run_path: Path) -> str:
