@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli import analysis, data, evaluate, models, serve
+from mnistlab.cli import analysis, data, evaluate, models, serve, sweep
 from mnistlab.errors import MnistlabError
 
 app = typer.Typer(
@@ -39,6 +39,7 @@ app.command("map")(analysis.map_)
 app.command("health")(analysis.health)
 app.command("report")(analysis.report)
 app.command("serve")(serve.serve)
+app.command("sweep")(sweep.sweep)
 
 _DEBUG = {"on": False}
 

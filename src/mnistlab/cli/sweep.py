@@ -1,0 +1,37 @@
+"""The sweep command: ``mnistlab sweep FILE``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Sweep file (TOML): data, models with grids, seeds, out.")],
+    jobs: Annotated[
+        int, typer.Option(help="Trials at once on this machine (PyTorch threads split among them).")
+    ] = 1,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address, e.g. tcp://HOST:8786 (needs mnistlab[cluster])."),
+    ] = None,
+    track: Annotated[str | None, typer.Option(help="Also log every trial to: mlflow.")] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (default: sqlite:///OUT/mlflow.db).")
+    ] = None,
+) -> None:
+    """Train every trial of a sweep that is not finished yet; write results.csv and summary.csv in its folder."""
+    from mnistlab.sweep import run_sweep
+
+    result = run_sweep(file, jobs, cluster, track, tracking_uri)
+    typer.echo(f"{result.ran} trials trained now, {len(result.rows)} in the table, {len(result.failed)} failed: "
+               f"{result.out / 'summary.csv'}")  # fmt: skip
+    for row in result.summary[:10]:
+        accuracy = "failed" if row["mean_accuracy"] is None else f"{row['mean_accuracy']:.4f}"
+        spread = f" +- {row['std_accuracy']:.4f}" if row["std_accuracy"] else ""
+        typer.echo(f"  {row['data']:22s} {row['model']:14s} {row['params']:40s} {accuracy}{spread} "
+                   f"({row['seeds']} seeds)")  # fmt: skip
+    if result.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,395 @@
+"""Sweeps: many models, parameter values and seeds, each trial an ordinary run folder, one table of them all.
+
+A sweep file (TOML) names the data sets, the models with a grid (or a random sample of it) of parameter values,
+the seeds and the output folder::
+
+    name = "tiny"
+    out = "runs/sweeps/tiny"
+    data = ["mnist"]
+    seeds = [0, 1]
+    limit = 2000                      # optional: the first N training images (N // 6 test images)
+
+    [[models]]
+    name = "knn"
+    grid = { n_neighbors = [3, 5] }
+
+    [[models]]
+    name = "random-forest"
+    grid = { n_estimators = [50, 100, 200], criterion = ["gini", "entropy"] }
+    sample = 3                        # optional: 3 of the 6 combinations, drawn with sample_seed (default 0)
+
+``run_sweep`` trains the trials that are not finished yet (a trial is finished when its run folder holds
+``metrics.json``), in parallel through joblib (loky processes locally, or a Dask cluster), and writes
+``results.csv`` (one row per trial, failures with their error) and ``summary.csv`` (mean and spread over seeds)
+after every trial, atomically: an interrupted sweep keeps its table and picks up where it stopped.
+
+>>> plan = read_sweep("sweep.toml")  # doctest: +SKIP
+>>> run_sweep(plan, jobs=2).summary[0]  # doctest: +SKIP
+{'data': 'mnist', 'model': 'knn', 'params': '{"n_neighbors": 3}', 'seeds': 2, 'mean_accuracy': 0.91..., ...}
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import os
+import random
+import statistics
+import tomllib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from mnistlab import models
+from mnistlab.errors import MnistlabError, ParameterError
+from mnistlab.fileio import atomic_write, read_json, write_json
+
+PLAN_FILE = "sweep.json"
+SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction"}
+MODEL_KEYS = {"name", "grid", "sample", "sample_seed"}
+RESULT_COLUMNS = ["data", "model", "params", "seed", "status", "test_accuracy", "test_loss", "train_seconds",
+                  "folder", "error"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One training run of a sweep: a model with its parameter values on one data set with one seed."""
+
+    data: str
+    model: str
+    params: tuple[tuple[str, object], ...]
+    seed: int
+
+    @property
+    def params_text(self) -> str:
+        return json.dumps(dict(self.params), sort_keys=True)
+
+    @property
+    def key(self) -> str:
+        """A stable name for the trial: the same trial in a resumed sweep finds its folder again."""
+        text = json.dumps([self.data, self.model, self.params_text, self.seed])
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    def folder(self, out: Path) -> Path:
+        return out / "trials" / f"{self.model}-{Path(self.data).stem}-s{self.seed}-{self.key}"
+
+
+@dataclass
+class SweepPlan:
+    name: str
+    out: Path
+    trials: list[Trial]
+    limit: int | None = None
+    validation_fraction: float = 0.1
+    source: str = ""  # the sweep file, for messages
+
+    def identity(self) -> dict:
+        """What makes two plans the same sweep (an output folder holds one sweep)."""
+        return {"name": self.name, "limit": self.limit, "validation_fraction": self.validation_fraction}
+
+
+@dataclass
+class SweepResult:
+    out: Path
+    rows: list[dict] = field(default_factory=list)
+    summary: list[dict] = field(default_factory=list)
+    ran: int = 0  # trials trained by this call (the others were finished before)
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+
+# ------------------------------------------------------------------------------------------- the sweep file
+
+
+def read_sweep(path: str | Path) -> SweepPlan:
+    """Read and check a sweep file: every model and parameter name and value is checked before anything runs."""
+    path = Path(path)
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MnistlabError(f"{path}: sweep file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MnistlabError(f"{path}: not a readable TOML sweep file ({exc})") from None
+    where = str(path)
+    _no_unknown(config, SWEEP_KEYS, where)
+    for key in ("name", "out", "data", "models"):
+        if key not in config:
+            raise ParameterError(f"{where}: missing '{key}'")
+    data = _strings(config["data"], f"{where}: data")
+    seeds = config.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise ParameterError(f"{where}: seeds={seeds!r}; expected a list of integers >= 0, e.g. [0, 1, 2]")
+    limit = config.get("limit")
+    if limit is not None and (not isinstance(limit, int) or limit < 10):
+        raise ParameterError(f"{where}: limit={limit!r}; expected an integer >= 10")
+    if not isinstance(config["models"], list) or not config["models"]:
+        raise ParameterError(f"{where}: 'models' must hold at least one [[models]] table")
+    combos = [
+        combo
+        for i, entry in enumerate(config["models"])
+        for combo in _model_combos(entry, f"{where}: models[{i}]")
+    ]
+    trials = [Trial(d, name, params, seed) for d in data for name, params in combos for seed in seeds]
+    return SweepPlan(str(config["name"]), Path(config["out"]), trials, limit,
+                     float(config.get("validation_fraction", 0.1)), where)  # fmt: skip
+
+
+def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
+    if not isinstance(entry, dict):
+        raise ParameterError(f"{where}: expected a table with name and grid")
+    _no_unknown(entry, MODEL_KEYS, where)
+    name = entry.get("name")
+    if not isinstance(name, str):
+        raise ParameterError(f"{where}: missing the model's 'name'")
+    spec = models.get_spec(name)  # unknown model: a clear error with suggestions
+    grid = entry.get("grid", {})
+    if not isinstance(grid, dict):
+        raise ParameterError(f"{where} ({name}): grid must be a table of parameter = [values]")
+    for param, values in grid.items():
+        if param not in spec.parameter_names():
+            raise ParameterError(f"{where} ({name}): unknown parameter {param!r}; its parameters: "
+                                 f"{', '.join(spec.parameter_names())}")  # fmt: skip
+        if not isinstance(values, list) or not values:
+            raise ParameterError(
+                f"{where} ({name}): grid {param} = {values!r}; expected a non-empty list of values"
+            )
+    names = sorted(grid)
+    combos = [
+        tuple(zip(names, values, strict=True)) for values in itertools.product(*(grid[n] for n in names))
+    ]
+    sample = entry.get("sample")
+    if sample is not None:
+        if not isinstance(sample, int) or sample < 1:
+            raise ParameterError(f"{where} ({name}): sample={sample!r}; expected an integer >= 1")
+        combos = random.Random(entry.get("sample_seed", 0)).sample(combos, min(sample, len(combos)))
+    for combo in combos:
+        try:
+            models.create(name, **dict(combo))  # every value checked now, not an hour into the sweep
+        except ParameterError as exc:
+            raise ParameterError(f"{where} ({name}): {exc}") from None
+    return [(name, combo) for combo in combos]
+
+
+def _strings(value, where: str) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
+        raise ParameterError(f"{where}: expected a data set name or path, or a list of them")
+    return items
+
+
+def _no_unknown(table: dict, known: set[str], where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ParameterError(f"{where}: unknown key {unknown[0]!r}; expected {', '.join(sorted(known))}")
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def run_sweep(
+    plan: SweepPlan | str | Path, jobs: int = 1, cluster: str | None = None, track: str | None = None,
+    tracking_uri: str | None = None, cluster_timeout: float = 10.0,
+) -> SweepResult:  # fmt: skip
+    """Train every unfinished trial (``jobs`` at once; on the Dask cluster at ``cluster`` when given) and write
+    the tables. A failing trial is recorded with its error and the others go on. ``track="mlflow"`` also logs
+    each trial to MLflow (a parent run for the sweep, a child run per trial)."""
+    plan = plan if isinstance(plan, SweepPlan) else read_sweep(plan)
+    if jobs < 1:
+        raise ParameterError(f"--jobs {jobs}; expected an integer >= 1")
+    _claim_folder(plan)
+    rows = {t.key: r for t in plan.trials if (r := _finished_row(t, plan.out)) is not None}
+    pending = [t for t in plan.trials if t.key not in rows]
+    tracker = _tracker(track, tracking_uri, plan)
+    result = SweepResult(plan.out)
+    for trial, row in _parallel(pending, plan, jobs, cluster, cluster_timeout):
+        rows[trial.key] = row
+        result.ran += 1
+        _write_tables(plan, rows, result)
+        if tracker:
+            tracker.log_trial(trial, row, trial.folder(plan.out))
+    _write_tables(plan, rows, result)
+    if tracker:
+        tracker.close()
+    return result
+
+
+def _claim_folder(plan: SweepPlan) -> None:
+    """An output folder holds one sweep: refuse a folder holding another, never touch what it holds."""
+    plan_file = plan.out / PLAN_FILE
+    if plan_file.exists():
+        held = read_json(plan_file)
+        if held.get("identity") != plan.identity():
+            raise MnistlabError(f"{plan.out}: holds another sweep ({held.get('identity', {}).get('name')!r}); "
+                                "choose another 'out' for this one")  # fmt: skip
+    elif plan.out.exists() and any(plan.out.iterdir()):
+        raise MnistlabError(f"{plan.out}: exists and is not a sweep folder; choose another 'out'")
+    plan.out.mkdir(parents=True, exist_ok=True)
+    write_json(plan_file, {"identity": plan.identity(), "source": plan.source,
+                           "trials": [asdict(t) | {"key": t.key} for t in plan.trials]})  # fmt: skip
+
+
+def _finished_row(trial: Trial, out: Path) -> dict | None:
+    folder = trial.folder(out)
+    if not (folder / "metrics.json").is_file():
+        return None
+    return _row(trial, out, "ok", metrics=read_json(folder / "metrics.json"))
+
+
+def _row(trial: Trial, out: Path, status: str, metrics: dict | None = None, error: str = "") -> dict:
+    metrics = metrics or {}
+    return {"data": trial.data, "model": trial.model, "params": trial.params_text, "seed": trial.seed,
+            "status": status, "test_accuracy": metrics.get("test_accuracy"), "test_loss": metrics.get("test_loss"),
+            "train_seconds": metrics.get("train_seconds"), "folder": str(trial.folder(out)), "error": error}  # fmt: skip
+
+
+def run_trial(
+    trial: Trial, out: Path, limit: int | None, validation_fraction: float, threads: int | None
+) -> dict:
+    """One trial in a worker: an ordinary run folder; a user's mistake or a bug becomes a failed row."""
+    from mnistlab.experiment import train_model
+
+    params = dict(trial.params)
+    if threads and models.get_spec(trial.model).kind == "torch":
+        params.setdefault("threads", threads)
+    try:
+        run = train_model(trial.data, trial.model, params=params, seed=trial.seed, out=trial.folder(out),
+                          limit=limit, validation_fraction=validation_fraction, overwrite=True, verbose=0)  # fmt: skip
+    except (
+        Exception
+    ) as exc:  # recorded with its error; the sweep goes on (a KeyboardInterrupt still stops it)
+        return _row(trial, out, "failed", error=f"{type(exc).__name__}: {exc}")
+    return _row(trial, out, "ok", metrics=run.metrics)
+
+
+def _parallel(pending: list[Trial], plan: SweepPlan, jobs: int, cluster: str | None,
+              timeout: float) -> Iterator[tuple[Trial, dict]]:  # fmt: skip
+    """(trial, row) as each trial finishes: in this process for one local job, else through joblib (loky
+    processes, or the Dask cluster's workers); PyTorch threads per trial so that jobs x threads = cores."""
+    if not pending:
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs) if cluster is None else 1
+    args = (plan.out, plan.limit, plan.validation_fraction, threads)
+    if jobs == 1 and cluster is None:
+        for trial in pending:
+            yield trial, run_trial(trial, *args)
+        return
+    from joblib import Parallel, delayed, parallel_config
+
+    client = _dask_client(cluster, timeout) if cluster else None
+    backend = "dask" if client else "loky"
+    try:
+        with parallel_config(backend=backend, n_jobs=-1 if client else jobs):
+            results = Parallel(return_as="generator_unordered")(delayed(_keyed)(t, args) for t in pending)
+            yield from results
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _keyed(trial: Trial, args: tuple) -> tuple[Trial, dict]:
+    return trial, run_trial(trial, *args)
+
+
+def _dask_client(address: str, timeout: float):
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise MnistlabError("--cluster needs Dask: pip install 'mnistlab[cluster]'") from None
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise MnistlabError(f"no Dask scheduler answered at {address} within {timeout:g} s ({exc})") from None
+
+
+# ----------------------------------------------------------------------------------------------- tables
+
+
+def _write_tables(plan: SweepPlan, rows: dict[str, dict], result: SweepResult) -> None:
+    ordered = [rows[t.key] for t in plan.trials if t.key in rows]
+    result.rows = ordered
+    result.summary = summarise(ordered)
+    _write_csv(plan.out / "results.csv", RESULT_COLUMNS, ordered)
+    columns = ["data", "model", "params", "seeds", "mean_accuracy", "std_accuracy", "min_accuracy",
+               "max_accuracy", "mean_train_seconds", "failed"]  # fmt: skip
+    _write_csv(plan.out / "summary.csv", columns, result.summary)
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean and spread of test accuracy over seeds, per data set, model and parameter values (best first)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["data"], row["model"], row["params"]), []).append(row)
+    summary = []
+    for (data, model, params), group in groups.items():
+        ok = [r for r in group if r["status"] == "ok"]
+        accs = [float(r["test_accuracy"]) for r in ok]
+        secs = [float(r["train_seconds"]) for r in ok]
+        summary.append({
+            "data": data, "model": model, "params": params, "seeds": len(ok),
+            "mean_accuracy": statistics.fmean(accs) if accs else None,
+            "std_accuracy": statistics.pstdev(accs) if len(accs) > 1 else (0.0 if accs else None),
+            "min_accuracy": min(accs, default=None), "max_accuracy": max(accs, default=None),
+            "mean_train_seconds": statistics.fmean(secs) if secs else None, "failed": len(group) - len(ok),
+        })  # fmt: skip
+    return sorted(summary, key=lambda r: (r["data"], -(r["mean_accuracy"] or -1)))
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows({k: ("" if row.get(k) is None else row[k]) for k in columns} for row in rows)
+
+
+# ---------------------------------------------------------------------------------------------- tracking
+
+
+def _tracker(track: str | None, uri: str | None, plan: SweepPlan):
+    if track is None:
+        return None
+    if track != "mlflow":
+        raise ParameterError(f"--track {track!r}; expected mlflow")
+    return MlflowTracker(plan, uri or f"sqlite:///{(plan.out / 'mlflow.db').resolve()}")
+
+
+class MlflowTracker:
+    """Logs each finished trial to MLflow: a parent run for the sweep, a child run per trial with its
+    parameters, per-epoch metrics (history.json) and the run folder's files. The run folders stay the source of
+    truth; tracking is a view of them."""
+
+    def __init__(self, plan: SweepPlan, uri: str) -> None:
+        try:
+            import mlflow
+        except ImportError:
+            raise MnistlabError("--track mlflow needs MLflow: pip install 'mlflow>=2'") from None
+        self.mlflow = mlflow
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_experiment(f"mnistlab-sweep-{plan.name}")
+        self.parent = mlflow.start_run(run_name=plan.name)
+
+    def log_trial(self, trial: Trial, row: dict, folder: Path) -> None:
+        mlflow = self.mlflow
+        with mlflow.start_run(run_name=f"{trial.model}-{trial.key}-s{trial.seed}", nested=True):
+            mlflow.log_params(
+                {"data": trial.data, "model": trial.model, "seed": trial.seed, **dict(trial.params)}
+            )
+            mlflow.set_tag("status", row["status"])
+            if row["status"] != "ok":
+                mlflow.set_tag("error", row["error"][:5000])
+                return
+            mlflow.log_metrics({k: float(row[k]) for k in ("test_accuracy", "test_loss", "train_seconds")
+                                if row.get(k) is not None})  # fmt: skip
+            history = folder / "history.json"
+            for epoch in read_json(history, []) if history.is_file() else []:
+                values = {
+                    k: float(v) for k, v in epoch.items() if k != "epoch" and isinstance(v, int | float)
+                }
+                mlflow.log_metrics(values, step=int(epoch["epoch"]))
+            mlflow.log_artifacts(str(folder))
+
+    def close(self) -> None:
+        self.mlflow.end_run()

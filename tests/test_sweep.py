@@ -1,0 +1,201 @@
+"""Sweeps: the table of a tiny sweep, locally and on a Dask LocalCluster; resuming after a killed sweep; a failing
+trial recorded; MLflow tracking read back; and every bad sweep file or address as a clear one-line error."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mnistlab.cli.main import main
+from mnistlab.errors import MnistlabError
+from mnistlab.sweep import read_sweep, run_sweep
+
+TINY = """
+name = "tiny"
+out = "{out}"
+data = ["mnist"]
+seeds = [0, 1]
+limit = 600
+
+[[models]]
+name = "knn"
+grid = {{ n_neighbors = [3, 5] }}
+
+[[models]]
+name = "random-forest"
+grid = {{ n_estimators = [5, 10], n_jobs = [1] }}
+"""
+
+
+def sweep_file(tmp_path: Path, text: str = TINY, out: str = "out") -> Path:
+    path = tmp_path / "sweep.toml"
+    path.write_text(text.format(out=(tmp_path / out).as_posix()))
+    return path
+
+
+def table(out: Path, name: str = "results.csv") -> list[dict]:
+    with open(out / name, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def accuracies(rows: list[dict]) -> dict:
+    return {(r["model"], r["params"], r["seed"]): float(r["test_accuracy"]) for r in rows}
+
+
+def test_tiny_sweep_writes_run_folders_and_tables(tmp_path):
+    result = run_sweep(sweep_file(tmp_path), jobs=2)
+    rows = table(tmp_path / "out")
+    assert len(rows) == 8 and result.ran == 8 and all(r["status"] == "ok" for r in rows)
+    for row in rows:
+        assert (Path(row["folder"]) / "config.json").is_file() and (
+            Path(row["folder"]) / "metrics.json"
+        ).is_file()
+    summary = table(tmp_path / "out", "summary.csv")
+    assert len(summary) == 4 and {s["seeds"] for s in summary} == {"2"}
+    forest = [r for r in rows if r["model"] == "random-forest" and '"n_estimators": 10' in r["params"]]
+    mean = sum(float(r["test_accuracy"]) for r in forest) / 2
+    assert float(
+        next(s for s in summary if s["params"] == forest[0]["params"])["mean_accuracy"]
+    ) == pytest.approx(mean)
+    assert forest[0]["test_accuracy"] != forest[1]["test_accuracy"], (
+        "the seed reaches the forest's random_state"
+    )
+
+
+def test_the_same_table_on_a_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    local = run_sweep(sweep_file(tmp_path, out="local"), jobs=2)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as c:
+        remote = run_sweep(sweep_file(tmp_path, TINY.replace('name = "tiny"', 'name = "tiny2"'), "dask"),
+                           cluster=c.scheduler_address)  # fmt: skip
+    assert remote.ran == 8
+    assert accuracies(remote.rows) == accuracies(local.rows)
+
+
+def test_killed_sweep_resumes_without_redoing_finished_trials(tmp_path):
+    path = sweep_file(tmp_path)
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-c", "from mnistlab.cli import entry; entry()", "sweep", str(path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out / "results.csv").is_file():
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    finished = {r["folder"]: (Path(r["folder"]) / "metrics.json").stat().st_mtime_ns for r in table(out)}
+    assert 1 <= len(finished) < 8, "killed after the first trial, before the last"
+    result = run_sweep(path)
+    assert result.ran == 8 - len(finished) and len(result.rows) == 8
+    for folder, mtime in finished.items():
+        assert (Path(folder) / "metrics.json").stat().st_mtime_ns == mtime, f"{folder} was trained again"
+
+
+def test_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
+    text = TINY.replace("n_neighbors = [3, 5]", "n_neighbors = [3, 100000]")  # more neighbours than images
+    path = sweep_file(tmp_path, text)
+    assert main(["sweep", str(path)]) == 1
+    rows = table(tmp_path / "out")
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(rows) == 8 and len(failed) == 2 and all("n_neighbors" in r["error"] for r in failed)
+    assert "2 failed" in capsys.readouterr().out
+    summary = table(tmp_path / "out", "summary.csv")
+    assert next(s for s in summary if "100000" in s["params"])["failed"] == "2"
+
+
+def test_mlflow_tracking_reads_back(tmp_path):
+    mlflow = pytest.importorskip("mlflow")
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    text = TINY.replace("seeds = [0, 1]", "seeds = [0]").replace(
+        "n_estimators = [5, 10]", "n_estimators = [5]"
+    )
+    text = text.replace(
+        'name = "knn"\ngrid = {{ n_neighbors = [3, 5] }}', 'name = "mlp"\ngrid = {{ epochs = [2] }}'
+    )
+    run_sweep(sweep_file(tmp_path, text), track="mlflow", tracking_uri=uri)
+    client = mlflow.tracking.MlflowClient(uri)
+    experiment = client.get_experiment_by_name("mnistlab-sweep-tiny")
+    found = client.search_runs([experiment.experiment_id])
+    parents = [r for r in found if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in found if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(parents) == 1 and len(children) == 2
+    mlp = next(r for r in children if r.data.params["model"] == "mlp")
+    assert 0 < mlp.data.metrics["test_accuracy"] <= 1
+    assert len(client.get_metric_history(mlp.info.run_id, "train_loss")) == 2, "one point per epoch"
+    assert "config.json" in {a.path for a in client.list_artifacts(mlp.info.run_id)}
+
+
+BAD_FILES = {
+    "unknown model": ('[[models]]\nname = "resnet"', "unknown model 'resnet'"),
+    "unknown parameter": (
+        '[[models]]\nname = "knn"\ngrid = { neighbours = [3] }',
+        "unknown parameter 'neighbours'",
+    ),
+    "empty grid": ('[[models]]\nname = "knn"\ngrid = { n_neighbors = [] }', "non-empty list"),
+    "bad value": ('[[models]]\nname = "knn"\ngrid = { n_neighbors = [-1] }', "n_neighbors"),
+    "no models": ("models = []", "at least one"),
+    "unknown key": ('colour = "red"\n[[models]]\nname = "knn"', "unknown key 'colour'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_sweep_file_is_a_one_line_error(tmp_path, capsys, case):
+    body, message = BAD_FILES[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(f'name = "bad"\nout = "{(tmp_path / "out").as_posix()}"\ndata = "mnist"\n{body}\n')
+    assert main(["sweep", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists(), "nothing written for a bad file"
+
+
+def test_not_toml_and_missing_file(tmp_path, capsys):
+    (tmp_path / "x.toml").write_text("name = [unclosed")
+    assert main(["sweep", str(tmp_path / "x.toml")]) == 1
+    assert "not a readable TOML sweep file" in capsys.readouterr().err
+    assert main(["sweep", str(tmp_path / "missing.toml")]) == 1
+    assert "sweep file not found" in capsys.readouterr().err
+
+
+def test_cluster_that_does_not_answer_fails_within_the_timeout(tmp_path):
+    pytest.importorskip("dask.distributed")
+    import socket
+
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(
+        MnistlabError, match=f"no Dask scheduler answered at tcp://127.0.0.1:{port} within 2 s"
+    ):
+        run_sweep(sweep_file(tmp_path), cluster=f"tcp://127.0.0.1:{port}", cluster_timeout=2)
+    assert time.monotonic() - start < 20
+
+
+def test_output_folder_of_another_sweep_is_refused_and_kept(tmp_path):
+    run_sweep(sweep_file(tmp_path, TINY.replace("seeds = [0, 1]", "seeds = [0]")))
+    before = sorted(p.name for p in (tmp_path / "out" / "trials").iterdir())
+    other = sweep_file(tmp_path, TINY.replace('name = "tiny"', 'name = "other"'))
+    with pytest.raises(MnistlabError, match="holds another sweep .'tiny'."):
+        run_sweep(other)
+    assert sorted(p.name for p in (tmp_path / "out" / "trials").iterdir()) == before
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "notes.txt").write_text("mine")
+    with pytest.raises(MnistlabError, match="is not a sweep folder"):
+        run_sweep(sweep_file(tmp_path, out="plain"))
+
+
+def test_plan_expands_grid_and_sample(tmp_path):
+    text = TINY.replace(
+        "n_estimators = [5, 10], n_jobs = [1] }}", "n_estimators = [5, 10, 20], n_jobs = [1] }}\nsample = 2"
+    )
+    plan = read_sweep(sweep_file(tmp_path, text))
+    forests = {t.params for t in plan.trials if t.model == "random-forest"}
+    assert len(plan.trials) == (2 + 2) * 2 and len(forests) == 2
+    assert {t.key for t in read_sweep(sweep_file(tmp_path, text)).trials} == {t.key for t in plan.trials}
