@@ -129,6 +129,9 @@ def test_mlflow_tracking_reads_back(tmp_path):
     assert 0 < mlp.data.metrics["test_accuracy"] <= 1
     assert len(client.get_metric_history(mlp.info.run_id, "train_loss")) == 2, "one point per epoch"
     assert "config.json" in {a.path for a in client.list_artifacts(mlp.info.run_id)}
+    assert (tmp_path / "out" / "mlartifacts").is_dir() and not Path("mlruns").exists(), (
+        "artefacts beside the sweep"
+    )
 
 
 BAD_FILES = {

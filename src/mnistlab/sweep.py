@@ -368,7 +368,12 @@ class MlflowTracker:
             raise MnistlabError("--track mlflow needs MLflow: pip install 'mlflow>=2'") from None
         self.mlflow = mlflow
         mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment(f"mnistlab-sweep-{plan.name}")
+        name = f"mnistlab-sweep-{plan.name}"
+        if (
+            mlflow.get_experiment_by_name(name) is None
+        ):  # artefacts beside the sweep, not in the working folder
+            mlflow.create_experiment(name, artifact_location=(plan.out / "mlartifacts").resolve().as_uri())
+        mlflow.set_experiment(name)
         self.parent = mlflow.start_run(run_name=plan.name)
 
     def log_trial(self, trial: Trial, row: dict, folder: Path) -> None:
