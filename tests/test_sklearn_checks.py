@@ -22,6 +22,7 @@ TEST_PARAMS = {
     "cnn-fast": dict(epochs=1, batch_size=16, threads=1),
     "random-forest": dict(n_estimators=10, n_jobs=1),
     "extra-trees": dict(n_estimators=10, n_jobs=1),
+    "gradient-boosting": dict(n_estimators=10, max_depth=3),
 }
 
 PIPELINE = (

@@ -202,3 +202,22 @@ def test_plan_expands_grid_and_sample(tmp_path):
     forests = {t.params for t in plan.trials if t.model == "random-forest"}
     assert len(plan.trials) == (2 + 2) * 2 and len(forests) == 2
     assert {t.key for t in read_sweep(sweep_file(tmp_path, text)).trials} == {t.key for t in plan.trials}
+
+
+def test_a_model_can_have_its_own_seeds(tmp_path):
+    text = TINY.replace('name = "knn"\n', 'name = "knn"\nseeds = [0]\n')
+    plan = read_sweep(sweep_file(tmp_path, text))
+    assert sorted(t.seed for t in plan.trials if t.model == "knn") == [0, 0]  # 2 values x 1 seed
+    assert sorted(t.seed for t in plan.trials if t.model == "random-forest") == [0, 0, 1, 1]
+    bad = TINY.replace('name = "knn"\n', 'name = "knn"\nseeds = [-1]\n')
+    with pytest.raises(MnistlabError, match=r"models\[0\]: seeds=\[-1\]"):
+        read_sweep(sweep_file(tmp_path, bad))
+
+
+def test_the_fashion_benchmark_sweep_file_is_valid():
+    plan = read_sweep(Path(__file__).parents[1] / "benchmarks" / "fashion_benchmark.toml")
+    families = {t.model for t in plan.trials}
+    assert len(families) == 12 and {t.data for t in plan.trials} == {"fashion-mnist-kaggle", "mnist"}
+    assert plan.trials[0].model == "naive-bayes" and plan.trials[-1].model == "gradient-boosting", (
+        "cheap rows first"
+    )

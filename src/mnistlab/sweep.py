@@ -48,7 +48,7 @@ from mnistlab.fileio import atomic_write, read_json, write_json
 
 PLAN_FILE = "sweep.json"
 SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction"}
-MODEL_KEYS = {"name", "grid", "sample", "sample_seed"}
+MODEL_KEYS = {"name", "grid", "sample", "sample_seed", "seeds"}
 RESULT_COLUMNS = ["data", "model", "params", "seed", "status", "test_accuracy", "test_loss", "train_seconds",
                   "folder", "error"]  # fmt: skip
 
@@ -120,20 +120,19 @@ def read_sweep(path: str | Path) -> SweepPlan:
         if key not in config:
             raise ParameterError(f"{where}: missing '{key}'")
     data = _strings(config["data"], f"{where}: data")
-    seeds = config.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise ParameterError(f"{where}: seeds={seeds!r}; expected a list of integers >= 0, e.g. [0, 1, 2]")
+    seeds = _seeds(config.get("seeds", [0]), where)
     limit = config.get("limit")
     if limit is not None and (not isinstance(limit, int) or limit < 10):
         raise ParameterError(f"{where}: limit={limit!r}; expected an integer >= 10")
     if not isinstance(config["models"], list) or not config["models"]:
         raise ParameterError(f"{where}: 'models' must hold at least one [[models]] table")
-    combos = [
-        combo
-        for i, entry in enumerate(config["models"])
-        for combo in _model_combos(entry, f"{where}: models[{i}]")
-    ]
-    trials = [Trial(d, name, params, seed) for d in data for name, params in combos for seed in seeds]
+    trials = []
+    for i, entry in enumerate(config["models"]):
+        combos = _model_combos(entry, f"{where}: models[{i}]")
+        model_seeds = _seeds(entry["seeds"], f"{where}: models[{i}]") if "seeds" in entry else seeds
+        trials += [
+            Trial(d, name, params, seed) for d in data for name, params in combos for seed in model_seeds
+        ]
     return SweepPlan(str(config["name"]), Path(config["out"]), trials, limit,
                      float(config.get("validation_fraction", 0.1)), where)  # fmt: skip
 
@@ -172,6 +171,13 @@ def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
         except ParameterError as exc:
             raise ParameterError(f"{where} ({name}): {exc}") from None
     return [(name, combo) for combo in combos]
+
+
+def _seeds(seeds, where: str) -> list[int]:
+    """Seeds of the sweep, or of one model (a deterministic model needs one)."""
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise ParameterError(f"{where}: seeds={seeds!r}; expected a list of integers >= 0, e.g. [0, 1, 2]")
+    return seeds
 
 
 def _strings(value, where: str) -> list[str]:

@@ -7,11 +7,18 @@ from dataclasses import dataclass, field
 
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
+from sklearn.linear_model import LogisticRegression, Perceptron, SGDClassifier
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC
+from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
 from mnistlab.errors import ParameterError, UnknownModelError, unknown_name_message
@@ -97,6 +104,18 @@ _SPECS = [
     ModelSpec("extra-trees", "ExtraTrees 100 trees", _classic(ExtraTreesClassifier),
               dict(n_estimators=100, random_state=42, n_jobs=-1)),
     ModelSpec("hist-gb", "HistGradientBoosting", _classic(HistGradientBoostingClassifier), dict(random_state=42)),
+    # The rest of the Fashion-MNIST benchmark's families (benchmarks/fashion_benchmark.toml sweeps them).
+    ModelSpec("gradient-boosting", "GradientBoosting 100 trees of depth 10 (benchmark; slow: hours on 60000 images)",
+              _classic(GradientBoostingClassifier), dict(scaler="standard", n_estimators=100, max_depth=10, random_state=42)),
+    ModelSpec("sklearn-mlp", "scikit-learn's MLPClassifier, one hidden layer of 100 relu units (benchmark)", _classic(MLPClassifier),
+              dict(scaler="standard", hidden_layer_sizes=[100], random_state=42)),
+    ModelSpec("decision-tree", "DecisionTree, entropy, depth 10 (benchmark)", _classic(DecisionTreeClassifier),
+              dict(scaler="standard", criterion="entropy", max_depth=10, random_state=42)),
+    ModelSpec("perceptron", "Perceptron (benchmark)", _classic(Perceptron), dict(scaler="standard", random_state=42)),
+    # PassiveAggressiveClassifier is deprecated in scikit-learn 1.8 (removed in 1.10); this is its stated equivalent.
+    ModelSpec("passive-aggressive", "passive-aggressive (PA-I) as SGDClassifier(hinge, no penalty, learning_rate='pa1')",
+              _classic(SGDClassifier), dict(scaler="standard", loss="hinge", penalty=None, learning_rate="pa1", eta0=1.0,
+                                            random_state=42)),
     ModelSpec("naive-bayes", "Gaussian naive Bayes", _classic(GaussianNB)),
     ModelSpec("dummy", "baseline: always the most frequent class", _classic(DummyClassifier),
               dict(strategy="most_frequent")),
