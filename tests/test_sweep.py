@@ -221,3 +221,25 @@ def test_the_fashion_benchmark_sweep_file_is_valid():
     assert plan.trials[0].model == "naive-bayes" and plan.trials[-1].model == "gradient-boosting", (
         "cheap rows first"
     )
+
+
+def test_cv_and_detect_take_the_same_parallel_path(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    from mnistlab.experiment import cross_validate, detect
+
+    serial = cross_validate("mnist", "naive-bayes", folds=3, limit=600)
+    assert cross_validate("mnist", "naive-bayes", folds=3, limit=600, jobs=2)["scores"] == serial["scores"]
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as c:
+        remote = cross_validate("mnist", "naive-bayes", folds=3, limit=600, cluster=c.scheduler_address)
+        found = detect(
+            "mnist", "5", ("sgd",), folds=3, limit=600, cluster=c.scheduler_address, target_precision=None
+        )
+    assert remote["scores"] == serial["scores"]
+    assert (
+        found["sgd"]["cv_accuracy"]
+        == detect("mnist", "5", ("sgd",), 3, None, limit=600)["sgd"]["cv_accuracy"]
+    )
+    with pytest.raises(MnistlabError, match="--jobs 0"):
+        cross_validate("mnist", "naive-bayes", limit=600, jobs=0)

@@ -13,6 +13,7 @@ from mnistlab import datasets, models, runs
 from mnistlab.errors import DataFormatError, MnistlabError, ParameterError, RunError
 from mnistlab.evaluation import evaluate_estimator
 from mnistlab.fileio import write_json
+from mnistlab.parallel import parallel
 from mnistlab.params import check_params, integer, real
 
 log = logging.getLogger("mnistlab.experiment")
@@ -224,15 +225,21 @@ def cross_validate(
     params: dict | None = None,
     verbose: int = 0,
     classes: list[str] | None = None,
+    jobs: int = 1,
+    cluster: str | None = None,
 ) -> dict:
-    """Stratified k-fold accuracy of a registered model on a data set's training split: scores, mean, std."""
+    """Stratified k-fold accuracy of a registered model on a data set's training split: scores, mean, std.
+    Folds run ``jobs`` at once, or on a Dask cluster (``mnistlab.parallel``)."""
     from mnistlab.evaluation import cross_validate_model
 
     _check_limit(limit)
     estimator = models.create(model, _kind(data), **(params or {}))
     train = _training_data(data, limit, classes)
     _check_folds(folds, train.labels)
-    result = cross_validate_model(estimator, train.images, train.labels, folds, verbose=verbose)
+    with parallel(jobs, cluster) as n_jobs:
+        result = cross_validate_model(
+            estimator, train.images, train.labels, folds, n_jobs=n_jobs, verbose=verbose
+        )
     return {
         "scores": result.scores.tolist(),
         "mean": float(result.scores.mean()),
@@ -250,9 +257,12 @@ def detect(
     limit: int | None = None,
     verbose: int = 0,
     classes: list[str] | None = None,
+    jobs: int = 1,
+    cluster: str | None = None,
 ) -> dict:
     """The Hands-On ML binary study: each model as a "``positive`` against the rest" detector, with a "never
     positive" baseline, cross-validated on the training split; figures and ``detect.json`` go to ``out``.
+    Folds run ``jobs`` at once, or on a Dask cluster (``mnistlab.parallel``).
     """
     from mnistlab import viz
     from mnistlab.evaluation import detector_study
@@ -272,7 +282,8 @@ def detect(
     log.info(
         "cross-validating %s as '%s vs rest' detectors (%d folds)", ", ".join(estimators), positive, folds
     )
-    results = detector_study(estimators, train.images, train.labels, label, folds, verbose=verbose)
+    with parallel(jobs, cluster) as n_jobs:
+        results = detector_study(estimators, train.images, train.labels, label, folds, verbose, n_jobs)
     summary = {name: r.to_dict() for name, r in results.items()}
     first = results[model_names[0]]
     if target_precision is not None:

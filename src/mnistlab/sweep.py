@@ -45,6 +45,7 @@ from pathlib import Path
 from mnistlab import models
 from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.fileio import atomic_write, read_json, write_json
+from mnistlab.parallel import parallel
 
 PLAN_FILE = "sweep.json"
 SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction"}
@@ -204,7 +205,7 @@ def run_sweep(
     the tables. A failing trial is recorded with its error and the others go on. ``track="mlflow"`` also logs
     each trial to MLflow (a parent run for the sweep, a child run per trial)."""
     plan = plan if isinstance(plan, SweepPlan) else read_sweep(plan)
-    if jobs < 1:
+    if not isinstance(jobs, int) or jobs < 1:
         raise ParameterError(f"--jobs {jobs}; expected an integer >= 1")
     _claim_folder(plan)
     rows = {t.key: r for t in plan.trials if (r := _finished_row(t, plan.out)) is not None}
@@ -283,32 +284,16 @@ def _parallel(pending: list[Trial], plan: SweepPlan, jobs: int, cluster: str | N
         for trial in pending:
             yield trial, run_trial(trial, *args)
         return
-    from joblib import Parallel, delayed, parallel_config
+    from joblib import Parallel, delayed
 
-    client = _dask_client(cluster, timeout) if cluster else None
-    backend = "dask" if client else "loky"
-    try:
-        with parallel_config(backend=backend, n_jobs=-1 if client else jobs):
-            results = Parallel(return_as="generator_unordered")(delayed(_keyed)(t, args) for t in pending)
-            yield from results
-    finally:
-        if client is not None:
-            client.close()
+    with parallel(jobs, cluster, timeout) as n_jobs:
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(_keyed)(t, args) for t in pending
+        )
 
 
 def _keyed(trial: Trial, args: tuple) -> tuple[Trial, dict]:
     return trial, run_trial(trial, *args)
-
-
-def _dask_client(address: str, timeout: float):
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise MnistlabError("--cluster needs Dask: pip install 'mnistlab[cluster]'") from None
-    try:
-        return Client(address, timeout=timeout)
-    except (OSError, TimeoutError) as exc:
-        raise MnistlabError(f"no Dask scheduler answered at {address} within {timeout:g} s ({exc})") from None
 
 
 # ----------------------------------------------------------------------------------------------- tables

@@ -10,6 +10,8 @@ import typer
 from mnistlab.cli.options import (
     DATA_HELP,
     ClassesOpt,
+    ClusterOpt,
+    JobsOpt,
     RunArg,
     TestFractionOpt,
     TestOpt,
@@ -55,12 +57,14 @@ def cv(
     folds: Annotated[int, typer.Option(help="Number of stratified folds.")] = 3,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training images.")] = None,
     classes: ClassesOpt = None,
+    jobs: JobsOpt = 1,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Stratified k-fold cross-validation accuracy of a model: fold scores, mean and std."""
     from mnistlab import experiment
 
     result = experiment.cross_validate(
-        data, model, folds, limit, verbose=2, classes=parse_classes(classes)
+        data, model, folds, limit, verbose=2, classes=parse_classes(classes), jobs=jobs, cluster=cluster
     )  # a line as each fold ends
     typer.echo("fold accuracy: " + " ".join(f"{s:.5f}" for s in result["scores"]))
     typer.echo(f"mean {result['mean']:.5f}  std {result['std']:.5f}")
@@ -79,14 +83,17 @@ def detect(
     ),
     limit: Annotated[int | None, typer.Option(help="Use only the first N training images.")] = None,
     classes: ClassesOpt = None,
+    jobs: JobsOpt = 1,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Binary detectors (Hands-On ML chapter 3): "K against the rest", a never-positive baseline, PR/ROC curves, thresholds."""
     names = tuple(m.strip() for m in models.split(",") if m.strip())
     from mnistlab import experiment
 
     summary = experiment.detect(
-        data, positive, names, folds, target_precision, out, limit, verbose=2, classes=parse_classes(classes)
-    )
+        data, positive, names, folds, target_precision, out, limit, verbose=2, classes=parse_classes(classes),
+        jobs=jobs, cluster=cluster,
+    )  # fmt: skip
     for name, r in summary.items():
         cells = f"{name:16s} cv accuracy {' '.join(f'{s:.5f}' for s in r['cv_accuracy'])}"
         cells += f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}  f1 {r['f1']:.4f}"

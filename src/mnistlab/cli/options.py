@@ -17,6 +17,10 @@ TestFractionOpt = Annotated[
 ]
 RunArg = Annotated[Path, typer.Argument(help="Run folder.")]
 TrustOpt = Annotated[bool, typer.Option("--trust", help="Load a tree model saved on another machine.")]
+JobsOpt = Annotated[int, typer.Option(help="Tasks at once on this machine (joblib's loky processes).")]
+ClusterOpt = Annotated[
+    str | None, typer.Option(help="Dask scheduler address, e.g. tcp://HOST:8786 (needs mnistlab[cluster]).")
+]
 ClassesOpt = Annotated[
     str | None, typer.Option(help='Class names in label order, e.g. "T-shirt/top,Trouser,...".')
 ]

@@ -7,16 +7,13 @@ from typing import Annotated
 
 import typer
 
+from mnistlab.cli.options import ClusterOpt, JobsOpt
+
 
 def sweep(
     file: Annotated[Path, typer.Argument(help="Sweep file (TOML): data, models with grids, seeds, out.")],
-    jobs: Annotated[
-        int, typer.Option(help="Trials at once on this machine (PyTorch threads split among them).")
-    ] = 1,
-    cluster: Annotated[
-        str | None,
-        typer.Option(help="Dask scheduler address, e.g. tcp://HOST:8786 (needs mnistlab[cluster])."),
-    ] = None,
+    jobs: JobsOpt = 1,
+    cluster: ClusterOpt = None,
     track: Annotated[str | None, typer.Option(help="Also log every trial to: mlflow.")] = None,
     tracking_uri: Annotated[
         str | None, typer.Option(help="MLflow tracking URI (default: sqlite:///OUT/mlflow.db).")

@@ -119,13 +119,21 @@ class DetectorResult:
 
 
 def detector_study(
-    estimators: dict[str, BaseEstimator], X, y, positive, folds: int = 3, verbose: int = 0
+    estimators: dict[str, BaseEstimator],
+    X,
+    y,
+    positive,
+    folds: int = 3,
+    verbose: int = 0,
+    n_jobs: int | None = None,
 ) -> dict[str, DetectorResult]:
     """Cross-validate each estimator as a "``positive`` against the rest" detector on the same folds."""
     y_binary = np.asarray(y) == positive
     return {
         name: DetectorResult(
-            name, y_binary, cross_validate_model(est, X, y_binary, folds, binary_scores=True, verbose=verbose)
+            name,
+            y_binary,
+            cross_validate_model(est, X, y_binary, folds, binary_scores=True, n_jobs=n_jobs, verbose=verbose),
         )
         for name, est in estimators.items()
     }
