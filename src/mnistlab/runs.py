@@ -46,7 +46,11 @@ READABLE_FORMATS = (1, 2)
 # Loading model.skops: skops itself trusts scikit-learn's estimators and numpy. Of the types it reports as
 # untrusted, only these are ever accepted: what a registered model contains (tests/test_runs.py checks the list
 # against every fitted registry model). No module prefix, no function, no callable.
-TRUSTED_TYPES = frozenset({"mnistlab.models.classic.FlattenPixels"})
+# FlattenPixels is ours; AdamOptimizer is the state of sklearn-mlp's solver (learning rate and moment arrays, no
+# code), which skops leaves untrusted only because it is private.
+TRUSTED_TYPES = frozenset(
+    {"mnistlab.models.classic.FlattenPixels", "sklearn.neural_network._stochastic_optimizers.AdamOptimizer"}
+)
 # Tree arrays are indexed without bounds checks in compiled code, so tampered ones can crash the process (skops
 # leaves these types untrusted on purpose). They load from a run this machine signed, or with trust=True.
 TREE_TYPES = frozenset(
