@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Callable
 
-import numpy as np
 import torch
 
 THREADS = 2
@@ -162,8 +161,3 @@ def count_macs(net: torch.nn.Module) -> int:
     for h in handles:
         h.remove()
     return int(sum(macs))
-
-
-def median_of(rows: list[dict], key: str) -> float | None:
-    values = [r[key] for r in rows if r.get(key) is not None]
-    return float(np.median(values)) if values else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import torch
@@ -56,14 +57,14 @@ def pytorch_example(seed: int, train, test, target: float, max_epochs: int) -> d
     schedule = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
     elapsed, history = 0.0, []
     for epoch in range(1, max_epochs + 1):
-        start = _clock()
+        start = time.perf_counter()
         net.train()
         for idx in torch.randperm(len(x)).split(64):
             opt.zero_grad()
             torch.nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
             opt.step()
         schedule.step()
-        elapsed += _clock() - start
+        elapsed += time.perf_counter() - start
         net.eval()
         with torch.inference_mode():
             accuracy = float(torch.cat([net(b).argmax(1) for b in xt.split(1000)]).eq(yt).float().mean())
@@ -93,12 +94,6 @@ def _row(history: list[dict], target: float) -> dict:
     return {"history": history, "seconds_to_target": first_crossing(history, target),
             "epochs": len(history), "train_seconds": history[-1]["seconds"],
             "final_test_accuracy": history[-1]["test_accuracy"]}  # fmt: skip
-
-
-def _clock() -> float:
-    import time
-
-    return time.perf_counter()
 
 
 def _mnist(size: str):
