@@ -4,6 +4,7 @@ trial recorded; MLflow tracking read back; and every bad sweep file or address a
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 import time
@@ -67,15 +68,70 @@ def test_tiny_sweep_writes_run_folders_and_tables(tmp_path):
     )
 
 
+def test_reference_accuracies_and_the_leaderboard_page(tmp_path, capsys):
+    text = TINY.replace("limit = 600", "limit = 300") + "\n[reference]\nknn = {{ mnist = 0.5 }}\n"
+    assert main(["sweep", str(sweep_file(tmp_path, text))]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("  done mnist ") == 8, "one line per finished trial"
+    summary = table(tmp_path / "out", "summary.csv")
+    for row in summary:
+        if row["model"] == "knn":
+            assert float(row["reference_accuracy"]) == 0.5
+            assert float(row["difference"]) == pytest.approx(float(row["mean_accuracy"]) - 0.5)
+            assert f"{100 * float(row['difference']):+.2f} pp vs 0.5" in printed
+        else:
+            assert row["reference_accuracy"] == row["difference"] == ""
+    page = (tmp_path / "out" / "leaderboard.html").read_text()
+    assert "<h2>mnist</h2>" in page and page.count("<svg") == 1 and "8 of 8 trials finished" in page
+    for row in table(tmp_path / "out"):
+        link = f'href="trials/{Path(row["folder"]).name}/"'
+        assert link in page and (tmp_path / "out" / "trials" / Path(row["folder"]).name).is_dir()
+    knn = next(r for r in summary if r["model"] == "knn")
+    assert f"{100 * float(knn['difference']):+.2f}" in page and not re.search(
+        r'(src|href)="(https?:)?//', page
+    )
+    _sorts_each_table_by_its_own_column(tmp_path / "out" / "leaderboard.html")
+
+
+def _sorts_each_table_by_its_own_column(page: Path) -> None:
+    """In a browser: a click on a header sorts its own table by that column (a page holds several tables)."""
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed (make test installs it with apt)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page()
+        tab.goto(page.as_uri())
+        tab.click("details summary")
+        trials = tab.locator("table").nth(1)
+        trials.locator("th", has_text="test accuracy").click()
+        shown = [float(t) for t in trials.locator("tbody tr td:nth-child(6)").all_inner_texts()]
+        assert shown == sorted(shown) and len(shown) == 8
+        trials.locator("th", has_text="seed").click()
+        seeds = trials.locator("tbody tr td:nth-child(4)").all_inner_texts()
+        assert seeds == sorted(seeds)
+        summary = tab.locator("table").nth(0)
+        summary.locator("th", has_text="mean accuracy").click()
+        summary.locator("th", has_text="mean accuracy").click()  # a second click: best first
+        means = [float(t) for t in summary.locator("tbody tr td:nth-child(4)").all_inner_texts()]
+        assert means == sorted(means, reverse=True)
+        browser.close()
+
+
 def test_the_same_table_on_a_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    local = run_sweep(sweep_file(tmp_path, out="local"), jobs=2)
+    file = sweep_file(tmp_path, out="local")
+    local = run_sweep(file, jobs=2)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as c:
-        remote = run_sweep(sweep_file(tmp_path, TINY.replace('name = "tiny"', 'name = "tiny2"'), "dask"),
-                           cluster=c.scheduler_address)  # fmt: skip
-    assert remote.ran == 8
+        remote = run_sweep(
+            file, cluster=c.scheduler_address, out=tmp_path / "dask"
+        )  # the same file elsewhere
+    assert remote.ran == 8 and (tmp_path / "dask" / "summary.csv").is_file()
     assert accuracies(remote.rows) == accuracies(local.rows)
 
 
@@ -144,6 +200,18 @@ BAD_FILES = {
     "bad value": ('[[models]]\nname = "knn"\ngrid = { n_neighbors = [-1] }', "n_neighbors"),
     "no models": ("models = []", "at least one"),
     "unknown key": ('colour = "red"\n[[models]]\nname = "knn"', "unknown key 'colour'"),
+    "reference to a model not swept": (
+        '[[models]]\nname = "knn"\n[reference]\nsvc = { mnist = 0.97 }',
+        "reference names model 'svc'",
+    ),
+    "reference to other data": (
+        '[[models]]\nname = "knn"\n[reference]\nknn = { fashion = 0.85 }',
+        "names data 'fashion'",
+    ),
+    "reference not an accuracy": (
+        '[[models]]\nname = "knn"\n[reference]\nknn = { mnist = 97 }',
+        "reference.knn.mnist = 97; expected an accuracy in [0, 1]",
+    ),
 }
 
 
@@ -217,10 +285,10 @@ def test_a_model_can_have_its_own_seeds(tmp_path):
 def test_the_fashion_benchmark_sweep_file_is_valid():
     plan = read_sweep(Path(__file__).parents[1] / "benchmarks" / "fashion_benchmark.toml")
     families = {t.model for t in plan.trials}
-    assert len(families) == 12 and {t.data for t in plan.trials} == {"fashion-mnist-kaggle", "mnist"}
-    assert plan.trials[0].model == "naive-bayes" and plan.trials[-1].model == "gradient-boosting", (
-        "cheap rows first"
-    )
+    assert len(families) == 13 and {t.data for t in plan.trials} == {"fashion-mnist-kaggle", "mnist"}
+    assert families - set(plan.references) == {"hist-gb"}, "every published family has its published figures"
+    assert all(len(by_data) == 2 for by_data in plan.references.values())
+    assert plan.trials[-1].model == "gradient-boosting", "the hours-long row last"
 
 
 def test_cv_and_detect_take_the_same_parallel_path(tmp_path):

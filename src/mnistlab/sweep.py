@@ -20,8 +20,12 @@ the seeds and the output folder::
 
 ``run_sweep`` trains the trials that are not finished yet (a trial is finished when its run folder holds
 ``metrics.json``), in parallel through joblib (loky processes locally, or a Dask cluster), and writes
-``results.csv`` (one row per trial, failures with their error) and ``summary.csv`` (mean and spread over seeds)
-after every trial, atomically: an interrupted sweep keeps its table and picks up where it stopped.
+``results.csv`` (one row per trial, failures with their error), ``summary.csv`` (mean and spread over seeds) and
+``leaderboard.html`` after every trial, atomically: an interrupted sweep keeps its table and picks up where it
+stopped. An optional ``[reference]`` table gives accuracies to compare with (published figures)::
+
+    [reference]
+    knn = { mnist = 0.959 }           # summary.csv gains reference_accuracy and difference
 
 >>> plan = read_sweep("sweep.toml")  # doctest: +SKIP
 >>> run_sweep(plan, jobs=2).summary[0]  # doctest: +SKIP
@@ -31,6 +35,7 @@ after every trial, atomically: an interrupted sweep keeps its table and picks up
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -38,7 +43,7 @@ import os
 import random
 import statistics
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -48,8 +53,10 @@ from mnistlab.fileio import atomic_write, read_json, write_json
 from mnistlab.parallel import parallel
 
 PLAN_FILE = "sweep.json"
-SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction"}
+SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction", "reference"}
 MODEL_KEYS = {"name", "grid", "sample", "sample_seed", "seeds"}
+SUMMARY_COLUMNS = ["data", "model", "params", "seeds", "mean_accuracy", "std_accuracy", "min_accuracy",
+                   "max_accuracy", "reference_accuracy", "difference", "mean_train_seconds", "failed"]  # fmt: skip
 RESULT_COLUMNS = ["data", "model", "params", "seed", "status", "test_accuracy", "test_loss", "train_seconds",
                   "folder", "error"]  # fmt: skip
 
@@ -85,6 +92,8 @@ class SweepPlan:
     limit: int | None = None
     validation_fraction: float = 0.1
     source: str = ""  # the sweep file, for messages
+    # Accuracies to compare with (published figures): {model: {data: accuracy}}; not part of the identity.
+    references: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def identity(self) -> dict:
         """What makes two plans the same sweep (an output folder holds one sweep)."""
@@ -134,8 +143,29 @@ def read_sweep(path: str | Path) -> SweepPlan:
         trials += [
             Trial(d, name, params, seed) for d in data for name, params in combos for seed in model_seeds
         ]
+    references = _references(config.get("reference", {}), data, {t.model for t in trials}, where)
     return SweepPlan(str(config["name"]), Path(config["out"]), trials, limit,
-                     float(config.get("validation_fraction", 0.1)), where)  # fmt: skip
+                     float(config.get("validation_fraction", 0.1)), where, references)  # fmt: skip
+
+
+def _references(table, data: list[str], model_names: set[str], where: str) -> dict[str, dict[str, float]]:
+    """``[reference]``: ``model = { data = accuracy, ... }`` for models and data sets of this sweep."""
+    if not isinstance(table, dict):
+        raise ParameterError(f"{where}: reference must be a table of model = {{ data = accuracy }}")
+    for model, by_data in table.items():
+        if model not in model_names:
+            raise ParameterError(f"{where}: reference names model {model!r}, which the sweep does not train")
+        if not isinstance(by_data, dict):
+            raise ParameterError(f"{where}: reference.{model} must be a table of data = accuracy")
+        for name, value in by_data.items():
+            if name not in data:
+                raise ParameterError(f"{where}: reference.{model} names data {name!r}; the sweep's data: "
+                                     f"{', '.join(data)}")  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise ParameterError(
+                    f"{where}: reference.{model}.{name} = {value!r}; expected an accuracy in [0, 1]"
+                )
+    return {model: {name: float(v) for name, v in by_data.items()} for model, by_data in table.items()}
 
 
 def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
@@ -199,12 +229,17 @@ def _no_unknown(table: dict, known: set[str], where: str) -> None:
 
 def run_sweep(
     plan: SweepPlan | str | Path, jobs: int = 1, cluster: str | None = None, track: str | None = None,
-    tracking_uri: str | None = None, cluster_timeout: float = 10.0,
+    tracking_uri: str | None = None, cluster_timeout: float = 10.0, on_trial: Callable[[dict], None] | None = None,
+    out: str | Path | None = None,
 ) -> SweepResult:  # fmt: skip
     """Train every unfinished trial (``jobs`` at once; on the Dask cluster at ``cluster`` when given) and write
-    the tables. A failing trial is recorded with its error and the others go on. ``track="mlflow"`` also logs
-    each trial to MLflow (a parent run for the sweep, a child run per trial)."""
+    the tables and the leaderboard page. A failing trial is recorded with its error and the others go on.
+    ``track="mlflow"`` also logs each trial to MLflow (a parent run for the sweep, a child run per trial).
+    ``on_trial(row)`` is called as each trial finishes (the command line prints it); ``out`` writes the sweep to
+    another folder than the file's ``out``."""
     plan = plan if isinstance(plan, SweepPlan) else read_sweep(plan)
+    if out is not None:
+        plan = dataclasses.replace(plan, out=Path(out))
     if not isinstance(jobs, int) or jobs < 1:
         raise ParameterError(f"--jobs {jobs}; expected an integer >= 1")
     _claim_folder(plan)
@@ -216,6 +251,8 @@ def run_sweep(
         rows[trial.key] = row
         result.ran += 1
         _write_tables(plan, rows, result)
+        if on_trial:
+            on_trial(row)
         if tracker:
             tracker.log_trial(trial, row, trial.folder(plan.out))
     _write_tables(plan, rows, result)
@@ -302,15 +339,21 @@ def _keyed(trial: Trial, args: tuple) -> tuple[Trial, dict]:
 def _write_tables(plan: SweepPlan, rows: dict[str, dict], result: SweepResult) -> None:
     ordered = [rows[t.key] for t in plan.trials if t.key in rows]
     result.rows = ordered
-    result.summary = summarise(ordered)
+    result.summary = summarise(ordered, plan.references)
     _write_csv(plan.out / "results.csv", RESULT_COLUMNS, ordered)
-    columns = ["data", "model", "params", "seeds", "mean_accuracy", "std_accuracy", "min_accuracy",
-               "max_accuracy", "mean_train_seconds", "failed"]  # fmt: skip
-    _write_csv(plan.out / "summary.csv", columns, result.summary)
+    _write_csv(plan.out / "summary.csv", SUMMARY_COLUMNS, result.summary)
+    _write_page(plan, ordered, result.summary)
 
 
-def summarise(rows: list[dict]) -> list[dict]:
-    """Mean and spread of test accuracy over seeds, per data set, model and parameter values (best first)."""
+def summarise(rows: list[dict], references: dict[str, dict[str, float]] | None = None) -> list[dict]:
+    """Mean and spread of test accuracy over seeds, per data set, model and parameter values (best first), with
+    the reference accuracy of the model on that data set and the mean's difference from it where one is given.
+
+    >>> row = {"data": "mnist", "model": "knn", "params": "{}", "status": "ok", "train_seconds": 2.0}
+    >>> summary = summarise([row | {"test_accuracy": 0.96}, row | {"test_accuracy": 0.97}], {"knn": {"mnist": 0.959}})
+    >>> round(summary[0]["mean_accuracy"], 3), round(summary[0]["difference"], 4)
+    (0.965, 0.006)
+    """
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault((row["data"], row["model"], row["params"]), []).append(row)
@@ -326,7 +369,33 @@ def summarise(rows: list[dict]) -> list[dict]:
             "min_accuracy": min(accs, default=None), "max_accuracy": max(accs, default=None),
             "mean_train_seconds": statistics.fmean(secs) if secs else None, "failed": len(group) - len(ok),
         })  # fmt: skip
+        reference = (references or {}).get(model, {}).get(data)
+        mean = summary[-1]["mean_accuracy"]
+        summary[-1]["reference_accuracy"] = reference
+        summary[-1]["difference"] = mean - reference if reference is not None and mean is not None else None
     return sorted(summary, key=lambda r: (r["data"], -(r["mean_accuracy"] or -1)))
+
+
+def _write_page(plan: SweepPlan, rows: list[dict], summary: list[dict]) -> None:
+    """``leaderboard.html`` beside the tables: per data set a chart and a sortable table of the configurations,
+    and the trials with links to their run folders."""
+    import datetime
+
+    from mnistlab import reports, viz
+
+    groups: dict[str, list[dict]] = {d: [] for d in dict.fromkeys(t.data for t in plan.trials)}
+    for row in summary:
+        groups[row["data"]].append(row)
+    trials: dict[str, list[dict]] = {d: [] for d in groups}
+    for row in rows:
+        folder = Path(row["folder"])
+        trials[row["data"]].append(row | {"name": folder.name, "link": f"trials/{folder.name}/"})
+    figures = {d: reports.svg_markup(viz.SweepDisplay.from_summary(g)) if any(r["seeds"] for r in g) else None
+               for d, g in groups.items()}  # fmt: skip
+    reports.render("sweep.html", plan.out / "leaderboard.html", name=plan.name, groups=groups, trials=trials,
+                   figures=figures, finished=sum(r["status"] == "ok" for r in rows), total=len(plan.trials),
+                   failed=sum(r["status"] == "failed" for r in rows), any_reference=bool(plan.references),
+                   updated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))  # fmt: skip
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:

@@ -18,17 +18,31 @@ def sweep(
     tracking_uri: Annotated[
         str | None, typer.Option(help="MLflow tracking URI (default: sqlite:///OUT/mlflow.db).")
     ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the sweep here instead of the file's 'out' folder.")
+    ] = None,
 ) -> None:
-    """Train every trial of a sweep that is not finished yet; write results.csv and summary.csv in its folder."""
+    """Train every trial of a sweep that is not finished yet; write results.csv, summary.csv and leaderboard.html in
+    its folder."""
     from mnistlab.sweep import run_sweep
 
-    result = run_sweep(file, jobs, cluster, track, tracking_uri)
+    result = run_sweep(file, jobs, cluster, track, tracking_uri, on_trial=_print_trial, out=out)
     typer.echo(f"{result.ran} trials trained now, {len(result.rows)} in the table, {len(result.failed)} failed: "
-               f"{result.out / 'summary.csv'}")  # fmt: skip
-    for row in result.summary[:10]:
+               f"{result.out / 'summary.csv'}, {result.out / 'leaderboard.html'}")  # fmt: skip
+    for row in result.summary:
         accuracy = "failed" if row["mean_accuracy"] is None else f"{row['mean_accuracy']:.4f}"
         spread = f" +- {row['std_accuracy']:.4f}" if row["std_accuracy"] else ""
+        versus = (
+            ""
+            if row["difference"] is None
+            else f", {100 * row['difference']:+.2f} pp vs {row['reference_accuracy']}"
+        )
         typer.echo(f"  {row['data']:22s} {row['model']:14s} {row['params']:40s} {accuracy}{spread} "
-                   f"({row['seeds']} seeds)")  # fmt: skip
+                   f"({row['seeds']} seeds{versus})")  # fmt: skip
     if result.failed:
         raise typer.Exit(1)
+
+
+def _print_trial(row: dict) -> None:
+    outcome = f"{float(row['test_accuracy']):.4f}" if row["status"] == "ok" else f"failed: {row['error']}"
+    typer.echo(f"  done {row['data']} {row['model']} {row['params']} seed {row['seed']}: {outcome}")

@@ -19,6 +19,7 @@ from mnistlab.viz.evaluation import (
     PredictionGridDisplay,
     RocCurvesDisplay,
     RunComparisonDisplay,
+    SweepDisplay,
     TopLossesDisplay,
 )
 from mnistlab.viz.graphs import CentralImagesDisplay, FeatureMapDisplay, GraphDisplay
@@ -43,6 +44,7 @@ __all__ = [
     "RocCurvesDisplay",
     "RunComparisonDisplay",
     "SampleGridDisplay",
+    "SweepDisplay",
     "TopLossesDisplay",
     "house_style",
     "save_figure",
