@@ -38,7 +38,7 @@ def sweep(
             else f", {100 * row['difference']:+.2f} pp vs {row['reference_accuracy']}"
         )
         typer.echo(f"  {row['data']:22s} {row['model']:14s} {row['params']:40s} {accuracy}{spread} "
-                   f"({row['seeds']} seeds{versus})")  # fmt: skip
+                   f"({row['seeds']} seed{'' if row['seeds'] == 1 else 's'}{versus})")  # fmt: skip
     if result.failed:
         raise typer.Exit(1)
 
