@@ -247,6 +247,7 @@ def run_sweep(
     pending = [t for t in plan.trials if t.key not in rows]
     tracker = _tracker(track, tracking_uri, plan)
     result = SweepResult(plan.out)
+    _write_tables(plan, rows, result)  # a resumed sweep's tables and page are current before its next trial
     for trial, row in _parallel(pending, plan, jobs, cluster, cluster_timeout):
         rows[trial.key] = row
         result.ran += 1
@@ -273,7 +274,8 @@ def _claim_folder(plan: SweepPlan) -> None:
         raise MnistlabError(f"{plan.out}: exists and is not a sweep folder; choose another 'out'")
     plan.out.mkdir(parents=True, exist_ok=True)
     write_json(plan_file, {"identity": plan.identity(), "source": plan.source,
-                           "trials": [asdict(t) | {"key": t.key} for t in plan.trials]})  # fmt: skip
+                           "trials": [asdict(t) | {"key": t.key} for t in plan.trials],
+                           "references": plan.references})  # fmt: skip
 
 
 def _finished_row(trial: Trial, out: Path) -> dict | None:
