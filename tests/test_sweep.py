@@ -148,7 +148,8 @@ def test_killed_sweep_resumes_without_redoing_finished_trials(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", "from mnistlab.cli import entry; entry()", "sweep", str(path)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (out / "results.csv").is_file():
+    # The tables exist from the start (written atomically); the first row marks the first finished trial.
+    while time.monotonic() < deadline and not ((out / "results.csv").is_file() and table(out)):
         time.sleep(0.05)
     process.kill()
     process.wait()
