@@ -268,6 +268,9 @@ def test_output_folder_of_another_sweep_is_refused_and_kept(tmp_path):
     (tmp_path / "plain" / "notes.txt").write_text("mine")
     with pytest.raises(MnistlabError, match="is not a sweep folder"):
         run_sweep(sweep_file(tmp_path, out="plain"))
+    (tmp_path / "a-file").write_text("mine")
+    assert main(["sweep", str(sweep_file(tmp_path)), "--out", str(tmp_path / "a-file")]) == 1
+    assert (tmp_path / "a-file").read_text() == "mine"
 
 
 def test_plan_expands_grid_and_sample(tmp_path):

@@ -265,6 +265,8 @@ def run_sweep(
 def _claim_folder(plan: SweepPlan) -> None:
     """An output folder holds one sweep: refuse a folder holding another, never touch what it holds."""
     plan_file = plan.out / PLAN_FILE
+    if plan.out.exists() and not plan.out.is_dir():
+        raise MnistlabError(f"{plan.out}: is a file; the sweep's 'out' (or --out) must be a folder")
     if plan_file.exists():
         held = read_json(plan_file)
         if held.get("identity") != plan.identity():
