@@ -14,7 +14,7 @@ import pytest
 
 from mnistlab.cli.main import main
 from mnistlab.errors import MnistlabError
-from mnistlab.sweep import read_sweep, run_sweep
+from mnistlab.sweep import read_sweep, run_sweep, summarise
 
 TINY = """
 name = "tiny"
@@ -283,6 +283,21 @@ def test_plan_expands_grid_and_sample(tmp_path):
     assert {t.key for t in read_sweep(sweep_file(tmp_path, text)).trials} == {t.key for t in plan.trials}
 
 
+def test_an_entry_reference_applies_to_its_configurations_only(tmp_path):
+    text = TINY.replace('name = "knn"\n', 'name = "knn"\nreference = {{ mnist = 0.25 }}\n')
+    text += (
+        '\n[[models]]\nname = "knn"\ngrid = {{ n_neighbors = [7] }}\n\n[reference]\nknn = {{ mnist = 0.5 }}\n'
+    )
+    plan = read_sweep(sweep_file(tmp_path, text))
+    rows = [{"data": "mnist", "model": "knn", "params": t.params_text, "status": "ok", "test_accuracy": 0.9,
+             "train_seconds": 1.0} for t in plan.trials if t.model == "knn"]  # fmt: skip
+    references = {r["params"]: r["reference_accuracy"] for r in summarise(rows, plan.references)}
+    assert references == {'{"n_neighbors": 3}': 0.25, '{"n_neighbors": 5}': 0.25, '{"n_neighbors": 7}': 0.5}
+    bad = TINY.replace('name = "knn"\n', 'name = "knn"\nreference = {{ mnist = 1.5 }}\n')
+    with pytest.raises(MnistlabError, match=r"models\[0\]\.reference\.mnist = 1\.5; expected an accuracy"):
+        read_sweep(sweep_file(tmp_path, bad))
+
+
 def test_a_model_can_have_its_own_seeds(tmp_path):
     text = TINY.replace('name = "knn"\n', 'name = "knn"\nseeds = [0]\n')
     plan = read_sweep(sweep_file(tmp_path, text))
@@ -298,6 +313,8 @@ def test_the_fashion_benchmark_sweep_file_is_valid():
     families = {t.model for t in plan.trials}
     assert len(families) == 13 and {t.data for t in plan.trials} == {"fashion-mnist-kaggle", "mnist"}
     assert families - set(plan.references) == {"hist-gb"}, "every published family has its published figures"
+    poly = next(t for t in plan.trials if dict(t.params).get("kernel") == "poly")
+    assert plan.references[f"svc {poly.params_text}"] == {"fashion-mnist-kaggle": 0.891, "mnist": 0.976}
     assert all(len(by_data) == 2 for by_data in plan.references.values())
     assert plan.trials[-1].model == "gradient-boosting", "the hours-long row last"
 

@@ -54,7 +54,7 @@ from mnistlab.parallel import parallel
 
 PLAN_FILE = "sweep.json"
 SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction", "reference"}
-MODEL_KEYS = {"name", "grid", "sample", "sample_seed", "seeds"}
+MODEL_KEYS = {"name", "grid", "sample", "sample_seed", "seeds", "reference"}
 SUMMARY_COLUMNS = ["data", "model", "params", "seeds", "mean_accuracy", "std_accuracy", "min_accuracy",
                    "max_accuracy", "reference_accuracy", "difference", "mean_train_seconds", "failed"]  # fmt: skip
 RESULT_COLUMNS = ["data", "model", "params", "seed", "status", "test_accuracy", "test_loss", "train_seconds",
@@ -136,36 +136,50 @@ def read_sweep(path: str | Path) -> SweepPlan:
         raise ParameterError(f"{where}: limit={limit!r}; expected an integer >= 10")
     if not isinstance(config["models"], list) or not config["models"]:
         raise ParameterError(f"{where}: 'models' must hold at least one [[models]] table")
-    trials = []
+    trials, own_references = [], {}
     for i, entry in enumerate(config["models"]):
         combos = _model_combos(entry, f"{where}: models[{i}]")
         model_seeds = _seeds(entry["seeds"], f"{where}: models[{i}]") if "seeds" in entry else seeds
         trials += [
             Trial(d, name, params, seed) for d in data for name, params in combos for seed in model_seeds
         ]
+        if "reference" in entry:  # this entry's configurations only (e.g. one kernel of a model swept twice)
+            accuracies = _accuracies(entry["reference"], data, f"{where}: models[{i}].reference")
+            own_references |= {reference_key(name, combo): accuracies for name, combo in combos}
     references = _references(config.get("reference", {}), data, {t.model for t in trials}, where)
+    references |= own_references
     return SweepPlan(str(config["name"]), Path(config["out"]), trials, limit,
                      float(config.get("validation_fraction", 0.1)), where, references)  # fmt: skip
+
+
+def reference_key(model: str, params: tuple | str) -> str:
+    """Where a ``[[models]]`` entry's own reference is kept: the model and its parameter values."""
+    text = params if isinstance(params, str) else json.dumps(dict(params), sort_keys=True)
+    return f"{model} {text}"
 
 
 def _references(table, data: list[str], model_names: set[str], where: str) -> dict[str, dict[str, float]]:
     """``[reference]``: ``model = { data = accuracy, ... }`` for models and data sets of this sweep."""
     if not isinstance(table, dict):
         raise ParameterError(f"{where}: reference must be a table of model = {{ data = accuracy }}")
-    for model, by_data in table.items():
+    for model in table:
         if model not in model_names:
             raise ParameterError(f"{where}: reference names model {model!r}, which the sweep does not train")
-        if not isinstance(by_data, dict):
-            raise ParameterError(f"{where}: reference.{model} must be a table of data = accuracy")
-        for name, value in by_data.items():
-            if name not in data:
-                raise ParameterError(f"{where}: reference.{model} names data {name!r}; the sweep's data: "
-                                     f"{', '.join(data)}")  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise ParameterError(
-                    f"{where}: reference.{model}.{name} = {value!r}; expected an accuracy in [0, 1]"
-                )
-    return {model: {name: float(v) for name, v in by_data.items()} for model, by_data in table.items()}
+    return {
+        model: _accuracies(by_data, data, f"{where}: reference.{model}") for model, by_data in table.items()
+    }
+
+
+def _accuracies(by_data, data: list[str], where: str) -> dict[str, float]:
+    """``{ data = accuracy }`` for data sets of this sweep."""
+    if not isinstance(by_data, dict):
+        raise ParameterError(f"{where} must be a table of data = accuracy")
+    for name, value in by_data.items():
+        if name not in data:
+            raise ParameterError(f"{where} names data {name!r}; the sweep's data: {', '.join(data)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ParameterError(f"{where}.{name} = {value!r}; expected an accuracy in [0, 1]")
+    return {name: float(value) for name, value in by_data.items()}
 
 
 def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
@@ -351,7 +365,8 @@ def _write_tables(plan: SweepPlan, rows: dict[str, dict], result: SweepResult) -
 
 def summarise(rows: list[dict], references: dict[str, dict[str, float]] | None = None) -> list[dict]:
     """Mean and spread of test accuracy over seeds, per data set, model and parameter values (best first), with
-    the reference accuracy of the model on that data set and the mean's difference from it where one is given.
+    the reference accuracy of the model on that data set and the mean's difference from it where one is given
+    (a configuration's own reference, keyed by :func:`reference_key`, before its model's).
 
     >>> row = {"data": "mnist", "model": "knn", "params": "{}", "status": "ok", "train_seconds": 2.0}
     >>> summary = summarise([row | {"test_accuracy": 0.96}, row | {"test_accuracy": 0.97}], {"knn": {"mnist": 0.959}})
@@ -373,7 +388,8 @@ def summarise(rows: list[dict], references: dict[str, dict[str, float]] | None =
             "min_accuracy": min(accs, default=None), "max_accuracy": max(accs, default=None),
             "mean_train_seconds": statistics.fmean(secs) if secs else None, "failed": len(group) - len(ok),
         })  # fmt: skip
-        reference = (references or {}).get(model, {}).get(data)
+        references = references or {}
+        reference = references.get(reference_key(model, params), references.get(model, {})).get(data)
         mean = summary[-1]["mean_accuracy"]
         summary[-1]["reference_accuracy"] = reference
         summary[-1]["difference"] = mean - reference if reference is not None and mean is not None else None
