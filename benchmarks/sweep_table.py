@@ -12,14 +12,18 @@ import sys
 from pathlib import Path
 
 
-def rows_of(folder: Path) -> dict[tuple[str, str], dict]:
-    """The best configuration of each model on each data set (summary.csv is best first)."""
-    best: dict[tuple[str, str], dict] = {}
+def configurations(folder: Path) -> tuple[list[str], list[tuple[str, str]], dict, dict]:
+    """The data sets, the (model, parameters) configurations best first, the summary rows by (model, parameters,
+    data), and the references of the plan (sweep.json), finished or not."""
+    plan = json.loads((folder / "sweep.json").read_text())
     with open(folder / "summary.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            if row["mean_accuracy"]:
-                best.setdefault((row["model"], row["data"]), row)
-    return best
+        summary = {(r["model"], r["params"], r["data"]): r for r in csv.DictReader(f) if r["mean_accuracy"]}
+    data = list(dict.fromkeys(t["data"] for t in plan["trials"]))
+    ranked = sorted(summary.values(), key=lambda r: -float(r["mean_accuracy"]))
+    configs = list(dict.fromkeys((r["model"], r["params"]) for r in ranked))
+    planned = [(t["model"], json.dumps(dict(t["params"]), sort_keys=True)) for t in plan["trials"]]
+    configs += [c for c in dict.fromkeys(planned) if c not in configs]  # no trial finished yet
+    return data, configs, summary, plan.get("references", {})
 
 
 def cell(row: dict | None, reference: float | None) -> tuple[str, str, str]:
@@ -35,26 +39,19 @@ def cell(row: dict | None, reference: float | None) -> tuple[str, str, str]:
 
 
 def markdown(folder: Path) -> str:
-    best = rows_of(folder)
-    plan = json.loads((folder / "sweep.json").read_text())
-    references = plan.get("references", {})
-    data = list(dict.fromkeys(t["data"] for t in plan["trials"]))
-    ranked = sorted(best.items(), key=lambda item: -float(item[1]["mean_accuracy"]))
-    models = list(dict.fromkeys(model for (model, _), _row in ranked))
-    models += [
-        m for m in dict.fromkeys(t["model"] for t in plan["trials"]) if m not in models
-    ]  # none finished
+    data, configs, summary, references = configurations(folder)
+    models = [model for model, _ in configs]
     head = (
         "| model | " + " | ".join(f"{d} measured | published | diff (pp)" for d in data) + " | training s |"
     )
     lines = [head, "|" + "---|" * (2 + 3 * len(data))]
-    for model in models:
-        cells = [c for d in data for c in cell(best.get((model, d)), references.get(model, {}).get(d))]
-        seconds = [
-            f"{float(best[(model, d)]['mean_train_seconds']):.0f}" if (model, d) in best else "-"
-            for d in data
-        ]
-        lines.append(f"| {model} | " + " | ".join(cells) + f" | {' / '.join(seconds)} |")
+    for model, params in configs:
+        label = model if models.count(model) == 1 else f"{model} `{params}`"
+        reference = references.get(f"{model} {params}", references.get(model, {}))
+        cells = [c for d in data for c in cell(summary.get((model, params, d)), reference.get(d))]
+        rows = [summary.get((model, params, d)) for d in data]
+        seconds = " / ".join("-" if r is None else f"{float(r['mean_train_seconds']):.0f}" for r in rows)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {seconds} |")
     return "\n".join(lines)
 
 

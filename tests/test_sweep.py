@@ -94,7 +94,7 @@ def test_reference_accuracies_and_the_leaderboard_page(tmp_path, capsys):
     table_script = Path(__file__).parents[1] / "benchmarks" / "sweep_table.py"
     markdown = subprocess.run([sys.executable, str(table_script), str(tmp_path / "out")], capture_output=True,
                               text=True, check=True).stdout  # fmt: skip
-    knn_line = next(line for line in markdown.splitlines() if line.startswith("| knn |"))
+    knn_line = next(line for line in markdown.splitlines() if line.startswith(f"| knn `{knn['params']}` |"))
     spread = f"[{float(knn['min_accuracy']):.3f}, {float(knn['max_accuracy']):.3f}] (2 seeds)"
     difference = f"{100 * float(knn['difference']):+.2f}"
     assert f"| {float(knn['mean_accuracy']):.3f} {spread} | 0.500 | {difference} |" in knn_line
