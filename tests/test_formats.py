@@ -255,6 +255,26 @@ def test_image_folder_bad_inputs(tmp_path):
         datasets.from_image_folder(manifest_dir)
 
 
+@pytest.mark.parametrize("name", ["../outside.png", "{outside}", "link.png", "sub/../../outside.png"])
+def test_manifest_refuses_images_outside_its_folder(tmp_path, name):
+    """A manifest someone hands over must not read files beside or above its folder: ../, absolute paths, and
+    links inside the folder that point out of it."""
+    folder = tmp_path / "m"
+    (folder / "sub").mkdir(parents=True)
+    Image.fromarray(np.full((28, 28), 7, np.uint8)).save(tmp_path / "outside.png")
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(folder / "inside.png")
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(folder / "sub" / "deeper.png")
+    (folder / "link.png").symlink_to(tmp_path / "outside.png")
+    name = name.format(outside=tmp_path / "outside.png")
+    (folder / "labels.csv").write_text(f"filename,label\ninside.png,0\nsub/deeper.png,0\n{name},1\n")
+    with pytest.raises(
+        DataFormatError, match=r"labels.csv: line 4: .* is outside .*; a manifest names images inside"
+    ):
+        datasets.from_image_folder(folder)
+    (folder / "labels.csv").write_text("filename,label\ninside.png,0\nsub/deeper.png,1\n")
+    assert len(datasets.from_image_folder(folder)) == 2, "files in sub-folders are inside"
+
+
 def test_manifest_with_class_names_keeps_order(tmp_path):
     for i, value in enumerate([10, 20, 30]):
         Image.fromarray(np.full((28, 28), value, np.uint8)).save(tmp_path / f"img{i}.png")
