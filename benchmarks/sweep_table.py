@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from mnistlab.sweep import reference_for
+
 
 def configurations(folder: Path) -> tuple[list[str], list[tuple[str, str]], dict, dict]:
     """The data sets, the (model, parameters) configurations best first, the summary rows by (model, parameters,
@@ -47,8 +49,11 @@ def markdown(folder: Path) -> str:
     lines = [head, "|" + "---|" * (2 + 3 * len(data))]
     for model, params in configs:
         label = model if models.count(model) == 1 else f"{model} `{params}`"
-        reference = references.get(f"{model} {params}", references.get(model, {}))
-        cells = [c for d in data for c in cell(summary.get((model, params, d)), reference.get(d))]
+        cells = [
+            c
+            for d in data
+            for c in cell(summary.get((model, params, d)), reference_for(references, model, params, d))
+        ]
         rows = [summary.get((model, params, d)) for d in data]
         seconds = " / ".join("-" if r is None else f"{float(r['mean_train_seconds']):.0f}" for r in rows)
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {seconds} |")

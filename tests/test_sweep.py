@@ -234,6 +234,12 @@ def test_bad_sweep_file_is_a_one_line_error(tmp_path, capsys, case):
     assert not (tmp_path / "out").exists(), "nothing written for a bad file"
 
 
+def test_bad_jobs_is_refused_before_anything_is_written(tmp_path, capsys):
+    assert main(["sweep", str(sweep_file(tmp_path)), "--jobs", "0"]) == 1
+    assert "--jobs 0; expected an integer >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_not_toml_and_missing_file(tmp_path, capsys):
     (tmp_path / "x.toml").write_text("name = [unclosed")
     assert main(["sweep", str(tmp_path / "x.toml")]) == 1

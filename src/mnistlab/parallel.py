@@ -17,8 +17,7 @@ from mnistlab.errors import MnistlabError, ParameterError
 def parallel(jobs: int = 1, cluster: str | None = None, timeout: float = 10.0) -> Iterator[int | None]:
     """Inside the block, joblib runs ``jobs`` tasks at once on this machine, or on every worker of the Dask
     cluster at ``cluster``; yields the ``n_jobs`` to give scikit-learn or joblib (None: one at a time here)."""
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ParameterError(f"--jobs {jobs}; expected an integer >= 1")
+    check_jobs(jobs)
     if cluster is None:
         yield None if jobs == 1 else jobs
         return
@@ -30,6 +29,12 @@ def parallel(jobs: int = 1, cluster: str | None = None, timeout: float = 10.0) -
             yield -1
     finally:
         client.close()
+
+
+def check_jobs(jobs) -> None:
+    """``jobs`` is a whole number of tasks at once, at least 1."""
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError(f"--jobs {jobs}; expected an integer >= 1")
 
 
 def dask_client(address: str, timeout: float = 10.0):

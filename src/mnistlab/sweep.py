@@ -50,7 +50,7 @@ from pathlib import Path
 from mnistlab import models
 from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.fileio import atomic_write, read_json, write_json
-from mnistlab.parallel import parallel
+from mnistlab.parallel import check_jobs, parallel
 
 PLAN_FILE = "sweep.json"
 SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction", "reference"}
@@ -158,6 +158,11 @@ def reference_key(model: str, params: tuple | str) -> str:
     return f"{model} {text}"
 
 
+def reference_for(references: dict, model: str, params: str, data: str) -> float | None:
+    """The reference accuracy of a configuration on a data set: its entry's own, else its model's, else None."""
+    return references.get(reference_key(model, params), references.get(model, {})).get(data)
+
+
 def _references(table, data: list[str], model_names: set[str], where: str) -> dict[str, dict[str, float]]:
     """``[reference]``: ``model = { data = accuracy, ... }`` for models and data sets of this sweep."""
     if not isinstance(table, dict):
@@ -254,8 +259,7 @@ def run_sweep(
     plan = plan if isinstance(plan, SweepPlan) else read_sweep(plan)
     if out is not None:
         plan = dataclasses.replace(plan, out=Path(out))
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ParameterError(f"--jobs {jobs}; expected an integer >= 1")
+    check_jobs(jobs)  # before anything is written
     _claim_folder(plan)
     rows = {t.key: r for t in plan.trials if (r := _finished_row(t, plan.out)) is not None}
     pending = [t for t in plan.trials if t.key not in rows]
@@ -270,7 +274,6 @@ def run_sweep(
             on_trial(row)
         if tracker:
             tracker.log_trial(trial, row, trial.folder(plan.out))
-    _write_tables(plan, rows, result)
     if tracker:
         tracker.close()
     return result
@@ -378,21 +381,19 @@ def summarise(rows: list[dict], references: dict[str, dict[str, float]] | None =
         groups.setdefault((row["data"], row["model"], row["params"]), []).append(row)
     summary = []
     for (data, model, params), group in groups.items():
+        reference = reference_for(references or {}, model, params, data)
         ok = [r for r in group if r["status"] == "ok"]
         accs = [float(r["test_accuracy"]) for r in ok]
         secs = [float(r["train_seconds"]) for r in ok]
+        mean = statistics.fmean(accs) if accs else None
         summary.append({
-            "data": data, "model": model, "params": params, "seeds": len(ok),
-            "mean_accuracy": statistics.fmean(accs) if accs else None,
+            "data": data, "model": model, "params": params, "seeds": len(ok), "mean_accuracy": mean,
             "std_accuracy": statistics.pstdev(accs) if len(accs) > 1 else (0.0 if accs else None),
             "min_accuracy": min(accs, default=None), "max_accuracy": max(accs, default=None),
             "mean_train_seconds": statistics.fmean(secs) if secs else None, "failed": len(group) - len(ok),
+            "reference_accuracy": reference,
+            "difference": mean - reference if reference is not None and mean is not None else None,
         })  # fmt: skip
-        references = references or {}
-        reference = references.get(reference_key(model, params), references.get(model, {})).get(data)
-        mean = summary[-1]["mean_accuracy"]
-        summary[-1]["reference_accuracy"] = reference
-        summary[-1]["difference"] = mean - reference if reference is not None and mean is not None else None
     return sorted(summary, key=lambda r: (r["data"], -(r["mean_accuracy"] or -1)))
 
 

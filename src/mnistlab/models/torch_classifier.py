@@ -165,9 +165,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         Images (N, H, W) become rows of H * W pixels; ``with_y`` checks labels too (a missing y included)."""
         kwargs = dict(accept_sparse=False, dtype="numeric", ensure_all_finite=True)
         if getattr(X, "ndim", None) == 3 or (isinstance(X, list) and np.ndim(X) == 3):
-            X = np.asarray(
-                X
-            )  # validated once, as rows, below (a second full check cost a third of a batch of 1)
+            # Validated once, as rows, below: a second full check cost a third of a prediction of one image.
+            X = np.asarray(X)
             X = X.reshape(len(X), int(np.prod(X.shape[1:])))  # also for no images: the check below names that
         if with_y:
             return validate_data(self, X, y, reset=reset, **kwargs)
