@@ -40,8 +40,12 @@ def sgd_five_detector() -> dict:
     train = datasets.load("mnist", "train")
     start = time.perf_counter()
     scores = cross_val_score(models.create("sgd"), train.images, train.labels == 5, cv=3, scoring="accuracy")
-    return {"scores": scores.tolist(), "published": SGD_PUBLISHED, "equal": scores.tolist() == SGD_PUBLISHED,
-            "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+    return {
+        "scores": scores.tolist(),
+        "published": SGD_PUBLISHED,
+        "equal": scores.tolist() == SGD_PUBLISHED,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
 
 
 def main() -> None:
@@ -57,27 +61,45 @@ def main() -> None:
             continue
         run = train_model(data, model, params={"threads": args.threads}, seed=0, verbose=1)
         m = run.metrics
-        rows.append({"model": model, "data": data, "test_accuracy": m["test_accuracy"], "target": target,
-                     "met": m["test_accuracy"] >= target, "train_seconds": m["train_seconds"], "note": note})  # fmt: skip
+        rows.append(
+            {
+                "model": model,
+                "data": data,
+                "test_accuracy": m["test_accuracy"],
+                "target": target,
+                "met": m["test_accuracy"] >= target,
+                "train_seconds": m["train_seconds"],
+                "note": note,
+            }
+        )
         print(rows[-1], flush=True)
     result = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "torch_threads": args.threads, "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "torch_threads": args.threads,
+            "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        },
         "versions": versions(),
         "models": rows,
         "sgd_five_detector_cv": None if args.only else sgd_five_detector(),
-    }  # fmt: skip
+    }
     suffix = f"-{args.only.replace(',', '-')}" if args.only else ""
     out = Path(__file__).parent / "results" / f"accuracy-{result['date']}{suffix}"
     out.with_suffix(".json").write_text(json.dumps(result, indent=2))
     lines = ["| model | data | test accuracy | target | met | train time (s) |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['model']} | {r['data']} | {r['test_accuracy']:.4f} | {r['target']} ({r['note']}) | "
-              f"{'yes' if r['met'] else 'NO'} | {r['train_seconds']:.0f} |" for r in rows]  # fmt: skip
+    lines += [
+        f"| {r['model']} | {r['data']} | {r['test_accuracy']:.4f} | {r['target']} ({r['note']}) | "
+        f"{'yes' if r['met'] else 'NO'} | {r['train_seconds']:.0f} |"
+        for r in rows
+    ]
     if result["sgd_five_detector_cv"]:
         sgd = result["sgd_five_detector_cv"]
-        lines.append(f"\nSGD 5-vs-rest 3-fold CV accuracy: {np.round(sgd['scores'], 5).tolist()} "
-                     f"(published {SGD_PUBLISHED}; equal: {sgd['equal']})")  # fmt: skip
+        lines.append(
+            f"\nSGD 5-vs-rest 3-fold CV accuracy: {np.round(sgd['scores'], 5).tolist()} "
+            f"(published {SGD_PUBLISHED}; equal: {sgd['equal']})"
+        )
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

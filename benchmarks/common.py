@@ -52,9 +52,13 @@ def spread(values: list[float | None]) -> dict:
     """Median and range; a run that never reached its target counts as infinitely slow (None stays visible)."""
     finite = [math.inf if v is None else v for v in values]
     median = statistics.median(finite)
-    return {"median": None if math.isinf(median) else median, "min": min(finite),
-            "max": None if math.isinf(max(finite)) else max(finite), "n": len(values),
-            "reached": sum(v is not None for v in values)}  # fmt: skip
+    return {
+        "median": None if math.isinf(median) else median,
+        "min": min(finite),
+        "max": None if math.isinf(max(finite)) else max(finite),
+        "n": len(values),
+        "reached": sum(v is not None for v in values),
+    }
 
 
 def side_by_side(sides: dict[str, Callable[[int], dict]], seeds: int) -> dict[str, list[dict]]:
@@ -114,8 +118,13 @@ def gemm_peak(size: str) -> dict:
             ab, bb = a.bfloat16(), b.bfloat16()
             rates["bf16"][f"torch_{n}"] = _sustained(lambda ab=ab, bb=bb: ab @ bb, flops)
     best = {precision: max(r.values()) if r else None for precision, r in rates.items()}
-    return {"gflops": rates, "fp32_gflops": best["fp32"], "bf16_gflops": best["bf16"], "threads": THREADS,
-            "numpy_threads": "its BLAS's default (all cores)"}  # fmt: skip
+    return {
+        "gflops": rates,
+        "fp32_gflops": best["fp32"],
+        "bf16_gflops": best["bf16"],
+        "threads": THREADS,
+        "numpy_threads": "its BLAS's default (all cores)",
+    }
 
 
 def _onnx_matmul():
@@ -125,10 +134,11 @@ def _onnx_matmul():
     except ImportError:
         return None
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["a", "b"], ["y"])], "matmul",
+        [helper.make_node("MatMul", ["a", "b"], ["y"])],
+        "matmul",
         [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["n", "n"]) for x in ("a", "b")],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", "n"])],
-    )  # fmt: skip
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = min(model.ir_version, 10)
     options = ort.SessionOptions()

@@ -75,8 +75,12 @@ def reference_run(seed: int, train_x, train_y, test_x, test_y, tuned: bool) -> d
     model.eval()
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         predicted = torch.cat([model(b).argmax(1) for b in test_x.split(2000)])
-    return {"seed": seed, "train_seconds": seconds, "test_accuracy": float((predicted == test_y).float().mean()),
-            "precision": "bf16" if bf16 else "fp32"}  # fmt: skip
+    return {
+        "seed": seed,
+        "train_seconds": seconds,
+        "test_accuracy": float((predicted == test_y).float().mean()),
+        "precision": "bf16" if bf16 else "fp32",
+    }
 
 
 def mnistlab_run(seed: int, train, test, model: str = "cnn-fast", **params) -> dict:
@@ -88,16 +92,26 @@ def mnistlab_run(seed: int, train, test, model: str = "cnn-fast", **params) -> d
     clf.fit(train.images, train.labels)
     seconds = sum(row["seconds"] for row in clf.history_)
     accuracy = float((clf.predict(test.images) == test.labels).mean())
-    return {"seed": seed, "train_seconds": seconds, "test_accuracy": accuracy,
-            "val_accuracy": clf.history_[-1].get("val_accuracy")}  # fmt: skip
+    return {
+        "seed": seed,
+        "train_seconds": seconds,
+        "test_accuracy": accuracy,
+        "val_accuracy": clf.history_[-1].get("val_accuracy"),
+    }
 
 
 def summary(runs: list[dict]) -> dict:
     times = [r["train_seconds"] for r in runs]
     accs = [r["test_accuracy"] for r in runs]
-    return {"runs": runs, "median_seconds": statistics.median(times), "min_seconds": min(times),
-            "max_seconds": max(times), "median_accuracy": statistics.median(accs), "min_accuracy": min(accs),
-            "max_accuracy": max(accs)}  # fmt: skip
+    return {
+        "runs": runs,
+        "median_seconds": statistics.median(times),
+        "min_seconds": min(times),
+        "max_seconds": max(times),
+        "median_accuracy": statistics.median(accs),
+        "min_accuracy": min(accs),
+        "max_accuracy": max(accs),
+    }
 
 
 def compare(seeds: int, sides: list[str], threads: int = 2) -> dict:

@@ -44,18 +44,29 @@ def main() -> None:
     xt = read_idx(f"{data_dir}/t10k-images-idx3-ubyte") / 255.0
     yt = read_idx(f"{data_dir}/t10k-labels-idx1-ubyte").astype("int64")
     if kind == "mlp":
-        model = keras.Sequential([keras.Input((28, 28)), layers.Flatten(), layers.Dense(128, activation="relu"),
-                                  layers.Dense(10)])  # fmt: skip
+        model = keras.Sequential(
+            [keras.Input((28, 28)), layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10)]
+        )
         batch = 32
     else:
         x, xt = x[..., None], xt[..., None]
-        model = keras.Sequential([
-            keras.Input((28, 28, 1)), layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-            layers.Dropout(0.25), layers.Flatten(), layers.Dense(32, activation="relu"), layers.Dense(10),
-        ])  # fmt: skip
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                layers.Conv2D(64, 3, activation="relu"),
+                layers.MaxPooling2D(2),
+                layers.Dropout(0.25),
+                layers.Flatten(),
+                layers.Dense(32, activation="relu"),
+                layers.Dense(10),
+            ]
+        )
         batch = 64
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"],
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))  # fmt: skip
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        metrics=["accuracy"],
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     history, elapsed = [], 0.0
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -65,8 +76,16 @@ def main() -> None:
         history.append({"epoch": epoch, "seconds": elapsed, "test_accuracy": accuracy})
         if accuracy >= target:
             break
-    print(json.dumps({"backend": keras.backend.backend(), "keras": keras.__version__,
-                      "tensorflow": tf.__version__, "history": history}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "backend": keras.backend.backend(),
+                "keras": keras.__version__,
+                "tensorflow": tf.__version__,
+                "history": history,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

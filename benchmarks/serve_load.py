@@ -26,9 +26,12 @@ from PIL import Image
 def _request(
     path: str, body: bytes, content_type: str, close: bool = False, length: int | None = None
 ) -> bytes:
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body) if length is None else length}\r\n"
-            + ("Connection: close\r\n" if close else "") + "\r\n")  # fmt: skip
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body) if length is None else length}\r\n"
+        + ("Connection: close\r\n" if close else "")
+        + "\r\n"
+    )
     return head.encode() + body
 
 
@@ -99,19 +102,36 @@ def load(port: int, plan: list[tuple[bytes, int]], clients: int, max_seconds: fl
     latency = np.array([t for t, expected, _ in out if expected == 200]) * 1000
     wrong = sum(status != expected for _, expected, status in out)
     return {
-        "clients": clients, "requests": len(out), "seconds": seconds, "requests_per_s": len(out) / seconds,
-        "predictions": int(latency.size), "predictions_per_s": latency.size / seconds,
-        "p50_ms": float(np.percentile(latency, 50)), "p99_ms": float(np.percentile(latency, 99)),
-        "max_ms": float(latency.max()), "wrong_status": int(wrong),
+        "clients": clients,
+        "requests": len(out),
+        "seconds": seconds,
+        "requests_per_s": len(out) / seconds,
+        "predictions": int(latency.size),
+        "predictions_per_s": latency.size / seconds,
+        "p50_ms": float(np.percentile(latency, 50)),
+        "p99_ms": float(np.percentile(latency, 99)),
+        "max_ms": float(latency.max()),
+        "wrong_status": int(wrong),
         "bad_requests": sum(expected != 200 for _, expected, _ in out),
-    }  # fmt: skip
+    }
 
 
 def start_server(run: str | Path, extra: list[str] = ()) -> tuple[subprocess.Popen, int]:
     process = subprocess.Popen(
-        [sys.executable, "-c", "from mnistlab.cli import entry; entry()", "serve", str(run), "--port", "0", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "from mnistlab.cli import entry; entry()",
+            "serve",
+            str(run),
+            "--port",
+            "0",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = process.stdout.readline()
     if " at " not in line:
         process.kill()
@@ -119,8 +139,14 @@ def start_server(run: str | Path, extra: list[str] = ()) -> tuple[subprocess.Pop
     return process, int(line.split(" at ")[1].split()[0].rsplit(":", 1)[1])
 
 
-def bench_serve(run: str | Path, images: np.ndarray, clients: int = 8, n_requests: int = 4000,
-                max_seconds: float = 60, extra: list[str] = ()) -> dict:  # fmt: skip
+def bench_serve(
+    run: str | Path,
+    images: np.ndarray,
+    clients: int = 8,
+    n_requests: int = 4000,
+    max_seconds: float = 60,
+    extra: list[str] = (),
+) -> dict:
     """Good requests alone, then one bad request in every five; the server must answer every one as expected."""
     reqs = requests_of(images)
     rng = np.random.default_rng(0)

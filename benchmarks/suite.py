@@ -54,47 +54,75 @@ def bench_csv_parse(size: str) -> dict:
         write_csv(path, train.images[:n], train.labels[:n])
         read = f"pd.read_csv({str(path)!r}"
         sides = {
-            "mnistlab": ("from mnistlab.datasets.csvfile import read_csv",
-                         f"images, labels = read_csv({str(path)!r})"),
-            "pandas_uint8_c": ("import pandas as pd", f"images = {read}, dtype='uint8').iloc[:, 1:].to_numpy()"),
+            "mnistlab": (
+                "from mnistlab.datasets.csvfile import read_csv",
+                f"images, labels = read_csv({str(path)!r})",
+            ),
+            "pandas_uint8_c": (
+                "import pandas as pd",
+                f"images = {read}, dtype='uint8').iloc[:, 1:].to_numpy()",
+            ),
             "pandas_default": ("import pandas as pd", f"images = {read}).iloc[:, 1:].to_numpy('uint8')"),
             **_other_csv_readers(path),
-        }  # fmt: skip
+        }
         measured = {
             name: [child(setup, work + checksum) for _ in range(3)] for name, (setup, work) in sides.items()
         }
     sums = {name: runs[0]["checksum"] for name, runs in measured.items()}
     assert len(set(sums.values())) == 1, f"every reader must read the same pixels: {sums}"
-    rows = {name: {"seconds": spread([r["seconds"] for r in runs]), "peak_mib": spread([r["peak_mib"] for r in runs]),
-                   "threads": CSV_THREADS.get(name, "?")} for name, runs in measured.items()}  # fmt: skip
+    rows = {
+        name: {
+            "seconds": spread([r["seconds"] for r in runs]),
+            "peak_mib": spread([r["peak_mib"] for r in runs]),
+            "threads": CSV_THREADS.get(name, "?"),
+        }
+        for name, runs in measured.items()
+    }
     pandas = [name for name in rows if name.startswith("pandas_uint8")]
     best = min(pandas, key=lambda name: rows[name]["seconds"]["median"])
     speedup = rows[best]["seconds"]["median"] / rows["mnistlab"]["seconds"]["median"]
     memory = rows["mnistlab"]["peak_mib"]["median"] / max(rows[best]["peak_mib"]["median"], 1e-9)
-    return {"rows": n, "readers": rows, "best_pandas": best, "speedup_vs_best_pandas": speedup,
-            "memory_vs_best_pandas": memory,
-            "target": "mnistlab >= 5x faster than pandas' fastest uint8 configuration, <= 0.5x its peak memory",
-            "met": speedup >= 5 and memory <= 0.5}  # fmt: skip
+    return {
+        "rows": n,
+        "readers": rows,
+        "best_pandas": best,
+        "speedup_vs_best_pandas": speedup,
+        "memory_vs_best_pandas": memory,
+        "target": "mnistlab >= 5x faster than pandas' fastest uint8 configuration, <= 0.5x its peak memory",
+        "met": speedup >= 5 and memory <= 0.5,
+    }
 
 
-CSV_THREADS = {"mnistlab": THREADS, "pandas_uint8_c": 1, "pandas_default": 1, "pandas_uint8_pyarrow": "all cores",
-               "pyarrow": "all cores", "polars": "all cores"}  # fmt: skip
+CSV_THREADS = {
+    "mnistlab": THREADS,
+    "pandas_uint8_c": 1,
+    "pandas_default": 1,
+    "pandas_uint8_pyarrow": "all cores",
+    "pyarrow": "all cores",
+    "polars": "all cores",
+}
 
 
 def _other_csv_readers(path: Path) -> dict[str, tuple[str, str]]:
     """pandas' pyarrow engine, pyarrow and polars (the `bench` extra): the compiled readers a user would try next."""
     names = "['label'] + [f'pixel{i}' for i in range(784)]"
     readers = {
-        "pandas_uint8_pyarrow": ("import pandas as pd", f"images = pd.read_csv({str(path)!r}, dtype='uint8', "
-                                 "engine='pyarrow').iloc[:, 1:].to_numpy()"),
-        "pyarrow": ("import numpy as np, pyarrow as pa, pyarrow.csv as pc",
-                    f"t = pc.read_csv({str(path)!r}, convert_options=pc.ConvertOptions("
-                    f"column_types={{n: pa.uint8() for n in {names}}})); "
-                    "images = np.column_stack([c.to_numpy() for c in t.columns[1:]])"),
-        "polars": ("import polars as pl",
-                   f"images = pl.read_csv({str(path)!r}, schema={{n: pl.UInt8 for n in {names}}})"
-                   ".drop('label').to_numpy()"),
-    }  # fmt: skip
+        "pandas_uint8_pyarrow": (
+            "import pandas as pd",
+            f"images = pd.read_csv({str(path)!r}, dtype='uint8', engine='pyarrow').iloc[:, 1:].to_numpy()",
+        ),
+        "pyarrow": (
+            "import numpy as np, pyarrow as pa, pyarrow.csv as pc",
+            f"t = pc.read_csv({str(path)!r}, convert_options=pc.ConvertOptions("
+            f"column_types={{n: pa.uint8() for n in {names}}})); "
+            "images = np.column_stack([c.to_numpy() for c in t.columns[1:]])",
+        ),
+        "polars": (
+            "import polars as pl",
+            f"images = pl.read_csv({str(path)!r}, schema={{n: pl.UInt8 for n in {names}}})"
+            ".drop('label').to_numpy()",
+        ),
+    }
     need = {"pandas_uint8_pyarrow": "pyarrow"}
     return {name: pair for name, pair in readers.items() if importlib.util.find_spec(need.get(name, name))}
 
@@ -128,8 +156,12 @@ def bench_png_route(size: str) -> dict:
 
         t_seed, t_ours = timed(seed_route, 1), timed(our_route, 1)
         assert np.array_equal(our_route(), images)
-    return {"images": n, "seed_route_s": t_seed["median_s"], "mnistlab_s": t_ours["median_s"],
-            "speedup": t_seed["median_s"] / t_ours["median_s"]}  # fmt: skip
+    return {
+        "images": n,
+        "seed_route_s": t_seed["median_s"],
+        "mnistlab_s": t_ours["median_s"],
+        "speedup": t_seed["median_s"] / t_ours["median_s"],
+    }
 
 
 # ----------------------------------------------------------------------------------------------- inference
@@ -164,10 +196,11 @@ def bench_inference(size: str) -> dict:
             tuned = min((n for n in variants if n != "plain_eager"), key=seconds.get)
             result[f"batch{batch}"] = {
                 "images_per_s": {name: batch / t for name, t in seconds.items()},
-                "latency_ms": {name: 1000 * t for name, t in seconds.items()}, "tuned_pytorch": tuned,
+                "latency_ms": {name: 1000 * t for name, t in seconds.items()},
+                "tuned_pytorch": tuned,
                 "onnx_vs_plain": seconds["plain_eager"] / seconds["onnxruntime"],
                 "onnx_vs_tuned_pytorch": seconds[tuned] / seconds["onnxruntime"],
-            }  # fmt: skip
+            }
     result["target"] = "ONNX Runtime faster than tuned PyTorch at batch 1 and 1024; batch-1 latency < 2 ms"
     result["met"] = all(result[f"batch{b}"]["onnx_vs_tuned_pytorch"] > 1 for b in (1, 1024)) and (
         result["batch1"]["latency_ms"]["onnxruntime"] < 2
@@ -193,8 +226,11 @@ def _pytorch_variants(net: nn.Module, xt: torch.Tensor) -> dict[str, Callable[[]
 
         return call
 
-    variants = {"plain_eager": run(net, xt), "inference_mode_channels_last": run(last, xl),
-                "traced_frozen": run(frozen, xt)}  # fmt: skip
+    variants = {
+        "plain_eager": run(net, xt),
+        "inference_mode_channels_last": run(last, xl),
+        "traced_frozen": run(frozen, xt),
+    }
     if torch.ops.mkldnn._is_mkldnn_bf16_supported():
         variants["bf16_channels_last"] = run(last, xl, bf16=True)
     expected = variants["plain_eager"]().float()
@@ -242,10 +278,14 @@ def bench_sklearn_overhead(size: str) -> dict:
             ours_runs.append(times[run_ours])
             bare_runs.append(times[run_bare])
         ratios = [o / b for o, b in zip(ours_runs, bare_runs, strict=True)]
-        out[name] = {"mnistlab_s": statistics.median(ours_runs), "bare_s": statistics.median(bare_runs),
-                     "overhead": statistics.median(ratios) - 1,
-                     "overhead_range": [min(ratios) - 1, max(ratios) - 1],
-                     "mnistlab_s_range": [min(ours_runs), max(ours_runs)], "bare_s_range": [min(bare_runs), max(bare_runs)]}  # fmt: skip
+        out[name] = {
+            "mnistlab_s": statistics.median(ours_runs),
+            "bare_s": statistics.median(bare_runs),
+            "overhead": statistics.median(ratios) - 1,
+            "overhead_range": [min(ratios) - 1, max(ratios) - 1],
+            "mnistlab_s_range": [min(ours_runs), max(ours_runs)],
+            "bare_s_range": [min(bare_runs), max(bare_runs)],
+        }
     out["target"] = "overhead < 5% (median of 7 paired ratios)"
     out["met"] = all(v["overhead"] < 0.05 for k, v in out.items() if isinstance(v, dict))
     return out
@@ -274,19 +314,28 @@ def bench_graph(size: str) -> dict:
         train_f = analysis.features(clf, train.images[:10000], "relu")
         proba = clf.predict_proba(images)
         y_pred = proba.argmax(1)
-        scores = {"max_softmax": analysis.max_softmax(proba),
-                  "deep_knn": analysis.deep_knn(train_f, train.labels[:10000], test_f, y_pred),
-                  "trust_score": analysis.trust_score(train_f, train.labels[:10000], test_f, y_pred)}  # fmt: skip
-        result = analysis.GraphAnalysis(analysis.similarity_graph(test_f, "knn", k=10), y_true, y_pred,
-                                        test.classes, "relu", extra_scores=scores)  # fmt: skip
+        scores = {
+            "max_softmax": analysis.max_softmax(proba),
+            "deep_knn": analysis.deep_knn(train_f, train.labels[:10000], test_f, y_pred),
+            "trust_score": analysis.trust_score(train_f, train.labels[:10000], test_f, y_pred),
+        }
+        result = analysis.GraphAnalysis(
+            analysis.similarity_graph(test_f, "knn", k=10),
+            y_true,
+            y_pred,
+            test.classes,
+            "relu",
+            extra_scores=scores,
+        )
         return {"summary": result.summary(), "detection": result.error_detection()}
 
     start = time.perf_counter()
     full = table()
     full_s = time.perf_counter() - start
     small_f = analysis.features(clf, images[:2000], "relu")
-    small = analysis.GraphAnalysis(analysis.similarity_graph(small_f, "knn", k=10), y_true[:2000], y_true[:2000],
-                                   test.classes)  # fmt: skip
+    small = analysis.GraphAnalysis(
+        analysis.similarity_graph(small_f, "knn", k=10), y_true[:2000], y_true[:2000], test.classes
+    )
     rx_s = timed(lambda: rustworkx.betweenness_centrality(small._rx), 3)["median_s"]
     nx_graph = networkx.Graph()
     nx_graph.add_nodes_from(range(small.graph.n))
@@ -298,14 +347,18 @@ def bench_graph(size: str) -> dict:
         graph_panel(Path(tmp) / "run", n=100, out=Path(tmp) / "figures")
         panel_s = time.perf_counter() - start
     return {
-        "knn_graph_and_table_s": full_s, "images": n_test, "edges": full["summary"]["edges"],
+        "knn_graph_and_table_s": full_s,
+        "images": n_test,
+        "edges": full["summary"]["edges"],
         "betweenness_auc": full["detection"]["betweenness"]["roc_auc"],
         "max_softmax_auc": full["detection"]["max_softmax"]["roc_auc"],
-        "rustworkx_betweenness_2000_s": rx_s, "networkx_betweenness_2000_s": nx_s, "speedup_2000": nx_s / rx_s,
+        "rustworkx_betweenness_2000_s": rx_s,
+        "networkx_betweenness_2000_s": nx_s,
+        "speedup_2000": nx_s / rx_s,
         "panel_100_images_4x3_s": panel_s,
         "target": "graph + table of the 10000-image test split < 15 s; >= 20x networkx; 100-image panel < 30 s",
         "met": full_s < 15 and nx_s / rx_s >= 20 and panel_s < 30,
-    }  # fmt: skip
+    }
 
 
 def bench_health(size: str) -> dict:
@@ -343,12 +396,19 @@ def bench_health(size: str) -> dict:
     found = _label_errors(split, "mlp", 5, 0)
     label_s = time.perf_counter() - start
     return {
-        "images": n, "exact_s": exact, "dict_loop_s": loop, "exact_speedup": loop / exact,
-        "near_s": near, "brute_knn_raw_pixels_s": brute, "near_speedup": brute / near,
-        "label_errors_s": label_s, "label_error_images": len(split), "suspects": len(found["indices"]),
+        "images": n,
+        "exact_s": exact,
+        "dict_loop_s": loop,
+        "exact_speedup": loop / exact,
+        "near_s": near,
+        "brute_knn_raw_pixels_s": brute,
+        "near_speedup": brute / near,
+        "label_errors_s": label_s,
+        "label_error_images": len(split),
+        "suspects": len(found["indices"]),
         "target": "exact < 2 s, near < 60 s (70000 images), label errors < 180 s (60000 images)",
         "met": exact < 2 and near < 60 and label_s < 180,
-    }  # fmt: skip
+    }
 
 
 def bench_serve(size: str) -> dict:
@@ -408,11 +468,14 @@ def _simd_flags() -> list[str]:
 
 def machine() -> dict:
     return {
-        "node": platform.node(), "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-        "torch_threads": THREADS, "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "node": platform.node(),
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "torch_threads": THREADS,
+        "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
         "simd": _simd_flags(),
         "load_average": os.getloadavg(),
-    }  # fmt: skip
+    }
 
 
 def run(names: list[str], size: str, out_dir: Path) -> Path:
@@ -421,8 +484,14 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
     torch.set_num_threads(THREADS)
     started = time.strftime("%Y-%m-%d %H:%M")
     host = machine()
-    results: dict = {"date": started, "size": size, "benchmarks": names, "machine": host, "versions": versions(),
-                     "peak": gemm_peak(size)}  # fmt: skip
+    results: dict = {
+        "date": started,
+        "size": size,
+        "benchmarks": names,
+        "machine": host,
+        "versions": versions(),
+        "peak": gemm_peak(size),
+    }
     label = (
         f"{host['node']}, {host['cpu_count']} cores, {'AVX-512 bf16' if host['bf16'] else 'no native bf16'}"
     )
@@ -434,8 +503,12 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
             results[name] = BENCHMARKS[name][0](size)
         except Exception as exc:  # one failing benchmark must not lose the others' numbers
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
-        results[name].update(wall_s=time.perf_counter() - start, machine=label, date=time.strftime("%Y-%m-%d %H:%M"),
-                             load_average_before=load)  # fmt: skip
+        results[name].update(
+            wall_s=time.perf_counter() - start,
+            machine=label,
+            date=time.strftime("%Y-%m-%d %H:%M"),
+            load_average_before=load,
+        )
         print(json.dumps(results[name], default=str)[:400], flush=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     partial = (
@@ -462,16 +535,28 @@ def _flat(values: dict, prefix: str = "") -> dict:
 
 
 def markdown(results: dict) -> str:
-    lines = [f"# Benchmarks {results['date']} ({results['size']})", "",
-             f"Machine: {results['machine']}  ", f"Versions: {results['versions']}", "",
-             "| benchmark | result | target | met |", "|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"# Benchmarks {results['date']} ({results['size']})",
+        "",
+        f"Machine: {results['machine']}  ",
+        f"Versions: {results['versions']}",
+        "",
+        "| benchmark | result | target | met |",
+        "|---|---|---|---|",
+    ]
     for name, r in results.items():
         if not isinstance(r, dict) or name in {"machine", "versions"}:
             continue
-        summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
-                   if k not in {"target", "met", "history"} and not isinstance(v, dict | list)}  # fmt: skip
-        nested = {k: _flat(v) for k, v in r.items()
-                  if isinstance(v, dict) and k not in {"reference", "mnistlab_cnn", "mnistlab_cnn_one_epoch"}}  # fmt: skip
+        summary = {
+            k: (round(v, 4) if isinstance(v, float) else v)
+            for k, v in r.items()
+            if k not in {"target", "met", "history"} and not isinstance(v, dict | list)
+        }
+        nested = {
+            k: _flat(v)
+            for k, v in r.items()
+            if isinstance(v, dict) and k not in {"reference", "mnistlab_cnn", "mnistlab_cnn_one_epoch"}
+        }
         text = ", ".join(f"{k}={v}" for k, v in summary.items())
         if nested:
             text += "; " + "; ".join(f"{k}: {v}" for k, v in nested.items())

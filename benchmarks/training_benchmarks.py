@@ -91,9 +91,13 @@ def mnistlab_recipe(model: str, seed: int, train, test, target: float, **params)
 
 
 def _row(history: list[dict], target: float) -> dict:
-    return {"history": history, "seconds_to_target": first_crossing(history, target),
-            "epochs": len(history), "train_seconds": history[-1]["seconds"],
-            "final_test_accuracy": history[-1]["test_accuracy"]}  # fmt: skip
+    return {
+        "history": history,
+        "seconds_to_target": first_crossing(history, target),
+        "epochs": len(history),
+        "train_seconds": history[-1]["seconds"],
+        "final_test_accuracy": history[-1]["test_accuracy"],
+    }
 
 
 def _mnist(size: str):
@@ -112,24 +116,34 @@ def bench_train_vs_pytorch_example(size: str) -> dict:
     extra = {"epochs": 1} if size == "tiny" else {}
     with torch.inference_mode(False):
         torch.set_num_threads(THREADS)
-        rows = side_by_side({
-            "pytorch_example": lambda seed: pytorch_example(seed, train, test, target, max_epochs),
-            "cnn": lambda seed: mnistlab_recipe("cnn", seed, train, test, target, **extra),
-        }, SEEDS[size])  # fmt: skip
+        rows = side_by_side(
+            {
+                "pytorch_example": lambda seed: pytorch_example(seed, train, test, target, max_epochs),
+                "cnn": lambda seed: mnistlab_recipe("cnn", seed, train, test, target, **extra),
+            },
+            SEEDS[size],
+        )
     ref = spread([r["seconds_to_target"] for r in rows["pytorch_example"]])
     ours = spread([r["seconds_to_target"] for r in rows["cnn"]])
     final = spread([r["final_test_accuracy"] for r in rows["cnn"]])
     train_s = spread([r["train_seconds"] for r in rows["cnn"]])
     return {
-        "threads": THREADS, "target_accuracy": target, "rows": rows,
-        "pytorch_example_seconds_to_99": ref, "cnn_seconds_to_99": ours,
+        "threads": THREADS,
+        "target_accuracy": target,
+        "rows": rows,
+        "pytorch_example_seconds_to_99": ref,
+        "cnn_seconds_to_99": ours,
         "speedup_of_medians": ratio(ref["median"], ours["median"]),
-        "cnn_final_test_accuracy": final, "cnn_train_seconds": train_s,
+        "cnn_final_test_accuracy": final,
+        "cnn_train_seconds": train_s,
         "target": "cnn reaches 99.0% >= 10x sooner than the PyTorch example (median of seeds); cnn's final MNIST "
-                  "test accuracy >= 99.6% (median), every seed trained in < 300 s",
-        "met": bool((ratio(ref["median"], ours["median"]) or 0) >= 10 and final["median"] >= 0.996
-                    and (train_s["max"] or 1e9) < 300),
-    }  # fmt: skip
+        "test accuracy >= 99.6% (median), every seed trained in < 300 s",
+        "met": bool(
+            (ratio(ref["median"], ours["median"]) or 0) >= 10
+            and final["median"] >= 0.996
+            and (train_s["max"] or 1e9) < 300
+        ),
+    }
 
 
 def bench_cnn_fashion(size: str) -> dict:
@@ -142,13 +156,19 @@ def bench_cnn_fashion(size: str) -> dict:
     extra = {}
     if size == "tiny":
         train, test, extra = train.subset(slice(0, 2000)), test.subset(slice(0, 500)), {"epochs": 1}
-    rows = side_by_side({"cnn": lambda seed: mnistlab_recipe("cnn", seed, train, test, 1.0, **extra)},
-                        SEEDS[size])["cnn"]  # fmt: skip
+    rows = side_by_side(
+        {"cnn": lambda seed: mnistlab_recipe("cnn", seed, train, test, 1.0, **extra)}, SEEDS[size]
+    )["cnn"]
     final = spread([r["final_test_accuracy"] for r in rows])
     train_s = spread([r["train_seconds"] for r in rows])
-    return {"rows": rows, "final_test_accuracy": final, "train_seconds": train_s, "threads": THREADS,
-            "target": "median final test accuracy >= 94.0%, every seed trained in < 300 s",
-            "met": final["median"] >= 0.94 and (train_s["max"] or 1e9) < 300}  # fmt: skip
+    return {
+        "rows": rows,
+        "final_test_accuracy": final,
+        "train_seconds": train_s,
+        "threads": THREADS,
+        "target": "median final test accuracy >= 94.0%, every seed trained in < 300 s",
+        "met": final["median"] >= 0.94 and (train_s["max"] or 1e9) < 300,
+    }
 
 
 def bench_frontier(size: str) -> dict:
@@ -165,37 +185,52 @@ def bench_frontier(size: str) -> dict:
         reference_run(
             99, tx[:2560], ty[:2560], vx[:100], vy[:100], tuned=True
         )  # warm-up: oneDNN kernel choice
-        rows = side_by_side({
-            "A_published_fp32": lambda seed: reference_run(seed, tx, ty, vx, vy, tuned=False),
-            "B_same_recipe_tuned": lambda seed: reference_run(seed, tx, ty, vx, vy, tuned=True),
-            "cnn_fast": lambda seed: mnistlab_recipe("cnn-fast", seed, train, test, 0.99),
-        }, seeds)  # fmt: skip
+        rows = side_by_side(
+            {
+                "A_published_fp32": lambda seed: reference_run(seed, tx, ty, vx, vy, tuned=False),
+                "B_same_recipe_tuned": lambda seed: reference_run(seed, tx, ty, vx, vy, tuned=True),
+                "cnn_fast": lambda seed: mnistlab_recipe("cnn-fast", seed, train, test, 0.99),
+            },
+            seeds,
+        )
     for row in rows["cnn_fast"]:
         row["test_accuracy"] = row["final_test_accuracy"]
     peak = gemm_peak(size)
     bf16 = peak["bf16_gflops"] is not None
-    macs = {"A_published_fp32": count_macs(FastMnistNet()), "B_same_recipe_tuned": count_macs(FastMnistNet()),
-            "cnn_fast": rows["cnn_fast"][0]["macs_per_image"]}  # fmt: skip
+    macs = {
+        "A_published_fp32": count_macs(FastMnistNet()),
+        "B_same_recipe_tuned": count_macs(FastMnistNet()),
+        "cnn_fast": rows["cnn_fast"][0]["macs_per_image"],
+    }
     out: dict = {"threads": THREADS, "images_per_epoch": len(train), "rows": rows, "peak": peak}
     for side, side_rows in rows.items():
         precision_peak = peak["bf16_gflops"] if bf16 and side != "A_published_fp32" else peak["fp32_gflops"]
         seconds = spread([r["train_seconds"] for r in side_rows])
         floor = compute_floor(macs[side], len(train), precision_peak)
         out[side] = {
-            "train_seconds": seconds, "test_accuracy": spread([r["test_accuracy"] for r in side_rows]),
-            "macs_per_image": macs[side], "compute_floor_seconds": floor,
-            "share_of_peak": floor / seconds["median"], "peak_used_gflops": precision_peak,
-        }  # fmt: skip
+            "train_seconds": seconds,
+            "test_accuracy": spread([r["test_accuracy"] for r in side_rows]),
+            "macs_per_image": macs[side],
+            "compute_floor_seconds": floor,
+            "share_of_peak": floor / seconds["median"],
+            "peak_used_gflops": precision_peak,
+        }
     baseline = "B_same_recipe_tuned" if bf16 else "A_published_fp32"
     speedup = ratio(out[baseline]["train_seconds"]["median"], out["cnn_fast"]["train_seconds"]["median"])
     accuracy = out["cnn_fast"]["test_accuracy"]
-    out.update({
-        "baseline": baseline, "cnn_fast_speedup_vs_baseline": speedup,
-        "B_vs_A": ratio(out["A_published_fp32"]["train_seconds"]["median"], out["B_same_recipe_tuned"]["train_seconds"]["median"]),
-        "target": "cnn-fast: median test accuracy >= 99.0%, every seed > 98.9%, >= 1.5x sooner than B (A without "
-                  "native bf16), medians of the seeds",
-        "met": bool((speedup or 0) >= 1.5 and accuracy["median"] >= 0.99 and accuracy["min"] > 0.989),
-    })  # fmt: skip
+    out.update(
+        {
+            "baseline": baseline,
+            "cnn_fast_speedup_vs_baseline": speedup,
+            "B_vs_A": ratio(
+                out["A_published_fp32"]["train_seconds"]["median"],
+                out["B_same_recipe_tuned"]["train_seconds"]["median"],
+            ),
+            "target": "cnn-fast: median test accuracy >= 99.0%, every seed > 98.9%, >= 1.5x sooner than B (A without "
+            "native bf16), medians of the seeds",
+            "met": bool((speedup or 0) >= 1.5 and accuracy["median"] >= 0.99 and accuracy["min"] > 0.989),
+        }
+    )
     return out
 
 
@@ -204,8 +239,16 @@ KERAS_TARGETS = {"mlp": 0.865, "cnn-seed": 0.905}  # reached by Keras at epochs 
 
 
 def _keras(kind: str, folder: Path, epochs: int, seed: int, target: float, limit: int | None) -> dict:
-    args = [str(KERAS_PYTHON), str(Path(__file__).parent / "keras_reference.py"), kind, str(folder), str(epochs),
-            str(THREADS), str(seed), str(target)] + ([str(limit)] if limit else [])  # fmt: skip
+    args = [
+        str(KERAS_PYTHON),
+        str(Path(__file__).parent / "keras_reference.py"),
+        kind,
+        str(folder),
+        str(epochs),
+        str(THREADS),
+        str(seed),
+        str(target),
+    ] + ([str(limit)] if limit else [])
     done = subprocess.run(args, capture_output=True, text=True, check=True)
     keras = json.loads(done.stdout.strip().splitlines()[-1])
     history = keras.pop("history")
@@ -231,15 +274,25 @@ def bench_keras(size: str) -> dict:
         target = KERAS_TARGETS[ours]
         epochs = max_epochs if size != "tiny" else 1
         extra = {"epochs": 1} if size == "tiny" else {}
-        rows = side_by_side({
-            "keras": lambda seed, k=keras_kind, t=target, e=epochs: _keras(k, folder, e, seed, t, limit),
-            "mnistlab": lambda seed, m=ours, t=target, x=extra: mnistlab_recipe(m, seed, train, test, t, **x),
-        }, SEEDS[size])  # fmt: skip
+        rows = side_by_side(
+            {
+                "keras": lambda seed, k=keras_kind, t=target, e=epochs: _keras(k, folder, e, seed, t, limit),
+                "mnistlab": lambda seed, m=ours, t=target, x=extra: mnistlab_recipe(
+                    m, seed, train, test, t, **x
+                ),
+            },
+            SEEDS[size],
+        )
         keras_s = spread([r["seconds_to_target"] for r in rows["keras"]])
         ours_s = spread([r["seconds_to_target"] for r in rows["mnistlab"]])
-        out[ours] = {"rows": rows, "target_accuracy": target, "keras_seconds_to_target": keras_s,
-                     "mnistlab_seconds_to_target": ours_s, "speedup_of_medians": ratio(keras_s["median"], ours_s["median"]),
-                     "mnistlab_final_test_accuracy": spread([r["final_test_accuracy"] for r in rows["mnistlab"]])}  # fmt: skip
+        out[ours] = {
+            "rows": rows,
+            "target_accuracy": target,
+            "keras_seconds_to_target": keras_s,
+            "mnistlab_seconds_to_target": ours_s,
+            "speedup_of_medians": ratio(keras_s["median"], ours_s["median"]),
+            "mnistlab_final_test_accuracy": spread([r["final_test_accuracy"] for r in rows["mnistlab"]]),
+        }
     out["target"] = "mlp and cnn-seed reach the fixed accuracy >= 3x sooner than Keras (medians)"
     out["met"] = all((out[m]["speedup_of_medians"] or 0) >= 3 for m in ("mlp", "cnn-seed"))
     return out

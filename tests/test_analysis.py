@@ -51,9 +51,15 @@ def test_a_lasso_that_selects_nothing_says_so():
 
 def test_the_bridge_of_a_barbell_has_the_highest_betweenness():
     _, y = two_clusters(10)
-    bridge_graph = analysis.SimilarityGraph(21, np.array(
-        [(i, j) for i in range(10) for j in range(i + 1, 10)] + [(i, j) for i in range(11, 21) for j in range(i + 1, 21)]
-        + [(0, 10), (10, 11)]), "knn")  # fmt: skip
+    bridge_graph = analysis.SimilarityGraph(
+        21,
+        np.array(
+            [(i, j) for i in range(10) for j in range(i + 1, 10)]
+            + [(i, j) for i in range(11, 21) for j in range(i + 1, 21)]
+            + [(0, 10), (10, 11)]
+        ),
+        "knn",
+    )
     labels = np.concatenate([y[:10], [0], y[10:]])
     result = GraphAnalysis(bridge_graph, labels, labels, ["a", "b"], "toy")
     assert int(np.argmax(result.betweenness())) == 10
@@ -72,8 +78,10 @@ def test_a_score_equal_to_the_error_indicator_has_auc_1():
 
 def test_bad_graph_arguments():
     X, _ = two_clusters(5)
-    for kwargs, message in [({"method": "spectral"}, "method='spectral'; expected one of"),
-                            ({"method": "knn", "k": 10}, "k=10; expected 1..9")]:  # fmt: skip
+    for kwargs, message in [
+        ({"method": "spectral"}, "method='spectral'; expected one of"),
+        ({"method": "knn", "k": 10}, "k=10; expected 1..9"),
+    ]:
         with pytest.raises(ParameterError, match=message):
             similarity_graph(X, **kwargs)
 

@@ -12,8 +12,12 @@ SUITE = Path(__file__).parents[1] / "benchmarks" / "suite.py"
 
 
 def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
-    out = subprocess.run([sys.executable, str(SUITE), "--size", "tiny", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, str(SUITE), "--size", "tiny", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     written = Path(out.stdout.strip().splitlines()[-1])
     results = json.loads(written.read_text())

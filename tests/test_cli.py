@@ -32,8 +32,9 @@ def test_data_show_eda_and_export(capsys, tmp_path):
     assert code == 0 and Image.open(tmp_path / "g.png").size[0] > 200
     code, _, _ = run(capsys, "data", "eda", "mnist", "--out", str(tmp_path / "rep"))
     assert code == 0 and len(list((tmp_path / "rep" / "mnist").glob("*.png"))) == 4
-    code, _, _ = run(capsys, "data", "export", "mnist", "--format", "npz", "--out", str(tmp_path / "x"),
-                       "--split", "test")  # fmt: skip
+    code, _, _ = run(
+        capsys, "data", "export", "mnist", "--format", "npz", "--out", str(tmp_path / "x"), "--split", "test"
+    )
     assert code == 0
     back = datasets.from_npz(tmp_path / "x" / "test.npz")
     np.testing.assert_array_equal(back.images, datasets.load("mnist", "test").images)

@@ -90,8 +90,16 @@ def test_displays_hold_values_and_draw(tmp_path, blobs):
     proba = np.full((60, 3), 0.1)
     proba[np.arange(60), (y + np.arange(60) % 2) % 3] = 0.8  # half right, half wrong
     ev = Evaluation(CLASSES, y, proba.argmax(1), proba)
-    history = [{"epoch": e, "train_loss": 1 / e, "train_accuracy": 1 - 1 / e, "val_loss": 1.2 / e, "val_accuracy": 1 - 1.2 / e}
-               for e in range(1, 4)]  # fmt: skip
+    history = [
+        {
+            "epoch": e,
+            "train_loss": 1 / e,
+            "train_accuracy": 1 - 1 / e,
+            "val_loss": 1.2 / e,
+            "val_accuracy": 1 - 1.2 / e,
+        }
+        for e in range(1, 4)
+    ]
     displays = {
         "panel": viz.PredictionGridDisplay.from_evaluation(ev, X, n=6),
         "cm": viz.ConfusionDisplay.from_evaluation(ev, "counts"),
@@ -165,8 +173,14 @@ def test_evaluate_and_cv_commands(tmp_path, capsys, fast):
     assert out.startswith("accuracy 0.") and "most confused" in out and "macro avg" in out
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert len(metrics["evaluation"]["confusion_matrix"]) == 10
-    for figure in ["confusion_counts.png", "confusion_errors.png", "top_losses.png", "predictions.png",
-                   "most_confused.png", "learning_curves.png"]:  # fmt: skip
+    for figure in [
+        "confusion_counts.png",
+        "confusion_errors.png",
+        "top_losses.png",
+        "predictions.png",
+        "most_confused.png",
+        "learning_curves.png",
+    ]:
         assert (run_dir / figure).is_file()
     assert runs.load_run(run_dir).metrics["evaluation"]["accuracy"] == metrics["test_accuracy"]
     assert main(["cv", "--data", "mnist", "--model", "naive-bayes", "--folds", "3", "--limit", "900"]) == 0

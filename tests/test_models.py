@@ -26,8 +26,23 @@ def plain_params(estimator) -> dict:
 
 def test_registry_lists_and_creates_every_model():
     names = list(models.available())
-    for required in ["softmax", "mlp", "cnn-seed", "cnn", "sgd", "logreg", "linear-svc", "svc", "knn",
-                     "random-forest", "extra-trees", "hist-gb", "naive-bayes", "dummy", "dummy-negative"]:  # fmt: skip
+    for required in [
+        "softmax",
+        "mlp",
+        "cnn-seed",
+        "cnn",
+        "sgd",
+        "logreg",
+        "linear-svc",
+        "svc",
+        "knn",
+        "random-forest",
+        "extra-trees",
+        "hist-gb",
+        "naive-bayes",
+        "dummy",
+        "dummy-negative",
+    ]:
         assert required in names
     for name in names:
         created, spec = models.create(name), models.get_spec(name)

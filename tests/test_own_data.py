@@ -31,8 +31,24 @@ def test_kaggle_digit_recognizer_route(kaggle_digits, tmp_path, capsys):
     header = (kaggle_digits / "test.csv").read_text().splitlines()[0]
     assert header.startswith("pixel0,") and not header.startswith("label")
     out = tmp_path / "softmax"
-    code, stdout, err = run(capsys, "train", "--data", kaggle_digits / "train.csv", "--model", "softmax",
-                            "--test-fraction", "0.2", "--set", "epochs=5", "--set", "lr=0.003", "--seed", "0", "--out", out)  # fmt: skip
+    code, stdout, err = run(
+        capsys,
+        "train",
+        "--data",
+        kaggle_digits / "train.csv",
+        "--model",
+        "softmax",
+        "--test-fraction",
+        "0.2",
+        "--set",
+        "epochs=5",
+        "--set",
+        "lr=0.003",
+        "--seed",
+        "0",
+        "--out",
+        out,
+    )
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_train"] == 2400 and metrics["n_test"] == 600 and metrics["test_accuracy"] > 0.8
@@ -79,8 +95,20 @@ def test_png_folders_with_a_manifest_and_class_names(tmp_path, capsys):
     for ds in fashion.values():
         datasets.export(ds, tmp_path / "png", "png")
     out = tmp_path / "run"
-    code, _, err = run(capsys, "train", "--data", tmp_path / "png" / "train", "--test", tmp_path / "png" / "test",
-                       "--model", "mlp", "--epochs", "2", "--out", out)  # fmt: skip
+    code, _, err = run(
+        capsys,
+        "train",
+        "--data",
+        tmp_path / "png" / "train",
+        "--test",
+        tmp_path / "png" / "test",
+        "--model",
+        "mlp",
+        "--epochs",
+        "2",
+        "--out",
+        out,
+    )
     assert code == 0, err
     config = json.loads((out / "config.json").read_text())
     assert config["classes"][0] == "T-shirt/top" and config["data_source"]["test"]["rows"] == 300
@@ -91,14 +119,36 @@ def test_png_folders_with_a_manifest_and_class_names(tmp_path, capsys):
 def test_npz_train_and_test_files(tmp_path, capsys):
     for split, n in (("train", 1200), ("test", 200)):
         datasets.export(datasets.load("mnist", split).subset(slice(0, n)), tmp_path, "npz")
-    code, stdout, err = run(capsys, "train", "--data", tmp_path / "train.npz", "--test", tmp_path / "test.npz",
-                            "--model", "logreg", "--out", tmp_path / "run")  # fmt: skip
+    code, stdout, err = run(
+        capsys,
+        "train",
+        "--data",
+        tmp_path / "train.npz",
+        "--test",
+        tmp_path / "test.npz",
+        "--model",
+        "logreg",
+        "--out",
+        tmp_path / "run",
+    )
     assert code == 0 and float(stdout.split()[2]) > 0.8, err
 
 
 def test_default_validation_holdout_is_in_the_history(kaggle_digits, tmp_path, capsys):
-    code, _, err = run(capsys, "train", "--data", kaggle_digits / "train.csv", "--test-fraction", "0.2", "--model",
-                       "mlp", "--epochs", "1", "--out", tmp_path / "run")  # fmt: skip
+    code, _, err = run(
+        capsys,
+        "train",
+        "--data",
+        kaggle_digits / "train.csv",
+        "--test-fraction",
+        "0.2",
+        "--model",
+        "mlp",
+        "--epochs",
+        "1",
+        "--out",
+        tmp_path / "run",
+    )
     assert code == 0, err
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert {"val_loss", "val_accuracy"} <= set(history[0])
@@ -156,7 +206,20 @@ def test_a_test_class_the_model_never_saw_is_named(tmp_path, capsys):
     )
     (tmp_path / "dataset.json").unlink()
     datasets.export(datasets.load("mnist", "test").subset(slice(0, 100)), tmp_path / "t", "npz")
-    assert run(capsys, "train", "--data", tmp_path / "train.npz", "--test-fraction", "0.2", "--model", "naive-bayes",
-               "--out", tmp_path / "run")[0] == 0  # fmt: skip
+    assert (
+        run(
+            capsys,
+            "train",
+            "--data",
+            tmp_path / "train.npz",
+            "--test-fraction",
+            "0.2",
+            "--model",
+            "naive-bayes",
+            "--out",
+            tmp_path / "run",
+        )[0]
+        == 0
+    )
     code, _, err = run(capsys, "evaluate", tmp_path / "run", "--test", tmp_path / "t" / "test.npz")
     assert code == 1 and "class '9' never appeared in training" in err

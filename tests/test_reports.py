@@ -96,10 +96,26 @@ def test_the_report_renders_in_a_real_browser(evaluated_run, tmp_path):
         pytest.skip("chromium is not installed")
     main(["report", str(evaluated_run)])
     shot = tmp_path / "report.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2000", f"--screenshot={shot}",
-                    (evaluated_run / "report.html").as_uri()], capture_output=True, timeout=120, check=False)  # fmt: skip
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,2000",
+            f"--screenshot={shot}",
+            (evaluated_run / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     image = Image.open(shot).convert("L")
     assert image.size == (1200, 2000)
     assert len(np.unique(np.asarray(image))) > 50, "more than a blank page"

@@ -21,8 +21,15 @@ def saved_runs(tmp_path_factory, blobs, fast):
     X, y = blobs()
     torch_model = models.create("cnn-seed", **fast).fit(X, y)
     sk_model = models.create("logreg").fit(X, y)
-    runs.save(root / "torch", torch_model, model="cnn-seed", data="toy", classes=CLASSES, seed=0,
-              metrics={"test_accuracy": 0.5})  # fmt: skip
+    runs.save(
+        root / "torch",
+        torch_model,
+        model="cnn-seed",
+        data="toy",
+        classes=CLASSES,
+        seed=0,
+        metrics={"test_accuracy": 0.5},
+    )
     runs.save(
         root / "sk", sk_model, model="logreg", data="toy", classes=CLASSES, metrics={"test_accuracy": 0.75}
     )
@@ -40,8 +47,11 @@ def test_loaded_models_predict_identically(saved_runs, fast):
     assert run.config["versions"]["torch"].startswith("2.13")
     assert len(run.history) == fast["epochs"] and run.metrics["test_accuracy"] == 0.5
     assert sorted(p.name for p in (root / "torch").iterdir()) == [
-        "config.json", "history.json", "metrics.json", "weights.safetensors",
-    ]  # fmt: skip
+        "config.json",
+        "history.json",
+        "metrics.json",
+        "weights.safetensors",
+    ]
 
 
 def test_list_runs(saved_runs):
@@ -138,8 +148,25 @@ def test_cli_predict_images_and_submission(saved_runs, tmp_path, capsys):
 @pytest.mark.realdata
 def test_cli_train_writes_a_run_folder(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["train", "--data", "mnist", "--model", "mlp", "--epochs", "1", "--limit", "3000", "--seed", "0",
-                 "--threads", "1", "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "--data",
+            "mnist",
+            "--model",
+            "mlp",
+            "--epochs",
+            "1",
+            "--limit",
+            "3000",
+            "--seed",
+            "0",
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in capsys.readouterr().out
@@ -164,5 +191,6 @@ def test_runs_saved_in_format_1_load_and_predict_as_before(name):
     folder = Path(__file__).parent / "data" / "format1" / name
     assert json.loads((folder / "config.json").read_text())["format"] == 1
     images = np.load(folder.parent / "inputs.npz")["images"]
-    np.testing.assert_allclose(runs.load(folder).predict_proba(images), np.load(folder / "expected_proba.npy"),
-                               rtol=1e-6, atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(
+        runs.load(folder).predict_proba(images), np.load(folder / "expected_proba.npy"), rtol=1e-6, atol=1e-7
+    )

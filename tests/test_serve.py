@@ -90,8 +90,9 @@ def test_upload_of_real_test_digits_gives_their_classes(client, test_digits):
     for pixels, label in zip(
         images[:40], labels[:40], strict=True
     ):  # photographed-style: dark ink on white, 4x
-        answer = client.post("/predict", content=png_bytes(pixels, 4, invert=True),
-                             headers={"content-type": "image/png"}).json()  # fmt: skip
+        answer = client.post(
+            "/predict", content=png_bytes(pixels, 4, invert=True), headers={"content-type": "image/png"}
+        ).json()
         right += answer["top"][0]["class"] == str(label)
     assert right >= 37, f"only {right} of 40 test digits predicted right after upload preprocessing"
 
@@ -186,12 +187,24 @@ def test_pytorch_engine_gives_the_same_answer(digit_run, client):
 
 NOISE_PNG = png_bytes(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8), 4)
 BAD_REQUESTS = {
-    "over the size limit": (dict(content=b"\x89PNG" + b"x" * 2_100_000, headers={"content-type": "image/png"}), 413),
+    "over the size limit": (
+        dict(content=b"\x89PNG" + b"x" * 2_100_000, headers={"content-type": "image/png"}),
+        413,
+    ),
     "not an image": (dict(content=b"hello, world", headers={"content-type": "image/png"}), 400),
-    "corrupt png": (dict(content=NOISE_PNG[: len(NOISE_PNG) // 2], headers={"content-type": "image/png"}), 400),
+    "corrupt png": (
+        dict(content=NOISE_PNG[: len(NOISE_PNG) // 2], headers={"content-type": "image/png"}),
+        400,
+    ),
     "empty body": (dict(content=b"", headers={"content-type": "image/png"}), 400),
-    "decompression bomb": (dict(content=png_claiming(20000, 20000), headers={"content-type": "image/png"}), 400),
-    "blank canvas": (dict(content=png_bytes(np.full((28, 28), 255, np.uint8)), headers={"content-type": "image/png"}), 400),
+    "decompression bomb": (
+        dict(content=png_claiming(20000, 20000), headers={"content-type": "image/png"}),
+        400,
+    ),
+    "blank canvas": (
+        dict(content=png_bytes(np.full((28, 28), 255, np.uint8)), headers={"content-type": "image/png"}),
+        400,
+    ),
     "unsupported type": (dict(content=b"hello", headers={"content-type": "text/plain"}), 415),
     "no content type": (dict(content=b"hello"), 415),
     "multipart without a file": (dict(files={"note": (None, "hello")}), 400),
@@ -205,7 +218,7 @@ BAD_REQUESTS = {
     "json unknown field": (dict(json={"pixels": [0] * 784, "path": "/etc/passwd"}), 422),
     "json bad base64": (dict(json={"image": "not base64!"}), 422),
     "json base64 of a text": (dict(json={"image": base64.b64encode(b"hello").decode()}), 400),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", BAD_REQUESTS)
@@ -290,10 +303,19 @@ def test_serve_command_refuses_a_busy_port(digit_run, capsys):
 def server(digit_run):
     """``mnistlab serve`` in its own process on a free loopback port; yields the base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-c", "from mnistlab.cli import entry; entry()", "serve",
-         str(digit_run), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "from mnistlab.cli import entry; entry()",
+            "serve",
+            str(digit_run),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = process.stdout.readline()
     if not line.startswith("serving"):
         process.kill()
@@ -400,8 +422,10 @@ def test_browser_draws_digits_uploads_and_clears(server, browser, tmp_path, test
             "the bar's length is its probability"
         )
         page.screenshot(path=SCREENSHOTS / f"serve-drawn-{digit}.png")
-        seen = page.evaluate("Array.from(document.getElementById('seen').getContext('2d')"
-                             ".getImageData(0, 0, 28, 28).data).filter((v, i) => i % 4 == 0)")  # fmt: skip
+        seen = page.evaluate(
+            "Array.from(document.getElementById('seen').getContext('2d')"
+            ".getImageData(0, 0, 28, 28).data).filter((v, i) => i % 4 == 0)"
+        )
         assert max(seen) > 200 and max(seen[:28]) == 0, "the 28x28 image the model saw is shown"
 
     images, labels = test_digits
@@ -414,8 +438,10 @@ def test_browser_draws_digits_uploads_and_clears(server, browser, tmp_path, test
 
     page.click("#clear")
     assert page.locator("#results .bar").count() == 0
-    blank = page.evaluate("Array.from(document.getElementById('pad').getContext('2d')"
-                          ".getImageData(0, 0, 280, 280).data).every(v => v == 255)")  # fmt: skip
+    blank = page.evaluate(
+        "Array.from(document.getElementById('pad').getContext('2d')"
+        ".getImageData(0, 0, 280, 280).data).every(v => v == 255)"
+    )
     assert blank, "clear leaves a white pad"
 
     text = tmp_path / "notes.png"

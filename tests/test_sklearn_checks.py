@@ -37,21 +37,44 @@ DUMMY = (
 NEVER_POSITIVE = "a 'never positive' baseline for boolean targets: labels without False cannot be fitted"
 
 CONV_FAILURES = [
-    "check_fit_score_takes_y", "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self", "check_readonly_memmap_input", "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_dtype_object",
-    "check_pipeline_consistency", "check_estimators_nan_inf", "check_estimators_pickle",
-    "check_f_contiguous_array_estimator", "check_classifier_data_not_an_array", "check_classifiers_one_label",
-    "check_classifiers_classes", "check_classifiers_train", "check_supervised_y_2d",
-    "check_decision_proba_consistency", "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance", "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged",
-    "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in", "check_fit2d_predict1d",
-]  # fmt: skip
-NEVER_POSITIVE_FAILURES = [
-    "check_estimators_dtypes", "check_classifiers_one_label", "check_classifiers_classes",
-    "check_classifier_multioutput", "check_fit2d_1sample", "check_fit2d_1feature",
+    "check_fit_score_takes_y",
+    "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters",
+    "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input",
+    "check_n_features_in_after_fitting",
+    "check_positive_only_tag_during_fit",
+    "check_estimators_dtypes",
+    "check_dtype_object",
+    "check_pipeline_consistency",
+    "check_estimators_nan_inf",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
     "check_classifier_data_not_an_array",
-]  # fmt: skip
+    "check_classifiers_one_label",
+    "check_classifiers_classes",
+    "check_classifiers_train",
+    "check_supervised_y_2d",
+    "check_decision_proba_consistency",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_fit2d_1sample",
+    "check_fit2d_1feature",
+    "check_dict_unchanged",
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+    "check_fit2d_predict1d",
+]
+NEVER_POSITIVE_FAILURES = [
+    "check_estimators_dtypes",
+    "check_classifiers_one_label",
+    "check_classifiers_classes",
+    "check_classifier_multioutput",
+    "check_fit2d_1sample",
+    "check_fit2d_1feature",
+    "check_classifier_data_not_an_array",
+]
 
 
 def expected_failures(estimator) -> dict[str, str]:

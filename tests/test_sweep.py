@@ -92,8 +92,9 @@ def test_reference_accuracies_and_the_leaderboard_page(tmp_path, capsys):
     )
     _sorts_each_table_by_its_own_column(tmp_path / "out" / "leaderboard.html")
     table_script = Path(__file__).parents[1] / "benchmarks" / "sweep_table.py"
-    markdown = subprocess.run([sys.executable, str(table_script), str(tmp_path / "out")], capture_output=True,
-                              text=True, check=True).stdout  # fmt: skip
+    markdown = subprocess.run(
+        [sys.executable, str(table_script), str(tmp_path / "out")], capture_output=True, text=True, check=True
+    ).stdout
     knn_line = next(line for line in markdown.splitlines() if line.startswith(f"| knn `{knn['params']}` |"))
     spread = f"[{float(knn['min_accuracy']):.3f}, {float(knn['max_accuracy']):.3f}] (2 seeds)"
     difference = f"{100 * float(knn['difference']):+.2f}"
@@ -145,8 +146,11 @@ def test_the_same_table_on_a_dask_local_cluster(tmp_path):
 def test_killed_sweep_resumes_without_redoing_finished_trials(tmp_path):
     path = sweep_file(tmp_path)
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-c", "from mnistlab.cli import entry; entry()", "sweep", str(path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from mnistlab.cli import entry; entry()", "sweep", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     # The tables exist from the start (written atomically); the first row marks the first finished trial.
     while time.monotonic() < deadline and not ((out / "results.csv").is_file() and table(out)):
@@ -295,8 +299,18 @@ def test_an_entry_reference_applies_to_its_configurations_only(tmp_path):
         '\n[[models]]\nname = "knn"\ngrid = {{ n_neighbors = [7] }}\n\n[reference]\nknn = {{ mnist = 0.5 }}\n'
     )
     plan = read_sweep(sweep_file(tmp_path, text))
-    rows = [{"data": "mnist", "model": "knn", "params": t.params_text, "status": "ok", "test_accuracy": 0.9,
-             "train_seconds": 1.0} for t in plan.trials if t.model == "knn"]  # fmt: skip
+    rows = [
+        {
+            "data": "mnist",
+            "model": "knn",
+            "params": t.params_text,
+            "status": "ok",
+            "test_accuracy": 0.9,
+            "train_seconds": 1.0,
+        }
+        for t in plan.trials
+        if t.model == "knn"
+    ]
     references = {r["params"]: r["reference_accuracy"] for r in summarise(rows, plan.references)}
     assert references == {'{"n_neighbors": 3}': 0.25, '{"n_neighbors": 5}': 0.25, '{"n_neighbors": 7}': 0.5}
     bad = TINY.replace('name = "knn"\n', 'name = "knn"\nreference = {{ mnist = 1.5 }}\n')

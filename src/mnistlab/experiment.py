@@ -28,9 +28,13 @@ def _first(dataset: datasets.Dataset, limit: int | None) -> datasets.Dataset:
 
 
 def _train_test(
-    data: str, limit: int | None, test: str | None = None, test_fraction: float | None = None, classes=None,
+    data: str,
+    limit: int | None,
+    test: str | None = None,
+    test_fraction: float | None = None,
+    classes=None,
     seed: int = 0,
-) -> datasets.TrainTest:  # fmt: skip
+) -> datasets.TrainTest:
     """Training and test data (``datasets.train_and_test``); with ``limit``, the first N training and N // 6 test
     images (quick runs)."""
     _check_limit(limit)
@@ -58,8 +62,10 @@ def _check_folds(folds: int, labels) -> None:
     present = np.bincount(labels)
     smallest = int(present[present > 0].min()) if present.any() else 0
     if not isinstance(folds, int) or not 2 <= folds <= max(smallest, 2):
-        raise ParameterError(f"folds={folds}; expected 2..{max(smallest, 2)} (each fold needs an image of each "
-                             f"class; the rarest class has {smallest})")  # fmt: skip
+        raise ParameterError(
+            f"folds={folds}; expected 2..{max(smallest, 2)} (each fold needs an image of each "
+            f"class; the rarest class has {smallest})"
+        )
 
 
 def train_model(
@@ -95,8 +101,11 @@ def train_model(
     """
     spec = models.get_spec(model)
     params = dict(params or {})
-    check_params("train", {"validation_fraction": validation_fraction},
-                 {"validation_fraction": real(low=0, high=1, high_open=True)})  # fmt: skip
+    check_params(
+        "train",
+        {"validation_fraction": validation_fraction},
+        {"validation_fraction": real(low=0, high=1, high_open=True)},
+    )
     if spec.kind == "torch":
         params.setdefault("verbose", verbose)
         if "validation_split" not in spec.defaults:
@@ -117,16 +126,28 @@ def train_model(
     start = time.perf_counter()
     estimator.fit(train.images, train.labels)
     seconds = time.perf_counter() - start
-    metrics = {"train_seconds": round(seconds, 2), "n_train": len(train), "n_test": len(held_out),
-               "splits": _split_note(estimator, parts)}  # fmt: skip
+    metrics = {
+        "train_seconds": round(seconds, 2),
+        "n_train": len(train),
+        "n_test": len(held_out),
+        "splits": _split_note(estimator, parts),
+    }
     metrics.update(split_metrics(estimator, held_out))
     log.info(
         "%s on %s: test accuracy %.4f (trained in %.1f s)", model, data, metrics["test_accuracy"], seconds
     )
     history = getattr(estimator, "history_", [])
     if out is not None:
-        runs.save(out, estimator, model=model, data=data, classes=train.classes, seed=seed, metrics=metrics,
-                  data_source=parts.provenance)  # fmt: skip
+        runs.save(
+            out,
+            estimator,
+            model=model,
+            data=data,
+            classes=train.classes,
+            seed=seed,
+            metrics=metrics,
+            data_source=parts.provenance,
+        )
     return runs.Run(Path(out) if out else Path(), estimator, {"data": data, "model": model}, history, metrics)
 
 
@@ -160,17 +181,25 @@ def _run_test_data(run: runs.Run, test: str | None) -> datasets.Dataset:
             else _first(parts.test, max(recorded["limit"] // 6, 1))
         )
         if datasets.fingerprint(parts.test) != source["sha256"]:
-            raise DataFormatError(f"{source['spec']}: its test data changed since {run.path} was trained (sha256 "
-                                  f"{datasets.fingerprint(parts.test)[:12]}... now, {source['sha256'][:12]}... "
-                                  "then); evaluate on a file explicitly with --test")  # fmt: skip
+            raise DataFormatError(
+                f"{source['spec']}: its test data changed since {run.path} was trained (sha256 "
+                f"{datasets.fingerprint(parts.test)[:12]}... now, {source['sha256'][:12]}... "
+                "then); evaluate on a file explicitly with --test"
+            )
     if dataset.labels is None:
-        raise DataFormatError(f"{dataset.source}: has no labels, so it cannot be scored; predict it with "
-                              f"mnistlab predict {run.path} --csv FILE")  # fmt: skip
-    unknown = sorted({dataset.classes[k] for k in set(dataset.labels.tolist())} -
-                     {classes[int(k)] for k in run.config["classes_"] if str(k).isdigit()})  # fmt: skip
+        raise DataFormatError(
+            f"{dataset.source}: has no labels, so it cannot be scored; predict it with "
+            f"mnistlab predict {run.path} --csv FILE"
+        )
+    unknown = sorted(
+        {dataset.classes[k] for k in set(dataset.labels.tolist())}
+        - {classes[int(k)] for k in run.config["classes_"] if str(k).isdigit()}
+    )
     if unknown:
-        raise DataFormatError(f"{dataset.source or dataset.name}: class {unknown[0]!r} never appeared in training; "
-                              f"the model knows {', '.join(classes)}")  # fmt: skip
+        raise DataFormatError(
+            f"{dataset.source or dataset.name}: class {unknown[0]!r} never appeared in training; "
+            f"the model knows {', '.join(classes)}"
+        )
     return dataset
 
 
@@ -197,8 +226,12 @@ def evaluate_run(path: str | Path, top: int = 16, trust: bool = False, test: str
     run = runs.load_run(path, trust)
     test = _run_test_data(run, test)
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
-    metrics = {**run.metrics, "test_accuracy": evaluation.accuracy, "n_test": len(test),
-               "evaluation": evaluation.to_dict(top)}  # fmt: skip
+    metrics = {
+        **run.metrics,
+        "test_accuracy": evaluation.accuracy,
+        "n_test": len(test),
+        "evaluation": evaluation.to_dict(top),
+    }
     write_json(path / runs.METRICS, metrics)
     figures: dict[str, viz.Display] = {
         f"confusion_{kind}.png": viz.ConfusionDisplay.from_evaluation(evaluation, kind)
@@ -270,8 +303,11 @@ def detect(
     _check_limit(limit)
     if not model_names:
         raise ParameterError("no models to study: give at least one, e.g. sgd,random-forest")
-    check_params("detect", {"target_precision": target_precision},
-                 {"target_precision": real(low=0, high=1, low_open=True, none=True)})  # fmt: skip
+    check_params(
+        "detect",
+        {"target_precision": target_precision},
+        {"target_precision": real(low=0, high=1, low_open=True, none=True)},
+    )
     estimators = {name: models.create(name) for name in model_names}  # unknown names fail before data loads
     train = _training_data(data, limit, classes)
     _check_folds(folds, train.labels)
@@ -311,9 +347,12 @@ def _check_neighbours(train: datasets.Dataset, k: int = 5) -> None:
 
 
 def multilabel(
-    data: str = "mnist", limit: int | None = None, out: str | Path | None = None, test: str | None = None,
+    data: str = "mnist",
+    limit: int | None = None,
+    out: str | Path | None = None,
+    test: str | None = None,
     test_fraction: float | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """The Hands-On ML multilabel example: KNN on [class >= 7, class odd]; F1 per label, macro, weighted on
     the test split."""
     from mnistlab.evaluation.extensions import multilabel_study
@@ -331,9 +370,13 @@ def multilabel(
 
 
 def denoise(
-    data: str = "mnist", limit: int | None = None, noise: int = 100, out: str | Path | None = None,
-    test: str | None = None, test_fraction: float | None = None,
-) -> dict:  # fmt: skip
+    data: str = "mnist",
+    limit: int | None = None,
+    noise: int = 100,
+    out: str | Path | None = None,
+    test: str | None = None,
+    test_fraction: float | None = None,
+) -> dict:
     """The Hands-On ML multi-output example: learn noisy -> clean with KNN; MSE and PSNR before and after."""
     from mnistlab import viz
     from mnistlab.evaluation.extensions import denoise_study
@@ -367,9 +410,15 @@ def _stratified_sample(labels, n: int | str, seed: int):
 
 
 def graph(
-    path: str | Path, layer: str | None = None, method: str = "knn", n: int | str = 100, k: int = 10,
-    out: str | Path | None = None, seed: int = 0, trust: bool = False,
-):  # fmt: skip
+    path: str | Path,
+    layer: str | None = None,
+    method: str = "knn",
+    n: int | str = 100,
+    k: int = 10,
+    out: str | Path | None = None,
+    seed: int = 0,
+    trust: bool = False,
+):
     """The similarity graph of ``n`` test images (stratified by class) in a layer of a run's model (default: the
     penultimate layer), by ``method``; with ``out``: the figure, ``nodes.csv`` and ``graph.json``.
 
@@ -396,13 +445,19 @@ def _graph_of(run: runs.Run, test: datasets.Dataset, layer, method, n, k, out, s
         out = Path(out)
         stem = f"graph_{layer}_{method}"
         viz.GraphDisplay.from_analysis(result).save(out / f"{stem}.png")
-        viz.CentralImagesDisplay(images, result.y_true, result.y_pred, test.classes, result.betweenness(),
-                                 title=f"most central images ({layer} / {method}): true / predicted").save(
-            out / f"{stem}_central.png"
-        )  # fmt: skip
+        viz.CentralImagesDisplay(
+            images,
+            result.y_true,
+            result.y_pred,
+            test.classes,
+            result.betweenness(),
+            title=f"most central images ({layer} / {method}): true / predicted",
+        ).save(out / f"{stem}_central.png")
         _write_table(out / f"{stem}_nodes.csv", result.nodes())
-        write_json(out / f"{stem}.json", {"run": str(run.path), **result.summary(),
-                                          "error_detection": result.error_detection()})  # fmt: skip
+        write_json(
+            out / f"{stem}.json",
+            {"run": str(run.path), **result.summary(), "error_detection": result.error_detection()},
+        )
     return result
 
 
@@ -420,9 +475,16 @@ def _write_table(path: Path, columns: dict) -> Path:
 
 
 def graph_compare(
-    path: str | Path, n: int | str = 2000, k: int = 10, methods: tuple[str, ...] = ("knn", "correlation", "lasso"),
-    lasso_n: int = 300, train_n: int = 10000, out: str | Path | None = None, seed: int = 0, trust: bool = False,
-) -> list[dict]:  # fmt: skip
+    path: str | Path,
+    n: int | str = 2000,
+    k: int = 10,
+    methods: tuple[str, ...] = ("knn", "correlation", "lasso"),
+    lasso_n: int = 300,
+    train_n: int = 10000,
+    out: str | Path | None = None,
+    seed: int = 0,
+    trust: bool = False,
+) -> list[dict]:
     """Do central images in similarity graphs flag the model's mistakes better than the standard detectors?
 
     For each feature source (input, scaled input, last conv map, penultimate layer, logits) x graph method, on
@@ -458,9 +520,13 @@ def graph_compare(
                 else np.arange(min(lasso_n if method == "lasso" else 5000, len(chosen)))
             )
             result = analysis.GraphAnalysis(
-                analysis.similarity_graph(test_f[keep], method, k=k), y_true[keep], y_pred[keep], test.classes,
-                source, extra_scores={name: values[keep] for name, values in baselines.items()},
-            )  # fmt: skip
+                analysis.similarity_graph(test_f[keep], method, k=k),
+                y_true[keep],
+                y_pred[keep],
+                test.classes,
+                source,
+                extra_scores={name: values[keep] for name, values in baselines.items()},
+            )
             rows.append(_comparison_row(result))
             log.info("%s / %s: %s", source, method, rows[-1]["verdict"])
     if out is not None:
@@ -474,18 +540,26 @@ def _comparison_row(result) -> dict:
     central = max(("degree", "betweenness"), key=lambda name: _auc(detection[name]))
     beats = _auc(detection[central]) > _auc(detection[baseline])
     row = {
-        "source": summary["source"], "method": summary["method"], "images": summary["nodes"],
-        "edges": summary["edges"], "errors": summary["errors"], "edge_purity": round(summary["edge_purity"], 4),
-        "degree_auc": detection["degree"]["roc_auc"], "betweenness_auc": detection["betweenness"]["roc_auc"],
+        "source": summary["source"],
+        "method": summary["method"],
+        "images": summary["nodes"],
+        "edges": summary["edges"],
+        "errors": summary["errors"],
+        "edge_purity": round(summary["edge_purity"], 4),
+        "degree_auc": detection["degree"]["roc_auc"],
+        "betweenness_auc": detection["betweenness"]["roc_auc"],
         "betweenness_ap": detection["betweenness"]["average_precision"],
         "betweenness_top10_error_rate": detection["betweenness"]["error_rate_top10"],
         "error_rate": detection["betweenness"]["error_rate"],
-        "max_softmax_auc": detection["max_softmax"]["roc_auc"], "deep_knn_auc": detection["deep_knn"]["roc_auc"],
+        "max_softmax_auc": detection["max_softmax"]["roc_auc"],
+        "deep_knn_auc": detection["deep_knn"]["roc_auc"],
         "trust_score_auc": detection["trust_score"]["roc_auc"],
-    }  # fmt: skip
+    }
     verb = "beats" if beats else "does not beat"
-    row["verdict"] = (f"{central} (AUC {_auc(detection[central]):.3f}) {verb} the best baseline, {baseline} "
-                      f"(AUC {_auc(detection[baseline]):.3f})")  # fmt: skip
+    row["verdict"] = (
+        f"{central} (AUC {_auc(detection[central]):.3f}) {verb} the best baseline, {baseline} "
+        f"(AUC {_auc(detection[baseline]):.3f})"
+    )
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
 
 
@@ -526,8 +600,9 @@ def _recorded_parts(run: runs.Run) -> datasets.TrainTest:
     )
 
 
-def graph_panel(path: str | Path, n: int = 100, out: str | Path = "reports/graph", seed: int = 0,
-                trust: bool = False) -> Path:  # fmt: skip
+def graph_panel(
+    path: str | Path, n: int = 100, out: str | Path = "reports/graph", seed: int = 0, trust: bool = False
+) -> Path:
     """One figure per feature source x method for ``n`` test images (the tutorial's comparison), and one panel
     figure with all of them side by side; returns the panel's path."""
     from mnistlab import analysis, viz
@@ -552,8 +627,15 @@ def graph_panel(path: str | Path, n: int = 100, out: str | Path = "reports/graph
     return viz.save_figure(figure, out / "graph_panel.png")
 
 
-def feature_map(path: str | Path, layer: str | None = None, method: str = "pca", n: int | str = 2000,
-                out: str | Path = "reports/map", seed: int = 0, trust: bool = False) -> Path:  # fmt: skip
+def feature_map(
+    path: str | Path,
+    layer: str | None = None,
+    method: str = "pca",
+    n: int | str = 2000,
+    out: str | Path = "reports/map",
+    seed: int = 0,
+    trust: bool = False,
+) -> Path:
     """A 2-D map (PCA or t-SNE) of ``n`` test images' features in a layer, coloured by class, mistakes marked."""
     from mnistlab import analysis, viz
 
@@ -563,15 +645,24 @@ def feature_map(path: str | Path, layer: str | None = None, method: str = "pca",
     chosen = _stratified_sample(test.labels, n, seed)
     coordinates = analysis.embed(analysis.features(run.estimator, test.images[chosen], layer), method, seed)
     title = f"{layer} features of {len(chosen)} test images, {method.upper() if method == 'pca' else 't-SNE'}"
-    display = viz.FeatureMapDisplay(coordinates, test.labels[chosen], run.estimator.predict(test.images[chosen]),
-                                    test.classes, title)  # fmt: skip
+    display = viz.FeatureMapDisplay(
+        coordinates, test.labels[chosen], run.estimator.predict(test.images[chosen]), test.classes, title
+    )
     return display.save(Path(out) / f"map_{layer}_{method}.png")
 
 
 def health(
-    data: str | Path, model: str = "mlp", folds: int = 5, near_ratio: float = 0.2, label_errors: bool = True,
-    out: str | Path | None = None, classes=None, seed: int = 0, gallery: int = 24, near: bool = True,
-):  # fmt: skip
+    data: str | Path,
+    model: str = "mlp",
+    folds: int = 5,
+    near_ratio: float = 0.2,
+    label_errors: bool = True,
+    out: str | Path | None = None,
+    classes=None,
+    seed: int = 0,
+    gallery: int = 24,
+    near: bool = True,
+):
     """Check a data set (registered or a file/folder): exact and near duplicates inside and across its splits,
     conflicting labels, suspected label errors (out-of-fold probabilities of ``model``, ``folds``-fold
     cross-validated on each split) and odd images; with ``out``: ``findings.csv``, ``health.json`` and galleries.
@@ -589,8 +680,10 @@ def health(
         spec = models.get_spec(model)
         probe = models.create(model, next(iter(splits.values())))
         if spec.kind == "sklearn" and not hasattr(probe, "predict_proba"):
-            raise ParameterError(f"model {model!r} gives no probabilities; suspected label errors need them "
-                                 "(e.g. mlp, logreg, random-forest)")  # fmt: skip
+            raise ParameterError(
+                f"model {model!r} gives no probabilities; suspected label errors need them "
+                "(e.g. mlp, logreg, random-forest)"
+            )
     images = np.concatenate([ds.images for ds in splits.values()])
     labels = np.concatenate([ds.labels for ds in splits.values()])
     start = time.perf_counter()
@@ -623,9 +716,13 @@ def _label_errors(dataset: datasets.Dataset, model: str, folds: int, seed: int) 
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     proba = cross_val_predict(estimator, dataset.images, dataset.labels, cv=cv, method="predict_proba")
     suspects = suspected_label_errors(proba, dataset.labels)
-    return {"indices": suspects.tolist(), "given": dataset.labels[suspects].tolist(),
-            "predicted": proba[suspects].argmax(1).tolist(), "p": proba[suspects, dataset.labels[suspects]].tolist(),
-            "p_predicted": proba[suspects].max(1).tolist()}  # fmt: skip
+    return {
+        "indices": suspects.tolist(),
+        "given": dataset.labels[suspects].tolist(),
+        "predicted": proba[suspects].argmax(1).tolist(),
+        "p": proba[suspects, dataset.labels[suspects]].tolist(),
+        "p_predicted": proba[suspects].max(1).tolist(),
+    }
 
 
 def _write_health(report, out: Path, gallery: int) -> None:
@@ -647,17 +744,27 @@ def _write_health(report, out: Path, gallery: int) -> None:
         shown = [k for i, j, _ in pairs for k in (i, j)]
         captions = [f"{report.locate(k)[0]} {report.locate(k)[1]}: {classes[labels[k]]}"[:24] for k in shown]
         flagged = [labels[i] != labels[j] for i, j, _ in pairs for _ in (0, 1)]
-        viz.ImageGalleryDisplay(images[shown], captions, flagged, cols=8,
-                                title="duplicate pairs side by side (red: labels disagree)").save(out / "duplicates.png")  # fmt: skip
+        viz.ImageGalleryDisplay(
+            images[shown],
+            captions,
+            flagged,
+            cols=8,
+            title="duplicate pairs side by side (red: labels disagree)",
+        ).save(out / "duplicates.png")
     for name, found in report.label_errors.items():
         if not found["indices"]:
             continue
         chosen = found["indices"][:gallery]
-        captions = [f"{classes[g][:8]} -> {classes[p][:8]} {q:.2f}" for g, p, q in
-                    zip(found["given"], found["predicted"], found["p_predicted"], strict=False)][:gallery]  # fmt: skip
-        viz.ImageGalleryDisplay(report.splits[name].images[chosen], captions, cols=8,
-                                title=f"{name}: suspected label errors (recorded -> model, its probability)").save(
-            out / f"label_errors_{name}.png")  # fmt: skip
+        captions = [
+            f"{classes[g][:8]} -> {classes[p][:8]} {q:.2f}"
+            for g, p, q in zip(found["given"], found["predicted"], found["p_predicted"], strict=False)
+        ][:gallery]
+        viz.ImageGalleryDisplay(
+            report.splits[name].images[chosen],
+            captions,
+            cols=8,
+            title=f"{name}: suspected label errors (recorded -> model, its probability)",
+        ).save(out / f"label_errors_{name}.png")
 
 
 def report_run(path: str | Path, out: str | Path | None = None, trust: bool = False) -> Path:
@@ -704,8 +811,15 @@ def _report_of(run: runs.Run, out: str | Path | None) -> Path:
         figures["predictions"] = reports.png_data_uri(
             viz.PredictionGridDisplay.from_evaluation(evaluation, test.images)
         )
-    return reports.render("run.html", out, h=_headline(run, recorded), figures=figures, model=_model_card(run),
-                          report=recorded["report"], extras=_extras(path))  # fmt: skip
+    return reports.render(
+        "run.html",
+        out,
+        h=_headline(run, recorded),
+        figures=figures,
+        model=_model_card(run),
+        report=recorded["report"],
+        extras=_extras(path),
+    )
 
 
 def _headline(run: runs.Run, recorded: dict) -> dict:
@@ -714,16 +828,24 @@ def _headline(run: runs.Run, recorded: dict) -> dict:
     estimator = run.estimator
     network = getattr(estimator, "network_", None)
     return {
-        "run": str(run.path), "model": run.config["model"], "data": run.config["data"],
-        "accuracy": recorded["accuracy"], "log_loss": recorded.get("log_loss"),
-        "macro_f1": recorded["report"]["macro avg"]["f1-score"], "train_seconds": run.metrics.get("train_seconds", "-"),
+        "run": str(run.path),
+        "model": run.config["model"],
+        "data": run.config["data"],
+        "accuracy": recorded["accuracy"],
+        "log_loss": recorded.get("log_loss"),
+        "macro_f1": recorded["report"]["macro avg"]["f1-score"],
+        "train_seconds": run.metrics.get("train_seconds", "-"),
         "parameters": f"{sum(p.numel() for p in network.parameters()):,}" if network is not None else "-",
-        "n_test": int(recorded["report"]["macro avg"]["support"]), "date": run.config.get("saved", "-"),
-        "machine": f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores" if machine else "machine not recorded",
-        "versions": run.config.get("versions", {}), "source": source.get("test", {}).get("split", run.config["data"]),
+        "n_test": int(recorded["report"]["macro avg"]["support"]),
+        "date": run.config.get("saved", "-"),
+        "machine": f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores"
+        if machine
+        else "machine not recorded",
+        "versions": run.config.get("versions", {}),
+        "source": source.get("test", {}).get("split", run.config["data"]),
         "sha256": source.get("test", {}).get("sha256"),
         "splits": "; ".join(f"{k}: {v}" for k, v in (run.metrics.get("splits") or {}).items() if v),
-    }  # fmt: skip
+    }
 
 
 def _model_card(run: runs.Run) -> dict:
@@ -768,22 +890,44 @@ def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool
         run = runs.load_run(folder, trust)
         page = _report_of(run, None)
         head = _headline(run, run.metrics["evaluation"])
-        row = {**head, "link": relpath(page, out.parent), "run": folder.name,
-               "parameters_n": int(head["parameters"].replace(",", "")) if head["parameters"] != "-" else 0}  # fmt: skip
+        row = {
+            **head,
+            "link": relpath(page, out.parent),
+            "run": folder.name,
+            "parameters_n": int(head["parameters"].replace(",", "")) if head["parameters"] != "-" else 0,
+        }
         rows.append(row)
         by_data.setdefault(head["data"], []).append(row)
         histories.setdefault(head["data"], {})[folder.name] = run.history
         report = run.metrics["evaluation"]["report"]
-        recalls.setdefault(head["data"], {})[folder.name] = {k: v["recall"] for k, v in report.items()
-                                                             if isinstance(v, dict) and "avg" not in k}  # fmt: skip
-    curves = {data: reports.svg_markup(viz.RunComparisonDisplay.curves(h)) if any(h.values()) else None
-              for data, h in histories.items()}  # fmt: skip
+        recalls.setdefault(head["data"], {})[folder.name] = {
+            k: v["recall"] for k, v in report.items() if isinstance(v, dict) and "avg" not in k
+        }
+    curves = {
+        data: reports.svg_markup(viz.RunComparisonDisplay.curves(h)) if any(h.values()) else None
+        for data, h in histories.items()
+    }
     per_class = {
         data: reports.svg_markup(viz.RunComparisonDisplay.per_class(r)) for data, r in recalls.items()
     }
     for group in by_data.values():
         group.sort(key=lambda row: -row["accuracy"])
-    columns = [("run", "run"), ("model", "model"), ("accuracy", "test accuracy"), ("macro_f1", "macro F1"),
-               ("log_loss", "log loss"), ("train_seconds", "training s"), ("parameters", "parameters"), ("date", "date")]  # fmt: skip
-    return reports.render("leaderboard.html", out, rows=rows, groups=by_data, columns=columns, curves=curves,
-                          per_class=per_class)  # fmt: skip
+    columns = [
+        ("run", "run"),
+        ("model", "model"),
+        ("accuracy", "test accuracy"),
+        ("macro_f1", "macro F1"),
+        ("log_loss", "log loss"),
+        ("train_seconds", "training s"),
+        ("parameters", "parameters"),
+        ("date", "date"),
+    ]
+    return reports.render(
+        "leaderboard.html",
+        out,
+        rows=rows,
+        groups=by_data,
+        columns=columns,
+        curves=curves,
+        per_class=per_class,
+    )

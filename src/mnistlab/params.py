@@ -55,9 +55,12 @@ def integer(low: int | None = None, high: int | None = None, none: bool = False)
 
 
 def real(
-    low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
     none: bool = False,
-) -> Rule:  # fmt: skip
+) -> Rule:
     def accepts(v: Any) -> bool:
         if none and v is None:
             return True

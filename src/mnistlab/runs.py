@@ -98,9 +98,16 @@ def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
 
 
 def save(
-    path: str | Path, estimator: BaseEstimator, *, model: str, data: str, classes: list[str],
-    seed: int | None = None, metrics: dict | None = None, data_source: dict | None = None,
-) -> Path:  # fmt: skip
+    path: str | Path,
+    estimator: BaseEstimator,
+    *,
+    model: str,
+    data: str,
+    classes: list[str],
+    seed: int | None = None,
+    metrics: dict | None = None,
+    data_source: dict | None = None,
+) -> Path:
     """Write a fitted estimator and its metadata into the run folder ``path``."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -284,8 +291,10 @@ def _load_sklearn(path: Path, config: dict, trust: bool) -> BaseEstimator:
         raise RunError(f"{file}: not a valid skops file ({type(exc).__name__}: {exc})") from None
     refused = sorted(set(untrusted) - TRUSTED_TYPES - TREE_TYPES)
     if refused:
-        raise RunError(f"{file}: refusing to load {', '.join(refused)}: no mnistlab model contains that type "
-                       "(a file naming it may be crafted to run code)")  # fmt: skip
+        raise RunError(
+            f"{file}: refusing to load {', '.join(refused)}: no mnistlab model contains that type "
+            "(a file naming it may be crafted to run code)"
+        )
     trees = sorted(set(untrusted) & TREE_TYPES)
     if trees and not trust and not _signed_here(file, config):
         raise RunError(
@@ -315,8 +324,10 @@ def _check_registry_model(estimator, model: str, file: Path) -> None:
         ) from None
     steps = estimator.steps if isinstance(estimator, Pipeline) else []
     if not steps or type(steps[0][1]).__name__ != "FlattenPixels" or type(steps[-1][1]) is not expected:
-        raise RunError(f"{file}: holds {type(estimator).__name__}, not the {model!r} pipeline "
-                       f"(FlattenPixels -> ... -> {expected.__name__})")  # fmt: skip
+        raise RunError(
+            f"{file}: holds {type(estimator).__name__}, not the {model!r} pipeline "
+            f"(FlattenPixels -> ... -> {expected.__name__})"
+        )
 
 
 def list_runs(root: str | Path) -> list[dict]:

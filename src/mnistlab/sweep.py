@@ -55,10 +55,32 @@ from mnistlab.parallel import check_jobs, parallel
 PLAN_FILE = "sweep.json"
 SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction", "reference"}
 MODEL_KEYS = {"name", "grid", "sample", "sample_seed", "seeds", "reference"}
-SUMMARY_COLUMNS = ["data", "model", "params", "seeds", "mean_accuracy", "std_accuracy", "min_accuracy",
-                   "max_accuracy", "reference_accuracy", "difference", "mean_train_seconds", "failed"]  # fmt: skip
-RESULT_COLUMNS = ["data", "model", "params", "seed", "status", "test_accuracy", "test_loss", "train_seconds",
-                  "folder", "error"]  # fmt: skip
+SUMMARY_COLUMNS = [
+    "data",
+    "model",
+    "params",
+    "seeds",
+    "mean_accuracy",
+    "std_accuracy",
+    "min_accuracy",
+    "max_accuracy",
+    "reference_accuracy",
+    "difference",
+    "mean_train_seconds",
+    "failed",
+]
+RESULT_COLUMNS = [
+    "data",
+    "model",
+    "params",
+    "seed",
+    "status",
+    "test_accuracy",
+    "test_loss",
+    "train_seconds",
+    "folder",
+    "error",
+]
 
 
 @dataclass(frozen=True)
@@ -148,8 +170,15 @@ def read_sweep(path: str | Path) -> SweepPlan:
             own_references |= {reference_key(name, combo): accuracies for name, combo in combos}
     references = _references(config.get("reference", {}), data, {t.model for t in trials}, where)
     references |= own_references
-    return SweepPlan(str(config["name"]), Path(config["out"]), trials, limit,
-                     float(config.get("validation_fraction", 0.1)), where, references)  # fmt: skip
+    return SweepPlan(
+        str(config["name"]),
+        Path(config["out"]),
+        trials,
+        limit,
+        float(config.get("validation_fraction", 0.1)),
+        where,
+        references,
+    )
 
 
 def reference_key(model: str, params: tuple | str) -> str:
@@ -200,8 +229,10 @@ def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
         raise ParameterError(f"{where} ({name}): grid must be a table of parameter = [values]")
     for param, values in grid.items():
         if param not in spec.parameter_names():
-            raise ParameterError(f"{where} ({name}): unknown parameter {param!r}; its parameters: "
-                                 f"{', '.join(spec.parameter_names())}")  # fmt: skip
+            raise ParameterError(
+                f"{where} ({name}): unknown parameter {param!r}; its parameters: "
+                f"{', '.join(spec.parameter_names())}"
+            )
         if not isinstance(values, list) or not values:
             raise ParameterError(
                 f"{where} ({name}): grid {param} = {values!r}; expected a non-empty list of values"
@@ -247,10 +278,15 @@ def _no_unknown(table: dict, known: set[str], where: str) -> None:
 
 
 def run_sweep(
-    plan: SweepPlan | str | Path, jobs: int = 1, cluster: str | None = None, track: str | None = None,
-    tracking_uri: str | None = None, cluster_timeout: float = 10.0, on_trial: Callable[[dict], None] | None = None,
+    plan: SweepPlan | str | Path,
+    jobs: int = 1,
+    cluster: str | None = None,
+    track: str | None = None,
+    tracking_uri: str | None = None,
+    cluster_timeout: float = 10.0,
+    on_trial: Callable[[dict], None] | None = None,
     out: str | Path | None = None,
-) -> SweepResult:  # fmt: skip
+) -> SweepResult:
     """Train every unfinished trial (``jobs`` at once; on the Dask cluster at ``cluster`` when given) and write
     the tables and the leaderboard page. A failing trial is recorded with its error and the others go on.
     ``track="mlflow"`` also logs each trial to MLflow (a parent run for the sweep, a child run per trial).
@@ -287,14 +323,22 @@ def _claim_folder(plan: SweepPlan) -> None:
     if plan_file.exists():
         held = read_json(plan_file)
         if held.get("identity") != plan.identity():
-            raise MnistlabError(f"{plan.out}: holds another sweep ({held.get('identity', {}).get('name')!r}); "
-                                "choose another 'out' for this one")  # fmt: skip
+            raise MnistlabError(
+                f"{plan.out}: holds another sweep ({held.get('identity', {}).get('name')!r}); "
+                "choose another 'out' for this one"
+            )
     elif plan.out.exists() and any(plan.out.iterdir()):
         raise MnistlabError(f"{plan.out}: exists and is not a sweep folder; choose another 'out'")
     plan.out.mkdir(parents=True, exist_ok=True)
-    write_json(plan_file, {"identity": plan.identity(), "source": plan.source,
-                           "trials": [asdict(t) | {"key": t.key} for t in plan.trials],
-                           "references": plan.references})  # fmt: skip
+    write_json(
+        plan_file,
+        {
+            "identity": plan.identity(),
+            "source": plan.source,
+            "trials": [asdict(t) | {"key": t.key} for t in plan.trials],
+            "references": plan.references,
+        },
+    )
 
 
 def _finished_row(trial: Trial, out: Path) -> dict | None:
@@ -306,9 +350,18 @@ def _finished_row(trial: Trial, out: Path) -> dict | None:
 
 def _row(trial: Trial, out: Path, status: str, metrics: dict | None = None, error: str = "") -> dict:
     metrics = metrics or {}
-    return {"data": trial.data, "model": trial.model, "params": trial.params_text, "seed": trial.seed,
-            "status": status, "test_accuracy": metrics.get("test_accuracy"), "test_loss": metrics.get("test_loss"),
-            "train_seconds": metrics.get("train_seconds"), "folder": str(trial.folder(out)), "error": error}  # fmt: skip
+    return {
+        "data": trial.data,
+        "model": trial.model,
+        "params": trial.params_text,
+        "seed": trial.seed,
+        "status": status,
+        "test_accuracy": metrics.get("test_accuracy"),
+        "test_loss": metrics.get("test_loss"),
+        "train_seconds": metrics.get("train_seconds"),
+        "folder": str(trial.folder(out)),
+        "error": error,
+    }
 
 
 def run_trial(
@@ -321,8 +374,17 @@ def run_trial(
     if threads and models.get_spec(trial.model).kind == "torch":
         params.setdefault("threads", threads)
     try:
-        run = train_model(trial.data, trial.model, params=params, seed=trial.seed, out=trial.folder(out),
-                          limit=limit, validation_fraction=validation_fraction, overwrite=True, verbose=0)  # fmt: skip
+        run = train_model(
+            trial.data,
+            trial.model,
+            params=params,
+            seed=trial.seed,
+            out=trial.folder(out),
+            limit=limit,
+            validation_fraction=validation_fraction,
+            overwrite=True,
+            verbose=0,
+        )
     except (
         Exception
     ) as exc:  # recorded with its error; the sweep goes on (a KeyboardInterrupt still stops it)
@@ -330,8 +392,9 @@ def run_trial(
     return _row(trial, out, "ok", metrics=run.metrics)
 
 
-def _parallel(pending: list[Trial], plan: SweepPlan, jobs: int, cluster: str | None,
-              timeout: float) -> Iterator[tuple[Trial, dict]]:  # fmt: skip
+def _parallel(
+    pending: list[Trial], plan: SweepPlan, jobs: int, cluster: str | None, timeout: float
+) -> Iterator[tuple[Trial, dict]]:
     """(trial, row) as each trial finishes: in this process for one local job, else through joblib (loky
     processes, or the Dask cluster's workers); PyTorch threads per trial so that jobs x threads = cores."""
     if not pending:
@@ -386,14 +449,22 @@ def summarise(rows: list[dict], references: dict[str, dict[str, float]] | None =
         accs = [float(r["test_accuracy"]) for r in ok]
         secs = [float(r["train_seconds"]) for r in ok]
         mean = statistics.fmean(accs) if accs else None
-        summary.append({
-            "data": data, "model": model, "params": params, "seeds": len(ok), "mean_accuracy": mean,
-            "std_accuracy": statistics.pstdev(accs) if len(accs) > 1 else (0.0 if accs else None),
-            "min_accuracy": min(accs, default=None), "max_accuracy": max(accs, default=None),
-            "mean_train_seconds": statistics.fmean(secs) if secs else None, "failed": len(group) - len(ok),
-            "reference_accuracy": reference,
-            "difference": mean - reference if reference is not None and mean is not None else None,
-        })  # fmt: skip
+        summary.append(
+            {
+                "data": data,
+                "model": model,
+                "params": params,
+                "seeds": len(ok),
+                "mean_accuracy": mean,
+                "std_accuracy": statistics.pstdev(accs) if len(accs) > 1 else (0.0 if accs else None),
+                "min_accuracy": min(accs, default=None),
+                "max_accuracy": max(accs, default=None),
+                "mean_train_seconds": statistics.fmean(secs) if secs else None,
+                "failed": len(group) - len(ok),
+                "reference_accuracy": reference,
+                "difference": mean - reference if reference is not None and mean is not None else None,
+            }
+        )
     return sorted(summary, key=lambda r: (r["data"], -(r["mean_accuracy"] or -1)))
 
 
@@ -411,12 +482,23 @@ def _write_page(plan: SweepPlan, rows: list[dict], summary: list[dict]) -> None:
     for row in rows:
         folder = Path(row["folder"])
         trials[row["data"]].append(row | {"name": folder.name, "link": f"trials/{folder.name}/"})
-    figures = {d: reports.svg_markup(viz.SweepDisplay.from_summary(g)) if any(r["seeds"] for r in g) else None
-               for d, g in groups.items()}  # fmt: skip
-    reports.render("sweep.html", plan.out / "leaderboard.html", name=plan.name, groups=groups, trials=trials,
-                   figures=figures, finished=sum(r["status"] == "ok" for r in rows), total=len(plan.trials),
-                   failed=sum(r["status"] == "failed" for r in rows), any_reference=bool(plan.references),
-                   updated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+    figures = {
+        d: reports.svg_markup(viz.SweepDisplay.from_summary(g)) if any(r["seeds"] for r in g) else None
+        for d, g in groups.items()
+    }
+    reports.render(
+        "sweep.html",
+        plan.out / "leaderboard.html",
+        name=plan.name,
+        groups=groups,
+        trials=trials,
+        figures=figures,
+        finished=sum(r["status"] == "ok" for r in rows),
+        total=len(plan.trials),
+        failed=sum(r["status"] == "failed" for r in rows),
+        any_reference=bool(plan.references),
+        updated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    )
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
@@ -467,8 +549,13 @@ class MlflowTracker:
             if row["status"] != "ok":
                 mlflow.set_tag("error", row["error"][:5000])
                 return
-            mlflow.log_metrics({k: float(row[k]) for k in ("test_accuracy", "test_loss", "train_seconds")
-                                if row.get(k) is not None})  # fmt: skip
+            mlflow.log_metrics(
+                {
+                    k: float(row[k])
+                    for k in ("test_accuracy", "test_loss", "train_seconds")
+                    if row.get(k) is not None
+                }
+            )
             history = folder / "history.json"
             for epoch in read_json(history, []) if history.is_file() else []:
                 values = {

@@ -14,8 +14,13 @@ def run_measured():
     peak resident memory (VmHWM, which starts afresh at exec, unlike ru_maxrss)."""
 
     def run(code: str) -> tuple[list[str], int]:
-        out = subprocess.run([sys.executable, "-c", code + "\n" + _PEAK], capture_output=True, text=True,
-                             timeout=300, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", code + "\n" + _PEAK],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
         lines = out.stdout.strip().splitlines()
         return lines[:-1], int(lines[-1])
 

@@ -15,8 +15,13 @@ from mnistlab.errors import ParameterError, RunError
 def mlp_run(tmp_path_factory, blobs):
     root = tmp_path_factory.mktemp("cfg")
     X, y = blobs(60)
-    runs.save(root / "mlp", models.create("mlp", epochs=1, threads=1).fit(X, y), model="mlp", data="toy",
-              classes=["a", "b", "c"])  # fmt: skip
+    runs.save(
+        root / "mlp",
+        models.create("mlp", epochs=1, threads=1).fit(X, y),
+        model="mlp",
+        data="toy",
+        classes=["a", "b", "c"],
+    )
     return root / "mlp"
 
 

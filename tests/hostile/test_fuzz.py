@@ -29,12 +29,21 @@ FUZZ = settings(
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, (2, 28, 28), dtype=np.uint8)
 VALID = {
-    "csv": ("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n"
-            + "\n".join(f"{k}," + ",".join(map(str, img.ravel())) for k, img in enumerate(IMAGES)) + "\n").encode(),
+    "csv": (
+        "label,"
+        + ",".join(f"pixel{i}" for i in range(784))
+        + "\n"
+        + "\n".join(f"{k}," + ",".join(map(str, img.ravel())) for k, img in enumerate(IMAGES))
+        + "\n"
+    ).encode(),
     "idx": idx_bytes(IMAGES),
-    "png": (lambda buffer: (Image.fromarray(IMAGES[0]).save(buffer, "PNG"), buffer.getvalue())[1])(io.BytesIO()),
-    "npz": (lambda buffer: (np.savez(buffer, images=IMAGES, labels=np.array([0, 1])), buffer.getvalue())[1])(io.BytesIO()),
-}  # fmt: skip
+    "png": (lambda buffer: (Image.fromarray(IMAGES[0]).save(buffer, "PNG"), buffer.getvalue())[1])(
+        io.BytesIO()
+    ),
+    "npz": (lambda buffer: (np.savez(buffer, images=IMAGES, labels=np.array([0, 1])), buffer.getvalue())[1])(
+        io.BytesIO()
+    ),
+}
 
 # One edit: overwrite a byte, insert bytes, delete a range, or cut the file short.
 edits = st.one_of(

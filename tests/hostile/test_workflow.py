@@ -114,9 +114,18 @@ def test_leftovers_of_a_killed_fetch_are_removed(tmp_home, http_server, monkeypa
         for name in pair
     }
     specs = tuple(FileSpec(n, hashlib.sha256(b).hexdigest(), f"{n}.gz") for n, b in raw.items())
-    info = DatasetInfo(name="toy", description="toy", classes=["a", "b"], split_sizes={"train": 2, "test": 2},
-                       files=specs, mirrors=(HttpMirror(f"{http_server.base_url}/a/"),), license="-", citation="-",
-                       homepage="-", kind="objects")  # fmt: skip
+    info = DatasetInfo(
+        name="toy",
+        description="toy",
+        classes=["a", "b"],
+        split_sizes={"train": 2, "test": 2},
+        files=specs,
+        mirrors=(HttpMirror(f"{http_server.base_url}/a/"),),
+        license="-",
+        citation="-",
+        homepage="-",
+        kind="objects",
+    )
     monkeypatch.setitem(REGISTRY, "toy", info)
     for name, body in raw.items():
         http_server.serve(f"/a/{name}.gz", gzip.compress(body))

@@ -22,8 +22,9 @@ def max_softmax(proba: np.ndarray) -> np.ndarray:
     return 1.0 - np.asarray(proba).max(axis=1)
 
 
-def deep_knn(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, predicted: np.ndarray,
-             k: int = 10) -> np.ndarray:  # fmt: skip
+def deep_knn(
+    train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, predicted: np.ndarray, k: int = 10
+) -> np.ndarray:
     from sklearn.neighbors import NearestNeighbors
 
     neighbours = NearestNeighbors(n_neighbors=k).fit(train).kneighbors(test, return_distance=False)

@@ -37,8 +37,11 @@ def _estimator(run_or_estimator) -> BaseEstimator:
 def _torch_layers(clf: TorchClassifier) -> list[str]:
     from mnistlab.models.fast_layers import FastDropout
 
-    return [name for name, module in clf.network_.named_children()
-            if name != "scaling" and not isinstance(module, (*_SKIPPED, FastDropout))]  # fmt: skip
+    return [
+        name
+        for name, module in clf.network_.named_children()
+        if name != "scaling" and not isinstance(module, (*_SKIPPED, FastDropout))
+    ]
 
 
 def layers(run_or_estimator) -> dict[str, int]:
@@ -66,8 +69,10 @@ def features(run_or_estimator, X, layer: str = "input", batch_size: int = 2048) 
     X = np.asarray(X)
     rows = X.reshape(len(X), -1)
     if rows.shape[1] != est.n_features_in_:
-        raise DataFormatError(f"images of shape {X.shape[1:]} ({rows.shape[1]} values each); this model takes "
-                              f"{est.n_features_in_} values per image")  # fmt: skip
+        raise DataFormatError(
+            f"images of shape {X.shape[1:]} ({rows.shape[1]} values each); this model takes "
+            f"{est.n_features_in_} values per image"
+        )
     if layer == "input":
         return rows.astype(np.float32)
     if not isinstance(est, TorchClassifier):

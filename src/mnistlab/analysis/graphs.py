@@ -42,9 +42,14 @@ class SimilarityGraph:
 
 
 def similarity_graph(
-    features: np.ndarray, method: str = "knn", k: int = 10, threshold: float | None = None,
-    alpha: float = DEFAULT_LASSO_ALPHA, rule: str = "or", mutual: bool = False,
-) -> SimilarityGraph:  # fmt: skip
+    features: np.ndarray,
+    method: str = "knn",
+    k: int = 10,
+    threshold: float | None = None,
+    alpha: float = DEFAULT_LASSO_ALPHA,
+    rule: str = "or",
+    mutual: bool = False,
+) -> SimilarityGraph:
     """The similarity graph of feature vectors (one row per image) by ``method`` (correlation, lasso, knn)."""
     features = np.asarray(features, np.float64)
     if features.ndim != 2 or len(features) < 3:
@@ -54,8 +59,10 @@ def similarity_graph(
     if method != "lasso" and not 1 <= k < len(features):
         raise ParameterError(f"k={k}; expected 1..{len(features) - 1}")
     if method != "knn" and len(features) > MAX_DENSE_NODES:
-        raise ParameterError(f"{method} graphs hold an n x n matrix: at most {MAX_DENSE_NODES} images (got "
-                             f"{len(features)}); use a sample (--n) or method knn")  # fmt: skip
+        raise ParameterError(
+            f"{method} graphs hold an n x n matrix: at most {MAX_DENSE_NODES} images (got "
+            f"{len(features)}); use a sample (--n) or method knn"
+        )
     if method == "correlation":
         return _correlation_graph(features, k, threshold)
     if method == "lasso":
@@ -183,18 +190,29 @@ class GraphAnalysis:
     def nodes(self) -> dict[str, np.ndarray]:
         """The per-node table (what ``nodes.csv`` holds)."""
         index = self.indices if self.indices is not None else np.arange(self.graph.n)
-        return {"index": index, "true": np.array(self.classes)[self.y_true], "predicted": np.array(self.classes)[self.y_pred],
-                "correct": ~self.wrong, "degree": self.degree(), "betweenness": self.betweenness(),
-                "same_class_share": self.same_class_share()}  # fmt: skip
+        return {
+            "index": index,
+            "true": np.array(self.classes)[self.y_true],
+            "predicted": np.array(self.classes)[self.y_pred],
+            "correct": ~self.wrong,
+            "degree": self.degree(),
+            "betweenness": self.betweenness(),
+            "same_class_share": self.same_class_share(),
+        }
 
     def summary(self) -> dict:
         import rustworkx as rx
 
         a, b = self.graph.edges.T
-        return {"source": self.source, "method": self.graph.method, "nodes": self.graph.n,
-                "edges": len(self.graph.edges),
-                "edge_purity": float(np.mean(self.y_true[a] == self.y_true[b])) if len(a) else float("nan"),
-                "components": rx.number_connected_components(self._rx), "errors": int(self.wrong.sum())}  # fmt: skip
+        return {
+            "source": self.source,
+            "method": self.graph.method,
+            "nodes": self.graph.n,
+            "edges": len(self.graph.edges),
+            "edge_purity": float(np.mean(self.y_true[a] == self.y_true[b])) if len(a) else float("nan"),
+            "components": rx.number_connected_components(self._rx),
+            "errors": int(self.wrong.sum()),
+        }
 
     def error_detection(self, top: float = 0.1) -> dict[str, dict]:
         """How well each score flags misclassified images: ROC AUC, average precision, and the error rate among

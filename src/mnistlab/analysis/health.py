@@ -141,35 +141,59 @@ class HealthReport:
             a, b = self.locate(i)[0], self.locate(j)[0]
             key = a if a == b else "across"
             near_kinds[key] = near_kinds.get(key, 0) + 1
-        return {"images": {name: len(ds) for name, ds in self.splits.items()},
-                "exact_duplicate_pairs": self.duplicate_pairs(), "near_duplicate_pairs": near_kinds,
-                "suspected_label_errors": {s: len(v["indices"]) for s, v in self.label_errors.items()},
-                "odd_images": {s: {k: len(v) for k, v in kinds.items()} for s, kinds in self.odd_images.items()}}  # fmt: skip
+        return {
+            "images": {name: len(ds) for name, ds in self.splits.items()},
+            "exact_duplicate_pairs": self.duplicate_pairs(),
+            "near_duplicate_pairs": near_kinds,
+            "suspected_label_errors": {s: len(v["indices"]) for s, v in self.label_errors.items()},
+            "odd_images": {s: {k: len(v) for k, v in kinds.items()} for s, kinds in self.odd_images.items()},
+        }
 
     def findings_table(self) -> list[dict]:
         """One row per finding: kind, split(s), indices, labels, distance or score (what ``findings.csv`` holds)."""
         rows = []
         for group in self.duplicates:
             places = [self.locate(i) for i in group.indices]
-            rows.append({"kind": "exact duplicate" + (" (conflicting labels)" if group.conflicting else ""),
-                         "splits": " ".join(s for s, _ in places), "indices": " ".join(str(i) for _, i in places),
-                         "labels": " ".join(map(str, group.labels)), "value": ""})  # fmt: skip
+            rows.append(
+                {
+                    "kind": "exact duplicate" + (" (conflicting labels)" if group.conflicting else ""),
+                    "splits": " ".join(s for s, _ in places),
+                    "indices": " ".join(str(i) for _, i in places),
+                    "labels": " ".join(map(str, group.labels)),
+                    "value": "",
+                }
+            )
         labels = np.concatenate([ds.labels for ds in self.splits.values()])
         for i, j, d in self.near:
             places = [self.locate(i), self.locate(j)]
-            rows.append({"kind": "near duplicate", "splits": " ".join(s for s, _ in places),
-                         "indices": " ".join(str(k) for _, k in places), "labels": f"{labels[i]} {labels[j]}",
-                         "value": f"{d:.3f}"})  # fmt: skip
+            rows.append(
+                {
+                    "kind": "near duplicate",
+                    "splits": " ".join(s for s, _ in places),
+                    "indices": " ".join(str(k) for _, k in places),
+                    "labels": f"{labels[i]} {labels[j]}",
+                    "value": f"{d:.3f}",
+                }
+            )
         for split, found in self.label_errors.items():
             for index, given, predicted, p in zip(
                 found["indices"], found["given"], found["predicted"], found["p"], strict=True
             ):
-                rows.append({"kind": "suspected label error", "splits": split, "indices": str(index),
-                             "labels": f"{given} -> {predicted}", "value": f"{p:.4f}"})  # fmt: skip
+                rows.append(
+                    {
+                        "kind": "suspected label error",
+                        "splits": split,
+                        "indices": str(index),
+                        "labels": f"{given} -> {predicted}",
+                        "value": f"{p:.4f}",
+                    }
+                )
         for split, kinds in self.odd_images.items():
             for kind, indices in kinds.items():
-                rows += [{"kind": f"{kind} image", "splits": split, "indices": str(i), "labels": "", "value": ""}
-                         for i in indices]  # fmt: skip
+                rows += [
+                    {"kind": f"{kind} image", "splits": split, "indices": str(i), "labels": "", "value": ""}
+                    for i in indices
+                ]
         return rows
 
 
@@ -177,8 +201,11 @@ def odd_images(dataset: Dataset) -> dict[str, list[int]]:
     """Images that stand out without any model: empty (all 0), saturated (all 255), constant (one value)."""
     flat = dataset.images.reshape(len(dataset), -1)
     low, high = flat.min(axis=1), flat.max(axis=1)
-    return {"empty": np.flatnonzero(high == 0).tolist(), "saturated": np.flatnonzero(low == 255).tolist(),
-            "constant": np.flatnonzero((low == high) & (low > 0) & (low < 255)).tolist()}  # fmt: skip
+    return {
+        "empty": np.flatnonzero(high == 0).tolist(),
+        "saturated": np.flatnonzero(low == 255).tolist(),
+        "constant": np.flatnonzero((low == high) & (low > 0) & (low < 255)).tolist(),
+    }
 
 
 def check_dataset(dataset: Dataset) -> None:

@@ -43,20 +43,25 @@ def graph(
     if compare:
         rows = experiment.graph_compare(run, n=_n(n or "2000"), k=k, out=out, trust=trust)
         for row in rows:
-            typer.echo(f"{row['source']:>8s} {row['method']:>11s}  purity {row['edge_purity']:.3f}  "
-                       f"{row['verdict']}")  # fmt: skip
+            typer.echo(
+                f"{row['source']:>8s} {row['method']:>11s}  purity {row['edge_purity']:.3f}  {row['verdict']}"
+            )
         typer.echo(f"table written to {out / 'graph_compare.md'} and .csv")
         return
     result = experiment.graph(run, layer, method, _n(n or "100"), k, out, trust=trust)
     summary = result.summary()
     detection = result.error_detection()
-    typer.echo(f"{summary['source']} / {summary['method']}: {summary['nodes']} images, {summary['edges']} edges, "
-               f"edge purity {summary['edge_purity']:.3f}, {summary['components']} components, "
-               f"{summary['errors']} mistakes")  # fmt: skip
+    typer.echo(
+        f"{summary['source']} / {summary['method']}: {summary['nodes']} images, {summary['edges']} edges, "
+        f"edge purity {summary['edge_purity']:.3f}, {summary['components']} components, "
+        f"{summary['errors']} mistakes"
+    )
     for name in ("degree", "betweenness"):
         d = detection[name]
-        typer.echo(f"{name:>11s} as a mistake detector: ROC AUC {d['roc_auc']:.3f}, top-10% error rate "
-                   f"{d['error_rate_top10']:.3f} (overall {d['error_rate']:.3f})")  # fmt: skip
+        typer.echo(
+            f"{name:>11s} as a mistake detector: ROC AUC {d['roc_auc']:.3f}, top-10% error rate "
+            f"{d['error_rate_top10']:.3f} (overall {d['error_rate']:.3f})"
+        )
     typer.echo(f"written to {out}")
 
 

@@ -59,8 +59,10 @@ def info(name: NameArg) -> None:
         typer.echo(f"{cls:>14s}" + "".join(f"{c:>8}" for c in counts))
     typer.echo(f"{'total':>14s}" + "".join(f"{size:8d}" for size in s.sizes.values()))
     for split, (mean, std) in s.pixel_stats.items():
-        typer.echo(f"{split} pixels: mean {mean:.3f}, std {std:.3f} (0..255 scale); content sha256 "
-                   f"{s.content_sha256[split][:16]}...")  # fmt: skip
+        typer.echo(
+            f"{split} pixels: mean {mean:.3f}, std {std:.3f} (0..255 scale); content sha256 "
+            f"{s.content_sha256[split][:16]}..."
+        )
     for file, status in (s.files or {}).items():
         typer.echo(f"{file}: {status.detail}")
 
@@ -76,8 +78,10 @@ def verify(name: NameArg) -> None:
         typer.echo(f"{file}: {status.detail}")
     bad = [file for file, status in statuses.items() if not status.verified]
     if bad:
-        raise ChecksumError(f"{name}: {len(bad)} of {len(statuses)} files not verified ({', '.join(bad)}); "
-                            f"`mnistlab data fetch {name}` fetches them again")  # fmt: skip
+        raise ChecksumError(
+            f"{name}: {len(bad)} of {len(statuses)} files not verified ({', '.join(bad)}); "
+            f"`mnistlab data fetch {name}` fetches them again"
+        )
 
 
 @app.command()

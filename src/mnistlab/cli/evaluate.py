@@ -91,9 +91,18 @@ def detect(
     from mnistlab import experiment
 
     summary = experiment.detect(
-        data, positive, names, folds, target_precision, out, limit, verbose=2, classes=parse_classes(classes),
-        jobs=jobs, cluster=cluster,
-    )  # fmt: skip
+        data,
+        positive,
+        names,
+        folds,
+        target_precision,
+        out,
+        limit,
+        verbose=2,
+        classes=parse_classes(classes),
+        jobs=jobs,
+        cluster=cluster,
+    )
     for name, r in summary.items():
         cells = f"{name:16s} cv accuracy {' '.join(f'{s:.5f}' for s in r['cv_accuracy'])}"
         cells += f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}  f1 {r['f1']:.4f}"

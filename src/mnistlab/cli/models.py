@@ -88,10 +88,19 @@ def train(
     if threads is not None:
         params["threads"] = threads
     metrics = train_model(
-        data, model, test=test, test_fraction=test_fraction, classes=parse_classes(classes),
-        validation_fraction=validation_fraction, params=params, seed=seed, out=out, limit=limit,
-        force_flip=force_flip, overwrite=overwrite,
-    ).metrics  # fmt: skip
+        data,
+        model,
+        test=test,
+        test_fraction=test_fraction,
+        classes=parse_classes(classes),
+        validation_fraction=validation_fraction,
+        params=params,
+        seed=seed,
+        out=out,
+        limit=limit,
+        force_flip=force_flip,
+        overwrite=overwrite,
+    ).metrics
     loss = f"  test loss {metrics['test_loss']:.4f}" if "test_loss" in metrics else ""
     typer.echo(f"test accuracy {metrics['test_accuracy']:.4f}{loss}")
     if out is not None:

@@ -35,5 +35,12 @@ def serve(
 
         raise MnistlabError(f"the web app needs {exc.name}: pip install 'mnistlab[serve]'") from None
 
-    serve_run(run, host, port, onnx, trust, max_upload, ready=lambda url: typer.echo(f"serving {run} at {url} "
-                                                                                    "(Ctrl-C stops)"))  # fmt: skip
+    serve_run(
+        run,
+        host,
+        port,
+        onnx,
+        trust,
+        max_upload,
+        ready=lambda url: typer.echo(f"serving {run} at {url} (Ctrl-C stops)"),
+    )

@@ -27,8 +27,10 @@ def sweep(
     from mnistlab.sweep import run_sweep
 
     result = run_sweep(file, jobs, cluster, track, tracking_uri, on_trial=_print_trial, out=out)
-    typer.echo(f"{result.ran} trials trained now, {len(result.rows)} in the table, {len(result.failed)} failed: "
-               f"{result.out / 'summary.csv'}, {result.out / 'leaderboard.html'}")  # fmt: skip
+    typer.echo(
+        f"{result.ran} trials trained now, {len(result.rows)} in the table, {len(result.failed)} failed: "
+        f"{result.out / 'summary.csv'}, {result.out / 'leaderboard.html'}"
+    )
     for row in result.summary:
         accuracy = "failed" if row["mean_accuracy"] is None else f"{row['mean_accuracy']:.4f}"
         spread = f" +- {row['std_accuracy']:.4f}" if row["std_accuracy"] else ""
@@ -37,8 +39,10 @@ def sweep(
             if row["difference"] is None
             else f", {100 * row['difference']:+.2f} pp vs {row['reference_accuracy']}"
         )
-        typer.echo(f"  {row['data']:22s} {row['model']:14s} {row['params']:40s} {accuracy}{spread} "
-                   f"({row['seeds']} seed{'' if row['seeds'] == 1 else 's'}{versus})")  # fmt: skip
+        typer.echo(
+            f"  {row['data']:22s} {row['model']:14s} {row['params']:40s} {accuracy}{spread} "
+            f"({row['seeds']} seed{'' if row['seeds'] == 1 else 's'}{versus})"
+        )
     if result.failed:
         raise typer.Exit(1)
 

@@ -190,14 +190,20 @@ def summary(spec: str | Path, home: Path | None = None) -> DatasetSummary:
     registered = resolve(spec).registered
     info = get_info(str(spec)) if registered else None
     return DatasetSummary(
-        name=first.name, description=info.description if info else f"{first.source} ({resolve(spec).format})",
-        classes=first.classes, kind=first.kind, source=cache_source(str(spec), home) if info else first.source,
-        class_counts={s: ds.class_counts().tolist() if ds.labels is not None else None for s, ds in splits.items()},
+        name=first.name,
+        description=info.description if info else f"{first.source} ({resolve(spec).format})",
+        classes=first.classes,
+        kind=first.kind,
+        source=cache_source(str(spec), home) if info else first.source,
+        class_counts={
+            s: ds.class_counts().tolist() if ds.labels is not None else None for s, ds in splits.items()
+        },
         pixel_stats={split: ds.pixel_stats() for split, ds in splits.items()},
         sizes={split: len(ds) for split, ds in splits.items()},
         content_sha256={split: fingerprint(ds) for split, ds in splits.items()},
-        info=info, files=cache_status(str(spec), home, rehash=True) if info else None,
-    )  # fmt: skip
+        info=info,
+        files=cache_status(str(spec), home, rehash=True) if info else None,
+    )
 
 
 def from_csv(
@@ -215,9 +221,12 @@ def from_csv(
 
 
 def from_idx(
-    images: str | Path, labels: str | Path | None = None, classes: Sequence[str] | None = None,
-    name: str | None = None, kind: str | None = None,
-) -> Dataset:  # fmt: skip
+    images: str | Path,
+    labels: str | Path | None = None,
+    classes: Sequence[str] | None = None,
+    name: str | None = None,
+    kind: str | None = None,
+) -> Dataset:
     """Read an IDX image file and its label file (raw or ``.gz``), as the official releases ship them."""
     image_array = read_idx(images, ndim=3)
     label_array = read_idx(labels, ndim=1) if labels is not None else None
@@ -229,9 +238,12 @@ def from_idx(
 
 
 def from_image_folder(
-    path: str | Path, classes: Sequence[str] | None = None, resize: bool = False, name: str | None = None,
+    path: str | Path,
+    classes: Sequence[str] | None = None,
+    resize: bool = False,
+    name: str | None = None,
     kind: str | None = None,
-) -> Dataset:  # fmt: skip
+) -> Dataset:
     """Read PNG/JPEG images: one sub-folder per class, or a ``filename,label`` CSV manifest (as the Kaggle Fashion-MNIST
     CNN tutorial writes them).
 
@@ -270,9 +282,13 @@ def _metadata(path: Path) -> dict:
 
 
 def _dataset(
-    images: np.ndarray, labels: np.ndarray | None, path: Path, classes: Sequence[str] | None, name: str | None,
+    images: np.ndarray,
+    labels: np.ndarray | None,
+    path: Path,
+    classes: Sequence[str] | None,
+    name: str | None,
     kind: str | None,
-) -> Dataset:  # fmt: skip
+) -> Dataset:
     sidecar = _metadata(path)
     if classes is None:
         classes = sidecar.get("classes")
@@ -319,8 +335,10 @@ def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     sidecar = read_json(out / METADATA_FILE, default={})
     if sidecar and (sidecar.get("name"), sidecar.get("classes")) != (dataset.name, dataset.classes):
-        raise DataFormatError(f"{out}: already holds data set {sidecar.get('name')!r} (see {METADATA_FILE}); export "
-                              f"{dataset.name!r} into another folder")  # fmt: skip
+        raise DataFormatError(
+            f"{out}: already holds data set {sidecar.get('name')!r} (see {METADATA_FILE}); export "
+            f"{dataset.name!r} into another folder"
+        )
     sidecar.update(name=dataset.name, classes=dataset.classes, kind=dataset.kind)
     if fmt == "csv":
         target = out / f"{dataset.split}.csv"

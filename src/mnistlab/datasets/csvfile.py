@@ -65,8 +65,10 @@ def _read_mapped(raw: mmap.mmap | bytes, path: Path) -> tuple[np.ndarray, np.nda
     bom = 3 if raw[:3] == b"\xef\xbb\xbf" else 0
     first_end = raw.find(b"\n", 0, _MAX_LINE_BYTES)
     if first_end < 0 and len(raw) > _MAX_LINE_BYTES:
-        raise DataFormatError(f"{path}: line 1 is longer than {_MAX_LINE_BYTES >> 10} KB; a Kaggle-layout CSV line "
-                              "holds at most 785 numbers (is this a CSV with line breaks?)")  # fmt: skip
+        raise DataFormatError(
+            f"{path}: line 1 is longer than {_MAX_LINE_BYTES >> 10} KB; a Kaggle-layout CSV line "
+            "holds at most 785 numbers (is this a CSV with line breaks?)"
+        )
     first_line = raw[bom : first_end if first_end >= 0 else len(raw)]
     _check_separators(first_line.rstrip(b"\r"), path)
     has_header = any(not (48 <= b <= 57 or b in b", \r") for b in first_line)
@@ -136,8 +138,9 @@ def _default_names(has_label: bool) -> list[str]:
 def _check_header(names: list[str], path: Path) -> bool:
     has_label = bool(names) and names[0].lower() == "label"
     if len(names) == N_PIXELS + 1 and not has_label:
-        raise DataFormatError(f"{path}: header column 1 is {names[0]!r}, expected 'label' (785 columns: label, then "
-                              "784 pixels)")  # fmt: skip
+        raise DataFormatError(
+            f"{path}: header column 1 is {names[0]!r}, expected 'label' (785 columns: label, then 784 pixels)"
+        )
     pixel_names = names[1:] if has_label else names
     if len(pixel_names) != N_PIXELS:
         raise DataFormatError(
@@ -177,8 +180,10 @@ def _parse_body(
                 + rows
                 + int(np.count_nonzero(np.frombuffer(raw, np.uint8, chunk_end - start, start) == _NEWLINE))
             )
-            raise DataFormatError(f"{path}: line {line} is longer than {_MAX_LINE_BYTES >> 10} KB; a Kaggle-layout CSV "
-                                  "line holds at most 785 numbers")  # fmt: skip
+            raise DataFormatError(
+                f"{path}: line {line} is longer than {_MAX_LINE_BYTES >> 10} KB; a Kaggle-layout CSV "
+                "line holds at most 785 numbers"
+            )
         stop = end if stop < 0 else stop + 1
         lines = np.count_nonzero(np.frombuffer(raw, np.uint8, stop - start, start) == _NEWLINE)
         n_rows = int(lines) + (stop == end)  # the last line has no newline left

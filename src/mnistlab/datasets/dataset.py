@@ -31,12 +31,21 @@ def index_class_names(labels: np.ndarray | None, source: str, line_offset: int =
     top = int(labels.max())
     row = int(np.argmax(labels))
     if top >= MAX_INFERRED_CLASSES:
-        raise DataFormatError(f"{source}: label {top} of line {row + line_offset} is not a class index (expected "
-                              f"0..{MAX_INFERRED_CLASSES - 1}); pass the class names to read it")  # fmt: skip
+        raise DataFormatError(
+            f"{source}: label {top} of line {row + line_offset} is not a class index (expected "
+            f"0..{MAX_INFERRED_CLASSES - 1}); pass the class names to read it"
+        )
     present = np.bincount(labels, minlength=top + 1) > 0
     if top >= 10 and not present.all():
-        log.warning("%s: labels run 0..%d but %d of those classes have no image; if label %d (line %d) is a typo, "
-                    "fix it, or pass the class names", source, top, int((~present).sum()), top, row + line_offset)  # fmt: skip
+        log.warning(
+            "%s: labels run 0..%d but %d of those classes have no image; if label %d (line %d) is a typo, "
+            "fix it, or pass the class names",
+            source,
+            top,
+            int((~present).sum()),
+            top,
+            row + line_offset,
+        )
     return [str(i) for i in range(max(top + 1, 10))]
 
 

@@ -52,8 +52,10 @@ def _read_stream(stream, path: Path, ndim: int | None, compressed: bool) -> np.n
     dims = struct.unpack(f">{dims_count}I", dims_raw)
     size = math.prod(dims)  # Python integers: a lying header cannot overflow to 0
     if size > MAX_IDX_BYTES:
-        raise DataFormatError(f"{path}: the IDX header promises {dims} = {size} bytes, more than mnistlab reads "
-                              f"({MAX_IDX_BYTES >> 30} GiB)")  # fmt: skip
+        raise DataFormatError(
+            f"{path}: the IDX header promises {dims} = {size} bytes, more than mnistlab reads "
+            f"({MAX_IDX_BYTES >> 30} GiB)"
+        )
     if not compressed:  # the size on disk is known: compare before reading anything
         on_disk = os.fstat(stream.fileno()).st_size
         if on_disk != 4 + len(dims_raw) + size:

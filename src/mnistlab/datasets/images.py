@@ -23,9 +23,11 @@ MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; larger files are refused 
 
 
 def decode_gray(
-    source: str | Path | bytes, max_side: int | None = None, max_pixels: int = MAX_IMAGE_PIXELS,
+    source: str | Path | bytes,
+    max_side: int | None = None,
+    max_pixels: int = MAX_IMAGE_PIXELS,
     name: str | None = None,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """The one way mnistlab decodes an image (a file, or the bytes of an upload) into 2-D uint8 grayscale.
 
     The size is read from the header and checked before any pixel is decoded (at most ``max_pixels``);
@@ -49,8 +51,10 @@ def decode_gray(
         with Image.open(opened) as img:
             width, height = img.size
             if width * height > max_pixels:
-                raise DataFormatError(f"{where}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
-                                      f"mnistlab reads at most {max_pixels / 1e6:.0f} megapixels")  # fmt: skip
+                raise DataFormatError(
+                    f"{where}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
+                    f"mnistlab reads at most {max_pixels / 1e6:.0f} megapixels"
+                )
             if max_side and img.format == "JPEG":
                 img.draft(
                     "L", (max_side, max_side)
@@ -183,8 +187,10 @@ def _paths_inside(root: Path, body: list[list[str]], manifest: Path) -> list[str
         name = row[0].strip()
         path = os.path.join(root, name)
         if name not in plain and not Path(path).resolve().is_relative_to(inside):
-            raise DataFormatError(f"{manifest}: line {line}: {name!r} is outside {root}; a manifest names "
-                                  "images inside its own folder")  # fmt: skip
+            raise DataFormatError(
+                f"{manifest}: line {line}: {name!r} is outside {root}; a manifest names "
+                "images inside its own folder"
+            )
         paths.append(path)
     return paths
 

@@ -73,8 +73,10 @@ def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, k
             f"{path}: '{key}' declares shape {shape} ({nbytes} bytes), more than mnistlab reads"
         )
     if info.file_size != header_size + nbytes:
-        raise DataFormatError(f"{path}: '{key}' declares shape {shape} of {dtype} but holds {info.file_size} bytes "
-                              "(truncated or tampered)")  # fmt: skip
+        raise DataFormatError(
+            f"{path}: '{key}' declares shape {shape} of {dtype} but holds {info.file_size} bytes "
+            "(truncated or tampered)"
+        )
 
 
 def _pixels(images: np.ndarray, path: Path) -> np.ndarray:

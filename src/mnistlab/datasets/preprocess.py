@@ -61,6 +61,8 @@ def load_for_prediction(
     image = mnist_style(decode_gray(source, 1024, max_pixels or MAX_IMAGE_PIXELS, name))
     if not image.any():
         where = name or ("uploaded image" if isinstance(source, bytes) else source)
-        raise DataFormatError(f"{where}: no ink found (the image is one flat shade); expected a drawn or "
-                              "photographed digit or garment")  # fmt: skip
+        raise DataFormatError(
+            f"{where}: no ink found (the image is one flat shade); expected a drawn or "
+            "photographed digit or garment"
+        )
     return image

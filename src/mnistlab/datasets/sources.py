@@ -117,8 +117,10 @@ def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Data
     )
     recorded = entry.get(f"{role}_sha256")
     if recorded and fingerprint(dataset) != recorded:
-        raise DataFormatError(f"{entry[role]}: its content changed since it was registered as {name!r} "
-                              f"({user_registry_path()}); register it again if the change is meant")  # fmt: skip
+        raise DataFormatError(
+            f"{entry[role]}: its content changed since it was registered as {name!r} "
+            f"({user_registry_path()}); register it again if the change is meant"
+        )
     return Dataset(dataset.images, dataset.labels, dataset.classes, name, split, dataset.source, dataset.kind)
 
 
@@ -126,8 +128,10 @@ def rename_classes(dataset: Dataset, classes) -> Dataset:
     """The same data with other class names (as many as before)."""
     classes = list(classes)
     if len(classes) < dataset.n_classes:
-        raise ParameterError(f"{len(classes)} class names given, but {dataset.source or dataset.name} has "
-                             f"{dataset.n_classes} classes")  # fmt: skip
+        raise ParameterError(
+            f"{len(classes)} class names given, but {dataset.source or dataset.name} has "
+            f"{dataset.n_classes} classes"
+        )
     return Dataset(
         dataset.images, dataset.labels, classes, dataset.name, dataset.split, dataset.source, dataset.kind
     )
@@ -159,9 +163,12 @@ class TrainTest:
 
 
 def train_and_test(
-    data: str | Path, test: str | Path | None = None, test_fraction: float | None = None, classes=None,
+    data: str | Path,
+    test: str | Path | None = None,
+    test_fraction: float | None = None,
+    classes=None,
     seed: int = 0,
-) -> TrainTest:  # fmt: skip
+) -> TrainTest:
     """The training data ``data`` and its test data: the file or folder ``test``, a stratified ``test_fraction``
     of ``data`` held out with ``seed``, or a registered data set's test split. Class names come from the
     registry or the files' metadata, or ``classes``; train and test must agree on them.
@@ -204,21 +211,29 @@ def check_train_test(data: str | Path, test: str | Path | None, test_fraction: f
     if test is not None:
         resolve(test)
     elif test_fraction is None and not source.has_test_split:
-        raise ParameterError(f"{data}: data from a file needs test data: --test PATH (test_fraction is its "
-                             "alternative: --test-fraction 0.2)")  # fmt: skip
+        raise ParameterError(
+            f"{data}: data from a file needs test data: --test PATH (test_fraction is its "
+            "alternative: --test-fraction 0.2)"
+        )
     return source
 
 
 def _describe(source: Source, dataset: Dataset) -> dict:
-    return {"spec": source.spec, "format": source.format,
-            "path": str(source.path.resolve()) if source.path else None, "rows": len(dataset),
-            "sha256": fingerprint(dataset)}  # fmt: skip
+    return {
+        "spec": source.spec,
+        "format": source.format,
+        "path": str(source.path.resolve()) if source.path else None,
+        "rows": len(dataset),
+        "sha256": fingerprint(dataset),
+    }
 
 
 def _labelled(dataset: Dataset, role: str) -> Dataset:
     if dataset.labels is None:
-        raise DataFormatError(f"{dataset.source or dataset.name}: has no labels, so it cannot be {role} data "
-                              "(an unlabelled test.csv is predicted: mnistlab predict RUN --csv FILE)")  # fmt: skip
+        raise DataFormatError(
+            f"{dataset.source or dataset.name}: has no labels, so it cannot be {role} data "
+            "(an unlabelled test.csv is predicted: mnistlab predict RUN --csv FILE)"
+        )
     return dataset
 
 
@@ -234,8 +249,9 @@ def _same_classes(train: Dataset, test: Dataset) -> Dataset:
         return Dataset(
             test.images, test.labels, train.classes, test.name, test.split, test.source, train.kind
         )
-    raise DataFormatError(f"{test.source}: its classes {test.classes[:12]} differ from the training data's "
-                          f"{train.classes[:12]}")  # fmt: skip
+    raise DataFormatError(
+        f"{test.source}: its classes {test.classes[:12]} differ from the training data's {train.classes[:12]}"
+    )
 
 
 USER_REGISTRY = "datasets.toml"
@@ -278,8 +294,10 @@ def register(
     'data/test.csv'
     """
     if name in REGISTRY or not name or not set(name) <= _NAME_CHARS:
-        raise ParameterError(f"data set name {name!r}: expected lowercase letters, digits, '-', '_' or '.', and "
-                             f"not a built-in name ({', '.join(REGISTRY)})")  # fmt: skip
+        raise ParameterError(
+            f"data set name {name!r}: expected lowercase letters, digits, '-', '_' or '.', and "
+            f"not a built-in name ({', '.join(REGISTRY)})"
+        )
     entry: dict = {"train": str(Path(train).resolve())}
     if test is not None:
         entry["test"] = str(Path(test).resolve())

@@ -44,17 +44,34 @@ class CrossValResult:
     fold_of: np.ndarray  # fold index of every sample
 
 
-def cross_validate_model(estimator: BaseEstimator, X, y, folds: int = 3, binary_scores: bool = False,
-                         shuffle: bool = False, seed: int | None = None, n_jobs: int | None = None,
-                         verbose: int = 0) -> CrossValResult:  # fmt: skip
+def cross_validate_model(
+    estimator: BaseEstimator,
+    X,
+    y,
+    folds: int = 3,
+    binary_scores: bool = False,
+    shuffle: bool = False,
+    seed: int | None = None,
+    n_jobs: int | None = None,
+    verbose: int = 0,
+) -> CrossValResult:
     """Stratified k-fold accuracy plus out-of-fold predictions (and positive scores when ``binary_scores``).
 
     Without shuffling the folds are those of ``cross_val_score(estimator, X, y, cv=folds)``, so the book's
     published numbers come out exactly. ``verbose=2`` prints a line as each fold ends (scikit-learn's progress).
     """
     cv = StratifiedKFold(folds, shuffle=shuffle, random_state=seed if shuffle else None)
-    result = cross_validate(estimator, X, y, cv=cv, scoring="accuracy", return_estimator=True,
-                            return_indices=True, n_jobs=n_jobs, verbose=verbose)  # fmt: skip
+    result = cross_validate(
+        estimator,
+        X,
+        y,
+        cv=cv,
+        scoring="accuracy",
+        return_estimator=True,
+        return_indices=True,
+        n_jobs=n_jobs,
+        verbose=verbose,
+    )
     y = np.asarray(y)
     predictions = np.empty_like(y)
     scores = np.empty(len(y)) if binary_scores else None

@@ -28,9 +28,13 @@ def multilabel_targets(
 
 
 def multilabel_study(
-    train_images: np.ndarray, train_labels: np.ndarray, test_images: np.ndarray, test_labels: np.ndarray,
-    functions: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None, estimator: BaseEstimator | None = None,
-) -> dict:  # fmt: skip
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    test_images: np.ndarray,
+    test_labels: np.ndarray,
+    functions: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+    estimator: BaseEstimator | None = None,
+) -> dict:
     """Fit a multilabel model (KNN by default) and report F1 per label, macro and weighted on held-out images."""
     functions = functions or LABEL_FUNCTIONS
     estimator = estimator or KNeighborsClassifier()
@@ -63,9 +67,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def denoise_study(
-    train_images: np.ndarray, test_images: np.ndarray, amplitude: int = 100, seed: int = 42,
+    train_images: np.ndarray,
+    test_images: np.ndarray,
+    amplitude: int = 100,
+    seed: int = 42,
     estimator: BaseEstimator | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """Learn noisy -> clean (multi-output KNN regression by default) and measure MSE/PSNR on held-out images."""
     estimator = estimator or KNeighborsRegressor(n_neighbors=5)
     noisy_train, noisy_test = (
@@ -80,7 +87,10 @@ def denoise_study(
         return float(np.mean((a.astype(float) - test_images.astype(float)) ** 2))
 
     return {
-        "mse_noisy": mse(noisy_test), "mse_denoised": mse(cleaned),
-        "psnr_noisy": psnr(noisy_test, test_images), "psnr_denoised": psnr(cleaned, test_images),
-        "noisy": noisy_test, "denoised": cleaned,
-    }  # fmt: skip
+        "mse_noisy": mse(noisy_test),
+        "mse_denoised": mse(cleaned),
+        "psnr_noisy": psnr(noisy_test, test_images),
+        "psnr_denoised": psnr(cleaned, test_images),
+        "noisy": noisy_test,
+        "denoised": cleaned,
+    }

@@ -73,15 +73,23 @@ class Evaluation:
 
     def report(self) -> dict:
         return classification_report(
-            self.y_true, self.y_pred, labels=np.arange(len(self.classes)), target_names=self.classes,
-            output_dict=True, zero_division=0,
-        )  # fmt: skip
+            self.y_true,
+            self.y_pred,
+            labels=np.arange(len(self.classes)),
+            target_names=self.classes,
+            output_dict=True,
+            zero_division=0,
+        )
 
     def report_text(self) -> str:
         return classification_report(
-            self.y_true, self.y_pred, labels=np.arange(len(self.classes)), target_names=self.classes,
-            digits=4, zero_division=0,
-        )  # fmt: skip
+            self.y_true,
+            self.y_pred,
+            labels=np.arange(len(self.classes)),
+            target_names=self.classes,
+            digits=4,
+            zero_division=0,
+        )
 
     def to_dict(self, top: int = 10) -> dict:
         result = {

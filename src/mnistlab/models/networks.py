@@ -60,23 +60,36 @@ def _named(*layers: tuple[str, nn.Module]) -> nn.Sequential:
 
 def softmax_regression(n_classes: int, n_features: int = IMAGE_FEATURES) -> nn.Sequential:
     """Softmax regression: one dense layer (the softmax is in the loss)."""
-    return _named(("scaling", InputScaling(_input_shape(n_features))), ("flatten", nn.Flatten()),
-                  ("logits", nn.Linear(n_features, n_classes)))  # fmt: skip
+    return _named(
+        ("scaling", InputScaling(_input_shape(n_features))),
+        ("flatten", nn.Flatten()),
+        ("logits", nn.Linear(n_features, n_classes)),
+    )
 
 
 def mlp(n_classes: int, width: int = 128, n_features: int = IMAGE_FEATURES) -> nn.Sequential:
     """The Keras tutorial's network: Flatten -> Dense(128, relu) -> Dense(n_classes)."""
-    return _named(("scaling", InputScaling(_input_shape(n_features))), ("flatten", nn.Flatten()),
-                  ("dense", nn.Linear(n_features, width)), ("relu", nn.ReLU()),
-                  ("logits", nn.Linear(width, n_classes)))  # fmt: skip
+    return _named(
+        ("scaling", InputScaling(_input_shape(n_features))),
+        ("flatten", nn.Flatten()),
+        ("dense", nn.Linear(n_features, width)),
+        ("relu", nn.ReLU()),
+        ("logits", nn.Linear(width, n_classes)),
+    )
 
 
 def cnn_seed(n_classes: int) -> nn.Sequential:
     """The Kaggle Fashion-MNIST tutorial's network: Conv(64, 3x3, relu) -> MaxPool(2) -> Dropout(0.25) ->
     Dense(32, relu) -> Dense(n_classes)."""
-    return _named(("scaling", InputScaling()), ("conv", ConvReluPool(64)), ("dropout", FastDropout(0.25)),
-                  ("flatten", nn.Flatten()), ("dense", nn.Linear(64 * 13 * 13, 32)), ("relu", nn.ReLU()),
-                  ("logits", nn.Linear(32, n_classes)))  # fmt: skip
+    return _named(
+        ("scaling", InputScaling()),
+        ("conv", ConvReluPool(64)),
+        ("dropout", FastDropout(0.25)),
+        ("flatten", nn.Flatten()),
+        ("dense", nn.Linear(64 * 13 * 13, 32)),
+        ("relu", nn.ReLU()),
+        ("logits", nn.Linear(32, n_classes)),
+    )
 
 
 def cnn(n_classes: int, width: int = 32) -> nn.Sequential:
@@ -86,11 +99,17 @@ def cnn(n_classes: int, width: int = 32) -> nn.Sequential:
     """
     layers: list[tuple[str, nn.Module]] = [("scaling", InputScaling())]
     for block, (c_in, c_out) in enumerate([(1, width), (width, 2 * width), (2 * width, 4 * width)], start=1):
-        layers += [(f"conv{block}", nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)),
-                   (f"bn{block}", nn.BatchNorm2d(c_out)), (f"relu{block}", nn.ReLU(inplace=True)),
-                   (f"pool{block}", nn.MaxPool2d(2))]  # fmt: skip
-    layers += [("flatten", nn.Flatten()), ("dropout", FastDropout(0.1)),
-               ("logits", nn.Linear(4 * width * 9, n_classes))]  # fmt: skip
+        layers += [
+            (f"conv{block}", nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)),
+            (f"bn{block}", nn.BatchNorm2d(c_out)),
+            (f"relu{block}", nn.ReLU(inplace=True)),
+            (f"pool{block}", nn.MaxPool2d(2)),
+        ]
+    layers += [
+        ("flatten", nn.Flatten()),
+        ("dropout", FastDropout(0.1)),
+        ("logits", nn.Linear(4 * width * 9, n_classes)),
+    ]
     return _named(*layers)
 
 
@@ -100,10 +119,18 @@ def cnn_fast(n_classes: int) -> nn.Sequential:
     recipe's network (tuomaso/train_mnist_fast): the stride-2 first layer replaces its convolution at full
     resolution and max-pool, which took over half of a training step there (torch.profiler; benchmarks/frontier.py).
     """
-    return _named(("scaling", InputScaling()), ("conv1", nn.Conv2d(1, 16, 5, stride=2)), ("relu1", nn.ReLU()),
-                  ("conv2", nn.Conv2d(16, 32, 3)), ("pool2", nn.MaxPool2d(2)), ("relu2", nn.ReLU()),
-                  ("flatten", nn.Flatten()), ("dense", nn.Linear(32 * 5 * 5, 128)), ("relu", nn.ReLU()),
-                  ("logits", nn.Linear(128, n_classes)))  # fmt: skip
+    return _named(
+        ("scaling", InputScaling()),
+        ("conv1", nn.Conv2d(1, 16, 5, stride=2)),
+        ("relu1", nn.ReLU()),
+        ("conv2", nn.Conv2d(16, 32, 3)),
+        ("pool2", nn.MaxPool2d(2)),
+        ("relu2", nn.ReLU()),
+        ("flatten", nn.Flatten()),
+        ("dense", nn.Linear(32 * 5 * 5, 128)),
+        ("relu", nn.ReLU()),
+        ("logits", nn.Linear(128, n_classes)),
+    )
 
 
 ARCHITECTURES: dict[str, Callable[..., nn.Sequential]] = {

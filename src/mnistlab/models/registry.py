@@ -70,58 +70,149 @@ def _classic(estimator_class: type) -> Callable[..., BaseEstimator]:
 # Defaults: the tutorials' set-ups for their models, the Fashion-MNIST benchmark's where it names parameters
 # (sources in docs/references.md).
 _SPECS = [
-    ModelSpec("softmax", "softmax regression: min-max scaling, one dense layer (the Kaggle softmax tutorial)", _torch("softmax"),
-              dict(input_scaling="minmax", optimizer="adam", lr=1e-4, batch_size=100, epochs=50, validation_split=0.2),
-              "torch"),
+    ModelSpec(
+        "softmax",
+        "softmax regression: min-max scaling, one dense layer (the Kaggle softmax tutorial)",
+        _torch("softmax"),
+        dict(
+            input_scaling="minmax", optimizer="adam", lr=1e-4, batch_size=100, epochs=50, validation_split=0.2
+        ),
+        "torch",
+    ),
     # The tutorials' networks train with mnistlab's recipe (theirs: mlp batch 32, lr 1e-3, no schedule; cnn-seed
     # 10 epochs, lr 1e-3): the same 3 epochs reach higher accuracy in less time (benchmarks/suite.py, keras).
-    ModelSpec("mlp", "the Keras tutorial's Flatten -> Dense(128, relu) -> Dense(10); Adam 3e-3, cosine, batch 64", _torch("mlp"),
-              dict(epochs=3, batch_size=64, lr=3e-3, schedule="cosine"), "torch"),
-    ModelSpec("cnn-seed", "the Kaggle Fashion-MNIST CNN: Conv64 3x3 -> MaxPool -> Dropout .25 -> Dense32 -> Dense10; Adam OneCycle",
-              _torch("cnn-seed"), dict(epochs=4, batch_size=64, lr=3e-3, schedule="onecycle"), "torch"),
-    ModelSpec("cnn", "mnistlab's CPU-fast net: 3 conv-BN blocks 32-64-128, OneCycle, shift/rotate augmentation",
-              _torch("cnn"),
-              dict(epochs=8, batch_size=128, optimizer="sgd", lr=0.1, weight_decay=5e-4, schedule="onecycle",
-                   label_smoothing=0.1, augment="shift=2,rotate=8"), "torch",
-              objects_recipe=dict(epochs=12, weight_decay=3e-4, augment="shift=1,flip", tta="flip")),
+    ModelSpec(
+        "mlp",
+        "the Keras tutorial's Flatten -> Dense(128, relu) -> Dense(10); Adam 3e-3, cosine, batch 64",
+        _torch("mlp"),
+        dict(epochs=3, batch_size=64, lr=3e-3, schedule="cosine"),
+        "torch",
+    ),
+    ModelSpec(
+        "cnn-seed",
+        "the Kaggle Fashion-MNIST CNN: Conv64 3x3 -> MaxPool -> Dropout .25 -> Dense32 -> Dense10; Adam OneCycle",
+        _torch("cnn-seed"),
+        dict(epochs=4, batch_size=64, lr=3e-3, schedule="onecycle"),
+        "torch",
+    ),
+    ModelSpec(
+        "cnn",
+        "mnistlab's CPU-fast net: 3 conv-BN blocks 32-64-128, OneCycle, shift/rotate augmentation",
+        _torch("cnn"),
+        dict(
+            epochs=8,
+            batch_size=128,
+            optimizer="sgd",
+            lr=0.1,
+            weight_decay=5e-4,
+            schedule="onecycle",
+            label_smoothing=0.1,
+            augment="shift=2,rotate=8",
+        ),
+        "torch",
+        objects_recipe=dict(epochs=12, weight_decay=3e-4, augment="shift=1,flip", tta="flip"),
+    ),
     # One epoch to 99% on MNIST, tuned on a validation split of the training data (benchmarks/frontier.py): Adam
     # with the fastest public recipe's betas and OneCycle, plus label smoothing (+0.2 points of validation accuracy
     # at no cost, median of 3 seeds).
-    ModelSpec("cnn-fast", "mnistlab's one-epoch net: Conv16 5x5/2 -> Conv32 3x3 -> MaxPool -> Dense128; Adam OneCycle, 1 epoch",
-              _torch("cnn-fast"),
-              dict(epochs=1, batch_size=256, lr=0.01, betas=(0.7, 0.9), schedule="onecycle", label_smoothing=0.1,
-                   input_scaling="standard"), "torch"),
-    ModelSpec("sgd", "SGDClassifier on raw pixels 0..255, random_state=42 (Hands-On ML chapter 3)", _classic(SGDClassifier),
-              dict(random_state=42)),
-    ModelSpec("logreg", "LogisticRegression (benchmark: StandardScaler)", _classic(LogisticRegression),
-              dict(scaler="standard", max_iter=200)),
+    ModelSpec(
+        "cnn-fast",
+        "mnistlab's one-epoch net: Conv16 5x5/2 -> Conv32 3x3 -> MaxPool -> Dense128; Adam OneCycle, 1 epoch",
+        _torch("cnn-fast"),
+        dict(
+            epochs=1,
+            batch_size=256,
+            lr=0.01,
+            betas=(0.7, 0.9),
+            schedule="onecycle",
+            label_smoothing=0.1,
+            input_scaling="standard",
+        ),
+        "torch",
+    ),
+    ModelSpec(
+        "sgd",
+        "SGDClassifier on raw pixels 0..255, random_state=42 (Hands-On ML chapter 3)",
+        _classic(SGDClassifier),
+        dict(random_state=42),
+    ),
+    ModelSpec(
+        "logreg",
+        "LogisticRegression (benchmark: StandardScaler)",
+        _classic(LogisticRegression),
+        dict(scaler="standard", max_iter=200),
+    ),
     ModelSpec("linear-svc", "LinearSVC", _classic(LinearSVC), dict(scaler="standard", C=0.01)),
-    ModelSpec("svc", "SVC rbf, C=10 (benchmark: StandardScaler)", _classic(SVC), dict(scaler="standard", C=10, kernel="rbf")),
-    ModelSpec("knn", "KNeighbors k=5, p=1, distance weights (benchmark)", _classic(KNeighborsClassifier),
-              dict(n_neighbors=5, p=1, weights="distance")),
-    ModelSpec("random-forest", "RandomForest 100 trees, entropy (benchmark)", _classic(RandomForestClassifier),
-              dict(n_estimators=100, criterion="entropy", random_state=42, n_jobs=-1)),
-    ModelSpec("extra-trees", "ExtraTrees 100 trees", _classic(ExtraTreesClassifier),
-              dict(n_estimators=100, random_state=42, n_jobs=-1)),
-    ModelSpec("hist-gb", "HistGradientBoosting", _classic(HistGradientBoostingClassifier), dict(random_state=42)),
+    ModelSpec(
+        "svc",
+        "SVC rbf, C=10 (benchmark: StandardScaler)",
+        _classic(SVC),
+        dict(scaler="standard", C=10, kernel="rbf"),
+    ),
+    ModelSpec(
+        "knn",
+        "KNeighbors k=5, p=1, distance weights (benchmark)",
+        _classic(KNeighborsClassifier),
+        dict(n_neighbors=5, p=1, weights="distance"),
+    ),
+    ModelSpec(
+        "random-forest",
+        "RandomForest 100 trees, entropy (benchmark)",
+        _classic(RandomForestClassifier),
+        dict(n_estimators=100, criterion="entropy", random_state=42, n_jobs=-1),
+    ),
+    ModelSpec(
+        "extra-trees",
+        "ExtraTrees 100 trees",
+        _classic(ExtraTreesClassifier),
+        dict(n_estimators=100, random_state=42, n_jobs=-1),
+    ),
+    ModelSpec(
+        "hist-gb", "HistGradientBoosting", _classic(HistGradientBoostingClassifier), dict(random_state=42)
+    ),
     # The rest of the Fashion-MNIST benchmark's families (benchmarks/fashion_benchmark.toml sweeps them).
-    ModelSpec("gradient-boosting", "GradientBoosting 100 trees of depth 10 (benchmark; slow: hours on 60000 images)",
-              _classic(GradientBoostingClassifier), dict(scaler="standard", n_estimators=100, max_depth=10, random_state=42)),
-    ModelSpec("sklearn-mlp", "scikit-learn's MLPClassifier, one hidden layer of 100 relu units (benchmark)", _classic(MLPClassifier),
-              dict(scaler="standard", hidden_layer_sizes=[100], random_state=42)),
-    ModelSpec("decision-tree", "DecisionTree, entropy, depth 10 (benchmark)", _classic(DecisionTreeClassifier),
-              dict(scaler="standard", criterion="entropy", max_depth=10, random_state=42)),
-    ModelSpec("perceptron", "Perceptron (benchmark)", _classic(Perceptron), dict(scaler="standard", random_state=42)),
+    ModelSpec(
+        "gradient-boosting",
+        "GradientBoosting 100 trees of depth 10 (benchmark; slow: hours on 60000 images)",
+        _classic(GradientBoostingClassifier),
+        dict(scaler="standard", n_estimators=100, max_depth=10, random_state=42),
+    ),
+    ModelSpec(
+        "sklearn-mlp",
+        "scikit-learn's MLPClassifier, one hidden layer of 100 relu units (benchmark)",
+        _classic(MLPClassifier),
+        dict(scaler="standard", hidden_layer_sizes=[100], random_state=42),
+    ),
+    ModelSpec(
+        "decision-tree",
+        "DecisionTree, entropy, depth 10 (benchmark)",
+        _classic(DecisionTreeClassifier),
+        dict(scaler="standard", criterion="entropy", max_depth=10, random_state=42),
+    ),
+    ModelSpec(
+        "perceptron", "Perceptron (benchmark)", _classic(Perceptron), dict(scaler="standard", random_state=42)
+    ),
     # PassiveAggressiveClassifier is deprecated in scikit-learn 1.8 (removed in 1.10); this is its stated equivalent.
-    ModelSpec("passive-aggressive", "passive-aggressive (PA-I) as SGDClassifier(hinge, no penalty, learning_rate='pa1')",
-              _classic(SGDClassifier), dict(scaler="standard", loss="hinge", penalty=None, learning_rate="pa1", eta0=1.0,
-                                            random_state=42)),
+    ModelSpec(
+        "passive-aggressive",
+        "passive-aggressive (PA-I) as SGDClassifier(hinge, no penalty, learning_rate='pa1')",
+        _classic(SGDClassifier),
+        dict(scaler="standard", loss="hinge", penalty=None, learning_rate="pa1", eta0=1.0, random_state=42),
+    ),
     ModelSpec("naive-bayes", "Gaussian naive Bayes", _classic(GaussianNB)),
-    ModelSpec("dummy", "baseline: always the most frequent class", _classic(DummyClassifier),
-              dict(strategy="most_frequent")),
-    ModelSpec("dummy-negative", "baseline for binary tasks: never positive (Hands-On ML's 'never 5')",
-              _classic(DummyClassifier), dict(strategy="constant", constant=False)),
-]  # fmt: skip
+    ModelSpec(
+        "dummy",
+        "baseline: always the most frequent class",
+        _classic(DummyClassifier),
+        dict(strategy="most_frequent"),
+    ),
+    ModelSpec(
+        "dummy-negative",
+        "baseline for binary tasks: never positive (Hands-On ML's 'never 5')",
+        _classic(DummyClassifier),
+        dict(strategy="constant", constant=False),
+    ),
+]
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 
 

@@ -147,18 +147,30 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         """Refuse a bad hyper-parameter value up front, naming it (``fit`` calls this first)."""
         check_params(f"TorchClassifier({self.architecture!r})", self.get_params(), PARAMETER_RULES)
         if self.width is not None and self.architecture not in networks.WIDTH_APPLIES:
-            raise ParameterError(f"width applies to {' and '.join(sorted(networks.WIDTH_APPLIES))} only, "
-                                 f"not {self.architecture!r}")  # fmt: skip
+            raise ParameterError(
+                f"width applies to {' and '.join(sorted(networks.WIDTH_APPLIES))} only, "
+                f"not {self.architecture!r}"
+            )
 
     def _config(self, device: torch.device, convolutional: bool) -> TrainConfig:
         bf16_ok = device.type == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported()
         bf16 = self.precision == "bf16" or (self.precision == "auto" and convolutional and bf16_ok)
         return TrainConfig(
-            epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
-            betas=None if self.betas is None else tuple(self.betas), weight_decay=self.weight_decay, schedule=self.schedule, label_smoothing=self.label_smoothing,
-            augment=Augmentation.parse(self.augment), early_stopping=self.early_stopping, seed=self.seed,
-            bf16=bf16, channels_last=networks.prefers_channels_last(self.architecture), verbose=self.verbose,
-        )  # fmt: skip
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            betas=None if self.betas is None else tuple(self.betas),
+            weight_decay=self.weight_decay,
+            schedule=self.schedule,
+            label_smoothing=self.label_smoothing,
+            augment=Augmentation.parse(self.augment),
+            early_stopping=self.early_stopping,
+            seed=self.seed,
+            bf16=bf16,
+            channels_last=networks.prefers_channels_last(self.architecture),
+            verbose=self.verbose,
+        )
 
     def _rows(self, X, y=None, reset: bool = False, with_y: bool = False):
         """Validated (N, D) rows (and labels): finite, dense, numeric, at least one sample, D as in ``fit``.
@@ -182,8 +194,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         n_features = X.shape[1]
         if self.architecture not in networks.DENSE and n_features != networks.IMAGE_FEATURES:
-            raise DataFormatError(f"{self.architecture!r} needs 28x28 images (784 pixels per row), got "
-                                  f"{n_features} features; the dense models (softmax, mlp) take any")  # fmt: skip
+            raise DataFormatError(
+                f"{self.architecture!r} needs 28x28 images (784 pixels per row), got "
+                f"{n_features} features; the dense models (softmax, mlp) take any"
+            )
         if (self.augment or self.tta) and n_features != networks.IMAGE_FEATURES:
             raise ParameterError(f"augment and tta need 28x28 images, got rows of {n_features} features")
         self.classes_ = np.unique(y)

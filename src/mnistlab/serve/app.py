@@ -141,9 +141,12 @@ def create_app(
         except DataFormatError as exc:
             raise HTTPException(400, str(exc)) from None
         return Prediction(
-            top=[ClassValue(class_name=c, value=v) for c, v in ranked], kind=kind, model=info["model"],
-            data=info["data"], image=seen.tolist() if image else None,
-        )  # fmt: skip
+            top=[ClassValue(class_name=c, value=v) for c, v in ranked],
+            kind=kind,
+            model=info["model"],
+            data=info["data"],
+            image=seen.tolist() if image else None,
+        )
 
     return app
 
@@ -234,14 +237,20 @@ def _model_info(predictor: Predictor) -> dict:
     metrics = read_json(metrics_file, {}) if metrics_file.is_file() else {}
     report = metrics.get("evaluation", {}).get("report", {})
     shown = {
-        "test_accuracy": metrics.get("test_accuracy"), "test_log_loss": metrics.get("test_loss"),
-        "test_macro_f1": report.get("macro avg", {}).get("f1-score"), "test_size": metrics.get("n_test"),
-    }  # fmt: skip
+        "test_accuracy": metrics.get("test_accuracy"),
+        "test_log_loss": metrics.get("test_loss"),
+        "test_macro_f1": report.get("macro avg", {}).get("f1-score"),
+        "test_size": metrics.get("n_test"),
+    }
     return {
-        "model": config["model"], "data": data, "classes": predictor.class_names, "engine": predictor.engine,
+        "model": config["model"],
+        "data": data,
+        "classes": predictor.class_names,
+        "engine": predictor.engine,
         "kind": REGISTRY[data].kind if data in REGISTRY else None,  # digits, objects, or unknown
-        "metrics": {k: v for k, v in shown.items() if v is not None}, "version": version("mnistlab"),
-    }  # fmt: skip
+        "metrics": {k: v for k, v in shown.items() if v is not None},
+        "version": version("mnistlab"),
+    }
 
 
 def _static(name: str) -> str:
@@ -253,17 +262,23 @@ def _request_body_doc() -> dict:
     return {
         "required": True,
         "content": {
-            "image/png": image, "image/jpeg": image,
+            "image/png": image,
+            "image/jpeg": image,
             "multipart/form-data": {"schema": {"type": "object", "properties": {"file": image["schema"]}}},
             "application/json": {"schema": PredictJSON.model_json_schema()},
         },
-    }  # fmt: skip
+    }
 
 
 def serve(
-    run: str | Path, host: str = "127.0.0.1", port: int = 8000, onnx: bool | None = None, trust: bool = False,
-    max_upload_bytes: int = MAX_UPLOAD_BYTES, ready: Callable[[str], None] | None = None,
-) -> None:  # fmt: skip
+    run: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    onnx: bool | None = None,
+    trust: bool = False,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    ready: Callable[[str], None] | None = None,
+) -> None:
     """Load the run, bind ``host:port`` (0 picks a free port) and serve until interrupted. ``ready`` is called
     with the address once the socket is bound (the command line prints it)."""
     import socket
@@ -276,8 +291,9 @@ def serve(
     try:
         sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     except OSError as exc:
-        raise MnistlabError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port "
-                            "or --host") from None  # fmt: skip
+        raise MnistlabError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host"
+        ) from None
     bound = sock.getsockname()[1]
     if ready:
         ready(f"http://{f'[{host}]' if ':' in host else host}:{bound}")

@@ -39,8 +39,10 @@ def export_onnx(run_path: str | Path) -> Path:
             f"{run_path}: only PyTorch runs export to ONNX (this one is {type(estimator).__name__})"
         )
     if estimator.n_features_in_ != 784:
-        raise MnistlabError(f"{run_path}: ONNX export takes image models (784 pixels), this one has "
-                            f"{estimator.n_features_in_} features")  # fmt: skip
+        raise MnistlabError(
+            f"{run_path}: ONNX export takes image models (784 pixels), this one has "
+            f"{estimator.n_features_in_} features"
+        )
     net = estimator.network_.float().eval()
     if getattr(estimator, "tta", None) == "flip":  # the same logits as predict_proba, in the graph
         net = FlipAverage(net)
@@ -48,9 +50,14 @@ def export_onnx(run_path: str | Path) -> Path:
     with atomic_write(target) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
         torch.onnx.export(
-            net, (torch.zeros(1, 1, 28, 28),), str(tmp), input_names=["pixels"], output_names=["logits"],
-            dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False,
-        )  # fmt: skip
+            net,
+            (torch.zeros(1, 1, 28, 28),),
+            str(tmp),
+            input_names=["pixels"],
+            output_names=["logits"],
+            dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}},
+            dynamo=False,
+        )
         _stamp_weights(tmp, _weights_digest(run_path))
     return target
 
@@ -108,8 +115,9 @@ class OnnxClassifier:
     def decision_function(self, X) -> np.ndarray:
         pixels = np.asarray(X)
         if pixels.ndim not in (2, 3) or pixels[0].size != 784 or not np.issubdtype(pixels.dtype, np.number):
-            raise DataFormatError(f"expected images (N, 28, 28) or (N, 784) of numbers, got {pixels.shape} "
-                                  f"{pixels.dtype}")  # fmt: skip
+            raise DataFormatError(
+                f"expected images (N, 28, 28) or (N, 784) of numbers, got {pixels.shape} {pixels.dtype}"
+            )
         pixels = pixels.astype(np.float32, copy=False).reshape(-1, 1, 28, 28)
         return self.session.run(None, {"pixels": pixels})[0].astype(np.float64)
 

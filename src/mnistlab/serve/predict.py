@@ -132,9 +132,13 @@ def write_submission(path: str | Path, predicted: np.ndarray, overwrite: bool = 
 
 
 def predict_submission(
-    run: str | Path, csv_path: str | Path, out: str | Path = "submission.csv", onnx: bool = False,
-    trust: bool = False, overwrite: bool = False,
-) -> tuple[Path, int]:  # fmt: skip
+    run: str | Path,
+    csv_path: str | Path,
+    out: str | Path = "submission.csv",
+    onnx: bool = False,
+    trust: bool = False,
+    overwrite: bool = False,
+) -> tuple[Path, int]:
     """Predict every row of a Kaggle-layout CSV (labelled or not) and write a submission; returns (file, rows)."""
     if Path(out).exists() and not overwrite:  # before the work, not after it
         write_submission(out, np.zeros(0), overwrite)

@@ -98,7 +98,12 @@ class Augmentation:
         top, left = (rand() * (h - eh + 1)).floor(), (rand() * (w - ew + 1)).floor()
         chosen = rand() < self.erase
         rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
-        inside = ((rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
-                  & (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1)) & chosen.view(n, 1, 1))  # fmt: skip
+        inside = (
+            (rows >= top.view(n, 1, 1))
+            & (rows < (top + eh).view(n, 1, 1))
+            & (cols >= left.view(n, 1, 1))
+            & (cols < (left + ew).view(n, 1, 1))
+            & chosen.view(n, 1, 1)
+        )
         noise = torch.rand(x.shape, generator=generator) * 255
         return torch.where(inside.unsqueeze(1).to(x.device), noise.to(x.device, x.dtype), x)

@@ -30,8 +30,11 @@ class SampleGridDisplay(Display):
     def from_dataset(
         cls, dataset: Dataset, n: int = 25, per_class: int | None = None, seed: int = 0
     ) -> SampleGridDisplay:
-        check_params("sample grid", {"n": n, "per_class": per_class},
-                     {"n": integer(low=1, high=400), "per_class": integer(low=1, high=50, none=True)})  # fmt: skip
+        check_params(
+            "sample grid",
+            {"n": n, "per_class": per_class},
+            {"n": integer(low=1, high=400), "per_class": integer(low=1, high=50, none=True)},
+        )
         if per_class is not None and dataset.labels is not None:
             rng = np.random.default_rng(seed)
             members = [np.flatnonzero(dataset.labels == k) for k in range(dataset.n_classes)]

@@ -49,8 +49,11 @@ class ConfusionDisplay(Display):
 
     @property
     def values(self) -> np.ndarray:
-        return {"counts": self.confusion, "normalised": row_normalised(self.confusion),
-                "errors": errors_only(self.confusion)}[self.kind]  # fmt: skip
+        return {
+            "counts": self.confusion,
+            "normalised": row_normalised(self.confusion),
+            "errors": errors_only(self.confusion),
+        }[self.kind]
 
     def _draw(self, ax) -> None:
         from sklearn.metrics import ConfusionMatrixDisplay
@@ -58,8 +61,13 @@ class ConfusionDisplay(Display):
         size = max(5.0, 0.6 * len(self.classes) + 2)
         self.figure_, self.ax_ = single_axes(ax, (size + 1, size))
         display = ConfusionMatrixDisplay(self.values, display_labels=self.classes)
-        display.plot(ax=self.ax_, cmap="Reds" if self.kind == "errors" else "Blues", colorbar=True,
-                     values_format="d" if self.kind == "counts" else ".2f", xticks_rotation=45)  # fmt: skip
+        display.plot(
+            ax=self.ax_,
+            cmap="Reds" if self.kind == "errors" else "Blues",
+            colorbar=True,
+            values_format="d" if self.kind == "counts" else ".2f",
+            xticks_rotation=45,
+        )
         if len(self.classes) > 12:  # numbers in cells stop being readable
             for text in display.text_.ravel():
                 text.set_visible(False)
@@ -115,8 +123,9 @@ class PredictionGridDisplay(_ChosenPredictions):
     def _draw(self, ax) -> None:
         rows = max(1, int(np.ceil(len(self.indices) / self.cols)))
         self.figure_, area = panel_area(ax, (4.4 * self.cols, 2.1 * rows))
-        self.axes_ = area.subplots(rows, 2 * self.cols, squeeze=False,
-                                   gridspec_kw={"width_ratios": [1, 1.2] * self.cols})  # fmt: skip
+        self.axes_ = area.subplots(
+            rows, 2 * self.cols, squeeze=False, gridspec_kw={"width_ratios": [1, 1.2] * self.cols}
+        )
         for panel in self.axes_.ravel():
             panel.axis("off")
         for n, i in enumerate(self.indices):
@@ -167,8 +176,10 @@ class TopLossesDisplay(_ChosenPredictions):
         for i in self.indices:
             actual, predicted = int(self.y_true[i]), int(np.argmax(self.proba[i]))
             p_actual = float(self.proba[i][actual])
-            out.append(f"{self.classes[predicted][:9]} / {self.classes[actual][:9]}\n"
-                       f"loss {-np.log(max(p_actual, 1e-12)):.1f}, p {p_actual:.2f}")  # fmt: skip
+            out.append(
+                f"{self.classes[predicted][:9]} / {self.classes[actual][:9]}\n"
+                f"loss {-np.log(max(p_actual, 1e-12)):.1f}, p {p_actual:.2f}"
+            )
         return out
 
     def _draw(self, ax) -> None:
@@ -213,8 +224,9 @@ class MostConfusedDisplay(Display):
                 show_image(panel, self.images[i])
                 panel.axis("on")
             self.axes_[r, 0].axis("on")
-            self.axes_[r, 0].set_ylabel(f"{actual} -> {predicted}\n({count})", fontsize=8, rotation=0,
-                                        ha="right", va="center")  # fmt: skip
+            self.axes_[r, 0].set_ylabel(
+                f"{actual} -> {predicted}\n({count})", fontsize=8, rotation=0, ha="right", va="center"
+            )
         area.suptitle("most confused: actual -> predicted (count)")
 
 
@@ -357,8 +369,14 @@ class DenoiseDisplay(Display):
 class ImageGalleryDisplay(Display):
     """Images in rows of ``cols`` with a caption under each (red captions where ``flagged``)."""
 
-    def __init__(self, images, captions: Sequence[str], flagged: Sequence[bool] | None = None, cols: int = 8,
-                 title: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        images,
+        captions: Sequence[str],
+        flagged: Sequence[bool] | None = None,
+        cols: int = 8,
+        title: str = "",
+    ) -> None:
         self.images, self.captions, self.cols, self.title = images, list(captions), cols, title
         self.flagged = list(flagged) if flagged is not None else [False] * len(self.captions)
 
@@ -420,8 +438,14 @@ class SweepDisplay(Display):
     ['knn']
     """
 
-    def __init__(self, labels: Sequence[str], means: Sequence[float], lows: Sequence[float],
-                 highs: Sequence[float], references: Sequence[float | None]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        labels: Sequence[str],
+        means: Sequence[float],
+        lows: Sequence[float],
+        highs: Sequence[float],
+        references: Sequence[float | None],
+    ) -> None:
         self.labels, self.references = list(labels), list(references)
         self.means, self.lows, self.highs = (np.asarray(v, float) for v in (means, lows, highs))
 
@@ -430,8 +454,13 @@ class SweepDisplay(Display):
         """From the rows of a sweep's summary (one data set; rows without a finished trial are left out)."""
         done = [r for r in rows if r.get("mean_accuracy") is not None]
         labels = [r["model"] + ("" if r["params"] in ("{}", "") else " " + r["params"]) for r in done]
-        return cls(labels, [r["mean_accuracy"] for r in done], [r["min_accuracy"] for r in done],
-                   [r["max_accuracy"] for r in done], [r.get("reference_accuracy") for r in done])  # fmt: skip
+        return cls(
+            labels,
+            [r["mean_accuracy"] for r in done],
+            [r["min_accuracy"] for r in done],
+            [r["max_accuracy"] for r in done],
+            [r.get("reference_accuracy") for r in done],
+        )
 
     def _draw(self, ax) -> None:
         self.figure_, self.ax_ = single_axes(ax, (9, 0.8 + 0.32 * max(len(self.labels), 1)))
@@ -440,10 +469,18 @@ class SweepDisplay(Display):
         self.ax_.hlines(y, self.lows, self.highs, color="black", linewidth=1.5, label="range over seeds")
         refs = [(yy, r) for yy, r in zip(y, self.references, strict=True) if r is not None]
         if refs:
-            self.ax_.plot([r for _, r in refs], [yy for yy, _ in refs], "|", color=WRONG, markersize=14,
-                          markeredgewidth=2, label="reference")  # fmt: skip
-        self.ax_.set_yticks(y, [label if len(label) < 60 else label[:57] + "..." for label in self.labels],
-                            fontsize=7)  # fmt: skip
+            self.ax_.plot(
+                [r for _, r in refs],
+                [yy for yy, _ in refs],
+                "|",
+                color=WRONG,
+                markersize=14,
+                markeredgewidth=2,
+                label="reference",
+            )
+        self.ax_.set_yticks(
+            y, [label if len(label) < 60 else label[:57] + "..." for label in self.labels], fontsize=7
+        )
         values = [*self.lows, *(r for _, r in refs)]
         low = min(values, default=0.0)
         self.ax_.set_xlim(max(0.0, low - 0.05), 1.0)

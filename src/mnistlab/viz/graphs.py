@@ -26,10 +26,19 @@ class GraphDisplay(Display):
         layout = rx.spring_layout(analysis._rx, seed=seed, num_iter=100)
         positions = np.array([layout[i] for i in range(analysis.graph.n)])
         summary = analysis.summary()
-        title = (f"{summary['source']} / {summary['method']}\n{summary['nodes']} images, {summary['edges']} edges, "
-                 f"edge purity {summary['edge_purity']:.2f}, {summary['errors']} mistakes (ringed)")  # fmt: skip
-        return cls(positions, analysis.graph.edges, analysis.y_true, analysis.y_pred, analysis.betweenness(),
-                   analysis.classes, title)  # fmt: skip
+        title = (
+            f"{summary['source']} / {summary['method']}\n{summary['nodes']} images, {summary['edges']} edges, "
+            f"edge purity {summary['edge_purity']:.2f}, {summary['errors']} mistakes (ringed)"
+        )
+        return cls(
+            positions,
+            analysis.graph.edges,
+            analysis.y_true,
+            analysis.y_pred,
+            analysis.betweenness(),
+            analysis.classes,
+            title,
+        )
 
     def _draw(self, ax) -> None:
         from matplotlib.collections import LineCollection
@@ -42,8 +51,14 @@ class GraphDisplay(Display):
         colours = [f"C{k % 10}" for k in self.y_true]
         self.ax_.scatter(*self.positions.T, s=sizes, c=colours, zorder=2, edgecolors="white", linewidths=0.5)
         wrong = self.y_true != self.y_pred
-        self.ax_.scatter(*self.positions[wrong].T, s=sizes[wrong] + 60, facecolors="none", edgecolors="black",
-                         linewidths=1.4, zorder=3)  # fmt: skip
+        self.ax_.scatter(
+            *self.positions[wrong].T,
+            s=sizes[wrong] + 60,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.4,
+            zorder=3,
+        )
         for k in np.unique(self.y_true):
             self.ax_.scatter([], [], c=f"C{k % 10}", s=30, label=self.classes[k])
         self.ax_.scatter([], [], facecolors="none", edgecolors="black", s=60, label="misclassified")
@@ -71,11 +86,23 @@ class FeatureMapDisplay(Display):
         size = 4 if len(self.coordinates) > 3000 else 12
         for k in np.unique(self.y_true):
             here = self.y_true == k
-            self.ax_.scatter(*self.coordinates[here].T, s=size, c=f"C{k % 10}", label=self.classes[k], alpha=0.7,
-                             linewidths=0)  # fmt: skip
+            self.ax_.scatter(
+                *self.coordinates[here].T,
+                s=size,
+                c=f"C{k % 10}",
+                label=self.classes[k],
+                alpha=0.7,
+                linewidths=0,
+            )
         wrong = self.y_true != self.y_pred
-        self.ax_.scatter(*self.coordinates[wrong].T, s=size * 3, marker="x", c="black", linewidths=0.8,
-                         label=f"misclassified ({int(wrong.sum())})")  # fmt: skip
+        self.ax_.scatter(
+            *self.coordinates[wrong].T,
+            s=size * 3,
+            marker="x",
+            c="black",
+            linewidths=0.8,
+            label=f"misclassified ({int(wrong.sum())})",
+        )
         self.ax_.legend(
             frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=2
         )
