@@ -1,10 +1,11 @@
 # Two commands do all the set-up: `make demo` runs the main job, `make test` runs the tests.
+# `make test-fast` is the quick run while working: no real data sets, no browser, nothing slow (under a minute).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench format clean
+.PHONY: demo test test-fast bench format clean
 
 $(STAMP): pyproject.toml setup.py constraints.txt src/mnistlab/datasets/_csvparse.c
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q -m "not realdata and not browser and not slow"
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks

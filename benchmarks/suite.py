@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/suite.py --only csv_parse,inference --size tiny
 
 The rules (README, Benchmarks): product defaults for headline figures, several seeds per side run side by side,
-medians and ranges, nothing chosen by test accuracy, references at their best honest configuration, one results
+medians and ranges, nothing chosen by test accuracy, references in their fastest fair configuration, one results
 file per run with the machine and date in it and in every row. Results go to
 benchmarks/results/<date>-<time>-<machine>-<size>[-only].json and .md. Never part of the tests
 (tests/test_bench_smoke.py only checks that each benchmark starts and writes its JSON at the tiny size).
@@ -301,7 +301,7 @@ def bench_graph(size: str) -> dict:
     import rustworkx
 
     from mnistlab import analysis, runs
-    from mnistlab.experiment import graph_panel
+    from mnistlab.workflows import graph_panel
 
     train, test = datasets.load("mnist", "train"), datasets.load("mnist", "test")
     n_train, n_test = (60000, 10000) if size != "tiny" else (3000, 500)
@@ -367,8 +367,7 @@ def bench_health(size: str) -> dict:
     label check (default mlp, 5-fold out-of-fold) on the training split."""
     from sklearn.neighbors import NearestNeighbors
 
-    from mnistlab.analysis import health
-    from mnistlab.experiment import _label_errors
+    from mnistlab import quality
 
     train, test = (
         datasets.load("fashion-mnist-kaggle", "train"),
@@ -384,16 +383,18 @@ def bench_health(size: str) -> dict:
             seen.setdefault(row.tobytes(), []).append(i)
         return sum(len(v) > 1 for v in seen.values())
 
-    exact = timed(lambda: health.exact_duplicates(images, labels), 3)["median_s"]
+    exact = timed(lambda: quality.exact_duplicates(images, labels), 3)["median_s"]
     loop = timed(by_dict, 1)["median_s"]
-    near = timed(lambda: health.near_duplicates(images, labels), 1)["median_s"]
+    near = timed(lambda: quality.near_duplicates(images, labels), 1)["median_s"]
     flat = images.reshape(len(images), -1).astype(np.float32)
     brute = timed(lambda: NearestNeighbors(n_neighbors=2, algorithm="brute").fit(flat).kneighbors(flat), 1)[
         "median_s"
     ]
     split = train if size != "tiny" else train.subset(slice(0, 3000))
     start = time.perf_counter()
-    found = _label_errors(split, "mlp", 5, 0)
+    found = (
+        quality.LabelErrors("mlp", 5, 0).find_issues(quality.CheckedData({"train": split})).details["train"]
+    )
     label_s = time.perf_counter() - start
     return {
         "images": n,

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from mnistlab.sweep import reference_for
+from mnistlab.workflows.sweep import reference_for
 
 
 def configurations(folder: Path) -> tuple[list[str], list[tuple[str, str]], dict, dict]:

@@ -1,9 +1,22 @@
-"""Shared fixtures: an isolated data home, small synthetic data, and a local HTTP server for download tests."""
+"""Shared fixtures: an isolated data home, small synthetic data, a local HTTP server for download tests, and the
+two things a test may need from outside: the real data sets and a browser.
+
+What a test needs is what it asks for, and the marks follow from that (applied here, at collection):
+
+- ``real_data`` (a fixture) or ``pytestmark = pytest.mark.realdata``: reads a real data set, fetched once per
+  machine and cached. A test without the mark that reads one fails (the guard below), so the mark cannot drift.
+- ``browser`` (a fixture): drives Debian's Chromium through Playwright; marked ``browser``.
+- ``slow``: takes more than a few seconds (marked where it stands).
+
+``pytest -m "not realdata and not browser and not slow"`` (``make test-fast``) is the quick run.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import http.server
+import os
+import shutil
 import threading
 import time
 from collections import Counter
@@ -14,6 +27,71 @@ import numpy as np
 import pytest
 
 from mnistlab.datasets import Dataset
+
+BUILT_IN = {"mnist", "fashion-mnist-kaggle", "fashion-mnist"}
+_REAL_HOME = os.environ.get("MNISTLAB_HOME")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if "real_data" in needs:
+            item.add_marker(pytest.mark.realdata)
+        if "browser" in needs:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def _real_data_needs_its_mark(request, monkeypatch):
+    """A test without the ``realdata`` mark that reads a built-in data set from the machine's cache fails here,
+    naming the fixture to ask for (tests with their own data home, ``tmp_home``, are free to fake one)."""
+    if request.node.get_closest_marker("realdata") is not None:
+        return
+    from mnistlab.datasets import registered
+
+    fetch = registered.ensure_files
+
+    def guarded(info, home=None):
+        if info.name in BUILT_IN and home is None and os.environ.get("MNISTLAB_HOME") == _REAL_HOME:
+            raise AssertionError(
+                f"this test reads the real data set {info.name!r}: ask for the real_data fixture (or mark it "
+                "realdata), so that a quick run can leave it out"
+            )
+        return fetch(info, home)
+
+    monkeypatch.setattr(registered, "ensure_files", guarded)
+
+
+@pytest.fixture(scope="session")
+def real_data():
+    """``real_data(name, split)``: a split of a real data set (fetched once per machine, then cached), loaded once
+    per test session. Asking for this fixture marks the test ``realdata``."""
+    from mnistlab import datasets
+
+    loaded: dict[tuple[str, str], Dataset] = {}
+
+    def load(name: str, split: str = "train") -> Dataset:
+        if (name, split) not in loaded:
+            loaded[(name, split)] = datasets.load(name, split)
+        return loaded[(name, split)]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium (Debian's, which ``make test`` installs) driven by Playwright. Asking for this fixture
+    marks the test ``browser``; without Chromium the test is skipped before it starts."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed (make test installs it with apt)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"], headless=True
+        )
+        yield launched
+        launched.close()
 
 
 @pytest.fixture

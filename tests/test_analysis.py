@@ -88,10 +88,10 @@ def test_bad_graph_arguments():
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
-    from mnistlab.experiment import train_model
+    from mnistlab.workflows import train_model
 
     out = tmp_path_factory.mktemp("graph") / "run"
-    train_model("mnist", "cnn-seed", params={"epochs": 1, "threads": 2}, limit=3000, out=out, verbose=0)
+    train_model("mnist", "cnn-kaggle", params={"epochs": 1, "threads": 2}, limit=3000, out=out, verbose=0)
     return out
 
 
@@ -111,7 +111,7 @@ def test_graph_command_on_a_real_model(small_run, tmp_path, capsys):
         in capsys.readouterr().err
     )
     assert main(["graph", str(small_run), "--n", "100000"]) == 1
-    assert "n=100000; expected 3..500 images" in capsys.readouterr().err
+    assert "--n 100000; expected 3..500 images" in capsys.readouterr().err
 
 
 @pytest.mark.realdata
@@ -148,7 +148,7 @@ def test_features_from_a_scikit_learn_pipeline(blobs):
 def test_feature_map_and_panel(small_run, tmp_path):
     from PIL import Image
 
-    from mnistlab.experiment import feature_map, graph_panel
+    from mnistlab.workflows import feature_map, graph_panel
 
     path = feature_map(small_run, method="pca", n=200, out=tmp_path)
     assert path.name == "map_relu_pca.png" and Image.open(path).size[0] > 500

@@ -66,12 +66,12 @@ def test_usage_errors_exit_2(capsys):
 
 
 def test_a_bug_keeps_its_traceback_and_debug_shows_user_errors_in_full(capsys, tmp_home, monkeypatch):
-    from mnistlab import experiment
+    from mnistlab import workflows
 
     def broken(*args, **kwargs):
         raise ValueError("a bug deep inside training")
 
-    monkeypatch.setattr(experiment, "train_model", broken)
+    monkeypatch.setattr(workflows, "train_model", broken)
     with pytest.raises(ValueError, match="a bug deep inside training"):
         main(["train", "--model", "mlp", "--limit", "10"])  # not turned into "error: ..."
     monkeypatch.setenv("MNISTLAB_OFFLINE", "1")

@@ -164,7 +164,7 @@ def test_bad_display_arguments_are_clear_errors():
 
 @pytest.mark.realdata
 def test_evaluate_and_cv_commands(tmp_path, capsys, fast):
-    from mnistlab.experiment import train_model
+    from mnistlab.workflows import train_model
 
     run_dir = tmp_path / "run"
     train_model("mnist", "mlp", params={**fast, "epochs": 1}, out=run_dir, limit=2000, verbose=0)

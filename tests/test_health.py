@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from mnistlab import datasets
-from mnistlab.analysis.health import exact_duplicates, near_duplicates, odd_images, suspected_label_errors
 from mnistlab.cli.main import main
 from mnistlab.datasets import Dataset
+from mnistlab.quality import exact_duplicates, near_duplicates, odd_images, suspected_label_errors
 
 
 def test_exact_duplicates_are_grouped_with_their_labels():
@@ -94,7 +94,10 @@ def test_bad_inputs_are_named(tmp_path, capsys, blobs):
             ["health", str(tmp_path / "three" / "train.npz"), "--model", "sgd"],
             "model 'sgd' gives no probabilities",
         ),
-        (["health", str(tmp_path / "three" / "train.npz"), "--near-ratio", "2"], "near_ratio=2.0; expected"),
+        (
+            ["health", str(tmp_path / "three" / "train.npz"), "--near-ratio", "2"],
+            "--near-ratio 2.0; expected",
+        ),
     ]:
         code = main(args)
         assert code == 1 and message in capsys.readouterr().err, args
@@ -102,7 +105,7 @@ def test_bad_inputs_are_named(tmp_path, capsys, blobs):
 
 @pytest.mark.realdata
 def test_fashion_mnist_kaggle_duplicates_as_documented():
-    from mnistlab.experiment import health
+    from mnistlab.workflows import health
 
     report = health("fashion-mnist-kaggle", label_errors=False, near=False)
     assert report.duplicate_pairs() == {"train": 43, "test": 1, "across": 10, "across conflicting": 1}

@@ -24,12 +24,19 @@ def plain_params(estimator) -> dict:
     }
 
 
+def test_old_model_names_keep_working():
+    """cnn-kaggle was registered as cnn-seed: the old name creates the same model, under its new name."""
+    assert models.get_spec("cnn-seed") is models.get_spec("cnn-kaggle")
+    assert models.create("cnn-seed", epochs=1).architecture == "cnn-kaggle"
+    assert "cnn-seed" not in models.available()  # listed once, under today's name
+
+
 def test_registry_lists_and_creates_every_model():
     names = list(models.available())
     for required in [
         "softmax",
         "mlp",
-        "cnn-seed",
+        "cnn-kaggle",
         "cnn",
         "sgd",
         "logreg",
@@ -66,7 +73,7 @@ def test_unknown_model_and_scaler_are_clear_errors():
         models.create("sgd", scaler="zscore")
 
 
-@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn-seed", "cnn", "cnn-fast"])
+@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn-kaggle", "cnn", "cnn-fast"])
 def test_every_network_learns_the_easy_task(name, blobs, fast):
     X, y = blobs()
     epochs = {"softmax": 5, "cnn": 8, "cnn-fast": 5}.get(
@@ -198,8 +205,8 @@ def test_bad_parameters_are_refused_before_training():
     ]:
         with pytest.raises(ParameterError, match=message):
             models.create("mlp", **params)
-    with pytest.raises(ParameterError, match="width applies to cnn and mlp only, not .cnn-seed."):
-        models.create("cnn-seed", width=8)
+    with pytest.raises(ParameterError, match="width applies to cnn and mlp only, not .cnn-kaggle."):
+        models.create("cnn-kaggle", width=8)
     with pytest.raises(ParameterError, match="svc: The 'C' parameter of SVC must be a float in the range"):
         models.create("svc", C=-1.0)
     with pytest.raises(ParameterError, match="unknown scaler 'zscore'"):
@@ -243,7 +250,7 @@ def test_classic_models_take_images(name, blobs):
 def test_fast_dropout_matches_dropout_in_expectation():
     import torch
 
-    from mnistlab.models.networks import FastDropout
+    from mnistlab.models.layers import FastDropout
 
     layer = FastDropout(0.25)
     x = torch.ones(400, 1000)
@@ -256,7 +263,7 @@ def test_fast_dropout_matches_dropout_in_expectation():
 def test_fast_dropout_odd_sizes_and_probabilities():
     import torch
 
-    from mnistlab.models.networks import FastDropout
+    from mnistlab.models.layers import FastDropout
 
     for p, shape in [(0.1, (3, 7, 11)), (0.5, (1,)), (0.9, (5, 2001))]:
         out = FastDropout(p).train()(torch.ones(shape))
@@ -270,7 +277,7 @@ def test_conv_relu_pool_training_path_equals_torch_layers():
     -> MaxPool2d (the evaluation path)."""
     import torch
 
-    from mnistlab.models.networks import ConvReluPool
+    from mnistlab.models.layers import ConvReluPool
 
     torch.manual_seed(0)
     layer = ConvReluPool(8)

@@ -175,7 +175,7 @@ def test_validation_never_overlaps_the_test_data(kaggle_digits):
         (["--data", "{train}"], "data from a file needs test data: --test PATH"),
         (
             ["--data", "{train}", "--test-fraction", "1.5"],
-            "test_fraction=1.5; expected a number between 0 and 1",
+            "--test-fraction 1.5; expected a number between 0 and 1",
         ),
         (["--data", "{train}", "--test", "{train}", "--test-fraction", "0.2"], "not both"),
         (["--data", "{train}", "--test", "{fashion}"], "differ from the training data's"),

@@ -10,7 +10,7 @@ from PIL import Image
 from mnistlab import models, runs
 from mnistlab.cli.main import main
 from mnistlab.datasets.preprocess import mnist_style
-from mnistlab.runs import RunError
+from mnistlab.errors import RunError
 
 CLASSES = ["a", "b", "c"]
 
@@ -19,12 +19,12 @@ CLASSES = ["a", "b", "c"]
 def saved_runs(tmp_path_factory, blobs, fast):
     root = tmp_path_factory.mktemp("runs")
     X, y = blobs()
-    torch_model = models.create("cnn-seed", **fast).fit(X, y)
+    torch_model = models.create("cnn-kaggle", **fast).fit(X, y)
     sk_model = models.create("logreg").fit(X, y)
     runs.save(
         root / "torch",
         torch_model,
-        model="cnn-seed",
+        model="cnn-kaggle",
         data="toy",
         classes=CLASSES,
         seed=0,
@@ -43,7 +43,7 @@ def test_loaded_models_predict_identically(saved_runs, fast):
         np.testing.assert_array_equal(loaded.predict_proba(X), original.predict_proba(X))
         np.testing.assert_array_equal(loaded.classes_, original.classes_)
     run = runs.load_run(root / "torch")
-    assert run.config["model"] == "cnn-seed" and run.config["classes"] == CLASSES
+    assert run.config["model"] == "cnn-kaggle" and run.config["classes"] == CLASSES
     assert run.config["versions"]["torch"].startswith("2.13")
     assert len(run.history) == fast["epochs"] and run.metrics["test_accuracy"] == 0.5
     assert sorted(p.name for p in (root / "torch").iterdir()) == [
@@ -57,7 +57,7 @@ def test_loaded_models_predict_identically(saved_runs, fast):
 def test_list_runs(saved_runs):
     root = saved_runs[0]
     rows = runs.list_runs(root)
-    assert [(r["model"], r["test_accuracy"]) for r in rows] == [("logreg", 0.75), ("cnn-seed", 0.5)]
+    assert [(r["model"], r["test_accuracy"]) for r in rows] == [("logreg", 0.75), ("cnn-kaggle", 0.5)]
 
 
 def copy_run(src, dst):
@@ -188,7 +188,7 @@ def test_cli_train_writes_a_run_folder(tmp_path, capsys):
 def test_runs_saved_in_format_1_load_and_predict_as_before(name):
     """Run folders written by mnistlab 0.1.0 (format 1: weights under layer indices) load through the format
     version and give the probabilities they gave when saved."""
-    folder = Path(__file__).parent / "data" / "format1" / name
+    folder = Path(__file__).parent / "data" / "format1" / name  # cnn-seed: cnn-kaggle's old name
     assert json.loads((folder / "config.json").read_text())["format"] == 1
     images = np.load(folder.parent / "inputs.npz")["images"]
     np.testing.assert_allclose(

@@ -4,9 +4,9 @@ a real browser drawing digits on the page (Debian's chromium, driven by Playwrig
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -33,7 +33,7 @@ SCREENSHOTS = Path(
 @pytest.fixture(scope="module")
 def digit_run(tmp_path_factory) -> Path:
     """A small cnn trained on real MNIST (20000 images, 2 epochs: ~98.5% test accuracy, ~15 s)."""
-    from mnistlab.experiment import evaluate_run, train_model
+    from mnistlab.workflows import evaluate_run, train_model
 
     out = tmp_path_factory.mktemp("serve") / "cnn"
     train_model("mnist", "cnn", params={"epochs": 2, "threads": 2}, limit=20000, out=out, verbose=0)
@@ -262,17 +262,53 @@ def test_upload_limit_is_settable(digit_run):
     assert small.post("/predict", files={"file": ("7.png", png, "image/png")}).status_code == 413
 
 
-def test_uploads_are_never_written_to_disk(client, tmp_path, monkeypatch):
+_WRITES: list | None = None  # while a list: every file opened for writing, from Python's audit events
+
+
+def _record_writes(event: str, args: tuple) -> None:
+    if _WRITES is None or event != "open":
+        return
+    path, mode, flags = args
+    writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+        isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+    )
+    if writing:
+        _WRITES.append(path)
+
+
+@contextlib.contextmanager
+def files_opened_for_writing():
+    """Every file opened for writing inside the block, in any thread, named or not (a rolled-over
+    SpooledTemporaryFile is an unnamed O_TMPFILE: listing a folder would never see it)."""
+    global _WRITES
+    if _record_writes not in _AUDIT_HOOKS:
+        sys.addaudithook(_record_writes)  # audit hooks cannot be removed: installed once, active in the block
+        _AUDIT_HOOKS.append(_record_writes)
+    _WRITES = found = []
+    try:
+        yield found
+    finally:
+        _WRITES = None
+
+
+_AUDIT_HOOKS: list = []
+
+
+def test_uploads_are_never_written_to_disk(client):
     import tempfile
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # The detector itself first: a spooled file that rolls over is seen.
+    with files_opened_for_writing() as seen, tempfile.SpooledTemporaryFile(max_size=10) as spool:
+        spool.write(b"x" * 100)
+    assert seen, "the audit hook sees an unnamed temporary file"
     noise = np.random.default_rng(1).integers(0, 256, (1100, 1100), dtype=np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(noise).save(buffer, "PNG")
     big = buffer.getvalue()
     assert len(big) > 1_100_000  # past the 1 MB where Starlette's form parser would spool a file to disk
-    assert client.post("/predict", files={"file": ("big.png", big, "image/png")}).status_code == 200
-    assert list(tmp_path.iterdir()) == []
+    with files_opened_for_writing() as written:
+        assert client.post("/predict", files={"file": ("big.png", big, "image/png")}).status_code == 200
+    assert written == []
 
 
 def test_create_app_refuses_a_folder_that_is_not_a_run(tmp_path):
@@ -369,20 +405,6 @@ STROKES = {  # on the 280x280 pad, as a person would draw them
     "0": [[(140 + 65 * np.sin(t), 140 - 95 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 40)]],
     "4": [[(170, 40), (70, 170), (210, 170)], [(170, 90), (170, 245)]],
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (make test installs it with apt)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"], headless=True
-        )
-        yield browser
-        browser.close()
 
 
 def draw(page, strokes) -> None:

@@ -14,7 +14,9 @@ import pytest
 
 from mnistlab.cli.main import main
 from mnistlab.errors import MnistlabError
-from mnistlab.sweep import read_sweep, run_sweep, summarise
+from mnistlab.workflows.sweep import read_sweep, run_sweep, summarise
+
+pytestmark = pytest.mark.realdata  # the sweeps train on MNIST (600 images)
 
 TINY = """
 name = "tiny"
@@ -90,7 +92,6 @@ def test_reference_accuracies_and_the_leaderboard_page(tmp_path, capsys):
     assert f"{100 * float(knn['difference']):+.2f}" in page and not re.search(
         r'(src|href)="(https?:)?//', page
     )
-    _sorts_each_table_by_its_own_column(tmp_path / "out" / "leaderboard.html")
     table_script = Path(__file__).parents[1] / "benchmarks" / "sweep_table.py"
     markdown = subprocess.run(
         [sys.executable, str(table_script), str(tmp_path / "out")], capture_output=True, text=True, check=True
@@ -101,32 +102,32 @@ def test_reference_accuracies_and_the_leaderboard_page(tmp_path, capsys):
     assert f"| {float(knn['mean_accuracy']):.3f} {spread} | 0.500 | {difference} |" in knn_line
 
 
-def _sorts_each_table_by_its_own_column(page: Path) -> None:
-    """In a browser: a click on a header sorts its own table by that column (a page holds several tables)."""
-    import shutil
-
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (make test installs it with apt)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        tab = browser.new_page()
-        tab.goto(page.as_uri())
-        tab.click("details summary")
-        trials = tab.locator("table").nth(1)
-        trials.locator("th", has_text="test accuracy").click()
-        shown = [float(t) for t in trials.locator("tbody tr td:nth-child(6)").all_inner_texts()]
-        assert shown == sorted(shown) and len(shown) == 8
-        trials.locator("th", has_text="seed").click()
-        seeds = trials.locator("tbody tr td:nth-child(4)").all_inner_texts()
-        assert seeds == sorted(seeds)
-        summary = tab.locator("table").nth(0)
-        summary.locator("th", has_text="mean accuracy").click()
-        summary.locator("th", has_text="mean accuracy").click()  # a second click: best first
-        means = [float(t) for t in summary.locator("tbody tr td:nth-child(4)").all_inner_texts()]
-        assert means == sorted(means, reverse=True)
-        browser.close()
+def test_the_sweep_page_sorts_each_table_by_its_own_column(tmp_path, browser):
+    """In a browser: a click on a header sorts its own table by that column (a page holds several tables), and
+    a second click reverses it. Each table starts in an order the click must change, so a sorter that does
+    nothing fails."""
+    run_sweep(sweep_file(tmp_path, TINY.replace("limit = 600", "limit = 300")), jobs=2)
+    tab = browser.new_page()
+    tab.goto((tmp_path / "out" / "leaderboard.html").as_uri())
+    tab.click("details summary")
+    trials = tab.locator("table").nth(1)
+    before = [float(t) for t in trials.locator("tbody tr td:nth-child(6)").all_inner_texts()]
+    assert len(before) == 8 and before != sorted(before), "trials start in plan order, not by accuracy"
+    trials.locator("th", has_text="test accuracy").click()
+    shown = [float(t) for t in trials.locator("tbody tr td:nth-child(6)").all_inner_texts()]
+    assert shown == sorted(before)
+    seeds_before = trials.locator("tbody tr td:nth-child(4)").all_inner_texts()
+    trials.locator("th", has_text="seed").click()
+    seeds = trials.locator("tbody tr td:nth-child(4)").all_inner_texts()
+    assert seeds == sorted(seeds_before) and seeds_before != seeds
+    summary = tab.locator("table").nth(0)
+    means = [float(t) for t in summary.locator("tbody tr td:nth-child(4)").all_inner_texts()]
+    assert means == sorted(means, reverse=True) and len(set(means)) > 1, "the summary starts best first"
+    summary.locator("th", has_text="mean accuracy").click()
+    assert [float(t) for t in summary.locator("tbody tr td:nth-child(4)").all_inner_texts()] == sorted(means)
+    summary.locator("th", has_text="mean accuracy").click()  # a second click: best first again
+    assert [float(t) for t in summary.locator("tbody tr td:nth-child(4)").all_inner_texts()] == means
+    tab.close()
 
 
 def test_the_same_table_on_a_dask_local_cluster(tmp_path):
@@ -341,7 +342,7 @@ def test_the_fashion_benchmark_sweep_file_is_valid():
 
 def test_cv_and_detect_take_the_same_parallel_path(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    from mnistlab.experiment import cross_validate, detect
+    from mnistlab.workflows import cross_validate, detect
 
     serial = cross_validate("mnist", "naive-bayes", folds=3, limit=600)
     assert cross_validate("mnist", "naive-bayes", folds=3, limit=600, jobs=2)["scores"] == serial["scores"]
@@ -357,5 +358,5 @@ def test_cv_and_detect_take_the_same_parallel_path(tmp_path):
         found["sgd"]["cv_accuracy"]
         == detect("mnist", "5", ("sgd",), 3, None, limit=600)["sgd"]["cv_accuracy"]
     )
-    with pytest.raises(MnistlabError, match="--jobs 0"):
+    with pytest.raises(MnistlabError, match="jobs=0"):
         cross_validate("mnist", "naive-bayes", limit=600, jobs=0)

@@ -52,11 +52,9 @@ def test_registration_mistakes(tmp_home, files):
     with pytest.raises(ParameterError, match="expected lowercase letters"):
         datasets.register("My Data", files / "train.csv")
     datasets.register("bands", files / "train.csv")
-    with pytest.raises(
-        ParameterError, match="registered without test data; give --test PATH or --test-fraction"
-    ):
-        datasets.read_source(datasets.resolve("bands"), "test")
+    with pytest.raises(ParameterError, match="registered without test data; give test=PATH or test_fraction"):
+        datasets.load("bands", "test")
     (tmp_home / "datasets.toml").write_text("[datasets.x\n")
     with pytest.raises(DataFormatError, match="datasets.toml: not valid TOML"):
-        datasets.resolve("anything")
+        datasets.load("anything")
     assert np.all(datasets.from_csv(files / "train.csv").labels < 3)

@@ -1,7 +1,10 @@
-"""Files written atomically and JSON read one way: a reader (or a crash) never sees a half-written file.
+"""Files written atomically, JSON read one way and tables written one way: a reader (or a crash) never sees a
+half-written file.
 
 Every writer in mnistlab (cache files and stamps, run folders, figures, exports, ONNX models) goes through
-:func:`atomic_write`; every JSON document is read through :func:`read_json`.
+:func:`atomic_write`; every JSON document is read through :func:`read_json`; every table of results
+(``findings.csv``, sweep tables, submissions, image manifests) is written by :func:`write_table`. Pixel data
+in Kaggle's CSV layout has its own fast writer (``datasets.csvfile``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,29 @@ def write_json(path: str | Path, data: Any) -> Path:
     """Write ``data`` as indented JSON atomically; numpy values become plain ones."""
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+    return Path(path)
+
+
+def write_table(
+    path: str | Path, rows: Iterable[Sequence[Any]] | Iterable[dict], columns: Sequence[str]
+) -> Path:
+    """Write a CSV table atomically: a header of ``columns``, then ``rows`` (sequences in column order, or dicts
+    read by column name, a missing key written empty). Returns ``path``.
+
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> print(write_table(target, [{"a": 1, "b": "x"}, (2, "y")], ["a", "b"]).read_text(), end="")
+    a,b
+    1,x
+    2,y
+    """
+    import csv
+
+    with atomic_write(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([row.get(c, "") for c in columns] if isinstance(row, dict) else row)
     return Path(path)
 
 

@@ -34,7 +34,7 @@ def parallel(jobs: int = 1, cluster: str | None = None, timeout: float = 10.0) -
 def check_jobs(jobs) -> None:
     """``jobs`` is a whole number of tasks at once, at least 1."""
     if not isinstance(jobs, int) or jobs < 1:
-        raise ParameterError(f"--jobs {jobs}; expected an integer >= 1")
+        raise ParameterError(f"jobs={jobs}; expected an integer >= 1")
 
 
 def dask_client(address: str, timeout: float = 10.0):
@@ -42,7 +42,7 @@ def dask_client(address: str, timeout: float = 10.0):
     try:
         from dask.distributed import Client
     except ImportError:
-        raise MnistlabError("--cluster needs Dask: pip install 'mnistlab[cluster]'") from None
+        raise MnistlabError("`cluster` needs Dask: pip install 'mnistlab[cluster]'") from None
     try:
         return Client(address, timeout=timeout)
     except (OSError, TimeoutError) as exc:

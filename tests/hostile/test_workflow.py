@@ -23,8 +23,8 @@ def run(capsys, *args):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "--model", "mlp", "--limit", "0"], "limit=0; expected an integer >= 1"),
-        (["train", "--model", "mlp", "--limit", "-5"], "limit=-5; expected an integer >= 1"),
+        (["train", "--model", "mlp", "--limit", "0"], "--limit 0; expected an integer >= 1"),
+        (["train", "--model", "mlp", "--limit", "-5"], "--limit -5; expected an integer >= 1"),
         (["train", "--model", "mlp", "--epochs", "0"], "epochs=0; expected an integer >= 1"),
         (["train", "--model", "mlp", "--set", "batch_size=-3"], "batch_size=-3; expected an integer >= 1"),
         (["train", "--model", "mlp", "--set", "batch_size=0"], "batch_size=0; expected an integer >= 1"),
@@ -32,9 +32,9 @@ def run(capsys, *args):
         (["train", "--model", "mlp", "--set", "lr=abc"], "lr='abc'; expected a number > 0"),
         (["train", "--model", "mlp", "--threads", "-1"], "threads=-1; expected an integer >= 1"),
         (["detect", "--models", ","], "no models to study"),
-        (["detect", "--target-precision", "1.5"], "target_precision=1.5; expected a number > 0 and <= 1"),
-        (["denoise", "--noise", "-50"], "noise=-50; expected an integer >= 1 and <= 255"),
-        (["multilabel", "--limit", "-1"], "limit=-1"),
+        (["detect", "--target-precision", "1.5"], "--target-precision 1.5; expected a number > 0 and <= 1"),
+        (["denoise", "--noise", "-50"], "--noise -50; expected an integer >= 1 and <= 255"),
+        (["multilabel", "--limit", "-1"], "--limit -1"),
     ],
 )
 def test_bad_options_are_named_before_any_data_is_read(capsys, tmp_home, monkeypatch, args, message):
@@ -71,7 +71,7 @@ def test_an_existing_submission_is_not_overwritten(capsys, tmp_path, blobs):
     (tmp_path / "submission.csv").write_text("precious")
     args = ["predict", str(tmp_path / "run"), "--csv", str(tmp_path / "test.csv")]
     code, err = run(capsys, *args, "--submission", str(tmp_path / "submission.csv"))
-    assert code == 1 and "exists; choose another --submission, or --overwrite" in err
+    assert code == 1 and "exists; choose another --submission PATH, or --overwrite" in err
     assert (tmp_path / "submission.csv").read_text() == "precious"
     code, err = run(capsys, *args, "--submission", str(tmp_path))
     assert code == 1 and "is a folder; the submission is a file" in err
@@ -172,11 +172,14 @@ def test_a_stale_onnx_export_is_never_served(tmp_path, blobs, fast):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["cv", "--model", "naive-bayes", "--folds", "1", "--limit", "300"], "folds=1; expected 2.."),
+        (["cv", "--model", "naive-bayes", "--folds", "1", "--limit", "300"], "--folds 1; expected 2.."),
         (["multilabel", "--limit", "3"], "3 training images; the 5-nearest-neighbour model needs at least 5"),
-        (["data", "show", "mnist", "--out", "x.png", "--n", "0"], "n=0; expected an integer >= 1 and <= 400"),
+        (
+            ["data", "show", "mnist", "--out", "x.png", "--n", "0"],
+            "--n 0; expected an integer >= 1 and <= 400",
+        ),
         (["data", "show", "mnist", "--out", "x.png", "--per-class", "100000"], "per_class=100000; expected"),
-        (["evaluate", "nowhere", "--top", "-5"], "top=-5; expected an integer >= 1"),
+        (["evaluate", "nowhere", "--top", "-5"], "--top -5; expected an integer >= 1"),
     ],
 )
 def test_bad_options_with_real_data(capsys, args, message):

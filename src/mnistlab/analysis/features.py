@@ -35,7 +35,7 @@ def _estimator(run_or_estimator) -> BaseEstimator:
 
 
 def _torch_layers(clf: TorchClassifier) -> list[str]:
-    from mnistlab.models.fast_layers import FastDropout
+    from mnistlab.models.layers import FastDropout
 
     return [
         name

@@ -61,7 +61,7 @@ def similarity_graph(
     if method != "knn" and len(features) > MAX_DENSE_NODES:
         raise ParameterError(
             f"{method} graphs hold an n x n matrix: at most {MAX_DENSE_NODES} images (got "
-            f"{len(features)}); use a sample (--n) or method knn"
+            f"{len(features)}); use a sample (`n`) or method='knn'"
         )
     if method == "correlation":
         return _correlation_graph(features, k, threshold)

@@ -35,20 +35,20 @@ def graph(
     trust: TrustOpt = False,
 ) -> None:
     """Similarity graph of test images in a layer (figure, nodes.csv), or with --compare the detector table."""
-    from mnistlab import experiment
+    from mnistlab import workflows
 
     if every:
-        typer.echo(f"written {experiment.graph_panel(run, _n(n or '100'), out, trust=trust)}")
+        typer.echo(f"written {workflows.graph_panel(run, _n(n or '100'), out, trust=trust)}")
         return
     if compare:
-        rows = experiment.graph_compare(run, n=_n(n or "2000"), k=k, out=out, trust=trust)
+        rows = workflows.graph_compare(run, n=_n(n or "2000"), k=k, out=out, trust=trust)
         for row in rows:
             typer.echo(
                 f"{row['source']:>8s} {row['method']:>11s}  purity {row['edge_purity']:.3f}  {row['verdict']}"
             )
         typer.echo(f"table written to {out / 'graph_compare.md'} and .csv")
         return
-    result = experiment.graph(run, layer, method, _n(n or "100"), k, out, trust=trust)
+    result = workflows.graph(run, layer, method, _n(n or "100"), k, out, trust=trust)
     summary = result.summary()
     detection = result.error_detection()
     typer.echo(
@@ -74,9 +74,9 @@ def map_(
     trust: TrustOpt = False,
 ) -> None:
     """A 2-D map (PCA or t-SNE) of a layer's features for test images, coloured by class, mistakes marked."""
-    from mnistlab import experiment
+    from mnistlab import workflows
 
-    typer.echo(f"written {experiment.feature_map(run, layer, method, _n(n), out, trust=trust)}")
+    typer.echo(f"written {workflows.feature_map(run, layer, method, _n(n), out, trust=trust)}")
 
 
 def health(
@@ -104,25 +104,12 @@ def health(
     ),
 ) -> None:
     """Duplicates inside and across splits, conflicting labels, suspected label errors, odd images."""
-    from mnistlab import experiment
+    from mnistlab import workflows
 
-    report = experiment.health(data, model, folds, near_ratio, label_errors, out, near=near)
-    summary = report.summary()
-    typer.echo(f"images: {', '.join(f'{k} {v}' for k, v in summary['images'].items())}")
-    pairs = summary["exact_duplicate_pairs"]
-    typer.echo("exact duplicate pairs: " + (", ".join(f"{k} {v}" for k, v in pairs.items()) or "none"))
-    near = summary["near_duplicate_pairs"]
-    typer.echo("near duplicate pairs: " + (", ".join(f"{k} {v}" for k, v in near.items()) or "none"))
-    if summary["suspected_label_errors"]:
-        found = ", ".join(f"{k} {v}" for k, v in summary["suspected_label_errors"].items())
-        typer.echo(f"suspected label errors ({model}, {folds}-fold out-of-fold): {found}")
-    odd = {
-        f"{split} {kind}": n
-        for split, kinds in summary["odd_images"].items()
-        for kind, n in kinds.items()
-        if n
-    }
-    typer.echo("odd images: " + (", ".join(f"{k} {v}" for k, v in odd.items()) or "none"))
+    report = workflows.health(data, model, folds, near_ratio, label_errors, out, near=near)
+    typer.echo(f"images: {', '.join(f'{k} {len(v)}' for k, v in report.splits.items())}")
+    for result in report.results.values():
+        typer.echo(f"{result.title}: {result.describe()}")
     typer.echo(f"findings and galleries written to {out}")
 
 
@@ -135,12 +122,12 @@ def report(
     trust: TrustOpt = False,
 ) -> None:
     """Self-contained HTML report of a run (evaluate it first), or with --compare a leaderboard of runs."""
-    from mnistlab import experiment
+    from mnistlab import workflows
     from mnistlab.errors import ParameterError
 
     if compare:
-        typer.echo(f"written {experiment.leaderboard(runs, out or Path('reports/leaderboard.html'), trust)}")
+        typer.echo(f"written {workflows.leaderboard(runs, out or Path('reports/leaderboard.html'), trust)}")
         return
     if len(runs) != 1:
         raise ParameterError("give one run folder, or --compare for several")
-    typer.echo(f"written {experiment.report_run(runs[0], out, trust)}")
+    typer.echo(f"written {workflows.report_run(runs[0], out, trust)}")

@@ -97,7 +97,7 @@ def show(
     from mnistlab import datasets
     from mnistlab.viz import SampleGridDisplay
 
-    parts = datasets.splits_of(name)
+    parts = datasets.load_splits(name)
     ds = parts.get(split) or next(iter(parts.values()))  # a file holds one data set, whatever its split name
     typer.echo(SampleGridDisplay.from_dataset(ds, n=n, per_class=per_class, seed=seed).save(out))
 
@@ -112,7 +112,7 @@ def export(
     """Write a data set in another format; reading it back gives the same arrays."""
     from mnistlab import datasets
 
-    parts = datasets.splits_of(name)
+    parts = datasets.load_splits(name)
     for part in split or list(parts):
         if part not in parts:
             raise ParameterError(f"{name}: no split {part!r}; it has {', '.join(parts)}")
@@ -128,6 +128,6 @@ def eda(
     from mnistlab import datasets
     from mnistlab.viz import write_eda
 
-    parts = list(datasets.splits_of(name).values())
+    parts = list(datasets.load_splits(name).values())
     for path in write_eda(parts, out / parts[0].name):
         typer.echo(path)

@@ -29,9 +29,9 @@ def evaluate(
     ] = None,
 ) -> None:
     """Evaluate a run on its test split: metrics.json and figures in the run folder, report printed."""
-    from mnistlab import experiment
+    from mnistlab import workflows
 
-    metrics = experiment.evaluate_run(run, top, trust, test)
+    metrics = workflows.evaluate_run(run, top, trust, test)
     evaluation = metrics["evaluation"]
     typer.echo(
         f"accuracy {evaluation['accuracy']:.4f}"
@@ -61,9 +61,9 @@ def cv(
     cluster: ClusterOpt = None,
 ) -> None:
     """Stratified k-fold cross-validation accuracy of a model: fold scores, mean and std."""
-    from mnistlab import experiment
+    from mnistlab import workflows
 
-    result = experiment.cross_validate(
+    result = workflows.cross_validate(
         data, model, folds, limit, verbose=2, classes=parse_classes(classes), jobs=jobs, cluster=cluster
     )  # a line as each fold ends
     typer.echo("fold accuracy: " + " ".join(f"{s:.5f}" for s in result["scores"]))
@@ -88,9 +88,9 @@ def detect(
 ) -> None:
     """Binary detectors (Hands-On ML chapter 3): "K against the rest", a never-positive baseline, PR/ROC curves, thresholds."""
     names = tuple(m.strip() for m in models.split(",") if m.strip())
-    from mnistlab import experiment
+    from mnistlab import workflows
 
-    summary = experiment.detect(
+    summary = workflows.detect(
         data,
         positive,
         names,
@@ -128,9 +128,9 @@ def multilabel(
     test_fraction: TestFractionOpt = None,
 ) -> None:
     """Multilabel KNN on [class >= 7, class odd] (Hands-On ML chapter 3): F1 per label, macro and weighted."""
-    from mnistlab import experiment
+    from mnistlab import workflows
 
-    result = experiment.multilabel(data, limit, out, test, test_fraction)
+    result = workflows.multilabel(data, limit, out, test, test_fraction)
     for name, f1 in result["f1_per_label"].items():
         typer.echo(f"f1 {name:8s} {f1:.4f}")
     typer.echo(f"f1 macro {result['f1_macro']:.4f}  weighted {result['f1_weighted']:.4f}")
@@ -149,9 +149,9 @@ def denoise(
     test_fraction: TestFractionOpt = None,
 ) -> None:
     """Multi-output KNN that removes noise (Hands-On ML chapter 3): MSE and PSNR before and after, a before/after grid."""
-    from mnistlab import experiment
+    from mnistlab import workflows
 
-    r = experiment.denoise(data, limit, noise, out, test, test_fraction)
+    r = workflows.denoise(data, limit, noise, out, test, test_fraction)
     typer.echo(f"noisy:    mse {r['mse_noisy']:8.1f}  psnr {r['psnr_noisy']:.2f} dB")
     typer.echo(f"denoised: mse {r['mse_denoised']:8.1f}  psnr {r['psnr_denoised']:.2f} dB")
     typer.echo(f"written to {out}")

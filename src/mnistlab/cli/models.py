@@ -80,7 +80,7 @@ def train(
     ] = 0.1,
 ) -> None:
     """Train a model, print one line per epoch and the test accuracy, save the run folder."""
-    from mnistlab.experiment import train_model
+    from mnistlab.workflows import train_model
 
     params = parse_settings(setting or [])
     if epochs is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -40,3 +41,53 @@ def parse_classes(text: str | None) -> list[str] | None:
 
         raise ParameterError(f"--classes {text!r}: expected two or more comma-separated names")
     return names
+
+
+# Library errors name parameters as a Python caller writes them: ``name=value``, or `name` in backquotes. The
+# command line shows its own flags instead; this table is the one place that maps the two.
+FLAGS = {
+    "cluster": "--cluster",
+    "folds": "--folds",
+    "force_flip": "--force-flip",
+    "host": "--host",
+    "jobs": "--jobs",
+    "limit": "--limit",
+    "method": "--method",
+    "n": "--n",
+    "near_ratio": "--near-ratio",
+    "noise": "--noise",
+    "out": "--out",
+    "overwrite": "--overwrite",
+    "port": "--port",
+    "submission": "--submission",
+    "target_precision": "--target-precision",
+    "test": "--test",
+    "test_fraction": "--test-fraction",
+    "top": "--top",
+    "track": "--track",
+    "trust": "--trust",
+    "validation_fraction": "--validation-fraction",
+}
+_PARAMETER = re.compile(r"`(\w+)`|\b(\w+)=(True\b)?")
+
+
+def as_flags(message: str) -> str:
+    """A library message in the command line's words: ``jobs=0`` -> ``--jobs 0``, ``overwrite=True`` ->
+    ``--overwrite``, `` `out` `` -> ``--out``; names that are not options (model parameters, given with
+    ``--set``) stay as they are.
+
+    >>> as_flags("jobs=0; expected an integer >= 1")
+    '--jobs 0; expected an integer >= 1'
+    >>> as_flags("choose another `out`, or overwrite=True to replace it; lr=0 too")
+    'choose another --out, or --overwrite to replace it; lr=0 too'
+    """
+
+    def flag(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in FLAGS:
+            return match.group(0)
+        if match.group(1) or match.group(3):
+            return FLAGS[name]
+        return FLAGS[name] + " "
+
+    return _PARAMETER.sub(flag, message)

@@ -24,7 +24,7 @@ def sweep(
 ) -> None:
     """Train every trial of a sweep that is not finished yet; write results.csv, summary.csv and leaderboard.html in
     its folder."""
-    from mnistlab.sweep import run_sweep
+    from mnistlab.workflows import run_sweep
 
     result = run_sweep(file, jobs, cluster, track, tracking_uri, on_trial=_print_trial, out=out)
     typer.echo(

@@ -2,9 +2,9 @@
 
 A 60000-row CSV is ~110 MB of text; a generic CSV parser spends most of its time on bookkeeping this fixed
 layout does not need. Two parsers, tested to give the same arrays and the same errors: well-formed chunks of
-lines go through a small C loop (``_csvparse.c``, built at install when a compiler is there: 0.07 s for 60000
-rows); a chunk it does not accept, or every chunk where it was not built, goes to the vectorised numpy parser
-(~1.5 s for 60000 rows), which names the line and column of any problem. Writing is vectorised over rows.
+lines go through a small C loop (``_csvparse.c``, built at install when a compiler is there; the benchmark suite's
+``csv_parse`` row times it); a chunk it does not accept, or every chunk where it was not built, goes to the vectorised numpy parser
+(much slower), which names the line and column of any problem. Writing is vectorised over rows.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from mnistlab.fileio import atomic_write
 
 try:
     from mnistlab.datasets import _csvparse
-except ImportError:  # installed without a C compiler: the numpy parser does the same work, ~20x slower
+except ImportError:  # installed without a C compiler: the numpy parser does the same work, slower
     _csvparse = None
 
 N_PIXELS = 784
@@ -92,7 +92,7 @@ def _read_mapped(raw: mmap.mmap | bytes, path: Path) -> tuple[np.ndarray, np.nda
 
 @contextmanager
 def _mapped(path: Path) -> Iterator[mmap.mmap | bytes]:
-    """The file's bytes, memory-mapped: for 110 MB ~0.1 s sooner than reading them into a new buffer."""
+    """The file's bytes, memory-mapped: sooner than reading them into a new buffer."""
     try:
         with open(path, "rb") as file:
             info = os.fstat(file.fileno())

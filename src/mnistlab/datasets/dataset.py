@@ -161,3 +161,20 @@ def train_val_split(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) 
         np.arange(len(dataset)), test_size=val_fraction, random_state=seed, stratify=dataset.labels
     )
     return dataset.subset(np.sort(train_idx), "train"), dataset.subset(np.sort(val_idx), "validation")
+
+
+def stratified_sample(labels: np.ndarray, n: int | str, seed: int = 0) -> np.ndarray:
+    """Indices of a stratified, seeded sample of ``n`` images (``"all"``: every image), in their original order.
+
+    >>> stratified_sample(np.array([0, 0, 0, 1, 1, 1]), 4).tolist()
+    [1, 2, 3, 5]
+    """
+    from sklearn.model_selection import train_test_split
+
+    total = len(labels)
+    if n == "all" or n == total:
+        return np.arange(total)
+    if not isinstance(n, int) or isinstance(n, bool) or not 3 <= n <= total:
+        raise ParameterError(f"n={n!r}; expected 3..{total} images, or 'all'")
+    chosen, _ = train_test_split(np.arange(total), train_size=n, random_state=seed, stratify=labels)
+    return np.sort(chosen)

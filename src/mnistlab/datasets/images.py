@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from mnistlab.datasets.dataset import MAX_INFERRED_CLASSES, index_class_names
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import atomic_write
+from mnistlab.fileio import write_table
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 MANIFEST_NAME = "labels.csv"
@@ -226,7 +226,5 @@ def write_image_folder(
     for image, name in zip(images, names, strict=True):
         Image.fromarray(image).save(root / name, compress_level=1)  # fast zlib level: 28x28 files stay tiny
     if labels is not None:
-        with atomic_write(root / MANIFEST_NAME) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["filename", "label"])
-            writer.writerows(zip(names, (classes[k] for k in labels), strict=True))
+        rows = zip(names, (classes[k] for k in labels), strict=True)
+        write_table(root / MANIFEST_NAME, rows, ["filename", "label"])

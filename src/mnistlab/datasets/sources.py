@@ -1,6 +1,9 @@
 """Where data comes from: one resolver that turns what a user typed (a registered name or a path) into data sets,
 and the split and fingerprint rules every workflow shares.
 
+Three ways in, one per need: :func:`load` (one split of a name or a path), :func:`load_splits` (every split of
+it) and :func:`train_and_test` (a workflow's training and test data, with where each came from).
+
 >>> resolve("mnist").format
 'registered'
 """
@@ -14,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab.datasets import files
 from mnistlab.datasets.dataset import Dataset, train_val_split
-from mnistlab.datasets.registry import REGISTRY
+from mnistlab.datasets.registered import load_registered
+from mnistlab.datasets.registry import REGISTRY, get_info
 from mnistlab.errors import DataFormatError, DataNotAvailableError, ParameterError
 
 ACCEPTED = (
@@ -89,19 +94,17 @@ def idx_labels_path(images: Path) -> Path:
 
 def read_source(source: Source, split: str = "train", classes=None, kind: str | None = None) -> Dataset:
     """The data of a source: a registered data set's ``split``, or everything in the file or folder."""
-    from mnistlab import datasets
-
     if source.registered:
-        dataset = datasets.load(source.spec, split)  # type: ignore[arg-type]
+        dataset = load_registered(source.spec, split)  # type: ignore[arg-type]
         return rename_classes(dataset, classes) if classes else dataset
     if source.format == "user":
         return _read_user_dataset(source.spec, split, classes, kind)
     path = source.path
     readers = {
-        "csv": lambda: datasets.from_csv(path, classes, kind=kind),
-        "images": lambda: datasets.from_image_folder(path, classes, kind=kind),
-        "idx": lambda: datasets.from_idx(path, idx_labels_path(path), classes, kind=kind),
-        "npz": lambda: datasets.from_npz(path, kind=kind),
+        "csv": lambda: files.from_csv(path, classes, kind=kind),
+        "images": lambda: files.from_image_folder(path, classes, kind=kind),
+        "idx": lambda: files.from_idx(path, idx_labels_path(path), classes, kind=kind),
+        "npz": lambda: files.from_npz(path, kind=kind),
     }
     dataset = readers[source.format]()
     return rename_classes(dataset, classes) if classes and source.format == "npz" else dataset
@@ -111,7 +114,7 @@ def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Data
     entry = user_datasets()[name]
     role = "test" if split == "test" and "test" in entry else "train"
     if split == "test" and "test" not in entry:
-        raise ParameterError(f"{name}: registered without test data; give --test PATH or --test-fraction 0.2")
+        raise ParameterError(f"{name}: registered without test data; give test=PATH or test_fraction=0.2")
     dataset = read_source(
         resolve(entry[role]), role, classes or entry.get("classes"), kind or entry.get("kind")
     )
@@ -122,6 +125,53 @@ def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Data
             f"({user_registry_path()}); register it again if the change is meant"
         )
     return Dataset(dataset.images, dataset.labels, dataset.classes, name, split, dataset.source, dataset.kind)
+
+
+def load_splits(spec: str | Path, classes=None) -> dict[str, Dataset]:
+    """Every split of a registered data set, or the one data set a file or folder holds (under its split name).
+
+    >>> list(load_splits("mnist"))  # doctest: +SKIP
+    ['train', 'test']
+    """
+    source = resolve(spec)
+    if source.registered:
+        return {split: read_source(source, split, classes) for split in get_info(source.spec).split_sizes}
+    splits = ("train", "test") if source.has_test_split else ("train",)
+    if source.format == "user":
+        return {split: read_source(source, split, classes) for split in splits}
+    dataset = read_source(source, classes=classes)
+    return {dataset.split: dataset}
+
+
+def load(spec: str | Path, split: str = "train", classes=None, limit: int | None = None) -> Dataset:
+    """One split of data: a registered name (fetched and verified on first use), a name given with
+    :func:`register`, or a file or folder (which holds one split: ``split`` is ignored for it).
+
+    ``classes`` renames the classes; ``limit`` keeps the first N images (quick runs).
+
+    >>> train = load("fashion-mnist-kaggle", split="train")  # doctest: +SKIP
+    >>> train.classes[0], train.labels[:3].tolist()  # doctest: +SKIP
+    ('T-shirt/top', [0, 1, 2])
+    """
+    check_limit(limit)
+    return first(read_source(resolve(spec), split, classes), limit)
+
+
+def check_limit(limit: int | None) -> None:
+    from mnistlab.params import check_params, integer
+
+    check_params("options", {"limit": limit}, {"limit": integer(low=1, none=True)})
+
+
+def first(dataset: Dataset, limit: int | None) -> Dataset:
+    """The first ``limit`` images of ``dataset`` (all of them for None)."""
+    return dataset if limit is None else dataset.subset(slice(0, limit))
+
+
+def kind_of(spec: str | Path) -> str | None:
+    """The kind of a registered data set, known before its data is read (files tell theirs when read)."""
+    source = resolve(spec)
+    return get_info(source.spec).kind if source.registered else None
 
 
 def rename_classes(dataset: Dataset, classes) -> Dataset:
@@ -168,15 +218,18 @@ def train_and_test(
     test_fraction: float | None = None,
     classes=None,
     seed: int = 0,
+    limit: int | None = None,
 ) -> TrainTest:
     """The training data ``data`` and its test data: the file or folder ``test``, a stratified ``test_fraction``
     of ``data`` held out with ``seed``, or a registered data set's test split. Class names come from the
-    registry or the files' metadata, or ``classes``; train and test must agree on them.
+    registry or the files' metadata, or ``classes``; train and test must agree on them. ``limit`` keeps the
+    first N training and N // 6 test images (quick runs); the provenance still describes the whole data.
 
     >>> parts = train_and_test("mnist")  # doctest: +SKIP
     >>> len(parts.train), len(parts.test), parts.provenance["test"]["split"]  # doctest: +SKIP
     (60000, 10000, 'registered test split')
     """
+    check_limit(limit)
     source = check_train_test(data, test, test_fraction)  # the test data always comes from somewhere else
     everything = _labelled(read_source(source, "train", classes), "training")
     if test is not None:
@@ -193,7 +246,15 @@ def train_and_test(
         "train": _describe(source, everything),
         "test": {**_describe(test_source, held_out), "split": split, "fraction": test_fraction, "seed": seed},
     }
-    return TrainTest(train, held_out, provenance)
+    if limit is None:
+        return TrainTest(train, held_out, provenance)
+    limited = first(train, limit), first(held_out, limited_test_size(limit))
+    return TrainTest(*limited, {**provenance, "limit": limit})
+
+
+def limited_test_size(limit: int) -> int:
+    """How many test images a run limited to ``limit`` training images is measured on."""
+    return max(limit // 6, 1)
 
 
 def check_train_test(data: str | Path, test: str | Path | None, test_fraction: float | None) -> Source:
@@ -201,7 +262,7 @@ def check_train_test(data: str | Path, test: str | Path | None, test_fraction: f
     returns the training source."""
     if test is not None and test_fraction is not None:
         raise ParameterError(
-            "give the test data as a file (--test) or as a fraction (--test-fraction), not both"
+            "give the test data as a file (`test`) or as a fraction (`test_fraction`), not both"
         )
     if test_fraction is not None and (
         not isinstance(test_fraction, float | int) or not 0 < test_fraction < 1
@@ -212,8 +273,8 @@ def check_train_test(data: str | Path, test: str | Path | None, test_fraction: f
         resolve(test)
     elif test_fraction is None and not source.has_test_split:
         raise ParameterError(
-            f"{data}: data from a file needs test data: --test PATH (test_fraction is its "
-            "alternative: --test-fraction 0.2)"
+            f"{data}: data from a file needs test data: test=PATH, or test_fraction=0.2 to hold out a "
+            "share of it"
         )
     return source
 

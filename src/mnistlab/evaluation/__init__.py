@@ -11,6 +11,7 @@ studies. Works on any fitted estimator; imports neither the models nor PyTorch.
 from mnistlab.evaluation.binary import (
     CrossValResult,
     DetectorResult,
+    check_folds,
     cross_validate_model,
     detector_study,
     positive_scores,
@@ -28,6 +29,7 @@ __all__ = [
     "CrossValResult",
     "DetectorResult",
     "Evaluation",
+    "check_folds",
     "cross_validate_model",
     "detector_study",
     "errors_only",

@@ -44,6 +44,23 @@ class CrossValResult:
     fold_of: np.ndarray  # fold index of every sample
 
 
+def check_folds(folds: int, labels) -> None:
+    """``folds`` must leave an image of each class in every fold.
+
+    >>> check_folds(3, np.array([0, 0, 1, 1]))
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.ParameterError: folds=3; expected 2..2 (each fold needs an image of each class; the rarest class has 2)
+    """
+    present = np.bincount(labels)
+    smallest = int(present[present > 0].min()) if present.any() else 0
+    if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= max(smallest, 2):
+        raise ParameterError(
+            f"folds={folds}; expected 2..{max(smallest, 2)} (each fold needs an image of each "
+            f"class; the rarest class has {smallest})"
+        )
+
+
 def cross_validate_model(
     estimator: BaseEstimator,
     X,

@@ -3,12 +3,22 @@
 >>> from mnistlab import models
 >>> clf = models.create("cnn", epochs=5)  # a TorchClassifier
 >>> sgd = models.create("sgd")  # a scikit-learn Pipeline: flatten -> SGDClassifier(random_state=42)
+
+The registry (``available``, ``get_spec``, ``REGISTRY``) imports neither PyTorch nor scikit-learn; the estimator
+classes are imported when first used.
 """
 
-from mnistlab.models.classic import FlattenPixels, pipeline
+from mnistlab.lazy import lazy_exports
 from mnistlab.models.registry import REGISTRY, ModelSpec, available, check_flip, create, data_kind, get_spec
-from mnistlab.models.strategies import STRATEGIES, class_scores, with_strategy
-from mnistlab.models.torch_classifier import TorchClassifier
+
+_LAZY = {
+    "FlattenPixels": "mnistlab.models.classic",
+    "pipeline": "mnistlab.models.classic",
+    "STRATEGIES": "mnistlab.models.strategies",
+    "class_scores": "mnistlab.models.strategies",
+    "with_strategy": "mnistlab.models.strategies",
+    "TorchClassifier": "mnistlab.models.torch_classifier",
+}
 
 __all__ = [
     "REGISTRY",
@@ -25,3 +35,6 @@ __all__ = [
     "pipeline",
     "with_strategy",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -1,52 +1,108 @@
-"""PyTorch network architectures by name, with named layers (``net.conv``, ``net.dense``, ``net.logits``).
+"""The PyTorch networks, each registered once, beside its builder: what it is, its training recipe, and the facts
+the rest of the library needs about it (dense or convolutional, whether ``width`` applies, memory layout).
 
-Every network takes float pixels on the 0..255 scale: images (N, 1, 28, 28) for the convolutional ones, and for
-the dense ones (``softmax``, ``mlp``) any (N, 1, D) feature rows. Its first layer is :class:`InputScaling`, whose
-buffers are fitted on the training data and saved with the weights, so a saved network needs no separate
-preprocessing step. The CPU-fast layers some of them use live in ``fast_layers.py``.
+Adding a network is one decorated function in this file: the model registry (``mnistlab models``), the
+estimator checks and the documentation all read :data:`NETWORKS`. Every network takes float pixels on the 0..255
+scale: images (N, 1, 28, 28) for the convolutional ones, and for the dense ones any (N, 1, D) feature rows. Its
+first layer is :class:`~mnistlab.models.layers.InputScaling`, fitted on the training data and saved with the
+weights.
+
+This module imports PyTorch only inside the builders, so reading the registry (``mnistlab models``) stays fast.
+
+>>> sorted(name for name, spec in NETWORKS.items() if spec.dense)
+['mlp', 'softmax']
+>>> NETWORKS["cnn"].convolutional, NETWORKS["cnn"].width_applies
+(True, True)
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
-
-import torch
-from torch import nn
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mnistlab.errors import ParameterError
-from mnistlab.models.fast_layers import ConvReluPool, FastDropout
+
+if TYPE_CHECKING:
+    from torch import nn
 
 IMAGE_FEATURES = 784
-INPUT_SCALINGS = ("unit", "minmax", "standard")
 
 
-class InputScaling(nn.Module):
-    """``(x - offset) * scale`` per input value; ``unit`` divides by 255, ``minmax``/``standard`` are fitted."""
+@dataclass(frozen=True)
+class NetworkSpec:
+    """One registered network.
 
-    def __init__(self, shape: tuple[int, ...] = (1, 28, 28)) -> None:
-        super().__init__()
-        self.register_buffer("offset", torch.zeros(1, *shape))
-        self.register_buffer("scale", torch.full((1, *shape), 1 / 255))
+    Attributes
+    ----------
+    name : str
+        The model's registry name (``--model``), also ``TorchClassifier(architecture=...)``.
+    description : str
+        One line for ``mnistlab models``.
+    builder : callable
+        ``builder(n_classes, **kwargs) -> nn.Sequential`` with named layers.
+    defaults : dict
+        The training recipe (``TorchClassifier`` parameters) for digits and data of unknown kind.
+    objects_recipe : dict
+        Changes to ``defaults`` for data of kind "objects" (classes that stay themselves when mirrored,
+        e.g. clothes: flips are right there, wrong for digits).
+    dense : bool
+        Takes any number of input features (rows of D values); otherwise 28x28 images only.
+    width_applies : bool
+        Accepts ``width`` (hidden units or channels).
+    channels_last : bool
+        Trains faster in channels-last memory layout (measured per network by the benchmark suite).
+    format1_layers : list of str
+        Layer names by index, for weights saved by runs of format 1 (empty: the network is newer).
+    """
 
-    def fit(self, x: torch.Tensor, method: str) -> None:
-        """Fit on training inputs (N, *shape): ``unit`` (/255), ``minmax`` (per value) or ``standard``."""
-        if method == "unit":
-            offset, scale = torch.zeros_like(self.offset), torch.full_like(self.scale, 1 / 255)
-        elif method == "minmax":  # scikit-learn's MinMaxScaler: constant inputs map to 0
-            low, high = x.amin(0, keepdim=True).float(), x.amax(0, keepdim=True).float()
-            offset, scale = low, 1 / torch.where(high > low, high - low, torch.ones_like(high))
-        elif method == "standard":  # one mean and std for all pixels keeps the image's spatial structure
-            xf = x.float()
-            offset = torch.full_like(self.offset, xf.mean().item())
-            scale = torch.full_like(self.scale, 1 / max(xf.std().item(), 1e-6))
-        else:
-            raise ParameterError(f"input_scaling={method!r}; expected one of {', '.join(INPUT_SCALINGS)}")
-        self.offset.copy_(offset)
-        self.scale.copy_(scale)
+    name: str
+    description: str
+    builder: Callable[..., nn.Sequential]
+    defaults: dict = field(default_factory=dict)
+    objects_recipe: dict = field(default_factory=dict)
+    dense: bool = False
+    width_applies: bool = False
+    channels_last: bool = False
+    format1_layers: tuple[str, ...] = ()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.offset) * self.scale
+    @property
+    def convolutional(self) -> bool:
+        return not self.dense
+
+
+NETWORKS: dict[str, NetworkSpec] = {}
+# Old names that still work everywhere a network name is accepted (runs saved under them load too).
+ALIASES = {"cnn-seed": "cnn-kaggle"}
+
+
+def network(name: str, description: str, **facts) -> Callable:
+    """Register the decorated builder as network ``name`` (keyword arguments: the :class:`NetworkSpec` fields)."""
+
+    def register(builder: Callable[..., nn.Sequential]) -> Callable[..., nn.Sequential]:
+        if name in NETWORKS or name in ALIASES:
+            raise ValueError(f"network {name!r} is registered twice")
+        NETWORKS[name] = NetworkSpec(name, description, builder, **facts)
+        return builder
+
+    return register
+
+
+def canonical(name: str) -> str:
+    """The registered name of a network, old names (:data:`ALIASES`) included.
+
+    >>> canonical("cnn-seed"), canonical("cnn")
+    ('cnn-kaggle', 'cnn')
+    """
+    return ALIASES.get(name, name)
+
+
+def get(name: str) -> NetworkSpec:
+    """The spec of a network by name or old name; an unknown name lists the known ones."""
+    try:
+        return NETWORKS[canonical(name)]
+    except KeyError:
+        raise ParameterError(f"architecture={name!r}; expected one of {', '.join(NETWORKS)}") from None
 
 
 def _input_shape(n_features: int) -> tuple[int, ...]:
@@ -55,11 +111,28 @@ def _input_shape(n_features: int) -> tuple[int, ...]:
 
 
 def _named(*layers: tuple[str, nn.Module]) -> nn.Sequential:
+    from collections import OrderedDict
+
+    from torch import nn
+
     return nn.Sequential(OrderedDict(layers))
 
 
+@network(
+    "softmax",
+    "softmax regression: min-max scaling, one dense layer (the Kaggle softmax tutorial)",
+    defaults=dict(
+        input_scaling="minmax", optimizer="adam", lr=1e-4, batch_size=100, epochs=50, validation_split=0.2
+    ),
+    dense=True,
+    format1_layers=("scaling", "flatten", "logits"),
+)
 def softmax_regression(n_classes: int, n_features: int = IMAGE_FEATURES) -> nn.Sequential:
     """Softmax regression: one dense layer (the softmax is in the loss)."""
+    from torch import nn
+
+    from mnistlab.models.layers import InputScaling
+
     return _named(
         ("scaling", InputScaling(_input_shape(n_features))),
         ("flatten", nn.Flatten()),
@@ -67,8 +140,22 @@ def softmax_regression(n_classes: int, n_features: int = IMAGE_FEATURES) -> nn.S
     )
 
 
+# The tutorials' networks train with mnistlab's recipe (theirs: mlp batch 32, lr 1e-3, no schedule; the Kaggle
+# CNN 10 epochs, lr 1e-3): the same few epochs reach higher accuracy in less time (benchmarks/suite.py, keras).
+@network(
+    "mlp",
+    "the Keras tutorial's Flatten -> Dense(128, relu) -> Dense(10); Adam 3e-3, cosine, batch 64",
+    defaults=dict(epochs=3, batch_size=64, lr=3e-3, schedule="cosine"),
+    dense=True,
+    width_applies=True,
+    format1_layers=("scaling", "flatten", "dense", "relu", "logits"),
+)
 def mlp(n_classes: int, width: int = 128, n_features: int = IMAGE_FEATURES) -> nn.Sequential:
     """The Keras tutorial's network: Flatten -> Dense(128, relu) -> Dense(n_classes)."""
+    from torch import nn
+
+    from mnistlab.models.layers import InputScaling
+
     return _named(
         ("scaling", InputScaling(_input_shape(n_features))),
         ("flatten", nn.Flatten()),
@@ -78,9 +165,21 @@ def mlp(n_classes: int, width: int = 128, n_features: int = IMAGE_FEATURES) -> n
     )
 
 
-def cnn_seed(n_classes: int) -> nn.Sequential:
+# Channels-last is left off: this network's max-pool gradient arrives from Flatten in NCHW and is copied back,
+# which made it slower (measured per network, benchmarks/suite.py).
+@network(
+    "cnn-kaggle",
+    "the Kaggle Fashion-MNIST CNN: Conv64 3x3 -> MaxPool -> Dropout .25 -> Dense32 -> Dense10; Adam OneCycle",
+    defaults=dict(epochs=4, batch_size=64, lr=3e-3, schedule="onecycle"),
+    format1_layers=("scaling", "conv", "", "", "dropout", "flatten", "dense", "relu", "logits"),
+)
+def cnn_kaggle(n_classes: int) -> nn.Sequential:
     """The Kaggle Fashion-MNIST tutorial's network: Conv(64, 3x3, relu) -> MaxPool(2) -> Dropout(0.25) ->
     Dense(32, relu) -> Dense(n_classes)."""
+    from torch import nn
+
+    from mnistlab.models.layers import ConvReluPool, FastDropout, InputScaling
+
     return _named(
         ("scaling", InputScaling()),
         ("conv", ConvReluPool(64)),
@@ -92,11 +191,37 @@ def cnn_seed(n_classes: int) -> nn.Sequential:
     )
 
 
+@network(
+    "cnn",
+    "mnistlab's CPU-fast net: 3 conv-BN blocks 32-64-128, OneCycle, shift/rotate augmentation",
+    defaults=dict(
+        epochs=8,
+        batch_size=128,
+        optimizer="sgd",
+        lr=0.1,
+        weight_decay=5e-4,
+        schedule="onecycle",
+        label_smoothing=0.1,
+        augment="shift=2,rotate=8",
+    ),
+    objects_recipe=dict(epochs=12, weight_decay=3e-4, augment="shift=1,flip", tta="flip"),
+    width_applies=True,
+    channels_last=True,
+    format1_layers=(
+        "scaling",
+        *(f"{layer}{block}" for block in (1, 2, 3) for layer in ("conv", "bn", "relu", "pool")),
+        "flatten",
+        "dropout",
+        "logits",
+    ),
+)
 def cnn(n_classes: int, width: int = 32) -> nn.Sequential:
-    """mnistlab's default: three conv-BN-ReLU blocks (w, 2w, 4w channels) each halving the resolution.
+    """mnistlab's default: three conv-BN-ReLU blocks (w, 2w, 4w channels) each halving the resolution;
+    ~7.5 M multiply-adds per image at width 32."""
+    from torch import nn
 
-    ~7.5 M multiply-adds per image at width 32; chosen by measurement on a 2-core CPU (see the benchmark suite).
-    """
+    from mnistlab.models.layers import FastDropout, InputScaling
+
     layers: list[tuple[str, nn.Module]] = [("scaling", InputScaling())]
     for block, (c_in, c_out) in enumerate([(1, width), (width, 2 * width), (2 * width, 4 * width)], start=1):
         layers += [
@@ -113,12 +238,32 @@ def cnn(n_classes: int, width: int = 32) -> nn.Sequential:
     return _named(*layers)
 
 
+# One epoch to 99% on MNIST, tuned on a validation split of the training data (benchmarks/frontier.py): Adam
+# with the fastest public recipe's betas and OneCycle, plus label smoothing (chosen on validation accuracy).
+@network(
+    "cnn-fast",
+    "mnistlab's one-epoch net: Conv16 5x5/2 -> Conv32 3x3 -> MaxPool -> Dense128; Adam OneCycle, 1 epoch",
+    defaults=dict(
+        epochs=1,
+        batch_size=256,
+        lr=0.01,
+        betas=(0.7, 0.9),
+        schedule="onecycle",
+        label_smoothing=0.1,
+        input_scaling="standard",
+    ),
+    channels_last=True,
+)
 def cnn_fast(n_classes: int) -> nn.Sequential:
     """mnistlab's one-epoch net: Conv(16, 5x5, stride 2) -> ReLU -> Conv(32, 3x3) -> MaxPool(2) -> ReLU ->
     Dense(128, relu) -> Dense(n_classes); 0.62 M multiply-adds per image, half of the fastest public MNIST
     recipe's network (tuomaso/train_mnist_fast): the stride-2 first layer replaces its convolution at full
-    resolution and max-pool, which took over half of a training step there (torch.profiler; benchmarks/frontier.py).
+    resolution and max-pool, the largest share of a training step there (torch.profiler; benchmarks/frontier.py).
     """
+    from torch import nn
+
+    from mnistlab.models.layers import InputScaling
+
     return _named(
         ("scaling", InputScaling()),
         ("conv1", nn.Conv2d(1, 16, 5, stride=2)),
@@ -133,17 +278,6 @@ def cnn_fast(n_classes: int) -> nn.Sequential:
     )
 
 
-ARCHITECTURES: dict[str, Callable[..., nn.Sequential]] = {
-    "softmax": softmax_regression,
-    "mlp": mlp,
-    "cnn-seed": cnn_seed,
-    "cnn": cnn,
-    "cnn-fast": cnn_fast,
-}
-DENSE = {"softmax", "mlp"}  # take any number of input features; the others need 28x28 images
-WIDTH_APPLIES = {"mlp", "cnn"}
-
-
 def build(
     architecture: str, n_classes: int, width: int | None = None, n_features: int = IMAGE_FEATURES
 ) -> nn.Sequential:
@@ -152,49 +286,35 @@ def build(
     >>> [name for name, _ in build("mlp", 10).named_children()]
     ['scaling', 'flatten', 'dense', 'relu', 'logits']
     """
-    if architecture not in ARCHITECTURES:
-        raise ParameterError(f"architecture={architecture!r}; expected one of {', '.join(ARCHITECTURES)}")
-    if width is not None and architecture not in WIDTH_APPLIES:
-        raise ParameterError(f"width applies to mlp and cnn only, not {architecture!r}")
+    spec = get(architecture)
+    if width is not None and not spec.width_applies:
+        raise ParameterError(f"width applies to {' and '.join(widened())} only, not {architecture!r}")
     kwargs: dict = {} if width is None else {"width": width}
-    if architecture in DENSE:
+    if spec.dense:
         kwargs["n_features"] = n_features
     elif n_features != IMAGE_FEATURES:
         raise ParameterError(f"{architecture!r} needs 28x28 images (784 pixels), got {n_features} features")
-    return ARCHITECTURES[architecture](n_classes, **kwargs)
+    return spec.builder(n_classes, **kwargs)
+
+
+def widened() -> list[str]:
+    """The networks that accept ``width``, sorted."""
+    return sorted(name for name, spec in NETWORKS.items() if spec.width_applies)
 
 
 def is_convolutional(net: nn.Module) -> bool:
+    from torch import nn
+
     return any(isinstance(m, nn.Conv2d) for m in net.modules())
 
 
-# Measured per architecture on a 2-core CPU (one epoch of 20000 images, bf16): channels-last makes ``cnn`` 1.5x
-# faster, but ``cnn-seed`` 1.3x slower (its max-pool gradient arrives from Flatten in NCHW and is copied back).
-CHANNELS_LAST = {"cnn", "cnn-fast"}
-
-
-def prefers_channels_last(architecture: str) -> bool:
-    return architecture in CHANNELS_LAST
-
-
-# Runs of format 1 saved their weights under layer indices; these are the layer names of those indices.
-_FORMAT1_LAYERS = {
-    "softmax": ["scaling", "flatten", "logits"],
-    "mlp": ["scaling", "flatten", "dense", "relu", "logits"],
-    "cnn-seed": ["scaling", "conv", "", "", "dropout", "flatten", "dense", "relu", "logits"],
-    "cnn": ["scaling"]
-    + [f"{layer}{block}" for block in (1, 2, 3) for layer in ("conv", "bn", "relu", "pool")]
-    + ["flatten", "dropout", "logits"],
-}
-
-
-def rename_format1_weights(state: dict[str, torch.Tensor], architecture: str) -> dict[str, torch.Tensor]:
+def rename_format1_weights(state: dict, architecture: str) -> dict:
     """Weights of a format-1 run (``"6.weight"``) under today's layer names (``"dense.weight"``).
 
     >>> sorted(rename_format1_weights({"0.scale": 1, "6.weight": 2}, "cnn-seed"))
     ['dense.weight', 'scaling.scale']
     """
-    names = _FORMAT1_LAYERS[architecture]
+    names = get(architecture).format1_layers
     renamed = {}
     for key, value in state.items():
         index, _, rest = key.partition(".")

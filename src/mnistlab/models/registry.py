@@ -1,42 +1,48 @@
-"""The model registry: every model by name, with a one-line description and its documented defaults."""
+"""The model registry: every model by name, with a one-line description and its documented defaults.
+
+The PyTorch networks register themselves in ``networks.py`` (one place per network); the scikit-learn models are
+listed here. Reading the registry imports neither PyTorch nor scikit-learn: estimators are built on demand.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from sklearn.base import BaseEstimator
-from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    GradientBoostingClassifier,
-    HistGradientBoostingClassifier,
-    RandomForestClassifier,
-)
-from sklearn.linear_model import LogisticRegression, Perceptron, SGDClassifier
-from sklearn.naive_bayes import GaussianNB
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.neural_network import MLPClassifier
-from sklearn.svm import SVC, LinearSVC
-from sklearn.tree import DecisionTreeClassifier
-from sklearn.utils._param_validation import InvalidParameterError
+from typing import TYPE_CHECKING
 
 from mnistlab.errors import ParameterError, UnknownModelError, unknown_name_message
-from mnistlab.models.classic import pipeline
-from mnistlab.models.torch_classifier import TorchClassifier
-from mnistlab.training.augment import Augmentation
+from mnistlab.models import networks
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelSpec:
-    """A registered model: its factory, documented defaults and the changes for data that are not digits."""
+    """A registered model: its factory, documented defaults and the changes for data that are not digits.
+
+    Attributes
+    ----------
+    name : str
+        The name ``create`` and ``--model`` take.
+    description : str
+        One line for ``mnistlab models``.
+    factory : callable
+        ``factory(**params) -> estimator``, unfitted.
+    defaults : dict
+        Parameters for digits and data of unknown kind.
+    kind : {"sklearn", "torch"}
+        Which library trains it.
+    objects_recipe : dict
+        Changes to ``defaults`` for data of kind "objects" (flips are right for clothes, wrong for digits).
+    """
 
     name: str
     description: str
     factory: Callable[..., BaseEstimator]
     defaults: dict = field(default_factory=dict)
-    kind: str = "sklearn"  # or "torch"
-    # Overrides for data of kind "objects" (flips are right for clothes, wrong for digits).
+    kind: str = "sklearn"
     objects_recipe: dict = field(default_factory=dict)
 
     def recipe_for(self, kind: str | None) -> dict:
@@ -57,177 +63,179 @@ class ModelSpec:
 
 
 def _torch(architecture: str) -> Callable[..., BaseEstimator]:
-    return lambda **params: TorchClassifier(architecture=architecture, **params)
+    def make(**params) -> BaseEstimator:
+        from mnistlab.models.torch_classifier import TorchClassifier
 
-
-def _classic(estimator_class: type) -> Callable[..., BaseEstimator]:
-    def make(scaler: str = "none", **params) -> BaseEstimator:
-        return pipeline(estimator_class(**params), scaler)
+        return TorchClassifier(architecture=architecture, **params)
 
     return make
 
 
+def _classic(class_path: str) -> Callable[..., BaseEstimator]:
+    """A factory of ``FlattenPixels -> [scaler] -> estimator`` for the scikit-learn class ``module:Name``."""
+
+    def make(scaler: str = "none", **params) -> BaseEstimator:
+        from mnistlab.models.classic import pipeline
+
+        module, _, name = class_path.partition(":")
+        return pipeline(getattr(importlib.import_module(module), name)(**params), scaler)
+
+    return make
+
+
+def _network_specs() -> list[ModelSpec]:
+    return [
+        ModelSpec(
+            name=net.name,
+            description=net.description,
+            factory=_torch(net.name),
+            defaults=net.defaults,
+            kind="torch",
+            objects_recipe=net.objects_recipe,
+        )
+        for net in networks.NETWORKS.values()
+    ]
+
+
+def _sklearn(name: str, description: str, class_path: str, **defaults) -> ModelSpec:
+    return ModelSpec(name=name, description=description, factory=_classic(class_path), defaults=defaults)
+
+
 # Defaults: the tutorials' set-ups for their models, the Fashion-MNIST benchmark's where it names parameters
 # (sources in docs/references.md).
-_SPECS = [
-    ModelSpec(
-        "softmax",
-        "softmax regression: min-max scaling, one dense layer (the Kaggle softmax tutorial)",
-        _torch("softmax"),
-        dict(
-            input_scaling="minmax", optimizer="adam", lr=1e-4, batch_size=100, epochs=50, validation_split=0.2
-        ),
-        "torch",
-    ),
-    # The tutorials' networks train with mnistlab's recipe (theirs: mlp batch 32, lr 1e-3, no schedule; cnn-seed
-    # 10 epochs, lr 1e-3): the same 3 epochs reach higher accuracy in less time (benchmarks/suite.py, keras).
-    ModelSpec(
-        "mlp",
-        "the Keras tutorial's Flatten -> Dense(128, relu) -> Dense(10); Adam 3e-3, cosine, batch 64",
-        _torch("mlp"),
-        dict(epochs=3, batch_size=64, lr=3e-3, schedule="cosine"),
-        "torch",
-    ),
-    ModelSpec(
-        "cnn-seed",
-        "the Kaggle Fashion-MNIST CNN: Conv64 3x3 -> MaxPool -> Dropout .25 -> Dense32 -> Dense10; Adam OneCycle",
-        _torch("cnn-seed"),
-        dict(epochs=4, batch_size=64, lr=3e-3, schedule="onecycle"),
-        "torch",
-    ),
-    ModelSpec(
-        "cnn",
-        "mnistlab's CPU-fast net: 3 conv-BN blocks 32-64-128, OneCycle, shift/rotate augmentation",
-        _torch("cnn"),
-        dict(
-            epochs=8,
-            batch_size=128,
-            optimizer="sgd",
-            lr=0.1,
-            weight_decay=5e-4,
-            schedule="onecycle",
-            label_smoothing=0.1,
-            augment="shift=2,rotate=8",
-        ),
-        "torch",
-        objects_recipe=dict(epochs=12, weight_decay=3e-4, augment="shift=1,flip", tta="flip"),
-    ),
-    # One epoch to 99% on MNIST, tuned on a validation split of the training data (benchmarks/frontier.py): Adam
-    # with the fastest public recipe's betas and OneCycle, plus label smoothing (+0.2 points of validation accuracy
-    # at no cost, median of 3 seeds).
-    ModelSpec(
-        "cnn-fast",
-        "mnistlab's one-epoch net: Conv16 5x5/2 -> Conv32 3x3 -> MaxPool -> Dense128; Adam OneCycle, 1 epoch",
-        _torch("cnn-fast"),
-        dict(
-            epochs=1,
-            batch_size=256,
-            lr=0.01,
-            betas=(0.7, 0.9),
-            schedule="onecycle",
-            label_smoothing=0.1,
-            input_scaling="standard",
-        ),
-        "torch",
-    ),
-    ModelSpec(
+_SKLEARN_SPECS = [
+    _sklearn(
         "sgd",
         "SGDClassifier on raw pixels 0..255, random_state=42 (Hands-On ML chapter 3)",
-        _classic(SGDClassifier),
-        dict(random_state=42),
+        "sklearn.linear_model:SGDClassifier",
+        random_state=42,
     ),
-    ModelSpec(
+    _sklearn(
         "logreg",
         "LogisticRegression (benchmark: StandardScaler)",
-        _classic(LogisticRegression),
-        dict(scaler="standard", max_iter=200),
+        "sklearn.linear_model:LogisticRegression",
+        scaler="standard",
+        max_iter=200,
     ),
-    ModelSpec("linear-svc", "LinearSVC", _classic(LinearSVC), dict(scaler="standard", C=0.01)),
-    ModelSpec(
+    _sklearn("linear-svc", "LinearSVC", "sklearn.svm:LinearSVC", scaler="standard", C=0.01),
+    _sklearn(
         "svc",
         "SVC rbf, C=10 (benchmark: StandardScaler)",
-        _classic(SVC),
-        dict(scaler="standard", C=10, kernel="rbf"),
+        "sklearn.svm:SVC",
+        scaler="standard",
+        C=10,
+        kernel="rbf",
     ),
-    ModelSpec(
+    _sklearn(
         "knn",
         "KNeighbors k=5, p=1, distance weights (benchmark)",
-        _classic(KNeighborsClassifier),
-        dict(n_neighbors=5, p=1, weights="distance"),
+        "sklearn.neighbors:KNeighborsClassifier",
+        n_neighbors=5,
+        p=1,
+        weights="distance",
     ),
-    ModelSpec(
+    _sklearn(
         "random-forest",
         "RandomForest 100 trees, entropy (benchmark)",
-        _classic(RandomForestClassifier),
-        dict(n_estimators=100, criterion="entropy", random_state=42, n_jobs=-1),
+        "sklearn.ensemble:RandomForestClassifier",
+        n_estimators=100,
+        criterion="entropy",
+        random_state=42,
+        n_jobs=-1,
     ),
-    ModelSpec(
+    _sklearn(
         "extra-trees",
         "ExtraTrees 100 trees",
-        _classic(ExtraTreesClassifier),
-        dict(n_estimators=100, random_state=42, n_jobs=-1),
+        "sklearn.ensemble:ExtraTreesClassifier",
+        n_estimators=100,
+        random_state=42,
+        n_jobs=-1,
     ),
-    ModelSpec(
-        "hist-gb", "HistGradientBoosting", _classic(HistGradientBoostingClassifier), dict(random_state=42)
+    _sklearn(
+        "hist-gb", "HistGradientBoosting", "sklearn.ensemble:HistGradientBoostingClassifier", random_state=42
     ),
     # The rest of the Fashion-MNIST benchmark's families (benchmarks/fashion_benchmark.toml sweeps them).
-    ModelSpec(
+    _sklearn(
         "gradient-boosting",
         "GradientBoosting 100 trees of depth 10 (benchmark; slow: hours on 60000 images)",
-        _classic(GradientBoostingClassifier),
-        dict(scaler="standard", n_estimators=100, max_depth=10, random_state=42),
+        "sklearn.ensemble:GradientBoostingClassifier",
+        scaler="standard",
+        n_estimators=100,
+        max_depth=10,
+        random_state=42,
     ),
-    ModelSpec(
+    _sklearn(
         "sklearn-mlp",
         "scikit-learn's MLPClassifier, one hidden layer of 100 relu units (benchmark)",
-        _classic(MLPClassifier),
-        dict(scaler="standard", hidden_layer_sizes=[100], random_state=42),
+        "sklearn.neural_network:MLPClassifier",
+        scaler="standard",
+        hidden_layer_sizes=[100],
+        random_state=42,
     ),
-    ModelSpec(
+    _sklearn(
         "decision-tree",
         "DecisionTree, entropy, depth 10 (benchmark)",
-        _classic(DecisionTreeClassifier),
-        dict(scaler="standard", criterion="entropy", max_depth=10, random_state=42),
+        "sklearn.tree:DecisionTreeClassifier",
+        scaler="standard",
+        criterion="entropy",
+        max_depth=10,
+        random_state=42,
     ),
-    ModelSpec(
-        "perceptron", "Perceptron (benchmark)", _classic(Perceptron), dict(scaler="standard", random_state=42)
+    _sklearn(
+        "perceptron",
+        "Perceptron (benchmark)",
+        "sklearn.linear_model:Perceptron",
+        scaler="standard",
+        random_state=42,
     ),
     # PassiveAggressiveClassifier is deprecated in scikit-learn 1.8 (removed in 1.10); this is its stated equivalent.
-    ModelSpec(
+    _sklearn(
         "passive-aggressive",
         "passive-aggressive (PA-I) as SGDClassifier(hinge, no penalty, learning_rate='pa1')",
-        _classic(SGDClassifier),
-        dict(scaler="standard", loss="hinge", penalty=None, learning_rate="pa1", eta0=1.0, random_state=42),
+        "sklearn.linear_model:SGDClassifier",
+        scaler="standard",
+        loss="hinge",
+        penalty=None,
+        learning_rate="pa1",
+        eta0=1.0,
+        random_state=42,
     ),
-    ModelSpec("naive-bayes", "Gaussian naive Bayes", _classic(GaussianNB)),
-    ModelSpec(
+    _sklearn("naive-bayes", "Gaussian naive Bayes", "sklearn.naive_bayes:GaussianNB"),
+    _sklearn(
         "dummy",
         "baseline: always the most frequent class",
-        _classic(DummyClassifier),
-        dict(strategy="most_frequent"),
+        "sklearn.dummy:DummyClassifier",
+        strategy="most_frequent",
     ),
-    ModelSpec(
+    _sklearn(
         "dummy-negative",
         "baseline for binary tasks: never positive (Hands-On ML's 'never 5')",
-        _classic(DummyClassifier),
-        dict(strategy="constant", constant=False),
+        "sklearn.dummy:DummyClassifier",
+        strategy="constant",
+        constant=False,
     ),
 ]
-REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [*_network_specs(), *_SKLEARN_SPECS]}
+ALIASES = dict(networks.ALIASES)  # old names that keep working
 
 
 def available() -> dict[str, str]:
     """``{name: one-line description}`` of every registered model.
 
     >>> list(available())[:4]
-    ['softmax', 'mlp', 'cnn-seed', 'cnn']
+    ['softmax', 'mlp', 'cnn-kaggle', 'cnn']
     """
     return {name: spec.description for name, spec in REGISTRY.items()}
 
 
 def get_spec(name: str) -> ModelSpec:
+    """The registered model ``name`` (an old name gives its successor's spec).
+
+    >>> get_spec("cnn-seed").name
+    'cnn-kaggle'
+    """
     try:
-        return REGISTRY[name]
+        return REGISTRY[ALIASES.get(name, name)]
     except KeyError:
         raise UnknownModelError(unknown_name_message("model", name, REGISTRY)) from None
 
@@ -239,12 +247,14 @@ def data_kind(data) -> str | None:
 
 def check_flip(params: dict, kind: str | None, force_flip: bool = False) -> None:
     """Horizontal flips turn digits into other shapes: refuse them on digit data unless forced."""
+    from mnistlab.training.augment import Augmentation
+
     augmentation = Augmentation.parse(params.get("augment"))
     flips = (augmentation is not None and augmentation.flip) or params.get("tta") == "flip"
     if flips and kind == "digits" and not force_flip:
         raise ParameterError(
             "horizontal flips turn digits into other shapes; drop 'flip' from augment and tta "
-            "or force it (force_flip=True, --force-flip)"
+            "or force it (force_flip=True)"
         )
 
 
@@ -274,7 +284,9 @@ def create(name: str, data=None, *, force_flip: bool = False, **params) -> BaseE
 
 def _validate(name: str, estimator: BaseEstimator) -> None:
     """Check parameter values now, not minutes into loading data: ours by our rules, scikit-learn's by its own."""
-    if isinstance(estimator, TorchClassifier):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    if get_spec(name).kind == "torch":
         estimator.validate_params()
         return
     for _, step in estimator.steps:

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
+from mnistlab.models.layers import INPUT_SCALINGS
 from mnistlab.params import check_params, integer, one_of, real, satisfies
 from mnistlab.training.augment import Augmentation
 from mnistlab.training.loop import (
@@ -54,7 +55,7 @@ def _check_device(device: str) -> None:
 
 
 PARAMETER_RULES = {
-    "architecture": one_of(*networks.ARCHITECTURES),
+    "architecture": one_of(*networks.NETWORKS, *networks.ALIASES),
     "width": integer(low=1, high=4096, none=True),
     "epochs": integer(low=1, high=100_000),
     "batch_size": integer(low=1, high=1 << 20),
@@ -64,7 +65,7 @@ PARAMETER_RULES = {
     "weight_decay": real(low=0),
     "schedule": one_of(*SCHEDULES),
     "label_smoothing": real(low=0, high=1, high_open=True),
-    "input_scaling": one_of(*networks.INPUT_SCALINGS),
+    "input_scaling": one_of(*INPUT_SCALINGS),
     "augment": satisfies(_check_augment, "e.g. 'shift=2,rotate=10,shear=0.1,zoom=0.1,flip' or None"),
     "validation_split": real(low=0, high=1, high_open=True),
     "early_stopping": integer(low=1, none=True),
@@ -146,10 +147,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def validate_params(self) -> None:
         """Refuse a bad hyper-parameter value up front, naming it (``fit`` calls this first)."""
         check_params(f"TorchClassifier({self.architecture!r})", self.get_params(), PARAMETER_RULES)
-        if self.width is not None and self.architecture not in networks.WIDTH_APPLIES:
+        if self.width is not None and not networks.get(self.architecture).width_applies:
             raise ParameterError(
-                f"width applies to {' and '.join(sorted(networks.WIDTH_APPLIES))} only, "
-                f"not {self.architecture!r}"
+                f"width applies to {' and '.join(networks.widened())} only, not {self.architecture!r}"
             )
 
     def _config(self, device: torch.device, convolutional: bool) -> TrainConfig:
@@ -168,7 +168,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             early_stopping=self.early_stopping,
             seed=self.seed,
             bf16=bf16,
-            channels_last=networks.prefers_channels_last(self.architecture),
+            channels_last=networks.get(self.architecture).channels_last,
             verbose=self.verbose,
         )
 
@@ -193,7 +193,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         X, y = self._rows(X, y, reset=True, with_y=True)
         check_classification_targets(y)
         n_features = X.shape[1]
-        if self.architecture not in networks.DENSE and n_features != networks.IMAGE_FEATURES:
+        if not networks.get(self.architecture).dense and n_features != networks.IMAGE_FEATURES:
             raise DataFormatError(
                 f"{self.architecture!r} needs 28x28 images (784 pixels per row), got "
                 f"{n_features} features; the dense models (softmax, mlp) take any"

@@ -1,9 +1,11 @@
-"""Self-contained HTML pages: the report of one run and the leaderboard of several. Jinja2 templates; charts as
-inline SVG, image grids as embedded PNG; nothing is fetched from a network when a page is opened.
+"""Self-contained HTML pages: the report of one run, the leaderboard of several, a sweep's page. Jinja2
+templates; charts as inline SVG, image grids as embedded PNG; nothing is fetched from a network when a page is
+opened. ``html`` renders, ``pages`` decides what each page shows.
 
 >>> from mnistlab.reports import render  # doctest: +SKIP
 """
 
 from mnistlab.reports.html import png_data_uri, render, svg_markup
+from mnistlab.reports.pages import leaderboard_page, run_page, sweep_page
 
-__all__ = ["png_data_uri", "render", "svg_markup"]
+__all__ = ["leaderboard_page", "png_data_uri", "render", "run_page", "svg_markup", "sweep_page"]

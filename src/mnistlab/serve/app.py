@@ -91,7 +91,7 @@ def create_app(
     _limit_threads(predictor)
     info = _model_info(predictor)
     started = time.monotonic()
-    # as many predictions at once as cores: more threads only queue on the GIL (8 clients: 591/s with 40 threads)
+    # as many predictions at once as cores: more threads only queue on the GIL (see the README's load test)
     workers = anyio.CapacityLimiter(os.cpu_count() or 1)
     app = FastAPI(title="mnistlab", summary=f"{info['model']} on {info['data']}", version=info["version"])
 
@@ -219,7 +219,7 @@ def _multipart_file(content_type: str, body: bytes) -> bytes:
 
 def _limit_threads(predictor: Predictor) -> None:
     """One thread per prediction: requests run side by side in the thread pool, and a 28x28 image gains nothing
-    from more (measured: cnn 1.39 ms with 1 thread, 1.35 ms with 2)."""
+    from more (measured: no faster with 2 threads than with 1; benchmarks/serve_load.py)."""
     if predictor.engine == "pytorch":
         import torch
 
@@ -287,12 +287,12 @@ def serve(
 
     app = create_app(run, onnx, trust, max_upload_bytes)
     if not 0 <= port <= 65535:
-        raise MnistlabError(f"--port {port}; expected 0..65535")
+        raise MnistlabError(f"port={port}; expected 0..65535")
     try:
         sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     except OSError as exc:
         raise MnistlabError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or --host"
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another `port` or `host`"
         ) from None
     bound = sock.getsockname()[1]
     if ready:

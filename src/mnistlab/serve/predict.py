@@ -8,7 +8,6 @@ digit.png [('7', 0.998...), ('1', 0.001...), ('9', 0.000...)]
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 from mnistlab import datasets, runs
 from mnistlab.datasets.preprocess import load_for_prediction
 from mnistlab.errors import ParameterError, RunError
-from mnistlab.fileio import atomic_write
+from mnistlab.fileio import write_table
 
 
 @dataclass(frozen=True)
@@ -54,8 +53,8 @@ def load_predictor(run: str | Path, onnx: bool = False, trust: bool = False):
 
 
 def onnx_available(run: str | Path) -> bool:
-    """Whether ONNX Runtime is installed and the run is a PyTorch model it can run (the faster path at batch 1:
-    0.2 ms against 1.4 ms for the MNIST cnn, see the README)."""
+    """Whether ONNX Runtime is installed and the run is a PyTorch model it can run (the faster path at batch 1;
+    the README gives the measured latencies)."""
     import importlib.util
 
     return importlib.util.find_spec("onnxruntime") is not None and (Path(run) / runs.WEIGHTS).is_file()
@@ -123,25 +122,25 @@ def write_submission(path: str | Path, predicted: np.ndarray, overwrite: bool = 
     if path.is_dir():
         raise ParameterError(f"{path}: is a folder; the submission is a file such as submission.csv")
     if path.exists() and not overwrite:
-        raise ParameterError(f"{path}: exists; choose another --submission, or --overwrite to replace it")
-    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["ImageId", "Label"])
-        writer.writerows(zip(range(1, len(predicted) + 1), np.asarray(predicted).tolist(), strict=True))
-    return Path(path)
+        raise ParameterError(
+            f"{path}: exists; choose another submission=PATH, or overwrite=True to replace it"
+        )
+    ids = range(1, len(predicted) + 1)
+    return write_table(path, zip(ids, np.asarray(predicted).tolist(), strict=True), ["ImageId", "Label"])
 
 
 def predict_submission(
     run: str | Path,
     csv_path: str | Path,
-    out: str | Path = "submission.csv",
+    submission: str | Path = "submission.csv",
     onnx: bool = False,
     trust: bool = False,
     overwrite: bool = False,
 ) -> tuple[Path, int]:
-    """Predict every row of a Kaggle-layout CSV (labelled or not) and write a submission; returns (file, rows)."""
-    if Path(out).exists() and not overwrite:  # before the work, not after it
-        write_submission(out, np.zeros(0), overwrite)
+    """Predict every row of a Kaggle-layout CSV (labelled or not) and write the ``submission`` file; returns
+    (file, rows)."""
+    if Path(submission).exists() and not overwrite:  # before the work, not after it
+        write_submission(submission, np.zeros(0), overwrite)
     test = datasets.from_csv(csv_path)
     predicted = load_predictor(run, onnx, trust).predict(test.images)
-    return write_submission(out, predicted, overwrite), len(predicted)
+    return write_submission(submission, predicted, overwrite), len(predicted)

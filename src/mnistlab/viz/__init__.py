@@ -22,7 +22,7 @@ from mnistlab.viz.evaluation import (
     SweepDisplay,
     TopLossesDisplay,
 )
-from mnistlab.viz.graphs import CentralImagesDisplay, FeatureMapDisplay, GraphDisplay
+from mnistlab.viz.graphs import CentralImagesDisplay, FeatureMapDisplay, GraphDisplay, GraphPanelDisplay
 from mnistlab.viz.style import Display, house_style, save_figure
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Display",
     "FeatureMapDisplay",
     "GraphDisplay",
+    "GraphPanelDisplay",
     "ImageGalleryDisplay",
     "LearningCurveDisplay",
     "MostConfusedDisplay",

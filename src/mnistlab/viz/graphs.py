@@ -133,3 +133,37 @@ class CentralImagesDisplay(Display):
         for panel, i in zip(self.axes_.ravel(), self.order, strict=False):
             panel.xaxis.label.set_color(WRONG if self.y_true[i] != self.y_pred[i] else RIGHT)
         area.suptitle(self.title or "most central images: true / predicted")
+
+
+class GraphPanelDisplay(Display):
+    """Several similarity graphs side by side: one row per feature source, one column per graph method (the
+    similarity-graph tutorial's comparison), each drawn as a :class:`GraphDisplay`; one legend, on the first.
+
+    >>> GraphPanelDisplay.from_analyses({("logits", "knn"): analysis}).plot()  # doctest: +SKIP
+    """
+
+    def __init__(self, graphs: dict[tuple[str, str], GraphDisplay]) -> None:
+        self.graphs = graphs
+        self.sources = list(dict.fromkeys(source for source, _ in graphs))
+        self.methods = list(dict.fromkeys(method for _, method in graphs))
+
+    @classmethod
+    def from_analyses(cls, analyses: dict[tuple[str, str], object], seed: int = 0) -> GraphPanelDisplay:
+        """From ``{(source, method): graph analysis}``."""
+        return cls({key: GraphDisplay.from_analysis(a, seed) for key, a in analyses.items()})
+
+    def _draw(self, ax) -> None:
+        from mnistlab.viz.style import panel_area
+
+        size = (5.2 * len(self.methods), 4.6 * len(self.sources))
+        self.figure_, area = panel_area(ax, size)
+        self.axes_ = area.subplots(len(self.sources), len(self.methods), squeeze=False)
+        for r, source in enumerate(self.sources):
+            for c, method in enumerate(self.methods):
+                panel = self.axes_[r, c]
+                if (source, method) not in self.graphs:
+                    panel.axis("off")
+                    continue
+                self.graphs[(source, method)].plot(ax=panel)
+                if r or c:
+                    panel.get_legend().remove()

@@ -34,13 +34,10 @@ stopped. An optional ``[reference]`` table gives accuracies to compare with (pub
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
-import itertools
 import json
 import os
-import random
 import statistics
 import tomllib
 from collections.abc import Callable, Iterator
@@ -49,7 +46,7 @@ from pathlib import Path
 
 from mnistlab import models
 from mnistlab.errors import MnistlabError, ParameterError
-from mnistlab.fileio import atomic_write, read_json, write_json
+from mnistlab.fileio import read_json, write_json, write_table
 from mnistlab.parallel import check_jobs, parallel
 
 PLAN_FILE = "sweep.json"
@@ -237,21 +234,33 @@ def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
             raise ParameterError(
                 f"{where} ({name}): grid {param} = {values!r}; expected a non-empty list of values"
             )
-    names = sorted(grid)
-    combos = [
-        tuple(zip(names, values, strict=True)) for values in itertools.product(*(grid[n] for n in names))
-    ]
     sample = entry.get("sample")
-    if sample is not None:
-        if not isinstance(sample, int) or sample < 1:
-            raise ParameterError(f"{where} ({name}): sample={sample!r}; expected an integer >= 1")
-        combos = random.Random(entry.get("sample_seed", 0)).sample(combos, min(sample, len(combos)))
+    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int) or sample < 1):
+        raise ParameterError(f"{where} ({name}): sample={sample!r}; expected an integer >= 1")
+    combos = [tuple(sorted(params.items())) for params in _expand(grid, sample, entry.get("sample_seed", 0))]
     for combo in combos:
         try:
             models.create(name, **dict(combo))  # every value checked now, not an hour into the sweep
         except ParameterError as exc:
             raise ParameterError(f"{where} ({name}): {exc}") from None
     return [(name, combo) for combo in combos]
+
+
+def _expand(grid: dict[str, list], sample: int | None, sample_seed: int) -> list[dict]:
+    """Every combination of the grid's values (scikit-learn's ``ParameterGrid``), or ``sample`` of them drawn
+    without replacement (``ParameterSampler``; all of them when the grid is smaller).
+
+    >>> _expand({"k": [3, 5], "p": [1]}, None, 0)
+    [{'k': 3, 'p': 1}, {'k': 5, 'p': 1}]
+    >>> len(_expand({"k": [1, 2, 3, 4]}, 2, 0))
+    2
+    """
+    from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+    every = ParameterGrid(grid)
+    if sample is None or sample >= len(every):
+        return list(every)
+    return list(ParameterSampler(grid, sample, random_state=sample_seed))
 
 
 def _seeds(seeds, where: str) -> list[int]:
@@ -319,7 +328,7 @@ def _claim_folder(plan: SweepPlan) -> None:
     """An output folder holds one sweep: refuse a folder holding another, never touch what it holds."""
     plan_file = plan.out / PLAN_FILE
     if plan.out.exists() and not plan.out.is_dir():
-        raise MnistlabError(f"{plan.out}: is a file; the sweep's 'out' (or --out) must be a folder")
+        raise MnistlabError(f"{plan.out}: is a file; the sweep's `out` must be a folder")
     if plan_file.exists():
         held = read_json(plan_file)
         if held.get("identity") != plan.identity():
@@ -368,7 +377,7 @@ def run_trial(
     trial: Trial, out: Path, limit: int | None, validation_fraction: float, threads: int | None
 ) -> dict:
     """One trial in a worker: an ordinary run folder; a user's mistake or a bug becomes a failed row."""
-    from mnistlab.experiment import train_model
+    from mnistlab.workflows.train import train_model
 
     params = dict(trial.params)
     if threads and models.get_spec(trial.model).kind == "torch":
@@ -424,8 +433,8 @@ def _write_tables(plan: SweepPlan, rows: dict[str, dict], result: SweepResult) -
     ordered = [rows[t.key] for t in plan.trials if t.key in rows]
     result.rows = ordered
     result.summary = summarise(ordered, plan.references)
-    _write_csv(plan.out / "results.csv", RESULT_COLUMNS, ordered)
-    _write_csv(plan.out / "summary.csv", SUMMARY_COLUMNS, result.summary)
+    write_table(plan.out / "results.csv", ordered, RESULT_COLUMNS)
+    write_table(plan.out / "summary.csv", result.summary, SUMMARY_COLUMNS)
     _write_page(plan, ordered, result.summary)
 
 
@@ -469,43 +478,12 @@ def summarise(rows: list[dict], references: dict[str, dict[str, float]] | None =
 
 
 def _write_page(plan: SweepPlan, rows: list[dict], summary: list[dict]) -> None:
-    """``leaderboard.html`` beside the tables: per data set a chart and a sortable table of the configurations,
-    and the trials with links to their run folders."""
-    import datetime
+    """``leaderboard.html`` beside the tables (``reports.sweep_page``)."""
+    from mnistlab import reports
 
-    from mnistlab import reports, viz
-
-    groups: dict[str, list[dict]] = {d: [] for d in dict.fromkeys(t.data for t in plan.trials)}
-    for row in summary:
-        groups[row["data"]].append(row)
-    trials: dict[str, list[dict]] = {d: [] for d in groups}
-    for row in rows:
-        folder = Path(row["folder"])
-        trials[row["data"]].append(row | {"name": folder.name, "link": f"trials/{folder.name}/"})
-    figures = {
-        d: reports.svg_markup(viz.SweepDisplay.from_summary(g)) if any(r["seeds"] for r in g) else None
-        for d, g in groups.items()
-    }
-    reports.render(
-        "sweep.html",
-        plan.out / "leaderboard.html",
-        name=plan.name,
-        groups=groups,
-        trials=trials,
-        figures=figures,
-        finished=sum(r["status"] == "ok" for r in rows),
-        total=len(plan.trials),
-        failed=sum(r["status"] == "failed" for r in rows),
-        any_reference=bool(plan.references),
-        updated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-    )
-
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
-    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, columns)
-        writer.writeheader()
-        writer.writerows({k: ("" if row.get(k) is None else row[k]) for k in columns} for row in rows)
+    data = [t.data for t in plan.trials]
+    total, any_reference = len(plan.trials), bool(plan.references)
+    reports.sweep_page(plan.out / "leaderboard.html", plan.name, data, rows, summary, total, any_reference)
 
 
 # ---------------------------------------------------------------------------------------------- tracking
@@ -515,7 +493,7 @@ def _tracker(track: str | None, uri: str | None, plan: SweepPlan):
     if track is None:
         return None
     if track != "mlflow":
-        raise ParameterError(f"--track {track!r}; expected mlflow")
+        raise ParameterError(f"track={track!r}; expected mlflow")
     return MlflowTracker(plan, uri or f"sqlite:///{(plan.out / 'mlflow.db').resolve()}")
 
 
@@ -528,7 +506,7 @@ class MlflowTracker:
         try:
             import mlflow
         except ImportError:
-            raise MnistlabError("--track mlflow needs MLflow: pip install 'mlflow>=2'") from None
+            raise MnistlabError("track='mlflow' needs MLflow: pip install 'mlflow>=2'") from None
         self.mlflow = mlflow
         mlflow.set_tracking_uri(uri)
         name = f"mnistlab-sweep-{plan.name}"

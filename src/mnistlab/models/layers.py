@@ -1,7 +1,9 @@
-"""Layers that compute what a standard torch layer computes, faster on a CPU; each has an equivalence test.
+"""The layers the networks are built from, beyond torch's own.
 
-Kept apart from the architectures (``networks.py``), which say *what* a network is; these say *how* some of its
-layers run quickly. Measured with torch.profiler on 2-core CPUs (see the benchmark suite and the README).
+:class:`InputScaling` travels with the weights (a saved network needs no separate preprocessing step).
+:class:`FastDropout` and :class:`ConvReluPool` compute what standard torch layers compute, faster on a CPU; each
+has an equivalence test, and the benchmark suite (``benchmarks/suite.py``) measures the gain per machine.
+The architectures themselves are in ``networks.py``.
 """
 
 from __future__ import annotations
@@ -10,11 +12,44 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnistlab.errors import ParameterError
+
+IMAGE_FEATURES = 784
+INPUT_SCALINGS = ("unit", "minmax", "standard")
+
+
+class InputScaling(nn.Module):
+    """``(x - offset) * scale`` per input value; ``unit`` divides by 255, ``minmax``/``standard`` are fitted."""
+
+    def __init__(self, shape: tuple[int, ...] = (1, 28, 28)) -> None:
+        super().__init__()
+        self.register_buffer("offset", torch.zeros(1, *shape))
+        self.register_buffer("scale", torch.full((1, *shape), 1 / 255))
+
+    def fit(self, x: torch.Tensor, method: str) -> None:
+        """Fit on training inputs (N, *shape): ``unit`` (/255), ``minmax`` (per value) or ``standard``."""
+        if method == "unit":
+            offset, scale = torch.zeros_like(self.offset), torch.full_like(self.scale, 1 / 255)
+        elif method == "minmax":  # scikit-learn's MinMaxScaler: constant inputs map to 0
+            low, high = x.amin(0, keepdim=True).float(), x.amax(0, keepdim=True).float()
+            offset, scale = low, 1 / torch.where(high > low, high - low, torch.ones_like(high))
+        elif method == "standard":  # one mean and std for all pixels keeps the image's spatial structure
+            xf = x.float()
+            offset = torch.full_like(self.offset, xf.mean().item())
+            scale = torch.full_like(self.scale, 1 / max(xf.std().item(), 1e-6))
+        else:
+            raise ParameterError(f"input_scaling={method!r}; expected one of {', '.join(INPUT_SCALINGS)}")
+        self.offset.copy_(offset)
+        self.scale.copy_(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.offset) * self.scale
+
 
 class FastDropout(nn.Module):
     """Inverted dropout with the same expectation as ``nn.Dropout`` (``p`` rounded to 1/65536), but drawing 16
-    random bits per element from 64-bit integers: ``bernoulli_`` took a fifth of ``cnn-seed``'s training step
-    and ``rand_like`` a tenth (torch.profiler); the integer draw is ~2x cheaper than ``rand_like``."""
+    random bits per element from 64-bit integers, which costs less than ``bernoulli_`` or ``rand_like``
+    (torch.profiler showed either as a large share of ``cnn-kaggle``'s training step)."""
 
     def __init__(self, p: float) -> None:
         super().__init__()
@@ -33,7 +68,7 @@ class FastDropout(nn.Module):
 
 
 class _MaxOfPlanes(torch.autograd.Function):
-    """Elementwise max over the first dimension. ``amax`` is vectorised over contiguous planes (~20x faster than
+    """Elementwise max over the first dimension. ``amax`` is vectorised over contiguous planes (much faster than
     ``max(dim)``, which also returns indices), but its backward spreads ties with five full-size passes; this
     backward gives each element's gradient to the first plane holding the max, like ``max_pool2d``."""
 
@@ -50,19 +85,20 @@ class _MaxOfPlanes(torch.autograd.Function):
         taken = torch.zeros_like(values, dtype=torch.bool)
         for k in range(len(planes)):
             first = (planes[k] == values) & ~taken
-            torch.mul(grad, first, out=grads[k])  # (measured 3x faster than torch.where here)
+            torch.mul(grad, first, out=grads[k])  # (measured faster than torch.where here)
             taken |= first
         return grads
 
 
 class ConvReluPool(nn.Conv2d):
-    """``Conv2d(1, C, 3) -> ReLU -> MaxPool2d(2)``, the first block of `cnn-seed`, with the parameters of the Conv2d.
+    """``Conv2d(1, C, 3) -> ReLU -> MaxPool2d(2)``, the first block of ``cnn-kaggle``, with the parameters of the
+    Conv2d.
 
     In training, each 2x2 pooling window comes from its 4x4 input patch: one matrix product gives the window's
     four convolution outputs as four contiguous planes, an elementwise max keeps one, and bias + ReLU run on the
     4x smaller pooled tensor (both commute with the max). The same function and gradients as the three torch
-    layers (to float rounding; tested), measured ~1.4x faster per ``cnn-seed`` epoch on 2 AVX2 cores,
-    where oneDNN's weight gradient for one input channel and ``max_pool2d_with_indices`` took half the step.
+    layers (to float rounding; tested). It exists because oneDNN's weight gradient for one input channel and
+    ``max_pool2d_with_indices`` took half of the torch layers' training step (torch.profiler).
     Evaluation (and so ONNX export) uses the torch layers.
     """
 

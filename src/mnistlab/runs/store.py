@@ -1,12 +1,6 @@
-"""Runs on disk: a folder per trained model, written and read without pickles.
-
-``config.json`` (data set, model name, parameters, seed, classes, library versions), the weights
-(``weights.safetensors`` for PyTorch networks, ``model.skops`` for scikit-learn models, loaded with an explicit
-list of trusted types), ``history.json`` and ``metrics.json``. Files are written atomically.
-
->>> from mnistlab import runs
->>> clf = runs.load("runs/cnn-mnist")  # doctest: +SKIP
->>> runs.list_runs("runs")  # doctest: +SKIP
+"""Saving and loading a run's model, without pickles: safetensors weights for PyTorch networks, skops files for
+scikit-learn models (loaded with an explicit list of trusted types, tree models only when signed here or trusted).
+Files are written atomically.
 """
 
 from __future__ import annotations
@@ -16,7 +10,6 @@ import hmac
 import os
 import platform
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,21 +20,20 @@ from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator
 
 from mnistlab import __version__
-from mnistlab.errors import DataFormatError, RunError
-from mnistlab.fileio import atomic_write, read_json, write_json
+from mnistlab.errors import RunError
+from mnistlab.fileio import atomic_write, write_json
 from mnistlab.models import TorchClassifier, networks
-
-CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
-    "config.json",
-    "weights.safetensors",
-    "model.skops",
-    "history.json",
-    "metrics.json",
+from mnistlab.runs.folder import (
+    CONFIG,
+    FORMAT_VERSION,
+    HISTORY,
+    METRICS,
+    SKOPS,
+    WEIGHTS,
+    Run,
+    read_config,
+    read_run_json,
 )
-# 2: layers saved under their names ("dense.weight") and the number of input features recorded; 1: layer
-# indices ("6.weight"), images only. Both load.
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
 
 # Loading model.skops: skops itself trusts scikit-learn's estimators and numpy. Of the types it reports as
 # untrusted, only these are ever accepted: what a registered model contains (tests/test_runs.py checks the list
@@ -58,17 +50,6 @@ TREE_TYPES = frozenset(
 )
 
 
-@dataclass
-class Run:
-    """A loaded run: the fitted estimator and what was saved beside it."""
-
-    path: Path
-    estimator: BaseEstimator
-    config: dict
-    history: list[dict]
-    metrics: dict
-
-
 def versions() -> dict[str, str]:
     return {
         "mnistlab": __version__,
@@ -77,24 +58,6 @@ def versions() -> dict[str, str]:
         "scikit-learn": sklearn.__version__,
         "torch": torch.__version__,
     }
-
-
-def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
-    """Check, before any training and without writing anything, that a run can be saved in ``path``: not a file,
-    in a folder this process may write to, and not already holding a run unless ``overwrite`` (which also removes
-    that run's derived files, such as its ONNX export)."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise RunError(f"{path}: is a file; --out names a folder for the run")
-    if (path / CONFIG).exists() and not overwrite:
-        raise RunError(f"{path}: already holds a run; choose another --out, or --overwrite to replace it")
-    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise RunError(f"{path}: cannot write the run there ({existing} is not a writable folder)")
-    if overwrite:
-        for derived in ("model.onnx",):
-            (path / derived).unlink(missing_ok=True)
-    return path
 
 
 def save(
@@ -149,58 +112,6 @@ def save(
     return path
 
 
-def _read_run_json(path: Path, default=None):
-    """A JSON file of a run; the config is required (``default=None``), history and metrics may be absent."""
-    try:
-        return read_json(path) if default is None else read_json(path, default)
-    except DataFormatError as exc:
-        missing = f" (is {path.parent} a mnistlab run folder?)" if not path.exists() else ""
-        raise RunError(f"{exc}{missing}") from None
-
-
-def read_config(path: str | Path) -> dict:
-    """The ``config.json`` of a run folder, checked to be a mnistlab run config."""
-    path = Path(path)
-    if not path.is_dir():
-        raise RunError(f"{path}: no such run folder")
-    config = _read_run_json(path / CONFIG)
-    known = isinstance(config, dict) and config.get("kind") in {"torch", "sklearn"}
-    if not known or config.get("format") not in READABLE_FORMATS:
-        raise RunError(f"{path / CONFIG}: not a mnistlab run config (formats {READABLE_FORMATS})")
-    _check_config(config, path / CONFIG)
-    return config
-
-
-MAX_CLASSES = 10_000
-
-
-def _check_config(config: dict, file: Path) -> None:
-    """The fields a loader uses, checked before anything is built from them (sizes bounded, types exact)."""
-
-    def refuse(field: str, expected: str) -> None:
-        raise RunError(f"{file}: {field}={config.get(field)!r}; expected {expected}")
-
-    classes, labels = config.get("classes"), config.get("classes_")
-    if (
-        not isinstance(classes, list)
-        or not 2 <= len(classes) <= MAX_CLASSES
-        or not all(isinstance(c, str) for c in classes)
-    ):
-        refuse("classes", f"a list of 2..{MAX_CLASSES} class names")
-    if not isinstance(labels, list) or not 2 <= len(labels) <= len(classes):
-        refuse("classes_", "the list of labels the model was trained on, at most one per class")
-    if not all(isinstance(v, int | str) and not isinstance(v, bool) for v in labels):
-        refuse("classes_", "labels that are integers or strings")
-    n_features = config.get("n_features_in", networks.IMAGE_FEATURES)
-    if not isinstance(n_features, int) or isinstance(n_features, bool) or not 1 <= n_features <= 1_000_000:
-        refuse("n_features_in", "an integer 1..1000000")
-    if config["kind"] == "torch" and not isinstance(config.get("params"), dict):
-        refuse("params", "an object of TorchClassifier parameters")
-    for field in ("data", "model"):
-        if not isinstance(config.get(field), str):
-            refuse(field, "a name")
-
-
 def load(path: str | Path, trust: bool = False) -> BaseEstimator:
     """The fitted estimator saved in a run folder; predictions are identical to the saved one's.
 
@@ -215,8 +126,8 @@ def load_run(path: str | Path, trust: bool = False) -> Run:
     path = Path(path)
     config = read_config(path)
     estimator = _load_torch(path, config) if config["kind"] == "torch" else _load_sklearn(path, config, trust)
-    history = _read_run_json(path / HISTORY, default=[])
-    metrics = _read_run_json(path / METRICS, default={})
+    history = read_run_json(path / HISTORY, default=[])
+    metrics = read_run_json(path / METRICS, default={})
     return Run(path, estimator, config, history, metrics)
 
 
@@ -246,7 +157,7 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
         ) from None
     net.eval()
     clf.network_, clf.classes_, clf.n_features_in_ = net, classes, n_features
-    clf.history_ = _read_run_json(path / HISTORY, default=[])
+    clf.history_ = read_run_json(path / HISTORY, default=[])
     return clf
 
 
@@ -299,7 +210,7 @@ def _load_sklearn(path: Path, config: dict, trust: bool) -> BaseEstimator:
     if trees and not trust and not _signed_here(file, config):
         raise RunError(
             f"{file}: a tree model this machine did not save (or changed since); tampered tree arrays can crash "
-            "Python, so it loads only if you trust where it came from: --trust (runs.load(..., trust=True))"
+            "Python, so it loads only if you trust where it came from: trust=True"
         )
     try:
         estimator = skops.io.load(file, trusted=untrusted)
@@ -328,25 +239,3 @@ def _check_registry_model(estimator, model: str, file: Path) -> None:
             f"{file}: holds {type(estimator).__name__}, not the {model!r} pipeline "
             f"(FlattenPixels -> ... -> {expected.__name__})"
         )
-
-
-def list_runs(root: str | Path) -> list[dict]:
-    """One summary row per run folder under ``root``: path, data set, model, test accuracy."""
-    rows = []
-    for config_path in sorted(Path(root).glob("**/" + CONFIG)):
-        try:
-            config = read_json(config_path)
-            metrics = read_json(config_path.parent / METRICS, default={})
-        except DataFormatError:
-            continue  # not a run folder (or a damaged one): listing goes on
-        if not isinstance(config, dict) or not isinstance(metrics, dict):
-            continue
-        rows.append(
-            {
-                "path": str(config_path.parent),
-                "data": config.get("data"),
-                "model": config.get("model"),
-                "test_accuracy": metrics.get("test_accuracy"),
-            }
-        )
-    return rows

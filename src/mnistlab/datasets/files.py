@@ -1,0 +1,179 @@
+"""Bring-your-own data: readers of Kaggle CSVs, IDX files, image folders and ``.npz`` files, and the writer of
+every format (``export``), with the ``dataset.json`` metadata kept beside exported files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mnistlab.datasets.csvfile import read_csv, write_csv
+from mnistlab.datasets.dataset import Dataset, index_class_names
+from mnistlab.datasets.idx import read_idx, write_idx
+from mnistlab.datasets.images import read_image_folder, write_image_folder
+from mnistlab.datasets.npzfile import read_npz
+from mnistlab.errors import DataFormatError
+from mnistlab.fileio import read_json, write_json
+
+EXPORT_FORMATS = ("csv", "kaggle-csv", "idx", "png", "npz")
+METADATA_FILE = "dataset.json"
+
+
+def from_csv(
+    path: str | Path, classes: Sequence[str] | None = None, name: str | None = None, kind: str | None = None
+) -> Dataset:
+    """Read a Kaggle-layout CSV (``label,pixel0..pixel783``; header and label column optional).
+
+    ``classes``, ``name`` and ``kind`` (digits or objects) default to those in the metadata file written by
+    :func:`export` beside it (:func:`metadata_path`), else to class indices and the unknown kind.
+
+    >>> ds = from_csv("digit-recognizer/train.csv")  # doctest: +SKIP
+    """
+    images, labels = read_csv(path)
+    return _dataset(images, labels, Path(path), classes, name, kind)
+
+
+def from_idx(
+    images: str | Path,
+    labels: str | Path | None = None,
+    classes: Sequence[str] | None = None,
+    name: str | None = None,
+    kind: str | None = None,
+) -> Dataset:
+    """Read an IDX image file and its label file (raw or ``.gz``), as the official releases ship them."""
+    image_array = read_idx(images, ndim=3)
+    label_array = read_idx(labels, ndim=1) if labels is not None else None
+    if label_array is not None and len(label_array) != len(image_array):
+        raise DataFormatError(
+            f"{labels}: {len(label_array)} labels for {len(image_array)} images in {images}"
+        )
+    return _dataset(image_array, label_array, Path(images), classes, name, kind)
+
+
+def from_image_folder(
+    path: str | Path,
+    classes: Sequence[str] | None = None,
+    resize: bool = False,
+    name: str | None = None,
+    kind: str | None = None,
+) -> Dataset:
+    """Read PNG/JPEG images: one sub-folder per class, or a ``filename,label`` CSV manifest (as the Kaggle Fashion-MNIST
+    CNN tutorial writes them).
+
+    RGB images are converted to grayscale; sizes other than 28x28 are refused unless ``resize=True``.
+    """
+    path = Path(path)
+    classes = classes if classes is not None else _metadata(path).get("classes")
+    images, labels, names = read_image_folder(path, classes, resize)
+    return _dataset(images, labels, path, names, name, kind)
+
+
+def from_npz(path: str | Path, name: str | None = None, kind: str | None = None) -> Dataset:
+    """Read a ``.npz`` with ``images`` (N, 28, 28) pixels 0..255, optional ``labels`` and ``classes`` (no pickles,
+    array headers checked before decompressing)."""
+    path = Path(path)
+    images, labels, classes = read_npz(path)
+    return _dataset(images, labels, path, classes, name, kind)
+
+
+def metadata_path(path: str | Path) -> Path:
+    """Where the metadata of an exported file or folder lives: ``dataset.json`` beside it (in its parent).
+
+    >>> metadata_path("exported/train.csv").as_posix(), metadata_path("exported/train").as_posix()
+    ('exported/dataset.json', 'exported/dataset.json')
+    """
+    return Path(path).parent / METADATA_FILE
+
+
+def _metadata(path: Path) -> dict:
+    metadata = read_json(metadata_path(path), default={})
+    if not isinstance(metadata, dict):
+        raise DataFormatError(
+            f"{metadata_path(path)}: expected a JSON object with name, classes, kind, splits"
+        )
+    return metadata
+
+
+def _dataset(
+    images: np.ndarray,
+    labels: np.ndarray | None,
+    path: Path,
+    classes: Sequence[str] | None,
+    name: str | None,
+    kind: str | None,
+) -> Dataset:
+    sidecar = _metadata(path)
+    if classes is None:
+        classes = sidecar.get("classes")
+    if classes is None:
+        classes = index_class_names(labels, str(path), line_offset=_first_data_line(path))
+    split = sidecar.get("splits", {}).get(path.stem if path.is_file() else path.name, path.stem)
+    name = name or sidecar.get("name") or path.stem
+    return Dataset(images, labels, list(classes), name, split, str(path), kind or sidecar.get("kind"))
+
+
+def _write_kaggle_csv(dataset: Dataset, out: Path) -> Path:
+    """Kaggle's layouts: digits as the digit-recognizer competition (``train.csv`` labelled, ``test.csv`` without
+    labels, ``pixel0..``), anything else as Kaggle's Fashion-MNIST files (``fashion-mnist_train.csv`` /
+    ``fashion-mnist_test.csv``, both labelled, ``pixel1..``)."""
+    if dataset.kind == "digits":
+        target = out / f"{dataset.split}.csv"
+        write_csv(target, dataset.images, dataset.labels if dataset.split != "test" else None)
+    else:
+        target = out / f"fashion-mnist_{dataset.split}.csv"
+        write_csv(target, dataset.images, dataset.labels, first_pixel=1)
+    return target
+
+
+def _first_data_line(path: Path) -> int:
+    """Line of the first row in a CSV with a header (row 0 is line 2); other formats count rows from 1."""
+    if path.suffix.lower() != ".csv":
+        return 1
+    with open(path, "rb") as f:
+        first = f.read(16)
+    return 2 if first.lstrip(b"\xef\xbb\xbf")[:1].isalpha() else 1
+
+
+def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:
+    """Write one split in ``csv``, ``idx``, ``png`` or ``npz`` format under ``out``; reading it back is exact.
+
+    Files: ``csv`` -> ``<split>.csv``; ``kaggle-csv`` -> Kaggle's layouts (``train.csv``/``test.csv`` of the
+    digit-recognizer for digits, the test file without labels; ``fashion-mnist_<split>.csv`` otherwise); ``idx`` -> official names (``train-images-idx3-ubyte``, ``t10k-...``);
+    ``png`` -> ``<split>/00000.png ...`` with a ``labels.csv`` manifest; ``npz`` -> ``<split>.npz``. A
+    ``dataset.json`` beside them keeps the name, class names and kind. Returns the path to read back.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise DataFormatError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sidecar = read_json(out / METADATA_FILE, default={})
+    if sidecar and (sidecar.get("name"), sidecar.get("classes")) != (dataset.name, dataset.classes):
+        raise DataFormatError(
+            f"{out}: already holds data set {sidecar.get('name')!r} (see {METADATA_FILE}); export "
+            f"{dataset.name!r} into another folder"
+        )
+    sidecar.update(name=dataset.name, classes=dataset.classes, kind=dataset.kind)
+    if fmt == "csv":
+        target = out / f"{dataset.split}.csv"
+        write_csv(target, dataset.images, dataset.labels)
+    elif fmt == "kaggle-csv":
+        target = _write_kaggle_csv(dataset, out)
+    elif fmt == "npz":
+        target = out / f"{dataset.split}.npz"
+        arrays = {"images": dataset.images, "classes": np.asarray(dataset.classes)}
+        if dataset.labels is not None:
+            arrays["labels"] = dataset.labels
+        np.savez_compressed(target, **arrays)
+    elif fmt == "idx":
+        prefix = "t10k" if dataset.split == "test" else dataset.split
+        target = out / f"{prefix}-images-idx3-ubyte"
+        write_idx(target, dataset.images)
+        if dataset.labels is not None:
+            write_idx(out / f"{prefix}-labels-idx1-ubyte", dataset.labels)
+    else:
+        target = out / dataset.split
+        write_image_folder(target, dataset.images, dataset.labels, dataset.classes)
+    sidecar.setdefault("splits", {})[target.stem if fmt != "png" else target.name] = dataset.split
+    write_json(out / METADATA_FILE, sidecar)
+    return target

@@ -1,0 +1,40 @@
+"""Data quality: checks of a data set, each one class with one interface (``DataCheck``: ``name``, ``title``,
+``find_issues(data) -> CheckResult``), run together by :func:`audit` into a :class:`HealthReport`.
+
+The checks: exact and near duplicates inside and across splits (leakage) with conflicting labels, suspected label
+errors (confident learning on out-of-fold probabilities), odd images (empty, saturated, constant).
+
+>>> from mnistlab import quality
+>>> report = quality.audit(splits, [quality.ExactDuplicates(), quality.OddImages()])  # doctest: +SKIP
+>>> report.summary()  # doctest: +SKIP
+"""
+
+from mnistlab.quality.base import CheckedData, CheckResult, DataCheck
+from mnistlab.quality.duplicates import (
+    DuplicateGroup,
+    ExactDuplicates,
+    NearDuplicates,
+    exact_duplicates,
+    near_duplicates,
+)
+from mnistlab.quality.images import OddImages, odd_images
+from mnistlab.quality.label_errors import LabelErrors, suspected_label_errors
+from mnistlab.quality.report import FINDING_COLUMNS, HealthReport, audit
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "CheckResult",
+    "CheckedData",
+    "DataCheck",
+    "DuplicateGroup",
+    "ExactDuplicates",
+    "HealthReport",
+    "LabelErrors",
+    "NearDuplicates",
+    "OddImages",
+    "audit",
+    "exact_duplicates",
+    "near_duplicates",
+    "odd_images",
+    "suspected_label_errors",
+]

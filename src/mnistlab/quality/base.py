@@ -1,0 +1,129 @@
+"""What every data check shares: the data it looks at (:class:`CheckedData`), the interface of a check
+(:class:`DataCheck`) and what a check finds (:class:`CheckResult`).
+
+A check is one class with a ``name``, a ``title`` and ``find_issues(data) -> CheckResult`` (cleanlab's issue
+managers are the model); :func:`mnistlab.quality.audit` runs a list of them. Adding a check is one new class:
+nothing that runs checks or writes their results changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mnistlab.datasets import Dataset
+from mnistlab.errors import DataFormatError
+
+
+@dataclass
+class CheckedData:
+    """The splits of one data set, and all their images and labels concatenated in split order (the indexing
+    every finding uses; :meth:`locate` turns such an index back into split and position)."""
+
+    splits: dict[str, Dataset]
+    images: np.ndarray = field(init=False, repr=False)
+    labels: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for dataset in self.splits.values():
+            _check_dataset(dataset)
+        self.images = np.concatenate([ds.images for ds in self.splits.values()])
+        self.labels = np.concatenate([ds.labels for ds in self.splits.values()])
+
+    @property
+    def classes(self) -> list[str]:
+        return next(iter(self.splits.values())).classes
+
+    @property
+    def offsets(self) -> dict[str, int]:
+        starts = np.cumsum([0] + [len(ds) for ds in self.splits.values()])
+        return dict(zip(self.splits, starts.tolist(), strict=False))
+
+    def locate(self, index: int) -> tuple[str, int]:
+        """(split, index inside the split) of an index into the concatenated splits.
+
+        >>> data = CheckedData({"train": Dataset(np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 0]), ["a", "b"]),
+        ...                     "test": Dataset(np.ones((2, 28, 28), np.uint8), np.array([1, 0]), ["a", "b"])})
+        >>> data.locate(1), data.locate(4)
+        (('train', 1), ('test', 1))
+        """
+        for name, start in reversed(list(self.offsets.items())):
+            if index >= start:
+                return name, index - start
+        raise IndexError(index)
+
+
+@dataclass
+class CheckResult:
+    """What one check found.
+
+    Attributes
+    ----------
+    name : str
+        The check's name (``DataCheck.name``).
+    title : str
+        How the command line and the page name it ("exact duplicate pairs").
+    counts : dict
+        The data-set-level numbers (``health.json``; the command line prints them), by split or kind.
+    rows : list of dict
+        One row per finding: kind, splits, indices, labels, value (``findings.csv``).
+    details : Any
+        The check's own record of what it found (duplicate groups, pairs, suspects), for galleries and tests.
+    """
+
+    name: str
+    title: str
+    counts: dict
+    rows: list[dict]
+    details: Any = None
+
+    def describe(self) -> str:
+        """The counts as one line ("train 1, across 2"), or "none".
+
+        >>> CheckResult("x", "x", {"train": 1, "across": 0}, []).describe()
+        'train 1'
+        """
+        shown = [f"{key} {value}" for key, value in self.counts.items() if value]
+        return ", ".join(shown) or "none"
+
+
+class DataCheck:
+    """The interface of a data check. Subclasses set ``name`` (the key of its counts in ``health.json``) and
+    ``title``, and implement :meth:`find_issues`; :meth:`validate` refuses bad settings before any check runs,
+    :meth:`galleries` draws what a person should look at."""
+
+    name: str = ""
+    title: str = ""
+
+    def validate(self, data: CheckedData) -> None:
+        """Raise a ``ParameterError`` for settings that cannot work on ``data`` (called before any check runs)."""
+
+    def find_issues(self, data: CheckedData) -> CheckResult:
+        raise NotImplementedError
+
+    def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
+        """``{file name: Display}`` of up to ``n`` examples of what was found (none by default)."""
+        return {}
+
+
+def finding(kind: str, places: list[tuple[str, int]], labels: str, value: str = "") -> dict:
+    """One row of ``findings.csv``."""
+    return {
+        "kind": kind,
+        "splits": " ".join(s for s, _ in places),
+        "indices": " ".join(str(i) for _, i in places),
+        "labels": labels,
+        "value": value,
+    }
+
+
+def _check_dataset(dataset: Dataset) -> None:
+    where = dataset.source or dataset.name
+    if len(dataset) == 0:
+        raise DataFormatError(f"{where}: no images")
+    if dataset.labels is None:
+        raise DataFormatError(f"{where}: no labels; health checks need labelled data")
+    if len(np.unique(dataset.labels)) < 2:
+        raise DataFormatError(f"{where}: one class only; label checks need two or more")

@@ -1,0 +1,66 @@
+"""Running checks over a data set and what comes out: :func:`audit` and the :class:`HealthReport`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mnistlab.datasets import Dataset
+from mnistlab.quality.base import CheckedData, CheckResult, DataCheck
+
+log = logging.getLogger("mnistlab.quality")
+
+
+@dataclass
+class HealthReport:
+    """The results of the checks run on one data set's splits, by check name."""
+
+    data: CheckedData
+    results: dict[str, CheckResult]
+
+    @property
+    def splits(self) -> dict[str, Dataset]:
+        return self.data.splits
+
+    def __getitem__(self, name: str) -> CheckResult:
+        return self.results[name]
+
+    def duplicate_pairs(self) -> dict[str, int]:
+        """Pairs of identical images inside each split and across splits ("leakage"), and how many conflict."""
+        return self.results["exact_duplicate_pairs"].counts
+
+    def summary(self) -> dict:
+        """``health.json``: the images per split, then each check's counts under its name."""
+        images = {name: len(ds) for name, ds in self.splits.items()}
+        return {"images": images, **{name: result.counts for name, result in self.results.items()}}
+
+    def findings_table(self) -> list[dict]:
+        """One row per finding: kind, split(s), indices, labels, distance or score (what ``findings.csv`` holds)."""
+        return [row for result in self.results.values() for row in result.rows]
+
+
+FINDING_COLUMNS = ["kind", "splits", "indices", "labels", "value"]
+
+
+def audit(splits: dict[str, Dataset], checks: Sequence[DataCheck]) -> HealthReport:
+    """Run ``checks`` on a data set's ``splits``: every check's settings are validated first, so a mistake
+    fails before any long check runs.
+
+    >>> import numpy as np
+    >>> from mnistlab.quality import ExactDuplicates
+    >>> images = np.zeros((4, 28, 28), np.uint8); images[1:3] = 1  # 0 = 3, 1 = 2
+    >>> train = Dataset(images, np.array([0, 1, 1, 1]), ["a", "b"])
+    >>> audit({"train": train}, [ExactDuplicates()]).duplicate_pairs()
+    {'train': 2, 'train conflicting': 1}
+    """
+    data = CheckedData(splits)
+    for check in checks:
+        check.validate(data)
+    results = {}
+    for check in checks:
+        start = time.perf_counter()
+        results[check.name] = check.find_issues(data)
+        log.info("%s of %d images: %.1f s", check.title, len(data.images), time.perf_counter() - start)
+    return HealthReport(data, results)

@@ -1,0 +1,181 @@
+"""The pages themselves: what goes on the report of one run, the leaderboard of several and a sweep's page.
+
+Each function takes what a workflow already loaded (runs, their test data and evaluation, a sweep's tables),
+draws the figures and renders one template; nothing here reads a run folder or trains anything.
+"""
+
+from __future__ import annotations
+
+import datetime
+from os.path import relpath
+from pathlib import Path
+
+from mnistlab import viz
+from mnistlab.errors import ParameterError
+from mnistlab.reports.html import png_data_uri, render, svg_markup
+
+LEADERBOARD_COLUMNS = [
+    ("run", "run"),
+    ("model", "model"),
+    ("accuracy", "test accuracy"),
+    ("macro_f1", "macro F1"),
+    ("log_loss", "log loss"),
+    ("train_seconds", "training s"),
+    ("parameters", "parameters"),
+    ("date", "date"),
+]
+
+
+def check_page_path(out: str | Path) -> Path:
+    """``out`` names the .html file to write, not a folder."""
+    out = Path(out)
+    if out.is_dir():
+        raise ParameterError(f"{out}: is a folder; `out` names the .html file to write")
+    return out
+
+
+def run_page(run, test, evaluation, out: str | Path) -> Path:
+    """The report of one run (a loaded ``runs.Run``), its test data and its ``evaluation.Evaluation``: headline
+    numbers, the data, the model, the learning curves and the whole evaluation, in one self-contained page."""
+    recorded = run.metrics["evaluation"]
+    figures = {
+        "balance": svg_markup(viz.ClassBalanceDisplay.from_datasets(test)),
+        "samples": png_data_uri(viz.SampleGridDisplay.from_dataset(test, n=25)),
+        "confusion": {
+            kind: svg_markup(viz.ConfusionDisplay.from_evaluation(evaluation, kind))
+            for kind in viz.CONFUSION_KINDS
+        },
+        "confused": png_data_uri(viz.MostConfusedDisplay.from_evaluation(evaluation, test.images)),
+        "curves": svg_markup(viz.LearningCurveDisplay.from_history(run.history)) if run.history else None,
+        "losses": None,
+        "predictions": None,
+    }
+    if evaluation.proba is not None:
+        figures["losses"] = png_data_uri(viz.TopLossesDisplay.from_evaluation(evaluation, test.images))
+        figures["predictions"] = png_data_uri(
+            viz.PredictionGridDisplay.from_evaluation(evaluation, test.images)
+        )
+    return render(
+        "run.html",
+        check_page_path(out),
+        h=headline(run),
+        figures=figures,
+        model=model_card(run),
+        report=recorded["report"],
+        extras=_extras(run.path),
+    )
+
+
+def headline(run) -> dict:
+    """The numbers and facts at the top of a run's report (and in its leaderboard row)."""
+    recorded = run.metrics["evaluation"]
+    source = run.config.get("data_source") or {}
+    machine = run.config.get("machine") or {}
+    network = getattr(run.estimator, "network_", None)
+    return {
+        "run": str(run.path),
+        "model": run.config["model"],
+        "data": run.config["data"],
+        "accuracy": recorded["accuracy"],
+        "log_loss": recorded.get("log_loss"),
+        "macro_f1": recorded["report"]["macro avg"]["f1-score"],
+        "train_seconds": run.metrics.get("train_seconds", "-"),
+        "parameters": f"{sum(p.numel() for p in network.parameters()):,}" if network is not None else "-",
+        "n_test": int(recorded["report"]["macro avg"]["support"]),
+        "date": run.config.get("saved", "-"),
+        "machine": f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores"
+        if machine
+        else "machine not recorded",
+        "versions": run.config.get("versions", {}),
+        "source": source.get("test", {}).get("split", run.config["data"]),
+        "sha256": source.get("test", {}).get("sha256"),
+        "splits": "; ".join(f"{k}: {v}" for k, v in (run.metrics.get("splits") or {}).items() if v),
+    }
+
+
+def model_card(run) -> dict:
+    """The architecture and the settings of a run's model."""
+    network = getattr(run.estimator, "network_", None)
+    if network is not None:
+        return {"architecture": str(network), "settings": run.config.get("params", {})}
+    return {"architecture": repr(run.estimator), "settings": run.estimator[-1].get_params(deep=False)}
+
+
+def _extras(path: Path) -> dict:
+    """Text results other workflows left in the run folder (graph comparison tables)."""
+    found = {}
+    for name, title in (("graph_compare.md", "Similarity graphs and mistake detectors"),):
+        if (path / name).is_file():
+            found[title] = (path / name).read_text()
+    return found
+
+
+def leaderboard_page(reported: list[tuple], out: str | Path) -> Path:
+    """One page comparing runs: ``reported`` holds ``(run, its report page)`` pairs. A sortable table per data
+    set (best first), learning curves overlaid, per-class recall side by side; each run links to its report."""
+    out = check_page_path(out)
+    rows, by_data, histories, recalls = [], {}, {}, {}
+    for run, page in reported:
+        head = headline(run)
+        parameters = int(head["parameters"].replace(",", "")) if head["parameters"] != "-" else 0
+        row = {**head, "link": relpath(page, out.parent), "run": run.path.name, "parameters_n": parameters}
+        rows.append(row)
+        by_data.setdefault(head["data"], []).append(row)
+        histories.setdefault(head["data"], {})[run.path.name] = run.history
+        report = run.metrics["evaluation"]["report"]
+        recalls.setdefault(head["data"], {})[run.path.name] = {
+            k: v["recall"] for k, v in report.items() if isinstance(v, dict) and "avg" not in k
+        }
+    curves = {
+        data: svg_markup(viz.RunComparisonDisplay.curves(h)) if any(h.values()) else None
+        for data, h in histories.items()
+    }
+    per_class = {data: svg_markup(viz.RunComparisonDisplay.per_class(r)) for data, r in recalls.items()}
+    for group in by_data.values():
+        group.sort(key=lambda row: -row["accuracy"])
+    return render(
+        "leaderboard.html",
+        out,
+        rows=rows,
+        groups=by_data,
+        columns=LEADERBOARD_COLUMNS,
+        curves=curves,
+        per_class=per_class,
+    )
+
+
+def sweep_page(
+    out: str | Path,
+    name: str,
+    data: list[str],
+    rows: list[dict],
+    summary: list[dict],
+    total: int,
+    any_reference: bool,
+) -> Path:
+    """A sweep's ``leaderboard.html``: per data set (in ``data`` order) a chart and a sortable table of the
+    configurations (``summary``), and the trials (``rows``) with links to their run folders."""
+    groups: dict[str, list[dict]] = {d: [] for d in dict.fromkeys(data)}
+    for row in summary:
+        groups[row["data"]].append(row)
+    trials: dict[str, list[dict]] = {d: [] for d in groups}
+    for row in rows:
+        folder = Path(row["folder"])
+        trials[row["data"]].append(row | {"name": folder.name, "link": f"trials/{folder.name}/"})
+    figures = {
+        d: svg_markup(viz.SweepDisplay.from_summary(g)) if any(r["seeds"] for r in g) else None
+        for d, g in groups.items()
+    }
+    return render(
+        "sweep.html",
+        out,
+        name=name,
+        groups=groups,
+        trials=trials,
+        figures=figures,
+        finished=sum(r["status"] == "ok" for r in rows),
+        total=total,
+        failed=sum(r["status"] == "failed" for r in rows),
+        any_reference=any_reference,
+        updated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    )

@@ -1,0 +1,63 @@
+"""Runs on disk: a folder per trained model, written and read without pickles.
+
+``folder`` (file names, ``config.json``, listing; imports neither PyTorch nor scikit-learn), ``store`` (saving
+and loading the model), ``data`` (the data a run was trained and measured on, rebuilt and checked).
+
+>>> from mnistlab import runs
+>>> clf = runs.load("runs/cnn-mnist")  # doctest: +SKIP
+>>> runs.list_runs("runs")  # doctest: +SKIP
+"""
+
+from mnistlab.lazy import lazy_exports
+from mnistlab.runs.folder import (
+    CONFIG,
+    FORMAT_VERSION,
+    HISTORY,
+    METRICS,
+    READABLE_FORMATS,
+    SKOPS,
+    WEIGHTS,
+    Run,
+    list_runs,
+    prepare_folder,
+    read_config,
+)
+
+# Loading a model needs PyTorch or scikit-learn: those names are imported when first used.
+_LAZY = {
+    "save": "mnistlab.runs.store",
+    "load": "mnistlab.runs.store",
+    "load_run": "mnistlab.runs.store",
+    "versions": "mnistlab.runs.store",
+    "TRUSTED_TYPES": "mnistlab.runs.store",
+    "TREE_TYPES": "mnistlab.runs.store",
+    "test_data": "mnistlab.runs.data",
+    "training_data": "mnistlab.runs.data",
+    "recorded_parts": "mnistlab.runs.data",
+}
+
+__all__ = [
+    "CONFIG",
+    "FORMAT_VERSION",
+    "HISTORY",
+    "METRICS",
+    "READABLE_FORMATS",
+    "SKOPS",
+    "TREE_TYPES",
+    "TRUSTED_TYPES",
+    "WEIGHTS",
+    "Run",
+    "list_runs",
+    "load",
+    "load_run",
+    "prepare_folder",
+    "read_config",
+    "recorded_parts",
+    "save",
+    "test_data",
+    "training_data",
+    "versions",
+]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

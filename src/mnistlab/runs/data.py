@@ -1,0 +1,65 @@
+"""The data a run was trained and measured on, rebuilt from what its ``config.json`` recorded (the same files,
+fraction, seed and limit), and refused when its content has changed since."""
+
+from __future__ import annotations
+
+from mnistlab import datasets
+from mnistlab.datasets.sources import first, limited_test_size
+from mnistlab.errors import DataFormatError
+from mnistlab.runs.folder import Run
+
+
+def recorded_parts(run: Run) -> datasets.TrainTest:
+    """The whole training and test data a run recorded (before any ``limit``), rebuilt from their sources."""
+    recorded = run.config["data_source"]
+    train, test = recorded["train"], recorded["test"]
+    test_file = None if test["fraction"] is not None or test["spec"] == train["spec"] else test["spec"]
+    return datasets.train_and_test(
+        train["spec"], test_file, test["fraction"], run.config["classes"], test["seed"]
+    )
+
+
+def test_data(run: Run, test: str | None = None) -> datasets.Dataset:
+    """The data to evaluate a run on: ``test`` (any labelled file of the same classes), or what the run
+    recorded, refused if its content has changed.
+
+    >>> test = test_data(load_run("runs/cnn-mnist"))  # doctest: +SKIP
+    """
+    classes = run.config["classes"]
+    recorded = run.config.get("data_source")
+    if test is not None:
+        dataset = datasets.load(test, "test", classes)
+    elif recorded is None:  # runs saved before data sources were recorded: registered data only
+        dataset = datasets.load(run.config["data"], "test")
+    else:
+        source = recorded["test"]
+        parts = recorded_parts(run)
+        limit = recorded.get("limit")
+        dataset = parts.test if limit is None else first(parts.test, limited_test_size(limit))
+        if datasets.fingerprint(parts.test) != source["sha256"]:
+            raise DataFormatError(
+                f"{source['spec']}: its test data changed since {run.path} was trained (sha256 "
+                f"{datasets.fingerprint(parts.test)[:12]}... now, {source['sha256'][:12]}... "
+                "then); evaluate it on a file explicitly (test=PATH)"
+            )
+    if dataset.labels is None:
+        raise DataFormatError(
+            f"{dataset.source}: has no labels, so it cannot be scored; predict it with "
+            f"mnistlab predict {run.path} --csv FILE"
+        )
+    known = {classes[int(k)] for k in run.config["classes_"] if str(k).isdigit()}
+    unknown = sorted({dataset.classes[k] for k in set(dataset.labels.tolist())} - known)
+    if unknown:
+        raise DataFormatError(
+            f"{dataset.source or dataset.name}: class {unknown[0]!r} never appeared in training; "
+            f"the model knows {', '.join(classes)}"
+        )
+    return dataset
+
+
+def training_data(run: Run) -> datasets.Dataset:
+    """The training data a run was trained on (the registered training split for runs that predate provenance)."""
+    recorded = run.config.get("data_source")
+    if recorded is None:
+        return datasets.load(run.config["data"], "train")
+    return first(recorded_parts(run).train, recorded.get("limit"))

@@ -1,0 +1,133 @@
+"""A run folder on disk, without loading its model: the file names, ``config.json`` read and checked, listing
+runs, checking that a run can be written. Imports neither PyTorch nor scikit-learn.
+
+A run folder holds ``config.json`` (data set, model name, parameters, seed, classes, library versions), the weights
+(``weights.safetensors`` for PyTorch networks, ``model.skops`` for scikit-learn models), ``history.json`` and
+``metrics.json``; ``config.json`` is written last, so a folder holding it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnistlab.errors import DataFormatError, RunError
+from mnistlab.fileio import read_json
+from mnistlab.models.networks import IMAGE_FEATURES
+
+CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
+    "config.json",
+    "weights.safetensors",
+    "model.skops",
+    "history.json",
+    "metrics.json",
+)
+# 2: layers saved under their names ("dense.weight") and the number of input features recorded; 1: layer
+# indices ("6.weight"), images only. Both load.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
+
+
+@dataclass
+class Run:
+    """A loaded run: the fitted estimator and what was saved beside it."""
+
+    path: Path
+    estimator: Any  # a fitted scikit-learn estimator or TorchClassifier
+    config: dict
+    history: list[dict]
+    metrics: dict
+
+
+def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
+    """Check, before any training and without writing anything, that a run can be saved in ``path``: not a file,
+    in a folder this process may write to, and not already holding a run unless ``overwrite`` (which also removes
+    that run's derived files, such as its ONNX export)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunError(f"{path}: is a file; `out` names a folder for the run")
+    if (path / CONFIG).exists() and not overwrite:
+        raise RunError(f"{path}: already holds a run; choose another `out`, or overwrite=True to replace it")
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise RunError(f"{path}: cannot write the run there ({existing} is not a writable folder)")
+    if overwrite:
+        for derived in ("model.onnx",):
+            (path / derived).unlink(missing_ok=True)
+    return path
+
+
+def read_run_json(path: Path, default=None):
+    """A JSON file of a run; the config is required (``default=None``), history and metrics may be absent."""
+    try:
+        return read_json(path) if default is None else read_json(path, default)
+    except DataFormatError as exc:
+        missing = f" (is {path.parent} a mnistlab run folder?)" if not path.exists() else ""
+        raise RunError(f"{exc}{missing}") from None
+
+
+def read_config(path: str | Path) -> dict:
+    """The ``config.json`` of a run folder, checked to be a mnistlab run config."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunError(f"{path}: no such run folder")
+    config = read_run_json(path / CONFIG)
+    known = isinstance(config, dict) and config.get("kind") in {"torch", "sklearn"}
+    if not known or config.get("format") not in READABLE_FORMATS:
+        raise RunError(f"{path / CONFIG}: not a mnistlab run config (formats {READABLE_FORMATS})")
+    _check_config(config, path / CONFIG)
+    return config
+
+
+MAX_CLASSES = 10_000
+
+
+def _check_config(config: dict, file: Path) -> None:
+    """The fields a loader uses, checked before anything is built from them (sizes bounded, types exact)."""
+
+    def refuse(field: str, expected: str) -> None:
+        raise RunError(f"{file}: {field}={config.get(field)!r}; expected {expected}")
+
+    classes, labels = config.get("classes"), config.get("classes_")
+    if (
+        not isinstance(classes, list)
+        or not 2 <= len(classes) <= MAX_CLASSES
+        or not all(isinstance(c, str) for c in classes)
+    ):
+        refuse("classes", f"a list of 2..{MAX_CLASSES} class names")
+    if not isinstance(labels, list) or not 2 <= len(labels) <= len(classes):
+        refuse("classes_", "the list of labels the model was trained on, at most one per class")
+    if not all(isinstance(v, int | str) and not isinstance(v, bool) for v in labels):
+        refuse("classes_", "labels that are integers or strings")
+    n_features = config.get("n_features_in", IMAGE_FEATURES)
+    if not isinstance(n_features, int) or isinstance(n_features, bool) or not 1 <= n_features <= 1_000_000:
+        refuse("n_features_in", "an integer 1..1000000")
+    if config["kind"] == "torch" and not isinstance(config.get("params"), dict):
+        refuse("params", "an object of TorchClassifier parameters")
+    for field in ("data", "model"):
+        if not isinstance(config.get(field), str):
+            refuse(field, "a name")
+
+
+def list_runs(root: str | Path) -> list[dict]:
+    """One summary row per run folder under ``root``: path, data set, model, test accuracy."""
+    rows = []
+    for config_path in sorted(Path(root).glob("**/" + CONFIG)):
+        try:
+            config = read_json(config_path)
+            metrics = read_json(config_path.parent / METRICS, default={})
+        except DataFormatError:
+            continue  # not a run folder (or a damaged one): listing goes on
+        if not isinstance(config, dict) or not isinstance(metrics, dict):
+            continue
+        rows.append(
+            {
+                "path": str(config_path.parent),
+                "data": config.get("data"),
+                "model": config.get("model"),
+                "test_accuracy": metrics.get("test_accuracy"),
+            }
+        )
+    return rows

@@ -1,0 +1,245 @@
+"""``mnistlab graph`` and ``mnistlab map``: what a run's network learned, as similarity graphs of test images (one,
+all of them side by side, or compared as mistake detectors against standard baselines) and 2-D feature maps."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from mnistlab import datasets, runs
+from mnistlab.datasets import stratified_sample
+from mnistlab.fileio import atomic_write, write_json, write_table
+
+log = logging.getLogger("mnistlab.graphs")
+BASELINES = ("max_softmax", "deep_knn", "trust_score")
+
+
+def graph(
+    path: str | Path,
+    layer: str | None = None,
+    method: str = "knn",
+    n: int | str = 100,
+    k: int = 10,
+    out: str | Path | None = None,
+    seed: int = 0,
+    trust: bool = False,
+):
+    """The similarity graph of ``n`` test images (stratified by class) in a layer of a run's model.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder.
+    layer : str, optional
+        The feature source (``analysis.default_sources``); default the penultimate layer.
+    method : {"knn", "correlation", "lasso"}
+        How edges are chosen (``analysis.similarity_graph``).
+    n : int or "all"
+        Test images in the graph. ``k``: neighbours per image for ``knn``.
+    out : str or Path, optional
+        Folder for the figure, the most central images, ``..._nodes.csv`` and ``....json``.
+
+    Returns
+    -------
+    analysis.GraphAnalysis
+
+    Examples
+    --------
+    >>> analysis = graph("runs/cnn-fashion", layer="pool3", method="correlation")  # doctest: +SKIP
+    >>> analysis.summary()["edge_purity"]  # doctest: +SKIP
+    """
+    run = runs.load_run(path, trust)
+    return _graph_of(run, runs.test_data(run), layer, method, n, k, out, seed)
+
+
+def _graph_of(run: runs.Run, test: datasets.Dataset, layer, method, n, k, out, seed):
+    """:func:`graph` for a run and test data already loaded (``graph_panel`` draws 15 graphs of one run)."""
+    from mnistlab import analysis, viz
+
+    layer = layer or analysis.default_sources(run.estimator)[-2]
+    chosen = stratified_sample(test.labels, n, seed)
+    images = test.images[chosen]
+    vectors = analysis.features(run.estimator, images, layer)
+    result = analysis.GraphAnalysis.from_features(
+        vectors, test.labels[chosen], run.estimator.predict(images), test.classes, method, source=layer, k=k
+    )
+    result.indices = chosen
+    if out is not None:
+        out = Path(out)
+        stem = f"graph_{layer}_{method}"
+        viz.GraphDisplay.from_analysis(result).save(out / f"{stem}.png")
+        viz.CentralImagesDisplay(
+            images,
+            result.y_true,
+            result.y_pred,
+            test.classes,
+            result.betweenness(),
+            title=f"most central images ({layer} / {method}): true / predicted",
+        ).save(out / f"{stem}_central.png")
+        nodes = result.nodes()
+        write_table(out / f"{stem}_nodes.csv", zip(*nodes.values(), strict=True), list(nodes))
+        summary = {"run": str(run.path), **result.summary(), "error_detection": result.error_detection()}
+        write_json(out / f"{stem}.json", summary)
+    return result
+
+
+def graph_panel(
+    path: str | Path, n: int = 100, out: str | Path = "reports/graph", seed: int = 0, trust: bool = False
+) -> Path:
+    """One figure per feature source x method for ``n`` test images (the tutorial's comparison), and one panel
+    figure with all of them side by side; returns the panel's path.
+
+    Examples
+    --------
+    >>> graph_panel("runs/mlp-fashion", out="reports/graph")  # doctest: +SKIP
+    PosixPath('reports/graph/graph_panel.png')
+    """
+    from mnistlab import analysis, viz
+
+    out = Path(out)
+    run = runs.load_run(path, trust)
+    test = runs.test_data(run)  # loaded once for all the graphs
+    results = {
+        (source, method): _graph_of(run, test, source, method, n, 10, out, seed)
+        for source in analysis.default_sources(run.estimator)
+        for method in analysis.METHODS
+    }
+    return viz.GraphPanelDisplay.from_analyses(results).save(out / "graph_panel.png")
+
+
+def feature_map(
+    path: str | Path,
+    layer: str | None = None,
+    method: str = "pca",
+    n: int | str = 2000,
+    out: str | Path = "reports/map",
+    seed: int = 0,
+    trust: bool = False,
+) -> Path:
+    """A 2-D map (PCA or t-SNE) of ``n`` test images' features in a layer, coloured by class, mistakes marked;
+    returns the figure's path.
+
+    Examples
+    --------
+    >>> feature_map("runs/cnn-mnist", method="tsne")  # doctest: +SKIP
+    """
+    from mnistlab import analysis, viz
+
+    run = runs.load_run(path, trust)
+    layer = layer or analysis.default_sources(run.estimator)[-2]
+    test = runs.test_data(run)
+    chosen = stratified_sample(test.labels, n, seed)
+    coordinates = analysis.embed(analysis.features(run.estimator, test.images[chosen], layer), method, seed)
+    title = f"{layer} features of {len(chosen)} test images, {method.upper() if method == 'pca' else 't-SNE'}"
+    predicted = run.estimator.predict(test.images[chosen])
+    display = viz.FeatureMapDisplay(coordinates, test.labels[chosen], predicted, test.classes, title)
+    return display.save(Path(out) / f"map_{layer}_{method}.png")
+
+
+def graph_compare(
+    path: str | Path,
+    n: int | str = 2000,
+    k: int = 10,
+    methods: tuple[str, ...] = ("knn", "correlation", "lasso"),
+    lasso_n: int = 300,
+    train_n: int = 10000,
+    out: str | Path | None = None,
+    seed: int = 0,
+    trust: bool = False,
+) -> list[dict]:
+    """Do central images in similarity graphs flag the model's mistakes better than the standard detectors?
+
+    For each feature source (input, scaled input, last conv map, penultimate layer, logits) x graph method, on
+    ``n`` test images (stratified; ``lasso_n`` of them for the lasso, one regression per image): edge class
+    purity, ROC AUC / average precision of degree and betweenness as "misclassified" scores, against one minus
+    the max softmax probability, deep k-NN disagreement and the trust score, computed from ``train_n`` training
+    images of the run's own training data. Nothing here is tuned on the test data. With ``out``:
+    ``graph_compare.csv`` and ``graph_compare.md`` (the run's report shows the latter).
+
+    Returns
+    -------
+    list of dict
+        One row per source x method, with a ``verdict``.
+    """
+    from mnistlab import analysis
+
+    run = runs.load_run(path, trust)
+    estimator = run.estimator
+    test = runs.test_data(run)
+    chosen = stratified_sample(test.labels, n, seed)
+    images, y_true = test.images[chosen], test.labels[chosen]
+    proba = estimator.predict_proba(images)
+    y_pred = np.asarray(estimator.classes_)[proba.argmax(1)]
+    train = runs.training_data(run)
+    train_idx = stratified_sample(train.labels, min(train_n, len(train)), seed)
+    rows = []
+    for source in analysis.default_sources(estimator):
+        test_f = analysis.features(estimator, images, source)
+        train_f = analysis.features(estimator, train.images[train_idx], source)
+        baselines = {
+            "max_softmax": analysis.max_softmax(proba),
+            "deep_knn": analysis.deep_knn(train_f, train.labels[train_idx], test_f, y_pred, k),
+            "trust_score": analysis.trust_score(train_f, train.labels[train_idx], test_f, y_pred),
+        }
+        for method in methods:
+            size = (
+                len(chosen) if method == "knn" else min(lasso_n if method == "lasso" else 5000, len(chosen))
+            )
+            keep = np.arange(size)
+            result = analysis.GraphAnalysis(
+                analysis.similarity_graph(test_f[keep], method, k=k),
+                y_true[keep],
+                y_pred[keep],
+                test.classes,
+                source,
+                extra_scores={name: values[keep] for name, values in baselines.items()},
+            )
+            rows.append(_comparison_row(result))
+            log.info("%s / %s: %s", source, method, rows[-1]["verdict"])
+    if out is not None:
+        _write_comparison(rows, Path(out))
+    return rows
+
+
+def _comparison_row(result) -> dict:
+    summary, detection = result.summary(), result.error_detection()
+    baseline = max(BASELINES, key=lambda name: _auc(detection[name]))
+    central = max(("degree", "betweenness"), key=lambda name: _auc(detection[name]))
+    beats = _auc(detection[central]) > _auc(detection[baseline])
+    row = {
+        "source": summary["source"],
+        "method": summary["method"],
+        "images": summary["nodes"],
+        "edges": summary["edges"],
+        "errors": summary["errors"],
+        "edge_purity": round(summary["edge_purity"], 4),
+        "degree_auc": detection["degree"]["roc_auc"],
+        "betweenness_auc": detection["betweenness"]["roc_auc"],
+        "betweenness_ap": detection["betweenness"]["average_precision"],
+        "betweenness_top10_error_rate": detection["betweenness"]["error_rate_top10"],
+        "error_rate": detection["betweenness"]["error_rate"],
+        **{f"{name}_auc": detection[name]["roc_auc"] for name in BASELINES},
+    }
+    verb = "beats" if beats else "does not beat"
+    row["verdict"] = (
+        f"{central} (AUC {_auc(detection[central]):.3f}) {verb} the best baseline, {baseline} "
+        f"(AUC {_auc(detection[baseline]):.3f})"
+    )
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def _auc(metrics: dict) -> float:
+    value = metrics["roc_auc"]
+    return -1.0 if value != value else value  # NaN (no errors in the sample) ranks last
+
+
+def _write_comparison(rows: list[dict], out: Path) -> None:
+    write_table(out / "graph_compare.csv", rows, list(rows[0]))
+    keys = [k for k in rows[0] if k != "verdict"]
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(str(row[k]) for k in keys) + " |" for row in rows]
+    lines += ["", *[f"- {row['source']} / {row['method']}: {row['verdict']}" for row in rows]]
+    with atomic_write(out / "graph_compare.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")

@@ -1,0 +1,56 @@
+"""``mnistlab report``: the HTML report of a run and the leaderboard of several (``mnistlab.reports`` draws them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mnistlab import reports, runs
+from mnistlab.errors import RunError
+from mnistlab.evaluation import evaluate_estimator
+
+
+def report_run(path: str | Path, out: str | Path | None = None, trust: bool = False) -> Path:
+    """One self-contained HTML page for an evaluated run (``report.html`` in the run folder unless ``out``):
+    headline numbers, the data, the model, the learning curves and the whole evaluation.
+
+    Examples
+    --------
+    >>> report_run("runs/cnn-mnist")  # doctest: +SKIP
+    PosixPath('runs/cnn-mnist/report.html')
+    """
+    return _report_of(runs.load_run(path, trust), out)
+
+
+def _report_of(run: runs.Run, out: str | Path | None) -> Path:
+    if run.metrics.get("evaluation") is None:
+        raise RunError(f"{run.path}: not evaluated yet; run `mnistlab evaluate {run.path}` first")
+    out = reports.pages.check_page_path(out if out is not None else run.path / "report.html")
+    test = runs.test_data(run)
+    evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
+    return reports.run_page(run, test, evaluation, out)
+
+
+def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool = False) -> Path:
+    """One page comparing runs (run folders, or folders holding runs): a sortable table per data set, learning
+    curves overlaid, per-class recall side by side; each run links to its own report, written beside it.
+
+    Examples
+    --------
+    >>> leaderboard(["runs"], out="reports/leaderboard.html")  # doctest: +SKIP
+    """
+    out = reports.pages.check_page_path(out)
+    folders = []
+    for path in map(Path, paths):
+        found = (
+            [path]
+            if (path / runs.CONFIG).is_file()
+            else sorted(p.parent for p in path.glob("*/" + runs.CONFIG))
+        )
+        if not found:
+            raise RunError(f"{path}: neither a run folder nor a folder of runs")
+        folders += found
+    reported = []
+    for folder in folders:
+        run = runs.load_run(folder, trust)
+        reported.append((run, _report_of(run, None)))
+    return reports.leaderboard_page(reported, out)

@@ -1,0 +1,150 @@
+"""``mnistlab train``: train a registered model, measure it once on the test data, save the run."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from mnistlab import datasets, models, runs
+from mnistlab.datasets.sources import check_train_test, kind_of
+from mnistlab.evaluation import evaluate_estimator
+from mnistlab.params import check_params, real
+
+log = logging.getLogger("mnistlab.train")
+
+
+def train_model(
+    data: str = "mnist",
+    model: str = "cnn",
+    *,
+    test: str | None = None,
+    test_fraction: float | None = None,
+    classes: list[str] | None = None,
+    validation_fraction: float = 0.1,
+    params: dict | None = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    limit: int | None = None,
+    force_flip: bool = False,
+    overwrite: bool = False,
+    verbose: int = 1,
+) -> runs.Run:
+    """Train ``model`` on ``data``, measure it once on the test data, and save the run to ``out``.
+
+    Parameters
+    ----------
+    data : str
+        A registered data set, a name given with ``datasets.register``, or a file or folder.
+    model : str
+        A registered model (``mnistlab models``).
+    test : str, optional
+        A file or folder of test data. Without it, ``test_fraction`` of ``data`` is held out, or a registered
+        data set's test split is used.
+    test_fraction : float, optional
+        The stratified share of ``data`` held out as test data (with ``seed``).
+    classes : list of str, optional
+        Class names for data that has none.
+    validation_fraction : float
+        Share of the training data PyTorch models hold out (stratified) for learning curves and early
+        stopping, unless their recipe or ``params`` set ``validation_split``.
+    params : dict, optional
+        Model parameters over the model's recipe for this kind of data.
+    seed : int, optional
+        The PyTorch seed or a scikit-learn ``random_state``, and the test hold-out's seed.
+    out : str or Path, optional
+        The run folder to write; it must not hold a run already unless ``overwrite``.
+    limit : int, optional
+        Keep only the first N training and N // 6 test images (quick runs).
+    force_flip : bool
+        Allow horizontal flips on digits.
+    overwrite : bool
+        Replace a run already in ``out``.
+    verbose : int
+        PyTorch models print one line per epoch when 1.
+
+    Returns
+    -------
+    runs.Run
+        The fitted estimator, its history and its metrics (``test_accuracy``, ``test_loss``, ...). The test data
+        is used once, after training.
+
+    Examples
+    --------
+    >>> run = train_model("train.csv", "softmax", test_fraction=0.2, out="runs/softmax")  # doctest: +SKIP
+    >>> run.metrics["test_accuracy"]  # doctest: +SKIP
+    0.92...
+    """
+    spec = models.get_spec(model)
+    model = spec.name  # an old name is saved under today's
+    params = dict(params or {})
+    check_params(
+        "train",
+        {"validation_fraction": validation_fraction},
+        {"validation_fraction": real(low=0, high=1, high_open=True)},
+    )
+    if spec.kind == "torch":
+        params.setdefault("verbose", verbose)
+        if "validation_split" not in spec.defaults:
+            params.setdefault("validation_split", validation_fraction)
+        if seed is not None:
+            params["seed"] = seed
+    models.create(
+        model, kind_of(data), force_flip=force_flip, **params
+    )  # bad parameters fail before data is read
+    check_train_test(data, test, test_fraction)
+    if out is not None:
+        runs.prepare_folder(out, overwrite)
+    parts = datasets.train_and_test(data, test, test_fraction, classes, seed or 0, limit)
+    train, held_out = parts.train, parts.test
+    estimator = models.create(model, train, force_flip=force_flip, **params)
+    if spec.kind == "sklearn" and seed is not None:
+        estimator.set_params(**{k: seed for k in estimator.get_params() if k.endswith("random_state")})
+    start = time.perf_counter()
+    estimator.fit(train.images, train.labels)
+    seconds = time.perf_counter() - start
+    metrics = {
+        "train_seconds": round(seconds, 2),
+        "n_train": len(train),
+        "n_test": len(held_out),
+        "splits": _split_note(estimator, parts),
+    }
+    metrics.update(split_metrics(estimator, held_out))
+    log.info(
+        "%s on %s: test accuracy %.4f (trained in %.1f s)", model, data, metrics["test_accuracy"], seconds
+    )
+    history = getattr(estimator, "history_", [])
+    if out is not None:
+        runs.save(
+            out,
+            estimator,
+            model=model,
+            data=data,
+            classes=train.classes,
+            seed=seed,
+            metrics=metrics,
+            data_source=parts.provenance,
+        )
+    return runs.Run(Path(out) if out else Path(), estimator, {"data": data, "model": model}, history, metrics)
+
+
+def _split_note(estimator, parts: datasets.TrainTest) -> dict:
+    """Which data each number of metrics.json and history.json comes from."""
+    fraction = getattr(estimator, "validation_split", 0) or 0
+    held_out = f", less {fraction:g} held out for validation" if fraction else ""
+    return {
+        "train": f"{parts.provenance['train']['spec']}{held_out}",
+        "validation": f"{fraction:g} of the training data, stratified (history.json val_*)"
+        if fraction
+        else None,
+        "test": f"{parts.provenance['test']['split']} (test_accuracy, test_loss), used once after training",
+    }
+
+
+def split_metrics(estimator, test: datasets.Dataset) -> dict:
+    """Accuracy and, where the model gives probabilities, the mean cross-entropy on a labelled split."""
+    evaluation = evaluate_estimator(estimator, test.images, test.labels, test.classes)
+    metrics = {"test_accuracy": evaluation.accuracy}
+    if evaluation.proba is not None:
+        metrics["test_loss"] = evaluation.log_loss
+    return metrics
