@@ -1,6 +1,7 @@
 # Two commands do all the set-up: `make demo` runs the main job, `make test` runs the tests.
 # `make test-fast` is the quick run while working: no real data sets, no browser, nothing slow (under a minute).
 PYTHON ?= python3.11
+TEST_WORKERS ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -34,11 +35,11 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/pytest -q -m "not realdata and not browser and not slow"
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not realdata and not browser and not slow"
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks

@@ -66,7 +66,8 @@ def bench_csv_parse(size: str) -> dict:
             **_other_csv_readers(path),
         }
         measured = {
-            name: [child(setup, work + checksum) for _ in range(3)] for name, (setup, work) in sides.items()
+            name: [child(setup, work + checksum) for _ in range(1 if size == "tiny" else 3)]
+            for name, (setup, work) in sides.items()
         }
     sums = {name: runs[0]["checksum"] for name, runs in measured.items()}
     assert len(set(sums.values())) == 1, f"every reader must read the same pixels: {sums}"
@@ -176,7 +177,8 @@ def bench_inference(size: str) -> dict:
     from mnistlab.serve.onnx import export_onnx
 
     train = datasets.load("mnist", "train")
-    clf = models.create("cnn", epochs=1, threads=THREADS).fit(train.images[:2000], train.labels[:2000])
+    fit_n = 500 if size == "tiny" else 2000  # the tiny size only checks that the benchmark runs
+    clf = models.create("cnn", epochs=1, threads=THREADS).fit(train.images[:fit_n], train.labels[:fit_n])
     net = clf.network_.float().eval().to(memory_format=torch.contiguous_format)
     test = datasets.load("mnist", "test").images
     result: dict = {"threads": THREADS}
@@ -188,7 +190,7 @@ def bench_inference(size: str) -> dict:
         for batch in (1, 1024):
             x = test[:batch]
             xt = torch.from_numpy(x).float().unsqueeze(1)
-            repeat = 200 if batch == 1 else (2 if size == "tiny" else 10)
+            repeat = (20 if size == "tiny" else 200) if batch == 1 else (2 if size == "tiny" else 10)
             variants = _pytorch_variants(net, xt)
             seconds = {name: timed(lambda fn=fn: fn(), repeat)["median_s"] for name, fn in variants.items()}
             seconds["predict_proba"] = timed(lambda x=x: clf.predict_proba(x), repeat)["median_s"]
@@ -251,7 +253,7 @@ def bench_sklearn_overhead(size: str) -> dict:
     from sklearn.preprocessing import StandardScaler
 
     train = datasets.load("mnist", "train")
-    n = 10000 if size != "tiny" else 1000
+    n = 10000 if size != "tiny" else 300
     X, y = train.images[:n], train.labels[:n]
     cases = {
         "naive-bayes": (models.create("naive-bayes"), lambda: GaussianNB()),
@@ -308,16 +310,17 @@ def bench_graph(size: str) -> dict:
     clf = models.create("mlp", train, epochs=1, threads=THREADS, validation_split=0.0)
     clf.fit(train.images[:n_train], train.labels[:n_train])
     images, y_true = test.images[:n_test], test.labels[:n_test]
+    n_reference = 10000 if size != "tiny" else 2000  # training images the baselines compare with
 
     def table() -> dict:
         test_f = analysis.features(clf, images, "relu")
-        train_f = analysis.features(clf, train.images[:10000], "relu")
+        train_f = analysis.features(clf, train.images[:n_reference], "relu")
         proba = clf.predict_proba(images)
         y_pred = proba.argmax(1)
         scores = {
             "max_softmax": analysis.max_softmax(proba),
-            "deep_knn": analysis.deep_knn(train_f, train.labels[:10000], test_f, y_pred),
-            "trust_score": analysis.trust_score(train_f, train.labels[:10000], test_f, y_pred),
+            "deep_knn": analysis.deep_knn(train_f, train.labels[:n_reference], test_f, y_pred),
+            "trust_score": analysis.trust_score(train_f, train.labels[:n_reference], test_f, y_pred),
         }
         result = analysis.GraphAnalysis(
             analysis.similarity_graph(test_f, "knn", k=10),
@@ -344,7 +347,7 @@ def bench_graph(size: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         runs.save(Path(tmp) / "run", clf, model="mlp", data="mnist", classes=test.classes)
         start = time.perf_counter()
-        graph_panel(Path(tmp) / "run", n=100, out=Path(tmp) / "figures")
+        graph_panel(Path(tmp) / "run", n=100 if size != "tiny" else 30, out=Path(tmp) / "figures")
         panel_s = time.perf_counter() - start
     return {
         "knn_graph_and_table_s": full_s,
@@ -421,7 +424,8 @@ def bench_serve(size: str) -> dict:
     from mnistlab import runs
 
     train = datasets.load("mnist", "train")
-    clf = models.create("cnn", epochs=1, threads=THREADS).fit(train.images[:2000], train.labels[:2000])
+    fit_n = 500 if size == "tiny" else 2000
+    clf = models.create("cnn", epochs=1, threads=THREADS).fit(train.images[:fit_n], train.labels[:fit_n])
     images = datasets.load("mnist", "test").images[:500]
     n = 4000 if size != "tiny" else 200
     with tempfile.TemporaryDirectory() as tmp:

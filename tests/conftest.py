@@ -41,25 +41,38 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(autouse=True)
-def _real_data_needs_its_mark(request, monkeypatch):
-    """A test without the ``realdata`` mark that reads a built-in data set from the machine's cache fails here,
-    naming the fixture to ask for (tests with their own data home, ``tmp_home``, are free to fake one)."""
-    if request.node.get_closest_marker("realdata") is not None:
-        return
+_RUNNING: dict = {"item": None}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    _RUNNING["item"] = item  # before any fixture of the test is set up, module-scoped ones included
+
+
+def pytest_configure(config) -> None:
+    """The guard of the ``realdata`` mark: a test without it that reads a built-in data set from the machine's
+    cache fails, naming the fixture to ask for. It is in place before any fixture runs (module-scoped ones
+    included); tests with their own data home (``tmp_home``) are free to fake a built-in data set."""
     from mnistlab.datasets import registered
 
     fetch = registered.ensure_files
 
     def guarded(info, home=None):
-        if info.name in BUILT_IN and home is None and os.environ.get("MNISTLAB_HOME") == _REAL_HOME:
+        item = _RUNNING["item"]
+        unmarked = item is not None and item.get_closest_marker("realdata") is None
+        if (
+            unmarked
+            and info.name in BUILT_IN
+            and home is None
+            and os.environ.get("MNISTLAB_HOME") == _REAL_HOME
+        ):
             raise AssertionError(
-                f"this test reads the real data set {info.name!r}: ask for the real_data fixture (or mark it "
+                f"{item.nodeid} reads the real data set {info.name!r}: ask for the real_data fixture (or mark it "
                 "realdata), so that a quick run can leave it out"
             )
         return fetch(info, home)
 
-    monkeypatch.setattr(registered, "ensure_files", guarded)
+    registered.ensure_files = guarded
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +167,7 @@ def http_server() -> Iterator[LocalServer]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server_state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield server_state
     server.shutdown()

@@ -351,3 +351,12 @@ def test_flip_tta_is_refused_for_digits_and_is_the_clothes_default():
     )
     with pytest.raises(ParameterError, match="tta="):
         models.create("cnn", tta="rotate")
+
+
+@pytest.mark.parametrize("steps", [1, 2, 4, 5])
+def test_a_one_cycle_recipe_trains_on_a_handful_of_batches(blobs, steps):
+    """``cnn``'s OneCycle schedule on data of a few batches (torch's OneCycleLR divides by zero below 5 steps):
+    training runs and gives probabilities."""
+    X, y = blobs(16 * steps)
+    clf = models.create("cnn", epochs=1, batch_size=16, threads=1).fit(X, y)
+    assert len(clf.history_) == 1 and np.allclose(clf.predict_proba(X[:3]).sum(1), 1, atol=1e-5)

@@ -9,6 +9,7 @@ from mnistlab import datasets
 from mnistlab.errors import DataFormatError
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_behind_a_small_header_is_not_decompressed(tmp_path, run_measured):
     path = tmp_path / "bomb-idx3-ubyte.gz"
     with gzip.open(path, "wb", compresslevel=9) as out:

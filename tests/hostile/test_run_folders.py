@@ -93,6 +93,7 @@ def test_a_file_holding_another_model_than_its_config_says_is_refused(saved, blo
         runs.load(root / "logreg")
 
 
+@pytest.mark.slow
 def test_the_allow_list_covers_every_registered_model(tmp_path, blobs):
     """If a registry model ever contains a new untrusted type, this names it (and the list needs a decision)."""
     X, y = blobs(60)

@@ -79,6 +79,7 @@ def test_an_existing_submission_is_not_overwritten(capsys, tmp_path, blobs):
     assert (tmp_path / "submission.csv").read_text().startswith("ImageId,Label")
 
 
+@pytest.mark.slow
 def test_sigterm_during_training_keeps_the_history(tmp_path):
     code = (
         "import logging, sys, numpy as np\n"

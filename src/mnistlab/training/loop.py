@@ -111,14 +111,21 @@ def _make_optimizer(net: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     raise ParameterError(f"unknown optimizer {cfg.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
 
 
+ONECYCLE_WARMUP = 0.25  # the share of the steps OneCycle spends raising the learning rate
+
+
 def _make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
     total = cfg.epochs * steps_per_epoch
     if cfg.schedule == "none":
         return None
     if cfg.schedule == "onecycle":
+        if total * ONECYCLE_WARMUP <= 1:
+            # Too few steps for a warm-up phase (a few hundred images): torch's OneCycleLR divides by zero there.
+            # The peak learning rate throughout is what the cycle would have reached.
+            return None
         # Given betas stay as given; otherwise OneCycle cycles the momentum (beta1) against the learning rate.
         return torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=cfg.lr, total_steps=total, pct_start=0.25, cycle_momentum=cfg.betas is None
+            opt, max_lr=cfg.lr, total_steps=total, pct_start=ONECYCLE_WARMUP, cycle_momentum=cfg.betas is None
         )
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
