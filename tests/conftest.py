@@ -39,6 +39,13 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.realdata)
         if "browser" in needs:
             item.add_marker(pytest.mark.browser)
+    # Files with long tests (real data, a browser, slow) first: with tests spread over workers file by file
+    # (make test), the long files start early and the workers finish together. Stable: same order everywhere.
+    long_files = {item.path for item in items if any(item.get_closest_marker(m) for m in LONG)}
+    items.sort(key=lambda item: item.path not in long_files)
+
+
+LONG = ("realdata", "browser", "slow")
 
 
 _RUNNING: dict = {"item": None}

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from mnistlab import models
 from mnistlab.errors import MnistlabError, ParameterError
-from mnistlab.models import FlattenPixels
+from mnistlab.models import FlattenPixels, networks
 from mnistlab.training import loop
 from mnistlab.training.augment import Augmentation
 
@@ -73,7 +73,7 @@ def test_unknown_model_and_scaler_are_clear_errors():
         models.create("sgd", scaler="zscore")
 
 
-@pytest.mark.parametrize("name", ["softmax", "mlp", "cnn-kaggle", "cnn", "cnn-fast"])
+@pytest.mark.parametrize("name", list(networks.NETWORKS))  # every registered network, tomorrow's included
 def test_every_network_learns_the_easy_task(name, blobs, fast):
     X, y = blobs()
     epochs = {"softmax": 5, "cnn": 8, "cnn-fast": 5}.get(
@@ -360,3 +360,34 @@ def test_a_one_cycle_recipe_trains_on_a_handful_of_batches(blobs, steps):
     X, y = blobs(16 * steps)
     clf = models.create("cnn", epochs=1, batch_size=16, threads=1).fit(X, y)
     assert len(clf.history_) == 1 and np.allclose(clf.predict_proba(X[:3]).sum(1), 1, atol=1e-5)
+
+
+def test_a_network_registered_in_one_place_is_a_model_everywhere(blobs, monkeypatch, capsys):
+    """One decorated builder is all a new network needs: the registry, ``create``, training, the command line's
+    list and the architecture facts (dense, width) all come from its registration."""
+    from torch import nn
+
+    from mnistlab.cli.main import main
+    from mnistlab.models.layers import InputScaling
+
+    monkeypatch.setattr(networks, "NETWORKS", dict(networks.NETWORKS))
+    monkeypatch.setattr(models.registry, "REGISTRY", dict(models.registry.REGISTRY))
+
+    @networks.network(
+        "tiny-dense", "a test network: one hidden layer of 8", defaults={"epochs": 3}, dense=True
+    )
+    def tiny(n_classes: int, n_features: int = 784) -> nn.Sequential:
+        layers = [
+            ("scaling", InputScaling((1, 28, 28))),
+            ("flatten", nn.Flatten()),
+            ("dense", nn.Linear(n_features, 8)),
+        ]
+        return networks._named(*layers, ("relu", nn.ReLU()), ("logits", nn.Linear(8, n_classes)))
+
+    X, y = blobs(120)
+    clf = models.create("tiny-dense", threads=1, lr=0.01).fit(X, y)
+    assert clf.epochs == 3 and len(clf.history_) == 3 and clf.predict_proba(X[:2]).shape == (2, 3)
+    assert "tiny-dense" in models.available()
+    assert main(["models"]) == 0 and "tiny-dense" in capsys.readouterr().out
+    with pytest.raises(ParameterError, match="width applies to cnn and mlp only"):
+        models.create("tiny-dense", width=4)

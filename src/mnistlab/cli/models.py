@@ -24,7 +24,7 @@ def list_models() -> None:
     """The model registry: names, descriptions, defaults."""
     from mnistlab import models
 
-    for name, spec in models.REGISTRY.items():
+    for name, spec in models.specs().items():
         typer.echo(f"{name:15s} {spec.kind:7s} {spec.description}")
         if spec.defaults:
             typer.echo(f"{'':23s} defaults: {', '.join(f'{k}={v}' for k, v in spec.defaults.items())}")

@@ -9,7 +9,16 @@ classes are imported when first used.
 """
 
 from mnistlab.lazy import lazy_exports
-from mnistlab.models.registry import REGISTRY, ModelSpec, available, check_flip, create, data_kind, get_spec
+from mnistlab.models.registry import (
+    REGISTRY,
+    ModelSpec,
+    available,
+    check_flip,
+    create,
+    data_kind,
+    get_spec,
+    specs,
+)
 
 _LAZY = {
     "FlattenPixels": "mnistlab.models.classic",
@@ -33,6 +42,7 @@ __all__ = [
     "data_kind",
     "get_spec",
     "pipeline",
+    "specs",
     "with_strategy",
 ]
 

@@ -101,7 +101,7 @@ def get(name: str) -> NetworkSpec:
     """The spec of a network by name or old name; an unknown name lists the known ones."""
     try:
         return NETWORKS[canonical(name)]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: not a name at all (a list, say)
         raise ParameterError(f"architecture={name!r}; expected one of {', '.join(NETWORKS)}") from None
 
 

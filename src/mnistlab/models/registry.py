@@ -216,6 +216,14 @@ _SKLEARN_SPECS = [
     ),
 ]
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [*_network_specs(), *_SKLEARN_SPECS]}
+
+
+def _include_new_networks() -> None:
+    """Networks registered after this module was imported (a user's own ``@network``) join the registry."""
+    for spec in _network_specs():
+        REGISTRY.setdefault(spec.name, spec)
+
+
 ALIASES = dict(networks.ALIASES)  # old names that keep working
 
 
@@ -225,7 +233,14 @@ def available() -> dict[str, str]:
     >>> list(available())[:4]
     ['softmax', 'mlp', 'cnn-kaggle', 'cnn']
     """
+    _include_new_networks()
     return {name: spec.description for name, spec in REGISTRY.items()}
+
+
+def specs() -> dict[str, ModelSpec]:
+    """Every registered model's spec by name, in the order ``mnistlab models`` lists them."""
+    _include_new_networks()
+    return dict(REGISTRY)
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -234,6 +249,8 @@ def get_spec(name: str) -> ModelSpec:
     >>> get_spec("cnn-seed").name
     'cnn-kaggle'
     """
+    if name not in REGISTRY:
+        _include_new_networks()
     try:
         return REGISTRY[ALIASES.get(name, name)]
     except KeyError:

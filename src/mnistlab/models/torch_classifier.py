@@ -55,7 +55,7 @@ def _check_device(device: str) -> None:
 
 
 PARAMETER_RULES = {
-    "architecture": one_of(*networks.NETWORKS, *networks.ALIASES),
+    "architecture": satisfies(lambda name: networks.get(name), "a registered network"),
     "width": integer(low=1, high=4096, none=True),
     "epochs": integer(low=1, high=100_000),
     "batch_size": integer(low=1, high=1 << 20),

@@ -104,9 +104,8 @@ class ExactDuplicates(DataCheck):
         spans = {id(g): len({data.locate(i)[0] for i in g.indices}) > 1 for g in result.details}
         worst_first = sorted(result.details, key=lambda g: (not g.conflicting, not spans[id(g)]))
         pairs = [(g.indices[0], g.indices[1]) for g in worst_first[: max(n // 2, 1)]]
-        return _pair_gallery(
-            data, pairs, "duplicates.png", "duplicate pairs side by side (red: labels disagree)"
-        )
+        title = "exact duplicate pairs side by side (red: labels disagree)"
+        return _pair_gallery(data, pairs, "duplicates.png", title)
 
 
 class NearDuplicates(DataCheck):
