@@ -6,6 +6,14 @@ opened. ``html`` renders, ``pages`` decides what each page shows.
 """
 
 from mnistlab.reports.html import png_data_uri, render, svg_markup
-from mnistlab.reports.pages import leaderboard_page, run_page, sweep_page
+from mnistlab.reports.pages import check_page_path, leaderboard_page, run_page, sweep_page
 
-__all__ = ["leaderboard_page", "png_data_uri", "render", "run_page", "svg_markup", "sweep_page"]
+__all__ = [
+    "check_page_path",
+    "leaderboard_page",
+    "png_data_uri",
+    "render",
+    "run_page",
+    "svg_markup",
+    "sweep_page",
+]

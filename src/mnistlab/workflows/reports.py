@@ -24,7 +24,7 @@ def report_run(path: str | Path, out: str | Path | None = None, trust: bool = Fa
 def _report_of(run: runs.Run, out: str | Path | None) -> Path:
     if run.metrics.get("evaluation") is None:
         raise RunError(f"{run.path}: not evaluated yet; run `mnistlab evaluate {run.path}` first")
-    out = reports.pages.check_page_path(out if out is not None else run.path / "report.html")
+    out = reports.check_page_path(out if out is not None else run.path / "report.html")
     test = runs.test_data(run)
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
     return reports.run_page(run, test, evaluation, out)
@@ -38,7 +38,7 @@ def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool
     --------
     >>> leaderboard(["runs"], out="reports/leaderboard.html")  # doctest: +SKIP
     """
-    out = reports.pages.check_page_path(out)
+    out = reports.check_page_path(out)
     folders = []
     for path in map(Path, paths):
         found = (
