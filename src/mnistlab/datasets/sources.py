@@ -293,7 +293,7 @@ def _labelled(dataset: Dataset, role: str) -> Dataset:
     if dataset.labels is None:
         raise DataFormatError(
             f"{dataset.source or dataset.name}: has no labels, so it cannot be {role} data "
-            "(an unlabelled test.csv is predicted: mnistlab predict RUN --csv FILE)"
+            "(predict an unlabelled file instead: serve.predict_submission, or mnistlab predict RUN --csv FILE)"
         )
     return dataset
 

@@ -45,7 +45,7 @@ def test_data(run: Run, test: str | None = None) -> datasets.Dataset:
     if dataset.labels is None:
         raise DataFormatError(
             f"{dataset.source}: has no labels, so it cannot be scored; predict it with "
-            f"mnistlab predict {run.path} --csv FILE"
+            f"serve.predict_submission, or mnistlab predict {run.path} --csv FILE"
         )
     known = {classes[int(k)] for k in run.config["classes_"] if str(k).isdigit()}
     unknown = sorted({dataset.classes[k] for k in set(dataset.labels.tolist())} - known)

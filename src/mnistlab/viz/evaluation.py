@@ -413,6 +413,9 @@ class RunComparisonDisplay(Display):
         if self.kind == "curves":
             for name, (x, y) in self.series.items():
                 self.ax_.plot(x, y, "o-", label=name)
+            from matplotlib.ticker import MaxNLocator
+
+            self.ax_.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
             self.ax_.set_xlabel("epoch")
             self.ax_.set_ylabel("validation accuracy")
         else:
