@@ -116,7 +116,7 @@ def test_graph_command_on_a_real_model(small_run, tmp_path, capsys):
 
 @pytest.mark.realdata
 def test_graph_comparison_table(small_run, tmp_path, capsys):
-    code = main(["graph", str(small_run), "--compare", "--n", "100", "--out", str(tmp_path)])
+    code = main(["graph", str(small_run), "--compare", "--n", "60", "--out", str(tmp_path)])
     assert code == 0, capsys.readouterr().err
     lines = (tmp_path / "graph_compare.md").read_text().splitlines()
     assert (
