@@ -59,6 +59,7 @@ def _start_up_seconds(*args: str, repeat: int = 7) -> float:
 START_UP_BUDGETS = [(["--help"], 0.35), (["data", "list"], 0.7), (["models"], 0.5)]
 
 
+@pytest.mark.slow  # 15 interpreter starts each; a timing, left out of the quick run
 @pytest.mark.parametrize(("args", "budget"), START_UP_BUDGETS, ids=str)
 def test_start_up_beyond_the_interpreter_fits_its_budget(args, budget):
     """Each command's start-up over the interpreter's own, both measured in the same test."""
