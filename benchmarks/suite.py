@@ -344,11 +344,13 @@ def bench_graph(size: str) -> dict:
     nx_graph.add_nodes_from(range(small.graph.n))
     nx_graph.add_edges_from(map(tuple, small.graph.edges.tolist()))
     nx_s = timed(lambda: networkx.betweenness_centrality(nx_graph), 1)["median_s"]
-    with tempfile.TemporaryDirectory() as tmp:
-        runs.save(Path(tmp) / "run", clf, model="mlp", data="mnist", classes=test.classes)
-        start = time.perf_counter()
-        graph_panel(Path(tmp) / "run", n=100 if size != "tiny" else 30, out=Path(tmp) / "figures")
-        panel_s = time.perf_counter() - start
+    panel_s = None  # the tiny size (the smoke test) skips the 31 figures: tests/test_analysis.py draws them
+    if size != "tiny":
+        with tempfile.TemporaryDirectory() as tmp:
+            runs.save(Path(tmp) / "run", clf, model="mlp", data="mnist", classes=test.classes)
+            start = time.perf_counter()
+            graph_panel(Path(tmp) / "run", n=100, out=Path(tmp) / "figures")
+            panel_s = time.perf_counter() - start
     return {
         "knn_graph_and_table_s": full_s,
         "images": n_test,
@@ -360,7 +362,7 @@ def bench_graph(size: str) -> dict:
         "speedup_2000": nx_s / rx_s,
         "panel_100_images_4x3_s": panel_s,
         "target": "graph + table of the 10000-image test split < 15 s; >= 20x networkx; 100-image panel < 30 s",
-        "met": full_s < 15 and nx_s / rx_s >= 20 and panel_s < 30,
+        "met": full_s < 15 and nx_s / rx_s >= 20 and (panel_s is None or panel_s < 30),
     }
 
 
@@ -430,10 +432,9 @@ def bench_serve(size: str) -> dict:
     n = 4000 if size != "tiny" else 200
     with tempfile.TemporaryDirectory() as tmp:
         runs.save(tmp, clf, model="cnn", data="mnist", classes=train.classes)
-        result = {
-            "onnx": load_server(tmp, images, 8, n),
-            "pytorch": load_server(tmp, images, 8, n, extra=["--no-onnx"]),
-        }
+        result = {"onnx": load_server(tmp, images, 8, n)}
+        if size != "tiny":  # the smoke test runs one engine; tests/test_serve.py serves with both
+            result["pytorch"] = load_server(tmp, images, 8, n, extra=["--no-onnx"])
     default = result["onnx"]
     result["target"] = (
         ">= 500 predictions/s, p99 < 50 ms, no wrong status (default engine, with and without bad requests)"
