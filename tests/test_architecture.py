@@ -95,3 +95,20 @@ def test_every_help_text_renders_whole(path, command, capsys):
 def test_multilabel_help_keeps_its_brackets(capsys):
     main(["--help"])
     assert re.search(r"multilabel\s+Multilabel KNN on \[class >= 7, class odd\]", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "name"),
+    [
+        ("mnistlab.experiment", "mnistlab.workflows", "train_model"),
+        ("mnistlab.sweep", "mnistlab.workflows.sweep", "run_sweep"),
+    ],
+)
+def test_moved_modules_still_import_with_a_warning(old, new, name):
+    """Code written against the old module paths keeps working, and is told where the functions live now."""
+    import importlib
+
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
+        module = importlib.import_module(old)
+    assert getattr(module, name) is getattr(importlib.import_module(new), name)
