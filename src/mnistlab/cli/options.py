@@ -68,7 +68,9 @@ FLAGS = {
     "trust": "--trust",
     "validation_fraction": "--validation-fraction",
 }
-_PARAMETER = re.compile(r"`(\w+)`|\b(\w+)=(True\b)?")
+# A parameter starts the message or follows a space or a bracket: ``out=`` inside a path (``/data/out=1/x.csv``)
+# is part of the path, and stays as it is.
+_PARAMETER = re.compile(r"`(\w+)`|(?<![^\s(,;])(\w+)=(True\b)?")
 
 
 def as_flags(message: str) -> str:
@@ -80,6 +82,8 @@ def as_flags(message: str) -> str:
     '--jobs 0; expected an integer >= 1'
     >>> as_flags("choose another `out`, or overwrite=True to replace it; lr=0 too")
     'choose another --out, or --overwrite to replace it; lr=0 too'
+    >>> as_flags("/data/out=1/test=2.csv: no such file (test_fraction=2)")
+    '/data/out=1/test=2.csv: no such file (--test-fraction 2)'
     """
 
     def flag(match: re.Match) -> str:

@@ -14,7 +14,6 @@ from torch import nn
 
 from mnistlab.errors import ParameterError
 
-IMAGE_FEATURES = 784
 INPUT_SCALINGS = ("unit", "minmax", "standard")
 
 
