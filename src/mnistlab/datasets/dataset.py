@@ -15,6 +15,39 @@ IMAGE_SHAPE = (28, 28)
 KINDS = ("digits", "objects")
 MAX_INFERRED_CLASSES = 10_000  # labels are class indices; a larger one is an id or a value, not a class
 log = logging.getLogger("mnistlab.data")
+PIXEL_FEATURES = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+
+
+def check_pixel_scale(X: np.ndarray, where: str = "X") -> None:
+    """Refuse image rows that are not on the 0..255 pixel scale, the one scale every mnistlab model takes.
+
+    The rule: uint8 is always fine; other numbers must lie in 0..255, and an array whose largest value is above
+    0 but at most 1 is refused as the 0..1 scale (``X / 255``, the Keras habit), which would otherwise train or
+    predict silently wrong (a 0..255 model reads such images as nearly blank). An all-zero array (blank images)
+    is fine. Standardised pixels (negative values) are refused too: models scale pixels themselves.
+
+    >>> check_pixel_scale(np.array([[0.0, 128.5, 255.0]]))
+    >>> check_pixel_scale(np.array([[0.0, 0.5, 1.0]]))
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.DataFormatError: X: every pixel lies in 0..1 (largest 1): this looks like the 0..1 scale; mnistlab models take pixels on the 0..255 scale (pass X * 255)
+    """
+    X = np.asarray(X)
+    if X.dtype == np.uint8 or X.size == 0 or not np.issubdtype(X.dtype, np.number):
+        return  # the estimator's own checks name non-numeric input
+    low, high = X.min(), X.max()
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return  # NaN and infinity: the estimator's own checks name them
+    if low < 0 or high > 255:
+        raise DataFormatError(
+            f"{where}: pixels range over {low:g}..{high:g}; mnistlab models take raw pixels on the 0..255 "
+            "scale (they scale inputs themselves; do not standardise them first)"
+        )
+    if 0 < high <= 1:
+        raise DataFormatError(
+            f"{where}: every pixel lies in 0..1 (largest {high:g}): this looks like the 0..1 scale; mnistlab "
+            "models take pixels on the 0..255 scale (pass X * 255)"
+        )
 
 
 def index_class_names(labels: np.ndarray | None, source: str, line_offset: int = 1) -> list[str]:

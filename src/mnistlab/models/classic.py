@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from mnistlab.datasets.dataset import PIXEL_FEATURES, check_pixel_scale
 from mnistlab.errors import ParameterError
 
 SCALERS = {"none": None, "minmax": MinMaxScaler, "standard": StandardScaler}
@@ -16,8 +17,9 @@ SCALERS = {"none": None, "minmax": MinMaxScaler, "standard": StandardScaler}
 class FlattenPixels(TransformerMixin, BaseEstimator):
     """(N, 28, 28) images or (N, D) rows -> (N, D) float64, the layout scikit-learn estimators take.
 
-    Pixels are finite numbers: NaN and infinity are refused here, with scikit-learn's message, whatever the
-    estimator after it would accept.
+    Pixels are finite numbers on the 0..255 scale: NaN and infinity are refused here, with scikit-learn's
+    message, whatever the estimator after it would accept, and so are images on the 0..1 scale
+    (:func:`~mnistlab.datasets.dataset.check_pixel_scale`).
 
     >>> import numpy as np
     >>> FlattenPixels().fit_transform(np.zeros((2, 28, 28), np.uint8)).shape
@@ -28,7 +30,10 @@ class FlattenPixels(TransformerMixin, BaseEstimator):
         if getattr(X, "ndim", None) == 3 or (isinstance(X, list) and np.ndim(X) == 3):
             X = check_array(X, allow_nd=True, dtype="numeric")
             X = X.reshape(len(X), -1)
-        return validate_data(self, X, reset=reset, dtype="numeric")
+        X = validate_data(self, X, reset=reset, dtype="numeric")
+        if X.shape[1] == PIXEL_FEATURES:  # images: the pixel-scale contract (other rows are features)
+            check_pixel_scale(X)
+        return X
 
     def fit(self, X, y=None) -> FlattenPixels:
         self._rows(X, reset=True)

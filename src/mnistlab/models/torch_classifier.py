@@ -1,6 +1,7 @@
 """A PyTorch network behind scikit-learn's classifier contract (fit, predict, predict_proba, get_params, ...).
 
-Input contract: rows of numbers on the 0..255 pixel scale, finite, dense. Images come as (N, 28, 28) or (N, 784);
+Input contract: rows of numbers on the 0..255 pixel scale, finite, dense (images on the 0..1 scale are refused:
+:func:`~mnistlab.datasets.dataset.check_pixel_scale`). Images come as (N, 28, 28) or (N, 784);
 the dense networks (``softmax``, ``mlp``) also take any (N, D) feature rows, the convolutional ones need images.
 """
 
@@ -13,6 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from mnistlab.datasets.dataset import check_pixel_scale
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
 from mnistlab.models.layers import INPUT_SCALINGS
@@ -181,8 +183,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             X = np.asarray(X)
             X = X.reshape(len(X), int(np.prod(X.shape[1:])))  # also for no images: the check below names that
         if with_y:
-            return validate_data(self, X, y, reset=reset, **kwargs)
-        return validate_data(self, X, reset=reset, **kwargs)
+            X, y = validate_data(self, X, y, reset=reset, **kwargs)
+        else:
+            X = validate_data(self, X, reset=reset, **kwargs)
+        if X.shape[1] == networks.IMAGE_FEATURES:  # images: the pixel-scale contract (other rows are features)
+            check_pixel_scale(X)
+        return (X, y) if with_y else X
 
     def fit(
         self, X, y, validation_data: tuple | None = None, monitor_data: tuple | None = None
