@@ -47,7 +47,7 @@ def test_fit_refuses_unit_scale_pixels(name):
 
 @pytest.mark.parametrize("name", ["mlp", "logreg"])
 def test_the_0_255_scale_in_any_numeric_type_and_blank_images_are_accepted(fitted, name):
-    images, labels = _digits()
+    images, _ = _digits()
     for same in (images.astype(np.float32), images.astype(np.int64), images.reshape(len(images), -1) + 0.5):
         assert fitted[name].predict(np.clip(same, 0, 255)).shape == (len(images),)
     assert fitted[name].predict(np.zeros((3, 28, 28))).shape == (3,)  # blank: nothing to misread
