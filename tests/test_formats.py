@@ -226,9 +226,13 @@ def test_image_folder_by_class_rgb_and_resize(tmp_path):
     expected = np.asarray(Image.open(tmp_path / "dog" / "2.png").convert("L"))
     np.testing.assert_array_equal(ds.images[5], expected)
     Image.fromarray(np.zeros((40, 30), np.uint8)).save(tmp_path / "dog" / "big.jpg")
-    with pytest.raises(DataFormatError, match=r"big.jpg: image is 30x40, expected 28x28 \(pass resize=True"):
+    with pytest.raises(
+        DataFormatError, match=r"big.jpg: image is 30x40, expected 28x28; .* preprocess='mnist'"
+    ):
         datasets.from_image_folder(tmp_path)
-    assert len(datasets.from_image_folder(tmp_path, resize=True)) == 7
+    assert len(datasets.from_image_folder(tmp_path, preprocess="resize")) == 7
+    with pytest.warns(DeprecationWarning, match="preprocess='resize'"):
+        assert len(datasets.from_image_folder(tmp_path, resize=True)) == 7
 
 
 def test_image_folder_bad_inputs(tmp_path):

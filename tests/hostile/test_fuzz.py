@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from mnistlab import datasets
+from mnistlab.datasets.decode import decode_gray
 from mnistlab.datasets.idx import idx_bytes, read_idx
-from mnistlab.datasets.images import decode_gray
 from mnistlab.errors import DataFormatError
 
 FUZZ = settings(

@@ -6,7 +6,7 @@ from PIL import Image
 
 from mnistlab import models, runs
 from mnistlab.cli.main import main
-from mnistlab.datasets.images import decode_gray
+from mnistlab.datasets.decode import decode_gray
 from mnistlab.datasets.preprocess import load_for_prediction
 from mnistlab.errors import DataFormatError
 

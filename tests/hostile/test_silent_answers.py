@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from mnistlab import models
+from mnistlab import datasets, models
 from mnistlab.datasets.dataset import check_pixel_scale
 from mnistlab.errors import DataFormatError
 
@@ -65,3 +66,91 @@ def test_the_rule_itself():
     check_pixel_scale(np.array([[3.0, 7.0]]))  # a dark image on 0..255 is not mistaken for 0..1
     with pytest.raises(DataFormatError, match=r"largest 1\)"):
         check_pixel_scale(np.array([[0.0, 1.0]]), "X")  # 0/1 binarised pixels: the 0..1 scale too
+
+
+def _bar(vertical: bool, size=(28, 28), dark_on_light=False, offset=0) -> np.ndarray:
+    """A bar image: class 0 vertical, class 1 horizontal; MNIST-style (light on black) or a 'photo'."""
+    h, w = size
+    canvas = np.zeros((h, w), np.uint8)
+    if vertical:
+        canvas[h // 5 : 4 * h // 5, w // 2 - w // 10 + offset : w // 2 + w // 10 + offset] = 255
+    else:
+        canvas[h // 2 - h // 10 : h // 2 + h // 10, w // 5 + offset : 4 * w // 5 + offset] = 255
+    return 255 - canvas if dark_on_light else canvas
+
+
+@pytest.fixture(scope="module")
+def bar_run(tmp_path_factory):
+    """A run trained on MNIST-style bars, and a labelled folder of the same bars as large dark-on-light photos."""
+    from mnistlab import workflows
+
+    root = tmp_path_factory.mktemp("bars")
+    rng = np.random.default_rng(0)
+    images = np.stack([_bar(i % 2 == 0, offset=int(rng.integers(-2, 3))) for i in range(200)])
+    np.savez(root / "bars.npz", images=images, labels=np.arange(200) % 2, classes=np.array(["v", "h"]))
+    workflows.train_model(str(root / "bars.npz"), "logreg", test_fraction=0.2, out=root / "run", verbose=0)
+    photos = root / "photos"
+    for name, vertical in (("v", True), ("h", False)):
+        (photos / name).mkdir(parents=True)
+        for i in range(6):
+            pixels = _bar(vertical, (150 + 10 * i, 120), dark_on_light=True, offset=3 * i)
+            Image.fromarray(pixels).convert("RGB").save(photos / name / f"{i}.jpg", quality=95)
+    return root / "run", photos
+
+
+def test_a_labelled_photo_folder_is_scored_the_way_predict_reads_it(bar_run, capsys):
+    from mnistlab import serve
+    from mnistlab.cli.main import main
+    from mnistlab.datasets.preprocess import load_for_prediction
+
+    run, photos = bar_run
+    folder = datasets.from_image_folder(photos, preprocess="mnist")
+    paths = sorted(photos.glob("*/*.jpg"), key=lambda p: (p.parent.name, int(p.stem)))
+    for image, path in zip(folder.images, paths, strict=True):  # one rule: the same 28x28 pixels
+        np.testing.assert_array_equal(image, load_for_prediction(path))
+    predicted = [p.top[0][0] for p in serve.predict_images(run, paths)]
+    expected = np.mean([guess == path.parent.name for guess, path in zip(predicted, paths, strict=True)])
+    assert main(["evaluate", str(run), "--test", str(photos), "--preprocess", "mnist"]) == 0
+    assert f"accuracy {expected:.4f}" in capsys.readouterr().out
+    assert expected >= 0.9  # and it is right: the bars are read as bars
+
+
+def test_a_photo_folder_without_a_rule_is_refused_with_the_flags_to_choose(bar_run, capsys):
+    from mnistlab.cli.main import main
+
+    run, photos = bar_run
+    assert main(["evaluate", str(run), "--test", str(photos)]) != 0
+    err = capsys.readouterr().err
+    assert "expected 28x28" in err and "--preprocess mnist" in err and "--preprocess resize" in err
+    assert main(["evaluate", str(run), "--preprocess", "mnist"]) != 0  # no image folder to apply it to
+    assert "applies to image folders" in capsys.readouterr().err
+
+
+def test_a_training_folder_s_rule_is_recorded_and_used_again_by_evaluate(bar_run, tmp_path):
+    from mnistlab import runs, workflows
+
+    _, photos = bar_run
+    trained = workflows.train_model(
+        str(photos), "logreg", test_fraction=0.5, preprocess="mnist", out=tmp_path / "run", verbose=0
+    )
+    run = runs.load_run(tmp_path / "run")
+    assert run.config["data_source"]["train"]["preprocess"] == "mnist"
+    again = workflows.evaluate_run(
+        tmp_path / "run"
+    )  # rebuilt with the recorded rule (else: refused, not 28x28)
+    assert again["evaluation"]["accuracy"] == trained.metrics["test_accuracy"]
+
+
+def test_exif_orientation_is_applied_everywhere_an_image_enters(tmp_path):
+    from mnistlab.datasets.decode import decode_gray
+    from mnistlab.datasets.preprocess import load_for_prediction
+
+    upright = _bar(True, (120, 80), dark_on_light=True)  # a vertical bar, as the person sees it
+    stored = np.rot90(upright, k=1)  # the camera stored it lying down ...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ... and says: rotate 90 degrees clockwise to show it
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    np.testing.assert_allclose(decode_gray(tmp_path / "phone.jpg"), upright, atol=40)
+    seen = load_for_prediction(tmp_path / "phone.jpg")
+    rows, cols = np.nonzero(seen > 128)
+    assert np.ptp(rows) > 2 * np.ptp(cols)  # a tall bar reaches the model, not a lying one

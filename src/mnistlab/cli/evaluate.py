@@ -12,6 +12,7 @@ from mnistlab.cli.options import (
     ClassesOpt,
     ClusterOpt,
     JobsOpt,
+    PreprocessOpt,
     RunArg,
     TestFractionOpt,
     TestOpt,
@@ -27,11 +28,12 @@ def evaluate(
     test: Annotated[
         str | None, typer.Option("--test", help="Evaluate on this labelled file or folder instead.")
     ] = None,
+    preprocess: PreprocessOpt = "none",
 ) -> None:
     """Evaluate a run on its test split: metrics.json and figures in the run folder, report printed."""
     from mnistlab import workflows
 
-    metrics = workflows.evaluate_run(run, top, trust, test)
+    metrics = workflows.evaluate_run(run, top, trust, test, preprocess)
     evaluation = metrics["evaluation"]
     typer.echo(
         f"accuracy {evaluation['accuracy']:.4f}"

@@ -11,6 +11,7 @@ import typer
 from mnistlab.cli.options import (
     DATA_HELP,
     ClassesOpt,
+    PreprocessOpt,
     RunArg,
     TestFractionOpt,
     TestOpt,
@@ -74,6 +75,7 @@ def train(
     test: TestOpt = None,
     test_fraction: TestFractionOpt = None,
     classes: ClassesOpt = None,
+    preprocess: PreprocessOpt = "none",
     validation_fraction: Annotated[
         float,
         typer.Option(help="Share of the training data held out for validation (PyTorch models; 0: none)."),
@@ -93,6 +95,7 @@ def train(
         test=test,
         test_fraction=test_fraction,
         classes=parse_classes(classes),
+        preprocess=preprocess,
         validation_fraction=validation_fraction,
         params=params,
         seed=seed,

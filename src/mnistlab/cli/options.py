@@ -22,6 +22,13 @@ JobsOpt = Annotated[int, typer.Option(help="Tasks at once on this machine (jobli
 ClusterOpt = Annotated[
     str | None, typer.Option(help="Dask scheduler address, e.g. tcp://HOST:8786 (needs mnistlab[cluster]).")
 ]
+PreprocessOpt = Annotated[
+    str,
+    typer.Option(
+        help="How images of an image folder become 28x28: none (28x28 only), mnist (photos and drawings, as "
+        "predict reads them: inverted, cropped to the ink, 20x20, centred) or resize (plain)."
+    ),
+]
 ClassesOpt = Annotated[
     str | None, typer.Option(help='Class names in label order, e.g. "T-shirt/top,Trouser,...".')
 ]
@@ -59,6 +66,7 @@ FLAGS = {
     "out": "--out",
     "overwrite": "--overwrite",
     "port": "--port",
+    "preprocess": "--preprocess",
     "submission": "--submission",
     "target_precision": "--target-precision",
     "test": "--test",
@@ -70,7 +78,7 @@ FLAGS = {
 }
 # A parameter starts the message or follows a space or a bracket: ``out=`` inside a path (``/data/out=1/x.csv``)
 # is part of the path, and stays as it is.
-_PARAMETER = re.compile(r"`(\w+)`|(?<![^\s(,;])(\w+)=(True\b)?")
+_PARAMETER = re.compile(r"`(\w+)`|(?<![^\s(,;])(\w+)=(?:(True\b)|'([\w-]+)')?")
 
 
 def as_flags(message: str) -> str:
@@ -82,6 +90,8 @@ def as_flags(message: str) -> str:
     '--jobs 0; expected an integer >= 1'
     >>> as_flags("choose another `out`, or overwrite=True to replace it; lr=0 too")
     'choose another --out, or --overwrite to replace it; lr=0 too'
+    >>> as_flags("choose preprocess='mnist' or preprocess='resize'")
+    'choose --preprocess mnist or --preprocess resize'
     >>> as_flags("/data/out=1/test=2.csv: no such file (test_fraction=2)")
     '/data/out=1/test=2.csv: no such file (--test-fraction 2)'
     """
@@ -92,6 +102,8 @@ def as_flags(message: str) -> str:
             return match.group(0)
         if match.group(1) or match.group(3):
             return FLAGS[name]
+        if match.group(4):  # a quoted word: the shell needs no quotes
+            return f"{FLAGS[name]} {match.group(4)}"
         return FLAGS[name] + " "
 
     return _PARAMETER.sub(flag, message)

@@ -3,6 +3,7 @@ every format (``export``), with the ``dataset.json`` metadata kept beside export
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,18 +55,32 @@ def from_idx(
 def from_image_folder(
     path: str | Path,
     classes: Sequence[str] | None = None,
-    resize: bool = False,
+    preprocess: str = "none",
     name: str | None = None,
     kind: str | None = None,
+    resize: bool | None = None,
 ) -> Dataset:
     """Read PNG/JPEG images: one sub-folder per class, or a ``filename,label`` CSV manifest (as the Kaggle Fashion-MNIST
     CNN tutorial writes them).
 
-    RGB images are converted to grayscale; sizes other than 28x28 are refused unless ``resize=True``.
+    RGB images are converted to grayscale and the EXIF orientation is applied. ``preprocess`` names the one rule
+    that makes every image 28x28 (:data:`~mnistlab.datasets.preprocess.PREPROCESSING`): ``"none"`` refuses other
+    sizes, ``"mnist"`` reads photos the way ``mnistlab predict`` does, ``"resize"`` resizes plainly.
+    ``resize=True`` is the old spelling of ``preprocess="resize"`` (deprecated).
+
+    >>> photos = from_image_folder("my-photos/", preprocess="mnist")  # doctest: +SKIP
     """
+    if resize is not None:
+        warnings.warn(
+            "from_image_folder(resize=True) is deprecated; choose the rule: preprocess='resize' (a plain "
+            "resize) or preprocess='mnist' (photos, as mnistlab predict reads them)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        preprocess = "resize" if resize else preprocess
     path = Path(path)
     classes = classes if classes is not None else _metadata(path).get("classes")
-    images, labels, names = read_image_folder(path, classes, resize)
+    images, labels, names = read_image_folder(path, classes, preprocess)
     return _dataset(images, labels, path, names, name, kind)
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import csv
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from mnistlab.datasets.dataset import MAX_INFERRED_CLASSES, index_class_names
+from mnistlab.datasets.decode import decode_gray
+from mnistlab.datasets.preprocess import PHOTO_MAX_SIDE, check_preprocess, to_28x28
 from mnistlab.errors import DataFormatError
 from mnistlab.fileio import write_table
 
@@ -19,103 +20,25 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 MANIFEST_NAME = "labels.csv"
 
 
-MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; larger files are refused before decoding (memory)
+def read_image(path: str | Path, preprocess: str = "none") -> np.ndarray:
+    """Read one image as 28x28 uint8 grayscale (:func:`~mnistlab.datasets.decode.decode_gray`), made 28x28 by the
+    rule ``preprocess`` (:data:`~mnistlab.datasets.preprocess.PREPROCESSING`: other sizes are refused by
+    ``"none"``)."""
+    max_side = None if preprocess == "none" else PHOTO_MAX_SIDE
+    return to_28x28(decode_gray(path, max_side), preprocess, str(path))
 
 
-def decode_gray(
-    source: str | Path | bytes,
-    max_side: int | None = None,
-    max_pixels: int = MAX_IMAGE_PIXELS,
-    name: str | None = None,
-) -> np.ndarray:
-    """The one way mnistlab decodes an image (a file, or the bytes of an upload) into 2-D uint8 grayscale.
-
-    The size is read from the header and checked before any pixel is decoded (at most ``max_pixels``);
-    16-bit images are scaled to 8 bits (not clipped); transparent pixels are laid on white paper (ink drawn on a
-    transparent canvas stays ink); colour becomes luminance. With ``max_side``, a larger image is reduced while
-    decoding (JPEG) and after, which bounds the memory of prediction on photos. Errors name the file, or ``name``
-    for bytes.
-
-    >>> import io
-    >>> from PIL import Image
-    >>> buffer = io.BytesIO()
-    >>> Image.fromarray(np.full((4, 4), 65535, np.uint16)).save(buffer, "PNG")  # 16-bit white
-    >>> int(decode_gray(buffer.getvalue()).max())
-    255
-    """
-    if isinstance(source, bytes | bytearray | memoryview):
-        where, opened = name or "uploaded image", io.BytesIO(source)
-    else:
-        where = opened = source if isinstance(source, str) else Path(source)
-    try:
-        with Image.open(opened) as img:
-            width, height = img.size
-            if width * height > max_pixels:
-                raise DataFormatError(
-                    f"{where}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
-                    f"mnistlab reads at most {max_pixels / 1e6:.0f} megapixels"
-                )
-            if max_side and img.format == "JPEG":
-                img.draft(
-                    "L", (max_side, max_side)
-                )  # decode at 1/2, 1/4 or 1/8 scale: less memory, same look
-            img.load()
-            gray = _gray(img)
-    except DataFormatError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise DataFormatError(f"{where}: refused as a decompression bomb ({exc})") from None
-    except FileNotFoundError:
-        raise DataFormatError(f"{where}: image file not found") from None
-    except IsADirectoryError:
-        raise DataFormatError(f"{where}: is a folder, expected an image file") from None
-    except UnidentifiedImageError:
-        raise DataFormatError(
-            f"{where}: not a readable image (not PNG, JPEG or another known format)"
-        ) from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DataFormatError(f"{where}: not a readable image ({exc})") from None
-    if max_side and max(gray.size) > max_side:
-        gray.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return np.asarray(gray, dtype=np.uint8)
-
-
-def _gray(img: Image.Image) -> Image.Image:
-    if img.mode.startswith("I;16") or img.mode == "I":  # 16-bit (or 32-bit integer) grayscale
-        values = np.asarray(img, dtype=np.int64)
-        if img.mode.startswith("I;16") or values.max(initial=0) > 255:
-            values = (values.clip(0, 65535) + 128) // 257  # 65535 -> 255: scaled, not clipped
-        return Image.fromarray(values.clip(0, 255).astype(np.uint8))
-    if img.mode == "F":
-        return Image.fromarray(np.asarray(img).clip(0, 255).round().astype(np.uint8))
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        return Image.alpha_composite(paper, img.convert("RGBA")).convert("L")
-    return img if img.mode == "L" else img.convert("L")
-
-
-def read_image(path: str | Path, resize: bool = False) -> np.ndarray:
-    """Read one image as 28x28 uint8 grayscale (:func:`decode_gray`); other sizes are refused unless ``resize``."""
-    pixels = decode_gray(path)
-    if pixels.shape != (28, 28):
-        if not resize:
-            raise DataFormatError(
-                f"{path}: image is {pixels.shape[1]}x{pixels.shape[0]}, expected 28x28 (pass resize=True to resize)"
-            )
-        pixels = np.asarray(Image.fromarray(pixels).resize((28, 28), Image.Resampling.LANCZOS), np.uint8)
-    return pixels
-
-
-def read_images(paths: Sequence[str | Path], resize: bool = False) -> np.ndarray:
+def read_images(paths: Sequence[str | Path], preprocess: str = "none") -> np.ndarray:
     """Decode many images into one (N, 28, 28) array (a plain loop: threads measured slower, the work holds the GIL)."""
+    check_preprocess(preprocess)
     out = np.empty((len(paths), 28, 28), np.uint8)
     for i, path in enumerate(paths):
-        out[i] = read_image(path, resize)
+        out[i] = read_image(path, preprocess)
     return out
 
 
 def read_image_folder(
-    root: str | Path, classes: Sequence[str] | None = None, resize: bool = False
+    root: str | Path, classes: Sequence[str] | None = None, preprocess: str = "none"
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Read a folder of images: ``root/labels.csv`` (``filename,label``) if present, else one sub-folder per class.
 
@@ -123,11 +46,11 @@ def read_image_folder(
     """
     root = Path(root)
     if root.is_file() and root.suffix.lower() == ".csv":
-        return _read_manifest(root, root.parent, classes, resize)
+        return _read_manifest(root, root.parent, classes, preprocess)
     if not root.is_dir():
         raise DataFormatError(f"{root}: not a folder of images or a filename,label CSV manifest")
     if (root / MANIFEST_NAME).is_file():
-        return _read_manifest(root / MANIFEST_NAME, root, classes, resize)
+        return _read_manifest(root / MANIFEST_NAME, root, classes, preprocess)
     folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: _natural_key(p.name))
     if not folders:
         raise DataFormatError(
@@ -147,11 +70,11 @@ def read_image_folder(
         labels += [names.index(folder.name)] * len(files)
     if not paths:
         raise DataFormatError(f"{root}: the class sub-folders hold no PNG or JPEG images")
-    return read_images(paths, resize), np.asarray(labels, np.int64), names
+    return read_images(paths, preprocess), np.asarray(labels, np.int64), names
 
 
 def _read_manifest(
-    manifest: Path, root: Path, classes: Sequence[str] | None, resize: bool
+    manifest: Path, root: Path, classes: Sequence[str] | None, preprocess: str
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     try:
         with open(manifest, newline="", encoding="utf-8-sig") as f:  # -sig: a BOM from Excel is fine
@@ -173,7 +96,7 @@ def _read_manifest(
     labels = np.empty(len(body), np.int64)
     for i, value in enumerate(raw_labels):
         labels[i] = _label_index(value, names, manifest, i + 2)
-    return read_images(_paths_inside(root, body, manifest), resize), labels, names
+    return read_images(_paths_inside(root, body, manifest), preprocess), labels, names
 
 
 def _paths_inside(root: Path, body: list[list[str]], manifest: Path) -> list[str]:

@@ -1,4 +1,13 @@
-"""Turn an arbitrary photo or drawing of a digit or garment into an MNIST-style 28x28 image."""
+"""How an image of any size becomes the 28x28 image a model sees: one rule, chosen by name, for every way in.
+
+The rules (:data:`PREPROCESSING`):
+
+- ``"none"``: the image must already be 28x28 (MNIST-style data); anything else is refused.
+- ``"mnist"``: the MNIST way, for photos and drawings (:func:`mnist_style`): inverted when the background is
+  light, cropped to the ink, fitted into a 20x20 box, centred by centre of mass. ``mnistlab predict`` and the web
+  app always use it; image folders use it when asked.
+- ``"resize"``: a plain resize to 28x28 (for images that are already MNIST-like, only larger).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,15 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from mnistlab.errors import DataFormatError
+from mnistlab.datasets.decode import MAX_IMAGE_PIXELS, PHOTO_FORMATS, decode_gray
+from mnistlab.errors import DataFormatError, ParameterError
+
+PREPROCESSING = {
+    "none": "28x28 images only (others are refused)",
+    "mnist": "the MNIST way, as predict does: ink light on dark, cropped, fitted to 20x20, centred by mass",
+    "resize": "a plain resize to 28x28",
+}
+PHOTO_MAX_SIDE = 1024  # photos are reduced to this while decoding: bounded memory, the same 28x28 result
 
 
 def mnist_style(image: Image.Image | np.ndarray, box: int = 20, size: int = 28) -> np.ndarray:
@@ -50,15 +67,41 @@ def _border(a: np.ndarray) -> np.ndarray:
     return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
 
 
+def check_preprocess(preprocess: str) -> None:
+    """Refuse an unknown rule name, listing the rules."""
+    if preprocess not in PREPROCESSING:
+        rules = "; ".join(f"{name!r}: {what}" for name, what in PREPROCESSING.items())
+        raise ParameterError(f"preprocess={preprocess!r}; expected one of {rules}")
+
+
+def to_28x28(pixels: np.ndarray, preprocess: str, where: str) -> np.ndarray:
+    """Apply the rule ``preprocess`` to one decoded 2-D uint8 image; ``where`` names it in errors.
+
+    >>> to_28x28(np.zeros((56, 56), np.uint8), "resize", "big.png").shape
+    (28, 28)
+    """
+    check_preprocess(preprocess)
+    if preprocess == "mnist":
+        return mnist_style(pixels)
+    if pixels.shape == (28, 28):
+        return pixels
+    if preprocess == "resize":
+        return np.asarray(Image.fromarray(pixels).resize((28, 28), Image.Resampling.LANCZOS), np.uint8)
+    raise DataFormatError(
+        f"{where}: image is {pixels.shape[1]}x{pixels.shape[0]}, expected 28x28; to read other sizes choose "
+        "a rule: preprocess='mnist' (photos and drawings, as predict reads them) or preprocess='resize' "
+        "(a plain resize)"
+    )
+
+
 def load_for_prediction(
     source: str | Path | bytes, max_pixels: int | None = None, name: str | None = None
 ) -> np.ndarray:
-    """Read a PNG/JPEG of any size, from a file or an upload's bytes (:func:`~mnistlab.datasets.images.decode_gray`,
+    """Read a PNG/JPEG of any size, from a file or an upload's bytes (:func:`~mnistlab.datasets.decode.decode_gray`,
     reduced to at most 1024 pixels a side while decoding), and convert it the MNIST way (see :func:`mnist_style`).
-    The one preprocessing of ``mnistlab predict`` and the web app."""
-    from mnistlab.datasets.images import MAX_IMAGE_PIXELS, decode_gray
-
-    image = mnist_style(decode_gray(source, 1024, max_pixels or MAX_IMAGE_PIXELS, name))
+    The one preprocessing of ``mnistlab predict`` and the web app (the ``"mnist"`` rule)."""
+    pixels = decode_gray(source, PHOTO_MAX_SIDE, max_pixels or MAX_IMAGE_PIXELS, name, PHOTO_FORMATS)
+    image = mnist_style(pixels)
     if not image.any():
         where = name or ("uploaded image" if isinstance(source, bytes) else source)
         raise DataFormatError(

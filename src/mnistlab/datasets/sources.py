@@ -19,6 +19,7 @@ import numpy as np
 
 from mnistlab.datasets import files
 from mnistlab.datasets.dataset import Dataset, train_val_split
+from mnistlab.datasets.preprocess import check_preprocess
 from mnistlab.datasets.registered import load_registered
 from mnistlab.datasets.registry import REGISTRY, get_info
 from mnistlab.errors import DataFormatError, DataNotAvailableError, ParameterError
@@ -37,6 +38,7 @@ class Source:
     spec: str
     format: str
     path: Path | None = None
+    preprocess: str = "none"  # how images of an image folder become 28x28 (datasets.preprocess.PREPROCESSING)
 
     @property
     def registered(self) -> bool:
@@ -48,13 +50,15 @@ class Source:
         return self.registered or (self.format == "user" and "test" in user_datasets()[self.spec])
 
 
-def resolve(spec: str | Path) -> Source:
-    """Decide what ``spec`` names; a clear error lists what is accepted when it is neither a name nor a file."""
+def resolve(spec: str | Path, preprocess: str = "none") -> Source:
+    """Decide what ``spec`` names; a clear error lists what is accepted when it is neither a name nor a file.
+    ``preprocess`` (a rule of :data:`~mnistlab.datasets.preprocess.PREPROCESSING`) applies to image folders only."""
     text = str(spec)
+    check_preprocess(preprocess)
     if text in REGISTRY:
-        return Source(text, "registered")
+        return _images_only(Source(text, "registered"), preprocess)
     if text in (users := user_datasets()):
-        return Source(text, "user", Path(users[text]["train"]))
+        return _images_only(Source(text, "user", Path(users[text]["train"])), preprocess)
     path = Path(text).expanduser()
     if not path.exists():
         close = difflib.get_close_matches(text, list(REGISTRY), n=1)
@@ -63,7 +67,18 @@ def resolve(spec: str | Path) -> Source:
             f"{text}: no registered data set of that name and no such file or folder; expected "
             f"{ACCEPTED.format(names=', '.join(REGISTRY))}.{hint}"
         )
-    return Source(text, _format_of(path), path)
+    return _images_only(Source(text, _format_of(path), path), preprocess)
+
+
+def _images_only(source: Source, preprocess: str) -> Source:
+    if preprocess == "none":
+        return source
+    if source.format != "images":
+        raise ParameterError(
+            f"preprocess={preprocess!r} applies to image folders; {source.spec} is {source.format} data, "
+            "already 28x28"
+        )
+    return Source(source.spec, source.format, source.path, preprocess)
 
 
 def _format_of(path: Path) -> str:
@@ -102,7 +117,7 @@ def read_source(source: Source, split: str = "train", classes=None, kind: str | 
     path = source.path
     readers = {
         "csv": lambda: files.from_csv(path, classes, kind=kind),
-        "images": lambda: files.from_image_folder(path, classes, kind=kind),
+        "images": lambda: files.from_image_folder(path, classes, source.preprocess, kind=kind),
         "idx": lambda: files.from_idx(path, idx_labels_path(path), classes, kind=kind),
         "npz": lambda: files.from_npz(path, kind=kind),
     }
@@ -143,18 +158,26 @@ def load_splits(spec: str | Path, classes=None) -> dict[str, Dataset]:
     return {dataset.split: dataset}
 
 
-def load(spec: str | Path, split: str = "train", classes=None, limit: int | None = None) -> Dataset:
+def load(
+    spec: str | Path,
+    split: str = "train",
+    classes=None,
+    limit: int | None = None,
+    preprocess: str = "none",
+) -> Dataset:
     """One split of data: a registered name (fetched and verified on first use), a name given with
     :func:`register`, or a file or folder (which holds one split: ``split`` is ignored for it).
 
-    ``classes`` renames the classes; ``limit`` keeps the first N images (quick runs).
+    ``classes`` renames the classes; ``limit`` keeps the first N images (quick runs); ``preprocess`` is how an
+    image folder's images become 28x28 (``"none"``, ``"mnist"`` or ``"resize"``: see
+    :mod:`mnistlab.datasets.preprocess`).
 
     >>> train = load("fashion-mnist-kaggle", split="train")  # doctest: +SKIP
     >>> train.classes[0], train.labels[:3].tolist()  # doctest: +SKIP
     ('T-shirt/top', [0, 1, 2])
     """
     check_limit(limit)
-    return first(read_source(resolve(spec), split, classes), limit)
+    return first(read_source(resolve(spec, preprocess), split, classes), limit)
 
 
 def check_limit(limit: int | None) -> None:
@@ -219,21 +242,23 @@ def train_and_test(
     classes=None,
     seed: int = 0,
     limit: int | None = None,
+    preprocess: str = "none",
 ) -> TrainTest:
     """The training data ``data`` and its test data: the file or folder ``test``, a stratified ``test_fraction``
     of ``data`` held out with ``seed``, or a registered data set's test split. Class names come from the
     registry or the files' metadata, or ``classes``; train and test must agree on them. ``limit`` keeps the
     first N training and N // 6 test images (quick runs); the provenance still describes the whole data.
+    ``preprocess`` is how the images of image folders (training and test) become 28x28.
 
     >>> parts = train_and_test("mnist")  # doctest: +SKIP
     >>> len(parts.train), len(parts.test), parts.provenance["test"]["split"]  # doctest: +SKIP
     (60000, 10000, 'registered test split')
     """
     check_limit(limit)
-    source = check_train_test(data, test, test_fraction)  # the test data always comes from somewhere else
+    source = check_train_test(data, test, test_fraction, preprocess)  # test data comes from somewhere else
     everything = _labelled(read_source(source, "train", classes), "training")
     if test is not None:
-        test_source = resolve(test)
+        test_source = resolve(test, _for(test, preprocess))
         held_out = _labelled(_same_classes(everything, read_source(test_source, "test", classes)), "test")
         train, split = everything, f"file {test}"
     elif test_fraction is not None:
@@ -257,9 +282,12 @@ def limited_test_size(limit: int) -> int:
     return max(limit // 6, 1)
 
 
-def check_train_test(data: str | Path, test: str | Path | None, test_fraction: float | None) -> Source:
+def check_train_test(
+    data: str | Path, test: str | Path | None, test_fraction: float | None, preprocess: str = "none"
+) -> Source:
     """Check where training and test data come from without reading them (so a mistake fails before any work);
-    returns the training source."""
+    returns the training source. ``preprocess`` applies to whichever of the two is an image folder (and must
+    apply to one of them)."""
     if test is not None and test_fraction is not None:
         raise ParameterError(
             "give the test data as a file (`test`) or as a fraction (`test_fraction`), not both"
@@ -268,9 +296,11 @@ def check_train_test(data: str | Path, test: str | Path | None, test_fraction: f
         not isinstance(test_fraction, float | int) or not 0 < test_fraction < 1
     ):
         raise ParameterError(f"test_fraction={test_fraction!r}; expected a number between 0 and 1, e.g. 0.2")
-    source = resolve(data)
+    if preprocess != "none" and _for(data, preprocess) == _for(test, preprocess) == "none":
+        resolve(data, preprocess)  # neither is an image folder: the error says so
+    source = resolve(data, _for(data, preprocess))
     if test is not None:
-        resolve(test)
+        resolve(test, _for(test, preprocess))
     elif test_fraction is None and not source.has_test_split:
         raise ParameterError(
             f"{data}: data from a file needs test data: test=PATH, or test_fraction=0.2 to hold out a "
@@ -279,10 +309,16 @@ def check_train_test(data: str | Path, test: str | Path | None, test_fraction: f
     return source
 
 
+def _for(spec: str | Path | None, preprocess: str) -> str:
+    """The rule for ``spec``: ``preprocess`` for an image folder, "none" for everything else."""
+    return preprocess if spec is not None and resolve(spec).format == "images" else "none"
+
+
 def _describe(source: Source, dataset: Dataset) -> dict:
     return {
         "spec": source.spec,
         "format": source.format,
+        "preprocess": source.preprocess,
         "path": str(source.path.resolve()) if source.path else None,
         "rows": len(dataset),
         "sha256": fingerprint(dataset),

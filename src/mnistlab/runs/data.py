@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mnistlab import datasets
 from mnistlab.datasets.sources import first, limited_test_size
-from mnistlab.errors import DataFormatError
+from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.runs.folder import Run
 
 
@@ -14,21 +14,32 @@ def recorded_parts(run: Run) -> datasets.TrainTest:
     recorded = run.config["data_source"]
     train, test = recorded["train"], recorded["test"]
     test_file = None if test["fraction"] is not None or test["spec"] == train["spec"] else test["spec"]
+    rules = {part.get("preprocess", "none") for part in (train, test)} - {"none"}
     return datasets.train_and_test(
-        train["spec"], test_file, test["fraction"], run.config["classes"], test["seed"]
+        train["spec"],
+        test_file,
+        test["fraction"],
+        run.config["classes"],
+        test["seed"],
+        preprocess=rules.pop() if rules else "none",
     )
 
 
-def test_data(run: Run, test: str | None = None) -> datasets.Dataset:
-    """The data to evaluate a run on: ``test`` (any labelled file of the same classes), or what the run
-    recorded, refused if its content has changed.
+def test_data(run: Run, test: str | None = None, preprocess: str = "none") -> datasets.Dataset:
+    """The data to evaluate a run on: ``test`` (any labelled file of the same classes; an image folder's images
+    made 28x28 by the rule ``preprocess``), or what the run recorded, refused if its content has changed.
 
     >>> test = test_data(load_run("runs/cnn-mnist"))  # doctest: +SKIP
     """
     classes = run.config["classes"]
     recorded = run.config.get("data_source")
+    if test is None and preprocess != "none":
+        raise ParameterError(
+            f"preprocess={preprocess!r} applies to image folders given as `test`; the run's own data is read "
+            "with the rule it recorded"
+        )
     if test is not None:
-        dataset = datasets.load(test, "test", classes)
+        dataset = datasets.load(test, "test", classes, preprocess=preprocess)
     elif recorded is None:  # runs saved before data sources were recorded: registered data only
         dataset = datasets.load(run.config["data"], "test")
     else:

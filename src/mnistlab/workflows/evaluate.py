@@ -13,7 +13,13 @@ from mnistlab.parallel import parallel
 from mnistlab.params import check_params, integer
 
 
-def evaluate_run(path: str | Path, top: int = 16, trust: bool = False, test: str | None = None) -> dict:
+def evaluate_run(
+    path: str | Path,
+    top: int = 16,
+    trust: bool = False,
+    test: str | None = None,
+    preprocess: str = "none",
+) -> dict:
     """Evaluate a saved run and write ``metrics.json`` and its figures into the run folder.
 
     Parameters
@@ -27,6 +33,9 @@ def evaluate_run(path: str | Path, top: int = 16, trust: bool = False, test: str
     test : str, optional
         Any labelled file or folder of the same classes; by default the data the run recorded, checked
         unchanged.
+    preprocess : str
+        How the images of a ``test`` image folder become 28x28: ``"none"`` (28x28 only), ``"mnist"`` (photos, as
+        ``mnistlab predict`` reads them) or ``"resize"``.
 
     Returns
     -------
@@ -44,7 +53,7 @@ def evaluate_run(path: str | Path, top: int = 16, trust: bool = False, test: str
     check_params("evaluate", {"top": top}, {"top": integer(low=1, high=10_000)})
     path = Path(path)
     run = runs.load_run(path, trust)
-    data = runs.test_data(run, test)
+    data = runs.test_data(run, test, preprocess)
     evaluation = evaluate_estimator(run.estimator, data.images, data.labels, data.classes)
     metrics = {
         **run.metrics,

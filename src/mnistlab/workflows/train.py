@@ -21,6 +21,7 @@ def train_model(
     test: str | None = None,
     test_fraction: float | None = None,
     classes: list[str] | None = None,
+    preprocess: str = "none",
     validation_fraction: float = 0.1,
     params: dict | None = None,
     seed: int | None = None,
@@ -45,6 +46,9 @@ def train_model(
         The stratified share of ``data`` held out as test data (with ``seed``).
     classes : list of str, optional
         Class names for data that has none.
+    preprocess : str
+        How the images of image folders become 28x28: ``"none"`` (28x28 only), ``"mnist"`` (photos, as
+        ``mnistlab predict`` reads them) or ``"resize"``; recorded in the run, so evaluation reads the same way.
     validation_fraction : float
         Share of the training data PyTorch models hold out (stratified) for learning curves and early
         stopping, unless their recipe or ``params`` set ``validation_split``.
@@ -92,10 +96,10 @@ def train_model(
     models.create(
         model, kind_of(data), force_flip=force_flip, **params
     )  # bad parameters fail before data is read
-    check_train_test(data, test, test_fraction)
+    check_train_test(data, test, test_fraction, preprocess)
     if out is not None:
         runs.prepare_folder(out, overwrite)
-    parts = datasets.train_and_test(data, test, test_fraction, classes, seed or 0, limit)
+    parts = datasets.train_and_test(data, test, test_fraction, classes, seed or 0, limit, preprocess)
     train, held_out = parts.train, parts.test
     estimator = models.create(model, train, force_flip=force_flip, **params)
     if spec.kind == "sklearn" and seed is not None:
