@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli.options import RunArg, TrustOpt
+from mnistlab.cli.options import RunArg, TrustOpt, echo
 
 
 def _n(text: str) -> int | str:
@@ -38,31 +38,31 @@ def graph(
     from mnistlab import workflows
 
     if every:
-        typer.echo(f"written {workflows.graph_panel(run, _n(n or '100'), out, trust=trust)}")
+        echo(f"written {workflows.graph_panel(run, _n(n or '100'), out, trust=trust)}")
         return
     if compare:
         rows = workflows.graph_compare(run, n=_n(n or "2000"), k=k, out=out, trust=trust)
         for row in rows:
-            typer.echo(
+            echo(
                 f"{row['source']:>8s} {row['method']:>11s}  purity {row['edge_purity']:.3f}  {row['verdict']}"
             )
-        typer.echo(f"table written to {out / 'graph_compare.md'} and .csv")
+        echo(f"table written to {out / 'graph_compare.md'} and .csv")
         return
     result = workflows.graph(run, layer, method, _n(n or "100"), k, out, trust=trust)
     summary = result.summary()
     detection = result.error_detection()
-    typer.echo(
+    echo(
         f"{summary['source']} / {summary['method']}: {summary['nodes']} images, {summary['edges']} edges, "
         f"edge purity {summary['edge_purity']:.3f}, {summary['components']} components, "
         f"{summary['errors']} mistakes"
     )
     for name in ("degree", "betweenness"):
         d = detection[name]
-        typer.echo(
+        echo(
             f"{name:>11s} as a mistake detector: ROC AUC {d['roc_auc']:.3f}, top-10% error rate "
             f"{d['error_rate_top10']:.3f} (overall {d['error_rate']:.3f})"
         )
-    typer.echo(f"written to {out}")
+    echo(f"written to {out}")
 
 
 def map_(
@@ -76,7 +76,7 @@ def map_(
     """A 2-D map (PCA or t-SNE) of a layer's features for test images, coloured by class, mistakes marked."""
     from mnistlab import workflows
 
-    typer.echo(f"written {workflows.feature_map(run, layer, method, _n(n), out, trust=trust)}")
+    echo(f"written {workflows.feature_map(run, layer, method, _n(n), out, trust=trust)}")
 
 
 def health(
@@ -107,10 +107,10 @@ def health(
     from mnistlab import workflows
 
     report = workflows.health(data, model, folds, near_ratio, label_errors, out, near=near)
-    typer.echo(f"images: {', '.join(f'{k} {len(v)}' for k, v in report.splits.items())}")
+    echo(f"images: {', '.join(f'{k} {len(v)}' for k, v in report.splits.items())}")
     for result in report.results.values():
-        typer.echo(f"{result.title}: {result.describe()}")
-    typer.echo(f"findings and galleries written to {out}")
+        echo(f"{result.title}: {result.describe()}")
+    echo(f"findings and galleries written to {out}")
 
 
 def report(
@@ -126,8 +126,8 @@ def report(
     from mnistlab.errors import ParameterError
 
     if compare:
-        typer.echo(f"written {workflows.leaderboard(runs, out or Path('reports/leaderboard.html'), trust)}")
+        echo(f"written {workflows.leaderboard(runs, out or Path('reports/leaderboard.html'), trust)}")
         return
     if len(runs) != 1:
         raise ParameterError("give one run folder, or --compare for several")
-    typer.echo(f"written {workflows.report_run(runs[0], out, trust)}")
+    echo(f"written {workflows.report_run(runs[0], out, trust)}")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from mnistlab.cli.options import echo
 from mnistlab.errors import ParameterError
 
 app = typer.Typer(
@@ -28,10 +29,10 @@ def list_() -> None:
 
     for name in datasets.available():
         cached = "cached" if datasets.is_cached(name) else "not cached"
-        typer.echo(f"{name:22s} {cached:11s} {datasets.get_info(name).description}")
+        echo(f"{name:22s} {cached:11s} {datasets.get_info(name).description}")
     for name, entry in datasets.user_datasets().items():
         test = f", test {entry['test']}" if "test" in entry else ""
-        typer.echo(f"{name:22s} {'yours':11s} train {entry['train']}{test}")
+        echo(f"{name:22s} {'yours':11s} train {entry['train']}{test}")
 
 
 @app.command()
@@ -40,7 +41,7 @@ def fetch(name: NameArg) -> None:
     from mnistlab import datasets
 
     folder = datasets.fetch(name)
-    typer.echo(f"{name}: cached and verified in {folder} (source: {datasets.cache_source(name)})")
+    echo(f"{name}: cached and verified in {folder} (source: {datasets.cache_source(name)})")
 
 
 @app.command()
@@ -49,22 +50,22 @@ def info(name: NameArg) -> None:
     from mnistlab import datasets
 
     s = datasets.summary(name)
-    typer.echo(f"{s.name}: {s.description}")
+    echo(f"{s.name}: {s.description}")
     if s.info is not None:
-        typer.echo(f"kind: {s.info.kind}; order: {s.info.order}; license: {s.info.license}")
-    typer.echo(f"source: {s.source}")
-    typer.echo(f"{'class':>14s}" + "".join(f"{split:>8s}" for split in s.sizes))
+        echo(f"kind: {s.info.kind}; order: {s.info.order}; license: {s.info.license}")
+    echo(f"source: {s.source}")
+    echo(f"{'class':>14s}" + "".join(f"{split:>8s}" for split in s.sizes))
     for k, cls in enumerate(s.classes):
         counts = [c[k] if c is not None else "-" for c in s.class_counts.values()]
-        typer.echo(f"{cls:>14s}" + "".join(f"{c:>8}" for c in counts))
-    typer.echo(f"{'total':>14s}" + "".join(f"{size:8d}" for size in s.sizes.values()))
+        echo(f"{cls:>14s}" + "".join(f"{c:>8}" for c in counts))
+    echo(f"{'total':>14s}" + "".join(f"{size:8d}" for size in s.sizes.values()))
     for split, (mean, std) in s.pixel_stats.items():
-        typer.echo(
+        echo(
             f"{split} pixels: mean {mean:.3f}, std {std:.3f} (0..255 scale); content sha256 "
             f"{s.content_sha256[split][:16]}..."
         )
     for file, status in (s.files or {}).items():
-        typer.echo(f"{file}: {status.detail}")
+        echo(f"{file}: {status.detail}")
 
 
 @app.command()
@@ -75,7 +76,7 @@ def verify(name: NameArg) -> None:
 
     statuses = datasets.verify(name)
     for file, status in statuses.items():
-        typer.echo(f"{file}: {status.detail}")
+        echo(f"{file}: {status.detail}")
     bad = [file for file, status in statuses.items() if not status.verified]
     if bad:
         raise ChecksumError(
@@ -99,7 +100,7 @@ def show(
 
     parts = datasets.load_splits(name)
     ds = parts.get(split) or next(iter(parts.values()))  # a file holds one data set, whatever its split name
-    typer.echo(SampleGridDisplay.from_dataset(ds, n=n, per_class=per_class, seed=seed).save(out))
+    echo(SampleGridDisplay.from_dataset(ds, n=n, per_class=per_class, seed=seed).save(out))
 
 
 @app.command()
@@ -116,7 +117,7 @@ def export(
     for part in split or list(parts):
         if part not in parts:
             raise ParameterError(f"{name}: no split {part!r}; it has {', '.join(parts)}")
-        typer.echo(f"{name}/{part} -> {datasets.export(parts[part], out, fmt)}")
+        echo(f"{name}/{part} -> {datasets.export(parts[part], out, fmt)}")
 
 
 @app.command()
@@ -130,4 +131,4 @@ def eda(
 
     parts = list(datasets.load_splits(name).values())
     for path in write_eda(parts, out / parts[0].name):
-        typer.echo(path)
+        echo(path)

@@ -17,6 +17,7 @@ from mnistlab.cli.options import (
     TestFractionOpt,
     TestOpt,
     TrustOpt,
+    echo,
     parse_classes,
 )
 
@@ -35,22 +36,22 @@ def evaluate(
 
     metrics = workflows.evaluate_run(run, top, trust, test, preprocess)
     evaluation = metrics["evaluation"]
-    typer.echo(
+    echo(
         f"accuracy {evaluation['accuracy']:.4f}"
         + (f"  log loss {evaluation['log_loss']:.4f}" if "log_loss" in evaluation else "")
     )
     report = evaluation["report"]
-    typer.echo(f"{'class':>14s} {'precision':>9s} {'recall':>9s} {'f1':>9s} {'support':>8s}")
+    echo(f"{'class':>14s} {'precision':>9s} {'recall':>9s} {'f1':>9s} {'support':>8s}")
     for name, row in report.items():
         if isinstance(row, dict):
-            typer.echo(
+            echo(
                 f"{name:>14s} {row['precision']:9.4f} {row['recall']:9.4f} {row['f1-score']:9.4f} {int(row['support']):8d}"
             )
-    typer.echo(
+    echo(
         "most confused (actual -> predicted: count): "
         + ", ".join(f"{a} -> {p}: {n}" for a, p, n in evaluation["most_confused"][:5])
     )
-    typer.echo(f"figures and metrics.json written to {run}")
+    echo(f"figures and metrics.json written to {run}")
 
 
 def cv(
@@ -68,8 +69,8 @@ def cv(
     result = workflows.cross_validate(
         data, model, folds, limit, verbose=2, classes=parse_classes(classes), jobs=jobs, cluster=cluster
     )  # a line as each fold ends
-    typer.echo("fold accuracy: " + " ".join(f"{s:.5f}" for s in result["scores"]))
-    typer.echo(f"mean {result['mean']:.5f}  std {result['std']:.5f}")
+    echo("fold accuracy: " + " ".join(f"{s:.5f}" for s in result["scores"]))
+    echo(f"mean {result['mean']:.5f}  std {result['std']:.5f}")
 
 
 def detect(
@@ -110,14 +111,14 @@ def detect(
         cells += f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}  f1 {r['f1']:.4f}"
         if "roc_auc" in r:
             cells += f"  roc auc {r['roc_auc']:.4f}"
-        typer.echo(cells)
-        typer.echo(f"{'':16s} confusion matrix {r['confusion_matrix']}")
+        echo(cells)
+        echo(f"{'':16s} confusion matrix {r['confusion_matrix']}")
         if "at_target_precision" in r:
             t = r["at_target_precision"]
-            typer.echo(
+            echo(
                 f"{'':16s} threshold {t['threshold']:.1f} gives precision {t['precision']:.4f}, recall {t['recall']:.4f}"
             )
-    typer.echo(f"figures and detect.json written to {out}")
+    echo(f"figures and detect.json written to {out}")
 
 
 def multilabel(
@@ -134,8 +135,8 @@ def multilabel(
 
     result = workflows.multilabel(data, limit, out, test, test_fraction)
     for name, f1 in result["f1_per_label"].items():
-        typer.echo(f"f1 {name:8s} {f1:.4f}")
-    typer.echo(f"f1 macro {result['f1_macro']:.4f}  weighted {result['f1_weighted']:.4f}")
+        echo(f"f1 {name:8s} {f1:.4f}")
+    echo(f"f1 macro {result['f1_macro']:.4f}  weighted {result['f1_weighted']:.4f}")
 
 
 def denoise(
@@ -154,6 +155,6 @@ def denoise(
     from mnistlab import workflows
 
     r = workflows.denoise(data, limit, noise, out, test, test_fraction)
-    typer.echo(f"noisy:    mse {r['mse_noisy']:8.1f}  psnr {r['psnr_noisy']:.2f} dB")
-    typer.echo(f"denoised: mse {r['mse_denoised']:8.1f}  psnr {r['psnr_denoised']:.2f} dB")
-    typer.echo(f"written to {out}")
+    echo(f"noisy:    mse {r['mse_noisy']:8.1f}  psnr {r['psnr_noisy']:.2f} dB")
+    echo(f"denoised: mse {r['mse_denoised']:8.1f}  psnr {r['psnr_denoised']:.2f} dB")
+    echo(f"written to {out}")

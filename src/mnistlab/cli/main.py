@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from mnistlab.cli import analysis, data, evaluate, models, serve, sweep
-from mnistlab.cli.options import as_flags
+from mnistlab.cli.options import as_flags, printable
 from mnistlab.errors import MnistlabError
 
 app = typer.Typer(
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except MnistlabError as exc:
         if _DEBUG["on"]:
             traceback.print_exc()
-        print(f"error: {as_flags(str(exc))}", file=sys.stderr)
+        print(f"error: {printable(as_flags(str(exc)))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

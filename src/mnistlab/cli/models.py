@@ -16,6 +16,7 @@ from mnistlab.cli.options import (
     TestFractionOpt,
     TestOpt,
     TrustOpt,
+    echo,
     parse_classes,
 )
 from mnistlab.errors import ParameterError
@@ -26,11 +27,11 @@ def list_models() -> None:
     from mnistlab import models
 
     for name, spec in models.specs().items():
-        typer.echo(f"{name:15s} {spec.kind:7s} {spec.description}")
+        echo(f"{name:15s} {spec.kind:7s} {spec.description}")
         if spec.defaults:
-            typer.echo(f"{'':23s} defaults: {', '.join(f'{k}={v}' for k, v in spec.defaults.items())}")
+            echo(f"{'':23s} defaults: {', '.join(f'{k}={v}' for k, v in spec.defaults.items())}")
         if spec.objects_recipe:
-            typer.echo(
+            echo(
                 f"{'':23s} objects (not digits): {', '.join(f'{k}={v}' for k, v in spec.objects_recipe.items())}"
             )
 
@@ -105,9 +106,9 @@ def train(
         overwrite=overwrite,
     ).metrics
     loss = f"  test loss {metrics['test_loss']:.4f}" if "test_loss" in metrics else ""
-    typer.echo(f"test accuracy {metrics['test_accuracy']:.4f}{loss}")
+    echo(f"test accuracy {metrics['test_accuracy']:.4f}{loss}")
     if out is not None:
-        typer.echo(f"run saved in {out}")
+        echo(f"run saved in {out}")
 
 
 def list_runs(
@@ -118,10 +119,10 @@ def list_runs(
 
     rows = runs.list_runs(root)
     if not rows:
-        typer.echo(f"no runs under {root}")
+        echo(f"no runs under {root}")
     for row in rows:
         accuracy = f"{row['test_accuracy']:.4f}" if row["test_accuracy"] is not None else "-"
-        typer.echo(f"{row['path']:40s} {row['data'] or '-':22s} {row['model'] or '-':15s} {accuracy}")
+        echo(f"{row['path']:40s} {row['data'] or '-':22s} {row['model'] or '-':15s} {accuracy}")
 
 
 def predict(
@@ -145,7 +146,7 @@ def predict(
 
     if csv_path is not None:
         target, rows = serve.predict_submission(run, csv_path, submission, onnx, trust, overwrite)
-        typer.echo(f"{rows} predictions written to {target}")
+        echo(f"{rows} predictions written to {target}")
         return
     if not images:
         raise ParameterError("give image files to predict, or --csv FILE for a Kaggle submission")
@@ -153,7 +154,7 @@ def predict(
         shown = [
             f"{name} {v:.1%}" if p.kind == "probability" else f"{name} (score {v:.3g})" for name, v in p.top
         ]
-        typer.echo(f"{p.path}: " + ", ".join(shown))
+        echo(f"{p.path}: " + ", ".join(shown))
 
 
 def export(
@@ -165,4 +166,4 @@ def export(
         raise ParameterError("nothing to export: choose a format (--onnx)")
     from mnistlab.serve import export_onnx
 
-    typer.echo(f"written {export_onnx(run)}")
+    echo(f"written {export_onnx(run)}")

@@ -34,6 +34,24 @@ ClassesOpt = Annotated[
 ]
 
 
+_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: object) -> str:
+    r"""``text`` with control and invisible characters shown as escapes (``\x1b``, ``\u202e``): what the command
+    line prints can never clear a screen, write the clipboard, or reorder a line (a file name can hold anything).
+
+    >>> print(printable("run\x1b]52;c;aGk=\x07 \u202edone"))
+    run\x1b]52;c;aGk=\x07 \u202edone
+    """
+    return _HIDDEN.sub(lambda m: ascii(m.group(0))[1:-1], str(text))
+
+
+def echo(text: object = "", err: bool = False) -> None:
+    """The one way a command prints a line (:func:`printable`)."""
+    typer.echo(printable(text), err=err)
+
+
 def parse_classes(text: str | None) -> list[str] | None:
     """``"a, b,c"`` -> ``["a", "b", "c"]``; None stays None.
 

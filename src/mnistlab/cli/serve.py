@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli.options import RunArg, TrustOpt
+from mnistlab.cli.options import RunArg, TrustOpt, echo
 
 
 def serve(
@@ -42,5 +42,5 @@ def serve(
         onnx,
         trust,
         max_upload,
-        ready=lambda url: typer.echo(f"serving {run} at {url} (Ctrl-C stops)"),
+        ready=lambda url: echo(f"serving {run} at {url} (Ctrl-C stops)"),
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli.options import ClusterOpt, JobsOpt
+from mnistlab.cli.options import ClusterOpt, JobsOpt, echo
 
 
 def sweep(
@@ -27,7 +27,7 @@ def sweep(
     from mnistlab.workflows import run_sweep
 
     result = run_sweep(file, jobs, cluster, track, tracking_uri, on_trial=_print_trial, out=out)
-    typer.echo(
+    echo(
         f"{result.ran} trials trained now, {len(result.rows)} in the table, {len(result.failed)} failed: "
         f"{result.out / 'summary.csv'}, {result.out / 'leaderboard.html'}"
     )
@@ -39,7 +39,7 @@ def sweep(
             if row["difference"] is None
             else f", {100 * row['difference']:+.2f} pp vs {row['reference_accuracy']}"
         )
-        typer.echo(
+        echo(
             f"  {row['data']:22s} {row['model']:14s} {row['params']:40s} {accuracy}{spread} "
             f"({row['seeds']} seed{'' if row['seeds'] == 1 else 's'}{versus})"
         )
@@ -49,4 +49,4 @@ def sweep(
 
 def _print_trial(row: dict) -> None:
     outcome = f"{float(row['test_accuracy']):.4f}" if row["status"] == "ok" else f"failed: {row['error']}"
-    typer.echo(f"  done {row['data']} {row['model']} {row['params']} seed {row['seed']}: {outcome}")
+    echo(f"  done {row['data']} {row['model']} {row['params']} seed {row['seed']}: {outcome}")

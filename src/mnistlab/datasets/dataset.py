@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,49 @@ KINDS = ("digits", "objects")
 MAX_INFERRED_CLASSES = 10_000  # labels are class indices; a larger one is an id or a value, not a class
 log = logging.getLogger("mnistlab.data")
 PIXEL_FEATURES = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+
+
+MAX_CLASS_NAME = 200  # characters; a longer "name" is a sentence or data in the wrong column
+
+
+def check_class_names(names, where: str) -> list[str]:
+    """Class names as strings, refused unless each is a non-empty printable name of at most 200 characters and
+    no two are the same.
+
+    Control characters (which can clear a terminal, write to its clipboard or fake output) and invisible format
+    characters (bidirectional overrides that show text in another order than it is, zero-width characters that
+    make two names look alike) are refused where data is read, so no command ever prints them. Duplicate names
+    would merge the rows of every per-class table.
+
+    >>> check_class_names(["T-shirt/top", "$5 bill"], "toy")
+    ['T-shirt/top', '$5 bill']
+    >>> check_class_names(["cat", "cat"], "toy")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.DataFormatError: toy: class name 'cat' is given twice (classes 0 and 1); class names must differ
+    """
+    names = [str(name) for name in names]
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if not name.strip():
+            raise DataFormatError(f"{where}: class {index} has an empty name")
+        if len(name) > MAX_CLASS_NAME:
+            raise DataFormatError(
+                f"{where}: class {index}'s name has {len(name)} characters (at most {MAX_CLASS_NAME})"
+            )
+        hidden = next((c for c in name if unicodedata.category(c)[0] == "C"), None)
+        if hidden is not None:
+            raise DataFormatError(
+                f"{where}: class {index}'s name {name!a} holds the control or invisible character "
+                f"U+{ord(hidden):04X}; class names must be printable text"
+            )
+        if name in seen:
+            raise DataFormatError(
+                f"{where}: class name {name!r} is given twice (classes {seen[name]} and {index}); class names "
+                "must differ"
+            )
+        seen[name] = index
+    return names
 
 
 def check_pixel_scale(X: np.ndarray, where: str = "X") -> None:
@@ -117,7 +161,7 @@ class Dataset:
         if images.dtype != np.uint8:
             raise DataFormatError(f"{self.name}/{self.split}: images must be uint8, got {images.dtype}")
         object.__setattr__(self, "images", images)
-        object.__setattr__(self, "classes", [str(c) for c in self.classes])
+        object.__setattr__(self, "classes", check_class_names(self.classes, self.source or self.name))
         if self.labels is None:
             return
         labels = np.asarray(self.labels)

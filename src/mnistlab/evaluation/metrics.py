@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, log_loss
 
+from mnistlab.datasets.dataset import check_class_names
+
 
 def errors_only(cm: np.ndarray) -> np.ndarray:
     """Row-normalised confusion matrix with the diagonal zeroed: where each class's errors go (Hands-On ML)."""
@@ -107,7 +109,9 @@ class Evaluation:
 
 
 def evaluate_estimator(estimator, images: np.ndarray, labels: np.ndarray, classes: list[str]) -> Evaluation:
-    """Predict a labelled split with a fitted estimator whose labels are class indices."""
+    """Predict a labelled split with a fitted estimator whose labels are class indices (``classes``: their
+    names, which must differ: two equal names would merge rows of every per-class table)."""
+    classes = check_class_names(classes, "classes")
     try:
         proba = estimator.predict_proba(images) if hasattr(estimator, "predict_proba") else None
     except AttributeError:  # e.g. SVC without probability=True exposes the method but refuses it

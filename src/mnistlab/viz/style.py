@@ -26,6 +26,7 @@ STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "image.cmap": "binary",
+    "text.parse_math": False,  # class names are plain text: "$5 bill" is not TeX (and "$" must not crash)
 }
 
 
