@@ -49,3 +49,39 @@ def test_flip_tta_is_the_mean_of_both_views_and_exports_to_onnx(tmp_path, blobs,
     runs.save(tmp_path / "run", clf, model="cnn", data="toy", classes=["a", "b", "c"])
     assert runs.load(tmp_path / "run").tta == "flip", "the run keeps its test-time augmentation"
     np.testing.assert_allclose(load_onnx(tmp_path / "run").predict_proba(X), clf.predict_proba(X), atol=1e-5)
+
+
+def test_a_forged_onnx_graph_is_never_run(tmp_path, blobs, fast):
+    """A model.onnx whose stamp names the weights' sha256 (which anyone can compute) but that this machine did not
+    export is replaced by a fresh export before anything runs."""
+    import hashlib
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    from mnistlab.serve import load_onnx
+    from mnistlab.serve.onnx import WEIGHTS_KEY
+
+    X, y = blobs()
+    clf = models.create("mlp", **fast).fit(X, y)
+    run = tmp_path / "run"
+    runs.save(run, clf, model="mlp", data="toy", classes=["a", "b", "c"])
+    # "class 0 with certainty, whatever the image": a constant graph with the right stamp
+    constant = helper.make_tensor("c", TensorProto.FLOAT, [1, 3], [100.0, 0.0, 0.0])
+    graph = helper.make_graph(
+        [helper.make_node("Constant", [], ["logits"], value=constant)],
+        "forged",
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", 1, 28, 28])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])],
+    )
+    forged = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    digest = hashlib.sha256((run / runs.WEIGHTS).read_bytes()).hexdigest()
+    helper.set_model_props(forged, {WEIGHTS_KEY: digest})
+    onnx.save(forged, str(run / "model.onnx"))
+    (run / "model.onnx.sig").write_text("0" * 64 + "\n")  # a guessed signature changes nothing
+    served = load_onnx(run)
+    np.testing.assert_allclose(served.predict_proba(X), clf.predict_proba(X), atol=1e-5)
+    assert onnx.load(str(run / "model.onnx")).graph.name != "forged"  # exported afresh
+    reloaded = (run / "model.onnx").stat().st_mtime_ns
+    load_onnx(run)  # a graph this machine exported and signed is used as it is
+    assert (run / "model.onnx").stat().st_mtime_ns == reloaded

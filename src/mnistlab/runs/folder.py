@@ -24,6 +24,7 @@ CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
     "history.json",
     "metrics.json",
 )
+DERIVED = ("model.onnx", "model.onnx.sig")  # made from a run's weights; stale once they change
 # 2: layers saved under their names ("dense.weight") and the number of input features recorded; 1: layer
 # indices ("6.weight"), images only. Both load.
 FORMAT_VERSION = 2
@@ -54,7 +55,7 @@ def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise RunError(f"{path}: cannot write the run there ({existing} is not a writable folder)")
     if overwrite:
-        for derived in ("model.onnx",):
+        for derived in DERIVED:
             (path / derived).unlink(missing_ok=True)
     return path
 

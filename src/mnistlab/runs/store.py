@@ -5,8 +5,6 @@ Files are written atomically.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import platform
 import time
@@ -34,6 +32,7 @@ from mnistlab.runs.folder import (
     read_config,
     read_run_json,
 )
+from mnistlab.runs.signing import signature, signed_here
 
 # Loading model.skops: skops itself trusts scikit-learn's estimators and numpy. Of the types it reports as
 # untrusted, only these are ever accepted: what a registered model contains (tests/test_runs.py checks the list
@@ -104,7 +103,7 @@ def save(
         config["kind"] = "sklearn"
         with atomic_write(path / SKOPS) as tmp:
             skops.io.dump(estimator, tmp)
-        config["skops_signature"] = _signature(path / SKOPS)
+        config["skops_signature"] = signature(path / SKOPS)
         history = []
     write_json(path / HISTORY, history)
     write_json(path / METRICS, metrics or {})
@@ -161,35 +160,6 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
     return clf
 
 
-def _signing_key() -> bytes:
-    """This machine's secret for signing scikit-learn runs (created once, readable by its owner only)."""
-    from mnistlab.datasets import data_home
-
-    key_file = data_home() / "keys" / "runs.key"
-    if not key_file.is_file():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = key_file.with_name(f".runs.key.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(os.urandom(32))
-        try:
-            os.link(tmp, key_file)  # never replaces a key another process made first
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return key_file.read_bytes()
-
-
-def _signature(file: Path) -> str:
-    return hmac.new(_signing_key(), file.read_bytes(), hashlib.sha256).hexdigest()
-
-
-def _signed_here(file: Path, config: dict) -> bool:
-    saved = config.get("skops_signature")
-    return isinstance(saved, str) and hmac.compare_digest(saved, _signature(file))
-
-
 def _load_sklearn(path: Path, config: dict, trust: bool) -> BaseEstimator:
     import skops.io
 
@@ -207,7 +177,7 @@ def _load_sklearn(path: Path, config: dict, trust: bool) -> BaseEstimator:
             "(a file naming it may be crafted to run code)"
         )
     trees = sorted(set(untrusted) & TREE_TYPES)
-    if trees and not trust and not _signed_here(file, config):
+    if trees and not trust and not signed_here(file, config.get("skops_signature")):
         raise RunError(
             f"{file}: a tree model this machine did not save (or changed since); tampered tree arrays can crash "
             "Python, so it loads only if you trust where it came from: trust=True"

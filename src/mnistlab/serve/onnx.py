@@ -17,8 +17,10 @@ from mnistlab import runs
 from mnistlab.errors import DataFormatError, MnistlabError
 from mnistlab.fileio import atomic_write
 from mnistlab.models import TorchClassifier
+from mnistlab.runs.signing import signature, signed_here
 
 ONNX_FILE = "model.onnx"
+SIGNATURE_FILE = "model.onnx.sig"  # this machine's HMAC of model.onnx: only graphs it exported are ever run
 WEIGHTS_KEY = "mnistlab.weights_sha256"
 
 
@@ -59,6 +61,9 @@ def export_onnx(run_path: str | Path) -> Path:
             dynamo=False,
         )
         _stamp_weights(tmp, _weights_digest(run_path))
+        signed = signature(tmp)
+    with atomic_write(run_path / SIGNATURE_FILE) as tmp:
+        tmp.write_text(signed + "\n")
     return target
 
 
@@ -130,13 +135,24 @@ class OnnxClassifier:
         return self.classes_[self.decision_function(X).argmax(axis=1)]
 
 
+def exported_here(run_path: Path) -> bool:
+    """Whether the run's ``model.onnx`` is a graph this machine exported (its HMAC in ``model.onnx.sig``, made
+    with this machine's key) from the run's current weights (their sha256, recorded inside the graph). A graph
+    from anywhere else is never run: anyone can write a stamp, nobody else has the key."""
+    onnx_path, signature_path = run_path / ONNX_FILE, run_path / SIGNATURE_FILE
+    if not (onnx_path.is_file() and signature_path.is_file()) or signature_path.stat().st_size > 1024:
+        return False
+    saved = signature_path.read_text("ascii", errors="replace").strip()
+    return signed_here(onnx_path, saved) and _exported_from(onnx_path) == _weights_digest(run_path)
+
+
 def load_onnx(run_path: str | Path, threads: int | None = None) -> OnnxClassifier:
-    """The ONNX Runtime classifier of a run, exporting ``model.onnx`` first unless it exists and was exported from
-    the run's current weights (their sha256 is recorded inside the ONNX file)."""
+    """The ONNX Runtime classifier of a run, exporting ``model.onnx`` afresh unless this machine exported it from
+    the run's current weights (:func:`exported_here`)."""
     run_path = Path(run_path)
     onnx_path = run_path / ONNX_FILE
     if not (run_path / runs.WEIGHTS).is_file():
         raise MnistlabError(f"{run_path}: no {runs.WEIGHTS}; only PyTorch runs run through ONNX Runtime")
-    if not onnx_path.is_file() or _exported_from(onnx_path) != _weights_digest(run_path):
+    if not exported_here(run_path):
         export_onnx(run_path)
     return OnnxClassifier(onnx_path, np.asarray(runs.read_config(run_path)["classes_"]), threads)
