@@ -25,6 +25,12 @@ warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarni
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from mnistlab.serve.app import create_app  # noqa: E402
 
+
+def local_client(app):
+    """A test client that talks to the app as a browser on this machine does (Host: localhost)."""
+    return fastapi_testclient.TestClient(app, base_url="http://localhost")
+
+
 SCREENSHOTS = Path(
     os.environ.get("MNISTLAB_SCREENSHOTS", Path(__file__).parents[1] / "reports" / "screenshots")
 )
@@ -51,7 +57,7 @@ TOY_CLASSES = ["left", "middle", "right"]
 
 @pytest.fixture(scope="module")
 def client(toy_run):
-    return fastapi_testclient.TestClient(create_app(toy_run))
+    return local_client(create_app(toy_run))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +74,7 @@ def digit_run(tmp_path_factory, real_data) -> Path:
 
 @pytest.fixture(scope="module")
 def digit_client(digit_run):
-    return fastapi_testclient.TestClient(create_app(digit_run))
+    return local_client(create_app(digit_run))
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +209,7 @@ def test_page_and_its_script_are_served_with_no_external_resources(client):
 
 
 def test_pytorch_engine_gives_the_same_answer(toy_run, client):
-    torch_client = fastapi_testclient.TestClient(create_app(toy_run, onnx=False))
+    torch_client = local_client(create_app(toy_run, onnx=False))
     assert torch_client.get("/model").json()["engine"] == "pytorch"
     png = drawn_seven()
     fast = client.post("/predict?top=10", content=png, headers={"content-type": "image/png"}).json()["top"]
@@ -280,7 +286,7 @@ def test_bad_query_values_and_routes(client):
 
 
 def test_streamed_upload_without_length_is_refused(toy_run):
-    client = fastapi_testclient.TestClient(create_app(toy_run, max_upload_bytes=50_000))
+    client = local_client(create_app(toy_run, max_upload_bytes=50_000))
     chunks = (b"x" * 10_000 for _ in range(10))  # no Content-Length: counted while read
     response = client.post("/predict", content=chunks, headers={"content-type": "image/png"})
     assert response.status_code == 413 and "50000" in response.json()["detail"]
@@ -288,7 +294,7 @@ def test_streamed_upload_without_length_is_refused(toy_run):
 
 def test_upload_limit_is_settable(toy_run):
     png = drawn_seven()
-    small = fastapi_testclient.TestClient(create_app(toy_run, max_upload_bytes=len(png) - 1))
+    small = local_client(create_app(toy_run, max_upload_bytes=len(png) - 1))
     assert small.post("/predict", content=png, headers={"content-type": "image/png"}).status_code == 413
     assert small.post("/predict", files={"file": ("7.png", png, "image/png")}).status_code == 413
 
@@ -418,7 +424,7 @@ def test_server_refuses_a_long_upload_before_reading_it(server):
     sent, chunk = 0, b"x" * 65536
     with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
         sock.sendall(
-            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n"
         )
         try:
             while sent < 100_000_000 and not select.select([sock], [], [], 0)[0]:
@@ -463,18 +469,21 @@ def draw(page, strokes) -> None:
 
 
 def top_class(page) -> str:
-    page.wait_for_function("document.querySelectorAll('#results .bar').length > 0")
+    page.locator("#results .bar").first.wait_for()  # (no string predicates: the page's CSP forbids eval)
     page.wait_for_timeout(300)  # the answer to the last stroke, after any answer to an earlier point
     return page.locator("#results .bar").first.get_attribute("data-class")
 
 
 def test_browser_draws_digits_uploads_and_clears(digit_server, browser, tmp_path, test_digits):
+    from playwright.sync_api import expect
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 820, "height": 640})
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and errors.append(msg.text))
     page.goto(digit_server)
-    page.wait_for_function("document.getElementById('model-line').textContent.includes('cnn')")
+    expect(page.locator("#model-line")).to_contain_text("cnn")
     assert page.locator("#prompt").text_content() == "Draw a digit"
     for digit, strokes in STROKES.items():
         page.click("#clear")
@@ -514,8 +523,7 @@ def test_browser_draws_digits_uploads_and_clears(digit_server, browser, tmp_path
     text = tmp_path / "notes.png"
     text.write_bytes(b"not an image at all")
     page.set_input_files("#upload", str(text))
-    page.wait_for_function("document.getElementById('status').textContent.length > 0")
-    assert "not a readable image" in page.locator("#status").text_content()
+    expect(page.locator("#status")).to_contain_text("not a readable image")
     page.screenshot(path=SCREENSHOTS / "serve-error.png")
     assert errors == []
     page.close()
@@ -523,6 +531,7 @@ def test_browser_draws_digits_uploads_and_clears(digit_server, browser, tmp_path
 
 def test_serve_without_fastapi_says_what_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.delitem(sys.modules, "mnistlab.serve.app", raising=False)
+    monkeypatch.delitem(sys.modules, "mnistlab.serve.server", raising=False)
     monkeypatch.setitem(sys.modules, "fastapi", None)  # as if not installed
     assert main(["serve", str(tmp_path)]) == 1
     assert "pip install 'mnistlab[serve]'" in capsys.readouterr().err

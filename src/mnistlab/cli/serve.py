@@ -23,11 +23,18 @@ def serve(
     ] = None,
     max_upload: Annotated[int, typer.Option(help="Largest upload accepted, in bytes.")] = 2_000_000,
     trust: TrustOpt = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A name the Host header may carry (repeatable); default: the loopback names and --host, or "
+            "any name on 0.0.0.0."
+        ),
+    ] = None,
 ) -> None:
     """Serve a run as a web app: draw or upload an image and see the prediction (GET /, POST /predict,
     GET /model, GET /health, API docs at /docs)."""
     try:
-        from mnistlab.serve.app import serve as serve_run
+        from mnistlab.serve.server import serve as serve_run
     except ModuleNotFoundError as exc:
         if exc.name not in {"fastapi", "uvicorn", "starlette", "pydantic", "anyio"}:
             raise
@@ -43,4 +50,5 @@ def serve(
         trust,
         max_upload,
         ready=lambda url: echo(f"serving {run} at {url} (Ctrl-C stops)"),
+        allowed_hosts=allowed_host,
     )

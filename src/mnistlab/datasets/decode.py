@@ -84,7 +84,7 @@ def decode_gray(
 
 def _gray(img: Image.Image) -> Image.Image:
     if img.mode.startswith("I;16") or img.mode == "I":  # 16-bit (or 32-bit integer) grayscale
-        return Image.fromarray(_eight_bits(np.asarray(img), sixteen_bit=img.mode.startswith("I;16")))
+        return Image.fromarray(_eight_bits(img, sixteen_bit=img.mode.startswith("I;16")))
     if img.mode == "F":
         return Image.fromarray(np.asarray(img).clip(0, 255).round().astype(np.uint8))
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
@@ -93,14 +93,16 @@ def _gray(img: Image.Image) -> Image.Image:
     return img if img.mode == "L" else img.convert("L")
 
 
-def _eight_bits(values: np.ndarray, sixteen_bit: bool) -> np.ndarray:
-    """Integer pixels as uint8: 16-bit ones scaled (65535 -> 255), others clipped to 0..255, row block by row block
-    (a 4000x4000 16-bit image needs its own 32 MB and 16 MB out, not 128 MB int64 copies)."""
-    scale = sixteen_bit or values.max(initial=0) > 255
-    out = np.empty(values.shape, np.uint8)
-    for top in range(0, len(values), _ROWS_PER_BLOCK):
-        block = values[top : top + _ROWS_PER_BLOCK].astype(np.int64)
+def _eight_bits(img: Image.Image, sixteen_bit: bool) -> np.ndarray:
+    """Integer pixels as uint8: 16-bit ones scaled (65535 -> 255), others clipped to 0..255, read from the image
+    a block of rows at a time (a 4000x4000 16-bit image costs its own 32 MB and 16 MB out, not copies of it)."""
+    width, height = img.size
+    blocks = [(top, min(top + _ROWS_PER_BLOCK, height)) for top in range(0, height, _ROWS_PER_BLOCK)]
+    scale = sixteen_bit or any(np.asarray(img.crop((0, a, width, b))).max(initial=0) > 255 for a, b in blocks)
+    out = np.empty((height, width), np.uint8)
+    for top, bottom in blocks:
+        block = np.asarray(img.crop((0, top, width, bottom))).astype(np.int64)
         if scale:
             block = (block.clip(0, 65535) + 128) // 257
-        out[top : top + _ROWS_PER_BLOCK] = block.clip(0, 255)
+        out[top:bottom] = block.clip(0, 255)
     return out

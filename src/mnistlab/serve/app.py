@@ -1,12 +1,13 @@
 """The web app: draw or upload a digit or a garment and see what a trained run predicts.
 
 ``create_app(run)`` loads the run once and returns a FastAPI app; ``mnistlab serve RUN`` runs it under uvicorn.
-Endpoints: ``GET /`` (the drawing page), ``POST /predict``, ``GET /health``, ``GET /model``, and FastAPI's
-OpenAPI docs at ``/docs``. Requests never name files or runs: the server reads only the run it started with and
-its own page, and uploads stay in memory.
+Endpoints: ``GET /`` (the drawing page), ``POST /predict``, ``GET /health``, ``GET /model``, the API described
+at ``/docs`` (a page served from here: the app needs no network) and ``/openapi.json``; ``GET`` routes answer
+``HEAD`` too. Requests never name files or runs: the server reads only the run it started with and its own page,
+and uploads stay in memory. Limits: see :mod:`mnistlab.serve.server` and the README's "Safety and limits".
 
 >>> from fastapi.testclient import TestClient
->>> client = TestClient(create_app("runs/cnn-mnist"))  # doctest: +SKIP
+>>> client = TestClient(create_app("runs/cnn-mnist"), base_url="http://localhost")  # doctest: +SKIP
 >>> client.post("/predict", content=open("seven.png", "rb").read(),
 ...             headers={"content-type": "image/png"}).json()["top"][0]  # doctest: +SKIP
 {'class': '7', 'value': 0.998...}
@@ -14,50 +15,44 @@ its own page, and uploads stay in memory.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import email.parser
-import email.policy
+import html
 import importlib.resources
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
 import anyio
-import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from mnistlab.datasets.preprocess import load_for_prediction
 from mnistlab.errors import DataFormatError, MnistlabError
 from mnistlab.fileio import read_json
 from mnistlab.serve.predict import Predictor, onnx_available
+from mnistlab.serve.requests import PredictJSON, input_of
 
 MAX_UPLOAD_BYTES = 2_000_000  # a phone photo as JPEG; the drawing canvas sends ~10 KB
 MAX_UPLOAD_PIXELS = 16_000_000  # 4000x4000: decoded before it is reduced, so this bounds a request's memory
-IMAGE_TYPES = {"image/png", "image/jpeg", "application/octet-stream"}
+BODY_TIMEOUT_S = (
+    30.0  # the whole body must arrive within this (a slow upload holds a connection, not forever)
+)
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
 STATIC = ("app.js", "app.css")
-
-Pixel = Annotated[int, Field(ge=0, le=255)]
-
-
-class PredictJSON(BaseModel):
-    """A JSON request: an MNIST-style image as 784 pixel values (row by row, 0 = background), used as given, or a
-    PNG/JPEG as base64 (a ``data:`` URL is fine), preprocessed like an upload."""
-
-    model_config = ConfigDict(extra="forbid")
-    pixels: Annotated[list[Pixel], Field(min_length=784, max_length=784)] | None = None
-    image: str | None = None
-
-    @model_validator(mode="after")
-    def one_input(self) -> PredictJSON:
-        if (self.pixels is None) == (self.image is None):
-            raise ValueError("give exactly one of 'pixels' (784 values 0..255) or 'image' (base64 PNG/JPEG)")
-        return self
+# Sent with every response: the page and its script come from this server only (it works offline), no other
+# site may frame it, and browsers never guess a type.
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+        b"frame-ancestors 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
 
 
 class ClassValue(BaseModel):
@@ -80,10 +75,20 @@ class Prediction(BaseModel):
 
 
 def create_app(
-    run: str | Path, onnx: bool | None = None, trust: bool = False, max_upload_bytes: int = MAX_UPLOAD_BYTES
+    run: str | Path,
+    onnx: bool | None = None,
+    trust: bool = False,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    allowed_hosts: list[str] | None = None,
 ) -> FastAPI:
     """The app for one run, loaded now (a bad run fails here, not at the first request). ``onnx=None`` runs
-    PyTorch models through ONNX Runtime when it is installed (measured faster at batch 1), ``True`` insists."""
+    PyTorch models through ONNX Runtime when it is installed (measured faster at batch 1), ``True`` insists.
+
+    ``allowed_hosts``: the names the ``Host`` header may carry (DNS rebinding: a web page elsewhere cannot talk
+    to this server through a name of its own); by default the loopback names, ``["*"]`` allows any.
+    """
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
     if max_upload_bytes < 1:
         raise MnistlabError(f"max_upload_bytes={max_upload_bytes}; expected a positive number of bytes")
     use_onnx = onnx_available(run) if onnx is None else onnx
@@ -93,25 +98,39 @@ def create_app(
     started = time.monotonic()
     # as many predictions at once as cores: more threads only queue on the GIL (see the README's load test)
     workers = anyio.CapacityLimiter(os.cpu_count() or 1)
-    app = FastAPI(title="mnistlab", summary=f"{info['model']} on {info['data']}", version=info["version"])
+    app = FastAPI(
+        title="mnistlab",
+        summary=f"{info['model']} on {info['data']}",
+        version=info["version"],
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN; /docs below is served from here
+        redoc_url=None,
+    )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or LOOPBACK_HOSTS))
+    app.add_middleware(SecurityHeaders)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
         return HTMLResponse(_static("index.html"))
 
-    @app.get("/static/{name}", include_in_schema=False)
+    @app.api_route("/static/{name}", methods=["GET", "HEAD"], include_in_schema=False)
     def static(name: str) -> Response:
         if name not in STATIC:  # a fixed list: a request can never name another file
             raise HTTPException(404, "Not Found")
         media = "text/javascript" if name.endswith(".js") else "text/css"
         return Response(_static(name), media_type=f"{media}; charset=utf-8")
 
+    @app.api_route("/docs", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(api_page(app.openapi()))
+
     @app.get("/health")
+    @app.head("/health", include_in_schema=False)
     def health() -> dict:
         """The server is up and its model loaded."""
         return {"status": "ok", "model": info["model"], "uptime_s": round(time.monotonic() - started, 1)}
 
     @app.get("/model")
+    @app.head("/model", include_in_schema=False)
     def model() -> dict:
         """The model: name, data set, class names, engine, and its test metrics when the run was evaluated."""
         return info
@@ -122,6 +141,7 @@ def create_app(
         openapi_extra={"requestBody": _request_body_doc()},
         responses={
             400: {"description": "Not a readable image"},
+            408: {"description": "The body did not arrive in time"},
             413: {"description": "Upload too large"},
             415: {"description": "Unsupported content type"},
         },
@@ -132,14 +152,18 @@ def create_app(
         image: Annotated[bool, Query(description="Include the 28x28 image the model saw.")] = False,
     ) -> Prediction:
         """Top classes for a PNG/JPEG (the request body, or a multipart file) or a JSON request."""
-        body = await _read_limited(request, max_upload_bytes)
-        pixels, raw = _input_of(request.headers.get("content-type", ""), body)
         try:
+            with anyio.fail_after(BODY_TIMEOUT_S):
+                body = await _read_limited(request, max_upload_bytes)
+        except TimeoutError:
+            raise HTTPException(408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
+        content_type = request.headers.get("content-type", "")
+        try:  # parsing, decoding and the model: in a worker thread, so the event loop keeps answering
             ranked, kind, seen = await anyio.to_thread.run_sync(
-                _predict_one, predictor, pixels, raw, top, limiter=workers
+                _predict_one, predictor, content_type, body, top, limiter=workers
             )
         except DataFormatError as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise HTTPException(400, str(exc)[:300]) from None
         return Prediction(
             top=[ClassValue(class_name=c, value=v) for c, v in ranked],
             kind=kind,
@@ -151,8 +175,43 @@ def create_app(
     return app
 
 
-def _predict_one(predictor: Predictor, pixels: np.ndarray | None, raw: bytes | None, top: int):
-    """Decoding, preprocessing and the model, in a worker thread so the event loop keeps answering."""
+class SecurityHeaders:
+    """ASGI middleware adding :data:`SECURITY_HEADERS` to every HTTP response (plain ASGI: no per-request task,
+    unlike a ``BaseHTTPMiddleware``)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def api_page(schema: dict) -> str:
+    """The API's documentation as one self-contained page (no script, no CDN), from its OpenAPI schema."""
+    rows = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, operation in methods.items():
+            text = html.escape(operation.get("description") or operation.get("summary") or "")
+            rows.append(f"<tr><td><code>{method.upper()} {html.escape(path)}</code></td><td>{text}</td></tr>")
+    title = html.escape(f"{schema['info']['title']} {schema['info'].get('summary', '')}")
+    return (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{title}: API</title>"
+        f"<link rel=stylesheet href=/static/app.css><main><h1>{title}: API</h1><table>{''.join(rows)}</table>"
+        "<p>The full schema: <a href=/openapi.json>/openapi.json</a>.</p></main></html>"
+    )
+
+
+def _predict_one(predictor: Predictor, content_type: str, body: bytes, top: int):
+    """Parsing the body, decoding, preprocessing and the model (run in a worker thread)."""
+    pixels, raw = input_of(content_type, body)
     seen = pixels if pixels is not None else load_for_prediction(raw, MAX_UPLOAD_PIXELS, "uploaded image")
     ranked, kind = predictor.top(seen[None], top)
     return ranked[0], kind, seen
@@ -170,51 +229,6 @@ async def _read_limited(request: Request, limit: int) -> bytes:
             raise HTTPException(413, f"upload over the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _input_of(content_type: str, body: bytes) -> tuple[np.ndarray | None, bytes | None]:
-    """(28x28 pixels, None) for JSON pixels, or (None, image bytes) for everything that needs decoding."""
-    media = content_type.split(";")[0].strip().lower()
-    if media == "application/json":
-        try:
-            request = PredictJSON.model_validate_json(body)
-        except ValidationError as exc:
-            # FastAPI's own 422 layout; the input is left out (it can be the whole body)
-            raise RequestValidationError(
-                exc.errors(include_url=False, include_context=False, include_input=False)
-            ) from None
-        if request.pixels is not None:
-            return np.asarray(request.pixels, np.uint8).reshape(28, 28), None
-        return None, _base64_image(request.image)
-    if media == "multipart/form-data":
-        return None, _multipart_file(content_type, body)
-    if media in IMAGE_TYPES:
-        if not body:
-            raise HTTPException(400, "empty body; expected a PNG or JPEG image")
-        return None, body
-    raise HTTPException(
-        415, f"content type {media or 'missing'!r}; send image/png, image/jpeg, multipart/form-data or JSON"
-    )
-
-
-def _base64_image(text: str) -> bytes:
-    encoded = text.split(",", 1)[1] if text.startswith("data:") else text
-    try:
-        return base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise HTTPException(422, "'image' is not valid base64") from None
-
-
-def _multipart_file(content_type: str, body: bytes) -> bytes:
-    """The first file of a multipart form, parsed in memory (the body is already bounded)."""
-    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise HTTPException(400, "malformed multipart form")
-    for part in message.iter_parts():
-        if part.get_filename() is not None:
-            return part.get_payload(decode=True) or b""
-    raise HTTPException(400, "the multipart form holds no file; send the image as a file field")
 
 
 def _limit_threads(predictor: Predictor) -> None:
@@ -268,34 +282,3 @@ def _request_body_doc() -> dict:
             "application/json": {"schema": PredictJSON.model_json_schema()},
         },
     }
-
-
-def serve(
-    run: str | Path,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    onnx: bool | None = None,
-    trust: bool = False,
-    max_upload_bytes: int = MAX_UPLOAD_BYTES,
-    ready: Callable[[str], None] | None = None,
-) -> None:
-    """Load the run, bind ``host:port`` (0 picks a free port) and serve until interrupted. ``ready`` is called
-    with the address once the socket is bound (the command line prints it)."""
-    import socket
-
-    import uvicorn
-
-    app = create_app(run, onnx, trust, max_upload_bytes)
-    if not 0 <= port <= 65535:
-        raise MnistlabError(f"port={port}; expected 0..65535")
-    try:
-        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
-    except OSError as exc:
-        raise MnistlabError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another `port` or `host`"
-        ) from None
-    bound = sock.getsockname()[1]
-    if ready:
-        ready(f"http://{f'[{host}]' if ':' in host else host}:{bound}")
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])

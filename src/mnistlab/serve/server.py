@@ -1,0 +1,137 @@
+"""``mnistlab serve``: the web app under uvicorn, with the limits a server on a network needs.
+
+uvicorn closes a keep-alive connection that stays quiet, but not one that never sends a byte or sends its headers
+one byte at a time: 1,100 such sockets exhausted the common 1,024 open-file limit and every real request failed.
+Here every connection must deliver a request's headers within :data:`HEADER_TIMEOUT_S` of opening (or of its
+previous answer), at most :data:`MAX_CONNECTIONS` connections are open at once (one more is closed at once,
+before it can cost a file descriptor for long), and the process's open-file limit is raised to its hard limit.
+A body must arrive within ``BODY_TIMEOUT_S`` (:mod:`mnistlab.serve.app`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from pathlib import Path
+
+from mnistlab.errors import MnistlabError
+from mnistlab.serve.app import LOOPBACK_HOSTS, MAX_UPLOAD_BYTES, create_app
+
+HEADER_TIMEOUT_S = 10.0  # from connecting (or the last answer) to a request's complete headers
+KEEP_ALIVE_S = 5.0  # uvicorn's default: an idle keep-alive connection is closed after this
+MAX_CONNECTIONS = 500  # open at once; the rest are closed on arrival (well under the usual 1,024 files)
+
+
+def guarded_protocol(header_timeout: float = HEADER_TIMEOUT_S, max_connections: int = MAX_CONNECTIONS):
+    """uvicorn's httptools protocol with a deadline for each request's headers and a cap on open connections."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class GuardedHttp(HttpToolsProtocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._deadline = None
+            if len(self.connections) > max_connections:
+                transport.close()
+                return
+            self._arm()
+
+        def _arm(self) -> None:
+            self._deadline = self.loop.call_later(header_timeout, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._disarm()
+                self._arm()  # the next request's headers have the same deadline (a byte at a time is not enough)
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return GuardedHttp
+
+
+def _raise_file_limit() -> None:
+    """The soft open-file limit up to the hard one: connections, not a default of 1,024, set the ceiling."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536) if hard > 0 else soft, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform, or not allowed: keep the limit
+        pass
+
+
+def default_hosts(host: str) -> list[str]:
+    """The Host names accepted when serving on ``host``: the loopback names, plus ``host`` itself when it is a
+    specific address; any name on a wildcard address (0.0.0.0, ::), where the server cannot know its names
+    (give them with ``allowed_hosts``).
+
+    >>> default_hosts("0.0.0.0"), default_hosts("192.168.1.5")[-1]
+    (['*'], '192.168.1.5')
+    """
+    try:
+        if ipaddress.ip_address(host).is_unspecified:
+            return ["*"]
+    except ValueError:  # a name such as "localhost" or "myhost.lan"
+        pass
+    return [*LOOPBACK_HOSTS, f"[{host}]" if ":" in host else host]
+
+
+def serve(
+    run: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    onnx: bool | None = None,
+    trust: bool = False,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    ready: Callable[[str], None] | None = None,
+    allowed_hosts: list[str] | None = None,
+) -> None:
+    """Load the run, bind ``host:port`` (0 picks a free port) and serve until interrupted. ``ready`` is called
+    with the address once the socket is bound (the command line prints it). ``allowed_hosts``: the Host names
+    accepted (:func:`default_hosts` when None).
+
+    >>> serve("runs/cnn-mnist", port=0, ready=print)  # doctest: +SKIP
+    http://127.0.0.1:41023
+    """
+    import socket
+
+    import uvicorn
+
+    app = create_app(run, onnx, trust, max_upload_bytes, allowed_hosts or default_hosts(host))
+    if not 0 <= port <= 65535:
+        raise MnistlabError(f"port={port}; expected 0..65535")
+    try:
+        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        raise MnistlabError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another `port` or `host`"
+        ) from None
+    _raise_file_limit()
+    bound = sock.getsockname()[1]
+    if ready:
+        ready(f"http://{f'[{host}]' if ':' in host else host}:{bound}")
+    config = uvicorn.Config(
+        app,
+        http=guarded_protocol(),
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run(sockets=[sock])

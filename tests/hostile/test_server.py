@@ -1,0 +1,249 @@
+"""The web server under hostile requests: no request holds the event loop, idle and slow connections are closed,
+connections are capped, responses carry security headers, only PNG and JPEG are decoded, memory per request is
+bounded."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+httpx = pytest.importorskip("httpx")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from mnistlab.serve import app as app_module  # noqa: E402
+from mnistlab.serve.app import create_app  # noqa: E402
+from mnistlab.serve.server import guarded_protocol  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, blobs):
+    from mnistlab import datasets
+    from mnistlab.workflows import train_model
+
+    folder = tmp_path_factory.mktemp("server")
+    X, y = blobs(120)
+    datasets.export(datasets.Dataset(X, y, ["a", "b", "c"], "bands", "train"), folder / "data", "npz")
+    train_model(
+        str(folder / "data" / "train.npz"), "logreg", test_fraction=0.2, out=folder / "run", verbose=0
+    )
+    return folder / "run"
+
+
+@contextlib.contextmanager
+def live(app, header_timeout=10.0, max_connections=500):
+    """The app under uvicorn with the guarded protocol, in a thread of this process; yields (host, port)."""
+    import uvicorn
+
+    sock = socket.create_server(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app, http=guarded_protocol(header_timeout, max_connections), log_level="error", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield sock.getsockname()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def png(pixels: np.ndarray, mode: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def seven() -> bytes:
+    canvas = np.full((60, 60), 255, np.uint8)
+    canvas[10:14, 10:50] = 0
+    canvas[14:50, 40:44] = 0
+    return png(canvas)
+
+
+def empty_parts_body(parts: int = 30_000) -> tuple[bytes, str]:
+    body = b"".join(b"--b\r\n\r\n\r\n" for _ in range(parts)) + b"--b--\r\n"
+    return body, "multipart/form-data; boundary=b"
+
+
+def test_health_answers_while_hostile_bodies_are_parsed(run):
+    """30,000 empty multipart parts (1.4 MB) stalled /health for 8 s when parsed on the event loop."""
+    body, content_type = empty_parts_body()
+    assert len(body) < 2_000_000
+    with live(create_app(run)) as (host, port):
+        base = f"http://{host}:{port}"
+        stop = threading.Event()
+
+        def attack() -> list[int]:
+            codes = []
+            with httpx.Client(base_url=base, timeout=30) as client:
+                while not stop.is_set():
+                    codes.append(
+                        client.post(
+                            "/predict", content=body, headers={"content-type": content_type}
+                        ).status_code
+                    )
+            return codes
+
+        with ThreadPoolExecutor(3) as pool:
+            attacks = [pool.submit(attack) for _ in range(3)]
+            latencies = []
+            with httpx.Client(base_url=base, timeout=30) as client:
+                time.sleep(0.3)
+                for _ in range(20):
+                    start = time.perf_counter()
+                    assert client.get("/health").status_code == 200
+                    latencies.append(time.perf_counter() - start)
+                    time.sleep(0.05)
+            stop.set()
+            codes = [code for future in attacks for code in future.result()]
+    assert codes and set(codes) == {400}
+    assert max(latencies) < 0.5, f"/health took up to {max(latencies):.2f} s while hostile bodies were parsed"
+
+
+def test_connections_that_send_nothing_or_crawl_are_closed(run):
+    with live(create_app(run), header_timeout=0.5) as (host, port):
+        silent = socket.create_connection((host, port))
+        crawling = socket.create_connection((host, port))
+        crawling.sendall(b"GET /health HTTP/1.1\r\n")
+        start = time.monotonic()
+        for _ in range(12):  # a header byte every 0.1 s: alive, but never done
+            with contextlib.suppress(OSError):
+                crawling.sendall(b"X")
+            time.sleep(0.1)
+        for sock in (silent, crawling):
+            sock.settimeout(3)
+            with contextlib.suppress(ConnectionResetError):
+                assert sock.recv(1024) == b"", "the server should close the connection"
+            sock.close()
+        assert time.monotonic() - start < 3
+        assert httpx.get(f"http://{host}:{port}/health").status_code == 200
+
+
+def test_connections_beyond_the_cap_are_closed_at_once_and_service_resumes(run):
+    with live(create_app(run), header_timeout=1.0, max_connections=20) as (host, port):
+        idle = [socket.create_connection((host, port)) for _ in range(40)]
+        time.sleep(0.3)
+        closed = 0
+        for sock in idle:
+            sock.settimeout(0.05)
+            try:
+                closed += sock.recv(1) == b""
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                closed += 1
+        assert closed >= 20, f"only {closed} of the 20 connections over the cap were closed"
+        time.sleep(1.5)  # the idle ones reach their header deadline
+        assert httpx.get(f"http://{host}:{port}/health", timeout=5).status_code == 200
+        for sock in idle:
+            sock.close()
+
+
+def test_a_body_that_never_finishes_gets_408(run, monkeypatch):
+    monkeypatch.setattr(app_module, "BODY_TIMEOUT_S", 0.5)
+    with live(create_app(run)) as (host, port), socket.create_connection((host, port)) as sock:
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+            b"Content-Length: 1000\r\n\r\n0123456789"
+        )
+        sock.settimeout(5)
+        assert sock.recv(1024).startswith(b"HTTP/1.1 408")
+
+
+@pytest.fixture(scope="module")
+def client(run):
+    return TestClient(create_app(run), base_url="http://localhost")
+
+
+def test_every_response_carries_the_security_headers(client):
+    answers = [
+        client.get("/"),
+        client.get("/health"),
+        client.get("/nowhere"),
+        client.post("/predict", content=b"x", headers={"content-type": "text/plain"}),
+    ]
+    for answer in answers:
+        assert "default-src 'self'" in answer.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_a_foreign_host_name_is_refused(run, client):
+    assert client.get("/health", headers={"host": "attacker.example"}).status_code == 400
+    assert client.get("/health", headers={"host": "127.0.0.1:8000"}).status_code == 200
+    opened = TestClient(create_app(run, allowed_hosts=["mnist.lan"]), base_url="http://mnist.lan")
+    assert opened.get("/health").status_code == 200
+    assert opened.get("/health", headers={"host": "localhost"}).status_code == 400
+
+
+def test_head_answers_and_docs_need_no_network(client):
+    for path in ("/", "/health", "/model", "/docs", "/static/app.js"):
+        assert client.head(path).status_code == 200, path
+    docs = client.get("/docs").text
+    assert "POST /predict" in docs and "/openapi.json" in docs
+    assert "<script" not in docs and "https://" not in docs and "http://" not in docs
+
+
+@pytest.mark.parametrize("fmt", ["BMP", "GIF", "TIFF", "ICO", "WEBP"])
+def test_uploads_other_than_png_and_jpeg_are_not_decoded(client, fmt):
+    buffer = io.BytesIO()
+    canvas = np.full((32, 32), 255, np.uint8)
+    canvas[8:24, 14:18] = 0
+    Image.fromarray(canvas).save(buffer, fmt)
+    answer = client.post("/predict", content=buffer.getvalue(), headers={"content-type": "image/png"})
+    assert answer.status_code == 400 and "expected PNG, JPEG" in answer.json()["detail"]
+    assert client.post("/predict", content=seven(), headers={"content-type": "image/png"}).status_code == 200
+
+
+def test_error_answers_stay_small(client):
+    answer = client.post("/predict", json={"pixels": [999] * 784})
+    assert answer.status_code == 422 and len(answer.content) < 2000
+    many = b"".join(b"--b\r\nContent-Disposition: form-data; name=x\r\n\r\nv\r\n" for _ in range(100))
+    answer = client.post(
+        "/predict", content=many + b"--b--\r\n", headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert answer.status_code == 400 and "more than 8 parts" in answer.json()["detail"]
+    nested = (
+        b"--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n" + b"--c\r\n" * 3000 + b"\r\n--b--\r\n"
+    )
+    answer = client.post(
+        "/predict", content=nested, headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert answer.status_code == 400
+
+
+def test_a_16_bit_4000x4000_png_costs_bounded_memory(run_measured, tmp_path):
+    """A 33 KB 16-bit PNG of 4000x4000 cost 278 MB per request (int64 copies of every pixel)."""
+    path = tmp_path / "wide.png"
+    canvas = np.full((4000, 4000), 65535, np.uint16)
+    canvas[1000:3000, 1900:2100] = 0
+    Image.fromarray(canvas).save(path)
+    assert path.stat().st_size < 200_000
+    code = (
+        "import numpy as np\n"
+        "from mnistlab.datasets.preprocess import load_for_prediction\n"
+        "from mnistlab.serve.app import MAX_UPLOAD_PIXELS\n"
+        "import resource\n"
+        f"data = open({str(path)!r}, 'rb').read()\n"
+        "before = next(int(l.split()[1]) // 1024 for l in open('/proc/self/status') if l.startswith('VmRSS'))\n"
+        "print(before)\n"
+        "print(int(load_for_prediction(data, MAX_UPLOAD_PIXELS).any()))\n"
+    )
+    (before, found), peak = run_measured(code)
+    assert found == "1"
+    assert peak - int(before) < 120, f"decoding took {peak - int(before)} MB over the {before} MB at start"
