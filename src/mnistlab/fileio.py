@@ -13,13 +13,67 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mnistlab.errors import DataFormatError
 
 _MISSING: Any = object()
+MAX_JSON_BYTES = 64 << 20  # a run's history of 100,000 epochs is ~20 MB; mnistlab writes no larger JSON
+MAX_TEXT_BYTES = 1 << 20  # a sweep file or datasets.toml: a few KB in practice
+
+
+def open_regular(path: str | Path, expected: str = "a file", max_bytes: int | None = None) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file (at most ``max_bytes`` long when given).
+
+    A FIFO would block a plain ``open`` until some writer appears (forever), and a link to ``/dev/zero`` would be
+    read until memory runs out: the file is opened without blocking and checked with ``fstat`` (the file itself,
+    not its name, so no swap in between) before a byte is read. Errors name the file and what was expected.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as tmp, open_regular(tmp.name, "a text file") as f:
+    ...     f.read()
+    b''
+    >>> open_regular("/dev/zero", "a JSON file")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.DataFormatError: /dev/zero: not a regular file (a device, pipe or socket); expected a JSON file
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except IsADirectoryError:
+        raise DataFormatError(f"{path}: is a folder; expected {expected}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataFormatError(
+                f"{path}: {'is a folder' if stat.S_ISDIR(info.st_mode) else 'not a regular file (a device, pipe or socket)'}; "
+                f"expected {expected}"
+            )
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise DataFormatError(
+                f"{path}: {info.st_size:,} bytes; {expected} is at most {max_bytes:,} bytes for mnistlab"
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bounded(path: str | Path, expected: str, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (:func:`open_regular`; a file still growing while it
+    is read is cut at the bound and refused)."""
+    with open_regular(path, expected, max_bytes) as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DataFormatError(
+            f"{path}: more than {max_bytes:,} bytes; {expected} is at most that for mnistlab"
+        )
+    return data
 
 
 @contextlib.contextmanager
@@ -85,7 +139,7 @@ def read_json(path: str | Path, default: Any = _MISSING) -> Any:
     """
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_bounded(path, "a JSON file", MAX_JSON_BYTES).decode("utf-8"))
     except FileNotFoundError:
         if default is not _MISSING:
             return default

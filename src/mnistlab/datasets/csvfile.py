@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import mmap
 import os
-import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import atomic_write
+from mnistlab.fileio import atomic_write, open_regular
 
 try:
     from mnistlab.datasets import _csvparse
@@ -94,12 +93,8 @@ def _read_mapped(raw: mmap.mmap | bytes, path: Path) -> tuple[np.ndarray, np.nda
 def _mapped(path: Path) -> Iterator[mmap.mmap | bytes]:
     """The file's bytes, memory-mapped: sooner than reading them into a new buffer."""
     try:
-        with open(path, "rb") as file:
+        with open_regular(path, "a CSV file") as file:  # a FIFO or /dev/zero: refused before a byte is read
             info = os.fstat(file.fileno())
-            if not stat.S_ISREG(info.st_mode):  # /dev/zero would be read until memory runs out
-                raise DataFormatError(
-                    f"{path}: not a regular file (a device, pipe or socket); expected a CSV file"
-                )
             raw = b"" if info.st_size == 0 else mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
         raise DataFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None

@@ -9,6 +9,7 @@ white paper; colour becomes luminance.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mnistlab.errors import DataFormatError
+from mnistlab.fileio import open_regular
 
 MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; larger files are refused before decoding (memory)
 # What each use decodes. Data folders also read BMP (some exports write it); uploads and predict read the two
@@ -47,12 +49,9 @@ def decode_gray(
     >>> int(decode_gray(buffer.getvalue()).max())
     255
     """
-    if isinstance(source, bytes | bytearray | memoryview):
-        where, opened = name or "uploaded image", io.BytesIO(source)
-    else:
-        where = opened = source if isinstance(source, str) else Path(source)
+    where = name or "uploaded image" if isinstance(source, bytes | bytearray | memoryview) else source
     try:
-        with Image.open(opened, formats=list(formats)) as img:
+        with _opened(source, formats) as opened, Image.open(opened, formats=list(formats)) as img:
             width, height = img.size
             if width * height > max_pixels:
                 raise DataFormatError(
@@ -80,6 +79,14 @@ def decode_gray(
     if max_side and max(gray.size) > max_side:
         gray.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return np.asarray(gray, dtype=np.uint8)
+
+
+def _opened(source: str | Path | bytes, formats: tuple[str, ...]):
+    """A file object for the decoder: the bytes of an upload, or a regular file (a FIFO or a device is refused
+    before it is read: :func:`~mnistlab.fileio.open_regular`)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return contextlib.nullcontext(io.BytesIO(source))
+    return open_regular(source, f"an image file ({', '.join(formats)})")
 
 
 def _gray(img: Image.Image) -> Image.Image:

@@ -15,7 +15,7 @@ from mnistlab.datasets.idx import read_idx, write_idx
 from mnistlab.datasets.images import read_image_folder, write_image_folder
 from mnistlab.datasets.npzfile import read_npz
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import read_json, write_json
+from mnistlab.fileio import open_regular, read_json, write_json
 
 EXPORT_FORMATS = ("csv", "kaggle-csv", "idx", "png", "npz")
 METADATA_FILE = "dataset.json"
@@ -145,7 +145,7 @@ def _first_data_line(path: Path) -> int:
     """Line of the first row in a CSV with a header (row 0 is line 2); other formats count rows from 1."""
     if path.suffix.lower() != ".csv":
         return 1
-    with open(path, "rb") as f:
+    with open_regular(path, "a CSV file") as f:
         first = f.read(16)
     return 2 if first.lstrip(b"\xef\xbb\xbf")[:1].isalpha() else 1
 

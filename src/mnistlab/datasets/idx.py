@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import atomic_write
+from mnistlab.fileio import atomic_write, open_regular
 
 _UBYTE = 0x08
 
@@ -31,8 +31,8 @@ def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
     """
     path = Path(path)
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as stream:
+        with open_regular(path, "an IDX file") as raw:
+            stream = gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw
             return _read_stream(stream, path, ndim, compressed=path.suffix == ".gz")
     except FileNotFoundError:
         raise DataFormatError(f"{path}: file not found") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from mnistlab.datasets.dataset import MAX_INFERRED_CLASSES, index_class_names
 from mnistlab.datasets.decode import decode_gray
 from mnistlab.datasets.preprocess import PHOTO_MAX_SIDE, check_preprocess, to_28x28
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import write_table
+from mnistlab.fileio import open_regular, write_table
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 MANIFEST_NAME = "labels.csv"
@@ -77,7 +78,8 @@ def _read_manifest(
     manifest: Path, root: Path, classes: Sequence[str] | None, preprocess: str
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     try:
-        with open(manifest, newline="", encoding="utf-8-sig") as f:  # -sig: a BOM from Excel is fine
+        raw = open_regular(manifest, "a filename,label CSV manifest")
+        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:  # -sig: a BOM from Excel is fine
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFormatError(f"{manifest}: cannot read the manifest ({exc})") from None

@@ -12,6 +12,7 @@ import numpy as np
 
 from mnistlab.datasets.idx import MAX_IDX_BYTES
 from mnistlab.errors import DataFormatError
+from mnistlab.fileio import open_regular
 
 KEYS = ("images", "labels", "classes")
 
@@ -24,17 +25,18 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, list[str]
     """
     path = Path(path)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_regular(path, "an .npz file") as raw, zipfile.ZipFile(raw) as archive:
             members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
             if "images" not in members:
                 raise DataFormatError(f"{path}: no 'images' array (found {sorted(members) or 'none'})")
             for key in KEYS:
                 if key in members:
                     _check_header(archive, members[key], path, key)
-        with np.load(path, allow_pickle=False) as data:
-            images = data["images"]
-            labels = data.get("labels")
-            classes = data.get("classes")
+            raw.seek(0)
+            with np.load(raw, allow_pickle=False) as data:
+                images = data["images"]
+                labels = data.get("labels")
+                classes = data.get("classes")
     except FileNotFoundError:
         raise DataFormatError(f"{path}: file not found") from None
     except DataFormatError:

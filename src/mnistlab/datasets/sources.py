@@ -23,6 +23,7 @@ from mnistlab.datasets.preprocess import check_preprocess
 from mnistlab.datasets.registered import load_registered
 from mnistlab.datasets.registry import REGISTRY, get_info
 from mnistlab.errors import DataFormatError, DataNotAvailableError, ParameterError
+from mnistlab.fileio import MAX_TEXT_BYTES, open_regular, read_bounded
 
 ACCEPTED = (
     "a registered data set ({names}), a Kaggle-layout .csv file, an image folder (one sub-folder per class, or "
@@ -90,7 +91,7 @@ def _format_of(path: Path) -> str:
     if "idx3" in name:
         return "idx"
     if name.endswith(".csv"):
-        with open(path, "rb") as f:
+        with open_regular(path, "a CSV file") as f:
             first = f.read(64).lstrip(b"\xef\xbb\xbf").lower()
         return "images" if first.startswith(b"filename") else "csv"  # a manifest names image files
     raise DataFormatError(
@@ -370,9 +371,10 @@ def user_datasets() -> dict[str, dict]:
     if not path.is_file():
         return {}
     try:
-        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("datasets", {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{path}: not valid TOML ({exc})") from None
+        text = read_bounded(path, "a data set registry", MAX_TEXT_BYTES).decode("utf-8")
+        entries = tomllib.loads(text).get("datasets", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise DataFormatError(f"{path}: not valid TOML ({str(exc)[:200] or 'nested too deeply'})") from None
     if not isinstance(entries, dict) or not all(
         isinstance(e, dict) and "train" in e for e in entries.values()
     ):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mnistlab import viz
 from mnistlab.errors import ParameterError
+from mnistlab.fileio import MAX_TEXT_BYTES, read_bounded
 from mnistlab.reports.html import png_data_uri, render, svg_markup
 
 LEADERBOARD_COLUMNS = [
@@ -106,7 +107,9 @@ def _extras(path: Path) -> dict:
     found = {}
     for name, title in (("graph_compare.md", "Similarity graphs and mistake detectors"),):
         if (path / name).is_file():
-            found[title] = (path / name).read_text()
+            found[title] = read_bounded(path / name, "a results table", MAX_TEXT_BYTES).decode(
+                "utf-8", "replace"
+            )
     return found
 
 

@@ -15,7 +15,7 @@ import torch
 
 from mnistlab import runs
 from mnistlab.errors import DataFormatError, MnistlabError
-from mnistlab.fileio import atomic_write
+from mnistlab.fileio import atomic_write, read_bounded
 from mnistlab.models import TorchClassifier
 from mnistlab.runs.signing import signature, signed_here
 
@@ -142,7 +142,7 @@ def exported_here(run_path: Path) -> bool:
     onnx_path, signature_path = run_path / ONNX_FILE, run_path / SIGNATURE_FILE
     if not (onnx_path.is_file() and signature_path.is_file()) or signature_path.stat().st_size > 1024:
         return False
-    saved = signature_path.read_text("ascii", errors="replace").strip()
+    saved = read_bounded(signature_path, "a signature", 1024).decode("ascii", "replace").strip()
     return signed_here(onnx_path, saved) and _exported_from(onnx_path) == _weights_digest(run_path)
 
 

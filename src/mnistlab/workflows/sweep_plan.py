@@ -40,6 +40,7 @@ from pathlib import Path
 
 from mnistlab import models
 from mnistlab.errors import MnistlabError, ParameterError
+from mnistlab.fileio import MAX_TEXT_BYTES, read_bounded
 
 PLAN_FILE = "sweep.json"
 SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction", "reference"}
@@ -89,11 +90,13 @@ def read_sweep(path: str | Path) -> SweepPlan:
     """Read and check a sweep file: every model and parameter name and value is checked before anything runs."""
     path = Path(path)
     try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
+        config = tomllib.loads(read_bounded(path, "a sweep file", MAX_TEXT_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise MnistlabError(f"{path}: sweep file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MnistlabError(f"{path}: not a readable TOML sweep file ({exc})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise MnistlabError(
+            f"{path}: not a readable TOML sweep file ({str(exc)[:200] or 'nested too deeply'})"
+        ) from None
     where = str(path)
     _no_unknown(config, SWEEP_KEYS, where)
     for key in ("name", "out", "data", "models"):
