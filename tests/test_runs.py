@@ -72,7 +72,7 @@ def test_tampered_truncated_and_foreign_files_are_refused(saved_runs, tmp_path):
     truncated = copy_run(root / "torch", tmp_path / "truncated")
     weights = truncated / "weights.safetensors"
     weights.write_bytes(weights.read_bytes()[:-1000])
-    with pytest.raises(RunError, match="weights.safetensors: not a valid safetensors file"):
+    with pytest.raises(RunError, match="weights.safetensors: (not a valid safetensors file|holds .* fewer)"):
         runs.load(truncated)
     swapped = copy_run(root / "torch", tmp_path / "swapped")
     config = json.loads((swapped / "config.json").read_text())

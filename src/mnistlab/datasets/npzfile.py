@@ -31,7 +31,7 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, list[str]
                 raise DataFormatError(f"{path}: no 'images' array (found {sorted(members) or 'none'})")
             for key in KEYS:
                 if key in members:
-                    _check_header(archive, members[key], path, key)
+                    check_array_member(archive, members[key], path, key)
             raw.seek(0)
             with np.load(raw, allow_pickle=False) as data:
                 images = data["images"]
@@ -56,8 +56,10 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, list[str]
     return _pixels(images, path), _labels(labels, path), _names(classes, path)
 
 
-def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) -> None:
-    """The array's declared shape and type, read from its first bytes, must fit the size the archive declares."""
+def check_array_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, key: str) -> None:
+    """The array ``info`` of a zip archive (an .npz, a skops file): its declared shape and type, read from its
+    first bytes, must fit the size the archive declares, hold no Python objects, and stay under 4 GiB; checked
+    before the array is read."""
     with archive.open(info) as stream:
         version = np.lib.format.read_magic(stream)
         read_header = (

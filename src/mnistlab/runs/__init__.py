@@ -21,6 +21,8 @@ from mnistlab.runs.folder import (
     list_runs,
     prepare_folder,
     read_config,
+    read_history,
+    read_metrics,
 )
 
 # Loading a model needs PyTorch or scikit-learn: those names are imported when first used.
@@ -52,6 +54,8 @@ __all__ = [
     "load_run",
     "prepare_folder",
     "read_config",
+    "read_history",
+    "read_metrics",
     "recorded_parts",
     "save",
     "test_data",

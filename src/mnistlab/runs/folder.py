@@ -15,7 +15,7 @@ from typing import Any
 
 from mnistlab.errors import DataFormatError, RunError
 from mnistlab.fileio import read_json
-from mnistlab.models.networks import IMAGE_FEATURES
+from mnistlab.runs.schema import check_config, check_history, check_metrics
 
 CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
     "config.json",
@@ -78,38 +78,19 @@ def read_config(path: str | Path) -> dict:
     known = isinstance(config, dict) and config.get("kind") in {"torch", "sklearn"}
     if not known or config.get("format") not in READABLE_FORMATS:
         raise RunError(f"{path / CONFIG}: not a mnistlab run config (formats {READABLE_FORMATS})")
-    _check_config(config, path / CONFIG)
-    return config
+    return check_config(config, path / CONFIG)
 
 
-MAX_CLASSES = 10_000
+def read_history(path: str | Path) -> list[dict]:
+    """A run's ``history.json``, checked (an empty history when the file is absent)."""
+    file = Path(path) / HISTORY
+    return check_history(read_run_json(file, default=[]), file)
 
 
-def _check_config(config: dict, file: Path) -> None:
-    """The fields a loader uses, checked before anything is built from them (sizes bounded, types exact)."""
-
-    def refuse(field: str, expected: str) -> None:
-        raise RunError(f"{file}: {field}={config.get(field)!r}; expected {expected}")
-
-    classes, labels = config.get("classes"), config.get("classes_")
-    if (
-        not isinstance(classes, list)
-        or not 2 <= len(classes) <= MAX_CLASSES
-        or not all(isinstance(c, str) for c in classes)
-    ):
-        refuse("classes", f"a list of 2..{MAX_CLASSES} class names")
-    if not isinstance(labels, list) or not 2 <= len(labels) <= len(classes):
-        refuse("classes_", "the list of labels the model was trained on, at most one per class")
-    if not all(isinstance(v, int | str) and not isinstance(v, bool) for v in labels):
-        refuse("classes_", "labels that are integers or strings")
-    n_features = config.get("n_features_in", IMAGE_FEATURES)
-    if not isinstance(n_features, int) or isinstance(n_features, bool) or not 1 <= n_features <= 1_000_000:
-        refuse("n_features_in", "an integer 1..1000000")
-    if config["kind"] == "torch" and not isinstance(config.get("params"), dict):
-        refuse("params", "an object of TorchClassifier parameters")
-    for field in ("data", "model"):
-        if not isinstance(config.get(field), str):
-            refuse(field, "a name")
+def read_metrics(path: str | Path) -> dict:
+    """A run's ``metrics.json``, checked (empty when the file is absent)."""
+    file = Path(path) / METRICS
+    return check_metrics(read_run_json(file, default={}), file)
 
 
 def list_runs(root: str | Path) -> list[dict]:
@@ -118,10 +99,10 @@ def list_runs(root: str | Path) -> list[dict]:
     for config_path in sorted(Path(root).glob("**/" + CONFIG)):
         try:
             config = read_json(config_path)
-            metrics = read_json(config_path.parent / METRICS, default={})
+            metrics = read_metrics(config_path.parent)
         except DataFormatError:
             continue  # not a run folder (or a damaged one): listing goes on
-        if not isinstance(config, dict) or not isinstance(metrics, dict):
+        if not isinstance(config, dict):
             continue
         rows.append(
             {

@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator
 
 from mnistlab import __version__
-from mnistlab.errors import RunError
+from mnistlab.errors import DataFormatError, RunError
 from mnistlab.fileio import atomic_write, write_json
 from mnistlab.models import TorchClassifier, networks
 from mnistlab.runs.folder import (
@@ -30,7 +30,8 @@ from mnistlab.runs.folder import (
     WEIGHTS,
     Run,
     read_config,
-    read_run_json,
+    read_history,
+    read_metrics,
 )
 from mnistlab.runs.signing import signature, signed_here
 
@@ -125,9 +126,31 @@ def load_run(path: str | Path, trust: bool = False) -> Run:
     path = Path(path)
     config = read_config(path)
     estimator = _load_torch(path, config) if config["kind"] == "torch" else _load_sklearn(path, config, trust)
-    history = read_run_json(path / HISTORY, default=[])
-    metrics = read_run_json(path / METRICS, default={})
-    return Run(path, estimator, config, history, metrics)
+    return Run(path, estimator, config, read_history(path), read_metrics(path))
+
+
+MAX_NETWORK_BYTES = 4 << 30  # 4 GiB of float32 weights: a thousand times the largest registered network
+
+
+def _check_network_size(shape_only: torch.nn.Module, path: Path) -> None:
+    """The network a config implies must fit in its weights file (and under :data:`MAX_NETWORK_BYTES`) before it
+    is built: a config of width 4096 over 1,000,000 features would otherwise allocate 16 GB, then fail to load
+    a 100 KB file into it."""
+    implied = sum(t.numel() * t.element_size() for t in shape_only.state_dict().values())
+    try:
+        on_disk = os.stat(path / WEIGHTS).st_size
+    except FileNotFoundError:
+        raise RunError(f"{path / WEIGHTS}: missing") from None
+    if implied > MAX_NETWORK_BYTES:
+        raise RunError(
+            f"{path / CONFIG}: describes a network of {implied:,} bytes; mnistlab builds at most "
+            f"{MAX_NETWORK_BYTES >> 30} GiB"
+        )
+    if implied > on_disk:
+        raise RunError(
+            f"{path / WEIGHTS}: holds {on_disk:,} bytes, fewer than the {implied:,} bytes of the network "
+            f"{CONFIG} describes (truncated, or the config does not belong to these weights)"
+        )
 
 
 def _load_torch(path: Path, config: dict) -> TorchClassifier:
@@ -136,9 +159,12 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
         clf.validate_params()  # before anything is built: a width of 10**6 is refused, not allocated
         classes = np.asarray(config["classes_"])
         n_features = int(config.get("n_features_in", networks.IMAGE_FEATURES))
-        net = networks.build(clf.architecture, len(classes), clf.width, n_features)
+        with torch.device("meta"):  # shapes only: nothing is allocated yet
+            shape_only = networks.build(clf.architecture, len(classes), clf.width, n_features)
     except (TypeError, ValueError, KeyError) as exc:
         raise RunError(f"{path / CONFIG}: invalid model parameters ({exc})") from None
+    _check_network_size(shape_only, path)
+    net = networks.build(clf.architecture, len(classes), clf.width, n_features)
     try:
         state = load_file(str(path / WEIGHTS))
     except FileNotFoundError:
@@ -156,14 +182,77 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
         ) from None
     net.eval()
     clf.network_, clf.classes_, clf.n_features_in_ = net, classes, n_features
-    clf.history_ = read_run_json(path / HISTORY, default=[])
+    clf.history_ = read_history(path)
     return clf
+
+
+MAX_SKOPS_BYTES = 4 << 30  # declared, uncompressed: a forest of a few hundred MB is fine, a zip bomb is not
+MAX_SCHEMA_BYTES = 64 << 20
+MAX_REPEATED_BYTES = 64 << 20  # arrays loaded again because the schema names them more than once
+
+
+def _check_skops_archive(file: Path) -> None:
+    """Before skops reads anything: the archive's declared sizes are bounded, each array's header fits its
+    member's size, and arrays named more than once by the schema add at most 64 MB (one 200 MB array named by
+    8 nodes cost 3.5 GB inside skops' own trust check)."""
+    import json
+    import zipfile
+    from collections import Counter
+
+    from mnistlab.datasets.npzfile import check_array_member
+    from mnistlab.fileio import open_regular
+
+    try:
+        with open_regular(file, "a skops file") as raw, zipfile.ZipFile(raw) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            declared = sum(info.file_size for info in members.values())
+            if "schema.json" not in members or members["schema.json"].file_size > MAX_SCHEMA_BYTES:
+                raise RunError(
+                    f"{file}: no schema.json of at most {MAX_SCHEMA_BYTES >> 20} MB; not a skops file"
+                )
+            if declared > MAX_SKOPS_BYTES:
+                raise RunError(f"{file}: declares {declared:,} bytes, more than mnistlab loads")
+            for name, info in members.items():
+                if name.endswith(".npy"):
+                    check_array_member(archive, info, file, name)
+            schema = json.loads(archive.read("schema.json"))
+    except FileNotFoundError:
+        raise RunError(f"{file}: missing") from None
+    except (DataFormatError, RunError) as exc:
+        raise RunError(str(exc)) from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RecursionError, NotImplementedError) as exc:
+        raise RunError(f"{file}: not a valid skops file ({type(exc).__name__}: {exc})") from None
+    # scikit-learn objects can share an array (SVC does): a repeat is fine, a repeat that multiplies memory is not
+    counts = Counter(_array_files(schema))
+    sizes = {name: info.file_size for name, info in members.items()}
+    repeated = sum(sizes.get(name, 0) * (count - 1) for name, count in counts.items())
+    if repeated > MAX_REPEATED_BYTES:
+        name = max(counts, key=lambda n: sizes.get(n, 0) * (counts[n] - 1))
+        raise RunError(
+            f"{file}: the {sizes.get(name, 0):,}-byte array {name} is referenced {counts[name]} times "
+            f"({repeated:,} bytes more than the archive holds); refused as crafted"
+        )
+
+
+def _array_files(schema) -> list[str]:
+    """Every array file a skops schema references (walked without recursion: the schema may be deep)."""
+    found, stack = [], [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("file"), str):
+                found.append(node["file"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def _load_sklearn(path: Path, config: dict, trust: bool) -> BaseEstimator:
     import skops.io
 
     file = path / SKOPS
+    _check_skops_archive(file)
     try:
         untrusted = skops.io.get_untrusted_types(file=file)
     except FileNotFoundError:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mnistlab.datasets.preprocess import load_for_prediction
 from mnistlab.errors import DataFormatError, MnistlabError
-from mnistlab.fileio import read_json
+from mnistlab.runs.folder import read_metrics
 from mnistlab.serve.predict import Predictor, onnx_available
 from mnistlab.serve.requests import PredictJSON, input_of
 
@@ -247,8 +247,7 @@ def _model_info(predictor: Predictor) -> dict:
 
     config = predictor.config
     data = config.get("data", "?")
-    metrics_file = predictor.run / "metrics.json"
-    metrics = read_json(metrics_file, {}) if metrics_file.is_file() else {}
+    metrics = read_metrics(predictor.run)
     report = metrics.get("evaluation", {}).get("report", {})
     shown = {
         "test_accuracy": metrics.get("test_accuracy"),

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mnistlab import models
+from mnistlab import models, runs
 from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.fileio import read_json, write_json, write_table
 from mnistlab.parallel import check_jobs, parallel
@@ -137,10 +137,19 @@ def _claim_folder(plan: SweepPlan) -> None:
 
 
 def _finished_row(trial: Trial, out: Path) -> dict | None:
+    """The row of a trial whose run folder is complete (config.json is written last, and it and the metrics
+    read back); None for a trial to run (again): never done, or stopped halfway through saving."""
     folder = trial.folder(out)
-    if not (folder / "metrics.json").is_file():
+    if not (folder / runs.CONFIG).is_file():
         return None
-    return _row(trial, out, "ok", metrics=read_json(folder / "metrics.json"))
+    try:
+        runs.read_config(folder)
+        metrics = runs.read_metrics(folder)
+    except MnistlabError:
+        return None
+    if metrics.get("test_accuracy") is None:
+        return None
+    return _row(trial, out, "ok", metrics=metrics)
 
 
 def _row(trial: Trial, out: Path, status: str, metrics: dict | None = None, error: str = "") -> dict:
