@@ -139,9 +139,8 @@ def _check_evaluation(evaluation: Any, file: Path) -> None:
         _refuse(file, "evaluation.log_loss", evaluation["log_loss"], "a number")
     report = evaluation.get("report")
     if not isinstance(report, dict) or not all(
-        isinstance(row, dict) and all(_is_number(v) for v in row.values())
-        for row in report.values()
-        if not _is_number(row)
+        _is_number(row) if key == "accuracy" else isinstance(row, dict) and all(map(_is_number, row.values()))
+        for key, row in report.items()
     ):
         _refuse(file, "evaluation.report", report, "an object of per-class objects of numbers")
     matrix = evaluation.get("confusion_matrix")

@@ -248,7 +248,7 @@ def _model_info(predictor: Predictor) -> dict:
     config = predictor.config
     data = config.get("data", "?")
     metrics = read_metrics(predictor.run)
-    report = metrics.get("evaluation", {}).get("report", {})
+    report = (metrics.get("evaluation") or {}).get("report", {})
     shown = {
         "test_accuracy": metrics.get("test_accuracy"),
         "test_log_loss": metrics.get("test_loss"),
