@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
+from urllib.parse import quote
 
 from mnistlab.errors import ParameterError
 from mnistlab.fileio import atomic_write
@@ -30,6 +31,18 @@ def png_data_uri(display, dpi: int = 90) -> str:
     with house_style():
         display.figure_.savefig(buffer, format="png", dpi=dpi)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def relative_url(path: str | Path) -> str:
+    """A file path as a relative link that always stays a path: every character that means something in a URL
+    (``:`` of a scheme such as ``javascript:``, ``#``, ``?``, ``%``, spaces) is percent-encoded.
+
+    >>> relative_url("runs/javascript:alert(1)/report.html")
+    './runs/javascript%3Aalert%281%29/report.html'
+    >>> relative_url("a #1?/report.html")
+    './a%20%231%3F/report.html'
+    """
+    return "./" + quote(Path(path).as_posix().removeprefix("./"), safe="/")
 
 
 def render(template: str, out: str | Path, **context) -> Path:

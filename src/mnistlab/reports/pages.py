@@ -13,7 +13,7 @@ from pathlib import Path
 from mnistlab import viz
 from mnistlab.errors import ParameterError
 from mnistlab.fileio import MAX_TEXT_BYTES, read_bounded
-from mnistlab.reports.html import png_data_uri, render, svg_markup
+from mnistlab.reports.html import png_data_uri, relative_url, render, svg_markup
 
 LEADERBOARD_COLUMNS = [
     ("run", "run"),
@@ -121,7 +121,12 @@ def leaderboard_page(reported: list[tuple], out: str | Path) -> Path:
     for run, page in reported:
         head = headline(run)
         parameters = int(head["parameters"].replace(",", "")) if head["parameters"] != "-" else 0
-        row = {**head, "link": relpath(page, out.parent), "run": run.path.name, "parameters_n": parameters}
+        row = {
+            **head,
+            "link": relative_url(relpath(page, out.parent)),
+            "run": run.path.name,
+            "parameters_n": parameters,
+        }
         rows.append(row)
         by_data.setdefault(head["data"], []).append(row)
         histories.setdefault(head["data"], {})[run.path.name] = run.history
@@ -164,7 +169,9 @@ def sweep_page(
     trials: dict[str, list[dict]] = {d: [] for d in groups}
     for row in rows:
         folder = Path(row["folder"])
-        trials[row["data"]].append(row | {"name": folder.name, "link": f"trials/{folder.name}/"})
+        trials[row["data"]].append(
+            row | {"name": folder.name, "link": relative_url(f"trials/{folder.name}") + "/"}
+        )
     figures = {
         d: svg_markup(viz.SweepDisplay.from_summary(g)) if any(r["seeds"] for r in g) else None
         for d, g in groups.items()
