@@ -12,7 +12,7 @@ from mnistlab import datasets
 bs4 = pytest.importorskip("bs4")
 
 
-@pytest.mark.parametrize("name", ["javascript:alert(1)", "a #1?x=2", "50% off", "data:text"])
+@pytest.mark.parametrize("name", ["javascript:alert(1)", "a #1?x=2 50% off"])
 def test_every_run_name_becomes_a_link_to_its_own_page(tmp_path, name, blobs):
     from mnistlab.workflows import evaluate_run, leaderboard, train_model
 
