@@ -86,7 +86,7 @@ def test_reference_accuracies_and_the_leaderboard_page(tmp_path, capsys):
     page = (tmp_path / "out" / "leaderboard.html").read_text()
     assert "<h2>mnist</h2>" in page and page.count("<svg") == 1 and "8 of 8 trials finished" in page
     for row in table(tmp_path / "out"):
-        link = f'href="trials/{Path(row["folder"]).name}/"'
+        link = f'href="./trials/{Path(row["folder"]).name}/"'
         assert link in page and (tmp_path / "out" / "trials" / Path(row["folder"]).name).is_dir()
     knn = next(r for r in summary if r["model"] == "knn")
     assert f"{100 * float(knn['difference']):+.2f}" in page and not re.search(

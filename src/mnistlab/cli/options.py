@@ -77,6 +77,7 @@ FLAGS = {
     "host": "--host",
     "jobs": "--jobs",
     "limit": "--limit",
+    "max_trials": "--max-trials",
     "method": "--method",
     "n": "--n",
     "near_ratio": "--near-ratio",

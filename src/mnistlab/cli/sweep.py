@@ -21,12 +21,17 @@ def sweep(
     out: Annotated[
         Path | None, typer.Option(help="Write the sweep here instead of the file's 'out' folder.")
     ] = None,
+    max_trials: Annotated[
+        int, typer.Option(help="Refuse a sweep file asking for more trials than this.")
+    ] = 1000,
 ) -> None:
     """Train every trial of a sweep that is not finished yet; write results.csv, summary.csv and leaderboard.html in
     its folder."""
     from mnistlab.workflows import run_sweep
 
-    result = run_sweep(file, jobs, cluster, track, tracking_uri, on_trial=_print_trial, out=out)
+    result = run_sweep(
+        file, jobs, cluster, track, tracking_uri, on_trial=_print_trial, out=out, max_trials=max_trials
+    )
     echo(
         f"{result.ran} trials trained now, {len(result.rows)} in the table, {len(result.failed)} failed: "
         f"{result.out / 'summary.csv'}, {result.out / 'leaderboard.html'}"

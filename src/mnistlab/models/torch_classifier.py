@@ -213,6 +213,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             raise DataFormatError(
                 f"need at least two classes to train a classifier; got 1 class: {self.classes_[0]}"
             )
+        networks.check_fits_in_memory(  # before any allocation: a width of 4096 at batch 1024 is ~300 GiB
+            self.architecture, len(self.classes_), self.width, n_features, min(self.batch_size, len(X))
+        )
         targets = np.searchsorted(self.classes_, y)
         inputs = as_model_input(X)
         if validation_data is None and self.validation_split:

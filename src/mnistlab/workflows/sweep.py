@@ -14,6 +14,7 @@ atomically: an interrupted sweep keeps its table and picks up where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import statistics
@@ -25,7 +26,7 @@ from mnistlab import models, runs
 from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.fileio import read_json, write_json, write_table
 from mnistlab.parallel import check_jobs, parallel
-from mnistlab.workflows.sweep_plan import PLAN_FILE, SweepPlan, Trial, read_sweep, reference_for
+from mnistlab.workflows.sweep_plan import MAX_TRIALS, PLAN_FILE, SweepPlan, Trial, read_sweep, reference_for
 
 __all__ = ["SweepResult", "read_sweep", "reference_for", "run_sweep", "summarise"]
 
@@ -43,6 +44,11 @@ SUMMARY_COLUMNS = [
     "mean_train_seconds",
     "failed",
 ]
+LOCK_FILE, RUNNING = ".sweep.lock", ".running"
+WORKER_DIED = (
+    "WorkerDied: the process training this trial died (killed by the system, often for lack of memory); "
+    "run the sweep again to retry it"
+)
 RESULT_COLUMNS = [
     "data",
     "model",
@@ -81,33 +87,91 @@ def run_sweep(
     cluster_timeout: float = 10.0,
     on_trial: Callable[[dict], None] | None = None,
     out: str | Path | None = None,
+    max_trials: int = MAX_TRIALS,
 ) -> SweepResult:
     """Train every unfinished trial (``jobs`` at once; on the Dask cluster at ``cluster`` when given) and write
     the tables and the leaderboard page. A failing trial is recorded with its error and the others go on.
     ``track="mlflow"`` also logs each trial to MLflow (a parent run for the sweep, a child run per trial).
     ``on_trial(row)`` is called as each trial finishes (the command line prints it); ``out`` writes the sweep to
-    another folder than the file's ``out``."""
-    plan = plan if isinstance(plan, SweepPlan) else read_sweep(plan)
+    another folder than the file's ``out``; ``max_trials`` bounds the number of trials a sweep file may ask for.
+
+    One sweep at a time works in a folder (a second one is refused while the first runs). A trial whose worker
+    process dies (killed by the system, often for lack of memory) is recorded as failed and the others go on;
+    running the sweep again retries failed and unfinished trials."""
+    plan = plan if isinstance(plan, SweepPlan) else read_sweep(plan, max_trials)
     if out is not None:
         plan = dataclasses.replace(plan, out=Path(out))
     check_jobs(jobs)  # before anything is written
-    _claim_folder(plan)
-    rows = {t.key: r for t in plan.trials if (r := _finished_row(t, plan.out)) is not None}
-    pending = [t for t in plan.trials if t.key not in rows]
-    tracker = _tracker(track, tracking_uri, plan)
-    result = SweepResult(plan.out)
-    _write_tables(plan, rows, result)  # a resumed sweep's tables and page are current before its next trial
-    for trial, row in _parallel(pending, plan, jobs, cluster, cluster_timeout):
-        rows[trial.key] = row
-        result.ran += 1
-        _write_tables(plan, rows, result)
-        if on_trial:
-            on_trial(row)
+    with _locked(plan.out):
+        _claim_folder(plan)
+        rows = {t.key: r for t in plan.trials if (r := _finished_row(t, plan.out)) is not None}
+        tracker = _tracker(track, tracking_uri, plan)
+        result = SweepResult(plan.out)
+        _write_tables(
+            plan, rows, result
+        )  # a resumed sweep's tables and page are current before its next trial
+
+        def record(trial: Trial, row: dict) -> None:
+            rows[trial.key] = row
+            result.ran += 1
+            _write_tables(plan, rows, result)
+            if on_trial:
+                on_trial(row)
+            if tracker:
+                tracker.log_trial(trial, row, trial.folder(plan.out))
+
+        _run_pending(plan, rows, record, jobs, cluster, cluster_timeout)
         if tracker:
-            tracker.log_trial(trial, row, trial.folder(plan.out))
-    if tracker:
-        tracker.close()
+            tracker.close()
     return result
+
+
+def _run_pending(plan: SweepPlan, rows: dict, record, jobs: int, cluster, timeout: float) -> None:
+    """Run the trials without a row. When a worker process dies, every trial that had started and not finished
+    is a suspect: each runs again alone in a fresh worker, and the one whose worker dies again (alone, so it is
+    the cause) becomes a failed row; then the rest go on in a fresh pool."""
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    running, suspects = plan.out / RUNNING, set()
+    while pending := [t for t in plan.trials if t.key not in rows]:
+        alone = [t for t in pending if t.key in suspects][:1]
+        batch, n_jobs = (
+            (alone, max(jobs, 2)) if alone else (pending, jobs)
+        )  # 2: a worker process, not this one
+        try:
+            for trial, row in _parallel(batch, plan, n_jobs, cluster, timeout):
+                (running / trial.key).unlink(missing_ok=True)
+                record(trial, row)
+        except BrokenProcessPool:
+            if alone:
+                (running / alone[0].key).unlink(missing_ok=True)
+                record(alone[0], _row(alone[0], plan.out, "failed", error=WORKER_DIED))
+                continue
+            started = {t.key for t in batch if (running / t.key).exists() and t.key not in rows}
+            for key in started:
+                (running / key).unlink(missing_ok=True)
+            suspects |= started or {t.key for t in batch if t.key not in rows}
+
+
+@contextlib.contextmanager
+def _locked(out: Path):
+    """Hold ``out/.sweep.lock`` for the sweep: a second sweep on the same folder is refused, not run twice."""
+    import fcntl
+
+    if out.exists() and not out.is_dir():
+        raise MnistlabError(f"{out}: is a file; the sweep's `out` must be a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK_FILE, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MnistlabError(
+                f"{out}: another sweep is running in this folder; wait for it, or choose another 'out'"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _claim_folder(plan: SweepPlan) -> None:
@@ -122,7 +186,7 @@ def _claim_folder(plan: SweepPlan) -> None:
                 f"{plan.out}: holds another sweep ({held.get('identity', {}).get('name')!r}); "
                 "choose another 'out' for this one"
             )
-    elif plan.out.exists() and any(plan.out.iterdir()):
+    elif plan.out.exists() and any(p.name != LOCK_FILE for p in plan.out.iterdir()):
         raise MnistlabError(f"{plan.out}: exists and is not a sweep folder; choose another 'out'")
     plan.out.mkdir(parents=True, exist_ok=True)
     write_json(
@@ -174,6 +238,8 @@ def run_trial(
     """One trial in a worker: an ordinary run folder; a user's mistake or a bug becomes a failed row."""
     from mnistlab.workflows.train import train_model
 
+    (out / RUNNING).mkdir(exist_ok=True)
+    (out / RUNNING / trial.key).touch()  # if this process dies, the sweep knows which trial it was running
     params = dict(trial.params)
     if threads and models.get_spec(trial.model).kind == "torch":
         params.setdefault("threads", threads)

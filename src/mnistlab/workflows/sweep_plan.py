@@ -43,6 +43,9 @@ from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.fileio import MAX_TEXT_BYTES, read_bounded
 
 PLAN_FILE = "sweep.json"
+MAX_TRIALS = (
+    1000  # a sweep file asking for more is refused unless max_trials is raised (a typo can ask for 10**6)
+)
 SWEEP_KEYS = {"name", "out", "data", "seeds", "limit", "models", "validation_fraction", "reference"}
 MODEL_KEYS = {"name", "grid", "sample", "sample_seed", "seeds", "reference"}
 
@@ -86,8 +89,9 @@ class SweepPlan:
         return {"name": self.name, "limit": self.limit, "validation_fraction": self.validation_fraction}
 
 
-def read_sweep(path: str | Path) -> SweepPlan:
-    """Read and check a sweep file: every model and parameter name and value is checked before anything runs."""
+def read_sweep(path: str | Path, max_trials: int = MAX_TRIALS) -> SweepPlan:
+    """Read and check a sweep file: every model and parameter name and value is checked before anything runs,
+    and the number of trials is counted before any grid is expanded (more than ``max_trials`` is refused)."""
     path = Path(path)
     try:
         config = tomllib.loads(read_bounded(path, "a sweep file", MAX_TEXT_BYTES).decode("utf-8"))
@@ -102,13 +106,20 @@ def read_sweep(path: str | Path) -> SweepPlan:
     for key in ("name", "out", "data", "models"):
         if key not in config:
             raise ParameterError(f"{where}: missing '{key}'")
+    for key in ("name", "out"):
+        if not isinstance(config[key], str) or not config[key].strip():
+            raise ParameterError(f"{where}: {key}={config[key]!r}; expected a non-empty string")
     data = _strings(config["data"], f"{where}: data")
     seeds = _seeds(config.get("seeds", [0]), where)
     limit = config.get("limit")
-    if limit is not None and (not isinstance(limit, int) or limit < 10):
+    if limit is not None and (not _is_int(limit) or limit < 10):
         raise ParameterError(f"{where}: limit={limit!r}; expected an integer >= 10")
+    fraction = config.get("validation_fraction", 0.1)
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 <= fraction < 1:
+        raise ParameterError(f"{where}: validation_fraction={fraction!r}; expected a number in [0, 1)")
     if not isinstance(config["models"], list) or not config["models"]:
         raise ParameterError(f"{where}: 'models' must hold at least one [[models]] table")
+    _check_count(config, data, seeds, max_trials, where)
     trials, own_references = [], {}
     for i, entry in enumerate(config["models"]):
         combos = _model_combos(entry, f"{where}: models[{i}]")
@@ -126,10 +137,39 @@ def read_sweep(path: str | Path) -> SweepPlan:
         Path(config["out"]),
         trials,
         limit,
-        float(config.get("validation_fraction", 0.1)),
+        float(fraction),
         where,
         references,
     )
+
+
+def _check_count(config: dict, data: list[str], seeds: list[int], max_trials: int, where: str) -> None:
+    """Count the trials from the grids' sizes (their product is never built) and refuse more than
+    ``max_trials``."""
+    from sklearn.model_selection import ParameterGrid
+
+    total = 0
+    for entry in config["models"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("grid", {}), dict):
+            continue  # named precisely by _model_combos
+        grid = entry.get("grid", {})
+        if not all(isinstance(v, list) and v for v in grid.values()):
+            continue
+        combinations = len(ParameterGrid(grid))
+        sample = entry.get("sample")
+        if _is_int(sample) and sample >= 1:
+            combinations = min(combinations, sample)
+        model_seeds = entry.get("seeds", seeds)
+        total += combinations * len(data) * (len(model_seeds) if isinstance(model_seeds, list) else 1)
+    if total > max_trials:
+        raise ParameterError(
+            f"{where}: {total:,} trials (data x grid combinations x seeds), more than max_trials={max_trials}; "
+            "draw fewer with sample = N, or allow them with max_trials"
+        )
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def reference_key(model: str, params: tuple | str) -> str:
@@ -189,12 +229,22 @@ def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
                 f"{where} ({name}): grid {param} = {values!r}; expected a non-empty list of values"
             )
     sample = entry.get("sample")
-    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int) or sample < 1):
+    if sample is not None and (not _is_int(sample) or sample < 1):
         raise ParameterError(f"{where} ({name}): sample={sample!r}; expected an integer >= 1")
-    combos = [tuple(sorted(params.items())) for params in _expand(grid, sample, entry.get("sample_seed", 0))]
+    sample_seed = entry.get("sample_seed", 0)
+    if not _is_int(sample_seed) or not 0 <= sample_seed < 2**32:
+        raise ParameterError(f"{where} ({name}): sample_seed={sample_seed!r}; expected an integer 0..2**32-1")
+    combos = [tuple(sorted(params.items())) for params in _expand(grid, sample, sample_seed)]
     for combo in combos:
         try:
-            models.create(name, **dict(combo))  # every value checked now, not an hour into the sweep
+            estimator = models.create(
+                name, **dict(combo)
+            )  # every value checked now, not an hour into the sweep
+            if spec.kind == "torch":  # a network too large for this machine: refused before any trial
+                from mnistlab.models.networks import check_fits_in_memory
+
+                batch = min(estimator.batch_size, 60_000)
+                check_fits_in_memory(estimator.architecture, 10, estimator.width, 784, batch)
         except ParameterError as exc:
             raise ParameterError(f"{where} ({name}): {exc}") from None
     return [(name, combo) for combo in combos]
@@ -219,8 +269,10 @@ def _expand(grid: dict[str, list], sample: int | None, sample_seed: int) -> list
 
 def _seeds(seeds, where: str) -> list[int]:
     """Seeds of the sweep, or of one model (a deterministic model needs one)."""
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+    if not isinstance(seeds, list) or not seeds or not all(_is_int(s) and 0 <= s < 2**32 for s in seeds):
         raise ParameterError(f"{where}: seeds={seeds!r}; expected a list of integers >= 0, e.g. [0, 1, 2]")
+    if len(set(seeds)) != len(seeds):
+        raise ParameterError(f"{where}: seeds={seeds!r} repeats a seed; each seed is one trial")
     return seeds
 
 

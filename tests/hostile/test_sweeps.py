@@ -1,0 +1,140 @@
+"""Sweep files that ask for too much or the wrong types, workers that die, two sweeps on one folder, trials
+stopped halfway through saving."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from mnistlab import datasets
+from mnistlab.errors import MnistlabError, ParameterError
+from mnistlab.workflows import sweep as sweep_module
+from mnistlab.workflows.sweep import read_sweep, run_sweep
+
+
+@pytest.fixture
+def data(tmp_path, tmp_home, blobs) -> str:
+    """A small data set registered with its own test split (what a sweep trains on)."""
+    X, y = blobs(120)
+    for split, part in (("train", slice(0, 90)), ("test", slice(90, 120))):
+        dataset = datasets.Dataset(X[part], y[part], ["a", "b", "c"], "toy", split)
+        datasets.export(dataset, tmp_path / "data", "npz")
+    datasets.register("toy", tmp_path / "data" / "train.npz", tmp_path / "data" / "test.npz")
+    return "toy"
+
+
+def write(tmp_path: Path, body: str, data: str = "mnist") -> Path:
+    path = tmp_path / "sweep.toml"
+    path.write_text(f'name = "s"\nout = "{(tmp_path / "out").as_posix()}"\ndata = ["{data}"]\n{body}')
+    return path
+
+
+def test_a_huge_grid_is_counted_and_refused_before_it_is_expanded(tmp_path):
+    values = "[" + ", ".join(map(str, range(10))) + "]"
+    grid = ", ".join(f"p{i} = {values}" for i in range(6))  # 10**6 combinations
+    path = write(tmp_path, f'[[models]]\nname = "knn"\ngrid = {{ {grid.replace("p0", "n_neighbors")} }}\n')
+    path.write_text(
+        path.read_text()
+        .replace("p1 =", "leaf_size =")
+        .replace("p2 =", "p =")
+        .replace("p3 =", "n_jobs =")
+        .replace("p4 =", "weights_x =")
+        .replace(", p5 = " + values, "")
+    )
+    text = path.read_text().replace(", weights_x = " + values, "")
+    path.write_text(text)
+    start = time.perf_counter()
+    with pytest.raises(ParameterError, match=r"10,000 trials .* more than max_trials=1000"):
+        read_sweep(path)
+    assert time.perf_counter() - start < 2 and not (tmp_path / "out").exists()
+
+
+def test_a_sample_of_a_vast_grid_is_drawn_without_building_it(tmp_path):
+    values = "[" + ", ".join(map(str, range(1, 11))) + "]"
+    grid = ", ".join(f"{p} = {values}" for p in ("n_neighbors", "leaf_size", "p"))
+    big = ", ".join(f"{p} = {values}" for p in ("n_neighbors", "leaf_size"))
+    path = write(tmp_path, f'[[models]]\nname = "knn"\ngrid = {{ {grid} }}\nsample = 2\n')
+    start = time.perf_counter()
+    plan = read_sweep(path)
+    assert len(plan.trials) == 2 and time.perf_counter() - start < 5
+    assert big
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('validation_fraction = "abc"\n[[models]]\nname = "knn"\n', "validation_fraction='abc'"),
+        (
+            '[[models]]\nname = "knn"\nsample = 1\nsample_seed = {}\ngrid = { n_neighbors = [1, 2] }\n',
+            "sample_seed={}",
+        ),
+        ('seeds = [true, 0, 0]\n[[models]]\nname = "knn"\n', "seeds=\\[True, 0, 0\\]"),
+        ('seeds = [0, 0]\n[[models]]\nname = "knn"\n', "repeats a seed"),
+        ("limit = true\n[[models]]\nname = 'knn'\n", "limit=True"),
+        ("[[models]]\nname = 'knn'\nx = " + "[" * 5000 + "]" * 5000 + "\n", "not a readable TOML sweep file"),
+    ],
+)
+def test_wrong_types_are_one_line_errors_before_anything_runs(tmp_path, body, message):
+    with pytest.raises(MnistlabError, match=message) as caught:
+        run_sweep(write(tmp_path, body))
+    assert "\n" not in str(caught.value) and not (tmp_path / "out").exists()
+
+
+def test_two_sweeps_on_one_folder_do_not_both_run(tmp_path, data):
+    path = write(tmp_path, '[[models]]\nname = "naive-bayes"\n', data)
+    (tmp_path / "out").mkdir()
+    with open(tmp_path / "out" / ".sweep.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running sweep holds it
+        with pytest.raises(MnistlabError, match="another sweep is running in this folder"):
+            run_sweep(path)
+    assert run_sweep(path).ran == 1  # released: it runs
+
+
+def test_a_trial_stopped_between_its_metrics_and_its_config_is_run_again(tmp_path, data):
+    path = write(tmp_path, '[[models]]\nname = "naive-bayes"\n[[models]]\nname = "logreg"\n', data)
+    first = run_sweep(path)
+    assert first.ran == 2
+    half = Path(first.rows[0]["folder"])
+    (half / "config.json").unlink()  # a crash after metrics.json, before config.json
+    again = run_sweep(path)
+    assert again.ran == 1 and (half / "config.json").is_file()
+
+
+def _dies_on_logreg(trial, args):
+    """A worker that is killed (as by the OOM killer) while training the logreg trial."""
+    if trial.model == "logreg":
+        (args[0] / ".running").mkdir(exist_ok=True)
+        (args[0] / ".running" / trial.key).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return trial, sweep_module.run_trial(trial, *args)
+
+
+def test_a_killed_worker_is_a_failed_trial_and_the_sweep_goes_on(tmp_path, data, monkeypatch):
+    monkeypatch.setattr(sweep_module, "_keyed", _dies_on_logreg)
+    body = '[[models]]\nname = "logreg"\n[[models]]\nname = "naive-bayes"\n[[models]]\nname = "knn"\n'
+    result = run_sweep(write(tmp_path, body, data), jobs=2)
+    status = {row["model"]: row["status"] for row in result.rows}
+    assert status["logreg"] == "failed" and "WorkerDied" in next(
+        r["error"] for r in result.rows if r["model"] == "logreg"
+    )
+    assert status["knn"] == "ok" and status["naive-bayes"] == "ok"
+
+
+def test_a_network_too_large_for_this_machine_is_refused_before_training(tmp_path, blobs):
+    from mnistlab import models
+    from mnistlab.models.networks import available_memory, training_bytes
+
+    assert training_bytes("cnn", 10, 4096, 784, 1024) > available_memory()  # ~320 GiB
+    path = write(tmp_path, '[[models]]\nname = "cnn"\ngrid = { width = [4096], batch_size = [1024] }\n')
+    with pytest.raises(ParameterError, match=r"needs about .* GiB to train; this machine has"):
+        read_sweep(path)
+    X, y = blobs(2000)
+    start = time.perf_counter()
+    with pytest.raises(ParameterError, match="choose a smaller width or batch_size"):
+        models.create("cnn", width=4096, batch_size=1024, epochs=1).fit(X, y)
+    assert time.perf_counter() - start < 10
