@@ -99,10 +99,15 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON text; numpy values become plain ones."""
+    return json.dumps(data, indent=2, default=_json_default)
+
+
 def write_json(path: str | Path, data: Any) -> Path:
     """Write ``data`` as indented JSON atomically; numpy values become plain ones."""
     with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+        tmp.write_text(json_text(data))
     return Path(path)
 
 

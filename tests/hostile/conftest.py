@@ -25,3 +25,31 @@ def run_measured():
         return lines[:-1], int(lines[-1])
 
     return run
+
+
+@pytest.fixture
+def disk_full(monkeypatch):
+    """``disk_full(module, name)``: the writer ``module.name`` starts its file (a few bytes reach the target it
+    was given, a path or an open file) and then fails with ENOSPC, as on a full disk: the fault-injection
+    helper the "nothing is lost" tests share."""
+    import errno
+    import os
+    from pathlib import Path
+
+    def install(module, name: str) -> None:
+        def failing(*args, **kwargs):
+            targets = [
+                a
+                for a in (*args, *kwargs.values())
+                if isinstance(a, str | os.PathLike) or hasattr(a, "write")
+            ]
+            target = targets[0] if targets else None
+            if hasattr(target, "write"):
+                target.write(b"PARTIAL")
+            elif target is not None:
+                Path(target).write_bytes(b"PARTIAL")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(module, name, failing)
+
+    return install

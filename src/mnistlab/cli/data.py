@@ -109,6 +109,10 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="csv, idx, png or npz.")],
     out: Annotated[Path, typer.Option(help="Folder to write into.")],
     split: Annotated[list[str] | None, typer.Option(help="Split(s) to export; default all.")] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace files in --out that no export of this data set wrote."),
+    ] = False,
 ) -> None:
     """Write a data set in another format; reading it back gives the same arrays."""
     from mnistlab import datasets
@@ -117,7 +121,7 @@ def export(
     for part in split or list(parts):
         if part not in parts:
             raise ParameterError(f"{name}: no split {part!r}; it has {', '.join(parts)}")
-        echo(f"{name}/{part} -> {datasets.export(parts[part], out, fmt)}")
+        echo(f"{name}/{part} -> {datasets.export(parts[part], out, fmt, overwrite)}")
 
 
 @app.command()

@@ -107,8 +107,10 @@ def train(
     ).metrics
     loss = f"  test loss {metrics['test_loss']:.4f}" if "test_loss" in metrics else ""
     echo(f"test accuracy {metrics['test_accuracy']:.4f}{loss}")
+    if metrics.get("interrupted"):
+        echo(f"interrupted after {metrics['epochs_completed']} epochs: the best weights so far were kept")
     if out is not None:
-        echo(f"run saved in {out}")
+        echo(f"run saved in {out}" + (" (marked as interrupted)" if metrics.get("interrupted") else ""))
 
 
 def list_runs(

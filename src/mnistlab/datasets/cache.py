@@ -137,12 +137,20 @@ def read_verified(folder: Path, spec: FileSpec) -> bytearray:
 
 
 def _record_verified(folder: Path, name: str, sha256: str, from_gz_md5: str | None = None) -> None:
+    """Remember that ``name`` was verified (so the next use need not hash it again). Written only when the stamp
+    changes; a read-only home is no error: the file is verified again next time."""
     stat = (folder / name).stat()
     stamps = _read_stamp(folder / _VERIFIED)
-    stamps[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
+    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
     if from_gz_md5:
-        stamps[name]["from_gz_md5"] = from_gz_md5
-    write_json(folder / _VERIFIED, stamps)
+        stamp["from_gz_md5"] = from_gz_md5
+    if stamps.get(name) == stamp:
+        return
+    stamps[name] = stamp
+    try:
+        write_json(folder / _VERIFIED, stamps)
+    except OSError as exc:
+        log.debug("could not record the verification of %s (%s); it is verified again next time", name, exc)
 
 
 def source_of(folder: Path) -> str:

@@ -15,7 +15,7 @@ from mnistlab.datasets.idx import read_idx, write_idx
 from mnistlab.datasets.images import read_image_folder, write_image_folder
 from mnistlab.datasets.npzfile import read_npz
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import open_regular, read_json, write_json
+from mnistlab.fileio import atomic_write, open_regular, read_json, write_json
 
 EXPORT_FORMATS = ("csv", "kaggle-csv", "idx", "png", "npz")
 METADATA_FILE = "dataset.json"
@@ -128,17 +128,21 @@ def _dataset(
     return Dataset(images, labels, list(classes), name, split, str(path), kind or sidecar.get("kind"))
 
 
-def _write_kaggle_csv(dataset: Dataset, out: Path) -> Path:
-    """Kaggle's layouts: digits as the digit-recognizer competition (``train.csv`` labelled, ``test.csv`` without
-    labels, ``pixel0..``), anything else as Kaggle's Fashion-MNIST files (``fashion-mnist_train.csv`` /
-    ``fashion-mnist_test.csv``, both labelled, ``pixel1..``)."""
-    if dataset.kind == "digits":
-        target = out / f"{dataset.split}.csv"
-        write_csv(target, dataset.images, dataset.labels if dataset.split != "test" else None)
-    else:
-        target = out / f"fashion-mnist_{dataset.split}.csv"
-        write_csv(target, dataset.images, dataset.labels, first_pixel=1)
-    return target
+def _targets(dataset: Dataset, out: Path, fmt: str) -> list[Path]:
+    """The files (or, for png, the folder) an export writes; the first is the one to read back."""
+    prefix = "t10k" if dataset.split == "test" else dataset.split
+    labelled = dataset.labels is not None
+    if fmt == "csv":
+        return [out / f"{dataset.split}.csv"]
+    if fmt == "kaggle-csv":
+        name = f"{dataset.split}.csv" if dataset.kind == "digits" else f"fashion-mnist_{dataset.split}.csv"
+        return [out / name]
+    if fmt == "npz":
+        return [out / f"{dataset.split}.npz"]
+    if fmt == "idx":
+        images = out / f"{prefix}-images-idx3-ubyte"
+        return [images, out / f"{prefix}-labels-idx1-ubyte"] if labelled else [images]
+    return [out / dataset.split]
 
 
 def _first_data_line(path: Path) -> int:
@@ -150,45 +154,58 @@ def _first_data_line(path: Path) -> int:
     return 2 if first.lstrip(b"\xef\xbb\xbf")[:1].isalpha() else 1
 
 
-def export(dataset: Dataset, out: str | Path, fmt: str) -> Path:
+def export(dataset: Dataset, out: str | Path, fmt: str, overwrite: bool = False) -> Path:
     """Write one split in ``csv``, ``idx``, ``png`` or ``npz`` format under ``out``; reading it back is exact.
 
     Files: ``csv`` -> ``<split>.csv``; ``kaggle-csv`` -> Kaggle's layouts (``train.csv``/``test.csv`` of the
     digit-recognizer for digits, the test file without labels; ``fashion-mnist_<split>.csv`` otherwise); ``idx`` -> official names (``train-images-idx3-ubyte``, ``t10k-...``);
     ``png`` -> ``<split>/00000.png ...`` with a ``labels.csv`` manifest; ``npz`` -> ``<split>.npz``. A
     ``dataset.json`` beside them keeps the name, class names and kind. Returns the path to read back.
+
+    A file that an earlier export of the same data set did not write is never replaced unless ``overwrite``;
+    every file (and a png folder as a whole) is written atomically, so a failed export keeps what was there.
+
+    >>> export(load("mnist", "test"), "exports/mnist", "npz")  # doctest: +SKIP
+    PosixPath('exports/mnist/test.npz')
     """
     if fmt not in EXPORT_FORMATS:
         raise DataFormatError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     sidecar = read_json(out / METADATA_FILE, default={})
     if sidecar and (sidecar.get("name"), sidecar.get("classes")) != (dataset.name, dataset.classes):
         raise DataFormatError(
             f"{out}: already holds data set {sidecar.get('name')!r} (see {METADATA_FILE}); export "
             f"{dataset.name!r} into another folder"
         )
+    targets = _targets(dataset, out, fmt)
+    exported = set(sidecar.get("splits", {}))  # what earlier exports of this data set wrote here
+    foreign = [t for t in targets if t.exists() and t.stem not in exported and t.name not in exported]
+    if foreign and not overwrite:
+        raise DataFormatError(
+            f"{foreign[0]}: exists and was not written by an export of {dataset.name!r}; choose another "
+            "`out`, or overwrite=True to replace it"
+        )
+    out.mkdir(parents=True, exist_ok=True)
     sidecar.update(name=dataset.name, classes=dataset.classes, kind=dataset.kind)
+    target = targets[0]
     if fmt == "csv":
-        target = out / f"{dataset.split}.csv"
         write_csv(target, dataset.images, dataset.labels)
     elif fmt == "kaggle-csv":
-        target = _write_kaggle_csv(dataset, out)
+        labels = dataset.labels if dataset.kind != "digits" or dataset.split != "test" else None
+        write_csv(target, dataset.images, labels, first_pixel=0 if dataset.kind == "digits" else 1)
     elif fmt == "npz":
-        target = out / f"{dataset.split}.npz"
         arrays = {"images": dataset.images, "classes": np.asarray(dataset.classes)}
         if dataset.labels is not None:
             arrays["labels"] = dataset.labels
-        np.savez_compressed(target, **arrays)
+        with atomic_write(target) as tmp, open(tmp, "wb") as file:  # a failed export keeps the old file
+            np.savez_compressed(file, **arrays)
     elif fmt == "idx":
-        prefix = "t10k" if dataset.split == "test" else dataset.split
-        target = out / f"{prefix}-images-idx3-ubyte"
         write_idx(target, dataset.images)
         if dataset.labels is not None:
-            write_idx(out / f"{prefix}-labels-idx1-ubyte", dataset.labels)
+            write_idx(targets[1], dataset.labels)
     else:
-        target = out / dataset.split
         write_image_folder(target, dataset.images, dataset.labels, dataset.classes)
-    sidecar.setdefault("splits", {})[target.stem if fmt != "png" else target.name] = dataset.split
+    for written in targets:  # recorded, so a later export of the same data set may replace them
+        sidecar.setdefault("splits", {})[written.stem if fmt != "png" else written.name] = dataset.split
     write_json(out / METADATA_FILE, sidecar)
     return target

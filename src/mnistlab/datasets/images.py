@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import secrets
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -142,14 +144,39 @@ def _natural_key(name: str) -> tuple[int, int | str]:
 def write_image_folder(
     root: str | Path, images: np.ndarray, labels: np.ndarray | None, classes: Sequence[str]
 ) -> None:
-    """Write ``root/00000.png ...`` and a ``labels.csv`` manifest (class names as labels) that keeps the order."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    width = max(5, len(str(len(images) - 1)))
-    names = [f"{i:0{width}d}.png" for i in range(len(images))]
+    """Write ``root/00000.png ...`` and a ``labels.csv`` manifest (class names as labels) that keeps the order.
 
-    for image, name in zip(images, names, strict=True):
-        Image.fromarray(image).save(root / name, compress_level=1)  # fast zlib level: 28x28 files stay tiny
-    if labels is not None:
-        rows = zip(names, (classes[k] for k in labels), strict=True)
-        write_table(root / MANIFEST_NAME, rows, ["filename", "label"])
+    The folder is written beside ``root`` under a temporary name and renamed into place when complete: a full
+    disk or an interruption leaves the old folder (or none), never a half-written one."""
+    root = Path(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = root.with_name(f".{root.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        staging.mkdir()
+        width = max(5, len(str(len(images) - 1)))
+        names = [f"{i:0{width}d}.png" for i in range(len(images))]
+        for image, name in zip(images, names, strict=True):
+            Image.fromarray(image).save(
+                staging / name, compress_level=1
+            )  # fast zlib level: 28x28 files stay tiny
+        if labels is not None:
+            rows = zip(names, (classes[k] for k in labels), strict=True)
+            write_table(staging / MANIFEST_NAME, rows, ["filename", "label"])
+        _swap_into_place(staging, root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_into_place(staging: Path, root: Path) -> None:
+    """Rename the complete ``staging`` folder to ``root``; an old ``root`` is moved aside first, removed after."""
+    if not root.exists():
+        os.rename(staging, root)
+        return
+    old = root.with_name(f".{root.name}.{os.getpid()}-{secrets.token_hex(4)}.old")
+    os.rename(root, old)
+    try:
+        os.rename(staging, root)
+    except OSError:
+        os.rename(old, root)  # put the old folder back
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -91,6 +91,12 @@ def headline(run) -> dict:
         "source": source.get("test", {}).get("split", run.config["data"]),
         "sha256": source.get("test", {}).get("sha256"),
         "splits": "; ".join(f"{k}: {v}" for k, v in (run.metrics.get("splits") or {}).items() if v),
+        "interrupted": (
+            f"Training was interrupted after {run.metrics.get('epochs_completed', '?')} epochs (Ctrl-C or "
+            "SIGTERM); the best weights so far were kept."
+        )
+        if run.metrics.get("interrupted")
+        else None,
     }
 
 

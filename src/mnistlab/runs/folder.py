@@ -9,6 +9,7 @@ A run folder holds ``config.json`` (data set, model name, parameters, seed, clas
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,21 +43,35 @@ class Run:
     metrics: dict
 
 
-def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
+RUN_FILES = (CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS)
+MIN_FREE_BYTES = 64 << 20  # a run folder is a few MB; less free space than this fails before training
+
+
+def prepare_folder(path: str | Path, overwrite: bool = False, needed_bytes: int = 0) -> Path:
     """Check, before any training and without writing anything, that a run can be saved in ``path``: not a file,
-    in a folder this process may write to, and not already holding a run unless ``overwrite`` (which also removes
-    that run's derived files, such as its ONNX export)."""
+    in a folder this process may write to, with room for it (``needed_bytes`` and at least 64 MB free), and not
+    holding a run, or files a run would replace, unless ``overwrite``. The old run is replaced only when the new
+    one is saved (:func:`mnistlab.runs.save`), so a failed training keeps it."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise RunError(f"{path}: is a file; `out` names a folder for the run")
     if (path / CONFIG).exists() and not overwrite:
         raise RunError(f"{path}: already holds a run; choose another `out`, or overwrite=True to replace it")
+    taken = [name for name in RUN_FILES if (path / name).exists()]
+    if taken and not overwrite:
+        raise RunError(
+            f"{path}: holds {', '.join(taken)} but no run (no {CONFIG}); a run would replace them: choose "
+            "another `out`, or overwrite=True to replace them"
+        )
     existing = next(p for p in (path, *path.absolute().parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise RunError(f"{path}: cannot write the run there ({existing} is not a writable folder)")
-    if overwrite:
-        for derived in DERIVED:
-            (path / derived).unlink(missing_ok=True)
+    free = shutil.disk_usage(existing).free
+    if free < max(needed_bytes * 2, MIN_FREE_BYTES):
+        raise RunError(
+            f"{path}: only {free / 2**20:,.0f} MB free on its disk; a run needs at least "
+            f"{max(needed_bytes * 2, MIN_FREE_BYTES) / 2**20:,.0f} MB (free some space, or choose another `out`)"
+        )
     return path
 
 

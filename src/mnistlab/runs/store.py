@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import platform
+import secrets
 import time
 from pathlib import Path
 
@@ -19,10 +20,11 @@ from sklearn.base import BaseEstimator
 
 from mnistlab import __version__
 from mnistlab.errors import DataFormatError, RunError
-from mnistlab.fileio import atomic_write, write_json
+from mnistlab.fileio import json_text
 from mnistlab.models import TorchClassifier, networks
 from mnistlab.runs.folder import (
     CONFIG,
+    DERIVED,
     FORMAT_VERSION,
     HISTORY,
     METRICS,
@@ -71,9 +73,18 @@ def save(
     metrics: dict | None = None,
     data_source: dict | None = None,
 ) -> Path:
-    """Write a fitted estimator and its metadata into the run folder ``path``."""
+    """Write a fitted estimator and its metadata into the run folder ``path``.
+
+    Every file is written under a temporary name and renamed into place, ``config.json`` last; a run that was
+    there is replaced only then, with its files of the other kind (weights of a PyTorch run replaced by a
+    scikit-learn one, say) and its ONNX export removed. A full or read-only disk is a :class:`RunError` and the
+    folder keeps what it held. A training stopped by Ctrl-C or SIGTERM is recorded as ``interrupted`` in
+    ``metrics.json``."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"{path}: cannot create the run folder ({exc.strerror or exc})") from None
     config = {
         "format": FORMAT_VERSION,
         "data": data,
@@ -91,24 +102,46 @@ def save(
         },
         "versions": versions(),
     }
-    if isinstance(estimator, TorchClassifier):
-        config["kind"] = "torch"
-        config["params"] = estimator.get_params()
-        tensors = {k: v.detach().cpu().contiguous() for k, v in estimator.network_.state_dict().items()}
-        with atomic_write(path / WEIGHTS) as tmp:
-            save_file(tensors, str(tmp), metadata={"format": str(FORMAT_VERSION)})
-        history = estimator.history_
-    else:
-        import skops.io
+    metrics = dict(metrics or {})
+    if getattr(estimator, "interrupted_", False):  # stopped by Ctrl-C or SIGTERM: say so wherever it is read
+        metrics["interrupted"] = True
+        metrics["epochs_completed"] = len(getattr(estimator, "history_", []))
+    staged: list[tuple[Path, Path]] = []
 
-        config["kind"] = "sklearn"
-        with atomic_write(path / SKOPS) as tmp:
-            skops.io.dump(estimator, tmp)
-        config["skops_signature"] = signature(path / SKOPS)
-        history = []
-    write_json(path / HISTORY, history)
-    write_json(path / METRICS, metrics or {})
-    write_json(path / CONFIG, config)  # last: a folder with config.json is complete
+    def stage(name: str) -> Path:
+        tmp = path / f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        staged.append((tmp, path / name))
+        return tmp
+
+    try:  # every file is written under a temporary name first: a full disk leaves the folder as it was
+        if isinstance(estimator, TorchClassifier):
+            config["kind"] = "torch"
+            config["params"] = estimator.get_params()
+            tensors = {k: v.detach().cpu().contiguous() for k, v in estimator.network_.state_dict().items()}
+            save_file(tensors, str(stage(WEIGHTS)), metadata={"format": str(FORMAT_VERSION)})
+            history = estimator.history_
+        else:
+            import skops.io
+
+            config["kind"] = "sklearn"
+            skops.io.dump(estimator, stage(SKOPS))
+            config["skops_signature"] = signature(staged[-1][0])
+            history = []
+        stage(HISTORY).write_text(json_text(history))
+        stage(METRICS).write_text(json_text(metrics))
+        stage(CONFIG).write_text(json_text(config))
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise RunError(
+            f"{path}: cannot save the run ({exc.strerror or exc}); the folder keeps what it held"
+        ) from None
+    (path / CONFIG).unlink(missing_ok=True)  # the folder is incomplete until the new config.json is in place
+    for tmp, final in staged:  # config.json last: a folder with config.json is complete
+        os.replace(tmp, final)
+    stale = (SKOPS if config["kind"] == "torch" else WEIGHTS, *DERIVED)  # an old run's other files
+    for name in stale:
+        (path / name).unlink(missing_ok=True)
     return path
 
 

@@ -99,6 +99,8 @@ def train_model(
     check_train_test(data, test, test_fraction, preprocess)
     if out is not None:
         runs.prepare_folder(out, overwrite)
+        if spec.kind == "sklearn":
+            _check_signing_key()  # needed to save the run: a read-only home fails now, not after training
     parts = datasets.train_and_test(data, test, test_fraction, classes, seed or 0, limit, preprocess)
     train, held_out = parts.train, parts.test
     estimator = models.create(model, train, force_flip=force_flip, **params)
@@ -114,6 +116,9 @@ def train_model(
         "splits": _split_note(estimator, parts),
     }
     metrics.update(split_metrics(estimator, held_out))
+    if getattr(estimator, "interrupted_", False):
+        metrics["interrupted"] = True
+        metrics["epochs_completed"] = len(estimator.history_)
     log.info(
         "%s on %s: test accuracy %.4f (trained in %.1f s)", model, data, metrics["test_accuracy"], seconds
     )
@@ -130,6 +135,21 @@ def train_model(
             data_source=parts.provenance,
         )
     return runs.Run(Path(out) if out else Path(), estimator, {"data": data, "model": model}, history, metrics)
+
+
+def _check_signing_key() -> None:
+    from mnistlab.runs.signing import signing_key
+
+    try:
+        signing_key()
+    except OSError as exc:
+        from mnistlab.datasets import data_home
+        from mnistlab.errors import RunError
+
+        raise RunError(
+            f"{data_home() / 'keys'}: cannot create this machine's key for signing scikit-learn runs "
+            f"({exc.strerror or exc}); set MNISTLAB_HOME to a writable folder"
+        ) from None
 
 
 def _split_note(estimator, parts: datasets.TrainTest) -> dict:
