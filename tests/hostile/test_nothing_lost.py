@@ -12,7 +12,7 @@ import pytest
 
 from mnistlab import datasets, models, runs
 from mnistlab.cli.main import main
-from mnistlab.errors import RunError
+from mnistlab.errors import MnistlabError, RunError
 
 
 def digest(folder: Path) -> dict:
@@ -158,3 +158,47 @@ def test_a_stopped_training_is_marked_interrupted_in_the_run(toy, tmp_path, monk
     assert metrics["interrupted"] is True and metrics["epochs_completed"] == 2
     evaluate_run(tmp_path / "run")
     assert "Training was interrupted after 2 epochs" in report_run(tmp_path / "run").read_text()
+
+
+def test_a_full_disk_in_evaluate_report_and_sweep_tables_keeps_what_was_there(toy, tmp_path, monkeypatch):
+    """Every other file mnistlab writes goes through fileio.atomic_write: when the last step (the rename) fails
+    as on a full disk, the old file stays whole and no temporary file is left."""
+    import errno
+    import os
+
+    from mnistlab import fileio
+    from mnistlab.workflows import evaluate_run, report_run, train_model
+
+    out = tmp_path / "run"
+    train_model(toy, "naive-bayes", test_fraction=0.3, out=out, verbose=0)
+    evaluate_run(out)
+    page = report_run(out)
+    before, page_before = digest(out), page.read_bytes()
+
+    def no_space(*_args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "replace", no_space)
+    for work in (lambda: evaluate_run(out), lambda: report_run(out)):
+        with pytest.raises((OSError, MnistlabError), match="No space"):
+            work()
+    assert main(["evaluate", str(out)]) == 1  # the command line: one line, no traceback
+    monkeypatch.setattr(fileio.os, "replace", os.replace)
+    assert digest(out) == before and page.read_bytes() == page_before
+    assert not [p for p in out.rglob(".*") if p.name.endswith(".tmp")]
+
+
+def test_a_new_run_folder_is_not_left_empty_by_a_full_disk(toy, tmp_path, blobs, disk_full):
+    import skops.io
+
+    disk_full(skops.io, "dump")
+    X, y = blobs(60)
+    with pytest.raises(RunError, match="No space left"):
+        runs.save(
+            tmp_path / "new",
+            models.create("naive-bayes").fit(X, y),
+            model="naive-bayes",
+            data="toy",
+            classes=["a", "b", "c"],
+        )
+    assert not (tmp_path / "new").exists()

@@ -6,6 +6,7 @@ top; each command imports the library it calls.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import traceback
@@ -53,6 +54,11 @@ def options(
     _DEBUG["on"] = debug
 
 
+# A full disk, a quota or a read-only file system: the machine's state, not a bug, so one line (nothing that was
+# there is lost: every writer is atomic).
+_ENVIRONMENT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line. A user-fixable problem (:class:`MnistlabError`) prints ``error: ...`` and exits
     with status 1; usage errors exit with 2; anything else is a bug and keeps its traceback."""
@@ -64,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         if _DEBUG["on"]:
             traceback.print_exc()
         print(f"error: {printable(as_flags(str(exc)))}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT_ERRORS:
+            raise  # anything else is a bug and keeps its traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {printable(where)}{exc.strerror}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -81,6 +81,7 @@ def save(
     folder keeps what it held. A training stopped by Ctrl-C or SIGTERM is recorded as ``interrupted`` in
     ``metrics.json``."""
     path = Path(path)
+    created = not path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -133,6 +134,8 @@ def save(
     except OSError as exc:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
+        if created and not any(path.iterdir()):
+            path.rmdir()  # no empty folder left behind
         raise RunError(
             f"{path}: cannot save the run ({exc.strerror or exc}); the folder keeps what it held"
         ) from None
