@@ -138,3 +138,24 @@ def test_a_network_too_large_for_this_machine_is_refused_before_training(tmp_pat
     with pytest.raises(ParameterError, match="choose a smaller width or batch_size"):
         models.create("cnn", width=4096, batch_size=1024, epochs=1).fit(X, y)
     assert time.perf_counter() - start < 10
+
+
+def test_a_full_disk_while_writing_the_tables_keeps_the_old_ones(tmp_path, data, monkeypatch):
+    import errno
+
+    from mnistlab import fileio
+
+    path = write(tmp_path, '[[models]]\nname = "naive-bayes"\n', data)
+    run_sweep(path)
+    before = (tmp_path / "out" / "results.csv").read_bytes()
+
+    def no_space(*_args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "replace", no_space)
+    with pytest.raises(OSError, match="No space"):
+        run_sweep(path)
+    monkeypatch.undo()
+    assert (tmp_path / "out" / "results.csv").read_bytes() == before
+    assert not [p for p in (tmp_path / "out").glob(".*.tmp")]
+    assert run_sweep(path).ran == 0  # the lock was released, the finished trial still counts
