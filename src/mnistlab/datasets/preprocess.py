@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from mnistlab.datasets.decode import MAX_IMAGE_PIXELS, PHOTO_FORMATS, decode_gray
 from mnistlab.errors import DataFormatError, ParameterError
@@ -58,6 +57,8 @@ def mnist_style(image: Image.Image | np.ndarray, box: int = 20, size: int = 28) 
     canvas = np.zeros((size, size), np.float64)
     top, left = (size - new_h) // 2, (size - new_w) // 2
     canvas[top : top + new_h, left : left + new_w] = fitted
+    from scipy import ndimage  # here, not at import: listing data sets must not pay for scipy
+
     cy, cx = ndimage.center_of_mass(canvas)
     shifted = ndimage.shift(canvas, (size / 2 - 0.5 - cy, size / 2 - 0.5 - cx), order=1, mode="constant")
     return np.clip(np.rint(shifted), 0, 255).astype(np.uint8)

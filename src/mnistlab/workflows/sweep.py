@@ -132,7 +132,7 @@ def _run_pending(plan: SweepPlan, rows: dict, record, jobs: int, cluster, timeou
     the cause) becomes a failed row; then the rest go on in a fresh pool."""
     from joblib.externals.loky.process_executor import BrokenProcessPool
 
-    running, suspects = plan.out / RUNNING, set()
+    running, suspects, retries = plan.out / RUNNING, set(), {}
     while pending := [t for t in plan.trials if t.key not in rows]:
         alone = [t for t in pending if t.key in suspects][:1]
         batch, n_jobs = (
@@ -143,9 +143,13 @@ def _run_pending(plan: SweepPlan, rows: dict, record, jobs: int, cluster, timeou
                 (running / trial.key).unlink(missing_ok=True)
                 record(trial, row)
         except BrokenProcessPool:
-            if alone:
-                (running / alone[0].key).unlink(missing_ok=True)
-                record(alone[0], _row(alone[0], plan.out, "failed", error=WORKER_DIED))
+            if alone:  # it died alone: the cause, if it had started (else the pool broke first: try again)
+                trial = alone[0]
+                started = (running / trial.key).exists()
+                (running / trial.key).unlink(missing_ok=True)
+                retries[trial.key] = retries.get(trial.key, 0) + (not started)
+                if started or retries[trial.key] >= 3:
+                    record(trial, _row(trial, plan.out, "failed", error=WORKER_DIED))
                 continue
             started = {t.key for t in batch if (running / t.key).exists() and t.key not in rows}
             for key in started:
