@@ -128,11 +128,11 @@ def run_sweep(
 
 def _run_pending(plan: SweepPlan, rows: dict, record, jobs: int, cluster, timeout: float) -> None:
     """Run the trials without a row. When a worker process dies, every trial that had started and not finished
-    is a suspect: each runs again alone in a fresh worker, and the one whose worker dies again (alone, so it is
-    the cause) becomes a failed row; then the rest go on in a fresh pool."""
+    is a suspect: each runs again alone in a fresh pool, and one whose worker dies twice while it runs alone
+    (so it is the cause) becomes a failed row; then the rest go on in a fresh pool."""
     from joblib.externals.loky.process_executor import BrokenProcessPool
 
-    running, suspects, retries = plan.out / RUNNING, set(), {}
+    running, suspects, deaths = plan.out / RUNNING, set(), {}
     while pending := [t for t in plan.trials if t.key not in rows]:
         alone = [t for t in pending if t.key in suspects][:1]
         batch, n_jobs = (
@@ -143,18 +143,26 @@ def _run_pending(plan: SweepPlan, rows: dict, record, jobs: int, cluster, timeou
                 (running / trial.key).unlink(missing_ok=True)
                 record(trial, row)
         except BrokenProcessPool:
-            if alone:  # it died alone: the cause, if it had started (else the pool broke first: try again)
+            _discard_broken_pool()
+            if alone:  # died alone twice (a pool can break late, under a trial that just began): the cause
                 trial = alone[0]
-                started = (running / trial.key).exists()
                 (running / trial.key).unlink(missing_ok=True)
-                retries[trial.key] = retries.get(trial.key, 0) + (not started)
-                if started or retries[trial.key] >= 3:
+                deaths[trial.key] = deaths.get(trial.key, 0) + 1
+                if deaths[trial.key] >= 2:
                     record(trial, _row(trial, plan.out, "failed", error=WORKER_DIED))
                 continue
             started = {t.key for t in batch if (running / t.key).exists() and t.key not in rows}
             for key in started:
                 (running / key).unlink(missing_ok=True)
             suspects |= started or {t.key for t in batch if t.key not in rows}
+
+
+def _discard_broken_pool() -> None:
+    """Shut joblib's reusable worker pool down, workers killed, so the next trials start in a fresh one (a pool
+    that lost a worker can break again under the next task)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
 @contextlib.contextmanager
