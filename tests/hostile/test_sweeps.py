@@ -160,3 +160,17 @@ def test_a_full_disk_while_writing_the_tables_keeps_the_old_ones(tmp_path, data,
     assert (tmp_path / "out" / "results.csv").read_bytes() == before
     assert not [p for p in (tmp_path / "out").glob(".*.tmp")]
     assert run_sweep(path).ran == 0  # the lock was released, the finished trial still counts
+
+
+def test_reused_worker_processes_read_the_sweep_s_data_home(tmp_path, data, monkeypatch):
+    """joblib keeps its worker processes between calls, with the environment they started with: a sweep must not
+    read another MNISTLAB_HOME than its own (it failed to find a registered data set, now and then, in CI)."""
+    from joblib import Parallel, delayed
+
+    home = os.environ["MNISTLAB_HOME"]
+    monkeypatch.setenv("MNISTLAB_HOME", str(tmp_path / "elsewhere"))
+    Parallel(n_jobs=2)(delayed(os.getpid)() for _ in range(4))  # the pool starts under another home
+    monkeypatch.setenv("MNISTLAB_HOME", home)
+    body = '[[models]]\nname = "naive-bayes"\n[[models]]\nname = "logreg"\n[[models]]\nname = "knn"\n'
+    result = run_sweep(write(tmp_path, body, data), jobs=2)
+    assert [row["status"] for row in result.rows] == ["ok"] * 3, [row["error"][:200] for row in result.rows]

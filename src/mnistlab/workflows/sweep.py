@@ -245,9 +245,20 @@ def _row(trial: Trial, out: Path, status: str, metrics: dict | None = None, erro
 
 
 def run_trial(
-    trial: Trial, out: Path, limit: int | None, validation_fraction: float, threads: int | None
+    trial: Trial,
+    out: Path,
+    limit: int | None,
+    validation_fraction: float,
+    threads: int | None,
+    settings: dict[str, str] | None = None,
 ) -> dict:
-    """One trial in a worker: an ordinary run folder; a user's mistake or a bug becomes a failed row."""
+    """One trial in a worker: an ordinary run folder; a user's mistake or a bug becomes a failed row.
+    ``settings``: the sweep's ``MNISTLAB_*`` environment (a reused local worker process keeps the environment it
+    started with, which may name another data home)."""
+    if settings is not None:
+        for name in [k for k in os.environ if k.startswith("MNISTLAB_")]:
+            del os.environ[name]
+        os.environ.update(settings)
     from mnistlab.workflows.train import train_model
 
     (out / RUNNING).mkdir(exist_ok=True)
@@ -282,7 +293,8 @@ def _parallel(
     if not pending:
         return
     threads = max(1, (os.cpu_count() or 1) // jobs) if cluster is None else 1
-    args = (plan.out, plan.limit, plan.validation_fraction, threads)
+    settings = {k: v for k, v in os.environ.items() if k.startswith("MNISTLAB_")} if cluster is None else None
+    args = (plan.out, plan.limit, plan.validation_fraction, threads, settings)
     if jobs == 1 and cluster is None:
         for trial in pending:
             yield trial, run_trial(trial, *args)
