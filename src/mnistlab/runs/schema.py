@@ -143,6 +143,10 @@ def _check_evaluation(evaluation: Any, file: Path) -> None:
         for key, row in report.items()
     ):
         _refuse(file, "evaluation.report", report, "an object of per-class objects of numbers")
+    for average in ("macro avg", "weighted avg"):  # what reports and the web app show
+        row = report.get(average)
+        if not isinstance(row, dict) or not {"f1-score", "support"} <= set(row):
+            _refuse(file, f"evaluation.report.{average}", row, "an object with f1-score and support")
     matrix = evaluation.get("confusion_matrix")
     if not (
         isinstance(matrix, list)
