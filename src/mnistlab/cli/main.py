@@ -42,6 +42,7 @@ app.command("health")(analysis.health)
 app.command("report")(analysis.report)
 app.command("serve")(serve.serve)
 app.command("sweep")(sweep.sweep)
+app.command("doctor")(models.doctor)
 
 _DEBUG = {"on": False}
 

@@ -169,3 +169,18 @@ def export(
     from mnistlab.serve import export_onnx
 
     echo(f"written {export_onnx(run)}")
+
+
+def doctor() -> None:
+    """What this machine is, and what mnistlab chose for it: the precision each convolutional network trains in
+    (timed once per machine and torch version, then read from $MNISTLAB_HOME/machine.json)."""
+    from mnistlab.workflows import doctor as diagnose
+
+    found = diagnose()
+    echo(f"cpu: {found['cpu']}; flags: {', '.join(found['flags']) or 'none of ' + 'avx2/avx512/amx'}")
+    echo(f"torch {found['torch']}, {found['threads']} threads, bf16 supported: {found['bf16_supported']}")
+    for name, chosen in found["precision"].items():
+        timings = (
+            f" (step fp32 {chosen['fp32_ms']} ms, bf16 {chosen['bf16_ms']} ms)" if chosen["fp32_ms"] else ""
+        )
+        echo(f"{name:12s} trains in {chosen['precision']}: {chosen['reason']}{timings}")

@@ -18,6 +18,7 @@ from mnistlab.datasets.dataset import check_pixel_scale
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
 from mnistlab.models.layers import INPUT_SCALINGS
+from mnistlab.models.precision import choose as choose_precision
 from mnistlab.params import check_params, integer, one_of, real, satisfies
 from mnistlab.training.augment import Augmentation
 from mnistlab.training.loop import (
@@ -155,8 +156,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _config(self, device: torch.device, convolutional: bool) -> TrainConfig:
-        bf16_ok = device.type == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported()
-        bf16 = self.precision == "bf16" or (self.precision == "auto" and convolutional and bf16_ok)
+        bf16 = self.precision == "bf16" or (
+            self.precision == "auto" and convolutional and self._bf16_faster(device)
+        )
         return TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,
@@ -173,6 +175,13 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             channels_last=networks.get(self.architecture).channels_last,
             verbose=self.verbose,
         )
+
+    def _bf16_faster(self, device: torch.device) -> bool:
+        """``precision="auto"``: bf16 on a GPU; on a CPU only where this network's step measured faster in bf16
+        than in fp32 (:func:`mnistlab.models.precision.choose`, timed once per machine and cached)."""
+        if device.type == "cuda":
+            return True
+        return choose_precision(self.architecture)["precision"] == "bf16"
 
     def _rows(self, X, y=None, reset: bool = False, with_y: bool = False):
         """Validated (N, D) rows (and labels): finite, dense, numeric, at least one sample, D as in ``fit``.
@@ -234,6 +243,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         with torch_threads(self.threads):
             result = train(net, x, torch.from_numpy(targets).to(device), cfg, validation, monitor)
         self.network_, self.history_ = net, result.history
+        self.precision_ = "bf16" if cfg.bf16 else "fp32"  # what training ran in (recorded in the run)
         self.best_epoch_, self.interrupted_ = result.best_epoch, result.interrupted
         return self
 

@@ -62,6 +62,25 @@ def versions() -> dict[str, str]:
     }
 
 
+def _machine(estimator) -> dict:
+    """What the run ran on: the CPU, its flags that decide bf16's speed, cores, threads, and for a network the
+    precision and memory layout training actually used."""
+    from mnistlab.models.precision import cpu_facts
+
+    facts = cpu_facts()
+    machine = {
+        "cpu": facts["cpu"] if facts["cpu"] != "unknown" else platform.processor() or platform.machine(),
+        "cpu_flags": facts["flags"],
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+    }
+    if isinstance(estimator, TorchClassifier):
+        machine["precision"] = getattr(estimator, "precision_", None)
+        machine["channels_last"] = networks.get(estimator.architecture).channels_last
+    return machine
+
+
 def save(
     path: str | Path,
     estimator: BaseEstimator,
@@ -96,11 +115,7 @@ def save(
         "n_features_in": int(getattr(estimator, "n_features_in_", networks.IMAGE_FEATURES)),
         "data_source": data_source,  # where train and test data came from, with their content's sha256
         "saved": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
-        },
+        "machine": _machine(estimator),
         "versions": versions(),
     }
     metrics = dict(metrics or {})

@@ -14,6 +14,7 @@ reads data or runs, calls the library's layers and writes what it produced. The 
 >>> evaluate_run("runs/cnn-mnist")["test_accuracy"]  # doctest: +SKIP
 """
 
+from mnistlab.workflows.doctor import doctor
 from mnistlab.workflows.evaluate import cross_validate, evaluate_run
 from mnistlab.workflows.graphs import feature_map, graph, graph_compare, graph_panel
 from mnistlab.workflows.health import health
@@ -26,6 +27,7 @@ __all__ = [
     "cross_validate",
     "denoise",
     "detect",
+    "doctor",
     "evaluate_run",
     "feature_map",
     "graph",
