@@ -256,10 +256,9 @@ def train_and_test(
     (60000, 10000, 'registered test split')
     """
     check_limit(limit)
-    source = check_train_test(data, test, test_fraction, preprocess)  # test data comes from somewhere else
+    source, test_source = _sources(data, test, test_fraction, preprocess)  # test data comes from elsewhere
     everything = _labelled(read_source(source, "train", classes), "training")
-    if test is not None:
-        test_source = resolve(test, _for(test, preprocess))
+    if test_source is not None:
         held_out = _labelled(_same_classes(everything, read_source(test_source, "test", classes)), "test")
         train, split = everything, f"file {test}"
     elif test_fraction is not None:
@@ -289,6 +288,13 @@ def check_train_test(
     """Check where training and test data come from without reading them (so a mistake fails before any work);
     returns the training source. ``preprocess`` applies to whichever of the two is an image folder (and must
     apply to one of them)."""
+    return _sources(data, test, test_fraction, preprocess)[0]
+
+
+def _sources(
+    data: str | Path, test: str | Path | None, test_fraction: float | None, preprocess: str
+) -> tuple[Source, Source | None]:
+    """The training source and the test file's source (None without one), each resolved once, checked."""
     if test is not None and test_fraction is not None:
         raise ParameterError(
             "give the test data as a file (`test`) or as a fraction (`test_fraction`), not both"
@@ -297,22 +303,23 @@ def check_train_test(
         not isinstance(test_fraction, float | int) or not 0 < test_fraction < 1
     ):
         raise ParameterError(f"test_fraction={test_fraction!r}; expected a number between 0 and 1, e.g. 0.2")
-    if preprocess != "none" and _for(data, preprocess) == _for(test, preprocess) == "none":
-        resolve(data, preprocess)  # neither is an image folder: the error says so
-    source = resolve(data, _for(data, preprocess))
-    if test is not None:
-        resolve(test, _for(test, preprocess))
-    elif test_fraction is None and not source.has_test_split:
+    check_preprocess(preprocess)
+    source = resolve(data)
+    test_source = resolve(test) if test is not None else None
+    if "images" not in {source.format, test_source and test_source.format}:
+        _images_only(source, preprocess)  # neither is an image folder: the error says so (none is fine)
+    source, test_source = (_with_rule(s, preprocess) for s in (source, test_source))
+    if test_source is None and test_fraction is None and not source.has_test_split:
         raise ParameterError(
             f"{data}: data from a file needs test data: test=PATH, or test_fraction=0.2 to hold out a "
             "share of it"
         )
-    return source
+    return source, test_source
 
 
-def _for(spec: str | Path | None, preprocess: str) -> str:
-    """The rule for ``spec``: ``preprocess`` for an image folder, "none" for everything else."""
-    return preprocess if spec is not None and resolve(spec).format == "images" else "none"
+def _with_rule(source: Source | None, preprocess: str) -> Source | None:
+    """``source`` with the rule ``preprocess`` when it is an image folder; anything else as it is."""
+    return _images_only(source, preprocess) if source is not None and source.format == "images" else source
 
 
 def _describe(source: Source, dataset: Dataset) -> dict:
