@@ -25,7 +25,7 @@ CACHE_FILE = "machine.json"
 FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_bf16", "amx_bf16", "amx_tile")  # what decides bf16's speed
 MARGIN = 0.9  # bf16 must take at most 90% of fp32's step time: "never slower than fp32 beyond noise"
 ROUNDS = 3  # fp32 and bf16 alternated this many times (load on the machine moves timings 10-50%)
-_CHOSEN: dict[str, dict] = {}  # this process's answers (tests use a fresh home each; the machine is the same)
+_CHOSEN: dict[str, dict] = {}  # this process's answers by network (its machine and torch stay the same)
 
 
 def cpu_facts() -> dict:
@@ -100,13 +100,13 @@ def choose(
     at most 90% of fp32's. With ``cache``, answers are kept in this process and in ``$MNISTLAB_HOME/machine.json``
     under :func:`machine_key` (a read-only home only means measuring again next time).
     """
+    if cache and architecture in _CHOSEN:  # this process's machine and torch do not change: no /proc read
+        return _CHOSEN[architecture]
     facts = cpu_facts()
-    key = f"{machine_key(facts)}/{architecture}"
-    if cache and key in _CHOSEN:
-        return _CHOSEN[key]
-    stored = _read_cache().get(machine_key(facts), {}).get(architecture) if cache else None
+    key = machine_key(facts)
+    stored = _read_cache().get(key, {}).get(architecture) if cache else None
     if isinstance(stored, dict) and stored.get("precision") in ("fp32", "bf16"):
-        _CHOSEN[key] = stored
+        _CHOSEN[architecture] = stored
         return stored
     if not bf16_supported():
         answer = {"precision": "fp32", "fp32_ms": None, "bf16_ms": None, "reason": "no bf16 support"}
@@ -124,8 +124,8 @@ def choose(
             "reason": "bf16 measured faster" if faster else "bf16 not measured 10% faster than fp32 here",
         }
     if cache:
-        _CHOSEN[key] = answer
-        _write_cache(machine_key(facts), facts, architecture, answer)
+        _CHOSEN[architecture] = answer
+        _write_cache(key, facts, architecture, answer)
     return answer
 
 
