@@ -47,9 +47,9 @@ RUN_FILES = (CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS)
 MIN_FREE_BYTES = 64 << 20  # a run folder is a few MB; less free space than this fails before training
 
 
-def prepare_folder(path: str | Path, overwrite: bool = False, needed_bytes: int = 0) -> Path:
+def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
     """Check, before any training and without writing anything, that a run can be saved in ``path``: not a file,
-    in a folder this process may write to, with room for it (``needed_bytes`` and at least 64 MB free), and not
+    in a folder this process may write to, with room for it (at least 64 MB free), and not
     holding a run, or files a run would replace, unless ``overwrite``. The old run is replaced only when the new
     one is saved (:func:`mnistlab.runs.save`), so a failed training keeps it."""
     path = Path(path)
@@ -67,10 +67,10 @@ def prepare_folder(path: str | Path, overwrite: bool = False, needed_bytes: int 
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise RunError(f"{path}: cannot write the run there ({existing} is not a writable folder)")
     free = shutil.disk_usage(existing).free
-    if free < max(needed_bytes * 2, MIN_FREE_BYTES):
+    if free < MIN_FREE_BYTES:
         raise RunError(
             f"{path}: only {free / 2**20:,.0f} MB free on its disk; a run needs at least "
-            f"{max(needed_bytes * 2, MIN_FREE_BYTES) / 2**20:,.0f} MB (free some space, or choose another `out`)"
+            f"{MIN_FREE_BYTES / 2**20:,.0f} MB (free some space, or choose another `out`)"
         )
     return path
 

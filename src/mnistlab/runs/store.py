@@ -81,6 +81,14 @@ def _machine(estimator) -> dict:
     return machine
 
 
+def interruption(estimator) -> dict:
+    """``{"interrupted": True, "epochs_completed": N}`` for a training stopped by Ctrl-C or SIGTERM, else ``{}``:
+    what metrics.json, the command line and the report say of it."""
+    if not getattr(estimator, "interrupted_", False):
+        return {}
+    return {"interrupted": True, "epochs_completed": len(getattr(estimator, "history_", []))}
+
+
 def save(
     path: str | Path,
     estimator: BaseEstimator,
@@ -118,10 +126,7 @@ def save(
         "machine": _machine(estimator),
         "versions": versions(),
     }
-    metrics = dict(metrics or {})
-    if getattr(estimator, "interrupted_", False):  # stopped by Ctrl-C or SIGTERM: say so wherever it is read
-        metrics["interrupted"] = True
-        metrics["epochs_completed"] = len(getattr(estimator, "history_", []))
+    metrics = {**(metrics or {}), **interruption(estimator)}
     staged: list[tuple[Path, Path]] = []
 
     def stage(name: str) -> Path:
@@ -177,7 +182,8 @@ def load_run(path: str | Path, trust: bool = False) -> Run:
     path = Path(path)
     config = read_config(path)
     estimator = _load_torch(path, config) if config["kind"] == "torch" else _load_sklearn(path, config, trust)
-    return Run(path, estimator, config, read_history(path), read_metrics(path))
+    history = estimator.history_ if config["kind"] == "torch" else read_history(path)  # read once
+    return Run(path, estimator, config, history, read_metrics(path))
 
 
 MAX_NETWORK_BYTES = 4 << 30  # 4 GiB of float32 weights: a thousand times the largest registered network

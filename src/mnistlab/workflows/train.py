@@ -116,9 +116,7 @@ def train_model(
         "splits": _split_note(estimator, parts),
     }
     metrics.update(split_metrics(estimator, held_out))
-    if getattr(estimator, "interrupted_", False):
-        metrics["interrupted"] = True
-        metrics["epochs_completed"] = len(estimator.history_)
+    metrics.update(runs.interruption(estimator))
     log.info(
         "%s on %s: test accuracy %.4f (trained in %.1f s)", model, data, metrics["test_accuracy"], seconds
     )
