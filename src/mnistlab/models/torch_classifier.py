@@ -195,9 +195,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             X, y = validate_data(self, X, y, reset=reset, **kwargs)
         else:
             X = validate_data(self, X, reset=reset, **kwargs)
-        if (
-            X.shape[1] == networks.IMAGE_FEATURES
-        ):  # images: the pixel-scale contract (other rows are features)
+        # images: the pixel-scale contract (other rows are features)
+        if X.shape[1] == networks.IMAGE_FEATURES:
             check_pixel_scale(X)
         return (X, y) if with_y else X
 
