@@ -204,7 +204,7 @@ def api_page(schema: dict) -> str:
     title = html.escape(f"{schema['info']['title']} {schema['info'].get('summary', '')}")
     return (
         f"<!doctype html><html lang=en><meta charset=utf-8><title>{title}: API</title>"
-        f"<link rel=stylesheet href=/static/app.css><main><h1>{title}: API</h1><table>{''.join(rows)}</table>"
+        f"<link rel=stylesheet href=/static/app.css><main><h1>{title}: API</h1><table class=api>{''.join(rows)}</table>"
         "<p>The full schema: <a href=/openapi.json>/openapi.json</a>.</p></main></html>"
     )
 
