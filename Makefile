@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/mnistlab data info fashion-mnist-kaggle
 	$(BIN)/mnistlab data eda mnist --out reports
 	$(BIN)/mnistlab data eda fashion-mnist-kaggle --out reports
-	$(BIN)/mnistlab train --data mnist --model cnn --seed 0 --out runs/cnn-mnist --overwrite
+	$(BIN)/mnistlab train --data mnist --model cnn-fast --seed 0 --out runs/cnn-mnist --overwrite
 	$(BIN)/mnistlab evaluate runs/cnn-mnist
 	$(BIN)/mnistlab train --data fashion-mnist-kaggle --model mlp --seed 0 --out runs/mlp-fashion --overwrite
 	$(BIN)/mnistlab evaluate runs/mlp-fashion

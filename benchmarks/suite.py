@@ -29,8 +29,15 @@ import numpy as np
 import torch
 from common import THREADS, child, gemm_peak, spread, timed
 from PIL import Image
+from speed_record import bench_record
 from torch import nn
-from training_benchmarks import bench_cnn_fashion, bench_frontier, bench_keras, bench_train_vs_pytorch_example
+from training_benchmarks import (
+    bench_auto_precision,
+    bench_cnn_fashion,
+    bench_frontier,
+    bench_keras,
+    bench_train_vs_pytorch_example,
+)
 
 from mnistlab import datasets, models
 from mnistlab.datasets.csvfile import write_csv
@@ -454,6 +461,8 @@ BENCHMARKS: dict[str, tuple[Callable[[str], dict], bool]] = {
     "inference": (bench_inference, True),
     "sklearn_overhead": (bench_sklearn_overhead, True),
     "frontier": (bench_frontier, True),
+    "record": (bench_record, False),
+    "auto_precision": (bench_auto_precision, True),
     "train_vs_pytorch_example": (bench_train_vs_pytorch_example, False),
     "cnn_fashion": (bench_cnn_fashion, False),
     "keras": (bench_keras, False),

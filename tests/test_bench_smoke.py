@@ -28,6 +28,8 @@ def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
         "inference",
         "sklearn_overhead",
         "frontier",
+        "record",
+        "auto_precision",
         "train_vs_pytorch_example",
         "cnn_fashion",
         "graph",

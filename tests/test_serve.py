@@ -189,11 +189,14 @@ def test_top_is_capped_at_the_number_of_classes(client):
     assert sorted(c["class"] for c in answer["top"]) == sorted(TOY_CLASSES)
 
 
-def test_health_model_and_docs(digit_client):
+def test_health_model_and_docs(digit_client, digit_run):
     assert digit_client.get("/health").json()["status"] == "ok"
     model = digit_client.get("/model").json()
     assert model["classes"] == [str(d) for d in range(10)] and model["kind"] == "digits"
-    assert model["engine"] == "onnxruntime"  # installed with the dev extras: the faster path by default
+    from mnistlab.serve.engine import choose_engine
+
+    # ONNX Runtime is installed with the dev extras: the engine is the one measured faster here (and cached)
+    assert model["engine"] == choose_engine(digit_run)["engine"]
     assert 0.95 < model["metrics"]["test_accuracy"] <= 1
     assert "/predict" in digit_client.get("/openapi.json").json()["paths"]
     assert digit_client.get("/docs").status_code == 200
@@ -206,6 +209,31 @@ def test_page_and_its_script_are_served_with_no_external_resources(client):
         asset = client.get(f"/static/{name}")
         assert asset.status_code == 200 and "http" not in asset.text.replace("/static", "")
     assert "http" not in page.text  # no CDN, no web fonts
+
+
+@pytest.mark.parametrize("faster", ["pytorch", "onnxruntime"])
+def test_the_default_engine_is_the_one_measured_faster(toy_run, faster, monkeypatch, tmp_home):
+    pytest.importorskip("onnxruntime")
+    from mnistlab.models import precision
+    from mnistlab.serve import engine
+
+    monkeypatch.setattr(precision, "_CHOSEN", {})
+    timings = (
+        {"pytorch": 0.002, "onnxruntime": 0.001}
+        if faster == "onnxruntime"
+        else {"pytorch": 0.001, "onnxruntime": 0.002}
+    )
+    calls = []
+
+    def measure(name):
+        calls.append(name)
+        return timings[name]
+
+    assert engine.choose_engine(toy_run, measure=measure)["engine"] == faster
+    assert sorted(set(calls)) == ["onnxruntime", "pytorch"] and len(calls) == 2 * engine.ROUNDS
+    # the app asks again: answered from the cache, nothing timed
+    assert local_client(create_app(toy_run)).get("/model").json()["engine"] == faster
+    assert len(calls) == 2 * engine.ROUNDS
 
 
 def test_pytorch_engine_gives_the_same_answer(toy_run, client):

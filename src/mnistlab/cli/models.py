@@ -171,16 +171,28 @@ def export(
     echo(f"written {export_onnx(run)}")
 
 
-def doctor() -> None:
-    """What this machine is, and what mnistlab chose for it: the precision each convolutional network trains in
-    (timed once per machine and torch version, then read from $MNISTLAB_HOME/machine.json)."""
+def doctor(
+    measure: Annotated[
+        bool, typer.Option("--measure", help="Time every network afresh (replaces the stored choices).")
+    ] = False,
+) -> None:
+    """What this machine is, and what mnistlab chose for it: the precision, memory layout and threads each
+    convolutional network trains with (timed once per machine and torch version, then read from
+    $MNISTLAB_HOME/machine.json)."""
     from mnistlab.workflows import doctor as diagnose
 
-    found = diagnose()
+    found = diagnose(measure)
     echo(f"cpu: {found['cpu']}; flags: {', '.join(found['flags']) or 'none of ' + 'avx2/avx512/amx'}")
     echo(f"torch {found['torch']}, {found['threads']} threads, bf16 supported: {found['bf16_supported']}")
     for name, chosen in found["precision"].items():
-        timings = (
-            f" (step fp32 {chosen['fp32_ms']} ms, bf16 {chosen['bf16_ms']} ms)" if chosen["fp32_ms"] else ""
+        layout = "channels-last" if chosen["channels_last"] else "contiguous"
+        echo(
+            f"{name:12s} trains in {chosen['precision']}, {layout}, {chosen['threads']} threads: {chosen['reason']}"
         )
-        echo(f"{name:12s} trains in {chosen['precision']}: {chosen['reason']}{timings}")
+        timings = ", ".join(f"{label} {ms} ms" for label, ms in chosen["timings_ms"].items())
+        if timings:
+            echo(f"{'':12s} step times: {timings}; measured {chosen.get('measured', '?')}")
+        if not chosen.get("steady", True):
+            echo(
+                f"{'':12s} timings unsteady (other work on the cores?): not stored, measured again next time"
+            )

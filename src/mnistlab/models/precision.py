@@ -1,31 +1,44 @@
-"""Which precision trains a network fastest on this machine: decided by timing its training step, once, and
-remembered under ``$MNISTLAB_HOME/machine.json``.
+"""How a network trains fastest on this machine: precision (fp32 or bf16), memory layout (channels-last or not)
+and intra-op threads, decided by timing its training step, once, and remembered under
+``$MNISTLAB_HOME/machine.json``.
 
 Why measure: PyTorch's ``_is_mkldnn_bf16_supported()`` answers True on every AVX-512 CPU, but only CPUs with
 native bf16 (AVX512-BF16 or AMX) run bf16 faster than fp32; the others emulate it, a third slower (PyTorch's AMP
-documentation says the same). ``precision="auto"`` therefore times one fp32 and one bf16 training step of the
-actual network, alternated, and takes bf16 only when it is clearly faster. The answer is cached per CPU model, its
-relevant flags, the torch version and the network; ``mnistlab doctor`` shows it.
+documentation says the same). Channels-last helps some networks on some CPUs and not others, and on a CPU with
+hyper-threads the logical cores may help or hinder. ``precision="auto"`` therefore times training steps of the
+actual network in each combination, alternated, and takes bf16 only when it is clearly faster. The answer is
+cached per CPU model, its relevant flags, the torch version and the network; ``mnistlab doctor`` shows it.
 
->>> choose("cnn", measure=lambda net, bf16: 0.05 if bf16 else 0.04, cache=False)["precision"]  # doctest: +SKIP
-'fp32'
+>>> timings = {(False, False): 0.040, (False, True): 0.030, (True, False): 0.050, (True, True): 0.045}
+>>> answer = choose("cnn", measure=lambda arch, bf16, cl, threads: timings[bf16, cl], cache=False)
+>>> answer["precision"], answer["channels_last"]  # bf16 is slower here: fp32, in the faster layout
+('fp32', True)
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 from mnistlab.fileio import read_json, write_json
 
 CACHE_FILE = "machine.json"
 FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_bf16", "amx_bf16", "amx_tile")  # what decides bf16's speed
 MARGIN = 0.9  # bf16 must take at most 90% of fp32's step time: "never slower than fp32 beyond noise"
-ROUNDS = 3  # fp32 and bf16 alternated this many times (load on the machine moves timings 10-50%)
-_CHOSEN: dict[str, dict] = {}  # this process's answers by network (its machine and torch stay the same)
+LAYOUT_MARGIN = (
+    0.95  # the other layout than the registered one must be 5% faster (a tie keeps the registered)
+)
+MIN_SECONDS = 0.1  # each timing lasts at least this long (many steps of a small network)
+ROUNDS = 3  # the combinations alternated this many times (load on the machine moves timings 10-50%)
+STEADY = 1.3  # a combination's slowest round at most 1.3x its fastest, or the answer is not cached
+_CHOSEN: dict[str, dict] = {}  # this process's answers by name (its machine and torch stay the same)
+
+Measure = Callable[[str, bool, bool, int], float]
 
 
 def cpu_facts() -> dict:
@@ -60,73 +73,214 @@ def bf16_supported() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def step_seconds(architecture: str, bf16: bool, batch_size: int = 128, steps: int = 4) -> float:
-    """Median seconds of one training step (forward, backward, Adam) of ``architecture`` on random images."""
+def thread_candidates() -> list[int]:
+    """The intra-op thread counts worth timing: PyTorch's default (the physical cores) and every core this
+    process may run on, when they differ (hyper-threads)."""
+    import torch
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        usable = os.cpu_count() or 1
+    return sorted({torch.get_num_threads(), usable})
+
+
+def step_seconds(
+    architecture: str,
+    bf16: bool,
+    channels_last: bool,
+    threads: int,
+    batch_size: int | None = None,
+    build: Callable[[], Any] | None = None,
+) -> float:
+    """Median seconds of one training step (forward, backward, fused Adam) of ``architecture`` (or the network
+    ``build()`` returns, for one outside the registry) on random images (N, 1, 28, 28), at the batch size of the
+    network's recipe unless given. Steps are repeated for at least :data:`MIN_SECONDS` (and 3 steps), so a small
+    network is timed over many steps, not over a few milliseconds that other load can swamp."""
     import torch
 
     from mnistlab.models import networks
+    from mnistlab.training.loop import torch_threads
 
+    if batch_size is None:
+        batch_size = 256 if build else networks.get(architecture).defaults.get("batch_size", 128)
     torch.manual_seed(0)
-    net = networks.build(architecture, 10)
-    channels_last = networks.get(architecture).channels_last
+    net = build() if build else networks.build(architecture, 10)
     x = torch.rand(batch_size, 1, 28, 28) * 255
     y = torch.randint(0, 10, (batch_size,))
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(net.parameters())
-    times = []
-    for i in range(steps + 1):  # the first step warms up (oneDNN picks its kernels)
+    optimizer = torch.optim.Adam(net.parameters(), fused=True)
+
+    def step() -> float:
         start = time.perf_counter()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = torch.nn.functional.cross_entropy(net(x), y)
+            loss = torch.nn.functional.cross_entropy(net(x).float(), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if i:
-            times.append(time.perf_counter() - start)
+        return time.perf_counter() - start
+
+    with torch_threads(threads):
+        step()  # warm-up: oneDNN picks its kernels
+        times = [step()]
+        while len(times) < 3 or (sum(times) < MIN_SECONDS and len(times) < 200):
+            times.append(step())
     return statistics.median(times)
 
 
 def choose(
     architecture: str,
-    measure: Callable[[str, bool], float] = step_seconds,
+    measure: Measure = step_seconds,
     cache: bool = True,
+    registered_layout: bool | None = None,
+    refresh: bool = False,
 ) -> dict:
-    """``{"precision": "bf16" | "fp32", "fp32_ms", "bf16_ms", "reason"}`` for training ``architecture`` here.
+    """How to train the convolutional network ``architecture`` here: ``{"precision": "fp32" | "bf16",
+    "channels_last": bool, "threads": int, "timings_ms": {...}, "reason": str}``.
 
-    Without bf16 support the answer is fp32 without measuring. Otherwise fp32 and bf16 steps are timed
-    alternately (``measure(architecture, bf16)``, injectable for tests) and bf16 is chosen only when its median is
-    at most 90% of fp32's. With ``cache``, answers are kept in this process and in ``$MNISTLAB_HOME/machine.json``
-    under :func:`machine_key` (a read-only home only means measuring again next time).
+    Every combination of precision (bf16 only where PyTorch supports it) and layout is timed
+    (``measure(architecture, bf16, channels_last, threads)``, injectable for tests), alternated :data:`ROUNDS`
+    times; each precision takes its faster layout (the registered one unless the other is 5% faster), and bf16 is
+    chosen only when its median is at most 90% of fp32's. Then, where more than one thread count is worth trying
+    (:func:`thread_candidates`), the chosen combination is timed at each and the fastest kept. With ``cache``,
+    answers are kept in this process and in ``$MNISTLAB_HOME/machine.json`` under :func:`machine_key` (a
+    read-only home only means measuring again next time; unsteady timings are not stored: :func:`remembered`);
+    ``refresh`` measures again now. ``registered_layout`` names the layout to keep on a
+    tie for a network outside the registry (the benchmarks' reference networks).
     """
-    if cache and architecture in _CHOSEN:  # this process's machine and torch do not change: no /proc read
-        return _CHOSEN[architecture]
+    from mnistlab.models import networks
+
+    registered = networks.get(architecture).channels_last if registered_layout is None else registered_layout
+    return remembered(
+        architecture,
+        lambda: _measure_choice(architecture, registered, measure),
+        _is_training_choice,
+        cache,
+        refresh,
+    )
+
+
+def _is_training_choice(answer: dict) -> bool:
+    threads = answer.get("threads")
+    return (
+        answer.get("precision") in ("fp32", "bf16")
+        and isinstance(answer.get("channels_last"), bool)
+        and isinstance(threads, int)
+        and not isinstance(threads, bool)
+        and 1 <= threads <= 1024
+    )
+
+
+def _measure_choice(architecture: str, registered_layout: bool, measure: Measure) -> dict:
+    threads = thread_candidates()
+    default_threads = _default_threads()
+    precisions = [False, True] if bf16_supported() else [False]
+    combos = [(bf16, layout) for bf16 in precisions for layout in (registered_layout, not registered_layout)]
+    seconds: dict[tuple[bool, bool], list[float]] = {combo: [] for combo in combos}
+    for _ in range(ROUNDS):
+        for bf16, layout in combos:
+            seconds[bf16, layout].append(measure(architecture, bf16, layout, default_threads))
+    median = {combo: statistics.median(times) for combo, times in seconds.items()}
+    steady = all(max(times) <= STEADY * min(times) for times in seconds.values())
+
+    def layout_for(bf16: bool) -> bool:
+        other = not registered_layout
+        return (
+            other
+            if median[bf16, other] <= LAYOUT_MARGIN * median[bf16, registered_layout]
+            else registered_layout
+        )
+
+    fp32_layout = layout_for(False)
+    best_fp32 = median[False, fp32_layout]
+    bf16 = True in precisions and median[True, layout_for(True)] <= MARGIN * best_fp32
+    layout = layout_for(True) if bf16 else fp32_layout
+    if not bf16_supported():
+        reason = "no bf16 support"
+    elif bf16:
+        reason = "bf16 measured faster"
+    else:
+        reason = "bf16 not measured 10% faster than fp32 here"
+    chosen_threads, thread_ms, threads_steady = _fastest_threads(architecture, bf16, layout, threads, measure)
+    return {
+        "precision": "bf16" if bf16 else "fp32",
+        "channels_last": layout,
+        "threads": chosen_threads,
+        "timings_ms": {_label(b, cl): round(1000 * s, 2) for (b, cl), s in median.items()} | thread_ms,
+        "reason": reason,
+        "steady": steady and threads_steady,
+    }
+
+
+def _fastest_threads(architecture, bf16, layout, candidates, measure) -> tuple[int, dict, bool]:
+    if len(candidates) == 1:
+        return candidates[0], {}, True
+    seconds: dict[int, list[float]] = {n: [] for n in candidates}
+    for _ in range(ROUNDS):
+        for n in candidates:
+            seconds[n].append(measure(architecture, bf16, layout, n))
+    median = {n: statistics.median(times) for n, times in seconds.items()}
+    default = _default_threads()
+    best = min(median, key=median.get)
+    chosen = best if median[best] <= LAYOUT_MARGIN * median.get(default, median[best]) else default
+    steady = all(max(times) <= STEADY * min(times) for times in seconds.values())
+    return chosen, {f"{n} threads": round(1000 * s, 2) for n, s in median.items()}, steady
+
+
+def _default_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _label(bf16: bool, channels_last: bool) -> str:
+    return f"{'bf16' if bf16 else 'fp32'} {'channels-last' if channels_last else 'contiguous'}"
+
+
+def remembered(
+    name: str,
+    measure: Callable[[], dict],
+    valid: Callable[[dict], bool],
+    cache: bool = True,
+    refresh: bool = False,
+) -> dict:
+    """``measure()``'s answer for ``name`` on this machine: from this process, else from
+    ``$MNISTLAB_HOME/machine.json`` under :func:`machine_key` when ``valid`` accepts it (a damaged or edited
+    cache is measured again, never trusted), else measured now and stored in both. An answer whose timings were
+    unsteady (``"steady": False``: other work was competing for the cores) serves this process only: the next
+    one measures again rather than keep a choice made under load. ``refresh`` measures afresh and stores a steady
+    answer (``mnistlab doctor --measure``); ``cache=False`` neither reads nor stores anything."""
+    if (
+        cache and not refresh and name in _CHOSEN
+    ):  # this process's machine and torch do not change: no /proc read
+        return _CHOSEN[name]
     facts = cpu_facts()
     key = machine_key(facts)
-    stored = _read_cache().get(key, {}).get(architecture) if cache else None
-    if isinstance(stored, dict) and stored.get("precision") in ("fp32", "bf16"):
-        _CHOSEN[architecture] = stored
+    stored = _read_cache().get(key, {}).get(name) if cache and not refresh else None
+    if (
+        isinstance(stored, dict)
+        and stored.get("version") == ANSWER_VERSION
+        and stored.get("steady", True)
+        and valid(stored)
+    ):
+        _CHOSEN[name] = stored
         return stored
-    if not bf16_supported():
-        answer = {"precision": "fp32", "fp32_ms": None, "bf16_ms": None, "reason": "no bf16 support"}
-    else:
-        fp32, bf16 = [], []
-        for _ in range(ROUNDS):
-            fp32.append(measure(architecture, False))
-            bf16.append(measure(architecture, True))
-        fp32_s, bf16_s = statistics.median(fp32), statistics.median(bf16)
-        faster = bf16_s <= MARGIN * fp32_s
-        answer = {
-            "precision": "bf16" if faster else "fp32",
-            "fp32_ms": round(1000 * fp32_s, 2),
-            "bf16_ms": round(1000 * bf16_s, 2),
-            "reason": "bf16 measured faster" if faster else "bf16 not measured 10% faster than fp32 here",
-        }
+    answer = {
+        **measure(),
+        "version": ANSWER_VERSION,
+        "measured": time.strftime("%Y-%m-%d %H:%M"),
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
     if cache:
-        _CHOSEN[architecture] = answer
-        _write_cache(key, facts, architecture, answer)
+        _CHOSEN[name] = answer
+        if answer.get("steady", True):
+            _write_cache(key, facts, name, answer)
     return answer
+
+
+ANSWER_VERSION = 2  # answers of another shape (version 1: precision only) are measured again
 
 
 def _cache_path():
@@ -143,9 +297,9 @@ def _read_cache() -> dict:
     return stored if isinstance(stored, dict) else {}
 
 
-def _write_cache(key: str, facts: dict, architecture: str, answer: dict) -> None:
+def _write_cache(key: str, facts: dict, name: str, answer: dict) -> None:
     stored = _read_cache()
     entry = stored.get(key) if isinstance(stored.get(key), dict) else {}
-    entry = {**entry, "machine": facts, architecture: answer}
+    entry = {**entry, "machine": facts, name: answer}
     with contextlib.suppress(OSError):  # a read-only home: measured again next time
         write_json(_cache_path(), {**stored, key: entry})

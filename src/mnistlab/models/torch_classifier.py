@@ -93,7 +93,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
 
     Every hyper-parameter is a constructor argument, so ``clone``, ``GridSearchCV``, ``cross_val_score``,
     ``OneVsRestClassifier`` and ``Pipeline`` work as with any scikit-learn model. After ``fit``:
-    ``classes_``, ``n_features_in_``, ``history_`` (one dict per epoch), ``network_`` (the ``torch.nn.Module``).
+    ``classes_``, ``n_features_in_``, ``history_`` (one dict per epoch), ``network_`` (the ``torch.nn.Module``),
+    and what training ran in: ``precision_``, ``channels_last_``, ``threads_``.
+
+    ``precision="auto"`` trains a convolutional network in the precision, memory layout and thread count its
+    training step measured fastest on this machine (timed once, cached; ``mnistlab doctor`` shows the choice);
+    ``"fp32"`` or ``"bf16"`` is honoured as given, and ``threads`` given always wins.
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
@@ -156,9 +161,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _config(self, device: torch.device, convolutional: bool) -> TrainConfig:
-        bf16 = self.precision == "bf16" or (
-            self.precision == "auto" and convolutional and self._bf16_faster(device)
-        )
+        bf16, channels_last, _ = self._execution(device, convolutional)
         return TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,
@@ -172,16 +175,22 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             early_stopping=self.early_stopping,
             seed=self.seed,
             bf16=bf16,
-            channels_last=networks.get(self.architecture).channels_last,
+            channels_last=channels_last,
             verbose=self.verbose,
         )
 
-    def _bf16_faster(self, device: torch.device) -> bool:
-        """``precision="auto"``: bf16 on a GPU; on a CPU only where this network's step measured faster in bf16
-        than in fp32 (:func:`mnistlab.models.precision.choose`, timed once per machine and cached)."""
+    def _execution(self, device: torch.device, convolutional: bool) -> tuple[bool, bool, int | None]:
+        """(bf16, channels-last, threads) for this network here. ``precision="auto"`` on a CPU: what its training
+        step measured fastest (:func:`mnistlab.models.precision.choose`, timed once per machine and cached);
+        on a GPU bf16. An explicit precision is honoured, in the network's registered layout. Dense networks
+        train in fp32. ``threads`` given always wins."""
+        registered = networks.get(self.architecture).channels_last
+        if self.precision != "auto" or not convolutional:
+            return self.precision == "bf16", registered and convolutional, self.threads
         if device.type == "cuda":
-            return True
-        return choose_precision(self.architecture)["precision"] == "bf16"
+            return True, registered, self.threads
+        chosen = choose_precision(self.architecture)
+        return chosen["precision"] == "bf16", chosen["channels_last"], self.threads or chosen["threads"]
 
     def _rows(self, X, y=None, reset: bool = False, with_y: bool = False):
         """Validated (N, D) rows (and labels): finite, dense, numeric, at least one sample, D as in ``fit``.
@@ -239,10 +248,13 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         cfg = self._config(device, networks.is_convolutional(net))
         validation = None if validation_data is None else self._validation_tensors(validation_data, device)
         monitor = None if monitor_data is None else self._validation_tensors(monitor_data, device)
-        with torch_threads(self.threads):
+        threads = self._execution(device, networks.is_convolutional(net))[2]
+        with torch_threads(threads):
             result = train(net, x, torch.from_numpy(targets).to(device), cfg, validation, monitor)
+            self.threads_ = torch.get_num_threads()
         self.network_, self.history_ = net, result.history
-        self.precision_ = "bf16" if cfg.bf16 else "fp32"  # what training ran in (recorded in the run)
+        # what training ran in (recorded in the run)
+        self.precision_, self.channels_last_ = ("bf16" if cfg.bf16 else "fp32"), cfg.channels_last
         self.best_epoch_, self.interrupted_ = result.best_epoch, result.interrupted
         return self
 

@@ -67,6 +67,25 @@ def run_page(run, test, evaluation, out: str | Path) -> Path:
     )
 
 
+def machine_line(machine: dict) -> str:
+    """What a run trained on, in one line: CPU, cores and flags, and for a network the precision, layout and
+    threads training actually used.
+
+    >>> machine_line({"cpu": "EPYC", "cores": 2, "cpu_flags": ["avx512_bf16"], "threads": 2, "precision": "bf16",
+    ...               "channels_last": True})
+    'EPYC, 2 cores (avx512_bf16); trained in bf16, channels-last, 2 threads'
+    """
+    if not machine:
+        return "machine not recorded"
+    text = f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores"
+    if machine.get("cpu_flags"):
+        text += f" ({', '.join(machine['cpu_flags'])})"
+    if machine.get("precision"):
+        layout = "channels-last" if machine.get("channels_last") else "contiguous"
+        text += f"; trained in {machine['precision']}, {layout}, {machine.get('threads', '?')} threads"
+    return text
+
+
 def headline(run) -> dict:
     """The numbers and facts at the top of a run's report (and in its leaderboard row)."""
     recorded = run.metrics["evaluation"]
@@ -84,9 +103,7 @@ def headline(run) -> dict:
         "parameters": f"{sum(p.numel() for p in network.parameters()):,}" if network is not None else "-",
         "n_test": int(recorded["report"]["macro avg"]["support"]),
         "date": run.config.get("saved", "-"),
-        "machine": f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores"
-        if machine
-        else "machine not recorded",
+        "machine": machine_line(machine),
         "versions": run.config.get("versions", {}),
         "source": source.get("test", {}).get("split", run.config["data"]),
         "sha256": source.get("test", {}).get("sha256"),

@@ -72,12 +72,12 @@ def _machine(estimator) -> dict:
         "cpu": facts["cpu"] if facts["cpu"] != "unknown" else platform.processor() or platform.machine(),
         "cpu_flags": facts["flags"],
         "cores": os.cpu_count(),
-        "threads": torch.get_num_threads(),
+        "threads": getattr(estimator, "threads_", None) or torch.get_num_threads(),
         "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
     }
     if isinstance(estimator, TorchClassifier):
         machine["precision"] = getattr(estimator, "precision_", None)
-        machine["channels_last"] = networks.get(estimator.architecture).channels_last
+        machine["channels_last"] = getattr(estimator, "channels_last_", None)
     return machine
 
 

@@ -82,7 +82,8 @@ def create_app(
     allowed_hosts: list[str] | None = None,
 ) -> FastAPI:
     """The app for one run, loaded now (a bad run fails here, not at the first request). ``onnx=None`` runs
-    PyTorch models through ONNX Runtime when it is installed (measured faster at batch 1), ``True`` insists.
+    PyTorch models through ONNX Runtime when it is installed and measured faster than PyTorch at one image on this
+    machine (:func:`mnistlab.serve.engine.choose_engine`), ``True`` insists, ``False`` keeps PyTorch.
 
     ``allowed_hosts``: the names the ``Host`` header may carry (DNS rebinding: a web page elsewhere cannot talk
     to this server through a name of its own); by default the loopback names, ``["*"]`` allows any.
@@ -91,7 +92,11 @@ def create_app(
 
     if max_upload_bytes < 1:
         raise MnistlabError(f"max_upload_bytes={max_upload_bytes}; expected a positive number of bytes")
-    use_onnx = onnx_available(run) if onnx is None else onnx
+    if onnx is None:  # the engine measured faster here at one image (timed once per machine and network)
+        from mnistlab.serve.engine import choose_engine
+
+        onnx = onnx_available(run) and choose_engine(run, trust)["engine"] == "onnxruntime"
+    use_onnx = onnx
     predictor = Predictor(run, use_onnx, trust)
     _limit_threads(predictor)
     info = _model_info(predictor)

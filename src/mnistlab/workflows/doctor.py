@@ -6,9 +6,10 @@ from mnistlab.models import networks
 from mnistlab.models.precision import bf16_supported, choose, cpu_facts, machine_key
 
 
-def doctor() -> dict:
-    """The CPU, its relevant flags, torch, threads, and the precision chosen for each convolutional network
-    (measured now, or read from ``$MNISTLAB_HOME/machine.json``).
+def doctor(measure: bool = False) -> dict:
+    """The CPU, its relevant flags, torch, threads, and the precision, memory layout and threads chosen for
+    training each convolutional network (read from ``$MNISTLAB_HOME/machine.json``, or measured now; ``measure``
+    times every network afresh, replacing what was stored).
 
     Examples
     --------
@@ -23,5 +24,5 @@ def doctor() -> dict:
         "machine_key": machine_key(),
         "threads": torch.get_num_threads(),
         "bf16_supported": bf16_supported(),
-        "precision": {name: choose(name) for name in convolutional},
+        "precision": {name: choose(name, refresh=measure) for name in convolutional},
     }
