@@ -139,20 +139,45 @@ def test_doctor_shows_each_convolutional_network(fresh, capsys):
 
 
 def test_unsteady_timings_are_used_but_not_stored(fresh, tmp_home):
-    """A choice timed while other work competed for the cores (rounds 2x apart) serves this process only."""
-    calls = []
+    """bf16 fast in one lucky round only: its fastest round says bf16, its median says fp32. More rounds are
+    timed; a choice still in dispute serves this process only (other work was competing for the cores)."""
+    bf16_rounds = []
 
-    def loaded(arch, bf16, channels_last, threads):  # the first round quiet, then twice as slow
-        calls.append(1)
-        return (0.1 if len(calls) <= 4 else 0.2) * (0.5 if bf16 else 1)
+    def lucky_once(arch, bf16, channels_last, threads):
+        if not bf16:
+            return 0.1
+        bf16_rounds.append(1)
+        return 0.05 if len(bf16_rounds) <= 2 else 0.2  # round 1 (both layouts) lucky, then slow
 
-    answer = precision.choose("cnn", measure=loaded)
-    assert answer["steady"] is False and precision._CHOSEN["cnn"] is answer
+    answer = precision.choose("cnn", measure=lucky_once)
+    assert answer["steady"] is False and answer["rounds"] == precision.MAX_ROUNDS
+    assert precision._CHOSEN["cnn"] is answer
     assert "cnn" not in next(iter(precision._read_cache().values()), {})
     fresh.setattr(precision, "_CHOSEN", {})
     calls = []
-    precision.choose("cnn", measure=timer(0.1, 0.05, calls))  # the next process measures again, and stores
+    answer = precision.choose(
+        "cnn", measure=timer(0.1, 0.05, calls)
+    )  # the next process measures again, stores
+    assert answer["rounds"] == precision.ROUNDS and answer["steady"] is True
     assert calls and precision._read_cache()[precision.machine_key()]["cnn"]["steady"] is True
+
+
+def test_a_lucky_round_is_outvoted_when_the_median_agrees_later(fresh):
+    """One slow round of fp32 (other load): the fastest rounds and the medians agree after more rounds."""
+    fp32_rounds = []
+
+    def one_slow_fp32(arch, bf16, channels_last, threads):
+        if bf16:
+            return 0.085
+        fp32_rounds.append(1)
+        return 0.3 if len(fp32_rounds) <= 2 else 0.1
+
+    answer = precision.choose("cnn", measure=one_slow_fp32)
+    assert (
+        answer["precision"] == "bf16"
+        and answer["steady"] is True
+        and answer["timings_ms"]["fp32 channels-last"] == 100
+    )
 
 
 def test_doctor_measure_replaces_the_stored_choice(fresh, capsys):

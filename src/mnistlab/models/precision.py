@@ -34,8 +34,9 @@ LAYOUT_MARGIN = (
     0.95  # the other layout than the registered one must be 5% faster (a tie keeps the registered)
 )
 MIN_SECONDS = 0.1  # each timing lasts at least this long (many steps of a small network)
-ROUNDS = 3  # the combinations alternated this many times (load on the machine moves timings 10-50%)
-STEADY = 1.3  # a combination's slowest round at most 1.3x its fastest, or the answer is not cached
+ROUNDS = 3  # the combinations alternated at least this many times (load on the machine moves timings 10-50%)
+MAX_ROUNDS = 6  # ... and up to this many while the fastest and the median rounds disagree on the choice
+STEADY = 1.3  # thread counts: the slowest round at most 1.3x the fastest, or the answer is not cached
 _CHOSEN: dict[str, dict] = {}  # this process's answers by name (its machine and torch stay the same)
 
 Measure = Callable[[str, bool, bool, int], float]
@@ -143,7 +144,9 @@ def choose(
     Every combination of precision (bf16 only where PyTorch supports it) and layout is timed
     (``measure(architecture, bf16, channels_last, threads)``, injectable for tests), alternated :data:`ROUNDS`
     times; each precision takes its faster layout (the registered one unless the other is 5% faster), and bf16 is
-    chosen only when its median is at most 90% of fp32's. Then, where more than one thread count is worth trying
+    chosen only when its time is at most 90% of fp32's. The choice is made on each combination's fastest round
+    and must agree with the one made on the median rounds; while they disagree, up to :data:`MAX_ROUNDS` rounds
+    are timed, and an answer still in dispute is "unsteady" (used, not stored). Then, where more than one thread count is worth trying
     (:func:`thread_candidates`), the chosen combination is timed at each and the fastest kept. With ``cache``,
     answers are kept in this process and in ``$MNISTLAB_HOME/machine.json`` under :func:`machine_key` (a
     read-only home only means measuring again next time; unsteady timings are not stored: :func:`remembered`);
@@ -179,39 +182,55 @@ def _measure_choice(architecture: str, registered_layout: bool, measure: Measure
     precisions = [False, True] if bf16_supported() else [False]
     combos = [(bf16, layout) for bf16 in precisions for layout in (registered_layout, not registered_layout)]
     seconds: dict[tuple[bool, bool], list[float]] = {combo: [] for combo in combos}
-    for _ in range(ROUNDS):
+    for round_ in range(MAX_ROUNDS):
         for bf16, layout in combos:
             seconds[bf16, layout].append(measure(architecture, bf16, layout, default_threads))
-    median = {combo: statistics.median(times) for combo, times in seconds.items()}
-    steady = all(max(times) <= STEADY * min(times) for times in seconds.values())
-
-    def layout_for(bf16: bool) -> bool:
-        other = not registered_layout
-        return (
-            other
-            if median[bf16, other] <= LAYOUT_MARGIN * median[bf16, registered_layout]
-            else registered_layout
+        if round_ + 1 < ROUNDS:
+            continue
+        # The fastest round estimates each combination's own speed (other load only ever adds time); the
+        # median guards against one lucky round. Where both pick the same, the answer is settled.
+        fastest = _decide({combo: min(times) for combo, times in seconds.items()}, registered_layout)
+        typical = _decide(
+            {combo: statistics.median(times) for combo, times in seconds.items()}, registered_layout
         )
-
-    fp32_layout = layout_for(False)
-    best_fp32 = median[False, fp32_layout]
-    bf16 = True in precisions and median[True, layout_for(True)] <= MARGIN * best_fp32
-    layout = layout_for(True) if bf16 else fp32_layout
+        if fastest == typical:
+            break
+    steady = fastest == typical
+    bf16, layout = fastest
     if not bf16_supported():
         reason = "no bf16 support"
     elif bf16:
         reason = "bf16 measured faster"
     else:
         reason = "bf16 not measured 10% faster than fp32 here"
+    best = {combo: min(times) for combo, times in seconds.items()}
     chosen_threads, thread_ms, threads_steady = _fastest_threads(architecture, bf16, layout, threads, measure)
     return {
         "precision": "bf16" if bf16 else "fp32",
         "channels_last": layout,
         "threads": chosen_threads,
-        "timings_ms": {_label(b, cl): round(1000 * s, 2) for (b, cl), s in median.items()} | thread_ms,
+        "timings_ms": {_label(b, cl): round(1000 * s, 2) for (b, cl), s in best.items()} | thread_ms,
         "reason": reason,
         "steady": steady and threads_steady,
+        "rounds": len(next(iter(seconds.values()))),
     }
+
+
+def _decide(seconds: dict[tuple[bool, bool], float], registered_layout: bool) -> tuple[bool, bool]:
+    """(bf16, channels-last) from each combination's seconds: each precision in its faster layout (the registered
+    one unless the other is 5% faster), bf16 only when at most 90% of fp32's time."""
+
+    def layout_for(bf16: bool) -> bool:
+        other = not registered_layout
+        faster = seconds[bf16, other] <= LAYOUT_MARGIN * seconds[bf16, registered_layout]
+        return other if faster else registered_layout
+
+    fp32_layout = layout_for(False)
+    if (True, registered_layout) in seconds:
+        bf16_layout = layout_for(True)
+        if seconds[True, bf16_layout] <= MARGIN * seconds[False, fp32_layout]:
+            return True, bf16_layout
+    return False, fp32_layout
 
 
 def _fastest_threads(architecture, bf16, layout, candidates, measure) -> tuple[int, dict, bool]:
