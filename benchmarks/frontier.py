@@ -48,22 +48,26 @@ def normalised(images: np.ndarray) -> torch.Tensor:
 def tuned_choice() -> dict:
     """The tuned reference's precision, layout and threads, chosen as ``precision="auto"`` chooses for mnistlab's
     networks: by timing this network's training step here (bf16 only where it measured 10% faster)."""
-    from functools import partial
-
     from mnistlab.models import precision
 
-    measure = partial(precision.step_seconds, build=FastMnistNet)
+    measure = precision.step_timer("train_mnist_fast", build=FastMnistNet)
     return precision.choose("train_mnist_fast", measure=measure, registered_layout=True)
 
 
-def reference_run(seed: int, train_x, train_y, test_x, test_y, tuned: bool) -> dict:
+def reference_run(
+    seed: int, train_x, train_y, test_x, test_y, tuned: bool, precision: str | None = None
+) -> dict:
     """One run of the published recipe: batch 256, one epoch over data shuffled once, Adam lr 0.01 betas
     (0.7, 0.9), OneCycle (cycle_momentum off), NLL of log-softmax. ``tuned``: the tuned reference's speed-ups
-    (fused Adam, and the precision and layout measured fastest here: :func:`tuned_choice`)."""
+    (fused Adam, and the precision and layout measured fastest here: :func:`tuned_choice`; ``precision`` forces
+    "fp32" or "bf16", channels-last)."""
     torch.manual_seed(seed)
     order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(seed))
     x, y = train_x[order], train_y[order]  # the original saves the data shuffled once
-    choice = tuned_choice() if tuned else {"precision": "fp32", "channels_last": False}
+    if precision:
+        choice = {"precision": precision, "channels_last": True}
+    else:
+        choice = tuned_choice() if tuned else {"precision": "fp32", "channels_last": False}
     bf16 = choice["precision"] == "bf16"
     model = FastMnistNet()
     if tuned and choice["channels_last"]:

@@ -20,8 +20,9 @@ It was chosen on validation data only: a validation split of the training data (
 recorded in the README); the test split is measured once per seed, after training.
 
 Protocol: seeds 0..N-1 of ``cnn-fast`` with its defaults, seed by seed side by side with the references (the
-fastest public recipe, tuomaso/train_mnist_fast: A as published in fp32, B at its best here: fused Adam and the
-precision and layout its step measured fastest) and ``cnn-fast`` forced to fp32 (its own row). One warm-up run
+fastest public recipe, tuomaso/train_mnist_fast: A as published in fp32; B tuned: fused Adam, channels-last, in
+fp32 and in bf16, the faster of the two being the reference at its best) and ``cnn-fast`` forced to fp32 (its
+own row). One warm-up run
 first (seed 99, not counted: oneDNN picks its kernels, the precision choice is measured and cached; the time of
 that first choice is recorded apart). Training time is the clock around the training steps (the data already in
 memory, as in the reference); ``fit_wall_seconds`` is the whole ``fit`` call a user waits for (checks of the input,
@@ -129,7 +130,8 @@ def record(seeds: int, reference_seeds: int, limit: int | None = None) -> dict:
         "cnn_fast": lambda seed: cnn_fast_run(seed, train, test),
         "cnn_fast_fp32": lambda seed: cnn_fast_run(seed, train, test, precision="fp32"),
         "A_published_fp32": lambda seed: reference_run(seed, tx, ty, vx, vy, tuned=False),
-        "B_reference_at_its_best": lambda seed: reference_run(seed, tx, ty, vx, vy, tuned=True),
+        "B_tuned_fp32": lambda seed: reference_run(seed, tx, ty, vx, vy, tuned=True, precision="fp32"),
+        "B_tuned_bf16": lambda seed: reference_run(seed, tx, ty, vx, vy, tuned=True, precision="bf16"),
     }
     rows: dict[str, list[dict]] = {name: [] for name in sides}
     for seed in range(seeds):  # seed by seed, side by side: the machine's load reaches every side alike
@@ -142,6 +144,8 @@ def record(seeds: int, reference_seeds: int, limit: int | None = None) -> dict:
             print(name, json.dumps(row), flush=True)
     summary = {name: describe(side_rows) for name, side_rows in rows.items()}
     ours = summary["cnn_fast"]["train_seconds_median"]
+    # the reference at its best: whichever precision trained it sooner here (both run, so no rule decides it)
+    best_b = min(("B_tuned_fp32", "B_tuned_bf16"), key=lambda name: summary[name]["train_seconds_median"])
     return {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine_kind": machine_kind(),
@@ -151,7 +155,8 @@ def record(seeds: int, reference_seeds: int, limit: int | None = None) -> dict:
         "tuned_reference_choice": tuned_choice(),
         "summary": summary,
         "speedup_vs_published": summary["A_published_fp32"]["train_seconds_median"] / ours,
-        "speedup_vs_reference_at_its_best": summary["B_reference_at_its_best"]["train_seconds_median"] / ours,
+        "reference_at_its_best": best_b,
+        "speedup_vs_reference_at_its_best": summary[best_b]["train_seconds_median"] / ours,
         "targets": {
             "mean accuracy >= 99.0% over >= 20 seeds": seeds >= 20
             and summary["cnn_fast"]["accuracy_mean"] >= TARGET_ACCURACY,
@@ -199,7 +204,8 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         f"cnn-fast is {result['speedup_vs_published']:.2f}x sooner than A (published, fp32) and "
-        f"{result['speedup_vs_reference_at_its_best']:.2f}x sooner than B (the same recipe at its best here).",
+        f"{result['speedup_vs_reference_at_its_best']:.2f}x sooner than the same recipe at its best here "
+        f"({result['reference_at_its_best']}).",
         "",
         *(f"- {'met' if met else 'MISSED'}: {target}" for target, met in result["targets"].items()),
     ]

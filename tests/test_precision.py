@@ -190,3 +190,35 @@ def test_doctor_measure_replaces_the_stored_choice(fresh, capsys):
     assert main(["doctor"]) == 0 and "trains in bf16" in capsys.readouterr().out  # stored: not measured
     assert main(["doctor", "--measure"]) == 0 and "trains in fp32" in capsys.readouterr().out
     assert precision._read_cache()[precision.machine_key()]["cnn"]["precision"] == "fp32"
+
+
+def test_a_tie_is_settled_for_the_plainer_configuration_and_stored(fresh):
+    """bf16 and fp32 within a few per cent, alternating which is ahead: fp32 kept, and the answer stored."""
+    calls = []
+
+    def tied(arch, bf16, channels_last, threads):
+        calls.append(1)
+        if not bf16:
+            return 0.100
+        return (
+            0.087 if len(calls) % 3 == 0 else 0.093
+        )  # bf16's fastest round under 90% of fp32, its median not
+
+    answer = precision.choose("cnn", measure=tied)
+    assert answer["precision"] == "fp32" and answer["channels_last"] is True and answer["steady"] is True
+    assert precision._read_cache()[precision.machine_key()]["cnn"]["precision"] == "fp32"
+
+
+def test_a_dispute_over_the_layout_alone_keeps_the_registered_one(fresh):
+    calls = []
+
+    def layouts_tied(arch, bf16, channels_last, threads):
+        calls.append(1)
+        if bf16:
+            return 1.0  # far slower: not in dispute
+        if channels_last:  # cnn's registered layout
+            return 0.100
+        return 0.080 if len(calls) == 2 else 0.2  # contiguous: lucky in the first round only, then slow
+
+    answer = precision.choose("cnn", measure=layouts_tied)
+    assert answer["precision"] == "fp32" and answer["channels_last"] is True and answer["steady"] is True
