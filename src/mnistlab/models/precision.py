@@ -30,13 +30,11 @@ from mnistlab.fileio import read_json, write_json
 CACHE_FILE = "machine.json"
 FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_bf16", "amx_bf16", "amx_tile")  # what decides bf16's speed
 MARGIN = 0.9  # bf16 must take at most 90% of fp32's step time: "never slower than fp32 beyond noise"
-LAYOUT_MARGIN = (
-    0.95  # the other layout than the registered one must be 5% faster (a tie keeps the registered)
-)
+# the other layout than the registered one must be 5% faster (a tie keeps the registered)
+LAYOUT_MARGIN = 0.95
 MIN_SECONDS = 0.05  # each round of a configuration lasts at least this long (many steps of a small network)
-ROUNDS = (
-    5  # the configurations alternated at least this many times (load on the machine moves timings 10-50%)
-)
+# the configurations are alternated at least this many times (load on the machine moves timings 10-50%)
+ROUNDS = 5
 MAX_ROUNDS = 10  # ... and up to this many while the fastest and the median rounds disagree on the choice
 STEADY = 1.3  # thread counts: the slowest round at most 1.3x the fastest, or the answer is not cached
 _CHOSEN: dict[str, dict] = {}  # this process's answers by name (its machine and torch stay the same)
