@@ -125,6 +125,32 @@ def export(
 
 
 @app.command()
+def fix(
+    name: NameArg,
+    decisions: Annotated[Path, typer.Option(help="The decisions file (JSON lines) of a review.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, kaggle-csv, idx, png or npz.")],
+    out: Annotated[Path, typer.Option(help="Folder for the cleaned copy (the original is never modified).")],
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace files in --out that no export of this data set wrote."),
+    ] = False,
+) -> None:
+    """Write a cleaned copy of a data set: the review's decisions (keep, relabel, drop) applied, with fixes.json
+    recording what changed and why."""
+    from mnistlab.datasets.fixes import RECORD_FILE, write_fixed
+
+    written, record = write_fixed(name, decisions, out, fmt, overwrite)
+    counts = record["counts"]
+    echo(
+        f"{counts['relabel']} relabelled, {counts['drop']} dropped, {counts['keep']} kept as they were"
+        + (f" ({counts['superseded']} earlier decisions superseded)" if counts["superseded"] else "")
+    )
+    for path in written:
+        echo(f"written {path}")
+    echo(f"record of the changes: {Path(out) / RECORD_FILE}")
+
+
+@app.command()
 def eda(
     name: NameArg,
     out: Annotated[Path, typer.Option(help="Folder for the figures.")] = Path("reports"),

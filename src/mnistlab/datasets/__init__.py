@@ -20,6 +20,7 @@ This file only re-exports; each name lives in the module that says what it is.
 from mnistlab.datasets.cache import FileStatus, data_home
 from mnistlab.datasets.dataset import KINDS, Dataset, stratified_sample, train_val_split
 from mnistlab.datasets.files import export, from_csv, from_idx, from_image_folder, from_npz
+from mnistlab.datasets.fixes import apply_fixes, record_decision, start_decisions, write_fixed
 from mnistlab.datasets.images import read_image
 from mnistlab.datasets.registered import cache_source, cache_status, fetch, is_cached, verify
 from mnistlab.datasets.registry import DatasetInfo, available, get_info
@@ -41,6 +42,7 @@ __all__ = [
     "DatasetSummary",
     "FileStatus",
     "TrainTest",
+    "apply_fixes",
     "available",
     "cache_source",
     "cache_status",
@@ -57,11 +59,14 @@ __all__ = [
     "load",
     "load_splits",
     "read_image",
+    "record_decision",
     "register",
+    "start_decisions",
     "stratified_sample",
     "summary",
     "train_and_test",
     "train_val_split",
     "user_datasets",
+    "write_fixed",
     "verify",
 ]
