@@ -67,6 +67,6 @@ __all__ = [
     "train_and_test",
     "train_val_split",
     "user_datasets",
-    "write_fixed",
     "verify",
+    "write_fixed",
 ]
