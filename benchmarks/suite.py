@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from common import THREADS, child, gemm_peak, spread, timed
 from PIL import Image
+from quality_benchmarks import bench_planted
 from speed_record import bench_record
 from torch import nn
 from training_benchmarks import (
@@ -468,6 +469,7 @@ BENCHMARKS: dict[str, tuple[Callable[[str], dict], bool]] = {
     "keras": (bench_keras, False),
     "graph": (bench_graph, True),
     "health": (bench_health, True),
+    "planted": (bench_planted, False),
     "serve": (bench_serve, True),
 }
 

@@ -34,6 +34,7 @@ def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
         "cnn_fashion",
         "graph",
         "health",
+        "planted",
         "serve",
     ]
     for name in names:

@@ -90,6 +90,8 @@ class LabelErrors(DataCheck):
         proba = cross_val_predict(estimator, dataset.images, dataset.labels, cv=cv, method="predict_proba")
         suspects = suspected_label_errors(proba, dataset.labels)
         return {
+            # every image's score: 1 - the out-of-fold probability of its recorded label (higher: more doubtful)
+            "scores": 1 - proba[np.arange(len(dataset.labels)), dataset.labels],
             "indices": suspects.tolist(),
             "given": dataset.labels[suspects].tolist(),
             "predicted": proba[suspects].argmax(1).tolist(),

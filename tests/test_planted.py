@@ -1,0 +1,103 @@
+"""Planted truth for the data checks: label noise, outliers and near copies are planted exactly as asked, and
+recovery() scores a check's flags and ranking against them; the label-error check recovers planted noise (the
+near-duplicate check's recall on real images is the benchmark's: benchmarks/quality_benchmarks.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnistlab.errors import ParameterError
+from mnistlab.quality.planted import flip_labels, plant_near_duplicates, plant_outliers, recovery
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.05, 0.1])
+def test_uniform_noise_changes_exactly_that_share_to_another_class(fraction):
+    labels = np.repeat(np.arange(10), 100)
+    noisy, flipped = flip_labels(labels, fraction, 10, seed=3)
+    assert flipped.sum() == round(fraction * 1000)
+    assert np.all(noisy[flipped] != labels[flipped]) and np.array_equal(noisy[~flipped], labels[~flipped])
+    assert len(np.unique(noisy[flipped])) > 3  # spread over the other classes
+
+
+def test_class_conditional_noise_stays_inside_its_group():
+    labels = np.repeat(np.arange(10), 100)
+    noisy, flipped = flip_labels(labels, 0.2, 10, seed=0, among=[0, 2, 4, 6])
+    assert (
+        flipped.sum() == 80 and set(labels[flipped]) <= {0, 2, 4, 6} and set(noisy[flipped]) <= {0, 2, 4, 6}
+    )
+    assert np.all(noisy[flipped] != labels[flipped])
+
+
+@pytest.mark.parametrize(("fraction", "among"), [(0, None), (1.0, None), (0.1, [3])])
+def test_noise_settings_that_cannot_work_are_refused(fraction, among):
+    with pytest.raises(ParameterError):
+        flip_labels(np.arange(10) % 3, fraction, 3, among=among)
+
+
+@pytest.mark.parametrize("how", ["invert", "rotate", "source"])
+def test_outliers_replace_only_the_planted_images(how):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 200, (200, 28, 28), dtype=np.uint8)
+    other = np.full((50, 28, 28), 255, np.uint8)
+    out, planted = plant_outliers(images, 0.05, seed=1, source=other if how == "source" else None, how=how)
+    assert planted.sum() == 10 and np.array_equal(out[~planted], images[~planted])
+    expected = {
+        "invert": 255 - images[planted],
+        "rotate": np.rot90(images[planted], 1, (1, 2)),
+        "source": 255,
+    }
+    assert np.all(out[planted] == expected[how])
+
+
+def smooth_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Blurry blobs at random places (smooth like handwriting, so a one-pixel shift stays close); the class is
+    which third of the width the blob sits in."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:28, :28]
+    cy, cx = rng.uniform(6, 22, (2, n, 1, 1))
+    width = rng.uniform(2.5, 5, (n, 1, 1))
+    images = (255 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * width**2))).astype(np.uint8)
+    return images, np.digitize(cx.ravel(), [11.3, 16.6])
+
+
+@pytest.mark.parametrize("how", ["shift", "noise"])
+def test_near_copies_are_close_but_not_equal(how):
+    images, labels = smooth_images(300)
+    more, more_labels, pairs = plant_near_duplicates(images, labels, 10, seed=0, how=how)
+    assert len(more) == 310 and np.array_equal(more_labels[300:], labels[[a for a, _ in pairs]])
+    for original, copy in pairs:
+        assert not np.array_equal(more[original], more[copy])
+        assert (
+            np.abs(more[original].astype(int) - more[copy]).sum()
+            < np.abs(images[0].astype(int) - images[1]).sum()
+        )
+
+
+def test_recovery_scores_flags_and_ranking():
+    truth = np.zeros(100, dtype=bool)
+    truth[:10] = True
+    scores = np.linspace(1, 0, 100)  # a perfect ranking: the planted ten first
+    result = recovery(np.arange(5, 15), scores, truth)
+    assert result == {
+        "planted": 10,
+        "flagged": 10,
+        "precision": 0.5,
+        "recall": 0.5,
+        "auroc": 1.0,
+        "precision_at_k": 1.0,
+    }
+    assert recovery(np.array([], dtype=int), -scores, truth)["precision"] is None
+    assert recovery(np.array([], dtype=int), -scores, truth)["auroc"] == 0.0
+
+
+def test_the_label_error_check_recovers_planted_noise(blobs):
+    """Three bright bands: an easy task, so 10% flipped labels should be found nearly all, with few false flags."""
+    from mnistlab.datasets import Dataset
+    from mnistlab.quality.label_errors import LabelErrors
+
+    images, labels = blobs(600)
+    noisy, flipped = flip_labels(labels, 0.1, 3, seed=0)
+    found = LabelErrors(model="logreg", folds=3)._split(Dataset(images, noisy, ["a", "b", "c"]))
+    result = recovery(np.asarray(found["indices"]), found["scores"], flipped)
+    assert result["recall"] >= 0.8 and result["precision"] >= 0.6 and result["auroc"] >= 0.95
