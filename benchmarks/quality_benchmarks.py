@@ -1,5 +1,6 @@
 """Data-quality checks measured against planted truth: label noise flipped into real training labels (uniform, and
-class-conditional inside a group of look-alike classes), and near copies of real images; precision and recall of
+class-conditional inside a group of look-alike classes), near copies of real images, and outliers (1% of the
+images from the other data set, inverted or rotated); precision and recall of
 what each check flags, AUROC and precision-at-k of its ranking, time per check. Medians over the seeds.
 
     .venv/bin/python benchmarks/suite.py --only planted --size quick
@@ -16,7 +17,8 @@ from mnistlab import datasets
 from mnistlab.quality import CheckedData
 from mnistlab.quality.duplicates import NearDuplicates
 from mnistlab.quality.label_errors import LabelErrors
-from mnistlab.quality.planted import flip_labels, plant_near_duplicates, recovery
+from mnistlab.quality.outliers import Outliers
+from mnistlab.quality.planted import flip_labels, plant_near_duplicates, plant_outliers, recovery
 
 # look-alike groups for class-conditional noise: Fashion's tops, MNIST's round digits
 GROUPS = {"fashion-mnist-kaggle": [0, 2, 4, 6], "mnist": [3, 5, 8]}
@@ -80,15 +82,38 @@ def near_copies(name: str, n: int, seeds: int, count: int = 200) -> dict:
     return out
 
 
+def outliers(name: str, other: str, n: int, seeds: int, fraction: float = 0.01) -> dict:
+    """The outlier check (defaults) on a split where ``fraction`` of the images were replaced: by images of the
+    other data set, inverted, or rotated by 90 degrees."""
+    train, source = _train(name, n), _train(other, n).images
+    out: dict = {}
+    for how in ("other data set", "invert", "rotate"):
+        rows = []
+        for seed in range(seeds):
+            images, planted = plant_outliers(
+                train.images, fraction, seed, source if how == "other data set" else None, how
+            )
+            data = CheckedData(
+                {"train": datasets.Dataset(images, train.labels, train.classes, train.name, "train")}
+            )
+            start = time.perf_counter()
+            found = Outliers(seed=seed).find_issues(data)
+            row = recovery(found.details["flagged"], found.details["scores"], planted)
+            rows.append({**row, "seconds": time.perf_counter() - start})
+        out[how.replace(" ", "_")] = {"median": _median(rows), "rows": rows}
+    return out
+
+
 def bench_planted(size: str) -> dict:
     """Planted label noise and near copies in MNIST and Fashion-MNIST training images."""
     n, seeds = SIZES[size]
     out: dict = {"images": n, "seeds": seeds, "model": "mlp, 5-fold out-of-fold"}
     levels, copies = ((0.10,), 20) if size == "tiny" else (LEVELS, 200)  # tiny: the smoke test's few seconds
-    for name in ("mnist", "fashion-mnist-kaggle"):
+    for name, other in (("mnist", "fashion-mnist-kaggle"), ("fashion-mnist-kaggle", "mnist")):
         out[name] = {
             "label_noise": label_noise(name, n, seeds, levels),
             "near_copies": near_copies(name, n, seeds, copies),
+            "outliers": outliers(name, other, n, seeds),
         }
     out["target"] = "measured, no target yet (issue 25): the figures to improve on"
     return out

@@ -101,3 +101,33 @@ def test_the_label_error_check_recovers_planted_noise(blobs):
     found = LabelErrors(model="logreg", folds=3)._split(Dataset(images, noisy, ["a", "b", "c"]))
     result = recovery(np.asarray(found["indices"]), found["scores"], flipped)
     assert result["recall"] >= 0.8 and result["precision"] >= 0.6 and result["auroc"] >= 0.95
+
+
+def test_the_outlier_check_finds_planted_inverted_images_and_scores_the_data_set():
+    from mnistlab.datasets import Dataset
+    from mnistlab.quality import CheckedData, Outliers
+
+    images, labels = smooth_images(600)
+    planted_images, planted = plant_outliers(images, 0.02, seed=0, how="invert")
+    data = CheckedData(
+        {
+            "train": Dataset(planted_images, labels, ["left", "middle", "right"]),
+            "test": Dataset(255 - images[:5], labels[:5], ["left", "middle", "right"]),  # all odd
+        }
+    )
+    result = Outliers().find_issues(data)
+    train_flags = result.details["flagged"][result.details["flagged"] < 600]
+    assert recovery(train_flags, result.details["scores"][:600], planted)["recall"] == 1.0
+    assert result.counts["test"] == 5 and result.score == 1 - len(result.details["flagged"]) / 605
+    scores = result.details["scores"][result.details["flagged"]]
+    assert np.all(np.diff(scores) <= 0)  # farthest first
+
+
+@pytest.mark.parametrize(("settings", "message"), [({"threshold": 1}, "above 1"), ({"k": 0}, "k=0"), ({"k": True}, "k=True")])
+def test_outlier_settings_that_cannot_work_are_refused(settings, message):
+    from mnistlab.datasets import Dataset
+    from mnistlab.quality import CheckedData, Outliers
+
+    images, labels = smooth_images(50)
+    with pytest.raises(ParameterError, match=message):
+        Outliers(**settings).validate(CheckedData({"train": Dataset(images, labels, ["a", "b", "c"])}))

@@ -99,17 +99,21 @@ def health(
     near: Annotated[
         bool, typer.Option(help="Look for near duplicates (a kNN search over all images).")
     ] = True,
+    outliers: Annotated[
+        bool, typer.Option(help="Look for outliers (far from the training images; a kNN search).")
+    ] = True,
     out: Annotated[Path, typer.Option(help="Folder for findings.csv, health.json and the galleries.")] = Path(
         "reports/health"
     ),
 ) -> None:
-    """Duplicates inside and across splits, conflicting labels, suspected label errors, odd images."""
+    """Duplicates inside and across splits, conflicting labels, suspected label errors, outliers, odd images."""
     from mnistlab import workflows
 
-    report = workflows.health(data, model, folds, near_ratio, label_errors, out, near=near)
+    report = workflows.health(data, model, folds, near_ratio, label_errors, out, near=near, outliers=outliers)
     echo(f"images: {', '.join(f'{k} {len(v)}' for k, v in report.splits.items())}")
     for result in report.results.values():
-        echo(f"{result.title}: {result.describe()}")
+        score = "" if result.score is None else f"  (data-set score {result.score:.4f})"
+        echo(f"{result.title}: {result.describe()}{score}")
     echo(f"findings and galleries written to {out}")
 
 

@@ -2,7 +2,8 @@
 ``find_issues(data) -> CheckResult``), run together by :func:`audit` into a :class:`HealthReport`.
 
 The checks: exact and near duplicates inside and across splits (leakage) with conflicting labels, suspected label
-errors (confident learning on out-of-fold probabilities), odd images (empty, saturated, constant).
+errors (confident learning on out-of-fold probabilities), outliers (far from the training images), odd images
+(empty, saturated, constant).
 
 >>> from mnistlab import quality
 >>> report = quality.audit(splits, [quality.ExactDuplicates(), quality.OddImages()])  # doctest: +SKIP
@@ -19,6 +20,7 @@ from mnistlab.quality.duplicates import (
 )
 from mnistlab.quality.images import OddImages, odd_images
 from mnistlab.quality.label_errors import LabelErrors, suspected_label_errors
+from mnistlab.quality.outliers import Outliers, outlier_scores
 from mnistlab.quality.report import FINDING_COLUMNS, HealthReport, audit
 
 __all__ = [
@@ -32,9 +34,11 @@ __all__ = [
     "LabelErrors",
     "NearDuplicates",
     "OddImages",
+    "Outliers",
     "audit",
     "exact_duplicates",
     "near_duplicates",
     "odd_images",
+    "outlier_scores",
     "suspected_label_errors",
 ]

@@ -71,6 +71,8 @@ class CheckResult:
         One row per finding: kind, splits, indices, labels, value (``findings.csv``).
     details : Any
         The check's own record of what it found (duplicate groups, pairs, suspects), for galleries and tests.
+    score : float or None
+        The data set's score for this check, 0..1 (1: nothing flagged), where the check gives one.
     """
 
     name: str
@@ -78,6 +80,7 @@ class CheckResult:
     counts: dict
     rows: list[dict]
     details: Any = None
+    score: float | None = None
 
     def describe(self) -> str:
         """The counts as one line ("train 1, across 2"), or "none".

@@ -32,9 +32,12 @@ class HealthReport:
         return self.results["exact_duplicate_pairs"].counts
 
     def summary(self) -> dict:
-        """``health.json``: the images per split, then each check's counts under its name."""
+        """``health.json``: the images per split, then each check's counts under its name, and the data-set
+        scores (0..1) of the checks that give one."""
         images = {name: len(ds) for name, ds in self.splits.items()}
-        return {"images": images, **{name: result.counts for name, result in self.results.items()}}
+        scores = {name: r.score for name, r in self.results.items() if r.score is not None}
+        counts = {name: result.counts for name, result in self.results.items()}
+        return {"images": images, **counts, **({"scores": scores} if scores else {})}
 
     def findings_table(self) -> list[dict]:
         """One row per finding: kind, split(s), indices, labels, distance or score (what ``findings.csv`` holds)."""

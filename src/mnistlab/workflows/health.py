@@ -20,9 +20,10 @@ def health(
     seed: int = 0,
     gallery: int = 24,
     near: bool = True,
+    outliers: bool = True,
 ) -> quality.HealthReport:
     """Check a data set: exact and near duplicates inside and across its splits, conflicting labels, suspected
-    label errors and odd images.
+    label errors, outliers and odd images.
 
     Parameters
     ----------
@@ -33,8 +34,9 @@ def health(
         on each split (``quality.LabelErrors``).
     near_ratio : float
         Near duplicates are closer than this times their class's median nearest-neighbour distance.
-    label_errors, near : bool
-        Run the label-error check (trains a model) and the near-duplicate check (a kNN search).
+    label_errors, near, outliers : bool
+        Run the label-error check (trains a model), the near-duplicate check and the outlier check (kNN
+        searches).
     out : str or Path, optional
         Folder for ``findings.csv``, ``health.json`` and up to ``gallery`` images per gallery.
 
@@ -52,6 +54,8 @@ def health(
     if near:
         checks.append(quality.NearDuplicates(near_ratio, seed))
     checks.append(quality.OddImages())
+    if outliers:
+        checks.append(quality.Outliers(seed=seed))
     if label_errors:
         checks.append(quality.LabelErrors(model, folds, seed))
     report = quality.audit(datasets.load_splits(data, classes), checks)
