@@ -123,7 +123,9 @@ def test_the_outlier_check_finds_planted_inverted_images_and_scores_the_data_set
     assert np.all(np.diff(scores) <= 0)  # farthest first
 
 
-@pytest.mark.parametrize(("settings", "message"), [({"threshold": 1}, "above 1"), ({"k": 0}, "k=0"), ({"k": True}, "k=True")])
+@pytest.mark.parametrize(
+    ("settings", "message"), [({"threshold": 1}, "above 1"), ({"k": 0}, "k=0"), ({"k": True}, "k=True")]
+)
 def test_outlier_settings_that_cannot_work_are_refused(settings, message):
     from mnistlab.datasets import Dataset
     from mnistlab.quality import CheckedData, Outliers
