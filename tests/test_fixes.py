@@ -203,3 +203,16 @@ def test_write_fixed_writes_any_export_format(tmp_path):
     record_decision(path, "train", 2, "relabel", label="zero")
     written, _ = write_fixed(source, path, tmp_path / "csv", "csv")
     assert datasets.load(written[0]).labels[2] == 0
+
+
+def test_the_cleaned_copy_never_replaces_the_original(tmp_path, tmp_home):
+    """An export's folder holds dataset.json: writing the copy there would replace train.npz in place."""
+    source = datasets.export(toy()["train"], tmp_path / "source", "npz")
+    original = source.read_bytes()
+    path = tmp_path / "decisions.jsonl"
+    start_decisions(path, datasets.load_splits(source))
+    record_decision(path, "train", 0, "drop")
+    for out in (source.parent, source.parent / "clean", tmp_home / "clean"):
+        with pytest.raises(ParameterError, match="where the original data lives"):
+            write_fixed(source, path, out, "npz")
+    assert source.read_bytes() == original

@@ -190,11 +190,29 @@ def write_fixed(
     from mnistlab.datasets.files import export
     from mnistlab.datasets.sources import load_splits
 
+    _check_not_the_original(data, Path(out))
     splits = load_splits(data)
     fixed, record = apply_fixes(splits, decisions)
     written = [export(ds, out, fmt, overwrite) for ds in fixed.values()]
     write_json(Path(out) / RECORD_FILE, record)
     return written, record
+
+
+def _check_not_the_original(data: str | Path, out: Path) -> None:
+    """The cleaned copy never goes where the original lives: the folder of a data file (an export of the same data
+    set there would be replaced in place), the data folder itself, or mnistlab's data cache."""
+    from mnistlab.datasets.cache import data_home
+
+    target = out.resolve()
+    source = Path(data)
+    places = [data_home().resolve()]
+    if source.exists():
+        places.append((source.parent if source.is_file() else source).resolve())
+    for place in places:
+        if target == place or place in target.parents:
+            raise ParameterError(
+                f"out={out}: inside {place}, where the original data lives; write the cleaned copy elsewhere"
+            )
 
 
 # ------------------------------------------------------------------------------------------------ the file
