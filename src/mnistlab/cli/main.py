@@ -41,6 +41,7 @@ app.command("map")(analysis.map_)
 app.command("health")(analysis.health)
 app.command("report")(analysis.report)
 app.command("serve")(serve.serve)
+app.command("review")(serve.review)
 app.command("sweep")(sweep.sweep)
 app.command("doctor")(models.doctor)
 

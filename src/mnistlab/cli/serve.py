@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,15 +35,7 @@ def serve(
 ) -> None:
     """Serve a run as a web app: draw or upload an image and see the prediction (GET /, POST /predict,
     GET /model, GET /health, API docs at /docs)."""
-    try:
-        from mnistlab.serve.server import serve as serve_run
-    except ModuleNotFoundError as exc:
-        if exc.name not in {"fastapi", "uvicorn", "starlette", "pydantic", "anyio"}:
-            raise
-        from mnistlab.errors import MnistlabError
-
-        raise MnistlabError(f"the web app needs {exc.name}: pip install 'mnistlab[serve]'") from None
-
+    serve_run = _server().serve
     serve_run(
         run,
         host,
@@ -53,3 +46,41 @@ def serve(
         ready=lambda url: echo(f"serving {run} at {url} (Ctrl-C stops)"),
         allowed_hosts=allowed_host,
     )
+
+
+def review(
+    data: Annotated[
+        str, typer.Argument(help="Registered data set, or a CSV, image folder, IDX file or npz.")
+    ],
+    findings: Annotated[
+        Path, typer.Option(help="findings.csv of `mnistlab health DATA --out DIR`: what to review.")
+    ],
+    decisions: Annotated[
+        Path, typer.Option(help="Decisions file (JSON lines): created, or resumed if it is for this data.")
+    ],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8000,
+) -> None:
+    """Review what health found, one image at a time, from the keyboard (keep, relabel, drop); every decision is
+    saved as it is made. `mnistlab data fix DATA --decisions F ...` then writes the cleaned copy."""
+    _server().review(
+        data,
+        findings,
+        decisions,
+        host,
+        port,
+        ready=lambda url: echo(f"reviewing {data} at {url}; decisions go to {decisions} (Ctrl-C stops)"),
+    )
+
+
+def _server():
+    """mnistlab.serve.server, or one line saying which package of the web extra is missing."""
+    try:
+        from mnistlab.serve import server
+    except ModuleNotFoundError as exc:
+        if exc.name not in {"fastapi", "uvicorn", "starlette", "pydantic", "anyio"}:
+            raise
+        from mnistlab.errors import MnistlabError
+
+        raise MnistlabError(f"the web app needs {exc.name}: pip install 'mnistlab[serve]'") from None
+    return server

@@ -109,11 +109,38 @@ def serve(
     >>> serve("runs/cnn-mnist", port=0, ready=print)  # doctest: +SKIP
     http://127.0.0.1:41023
     """
+    app = create_app(run, onnx, trust, max_upload_bytes, allowed_hosts or default_hosts(host))
+    run_app(app, host, port, ready)
+
+
+def review(
+    data: str | Path,
+    findings: str | Path,
+    decisions: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    ready: Callable[[str], None] | None = None,
+    allowed_hosts: list[str] | None = None,
+) -> None:
+    """Serve the review page (:mod:`mnistlab.serve.review`) for ``data``, its health ``findings`` and the
+    ``decisions`` file, until interrupted.
+
+    >>> review("mnist", "reports/health/findings.csv", "review.jsonl", port=0, ready=print)  # doctest: +SKIP
+    http://127.0.0.1:41023
+    """
+    from mnistlab.serve.review import create_review_app
+
+    app = create_review_app(data, findings, decisions, allowed_hosts or default_hosts(host))
+    run_app(app, host, port, ready)
+
+
+def run_app(app, host: str, port: int, ready: Callable[[str], None] | None) -> None:
+    """Bind ``host:port`` (0 picks a free port), call ``ready`` with the address, and serve ``app`` under uvicorn
+    with the guarded protocol until interrupted."""
     import socket
 
     import uvicorn
 
-    app = create_app(run, onnx, trust, max_upload_bytes, allowed_hosts or default_hosts(host))
     if not 0 <= port <= 65535:
         raise MnistlabError(f"port={port}; expected 0..65535")
     try:
