@@ -106,7 +106,8 @@ def health(
         "reports/health"
     ),
 ) -> None:
-    """Duplicates inside and across splits, conflicting labels, suspected label errors, outliers, odd images."""
+    """Duplicates inside and across splits, conflicting labels, suspected label errors, outliers, odd images,
+    unusual image properties, rare classes; data-set scores (0..1, 1 = nothing flagged) where a check gives one."""
     from mnistlab import workflows
 
     report = workflows.health(data, model, folds, near_ratio, label_errors, out, near=near, outliers=outliers)

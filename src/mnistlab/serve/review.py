@@ -28,7 +28,6 @@ from mnistlab.errors import DataFormatError
 from mnistlab.fileio import open_regular
 from mnistlab.serve.app import LOOPBACK_HOSTS, SecurityHeaders, _static
 
-REVIEWED = ("suspected label error", "outlier", "empty", "saturated", "constant")  # one image per finding
 MAX_FINDINGS_BYTES = 64 << 20
 IMAGE_SCALE = 8  # 28x28 shown as 224x224, pixels kept sharp
 
@@ -44,7 +43,8 @@ class Decide(BaseModel):
 
 
 def read_findings(path: str | Path, splits: dict[str, datasets.Dataset]) -> list[dict]:
-    """The single-image findings of a ``findings.csv`` (kinds in :data:`REVIEWED`), each checked against the
+    """The findings of a ``findings.csv`` about one image each (suspected label errors, outliers, odd images,
+    unusual properties; not the pairs of duplicates, nor rows about a whole class), each checked against the
     splits: a split it does not have or an index outside it is an error naming the row."""
     path = Path(path)
     with open_regular(path, "findings.csv (mnistlab health --out)", MAX_FINDINGS_BYTES) as file:
@@ -57,9 +57,9 @@ def read_findings(path: str | Path, splits: dict[str, datasets.Dataset]) -> list
     classes = next(iter(splits.values())).classes
     items = []
     for number, row in enumerate(rows, start=2):
-        if row["kind"] not in REVIEWED:
+        split, index = (row["splits"] or "").strip(), (row["indices"] or "").strip()
+        if not index or " " in index:  # about a class, or a pair
             continue
-        split, index = row["splits"], row["indices"]
         if split not in splits or not index.isdigit() or int(index) >= len(splits[split]):
             raise DataFormatError(
                 f"{path}, row {number}: {split!r} image {index!r} is not in this data set "

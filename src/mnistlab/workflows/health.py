@@ -23,7 +23,7 @@ def health(
     outliers: bool = True,
 ) -> quality.HealthReport:
     """Check a data set: exact and near duplicates inside and across its splits, conflicting labels, suspected
-    label errors, outliers and odd images.
+    label errors, outliers, odd images, unusual image properties and rare classes.
 
     Parameters
     ----------
@@ -53,7 +53,7 @@ def health(
     checks: list[quality.DataCheck] = [quality.ExactDuplicates()]
     if near:
         checks.append(quality.NearDuplicates(near_ratio, seed))
-    checks.append(quality.OddImages())
+    checks += [quality.OddImages(), quality.ImageProperties(), quality.ClassImbalance()]
     if outliers:
         checks.append(quality.Outliers(seed=seed))
     if label_errors:
