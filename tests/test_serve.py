@@ -557,9 +557,15 @@ def test_browser_draws_digits_uploads_and_clears(digit_server, browser, tmp_path
     page.close()
 
 
-def test_serve_without_fastapi_says_what_to_install(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("command", ["serve", "review"])
+def test_serve_without_fastapi_says_what_to_install(tmp_path, monkeypatch, capsys, command):
     monkeypatch.delitem(sys.modules, "mnistlab.serve.app", raising=False)
     monkeypatch.delitem(sys.modules, "mnistlab.serve.server", raising=False)
     monkeypatch.setitem(sys.modules, "fastapi", None)  # as if not installed
-    assert main(["serve", str(tmp_path)]) == 1
+    extra = (
+        ["--findings", str(tmp_path / "f.csv"), "--decisions", str(tmp_path / "d")]
+        if command == "review"
+        else []
+    )
+    assert main([command, str(tmp_path), *extra]) == 1
     assert "pip install 'mnistlab[serve]'" in capsys.readouterr().err

@@ -75,8 +75,10 @@ def review(
 
 def _server():
     """mnistlab.serve.server, or one line saying which package of the web extra is missing."""
-    try:
-        from mnistlab.serve import server
+    import importlib
+
+    try:  # through sys.modules (not the package's attribute), so a missing web package is always found out
+        server = importlib.import_module("mnistlab.serve.server")
     except ModuleNotFoundError as exc:
         if exc.name not in {"fastapi", "uvicorn", "starlette", "pydantic", "anyio"}:
             raise
