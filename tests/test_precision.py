@@ -4,6 +4,7 @@ ran on."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from mnistlab import models, runs
@@ -222,3 +223,18 @@ def test_a_dispute_over_the_layout_alone_keeps_the_registered_one(fresh):
 
     answer = precision.choose("cnn", measure=layouts_tied)
     assert answer["precision"] == "fp32" and answer["channels_last"] is True and answer["steady"] is True
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_a_loaded_run_predicts_exactly_as_trained_in_either_layout(
+    fresh, blobs, fast, tmp_path, channels_last
+):
+    """Trained channels-last, its weights are channels-last; loaded from the run they are not, until the first
+    prediction puts them in the layout the inputs come in (else the results differ in the last bits)."""
+    chosen = {"precision": "fp32", "channels_last": channels_last, "threads": 1}
+    fresh.setattr("mnistlab.models.torch_classifier.choose_precision", lambda _arch: chosen)
+    X, y = blobs()
+    clf = models.create("cnn-kaggle", **fast).fit(X, y)
+    runs.save(tmp_path / "run", clf, model="cnn-kaggle", data="toy", classes=["a", "b", "c"])
+    loaded = runs.load(tmp_path / "run")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

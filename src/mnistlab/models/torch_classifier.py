@@ -255,6 +255,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.network_, self.history_ = net, result.history
         # what training ran in (recorded in the run)
         self.precision_, self.channels_last_ = ("bf16" if cfg.bf16 else "fp32"), cfg.channels_last
+        self._weights_channels_last = cfg.channels_last  # train() put the weights in this layout
         self.best_epoch_, self.interrupted_ = result.best_epoch, result.interrupted
         return self
 
@@ -274,6 +275,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         device = next(self.network_.parameters()).device
         x = torch.from_numpy(np.ascontiguousarray(as_model_input(self._rows(X)))).to(device)
         cfg = self._config(device, networks.is_convolutional(self.network_))
+        if getattr(self, "_weights_channels_last", None) is not cfg.channels_last:
+            # The weights in the layout the inputs come in: a network loaded from a run (contiguous weights) then
+            # computes exactly what the trained one (channels-last after training) does.
+            layout = torch.channels_last if cfg.channels_last else torch.contiguous_format
+            self.network_.to(memory_format=layout)
+            self._weights_channels_last = cfg.channels_last
         with torch_threads(self.threads):
             logits, _, _ = evaluate(self.network_, x, None, cfg)
             if (
