@@ -1,6 +1,7 @@
 """Data-set health: duplicates, leakage, conflicting labels, label errors, odd images."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -76,6 +77,14 @@ def test_health_of_a_file_end_to_end(tmp_path, blobs, capsys):
     assert code == 0 and "exact duplicate pairs: train 1" in out, out
     report = json.loads((tmp_path / "out" / "health.json").read_text())
     assert report["suspected_label_errors"]["train"] >= 2
+    # every check scores the data set (share of images not flagged); the command line ends with the table
+    scores = report["scores"]
+    assert scores["exact_duplicate_pairs"] == pytest.approx(1 - 1 / 240)
+    assert scores["suspected_label_errors"] == pytest.approx(
+        1 - report["suspected_label_errors"]["train"] / 240
+    )
+    assert set(scores) == set(report) - {"images", "scores"}
+    assert "data-set score" in out and re.search(rf"exact_duplicate_pairs +{1 - 1 / 240:.4f}", out), out
     findings = (tmp_path / "out" / "findings.csv").read_text()
     assert "suspected label error,train,20," in findings and "suspected label error,train,77," in findings
     assert (tmp_path / "out" / "duplicates.png").exists() and (

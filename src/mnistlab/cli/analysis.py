@@ -113,8 +113,10 @@ def health(
     report = workflows.health(data, model, folds, near_ratio, label_errors, out, near=near, outliers=outliers)
     echo(f"images: {', '.join(f'{k} {len(v)}' for k, v in report.splits.items())}")
     for result in report.results.values():
-        score = "" if result.score is None else f"  (data-set score {result.score:.4f})"
-        echo(f"{result.title}: {result.describe()}{score}")
+        echo(f"{result.title}: {result.describe()}")
+    echo(f"\n{'check':34s} {'data-set score':>14s}  (1: nothing found)")
+    for name, result in report.results.items():
+        echo(f"{name:34s} {'-' if result.score is None else f'{result.score:.4f}':>14s}")
     echo(f"findings and galleries written to {out}")
 
 

@@ -72,7 +72,8 @@ class CheckResult:
     details : Any
         The check's own record of what it found (duplicate groups, pairs, suspects), for galleries and tests.
     score : float or None
-        The data set's score for this check, 0..1 (1: nothing flagged), where the check gives one.
+        The data set's score for this check, 0..1: the share of images not flagged (1: nothing found); for rare
+        classes the rarest class's share over an equal share.
     """
 
     name: str

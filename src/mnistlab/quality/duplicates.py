@@ -98,7 +98,8 @@ class ExactDuplicates(DataCheck):
             )
             for g in groups
         ]
-        return CheckResult(self.name, self.title, counts, rows, groups)
+        copies = sum(len(g.indices) - 1 for g in groups)  # every image of a group but its first is a copy
+        return CheckResult(self.name, self.title, counts, rows, groups, score=1 - copies / len(data.images))
 
     def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
         spans = {id(g): len({data.locate(i)[0] for i in g.indices}) > 1 for g in result.details}
@@ -129,7 +130,8 @@ class NearDuplicates(DataCheck):
             key = places[0][0] if places[0][0] == places[1][0] else "across"
             counts[key] = counts.get(key, 0) + 1
             rows.append(finding("near duplicate", places, f"{data.labels[i]} {data.labels[j]}", f"{d:.3f}"))
-        return CheckResult(self.name, self.title, counts, rows, pairs)
+        involved = len({i for i, _, _ in pairs} | {j for _, j, _ in pairs})
+        return CheckResult(self.name, self.title, counts, rows, pairs, score=1 - involved / len(data.images))
 
     def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
         pairs = [(i, j) for i, j, _ in result.details[: max(n // 2, 1)]]

@@ -34,7 +34,8 @@ class OddImages(DataCheck):
             for kind, indices in kinds.items()
             for i in indices
         ]
-        return CheckResult(self.name, self.title, counts, rows, found)
+        odd = sum(len(v) for kinds in found.values() for v in kinds.values())
+        return CheckResult(self.name, self.title, counts, rows, found, score=1 - odd / len(data.images))
 
 
 PROPERTIES = ("low contrast", "off-centre ink", "ink at the border", "unusual amount of ink")

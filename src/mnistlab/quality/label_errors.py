@@ -77,9 +77,9 @@ class LabelErrors(DataCheck):
                     finding("suspected label error", [(split, index)], f"{given} -> {predicted}", f"{p:.4f}")
                 )
         counts = {split: len(f["indices"]) for split, f in found.items()}
-        return CheckResult(
-            self.name, f"{self.title} ({self.model}, {self.folds}-fold out-of-fold)", counts, rows, found
-        )
+        title = f"{self.title} ({self.model}, {self.folds}-fold out-of-fold)"
+        suspected = sum(counts.values())
+        return CheckResult(self.name, title, counts, rows, found, score=1 - suspected / len(data.images))
 
     def _split(self, dataset) -> dict:
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
