@@ -16,7 +16,10 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
+import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -201,3 +204,31 @@ def blobs():
 def fast() -> dict:
     """Training settings that keep a PyTorch test to a second or two."""
     return dict(epochs=2, batch_size=32, threads=1)
+
+
+@contextlib.contextmanager
+def _command_server(*args: str) -> Iterator[str]:
+    """``mnistlab ARGS --port 0`` (serve, review) in its own process on a free loopback port; yields the base URL
+    its first line prints, and stops it afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from mnistlab.cli import entry; entry()", *args, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()
+    url = re.search(r"(http://[^\s;]+)", line)
+    if url is None:
+        process.kill()
+        pytest.fail(f"mnistlab {args[0]} did not start: {line}{process.stderr.read()}")
+    try:
+        yield url.group(1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def command_server():
+    """``command_server("serve", RUN)``: a context manager running that command as a server (yields its URL)."""
+    return _command_server

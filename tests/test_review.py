@@ -3,11 +3,8 @@ and turned into a cleaned export (in a real browser, from the keyboard)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -105,32 +102,11 @@ def test_findings_or_decisions_for_other_data_are_refused(reviewed, tmp_path):
         create_review_app(other, findings, decisions)
 
 
-@contextlib.contextmanager
-def reviewing(data: Path, findings: Path, decisions: Path):
-    """``mnistlab review`` in its own process on a free loopback port; yields the base URL."""
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-c", "from mnistlab.cli import entry; entry()", "review", str(data)),
-            *("--findings", str(findings), "--decisions", str(decisions), "--port", "0"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline()
-    if not line.startswith("reviewing"):
-        process.kill()
-        pytest.fail(f"the review page did not start: {line}{process.stderr.read()}")
-    try:
-        yield line.split(" at ")[1].split(";")[0]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def test_a_review_in_the_browser_makes_a_cleaned_export(reviewed, browser, tmp_path, capsys):
+def test_a_review_in_the_browser_makes_a_cleaned_export(reviewed, browser, tmp_path, capsys, command_server):
     data, findings, decisions = reviewed
-    with reviewing(data, findings, decisions) as url:
+    with command_server(
+        "review", str(data), "--findings", str(findings), "--decisions", str(decisions)
+    ) as url:
         page = browser.new_page()
         page.goto(url)
         page.locator("#progress", has_text="0 of 2").wait_for()

@@ -8,7 +8,6 @@ import contextlib
 import io
 import os
 import struct
-import subprocess
 import sys
 import warnings
 import zlib
@@ -400,44 +399,15 @@ def test_serve_command_refuses_a_busy_port(toy_run, capsys):
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
 
 
-@contextlib.contextmanager
-def serving(run: Path):
-    """``mnistlab serve RUN`` in its own process on a free loopback port; yields the base URL."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from mnistlab.cli import entry; entry()",
-            "serve",
-            str(run),
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline()
-    if not line.startswith("serving"):
-        process.kill()
-        pytest.fail(f"the server did not start: {line}{process.stderr.read()}")
-    url = line.split(" at ")[1].split()[0]
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
-def server(toy_run):
-    with serving(toy_run) as url:
+def server(toy_run, command_server):
+    with command_server("serve", str(toy_run)) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def digit_server(digit_run):
-    with serving(digit_run) as url:
+def digit_server(digit_run, command_server):
+    with command_server("serve", str(digit_run)) as url:
         yield url
 
 

@@ -225,7 +225,7 @@ def _measure_choice(architecture: str, registered_layout: bool, measure: Measure
         steady = fastest[0] == typical[0] or pair[1] * MARGIN <= pair[0]
         fastest = min(fastest, typical, key=lambda combo: (combo[0], combo[1] != registered_layout))
     bf16, layout = fastest
-    if not bf16_supported():
+    if True not in precisions:  # asked once, above
         reason = "no bf16 support"
     elif bf16:
         reason = "bf16 measured faster"
