@@ -406,7 +406,9 @@ def bench_health(size: str) -> dict:
     split = train if size != "tiny" else train.subset(slice(0, 3000))
     start = time.perf_counter()
     found = (
-        quality.LabelErrors("mlp", 5, 0).find_issues(quality.CheckedData({"train": split})).details["train"]
+        quality.LabelErrors("cnn-fast", 5, 0)
+        .find_issues(quality.CheckedData({"train": split}))
+        .details["train"]
     )
     label_s = time.perf_counter() - start
     return {

@@ -200,6 +200,23 @@ def blobs():
     return make_blobs
 
 
+def make_smooth_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Blurry blobs at random places (smooth like handwriting, so a one-pixel shift stays close); the class is
+    which third of the width the blob sits in."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:28, :28]
+    cy, cx = rng.uniform(6, 22, (2, n, 1, 1))
+    width = rng.uniform(2.5, 5, (n, 1, 1))
+    images = (255 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * width**2))).astype(np.uint8)
+    return images, np.digitize(cx.ravel(), [11.3, 16.6])
+
+
+@pytest.fixture(scope="session")
+def smooth_images():
+    """``smooth_images(n, seed) -> (images, labels)``: smooth blobs in three classes (:func:`make_smooth_images`)."""
+    return make_smooth_images
+
+
 @pytest.fixture(scope="session")
 def fast() -> dict:
     """Training settings that keep a PyTorch test to a second or two."""

@@ -50,19 +50,8 @@ def test_outliers_replace_only_the_planted_images(how):
     assert np.all(out[planted] == expected[how])
 
 
-def smooth_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Blurry blobs at random places (smooth like handwriting, so a one-pixel shift stays close); the class is
-    which third of the width the blob sits in."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:28, :28]
-    cy, cx = rng.uniform(6, 22, (2, n, 1, 1))
-    width = rng.uniform(2.5, 5, (n, 1, 1))
-    images = (255 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * width**2))).astype(np.uint8)
-    return images, np.digitize(cx.ravel(), [11.3, 16.6])
-
-
 @pytest.mark.parametrize("how", ["shift", "noise"])
-def test_near_copies_are_close_but_not_equal(how):
+def test_near_copies_are_close_but_not_equal(how, smooth_images):
     images, labels = smooth_images(300)
     more, more_labels, pairs = plant_near_duplicates(images, labels, 10, seed=0, how=how)
     assert len(more) == 310 and np.array_equal(more_labels[300:], labels[[a for a, _ in pairs]])
@@ -94,16 +83,18 @@ def test_recovery_scores_flags_and_ranking():
 def test_the_label_error_check_recovers_planted_noise(blobs):
     """Three bright bands: an easy task, so 10% flipped labels should be found nearly all, with few false flags."""
     from mnistlab.datasets import Dataset
+    from mnistlab.quality import CheckedData
     from mnistlab.quality.label_errors import LabelErrors
 
     images, labels = blobs(600)
     noisy, flipped = flip_labels(labels, 0.1, 3, seed=0)
-    found = LabelErrors(model="logreg", folds=3)._split(Dataset(images, noisy, ["a", "b", "c"]))
-    result = recovery(np.asarray(found["indices"]), found["scores"], flipped)
+    data = CheckedData({"train": Dataset(images, noisy, ["a", "b", "c"])})
+    found = LabelErrors(model="logreg", folds=3).find_issues(data)
+    result = recovery(np.flatnonzero(found.flags), found.example_scores, flipped)
     assert result["recall"] >= 0.8 and result["precision"] >= 0.6 and result["auroc"] >= 0.95
 
 
-def test_the_outlier_check_finds_planted_inverted_images_and_scores_the_data_set():
+def test_the_outlier_check_finds_planted_inverted_images_and_scores_the_data_set(smooth_images):
     from mnistlab.datasets import Dataset
     from mnistlab.quality import CheckedData, Outliers
 
@@ -126,7 +117,7 @@ def test_the_outlier_check_finds_planted_inverted_images_and_scores_the_data_set
 @pytest.mark.parametrize(
     ("settings", "message"), [({"threshold": 1}, "above 1"), ({"k": 0}, "k=0"), ({"k": True}, "k=True")]
 )
-def test_outlier_settings_that_cannot_work_are_refused(settings, message):
+def test_outlier_settings_that_cannot_work_are_refused(settings, message, smooth_images):
     from mnistlab.datasets import Dataset
     from mnistlab.quality import CheckedData, Outliers
 

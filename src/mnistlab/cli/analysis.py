@@ -84,8 +84,9 @@ def health(
         str, typer.Argument(help="Registered data set, or a CSV, image folder, IDX file or npz.")
     ],
     model: Annotated[
-        str, typer.Option(help="Model whose out-of-fold probabilities rank label errors.")
-    ] = "mlp",
+        str,
+        typer.Option(help="Model whose out-of-sample probabilities rank label errors and find weak groups."),
+    ] = "cnn-fast",
     folds: Annotated[int, typer.Option(help="Cross-validation folds for the label check.")] = 5,
     near_ratio: Annotated[
         float,
@@ -102,22 +103,44 @@ def health(
     outliers: Annotated[
         bool, typer.Option(help="Look for outliers (far from the training images; a kNN search).")
     ] = True,
+    order: Annotated[
+        bool, typer.Option(help="Test whether each split's order is random (non-IID order; a kNN search).")
+    ] = True,
+    cross_split: Annotated[
+        bool,
+        typer.Option(
+            help="Score the test split with a model trained on all of the training split (else out-of-fold "
+            "within the test split)."
+        ),
+    ] = True,
     out: Annotated[Path, typer.Option(help="Folder for findings.csv, health.json and the galleries.")] = Path(
         "reports/health"
     ),
 ) -> None:
-    """Duplicates inside and across splits, conflicting labels, suspected label errors, outliers, odd images,
-    unusual image properties, rare classes; data-set scores (0..1, 1 = nothing flagged) where a check gives one."""
+    """Duplicates inside and across splits, conflicting labels, suspected label errors, underperforming groups,
+    outliers, non-IID order, odd images, unusual image properties, rare classes; a data-set score per check
+    (0..1, 1 = nothing flagged), and every image's scores in per_image.csv."""
     from mnistlab import workflows
 
-    report = workflows.health(data, model, folds, near_ratio, label_errors, out, near=near, outliers=outliers)
+    report = workflows.health(
+        data,
+        model,
+        folds,
+        near_ratio,
+        label_errors,
+        out,
+        near=near,
+        outliers=outliers,
+        cross_split=cross_split,
+        order=order,
+    )
     echo(f"images: {', '.join(f'{k} {len(v)}' for k, v in report.splits.items())}")
     for result in report.results.values():
         echo(f"{result.title}: {result.describe()}")
     echo(f"\n{'check':34s} {'data-set score':>14s}  (1: nothing found)")
     for name, result in report.results.items():
         echo(f"{name:34s} {'-' if result.score is None else f'{result.score:.4f}':>14s}")
-    echo(f"findings and galleries written to {out}")
+    echo(f"findings and galleries written to {out}; open {out / 'health.html'}")
 
 
 def report(

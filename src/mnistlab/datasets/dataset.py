@@ -132,7 +132,9 @@ class Dataset:
 
     ``images`` is uint8 of shape (N, 28, 28), ``labels`` int64 of shape (N,) (``None`` for an unlabelled test
     file such as Kaggle's ``test.csv``), ``classes`` the class names indexed by label, ``kind`` ``"digits"``,
-    ``"objects"`` or ``None`` (unknown), which decides the training recipe (flips for objects only).
+    ``"objects"`` or ``None`` (unknown), which decides the training recipe (flips for objects only);
+    ``originals`` (image folders only) each file's own ``width``, ``height`` and ``colour`` before it was made
+    28x28 grayscale.
 
     >>> import numpy as np
     >>> ds = Dataset(np.zeros((2, 28, 28), np.uint8), np.array([0, 1]), ["zero", "one"], "toy", "train")
@@ -147,6 +149,8 @@ class Dataset:
     split: str = "train"
     source: str = field(default="", compare=False)
     kind: str | None = None
+    # image folders: each file's own width, height and colour (arrays), before it became 28x28 grayscale
+    originals: dict | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
@@ -200,8 +204,16 @@ class Dataset:
     def subset(self, indices: np.ndarray | slice, split: str | None = None) -> Dataset:
         """The images (and labels) at ``indices``, as a new data set sharing the class names."""
         labels = None if self.labels is None else self.labels[indices]
+        originals = None if self.originals is None else {k: v[indices] for k, v in self.originals.items()}
         return Dataset(
-            self.images[indices], labels, self.classes, self.name, split or self.split, self.source, self.kind
+            self.images[indices],
+            labels,
+            self.classes,
+            self.name,
+            split or self.split,
+            self.source,
+            self.kind,
+            originals,
         )
 
     def flat(self) -> np.ndarray:

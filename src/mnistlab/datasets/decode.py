@@ -33,8 +33,10 @@ def decode_gray(
     max_pixels: int = MAX_IMAGE_PIXELS,
     name: str | None = None,
     formats: tuple[str, ...] = FOLDER_FORMATS,
+    info: dict | None = None,
 ) -> np.ndarray:
-    """Decode an image file, or the bytes of an upload, into 2-D uint8 grayscale.
+    """Decode an image file, or the bytes of an upload, into 2-D uint8 grayscale (``info``, when given, receives
+    the file's own ``size`` (width, height) and ``mode`` ("L", "RGB", ...) as stored).
 
     The size is read from the header and checked before any pixel is decoded (at most ``max_pixels``); only
     ``formats`` are decoded; the EXIF orientation tag is applied; 16-bit images are scaled to 8 bits (not
@@ -53,6 +55,8 @@ def decode_gray(
     try:
         with _opened(source, formats) as opened, Image.open(opened, formats=list(formats)) as img:
             width, height = img.size
+            if info is not None:
+                info.update(size=(width, height), mode=img.mode)
             if width * height > max_pixels:
                 raise DataFormatError(
                     f"{where}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "

@@ -3,6 +3,7 @@ every format (``export``), with the ``dataset.json`` metadata kept beside export
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,8 +81,10 @@ def from_image_folder(
         preprocess = "resize" if resize else preprocess
     path = Path(path)
     classes = classes if classes is not None else _metadata(path).get("classes")
-    images, labels, names = read_image_folder(path, classes, preprocess)
-    return _dataset(images, labels, path, names, name, kind)
+    originals: dict = {}
+    images, labels, names = read_image_folder(path, classes, preprocess, originals)
+    dataset = _dataset(images, labels, path, names, name, kind)
+    return dataclasses.replace(dataset, originals=originals)
 
 
 def from_npz(path: str | Path, name: str | None = None, kind: str | None = None) -> Dataset:

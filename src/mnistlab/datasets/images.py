@@ -23,37 +23,53 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 MANIFEST_NAME = "labels.csv"
 
 
-def read_image(path: str | Path, preprocess: str = "none") -> np.ndarray:
+COLOUR_MODES = {"RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"}  # stored in colour (or a palette)
+
+
+def read_image(path: str | Path, preprocess: str = "none", info: dict | None = None) -> np.ndarray:
     """Read one image as 28x28 uint8 grayscale (:func:`~mnistlab.datasets.decode.decode_gray`), made 28x28 by the
     rule ``preprocess`` (:data:`~mnistlab.datasets.preprocess.PREPROCESSING`: other sizes are refused by
-    ``"none"``)."""
+    ``"none"``); ``info`` receives the file's own size and mode."""
     max_side = None if preprocess == "none" else PHOTO_MAX_SIDE
-    return to_28x28(decode_gray(path, max_side), preprocess, str(path))
+    return to_28x28(decode_gray(path, max_side, info=info), preprocess, str(path))
 
 
-def read_images(paths: Sequence[str | Path], preprocess: str = "none") -> np.ndarray:
-    """Decode many images into one (N, 28, 28) array (a plain loop: threads measured slower, the work holds the GIL)."""
+def read_images(
+    paths: Sequence[str | Path], preprocess: str = "none", originals: dict | None = None
+) -> np.ndarray:
+    """Decode many images into one (N, 28, 28) array (a plain loop: threads measured slower, the work holds the
+    GIL). ``originals``, when given, receives each file's own ``width``, ``height`` and ``colour`` (stored in
+    colour or a palette) as arrays."""
     check_preprocess(preprocess)
     out = np.empty((len(paths), 28, 28), np.uint8)
+    sizes, colour = np.zeros((len(paths), 2), np.int64), np.zeros(len(paths), bool)
+    info: dict = {}
     for i, path in enumerate(paths):
-        out[i] = read_image(path, preprocess)
+        out[i] = read_image(path, preprocess, info)
+        sizes[i], colour[i] = info["size"], info["mode"] in COLOUR_MODES
+    if originals is not None:
+        originals.update(width=sizes[:, 0], height=sizes[:, 1], colour=colour)
     return out
 
 
 def read_image_folder(
-    root: str | Path, classes: Sequence[str] | None = None, preprocess: str = "none"
+    root: str | Path,
+    classes: Sequence[str] | None = None,
+    preprocess: str = "none",
+    originals: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Read a folder of images: ``root/labels.csv`` (``filename,label``) if present, else one sub-folder per class.
 
-    Returns images, labels and the class names. With a manifest, images keep the manifest's order.
+    Returns images, labels and the class names. With a manifest, images keep the manifest's order. ``originals``,
+    when given, receives the files' own sizes and colour (:func:`read_images`).
     """
     root = Path(root)
     if root.is_file() and root.suffix.lower() == ".csv":
-        return _read_manifest(root, root.parent, classes, preprocess)
+        return _read_manifest(root, root.parent, classes, preprocess, originals)
     if not root.is_dir():
         raise DataFormatError(f"{root}: not a folder of images or a filename,label CSV manifest")
     if (root / MANIFEST_NAME).is_file():
-        return _read_manifest(root / MANIFEST_NAME, root, classes, preprocess)
+        return _read_manifest(root / MANIFEST_NAME, root, classes, preprocess, originals)
     folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: _natural_key(p.name))
     if not folders:
         raise DataFormatError(
@@ -73,11 +89,11 @@ def read_image_folder(
         labels += [names.index(folder.name)] * len(files)
     if not paths:
         raise DataFormatError(f"{root}: the class sub-folders hold no PNG or JPEG images")
-    return read_images(paths, preprocess), np.asarray(labels, np.int64), names
+    return read_images(paths, preprocess, originals), np.asarray(labels, np.int64), names
 
 
 def _read_manifest(
-    manifest: Path, root: Path, classes: Sequence[str] | None, preprocess: str
+    manifest: Path, root: Path, classes: Sequence[str] | None, preprocess: str, originals: dict | None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     try:
         raw = open_regular(manifest, "a filename,label CSV manifest")
@@ -100,7 +116,7 @@ def _read_manifest(
     labels = np.empty(len(body), np.int64)
     for i, value in enumerate(raw_labels):
         labels[i] = _label_index(value, names, manifest, i + 2)
-    return read_images(_paths_inside(root, body, manifest), preprocess), labels, names
+    return read_images(_paths_inside(root, body, manifest), preprocess, originals), labels, names
 
 
 def _paths_inside(root: Path, body: list[list[str]], manifest: Path) -> list[str]:

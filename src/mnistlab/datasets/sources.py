@@ -10,6 +10,7 @@ it) and :func:`train_and_test` (a workflow's training and test data, with where 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Data
             f"{entry[role]}: its content changed since it was registered as {name!r} "
             f"({user_registry_path()}); register it again if the change is meant"
         )
-    return Dataset(dataset.images, dataset.labels, dataset.classes, name, split, dataset.source, dataset.kind)
+    return dataclasses.replace(dataset, name=name, split=split)
 
 
 def load_splits(spec: str | Path, classes=None) -> dict[str, Dataset]:
@@ -206,9 +207,7 @@ def rename_classes(dataset: Dataset, classes) -> Dataset:
             f"{len(classes)} class names given, but {dataset.source or dataset.name} has "
             f"{dataset.n_classes} classes"
         )
-    return Dataset(
-        dataset.images, dataset.labels, classes, dataset.name, dataset.split, dataset.source, dataset.kind
-    )
+    return dataclasses.replace(dataset, classes=classes)
 
 
 def fingerprint(dataset: Dataset) -> str:
@@ -224,7 +223,7 @@ def split_off_test(dataset: Dataset, fraction: float, seed: int = 0) -> tuple[Da
     if not isinstance(fraction, float | int) or not 0 < fraction < 1:
         raise ParameterError(f"test_fraction={fraction!r}; expected a number between 0 and 1, e.g. 0.2")
     train, test = train_val_split(dataset, fraction, seed)
-    return train, Dataset(test.images, test.labels, test.classes, test.name, "test", test.source, test.kind)
+    return train, dataclasses.replace(test, split="test")
 
 
 @dataclass(frozen=True)
@@ -351,9 +350,7 @@ def _same_classes(train: Dataset, test: Dataset) -> Dataset:
     if test.classes == indices[: len(test.classes)] and (
         test.labels is None or test.labels.max(initial=0) < train.n_classes
     ):
-        return Dataset(
-            test.images, test.labels, train.classes, test.name, test.split, test.source, train.kind
-        )
+        return dataclasses.replace(test, classes=train.classes, kind=train.kind)
     raise DataFormatError(
         f"{test.source}: its classes {test.classes[:12]} differ from the training data's {train.classes[:12]}"
     )

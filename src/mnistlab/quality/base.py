@@ -25,6 +25,8 @@ class CheckedData:
     splits: dict[str, Dataset]
     images: np.ndarray = field(init=False, repr=False)
     labels: np.ndarray = field(init=False, repr=False)
+    # what several checks need and one computes (a model's out-of-sample probabilities, PCA features), by key
+    cache: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         for dataset in self.splits.values():
@@ -73,7 +75,14 @@ class CheckResult:
         The check's own record of what it found (duplicate groups, pairs, suspects), for galleries and tests.
     score : float or None
         The data set's score for this check, 0..1: the share of images not flagged (1: nothing found); for rare
-        classes the rarest class's share over an equal share.
+        classes the rarest class's share over an equal share; for ordering, the permutation test's p-value.
+    example_scores : ndarray or None
+        One number per image (the concatenated splits' order), in the check's own unit, higher meaning more of
+        an issue (``score_unit`` says what it is); ``per_image.csv`` holds them.
+    flags : ndarray of bool or None
+        Which images the check flags.
+    score_unit : str
+        What ``example_scores`` measure, in words.
     """
 
     name: str
@@ -82,6 +91,22 @@ class CheckResult:
     rows: list[dict]
     details: Any = None
     score: float | None = None
+    example_scores: np.ndarray | None = field(default=None, repr=False)
+    flags: np.ndarray | None = field(default=None, repr=False)
+    score_unit: str = ""
+
+    def worst(self, n: int) -> np.ndarray:
+        """Indices of up to ``n`` flagged images, highest example score first.
+
+        >>> result = CheckResult("x", "x", {}, [], example_scores=np.array([0.1, 3.0, 2.0]),
+        ...                      flags=np.array([False, True, True]))
+        >>> result.worst(5).tolist()
+        [1, 2]
+        """
+        if self.flags is None or self.example_scores is None:
+            return np.array([], dtype=int)
+        flagged = np.flatnonzero(self.flags)
+        return flagged[np.argsort(-self.example_scores[flagged], kind="stable")][:n]
 
     def describe(self) -> str:
         """The counts as one line ("train 1, across 2"), or "none".

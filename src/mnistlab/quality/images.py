@@ -34,23 +34,45 @@ class OddImages(DataCheck):
             for kind, indices in kinds.items()
             for i in indices
         ]
-        odd = sum(len(v) for kinds in found.values() for v in kinds.values())
-        return CheckResult(self.name, self.title, counts, rows, found, score=1 - odd / len(data.images))
+        flags = np.zeros(len(data.images), dtype=bool)
+        for split, start in data.offsets.items():
+            for indices in found[split].values():
+                flags[start + np.asarray(indices, dtype=int)] = True
+        return CheckResult(
+            self.name,
+            self.title,
+            counts,
+            rows,
+            found,
+            score=1 - flags.sum() / len(data.images),
+            example_scores=flags.astype(float),
+            flags=flags,
+            score_unit="1 if empty, saturated or constant",
+        )
 
 
-PROPERTIES = ("low contrast", "off-centre ink", "ink at the border", "unusual amount of ink")
-SHORT = ("low contrast", "off-centre", "border ink", "ink amount")  # for captions under 28x28 images
+PROPERTIES = (
+    "low contrast",
+    "off-centre ink",
+    "ink at the border",
+    "unusual amount of ink",
+    "unusual stroke thickness",
+)
+SHORT = ("low contrast", "off-centre", "border ink", "ink amount", "stroke")  # captions under 28x28 images
 ROBUST_SIGMA = 1.4826  # the median absolute deviation of a normal distribution, in standard deviations
 
 
 def image_properties(images: np.ndarray) -> dict[str, np.ndarray]:
     """Per image: ``contrast`` (the 1st to 99th percentile of its pixels, 0..1), ``offset`` (pixels from the
-    image centre to the centre of mass of its ink), ``border`` (the share of its ink in the outer 2-pixel frame)
-    and ``ink`` (the share of pixels at 128 or more).
+    image centre to the centre of mass of its ink), ``border`` (the share of its ink in the outer 2-pixel frame),
+    ``ink`` (the share of pixels at 128 or more) and ``stroke`` (the stroke's width in pixels: twice the inked
+    area over the ink's outline, which is the width of a long stroke of any shape).
 
-    >>> image = np.zeros((1, 28, 28), np.uint8); image[0, 10:18, 10:18] = 255
-    >>> {k: round(float(v[0]), 3) for k, v in image_properties(image).items()}
-    {'contrast': 1.0, 'offset': 0.0, 'border': 0.0, 'ink': 0.082}
+    >>> image = np.zeros((2, 28, 28), np.uint8); image[0, 10:18, 10:18] = 255; image[1, 4:24, 12:15] = 255
+    >>> {k: [round(float(x), 3) for x in v] for k, v in image_properties(image).items()}["stroke"]  # a square, a bar
+    [4.0, 2.609]
+    >>> {k: round(float(v[0]), 3) for k, v in image_properties(image[:1]).items()}
+    {'contrast': 1.0, 'offset': 0.0, 'border': 0.0, 'ink': 0.082, 'stroke': 4.0}
     """
     flat = images.reshape(len(images), -1)
     low, high = np.percentile(flat, [1, 99], axis=1)
@@ -67,14 +89,25 @@ def image_properties(images: np.ndarray) -> dict[str, np.ndarray]:
     frame[2:-2, 2:-2] = False
     inked = ink.sum(axis=(1, 2))
     border = np.where(inked > 0, (ink & frame).sum(axis=(1, 2)) / np.maximum(inked, 1), 0.0)
-    return {"contrast": (high - low) / 255, "offset": offset, "border": border, "ink": inked / ink[0].size}
+    padded = np.pad(ink, ((0, 0), (1, 1), (1, 1)))
+    outline = (padded[:, 1:, :] != padded[:, :-1, :]).sum(axis=(1, 2)) + (
+        padded[:, :, 1:] != padded[:, :, :-1]
+    ).sum(axis=(1, 2))
+    stroke = 2 * inked / np.maximum(outline, 1)
+    return {
+        "contrast": (high - low) / 255,
+        "offset": offset,
+        "border": border,
+        "ink": inked / ink[0].size,
+        "stroke": stroke,
+    }
 
 
 def property_scores(properties: dict[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
-    """(N, 4) robust z-scores of each image's properties against its own class, in the direction that is
-    unusual: low contrast, high offset, high border ink, ink amount either way (0 where not unusual). A class's
-    spread is its median absolute deviation, floored per property (0.02 of contrast, half a pixel of offset, 2% of
-    the ink at the border, 0.5% of the pixels inked)."""
+    """(N, 5) robust z-scores of each image's properties against its own class, in the direction that is
+    unusual: low contrast, high offset, high border ink, ink amount and stroke width either way (0 where not
+    unusual). A class's spread is its median absolute deviation, floored per property (0.02 of contrast, half a
+    pixel of offset, 2% of the ink at the border, 0.5% of the pixels inked, 0.1 pixel of stroke width)."""
     # (values, direction, the smallest spread: a class whose images barely vary in a property, such as MNIST's
     # ink at the border, median 0, must not flag the first pixel of difference)
     columns = [
@@ -82,6 +115,7 @@ def property_scores(properties: dict[str, np.ndarray], labels: np.ndarray) -> np
         (properties["offset"], 1, 0.5),
         (properties["border"], 1, 0.02),
         (properties["ink"], 0, 0.005),
+        (properties["stroke"], 0, 0.1),
     ]
     scores = np.zeros((len(labels), len(columns)))
     for label in np.unique(labels):
@@ -96,10 +130,10 @@ def property_scores(properties: dict[str, np.ndarray], labels: np.ndarray) -> np
 
 
 class ImageProperties(DataCheck):
-    """Images whose contrast, centring, ink at the border or amount of ink is far from their class's (a robust
-    z-score above ``threshold`` against the class's median and spread): a scan with the wrong levels, a digit
-    pushed to a corner, a cropped garment, a stroke much thicker or thinner than the class's. Each image's score
-    is its largest z-score; the data-set score is the share not flagged."""
+    """Images whose contrast, centring, ink at the border, amount of ink or stroke width is far from their
+    class's (a robust z-score above ``threshold`` against the class's median and spread): a scan with the wrong
+    levels, a digit pushed to a corner, a cropped garment, a stroke much thicker or thinner than the class's.
+    Each image's score is its largest z-score; the data-set score is the share not flagged."""
 
     name, title = "image_properties", "unusual image properties"
 
@@ -131,8 +165,11 @@ class ImageProperties(DataCheck):
             counts,
             rows,
             {"scores": worst, "flagged": flagged, "by_property": scores},
+            score=1 - len(flagged) / len(worst),
+            example_scores=worst,
+            flags=worst > self.threshold,
+            score_unit="largest robust z-score of a property against the image's class",
         )
-        result.score = 1 - len(flagged) / len(worst)
         return result
 
     def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
@@ -171,9 +208,10 @@ class ClassImbalance(DataCheck):
     def find_issues(self, data: CheckedData) -> CheckResult:
         n_classes = len(data.classes)
         counts: dict[str, int] = {}
-        rows, balance = [], {}
+        rows, balance, scores = [], {}, []
         for split, dataset in data.splits.items():
             share = np.bincount(dataset.labels, minlength=n_classes) / len(dataset) * n_classes
+            scores.append(np.maximum(1 - share[dataset.labels], 0))
             balance[split] = float(share.min())
             rare = np.flatnonzero(share < self.ratio)
             counts[split] = len(rare)
@@ -187,8 +225,106 @@ class ClassImbalance(DataCheck):
                 }
                 for k in rare
             ]
-        result = CheckResult(
-            self.name, f"{self.title} (< {self.ratio}x an equal share)", counts, rows, balance
+        return CheckResult(
+            self.name,
+            f"{self.title} (< {self.ratio}x an equal share)",
+            counts,
+            rows,
+            balance,
+            score=min(1.0, next(iter(balance.values()))),
+            example_scores=np.concatenate(scores),
+            flags=np.concatenate(scores) > 1 - self.ratio,
+            score_unit="1 - the image's class's share of its split over an equal share (0 if common)",
         )
-        result.score = min(1.0, next(iter(balance.values())))
-        return result
+
+
+class OriginalFiles(DataCheck):
+    """Files of an image folder that differ from the rest of their split before they became 28x28 grayscale:
+    another pixel size (where one size holds at least ``uniform`` of the split: a folder of scans with a few
+    photos in it), an aspect ratio over 1.25x away from the split's median, or colour among grayscale files (or
+    grayscale among colour ones). Each image's score is how many of the three it shows; the data-set score is the
+    share not flagged. Data that never had files of its own (IDX, CSV, npz, registered sets) is not scored."""
+
+    name, title = "original_files", "files unlike the others (size, aspect, colour)"
+
+    def __init__(self, uniform: float = 0.9, aspect: float = 1.25) -> None:
+        self.uniform, self.aspect = uniform, aspect
+
+    def validate(self, data: CheckedData) -> None:
+        if not isinstance(self.uniform, int | float) or not 0 < self.uniform <= 1:
+            raise ParameterError(f"uniform={self.uniform!r}; expected a share between 0 and 1")
+        if not isinstance(self.aspect, int | float) or self.aspect <= 1:
+            raise ParameterError(f"aspect={self.aspect!r}; expected a ratio above 1")
+
+    def find_issues(self, data: CheckedData) -> CheckResult:
+        with_files = {s: ds for s, ds in data.splits.items() if ds.originals is not None}
+        if not with_files:
+            return CheckResult(self.name, f"{self.title}: no image files (not an image folder)", {}, [])
+        scores = np.zeros(len(data.images))
+        counts: dict[str, int] = {}
+        rows = []
+        for split, dataset in with_files.items():
+            odd = self._odd(dataset.originals)
+            start = data.offsets[split]
+            scores[start : start + len(dataset)] = sum(odd.values())
+            for kind, found in odd.items():
+                counts[f"{split} {kind}"] = int(found.sum())
+                original = dataset.originals
+                rows += [
+                    finding(
+                        f"{kind} file",
+                        [(split, int(i))],
+                        data.classes[int(dataset.labels[i])],
+                        f"{original['width'][i]}x{original['height'][i]}"
+                        + (" colour" if original["colour"][i] else " gray"),
+                    )
+                    for i in np.flatnonzero(found)
+                ]
+        flags = scores > 0
+        return CheckResult(
+            self.name,
+            self.title,
+            counts,
+            rows,
+            {"flagged": np.flatnonzero(flags)},
+            score=1 - flags.sum() / len(data.images),
+            example_scores=scores,
+            flags=flags,
+            score_unit="how many of size, aspect and colour differ from the rest of its split",
+        )
+
+    def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
+        from mnistlab import viz
+
+        chosen = result.worst(n)
+        if not len(chosen):
+            return {}
+        captions = [f"{row['kind'].removesuffix(' file')} {row['value']}"[:24] for row in result.rows]
+        first = {}
+        for row, caption in zip(
+            result.rows, captions, strict=True
+        ):  # one caption per image, its first finding
+            index = data.offsets[row["splits"]] + int(row["indices"])
+            first.setdefault(index, caption)
+        title = "image-folder files unlike the others (what differs, the file's own size and colour)"
+        return {
+            "original_files.png": viz.ImageGalleryDisplay(
+                data.images[chosen], [first[int(i)] for i in chosen], cols=8, title=title
+            )
+        }
+
+    def _odd(self, originals: dict) -> dict[str, np.ndarray]:
+        width, height, colour = originals["width"], originals["height"], originals["colour"]
+        _, inverse, counts = np.unique(
+            np.stack([width, height], 1), axis=0, return_inverse=True, return_counts=True
+        )
+        common = counts.argmax()
+        odd_size = (
+            (inverse.ravel() != common)
+            if counts[common] >= self.uniform * len(width)
+            else np.zeros_like(colour)
+        )
+        ratio = np.log(width / np.maximum(height, 1))
+        odd_aspect = np.abs(ratio - np.median(ratio)) > np.log(self.aspect)
+        odd_colour = colour if colour.mean() < 0.5 else ~colour
+        return {"other size": odd_size, "other aspect": odd_aspect, "other colour": odd_colour}

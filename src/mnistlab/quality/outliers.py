@@ -111,8 +111,11 @@ class Outliers(DataCheck):
             counts,
             rows,
             {"scores": scores, "flagged": flagged},
+            score=1 - len(flagged) / len(scores),
+            example_scores=scores,
+            flags=scores > self.threshold,
+            score_unit="mean distance to the nearest training images of its label over the typical one",
         )
-        result.score = 1 - len(flagged) / len(scores)
         return result
 
     def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:

@@ -39,6 +39,33 @@ class HealthReport:
         counts = {name: result.counts for name, result in self.results.items()}
         return {"images": images, **counts, **({"scores": scores} if scores else {})}
 
+    def per_image(self) -> tuple[list[str], list[dict]]:
+        """The columns and rows of ``per_image.csv``: every image's split, index and label, then each check's
+        score of it (``<check>``) and flag (``<check> flagged``, 0/1), for the checks that score images.
+
+        >>> import numpy as np
+        >>> from mnistlab.quality import ExactDuplicates
+        >>> images = np.zeros((3, 28, 28), np.uint8); images[2] = 5
+        >>> report = audit({"train": Dataset(images, np.array([0, 0, 1]), ["a", "b"])}, [ExactDuplicates()])
+        >>> report.per_image()[1][1]
+        {'split': 'train', 'index': 1, 'label': 'a', 'exact_duplicate_pairs': 1.0, 'exact_duplicate_pairs flagged': 1}
+        """
+        scored = [r for r in self.results.values() if r.example_scores is not None]
+        columns = ["split", "index", "label"]
+        for result in scored:
+            columns += [result.name, f"{result.name} flagged"]
+        split_names = [name for name, ds in self.splits.items() for _ in range(len(ds))]
+        positions = [i for ds in self.splits.values() for i in range(len(ds))]
+        classes = self.data.classes
+        rows = []
+        for k, label in enumerate(self.data.labels.tolist()):
+            row = {"split": split_names[k], "index": positions[k], "label": classes[label]}
+            for result in scored:
+                row[result.name] = round(float(result.example_scores[k]), 6)
+                row[f"{result.name} flagged"] = int(result.flags[k])
+            rows.append(row)
+        return columns, rows
+
     def findings_table(self) -> list[dict]:
         """One row per finding: kind, split(s), indices, labels, distance or score (what ``findings.csv`` holds)."""
         return [row for result in self.results.values() for row in result.rows]

@@ -212,3 +212,21 @@ def sweep_page(
         any_reference=any_reference,
         updated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
+
+
+def health_page(data: str, images: dict[str, int], checks: list[dict], out: str | Path) -> Path:
+    """The data-health page: a table of every check's data-set score, then a section per check with its
+    galleries (worst examples first) and its first findings. ``checks`` holds, per check: ``name``, ``title``,
+    ``score``, ``flagged`` (images, or None), ``found`` (the counts in words), ``unit`` (what an image's score
+    means), ``displays`` (``{file name: Display}``), ``rows`` (its findings) and ``shown`` (how many to list)."""
+    out = check_page_path(out)
+    sections = []
+    for check in checks:
+        rows = check["rows"][: check.get("shown", 20)]
+        figures = [
+            {"uri": png_data_uri(display), "caption": getattr(display, "title", "") or name}
+            for name, display in check["displays"].items()
+        ]
+        sections.append({**check, "rows": rows, "more": len(check["rows"]) - len(rows), "figures": figures})
+    described = ", ".join(f"{name} {n} images" for name, n in images.items())
+    return render("health.html", out, data=data, images=described, checks=sections)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mnistlab import datasets, quality
+from mnistlab import datasets, quality, reports
 from mnistlab.fileio import write_json, write_table
 
 
 def health(
     data: str | Path,
-    model: str = "mlp",
+    model: str = "cnn-fast",
     folds: int = 5,
     near_ratio: float = 0.2,
     label_errors: bool = True,
@@ -21,24 +21,29 @@ def health(
     gallery: int = 24,
     near: bool = True,
     outliers: bool = True,
+    cross_split: bool = True,
+    order: bool = True,
 ) -> quality.HealthReport:
     """Check a data set: exact and near duplicates inside and across its splits, conflicting labels, suspected
-    label errors, outliers, odd images, unusual image properties and rare classes.
+    label errors, underperforming groups, outliers, non-IID order, odd images, unusual image properties and rare
+    classes.
 
     Parameters
     ----------
     data : str or Path
         A registered data set (every split is checked) or a file or folder.
-    model, folds, seed
-        Suspected label errors come from ``model``'s out-of-fold probabilities, ``folds``-fold cross-validated
-        on each split (``quality.LabelErrors``).
+    model, folds, seed, cross_split
+        Suspected label errors and underperforming groups come from ``model``'s out-of-sample probabilities: the
+        first split ``folds``-fold out-of-fold, the others by a model trained on all of the first split
+        (``cross_split``) or out-of-fold within themselves (``quality.LabelErrors``).
     near_ratio : float
         Near duplicates are closer than this times their class's median nearest-neighbour distance.
-    label_errors, near, outliers : bool
-        Run the label-error check (trains a model), the near-duplicate check and the outlier check (kNN
-        searches).
+    label_errors, near, outliers, order : bool
+        Run the label-error and underperforming-group checks (train a model), the near-duplicate check, the
+        outlier check and the ordering check (kNN searches).
     out : str or Path, optional
-        Folder for ``findings.csv``, ``health.json`` and up to ``gallery`` images per gallery.
+        Folder for ``health.html`` (open it: scores, then each check's worst examples), ``findings.csv``,
+        ``health.json``, ``per_image.csv`` and the galleries (up to ``gallery`` images each).
 
     Returns
     -------
@@ -53,21 +58,50 @@ def health(
     checks: list[quality.DataCheck] = [quality.ExactDuplicates()]
     if near:
         checks.append(quality.NearDuplicates(near_ratio, seed))
-    checks += [quality.OddImages(), quality.ImageProperties(), quality.ClassImbalance()]
+    checks += [
+        quality.OddImages(),
+        quality.ImageProperties(),
+        quality.OriginalFiles(),
+        quality.ClassImbalance(),
+    ]
     if outliers:
         checks.append(quality.Outliers(seed=seed))
+    if order:
+        checks.append(quality.NonIidOrder(seed=seed))
     if label_errors:
-        checks.append(quality.LabelErrors(model, folds, seed))
+        checks.append(quality.LabelErrors(model, folds, seed, cross_split))
+        checks.append(quality.UnderperformingGroups(model, folds, seed, cross_split))
     report = quality.audit(datasets.load_splits(data, classes), checks)
     if out is not None:
-        write_health(report, checks, Path(out), gallery)
+        write_health(report, checks, Path(out), gallery, str(data))
     return report
 
 
-def write_health(report: quality.HealthReport, checks, out: Path, gallery: int) -> None:
-    """``findings.csv``, ``health.json`` and each check's galleries into ``out``."""
+def write_health(report: quality.HealthReport, checks, out: Path, gallery: int, data: str = "") -> None:
+    """``findings.csv``, ``health.json``, ``per_image.csv`` (every image's score and flag from each check), each
+    check's galleries, and ``health.html`` (the scores, then each check's worst examples and first findings)
+    into ``out``."""
     write_table(out / "findings.csv", report.findings_table(), quality.FINDING_COLUMNS)
     write_json(out / "health.json", report.summary())
+    columns, rows = report.per_image()
+    write_table(out / "per_image.csv", rows, columns)
+    sections = []
     for check in checks:
-        for name, display in check.galleries(report.data, report[check.name], gallery).items():
+        result = report[check.name]
+        displays = check.galleries(report.data, result, gallery)
+        for name, display in displays.items():
             display.save(out / name)
+        sections.append(
+            {
+                "name": result.name,
+                "title": result.title,
+                "score": result.score,
+                "flagged": None if result.flags is None else int(result.flags.sum()),
+                "found": result.describe(),
+                "unit": result.score_unit,
+                "displays": displays,
+                "rows": result.rows,
+            }
+        )
+    images = {name: len(ds) for name, ds in report.splits.items()}
+    reports.health_page(data, images, sections, out / "health.html")

@@ -1,0 +1,144 @@
+"""Underperforming groups: regions of the data where a model is wrong much more often than elsewhere (a style of
+writing, a kind of garment, a batch of scans), found as clusters of the pixels' PCA space whose out-of-sample
+error rate is well above the data set's. cleanlab's Datalab looks for the same with its own clustering of a kNN
+graph; k-means is used here (its clusters are compact regions a person can look at)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnistlab.errors import ParameterError
+from mnistlab.quality.base import CheckedData, CheckResult, DataCheck
+from mnistlab.quality.features import pixel_features
+from mnistlab.quality.predictions import out_of_sample_probabilities
+
+
+def group_errors(clusters: np.ndarray, wrong: np.ndarray, min_size: int = 30) -> list[dict]:
+    """Per cluster (of at least ``min_size`` images): its size, error rate, and the one-sided binomial p-value of
+    seeing that many errors at the data set's error rate. Worst first.
+
+    >>> wrong = np.zeros(200, bool); wrong[:10] = True  # cluster 0 holds all the mistakes
+    >>> [(g["cluster"], g["size"], g["error_rate"]) for g in group_errors(np.repeat([0, 1, 2, 3], 50), wrong)][:2]
+    [(0, 50, 0.2), (1, 50, 0.0)]
+    """
+    from scipy.stats import binom
+
+    overall = float(wrong.mean())
+    groups = []
+    for cluster in np.unique(clusters):
+        members = clusters == cluster
+        size, errors = int(members.sum()), int(wrong[members].sum())
+        if size < min_size:
+            continue
+        p = float(binom.sf(errors - 1, size, overall)) if errors else 1.0
+        groups.append({"cluster": int(cluster), "size": size, "error_rate": errors / size, "p_value": p})
+    return sorted(groups, key=lambda g: (-g["error_rate"], g["cluster"]))
+
+
+class UnderperformingGroups(DataCheck):
+    """Clusters (k-means, ``clusters`` of them, in the pixels' PCA space) where the out-of-sample error rate of
+    ``model`` (the same probabilities as :class:`~mnistlab.quality.LabelErrors`: computed once when both run) is
+    at least ``ratio`` times the data set's and unlikely by chance (binomial test, p below 0.001 over the number
+    of clusters). Images of a flagged cluster are flagged; each image's score is its cluster's error rate over
+    the data set's; the data-set score is the worst cluster's accuracy over the data set's."""
+
+    name, title = "underperforming_groups", "underperforming groups"
+
+    def __init__(
+        self,
+        model: str = "cnn-fast",
+        folds: int = 5,
+        seed: int = 0,
+        cross_split: bool = True,
+        clusters: int = 50,
+        ratio: float = 2.0,
+        min_size: int = 30,
+    ) -> None:
+        self.model, self.folds, self.seed, self.cross_split = model, folds, seed, cross_split
+        self.clusters, self.ratio, self.min_size = clusters, ratio, min_size
+
+    def validate(self, data: CheckedData) -> None:
+        for name in ("clusters", "min_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name}={value!r}; expected a whole number >= 1")
+        if not isinstance(self.ratio, int | float) or self.ratio <= 1:
+            raise ParameterError(f"ratio={self.ratio!r}; expected a number above 1 (times the overall error)")
+
+    def find_issues(self, data: CheckedData) -> CheckResult:
+        from sklearn.cluster import KMeans
+
+        scored = out_of_sample_probabilities(data, self.model, self.folds, self.seed, self.cross_split)
+        predicted = np.concatenate([scored[split].proba.argmax(axis=1) for split in data.splits])
+        wrong = predicted != data.labels
+        n_clusters = max(1, min(self.clusters, len(data.images) // self.min_size))
+        kmeans = KMeans(n_clusters, n_init=1, random_state=self.seed)
+        assigned = kmeans.fit_predict(pixel_features(data, self.seed))
+        groups = group_errors(assigned, wrong, self.min_size)
+        overall = float(wrong.mean())
+        by_cluster = {g["cluster"]: g for g in groups}
+        flagged = [
+            g
+            for g in groups
+            if g["error_rate"] >= self.ratio * overall and g["p_value"] < 0.001 / n_clusters and overall < 1
+        ]
+        flags = np.isin(assigned, [g["cluster"] for g in flagged])
+        rate = np.array([by_cluster.get(c, {"error_rate": overall})["error_rate"] for c in range(n_clusters)])
+        rows = [self._row(data, assigned, g) for g in flagged]
+        worst_accuracy = min((1 - g["error_rate"] for g in groups), default=1 - overall)
+        judges = "; ".join(f"{split}: {s.scored_by}" for split, s in scored.items())
+        return CheckResult(
+            self.name,
+            f"{self.title} (of {n_clusters} clusters, error >= {self.ratio}x the overall {overall:.4f}; {judges})",
+            {"groups": len(flagged), "images": int(flags.sum())},
+            rows,
+            {
+                "groups": groups,
+                "flagged": flagged,
+                "clusters": assigned,
+                "wrong": wrong,
+                "predicted": predicted,
+            },
+            score=min(1.0, worst_accuracy / max(1 - overall, 1e-12)),
+            example_scores=rate[assigned] / max(overall, 1e-12),
+            flags=flags,
+            score_unit="its cluster's out-of-sample error rate over the data set's",
+        )
+
+    @staticmethod
+    def _row(data: CheckedData, assigned: np.ndarray, group: dict) -> dict:
+        members = np.flatnonzero(assigned == group["cluster"])
+        places = [data.locate(int(i)) for i in members]
+        common = np.bincount(data.labels[members], minlength=len(data.classes)).argmax()
+        return {
+            "kind": "underperforming group",
+            "splits": " ".join(s for s, _ in places),
+            "indices": " ".join(str(i) for _, i in places),
+            "labels": f"mostly {data.classes[common]}",
+            "value": f"error {group['error_rate']:.3f} over {group['size']} images",
+        }
+
+    def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
+        from mnistlab import viz
+
+        shown = {}
+        details = result.details
+        for rank, group in enumerate(details["flagged"][:3]):
+            members = np.flatnonzero(details["clusters"] == group["cluster"])
+            wrong = members[details["wrong"][members]]
+            right = members[~details["wrong"][members]]
+            # half its mistakes, then members the model got right: what the group looks like, and where it fails
+            shown = wrong[: max(n // 2, n - len(right))]
+            members = np.concatenate([shown, right[: n - len(shown)]])
+            captions = [
+                f"{data.classes[data.labels[i]][:9]} -> {data.classes[details['predicted'][i]][:9]}"
+                for i in members
+            ]
+            title = (
+                f"group {rank + 1}: error {group['error_rate']:.1%} over {group['size']} images "
+                "(recorded -> model; red: wrong)"
+            )
+            shown[f"group_{rank + 1}.png"] = viz.ImageGalleryDisplay(
+                data.images[members], captions, details["wrong"][members].tolist(), cols=8, title=title
+            )
+        return shown
