@@ -61,6 +61,8 @@ def test_a_region_where_the_model_fails_is_an_underperforming_group():
     flagged = np.flatnonzero(result.flags)
     assert np.isin(bottom, flagged).mean() > 0.9 and np.isin(flagged, bottom).mean() > 0.9
     assert result.score < 0.5 and result.example_scores[bottom].min() > 2
+    gallery = quality.UnderperformingGroups().galleries(data, result, 8)["group_1.png"]
+    assert len(gallery.images) == 8 and sum(gallery.flagged) == 4  # half mistakes, half what it got right
 
 
 def test_both_model_checks_share_one_set_of_fits_and_say_who_scored_each_split(monkeypatch):

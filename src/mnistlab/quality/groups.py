@@ -128,8 +128,8 @@ class UnderperformingGroups(DataCheck):
             wrong = members[details["wrong"][members]]
             right = members[~details["wrong"][members]]
             # half its mistakes, then members the model got right: what the group looks like, and where it fails
-            shown = wrong[: max(n // 2, n - len(right))]
-            members = np.concatenate([shown, right[: n - len(shown)]])
+            mistakes = wrong[: max(n // 2, n - len(right))]
+            members = np.concatenate([mistakes, right[: n - len(mistakes)]])
             captions = [
                 f"{data.classes[data.labels[i]][:9]} -> {data.classes[details['predicted'][i]][:9]}"
                 for i in members
