@@ -63,7 +63,8 @@ ROBUST_SIGMA = 1.4826  # the median absolute deviation of a normal distribution,
 
 
 def image_properties(images: np.ndarray) -> dict[str, np.ndarray]:
-    """Per image: ``contrast`` (the 1st to 99th percentile of its pixels, 0..1), ``offset`` (pixels from the
+    """Per image: ``contrast`` (its darkest ink over its paper: the largest pixel value less the smallest, 0..1;
+    percentiles called a thin "1" with 40 inked pixels faint), ``offset`` (pixels from the
     image centre to the centre of mass of its ink), ``border`` (the share of its ink in the outer 2-pixel frame),
     ``ink`` (the share of pixels at 128 or more) and ``stroke`` (the stroke's width in pixels: twice the inked
     area over the ink's outline, which is the width of a long stroke of any shape).
@@ -75,7 +76,7 @@ def image_properties(images: np.ndarray) -> dict[str, np.ndarray]:
     {'contrast': 1.0, 'offset': 0.0, 'border': 0.0, 'ink': 0.082, 'stroke': 4.0}
     """
     flat = images.reshape(len(images), -1)
-    low, high = np.percentile(flat, [1, 99], axis=1)
+    low, high = flat.min(axis=1).astype(np.float64), flat.max(axis=1).astype(np.float64)
     weight = images.astype(np.float64)
     total = weight.sum(axis=(1, 2))
     rows, cols = np.arange(images.shape[1]), np.arange(images.shape[2])

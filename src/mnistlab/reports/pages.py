@@ -222,11 +222,29 @@ def health_page(data: str, images: dict[str, int], checks: list[dict], out: str 
     out = check_page_path(out)
     sections = []
     for check in checks:
-        rows = check["rows"][: check.get("shown", 20)]
+        rows = [_short_row(row) for row in check["rows"][: check.get("shown", 20)]]
         figures = [
-            {"uri": png_data_uri(display), "caption": getattr(display, "title", "") or name}
+            {"uri": png_data_uri(display), "caption": f"also saved as {name}"}
             for name, display in check["displays"].items()
         ]
         sections.append({**check, "rows": rows, "more": len(check["rows"]) - len(rows), "figures": figures})
     described = ", ".join(f"{name} {n} images" for name, n in images.items())
     return render("health.html", out, data=data, images=described, checks=sections)
+
+
+def _short_row(row: dict, most: int = 8) -> dict:
+    """A finding as the page lists it: a group of many images (an underperforming cluster) shows its first
+    ``most`` indices and how many there are; findings.csv keeps them all.
+
+    >>> _short_row({"splits": "train train test", "indices": "1 2 3", "kind": "k"}, most=2)["indices"]
+    '1 2 ... (3 images)'
+    """
+    indices = row.get("indices", "").split()
+    if len(indices) <= most:
+        return row
+    splits = list(dict.fromkeys(row.get("splits", "").split()))
+    return {
+        **row,
+        "splits": " ".join(splits),
+        "indices": " ".join(indices[:most]) + f" ... ({len(indices)} images)",
+    }
