@@ -22,6 +22,7 @@ def outlier_scores(
     reference_labels: np.ndarray,
     k: int = 50,
     seed: int = 0,
+    trim: float = 0.05,
 ) -> np.ndarray:
     """Each image's mean distance to its ``k`` nearest ``reference`` images *of its own label* (PCA of the
     reference's pixels, 50 components, and the distance from its subspace), over the median of the same among
@@ -31,6 +32,9 @@ def outlier_scores(
     Why per label: outliers often come in a group (a batch of scans from another source); scored against all
     training images, such a group is its own neighbourhood and looks typical (planted Fashion images in MNIST:
     AUROC 0.54), against the images of the label they were given it stands out (0.96; the benchmark suite).
+    Why ``trim``: even within a label, 60 planted images are each other's nearest neighbours; so the scores are
+    computed twice, the second time against the reference without its ``trim`` least typical share (recall of
+    1% planted inverted MNIST digits at the 2x flag: 0.36 -> 1.00; other planted kinds in the README).
 
     >>> rng = np.random.default_rng(0)
     >>> reference = (rng.normal(100, 20, (300, 28, 28))).clip(0, 255).astype(np.uint8)
@@ -41,28 +45,51 @@ def outlier_scores(
     (1.0, True)
     """
     from sklearn.decomposition import PCA
-    from sklearn.neighbors import NearestNeighbors
 
     if not isinstance(k, int) or k < 1:
         raise ParameterError(f"k={k!r}; expected a whole number >= 1")
+    if not isinstance(trim, int | float) or not 0 <= trim < 0.5:
+        raise ParameterError(f"trim={trim!r}; expected a share from 0 to 0.5")
     pca = PCA(n_components=min(50, len(reference) - 1), random_state=seed)
     pca.fit(reference.reshape(len(reference), -1).astype(np.float32))
     ref, queried = _features(pca, reference), _features(pca, images)
-    is_reference = np.zeros(len(images), dtype=bool)
+    in_reference = np.zeros(len(images), dtype=bool)  # queries that are reference images (leave themselves out)
     if len(images) >= len(reference) and np.array_equal(images[: len(reference)], reference):
-        is_reference[: len(reference)] = True
-    scores = np.zeros(len(images))
+        in_reference[: len(reference)] = True
+    scores = _scores(queried, labels, ref, reference_labels, in_reference, k)
+    if trim and in_reference.any():
+        kept = scores[: len(reference)] <= np.quantile(scores[: len(reference)], 1 - trim)
+        still = in_reference.copy()
+        still[: len(reference)] = kept
+        scores = _scores(queried, labels, ref[kept], reference_labels[kept], still, k)
+    return scores
+
+
+def _scores(
+    queried: np.ndarray,
+    labels: np.ndarray,
+    ref: np.ndarray,
+    ref_labels: np.ndarray,
+    in_reference: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """One pass of :func:`outlier_scores` in feature space: ``in_reference`` marks the queries that are
+    themselves among ``ref`` (their nearest neighbour, at distance 0, is themselves)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    scores = np.zeros(len(queried))
     for label in np.unique(labels):
-        members = np.flatnonzero(reference_labels == label)
+        members = np.flatnonzero(ref_labels == label)
         if len(members) < 2:  # a label the training images (almost) lack: scored against all of them
-            members = np.arange(len(reference))
+            members = np.arange(len(ref))
         neighbours = min(k, len(members) - 1)
         index = NearestNeighbors(n_neighbors=neighbours + 1).fit(ref[members])
         asked = np.flatnonzero(labels == label)
         distance, _ = index.kneighbors(queried[asked])
         # a reference image's nearest neighbour is itself (distance 0): its k neighbours are the next ones
-        mean = np.where(is_reference[asked], distance[:, 1:].mean(1), distance[:, :neighbours].mean(1))
-        typical = mean[is_reference[asked]] if is_reference[asked].any() else mean
+        own = in_reference[asked]
+        mean = np.where(own, distance[:, 1:].mean(1), distance[:, :neighbours].mean(1))
+        typical = mean[own] if own.any() else mean
         scores[asked] = mean / max(float(np.median(typical)), 1e-12)
     return scores
 
