@@ -124,3 +124,21 @@ def test_outlier_settings_that_cannot_work_are_refused(settings, message, smooth
     images, labels = smooth_images(50)
     with pytest.raises(ParameterError, match=message):
         Outliers(**settings).validate(CheckedData({"train": Dataset(images, labels, ["a", "b", "c"])}))
+
+
+def test_a_planted_group_is_not_its_own_neighbourhood():
+    """60 inverted images in 2000 (30 per label, k = 50): scored once, each one's neighbours are mostly the
+    others and most go unflagged; scored again without the 5% least typical training images, all are found."""
+    from scipy.ndimage import gaussian_filter
+
+    from mnistlab.quality.outliers import outlier_scores
+
+    rng = np.random.default_rng(0)
+    ink = gaussian_filter(rng.normal(size=(2000, 28, 28)), sigma=(0, 1.5, 1.5))
+    images = np.clip(np.pad(ink[:, 4:-4, 4:-4], ((0, 0), (4, 4), (4, 4))) * 1200, 0, 255).astype(np.uint8)
+    labels = np.arange(2000) % 2
+    planted_images, planted = plant_outliers(images, 0.03, seed=0, how="invert")
+    once = outlier_scores(planted_images, labels, planted_images, labels, trim=0)
+    twice = outlier_scores(planted_images, labels, planted_images, labels)
+    assert (once[planted] > 2).mean() < 0.5
+    assert (twice[planted] > 2).all() and not (twice[~planted] > 2).any()
