@@ -182,3 +182,23 @@ def test_health_writes_every_images_scores_and_a_page_per_check(tmp_path):
     assert json.loads((tmp_path / "out" / "health.json").read_text())["scores"]["exact_duplicate_pairs"] == (
         pytest.approx(299 / 300)
     )
+
+
+def test_outliers_in_a_trained_networks_features(tmp_path):
+    from mnistlab.workflows import health, train_model
+
+    images, labels = clumps(600)
+    images[10] = 255 - images[10]  # an inverted image among the training images
+    datasets.export(Dataset(images, labels, list("abc"), "clumps", "train"), tmp_path / "d", "npz")
+    data = tmp_path / "d" / "train.npz"
+    train_model(
+        data, "mlp", params={"epochs": 2, "threads": 1}, test_fraction=0.2, out=tmp_path / "run", verbose=0
+    )
+    report = health(data, label_errors=False, near=False, order=False, features_from=tmp_path / "run")
+    result = report["outliers"]
+    assert "in the run's" in result.title and "layer space" in result.title, result.title
+    assert result.worst(1).tolist() == [10]
+    with pytest.raises(ParameterError, match=r"features of shape \(3, 2\); expected one row per image \(600"):
+        quality.Outliers(features=np.zeros((3, 2))).validate(
+            CheckedData({"train": Dataset(images, labels, list("abc"))})
+        )

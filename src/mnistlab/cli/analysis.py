@@ -113,9 +113,15 @@ def health(
             "within the test split)."
         ),
     ] = True,
-    out: Annotated[Path, typer.Option(help="Folder for findings.csv, health.json and the galleries.")] = Path(
-        "reports/health"
-    ),
+    features_from: Annotated[
+        Path | None,
+        typer.Option(help="A run folder: measure outliers in its network's penultimate layer, not pixels."),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for health.html, findings.csv, health.json, per_image.csv, galleries."),
+    ] = Path("reports/health"),
+    trust: TrustOpt = False,
 ) -> None:
     """Duplicates inside and across splits, conflicting labels, suspected label errors, underperforming groups,
     outliers, non-IID order, odd images, unusual image properties, rare classes; a data-set score per check
@@ -133,6 +139,8 @@ def health(
         outliers=outliers,
         cross_split=cross_split,
         order=order,
+        features_from=features_from,
+        trust=trust,
     )
     echo(f"images: {', '.join(f'{k} {len(v)}' for k, v in report.splits.items())}")
     for result in report.results.values():

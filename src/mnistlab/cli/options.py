@@ -73,6 +73,7 @@ def parse_classes(text: str | None) -> list[str] | None:
 FLAGS = {
     "cluster": "--cluster",
     "folds": "--folds",
+    "features_from": "--features-from",
     "force_flip": "--force-flip",
     "host": "--host",
     "jobs": "--jobs",

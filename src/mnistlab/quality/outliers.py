@@ -46,22 +46,41 @@ def outlier_scores(
     """
     from sklearn.decomposition import PCA
 
-    if not isinstance(k, int) or k < 1:
-        raise ParameterError(f"k={k!r}; expected a whole number >= 1")
-    if not isinstance(trim, int | float) or not 0 <= trim < 0.5:
-        raise ParameterError(f"trim={trim!r}; expected a share from 0 to 0.5")
     pca = PCA(n_components=min(50, len(reference) - 1), random_state=seed)
     pca.fit(reference.reshape(len(reference), -1).astype(np.float32))
     ref, queried = _features(pca, reference), _features(pca, images)
-    in_reference = np.zeros(len(images), dtype=bool)  # queries that are reference images (leave themselves out)
-    if len(images) >= len(reference) and np.array_equal(images[: len(reference)], reference):
-        in_reference[: len(reference)] = True
-    scores = _scores(queried, labels, ref, reference_labels, in_reference, k)
+    starts_with_reference = len(images) >= len(reference) and np.array_equal(
+        images[: len(reference)], reference
+    )
+    return feature_outlier_scores(queried, labels, ref, reference_labels, starts_with_reference, k, trim)
+
+
+def feature_outlier_scores(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    reference: np.ndarray,
+    reference_labels: np.ndarray,
+    starts_with_reference: bool = True,
+    k: int = 50,
+    trim: float = 0.05,
+) -> np.ndarray:
+    """:func:`outlier_scores` in any feature space: ``vectors`` (one row per image) scored against ``reference``
+    (the training images' rows; ``vectors`` begin with them when ``starts_with_reference``), e.g. a trained
+    network's penultimate layer."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ParameterError(f"k={k!r}; expected a whole number >= 1")
+    if not isinstance(trim, int | float) or not 0 <= trim < 0.5:
+        raise ParameterError(f"trim={trim!r}; expected a share from 0 to 0.5")
+    in_reference = np.zeros(
+        len(vectors), dtype=bool
+    )  # queries that are reference images (leave themselves out)
+    in_reference[: len(reference) if starts_with_reference else 0] = True
+    scores = _scores(vectors, labels, reference, reference_labels, in_reference, k)
     if trim and in_reference.any():
         kept = scores[: len(reference)] <= np.quantile(scores[: len(reference)], 1 - trim)
         still = in_reference.copy()
         still[: len(reference)] = kept
-        scores = _scores(queried, labels, ref[kept], reference_labels[kept], still, k)
+        scores = _scores(vectors, labels, reference[kept], reference_labels[kept], still, k)
     return scores
 
 
@@ -104,12 +123,23 @@ def _features(pca, images: np.ndarray) -> np.ndarray:
 
 
 class Outliers(DataCheck):
-    """Images far from the training split (:func:`outlier_scores` above ``threshold``), in every split."""
+    """Images far from the training split (:func:`outlier_scores` above ``threshold``), in every split: in the
+    pixels' PCA space, or in ``features`` when given (one row per image of all splits in order, e.g. a trained
+    network's penultimate layer; ``features_source`` names it)."""
 
     name, title = "outliers", "outliers"
 
-    def __init__(self, threshold: float = 2.0, k: int = 50, seed: int = 0) -> None:
-        self.threshold, self.k, self.seed = threshold, k, seed
+    def __init__(
+        self,
+        threshold: float = 2.0,
+        k: int = 50,
+        seed: int = 0,
+        trim: float = 0.05,
+        features: np.ndarray | None = None,
+        features_source: str = "",
+    ) -> None:
+        self.threshold, self.k, self.seed, self.trim = threshold, k, seed, trim
+        self.features, self.features_source = features, features_source
 
     def validate(self, data: CheckedData) -> None:
         if not isinstance(self.threshold, int | float) or self.threshold <= 1:
@@ -118,10 +148,27 @@ class Outliers(DataCheck):
             )
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise ParameterError(f"k={self.k!r}; expected a whole number >= 1 (neighbours per image)")
+        if self.features is not None and (
+            np.ndim(self.features) != 2 or len(self.features) != len(data.images)
+        ):
+            raise ParameterError(
+                f"features of shape {np.shape(self.features)}; expected one row per image "
+                f"({len(data.images)} rows)"
+            )
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         train = next(iter(data.splits.values()))
-        scores = outlier_scores(data.images, data.labels, train.images, train.labels, self.k, self.seed)
+        if self.features is None:
+            scores = outlier_scores(
+                data.images, data.labels, train.images, train.labels, self.k, self.seed, self.trim
+            )
+            space = "pixels' PCA"
+        else:
+            vectors = np.asarray(self.features, dtype=np.float32)
+            scores = feature_outlier_scores(
+                vectors, data.labels, vectors[: len(train)], train.labels, True, self.k, self.trim
+            )
+            space = self.features_source or "given features"
         flagged = np.flatnonzero(scores > self.threshold)
         flagged = flagged[np.argsort(-scores[flagged], kind="stable")]
         counts: dict[str, int] = {name: 0 for name in data.splits}
@@ -134,7 +181,7 @@ class Outliers(DataCheck):
         result = CheckResult(
             self.name,
             f"{self.title} (distance to the {self.k} nearest training images of their label > {self.threshold}x "
-            "typical)",
+            f"typical, in the {space} space)",
             counts,
             rows,
             {"scores": scores, "flagged": flagged},

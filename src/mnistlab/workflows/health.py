@@ -23,6 +23,8 @@ def health(
     outliers: bool = True,
     cross_split: bool = True,
     order: bool = True,
+    features_from: str | Path | None = None,
+    trust: bool = False,
 ) -> quality.HealthReport:
     """Check a data set: exact and near duplicates inside and across its splits, conflicting labels, suspected
     label errors, underperforming groups, outliers, non-IID order, odd images, unusual image properties and rare
@@ -41,6 +43,9 @@ def health(
     label_errors, near, outliers, order : bool
         Run the label-error and underperforming-group checks (train a model), the near-duplicate check, the
         outlier check and the ordering check (kNN searches).
+    features_from : str or Path, optional
+        A run folder: outliers are then measured in its network's penultimate layer (``trust``: see
+        ``runs.load_run``) instead of the pixels' PCA.
     out : str or Path, optional
         Folder for ``health.html`` (open it: scores, then each check's worst examples), ``findings.csv``,
         ``health.json``, ``per_image.csv`` and the galleries (up to ``gallery`` images each).
@@ -64,17 +69,31 @@ def health(
         quality.OriginalFiles(),
         quality.ClassImbalance(),
     ]
+    splits = datasets.load_splits(data, classes)
     if outliers:
-        checks.append(quality.Outliers(seed=seed))
+        features, source = (None, "") if features_from is None else _features(features_from, splits, trust)
+        checks.append(quality.Outliers(seed=seed, features=features, features_source=source))
     if order:
         checks.append(quality.NonIidOrder(seed=seed))
     if label_errors:
         checks.append(quality.LabelErrors(model, folds, seed, cross_split))
         checks.append(quality.UnderperformingGroups(model, folds, seed, cross_split))
-    report = quality.audit(datasets.load_splits(data, classes), checks)
+    report = quality.audit(splits, checks)
     if out is not None:
         write_health(report, checks, Path(out), gallery, str(data))
     return report
+
+
+def _features(path: str | Path, splits: dict, trust: bool):
+    """Every image's vector in the penultimate layer of the run at ``path``, and the words for that space."""
+    import numpy as np
+
+    from mnistlab import analysis, runs
+
+    run = runs.load_run(path, trust)
+    layer = analysis.default_sources(run.estimator)[-2]
+    images = np.concatenate([dataset.images for dataset in splits.values()])
+    return analysis.features(run.estimator, images, layer), f"{Path(path).name}'s {layer} layer"
 
 
 def write_health(report: quality.HealthReport, checks, out: Path, gallery: int, data: str = "") -> None:

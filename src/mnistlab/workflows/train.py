@@ -15,10 +15,10 @@ log = logging.getLogger("mnistlab.train")
 
 
 def train_model(
-    data: str = "mnist",
+    data: str | Path = "mnist",
     model: str = "cnn",
     *,
-    test: str | None = None,
+    test: str | Path | None = None,
     test_fraction: float | None = None,
     classes: list[str] | None = None,
     preprocess: str = "none",
@@ -35,7 +35,7 @@ def train_model(
 
     Parameters
     ----------
-    data : str
+    data : str or Path
         A registered data set, a name given with ``datasets.register``, or a file or folder.
     model : str
         A registered model (``mnistlab models``).
@@ -81,6 +81,8 @@ def train_model(
     """
     spec = models.get_spec(model)
     model = spec.name  # an old name is saved under today's
+    # a path is recorded as the text the command line would have given (config.json holds it)
+    data, test = str(data), None if test is None else str(test)
     params = dict(params or {})
     check_params(
         "train",
