@@ -14,7 +14,8 @@ def test_onnx_matches_pytorch_and_serves_predict(tmp_path, capsys, blobs, fast):
     from mnistlab.serve import export_onnx, load_onnx
 
     X, y = blobs()
-    clf = models.create("cnn", **fast, precision="fp32").fit(X, y)
+    clf = models.create("cnn", **fast, precision="fp32", validation_split=0.25).fit(X, y)
+    assert abs(clf.temperature_ - 1) > 0.01  # calibrated: the graph must divide by the temperature too
     runs.save(tmp_path / "run", clf, model="cnn", data="toy", classes=["a", "b", "c"])
     assert export_onnx(tmp_path / "run").name == "model.onnx"
     onnx = load_onnx(tmp_path / "run")

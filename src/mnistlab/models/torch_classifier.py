@@ -17,6 +17,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from mnistlab.datasets.dataset import check_pixel_scale
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
+from mnistlab.models.calibration import (
+    METHODS,
+    ConformalCalibration,
+    check_alpha,
+    fit_temperature,
+    prediction_sets,
+)
 from mnistlab.models.layers import INPUT_SCALINGS
 from mnistlab.models.precision import choose as choose_precision
 from mnistlab.params import check_params, integer, one_of, real, satisfies
@@ -74,6 +81,7 @@ PARAMETER_RULES = {
     "early_stopping": integer(low=1, none=True),
     "precision": one_of(*PRECISIONS),
     "tta": one_of("flip", none=True),
+    "calibration": one_of("temperature", "none"),
     "seed": integer(low=0),
     "device": satisfies(_check_device, "auto, cpu, cuda or cuda:N"),
     "threads": integer(low=1, high=1024, none=True),
@@ -126,6 +134,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         early_stopping: int | None = None,
         precision: str = "auto",
         tta: str | None = None,
+        calibration: str = "temperature",
         seed: int = 0,
         device: str = "auto",
         threads: int | None = None,
@@ -147,6 +156,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.precision = precision
         self.tta = tta
+        self.calibration = calibration
         self.seed = seed
         self.device = device
         self.threads = threads
@@ -257,7 +267,26 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.precision_, self.channels_last_ = ("bf16" if cfg.bf16 else "fp32"), cfg.channels_last
         self._weights_channels_last = cfg.channels_last  # train() put the weights in this layout
         self.best_epoch_, self.interrupted_ = result.best_epoch, result.interrupted
+        self._calibrate(validation_data)
         return self
+
+    def _calibrate(self, validation_data: tuple | None) -> None:
+        """``temperature_`` (``calibration="temperature"``) and the conformal scores of ``predict_set``, from the
+        validation split (the one early stopping watches; never test data). Without one: temperature 1, and no
+        prediction sets."""
+        self.temperature_, self.conformal_ = 1.0, None
+        if validation_data is None:
+            return
+        logits = self._logits(validation_data[0]).numpy().astype(np.float64)
+        targets = np.searchsorted(self.classes_, np.asarray(validation_data[1]))
+        if self.calibration == "temperature":
+            self.temperature_ = fit_temperature(logits, targets)
+        self.conformal_ = ConformalCalibration.from_probabilities(self._softmax(logits), targets)
+
+    def _softmax(self, logits: np.ndarray) -> np.ndarray:
+        z = logits / getattr(self, "temperature_", 1.0)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
 
     def _validation_tensors(self, validation_data: tuple, device: torch.device) -> tuple:
         val_X = self._rows(validation_data[0])
@@ -290,9 +319,32 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         return logits
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, shape (N, n_classes), columns in the order of ``classes_``."""
-        proba = torch.softmax(self._logits(X).double(), dim=1).numpy()
+        """Class probabilities, shape (N, n_classes), columns in the order of ``classes_``: the softmax of the
+        logits over ``temperature_`` (fitted on the validation split; 1 without one)."""
+        proba = self._softmax(self._logits(X).numpy().astype(np.float64))
         return proba / proba.sum(axis=1, keepdims=True)  # exact sums, as scikit-learn's metrics check
+
+    def predict_set(self, X, alpha: float = 0.1, method: str = "split") -> np.ndarray:
+        """Conformal prediction sets: (N, n_classes) booleans, the classes (columns as ``classes_``) each image's
+        set holds; a set holds the true class with probability >= 1 - ``alpha`` (``method="class-conditional"``:
+        within every class), calibrated on the validation split (:mod:`mnistlab.models.calibration`).
+
+        >>> X = np.random.default_rng(0).integers(0, 256, (200, 28, 28), dtype=np.uint8)
+        >>> y = (X[:, :, :14].mean((1, 2)) > X[:, :, 14:].mean((1, 2))).astype(int)
+        >>> clf = TorchClassifier("mlp", epochs=5, validation_split=0.5, threads=1).fit(X, y)
+        >>> clf.predict_set(X[:3], alpha=0.2).shape
+        (3, 2)
+        """
+        check_alpha(alpha)
+        check_is_fitted(self, "network_")
+        if getattr(self, "conformal_", None) is None:
+            raise ParameterError(
+                "this model was trained without a validation split, which conformal sets are calibrated on; "
+                "train with validation_split > 0 (mnistlab train does by default)"
+            )
+        if method not in METHODS:
+            raise ParameterError(f"method={method!r}; expected one of {', '.join(METHODS)}")
+        return prediction_sets(self.predict_proba(X), self.conformal_, alpha, method)
 
     def decision_function(self, X) -> np.ndarray:
         """Logits (N, n_classes); for two classes the positive-minus-negative logit (N,), as scikit-learn does."""

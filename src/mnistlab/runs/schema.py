@@ -61,6 +61,11 @@ def check_config(config: Any, file: Path) -> dict:
             _refuse(file, field, config.get(field), "a name")
     if config.get("seed") is not None and not _is_int(config["seed"]):
         _refuse(file, "seed", config["seed"], "an integer or null")
+    temperature = config.get("temperature", 1.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 < temperature < 1e3:
+        _refuse(
+            file, "temperature", temperature, "a positive number (the temperature fitted on validation data)"
+        )
     for field in ("machine", "versions"):
         if config.get(field) is not None and not isinstance(config[field], dict):
             _refuse(file, field, config[field], "an object")

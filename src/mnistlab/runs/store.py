@@ -139,6 +139,8 @@ def save(
             config["kind"] = "torch"
             config["params"] = estimator.get_params()
             tensors = {k: v.detach().cpu().contiguous() for k, v in estimator.network_.state_dict().items()}
+            tensors.update(_calibration_tensors(estimator))
+            config["temperature"] = float(getattr(estimator, "temperature_", 1.0))
             save_file(tensors, str(stage(WEIGHTS)), metadata={"format": str(FORMAT_VERSION)})
             history = estimator.history_
         else:
@@ -230,6 +232,7 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
         raise RunError(f"{path / WEIGHTS}: not a valid safetensors file ({exc})") from None
     if config["format"] == 1:
         state = networks.rename_format1_weights(state, clf.architecture)
+    clf.temperature_, clf.conformal_ = _calibration_of(state, config, len(classes), path)
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -241,6 +244,41 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
     clf.network_, clf.classes_, clf.n_features_in_ = net, classes, n_features
     clf.history_ = read_history(path)
     return clf
+
+
+CONFORMAL_SCORES, CONFORMAL_LABELS = "calibration.conformal_scores", "calibration.conformal_labels"
+
+
+def _calibration_tensors(estimator: TorchClassifier) -> dict:
+    """The conformal calibration (validation scores and labels) as tensors beside the weights."""
+    held_out = getattr(estimator, "conformal_", None)
+    if held_out is None:
+        return {}
+    return {
+        CONFORMAL_SCORES: torch.from_numpy(np.ascontiguousarray(held_out.scores, dtype=np.float64)),
+        CONFORMAL_LABELS: torch.from_numpy(np.ascontiguousarray(held_out.labels, dtype=np.int64)),
+    }
+
+
+def _calibration_of(state: dict, config: dict, n_classes: int, path: Path) -> tuple:
+    """(temperature, conformal calibration or None) of a saved run, taken out of ``state``; a run saved before
+    calibration existed has temperature 1 and no prediction sets."""
+    from mnistlab.models.calibration import ConformalCalibration
+
+    temperature = config.get("temperature", 1.0)  # checked with the rest of config.json (runs/schema.py)
+    scores, labels = state.pop(CONFORMAL_SCORES, None), state.pop(CONFORMAL_LABELS, None)
+    if scores is None or labels is None:
+        return float(temperature), None
+    scores, labels = scores.numpy(), labels.numpy()
+    if (
+        scores.shape != labels.shape
+        or scores.ndim != 1
+        or (len(labels) and not 0 <= labels.min() <= labels.max() < n_classes)
+    ):
+        raise RunError(
+            f"{path / WEIGHTS}: its conformal calibration does not fit the model's {n_classes} classes"
+        )
+    return float(temperature), ConformalCalibration(scores, labels, n_classes)
 
 
 MAX_SKOPS_BYTES = 4 << 30  # declared, uncompressed: a forest of a few hundred MB is fine, a zip bomb is not

@@ -33,7 +33,8 @@ def _require_onnxruntime():
 
 
 def export_onnx(run_path: str | Path) -> Path:
-    """Write ``model.onnx`` (float pixels (N, 1, 28, 28) on the 0..255 scale -> logits) into a PyTorch run folder."""
+    """Write ``model.onnx`` (float pixels (N, 1, 28, 28) on the 0..255 scale -> logits over the run's fitted
+    temperature, whose softmax is ``predict_proba``) into a PyTorch run folder."""
     run_path = Path(run_path)
     estimator = runs.load(run_path)
     if not isinstance(estimator, TorchClassifier):
@@ -48,6 +49,11 @@ def export_onnx(run_path: str | Path) -> Path:
     net = estimator.network_.float().eval()
     if getattr(estimator, "tta", None) == "flip":  # the same logits as predict_proba, in the graph
         net = FlipAverage(net)
+    temperature = float(getattr(estimator, "temperature_", 1.0))
+    if (
+        temperature != 1.0
+    ):  # calibrated in the graph: any ONNX consumer's softmax gives predict_proba's numbers
+        net = Tempered(net, temperature)
     target = run_path / ONNX_FILE
     with atomic_write(target) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
@@ -65,6 +71,17 @@ def export_onnx(run_path: str | Path) -> Path:
     with atomic_write(run_path / SIGNATURE_FILE) as tmp:
         tmp.write_text(signed + "\n")
     return target
+
+
+class Tempered(torch.nn.Module):
+    """A network's logits divided by its temperature (fitted on validation data; ``TorchClassifier``)."""
+
+    def __init__(self, net: torch.nn.Module, temperature: float) -> None:
+        super().__init__()
+        self.net, self.temperature = net, temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x) / self.temperature
 
 
 class FlipAverage(torch.nn.Module):
