@@ -16,6 +16,7 @@ from mnistlab.evaluation.binary import (
     detector_study,
     positive_scores,
 )
+from mnistlab.evaluation.calibration import Calibration, at_temperature, calibration
 from mnistlab.evaluation.metrics import (
     Evaluation,
     errors_only,
@@ -26,9 +27,12 @@ from mnistlab.evaluation.metrics import (
 )
 
 __all__ = [
+    "Calibration",
     "CrossValResult",
     "DetectorResult",
     "Evaluation",
+    "at_temperature",
+    "calibration",
     "check_folds",
     "cross_validate_model",
     "detector_study",

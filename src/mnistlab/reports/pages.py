@@ -35,9 +35,11 @@ def check_page_path(out: str | Path) -> Path:
     return out
 
 
-def run_page(run, test, evaluation, out: str | Path) -> Path:
+def run_page(run, test, evaluation, out: str | Path, reliability=None) -> Path:
     """The report of one run (a loaded ``runs.Run``), its test data and its ``evaluation.Evaluation``: headline
-    numbers, the data, the model, the learning curves and the whole evaluation, in one self-contained page."""
+    numbers, the data, the model, the learning curves and the whole evaluation, with the calibration
+    (``reliability``: its Display) and conformal prediction sets ``metrics.json`` records, in one
+    self-contained page."""
     recorded = run.metrics["evaluation"]
     figures = {
         "balance": svg_markup(viz.ClassBalanceDisplay.from_datasets(test)),
@@ -50,6 +52,7 @@ def run_page(run, test, evaluation, out: str | Path) -> Path:
         "curves": svg_markup(viz.LearningCurveDisplay.from_history(run.history)) if run.history else None,
         "losses": None,
         "predictions": None,
+        "reliability": None if reliability is None else svg_markup(reliability),
     }
     if evaluation.proba is not None:
         figures["losses"] = png_data_uri(viz.TopLossesDisplay.from_evaluation(evaluation, test.images))
@@ -63,6 +66,8 @@ def run_page(run, test, evaluation, out: str | Path) -> Path:
         figures=figures,
         model=model_card(run),
         report=recorded["report"],
+        calibration=recorded.get("calibration"),
+        conformal=recorded.get("conformal"),
         extras=_extras(run.path),
     )
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from mnistlab.errors import ParameterError
 from mnistlab.evaluation.binary import DetectorResult
+from mnistlab.evaluation.calibration import Calibration, calibration
 from mnistlab.evaluation.metrics import Evaluation, errors_only, most_confused, row_normalised, top_losses
 from mnistlab.viz.style import NEUTRAL, RIGHT, WRONG, Display, panel_area, show_image, single_axes
 
@@ -489,3 +490,47 @@ class SweepDisplay(Display):
         self.ax_.set_xlim(max(0.0, low - 0.05), 1.0)
         self.ax_.set_xlabel("test accuracy")
         self.ax_.legend(frameon=False, fontsize=7, loc="lower right")
+
+
+class ReliabilityDisplay(Display):
+    """A reliability diagram: per confidence bin, the accuracy of the top-label predictions against their mean
+    confidence (the diagonal is perfect calibration), for one or more sets of probabilities of the same images
+    (e.g. before and after temperature scaling), each labelled with its ECE; below, how many images each bin
+    holds."""
+
+    def __init__(self, curves: Mapping[str, Calibration], title: str = "reliability") -> None:
+        self.curves, self.title = dict(curves), title
+
+    @classmethod
+    def from_predictions(
+        cls, y_true, probabilities: Mapping[str, np.ndarray], bins: int = 15, title: str = "reliability"
+    ) -> ReliabilityDisplay:
+        """``probabilities``: ``{label: (N, classes) array}``, e.g. ``{"raw": p0, "calibrated": p1}``."""
+        return cls({name: calibration(y_true, p, bins) for name, p in probabilities.items()}, title)
+
+    def _draw(self, ax) -> None:
+        from matplotlib.ticker import FuncFormatter
+
+        self.figure_, area = panel_area(ax, (5.2, 5.2))
+        top, bottom = area.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        self.axes_ = (top, bottom)
+        top.plot([0, 1], [0, 1], ":", color=NEUTRAL, label="perfectly calibrated")
+        for (name, curve), marker in zip(self.curves.items(), "os^v", strict=False):
+            filled = curve.counts > 0
+            top.plot(
+                curve.confidence[filled],
+                curve.accuracy[filled],
+                f"{marker}-",
+                label=f"{name}: ECE {curve.ece:.4f}, MCE {curve.mce:.3f}",
+            )
+            centres = (curve.edges[:-1] + curve.edges[1:]) / 2
+            bottom.step(centres, curve.counts, where="mid", label=name)
+        top.set_ylabel("accuracy")
+        top.set_xlim(0, 1.01)
+        top.set_ylim(0, 1.01)
+        top.legend(frameon=False, loc="lower right", fontsize="small")
+        bottom.set_yscale("log")
+        bottom.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        bottom.set_xlabel("confidence (top class)")
+        bottom.set_ylabel("images")
+        area.suptitle(self.title)

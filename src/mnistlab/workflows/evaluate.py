@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from mnistlab import datasets, models, runs
 from mnistlab.datasets.sources import kind_of
 from mnistlab.evaluation import check_folds, evaluate_estimator
@@ -59,7 +61,7 @@ def evaluate_run(
         **run.metrics,
         "test_accuracy": evaluation.accuracy,
         "n_test": len(data),
-        "evaluation": evaluation.to_dict(top),
+        "evaluation": {**evaluation.to_dict(top), **trust_numbers(run.estimator, evaluation)},
     }
     write_json(path / runs.METRICS, metrics)
     figures: dict[str, viz.Display] = {
@@ -68,6 +70,7 @@ def evaluate_run(
     }
     figures["most_confused.png"] = viz.MostConfusedDisplay.from_evaluation(evaluation, data.images, top=6)
     if evaluation.proba is not None:
+        figures["reliability.png"] = reliability_display(run.estimator, evaluation)
         figures["top_losses.png"] = viz.TopLossesDisplay.from_evaluation(evaluation, data.images, k=top)
         figures["predictions.png"] = viz.PredictionGridDisplay.from_evaluation(evaluation, data.images, n=15)
     if run.history:
@@ -77,6 +80,66 @@ def evaluate_run(
         display.save(path / name)
     metrics["figures"] = sorted(figures)
     return metrics
+
+
+ALPHAS = (0.01, 0.05, 0.1, 0.2)  # the miscoverage rates evaluate reports conformal sets at
+
+
+def trust_numbers(estimator, evaluation) -> dict:
+    """How far the test split can trust the model's probabilities: ``calibration`` (ECE and MCE, 15 bins; for a
+    network also its temperature and the ECE before it) and ``conformal`` (per alpha and method: coverage, mean
+    set size, share of empty sets; for class-conditional sets also the lowest class's coverage), the sets
+    calibrated on the run's validation split. Empty where the model gives no probabilities or sets."""
+    from mnistlab.evaluation import at_temperature, calibration
+    from mnistlab.models.calibration import METHODS, prediction_sets
+
+    if evaluation.proba is None:
+        return {}
+    measured = calibration(evaluation.y_true, evaluation.proba)
+    out: dict = {"calibration": {"ece": measured.ece, "mce": measured.mce, "bins": len(measured.counts)}}
+    temperature = getattr(estimator, "temperature_", None)
+    if temperature is not None:
+        before = calibration(evaluation.y_true, at_temperature(evaluation.proba, temperature))
+        out["calibration"].update(temperature=temperature, before={"ece": before.ece, "mce": before.mce})
+    held_out = getattr(estimator, "conformal_", None)
+    if held_out is None:
+        return out
+    y, sets_at = evaluation.y_true, {}
+    for alpha in ALPHAS:
+        for method in METHODS:
+            sets = prediction_sets(evaluation.proba, held_out, alpha, method)
+            covered = sets[np.arange(len(y)), y]
+            row = {
+                "coverage": float(covered.mean()),
+                "mean_size": float(sets.sum(axis=1).mean()),
+                "empty": float((sets.sum(axis=1) == 0).mean()),
+            }
+            if method == "class-conditional":
+                row["lowest_class_coverage"] = float(min(covered[y == k].mean() for k in np.unique(y)))
+            sets_at[f"{alpha:g} {method}"] = row
+    out["conformal"] = {
+        "calibrated_on": f"the validation split ({len(held_out.scores)} images)",
+        "sets": sets_at,
+    }
+    return out
+
+
+def reliability_display(estimator, evaluation):
+    """The reliability diagram of the test split: for a network, before and after its temperature."""
+    from mnistlab import viz
+    from mnistlab.evaluation import at_temperature
+
+    temperature = getattr(estimator, "temperature_", None)
+    if temperature is None:
+        curves = {"model": evaluation.proba}
+    else:
+        curves = {
+            "before (T = 1)": at_temperature(evaluation.proba, temperature),
+            f"after (T = {temperature:.3g})": evaluation.proba,
+        }
+    return viz.ReliabilityDisplay.from_predictions(
+        evaluation.y_true, curves, title="reliability on the test data"
+    )
 
 
 def cross_validate(

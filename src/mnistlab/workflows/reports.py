@@ -7,6 +7,7 @@ from pathlib import Path
 from mnistlab import reports, runs
 from mnistlab.errors import RunError
 from mnistlab.evaluation import evaluate_estimator
+from mnistlab.workflows.evaluate import reliability_display
 
 
 def report_run(path: str | Path, out: str | Path | None = None, trust: bool = False) -> Path:
@@ -27,7 +28,8 @@ def _report_of(run: runs.Run, out: str | Path | None) -> Path:
     out = reports.check_page_path(out if out is not None else run.path / "report.html")
     test = runs.test_data(run)
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
-    return reports.run_page(run, test, evaluation, out)
+    reliability = None if evaluation.proba is None else reliability_display(run.estimator, evaluation)
+    return reports.run_page(run, test, evaluation, out, reliability)
 
 
 def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool = False) -> Path:
