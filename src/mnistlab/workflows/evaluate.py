@@ -118,7 +118,7 @@ def trust_numbers(estimator, evaluation) -> dict:
                 row["lowest_class_coverage"] = float(min(covered[y == k].mean() for k in np.unique(y)))
             sets_at[f"{alpha:g} {method}"] = row
     out["conformal"] = {
-        "calibrated_on": f"the validation split ({len(held_out.scores)} images)",
+        "calibrated_on": f"the validation split, {len(held_out.scores)} images",
         "sets": sets_at,
     }
     return out
