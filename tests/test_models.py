@@ -144,7 +144,9 @@ def test_validation_history_and_early_stopping_restore_best(blobs):
     X, y = blobs(400)
     y = np.where(np.random.default_rng(1).random(400) < 0.4, np.arange(400) % 2, y)  # 40% noisy labels
     # uncalibrated, so that predict_proba is the network's own softmax, whose loss the history recorded
-    clf = models.create("mlp", epochs=40, batch_size=8, lr=0.01, threads=1, early_stopping=3, calibration="none")
+    clf = models.create(
+        "mlp", epochs=40, batch_size=8, lr=0.01, threads=1, early_stopping=3, calibration="none"
+    )
     clf.fit(X[:300], y[:300], validation_data=(X[300:], y[300:]))
     assert len(clf.history_) < 40, "over-fitting noisy labels raises the validation loss and stops training"
     best = min(clf.history_, key=lambda row: row["val_loss"])

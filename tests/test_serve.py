@@ -235,6 +235,38 @@ def test_the_default_engine_is_the_one_measured_faster(toy_run, faster, monkeypa
     assert len(calls) == 2 * engine.ROUNDS
 
 
+def test_the_answer_holds_a_conformal_prediction_set(digit_client, test_digits):
+    """Real MNIST test digits through the app: the 90% sets hold the true class about 90% of the time (the run
+    is calibrated on its validation split), a stricter alpha gives larger sets, and the page shows them."""
+    images, labels = test_digits
+    held, sizes = {0.1: [], 0.01: []}, {0.1: [], 0.01: []}
+    for pixels, label in zip(images[:100], labels[:100], strict=True):
+        for alpha in held:
+            answer = digit_client.post(
+                f"/predict?alpha={alpha}", json={"pixels": pixels.ravel().tolist()}
+            ).json()
+            assert answer["alpha"] == alpha
+            held[alpha].append(str(label) in answer["prediction_set"])
+            sizes[alpha].append(len(answer["prediction_set"]))
+    assert np.mean(held[0.01]) >= 0.96 and np.mean(held[0.1]) >= 0.8
+    assert np.mean(sizes[0.01]) >= np.mean(sizes[0.1])
+    page = digit_client.get("/static/app.js").text
+    assert "prediction set" in page and "answer.prediction_set" in page
+
+
+def test_a_run_without_calibration_answers_without_a_set(tmp_path, blobs, client):
+    from mnistlab import models, runs
+
+    answer = client.post("/predict", content=drawn_seven(), headers={"content-type": "image/png"}).json()
+    assert answer["prediction_set"] is not None  # the toy run was trained with a validation split
+    X, y = blobs(90)
+    clf = models.create("mlp", epochs=1, threads=1).fit(X, y)  # no validation split: nothing to calibrate on
+    runs.save(tmp_path / "plain", clf, model="mlp", data="bands", classes=TOY_CLASSES)
+    plain = local_client(create_app(tmp_path / "plain", onnx=False))
+    answer = plain.post("/predict", content=drawn_seven(), headers={"content-type": "image/png"}).json()
+    assert answer["prediction_set"] is None and answer["alpha"] is None and answer["top"]
+
+
 def test_pytorch_engine_gives_the_same_answer(toy_run, client):
     torch_client = local_client(create_app(toy_run, onnx=False))
     assert torch_client.get("/model").json()["engine"] == "pytorch"
@@ -301,6 +333,8 @@ def test_bad_query_values_and_routes(client):
     png, headers = drawn_seven(), {"content-type": "image/png"}
     assert client.post("/predict?top=0", content=png, headers=headers).status_code == 422
     assert client.post("/predict?top=three", content=png, headers=headers).status_code == 422
+    for alpha in ("0", "1", "-0.1", "nan", "ten"):
+        assert client.post(f"/predict?alpha={alpha}", content=png, headers=headers).status_code == 422, alpha
     assert client.get("/nowhere").status_code == 404
     assert client.get("/predict").status_code == 405 and client.delete("/model").status_code == 405
     for sneaky in (

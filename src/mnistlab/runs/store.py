@@ -260,6 +260,28 @@ def _calibration_tensors(estimator: TorchClassifier) -> dict:
     }
 
 
+def read_conformal(path: str | Path):
+    """The conformal calibration saved with a PyTorch run (``None`` for other runs, or one saved before
+    calibration existed), read without building the network (the web app on ONNX Runtime needs only this)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    config = read_config(path)
+    if config["kind"] != "torch":
+        return None
+    try:
+        with safe_open(str(path / WEIGHTS), framework="pt") as file:
+            names = set(file.keys())
+            if not {CONFORMAL_SCORES, CONFORMAL_LABELS} <= names:
+                return None
+            state = {name: file.get_tensor(name) for name in (CONFORMAL_SCORES, CONFORMAL_LABELS)}
+    except FileNotFoundError:
+        raise RunError(f"{path / WEIGHTS}: missing") from None
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise RunError(f"{path / WEIGHTS}: not a valid safetensors file ({exc})") from None
+    return _calibration_of(state, config, len(config["classes_"]), path)[1]
+
+
 def _calibration_of(state: dict, config: dict, n_classes: int, path: Path) -> tuple:
     """(temperature, conformal calibration or None) of a saved run, taken out of ``state``; a run saved before
     calibration existed has temperature 1 and no prediction sets."""

@@ -67,6 +67,12 @@ class Prediction(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
     top: list[ClassValue]
     kind: Literal["probability", "score"]
+    prediction_set: list[str] | None = Field(
+        None,
+        description="The conformal prediction set: the classes that together hold the true one with probability "
+        ">= 1 - alpha (calibrated on the run's validation split); null where the run has no calibration.",
+    )
+    alpha: float | None = None
     model: str
     data: str
     image: list[list[int]] | None = Field(
@@ -155,6 +161,9 @@ def create_app(
         request: Request,
         top: Annotated[int, Query(ge=1, description="How many classes (at most all of them).")] = 3,
         image: Annotated[bool, Query(description="Include the 28x28 image the model saw.")] = False,
+        alpha: Annotated[
+            float, Query(gt=0, lt=1, description="Miscoverage of the prediction set (0.1: a 90% set).")
+        ] = 0.1,
     ) -> Prediction:
         """Top classes for a PNG/JPEG (the request body, or a multipart file) or a JSON request."""
         try:
@@ -164,8 +173,8 @@ def create_app(
             raise HTTPException(408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
         content_type = request.headers.get("content-type", "")
         try:  # parsing, decoding and the model: in a worker thread, so the event loop keeps answering
-            ranked, kind, seen = await anyio.to_thread.run_sync(
-                _predict_one, predictor, content_type, body, top, limiter=workers
+            ranked, kind, seen, held = await anyio.to_thread.run_sync(
+                _predict_one, predictor, content_type, body, top, alpha, limiter=workers
             )
         except DataFormatError as exc:
             raise HTTPException(400, str(exc)[:300]) from None
@@ -175,6 +184,8 @@ def create_app(
             model=info["model"],
             data=info["data"],
             image=seen.tolist() if image else None,
+            prediction_set=held,
+            alpha=alpha if held is not None else None,
         )
 
     return app
@@ -214,12 +225,12 @@ def api_page(schema: dict) -> str:
     )
 
 
-def _predict_one(predictor: Predictor, content_type: str, body: bytes, top: int):
+def _predict_one(predictor: Predictor, content_type: str, body: bytes, top: int, alpha: float):
     """Parsing the body, decoding, preprocessing and the model (run in a worker thread)."""
     pixels, raw = input_of(content_type, body)
     seen = pixels if pixels is not None else load_for_prediction(raw, MAX_UPLOAD_PIXELS, "uploaded image")
-    ranked, kind = predictor.top(seen[None], top)
-    return ranked[0], kind, seen
+    ranked, kind, sets = predictor.predict(seen[None], top, alpha)
+    return ranked[0], kind, seen, None if sets is None else sets[0]
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -18,6 +18,7 @@ from mnistlab import datasets, runs
 from mnistlab.datasets.preprocess import load_for_prediction
 from mnistlab.errors import ParameterError, RunError
 from mnistlab.fileio import write_table
+from mnistlab.models.calibration import prediction_sets
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,32 @@ class Predictor:
         self.engine = (
             "onnxruntime" if onnx else ("pytorch" if hasattr(self.estimator, "network_") else "scikit-learn")
         )
+        # conformal sets, calibrated on the run's validation split (PyTorch runs saved with it)
+        self.conformal = runs.read_conformal(run)
 
     def top(self, images: np.ndarray, k: int = 3) -> tuple[list[list[tuple[str, float]]], str]:
         """The ``k`` best (class name, value) of each 28x28 image, and whether values are probabilities or scores."""
+        ranked, kind, _ = self.predict(images, k)
+        return ranked, kind
+
+    def predict(
+        self, images: np.ndarray, k: int = 3, alpha: float | None = None
+    ) -> tuple[list[list[tuple[str, float]]], str, list[list[str]] | None]:
+        """:meth:`top`, and with ``alpha`` each image's conformal prediction set (class names, most probable
+        first; it holds the true class with probability >= 1 - alpha), or ``None`` where the run has none."""
         values, kind = class_values(self.estimator, images)
         if not np.isfinite(values).all():
             raise RunError(f"{self.run}: the model's outputs are NaN or infinite; are its weights damaged?")
-        return top_classes(values, self.labels, self.class_names, min(k, len(self.labels))), kind
+        ranked = top_classes(values, self.labels, self.class_names, min(k, len(self.labels)))
+        if alpha is None or self.conformal is None or kind != "probability":
+            return ranked, kind, None
+        sets = prediction_sets(values, self.conformal, alpha)
+        order = np.argsort(-values, axis=1, kind="stable")
+        named = [
+            [self.class_names[self.labels[j]] for j in row if held[j]]
+            for row, held in zip(order, sets, strict=True)
+        ]
+        return ranked, kind, named
 
 
 def top_classes(proba: np.ndarray, labels: np.ndarray, class_names: Sequence[str], k: int) -> list:

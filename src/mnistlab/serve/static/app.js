@@ -119,6 +119,13 @@ function show(answer) {
     row.querySelector(".value").textContent = shown;
     results.appendChild(row);
   }
+  const held = document.getElementById("prediction-set");
+  held.hidden = !answer.prediction_set;
+  if (answer.prediction_set) {
+    const level = `${Math.round(100 * (1 - answer.alpha))}%`;
+    const classes = answer.prediction_set.length ? `{ ${answer.prediction_set.join(", ")} }` : "{ } (no class is plausible)";
+    held.textContent = `${level} prediction set: ${classes}`;
+  }
   if (answer.image) {
     const pixels = seen.createImageData(28, 28);
     answer.image.flat().forEach((v, i) => { pixels.data.set([v, v, v, 255], 4 * i); });
