@@ -529,6 +529,8 @@ def test_browser_draws_digits_uploads_and_clears(digit_server, browser, tmp_path
         assert bar["width"] == pytest.approx(value * track["width"], abs=2), (
             "the bar's length is its probability"
         )
+        expect(page.locator("#prediction-set")).to_contain_text("90% prediction set: {")
+        assert digit in page.locator("#prediction-set").text_content(), "the set holds the drawn digit"
         page.screenshot(path=SCREENSHOTS / f"serve-drawn-{digit}.png")
         seen = page.evaluate(
             "Array.from(document.getElementById('seen').getContext('2d')"
@@ -545,7 +547,7 @@ def test_browser_draws_digits_uploads_and_clears(digit_server, browser, tmp_path
     page.screenshot(path=SCREENSHOTS / "serve-uploaded.png")
 
     page.click("#clear")
-    assert page.locator("#results .bar").count() == 0
+    assert page.locator("#results .bar").count() == 0 and page.locator("#prediction-set").is_hidden()
     blank = page.evaluate(
         "Array.from(document.getElementById('pad').getContext('2d')"
         ".getImageData(0, 0, 280, 280).data).every(v => v == 255)"

@@ -23,6 +23,7 @@ function clearPad() {
   pending = null;
   generation += 1;
   status.textContent = "";
+  document.getElementById("prediction-set").hidden = true;
   results.innerHTML = '<li class="empty">Draw or upload an image to see a prediction.</li>';
 }
 
