@@ -113,3 +113,42 @@ def test_without_a_validation_split_there_are_no_sets_and_no_temperature(blobs):
         TorchClassifier("mlp", epochs=1, validation_split=0.3, threads=1).fit(X, y).predict_set(
             X, method="aps"
         )
+
+
+def test_evaluate_and_the_report_show_calibration_sets_and_a_model_card(tmp_path, blobs):
+    from mnistlab import datasets
+    from mnistlab.datasets import Dataset
+    from mnistlab.workflows import evaluate_run, report_run, train_model
+
+    X, y = blobs(600)
+    datasets.export(Dataset(X, y, ["a", "b", "c"], "bands", "train"), tmp_path / "d", "npz")
+    data = tmp_path / "d" / "train.npz"
+    for model in ("mlp", "logreg"):
+        params = {"epochs": 3, "threads": 1} if model == "mlp" else {}
+        train_model(data, model, test_fraction=0.3, params=params, out=tmp_path / model, verbose=0)
+        metrics = evaluate_run(tmp_path / model)
+        recorded = metrics["evaluation"]
+        assert 0 <= recorded["calibration"]["ece"] <= 1 and "reliability.png" in metrics["figures"]
+        card = (tmp_path / model / "model_card.md").read_text()
+        for heading in (
+            "## Intended use",
+            "## Data",
+            "## Training",
+            "## Test metrics",
+            "## Robustness",
+            "## Known limits",
+        ):
+            assert heading in card, (model, heading)
+        page = report_run(tmp_path / model).read_text()
+        assert "Can its probabilities be trusted?" in page and "Model card" in page
+        if model == "mlp":  # a network: temperature and conformal sets from its validation split
+            assert recorded["calibration"]["temperature"] > 0 and "before" in recorded["calibration"]
+            sets = recorded["conformal"]["sets"]
+            assert set(sets) == {
+                f"{a} {m}" for a in ("0.01", "0.05", "0.1", "0.2") for m in ("split", "class-conditional")
+            }
+            assert sets["0.01 split"]["mean_size"] >= sets["0.2 split"]["mean_size"]
+            assert 'id="conformal"' in page and "conformal sets, alpha 0.1 (split): coverage" in card
+        else:  # scikit-learn: measured, but nothing to calibrate sets on
+            assert "conformal" not in recorded and "temperature" not in recorded["calibration"]
+            assert "No conformal prediction sets" in page

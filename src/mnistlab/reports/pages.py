@@ -133,7 +133,10 @@ def model_card(run) -> dict:
 def _extras(path: Path) -> dict:
     """Text results other workflows left in the run folder (graph comparison tables)."""
     found = {}
-    for name, title in (("graph_compare.md", "Similarity graphs and mistake detectors"),):
+    for name, title in (
+        (MODEL_CARD, "Model card"),
+        ("graph_compare.md", "Similarity graphs and mistake detectors"),
+    ):
         if (path / name).is_file():
             found[title] = read_bounded(path / name, "a results table", MAX_TEXT_BYTES).decode(
                 "utf-8", "replace"
@@ -253,3 +256,121 @@ def _short_row(row: dict, most: int = 8) -> dict:
         "splits": " ".join(splits),
         "indices": " ".join(indices[:most]) + f" ... ({len(indices)} images)",
     }
+
+
+MODEL_CARD = "model_card.md"
+
+
+def model_card_text(config: dict, metrics: dict) -> str:
+    """A run's model card in Markdown (after Mitchell et al., 2019): intended use, data and its content hashes,
+    the training recipe, the test metrics with calibration and conformal coverage, robustness when measured, and
+    the limits the numbers show. ``mnistlab evaluate`` writes it beside the run as ``model_card.md``."""
+    evaluation = metrics.get("evaluation") or {}
+    source = config.get("data_source") or {}
+    classes = ", ".join(config.get("classes", []))
+    lines = [
+        f"# Model card: {config['model']} on {config['data']}",
+        "",
+        "## Intended use",
+        f"Classifying 28x28 grayscale images into {len(config.get('classes', []))} classes ({classes}), drawn and "
+        f"centred like those of `{config['data']}`. Not for images unlike them (photographs of scenes, other "
+        "alphabets or scripts, other resolutions without the same preprocessing), and not for decisions about "
+        "people.",
+        "",
+        "## Data",
+    ]
+    for role in ("train", "test"):
+        part = source.get(role) or {}
+        lines.append(
+            f"- {role}: {part.get('spec', config['data'])} ({part.get('rows', '?')} images"
+            + (f", content sha256 {part['sha256']}" if part.get("sha256") else "")
+            + ")"
+        )
+    for role, text in (metrics.get("splits") or {}).items():
+        if text:
+            lines.append(f"- {role} split: {text}")
+    machine = config.get("machine") or {}
+    lines += [
+        "",
+        "## Training",
+        f"- model `{config['model']}`, seed {config.get('seed') if config.get('seed') is not None else 'default'}, trained in {metrics.get('train_seconds', '?')} s "
+        f"on {machine_line(machine) or 'an unrecorded machine'}",
+    ]
+    if config.get("params"):
+        shown = {k: v for k, v in config["params"].items() if k not in ("verbose", "device", "threads")}
+        lines.append("- settings: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+    lines += ["", "## Test metrics (the test split, measured once after training)"]
+    report = evaluation.get("report", {})
+    if evaluation:
+        lines.append(
+            f"- accuracy {evaluation['accuracy']:.4f}, macro F1 {report['macro avg']['f1-score']:.4f}"
+        )
+    if evaluation.get("log_loss") is not None:
+        lines.append(f"- log loss {evaluation['log_loss']:.4f}")
+    calibration = evaluation.get("calibration")
+    if calibration:
+        before = calibration.get("before")
+        lines.append(
+            f"- expected calibration error {calibration['ece']:.4f} (15 bins)"
+            + (
+                f"; temperature {calibration['temperature']:.3g} fitted on the validation split "
+                f"(ECE before: {before['ece']:.4f})"
+                if before
+                else ""
+            )
+        )
+    conformal = evaluation.get("conformal")
+    if conformal:
+        for key in ("0.1 split", "0.05 split", "0.1 class-conditional"):
+            row = conformal["sets"].get(key)
+            if row:
+                alpha, method = key.split(" ", 1)
+                lines.append(
+                    f"- conformal sets, alpha {alpha} ({method}): coverage {row['coverage']:.4f} "
+                    f"(target {1 - float(alpha):.2f}), mean size {row['mean_size']:.3f}"
+                )
+    lines += ["", "## Robustness"]
+    robustness = metrics.get("robustness")
+    if robustness:
+        lines.append(
+            f"- mean accuracy over {len(robustness['corruptions'])} corruptions {robustness['mean']:.4f} "
+            f"(clean {robustness['clean']:.4f}); worst: "
+            + ", ".join(f"{name} {acc:.4f}" for name, acc in robustness["worst"])
+        )
+    else:
+        lines.append("- not measured yet (`mnistlab robustness RUN`)")
+    lines += ["", "## Known limits"]
+    recalls = {k: v["recall"] for k, v in report.items() if isinstance(v, dict) and "avg" not in k}
+    if recalls:
+        worst = sorted(recalls.items(), key=lambda item: item[1])[:2]
+        lines.append("- lowest recall: " + ", ".join(f"{name} {value:.4f}" for name, value in worst))
+    confused = evaluation.get("most_confused") or []
+    if confused:
+        lines.append(
+            "- most confused (actual -> predicted, count): "
+            + ", ".join(f"{a} -> {b} {n}" for a, b, n in confused[:3])
+        )
+    if conformal:
+        n_test = max(int(metrics.get("n_test") or 1), 1)
+        short = [  # more than 2 standard errors of the test sample below the target
+            key
+            for key, row in conformal["sets"].items()
+            if row["coverage"] < _target(key) - 2 * (_target(key) * (1 - _target(key)) / n_test) ** 0.5
+        ]
+        if short:
+            lines.append(
+                "- conformal coverage fell short of its target at "
+                + ", ".join(short)
+                + ": the test images are "
+                "not exchangeable with the validation images (e.g. other writers), so the guarantee does not "
+                "carry over in full"
+            )
+    lines.append(
+        "- numbers hold for data like the test split; the test split was not used to choose anything"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _target(key: str) -> float:
+    """The coverage a conformal row promises: its key is "ALPHA METHOD"."""
+    return 1 - float(key.split()[0])

@@ -10,9 +10,10 @@ import numpy as np
 from mnistlab import datasets, models, runs
 from mnistlab.datasets.sources import kind_of
 from mnistlab.evaluation import check_folds, evaluate_estimator
-from mnistlab.fileio import write_json
+from mnistlab.fileio import atomic_write, write_json
 from mnistlab.parallel import parallel
 from mnistlab.params import check_params, integer
+from mnistlab.reports.pages import MODEL_CARD, model_card_text
 
 
 def evaluate_run(
@@ -79,6 +80,8 @@ def evaluate_run(
     for name, display in figures.items():
         display.save(path / name)
     metrics["figures"] = sorted(figures)
+    with atomic_write(path / MODEL_CARD) as tmp:
+        tmp.write_text(model_card_text(run.config, metrics), encoding="utf-8")
     return metrics
 
 
@@ -102,7 +105,9 @@ def trust_numbers(estimator, evaluation) -> dict:
         before = calibration(evaluation.y_true, at_temperature(evaluation.proba, temperature))
         out["calibration"].update(temperature=temperature, before={"ece": before.ece, "mce": before.mce})
     held_out = getattr(estimator, "conformal_", None)
-    if held_out is None:
+    if (
+        held_out is None or held_out.n_classes != evaluation.proba.shape[1]
+    ):  # none, or fewer classes than the data
         return out
     y, sets_at = evaluation.y_true, {}
     for alpha in ALPHAS:
