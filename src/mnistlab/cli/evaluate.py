@@ -158,3 +158,31 @@ def denoise(
     echo(f"noisy:    mse {r['mse_noisy']:8.1f}  psnr {r['psnr_noisy']:.2f} dB")
     echo(f"denoised: mse {r['mse_denoised']:8.1f}  psnr {r['psnr_denoised']:.2f} dB")
     echo(f"written to {out}")
+
+
+def robustness(
+    run: RunArg,
+    corruption: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--corruption", help="A corruption to measure (repeat it); all 15 MNIST-C ones by default."
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="The corruptions' randomness: the same seed, the same images.")
+    ] = 0,
+    trust: TrustOpt = False,
+) -> None:
+    """Accuracy on corrupted copies of the run's test split (MNIST-C's corruptions): per corruption, the mean and
+    the drop from clean; recorded in metrics.json, the report and the model card."""
+    from mnistlab import workflows
+
+    result = workflows.robustness(run, corruption, seed, trust)
+    echo(f"{'corruption':>14s} {'accuracy':>9s}")
+    echo(f"{'(clean)':>14s} {result['clean']:9.4f}")
+    for name, accuracy in sorted(result["corruptions"].items(), key=lambda item: item[1]):
+        echo(f"{name:>14s} {accuracy:9.4f}")
+    echo(
+        f"mean {result['mean']:.4f}, drop from clean {result['drop']:.4f}; {result['images']} test images, "
+        f"{result['seconds']:.0f} s; robustness.png and corruptions.png written to {run}"
+    )

@@ -72,6 +72,7 @@ def parse_classes(text: str | None) -> list[str] | None:
 # command line shows its own flags instead; this table is the one place that maps the two.
 FLAGS = {
     "cluster": "--cluster",
+    "corruptions": "--corruption",
     "folds": "--folds",
     "features_from": "--features-from",
     "force_flip": "--force-flip",

@@ -53,6 +53,9 @@ def run_page(run, test, evaluation, out: str | Path, reliability=None) -> Path:
         "losses": None,
         "predictions": None,
         "reliability": None if reliability is None else svg_markup(reliability),
+        "robustness": svg_markup(viz.RobustnessDisplay.from_result(run.metrics["robustness"]))
+        if run.metrics.get("robustness")
+        else None,
     }
     if evaluation.proba is not None:
         figures["losses"] = png_data_uri(viz.TopLossesDisplay.from_evaluation(evaluation, test.images))
@@ -68,6 +71,7 @@ def run_page(run, test, evaluation, out: str | Path, reliability=None) -> Path:
         report=recorded["report"],
         calibration=recorded.get("calibration"),
         conformal=recorded.get("conformal"),
+        robustness=run.metrics.get("robustness"),
         extras=_extras(run.path),
     )
 

@@ -534,3 +534,44 @@ class ReliabilityDisplay(Display):
         bottom.set_xlabel("confidence (top class)")
         bottom.set_ylabel("images")
         area.suptitle(self.title)
+
+
+class RobustnessDisplay(Display):
+    """Accuracy under each corruption as horizontal bars, worst at the bottom, with the clean accuracy as a
+    line (``mnistlab robustness``)."""
+
+    def __init__(
+        self, accuracies: Mapping[str, float], clean: float, title: str = "accuracy under corruption"
+    ):
+        self.accuracies, self.clean, self.title = dict(accuracies), clean, title
+
+    @classmethod
+    def from_result(cls, result: Mapping) -> RobustnessDisplay:
+        """From the ``robustness`` record of a run's metrics."""
+        return cls(
+            result["corruptions"], result["clean"], f"accuracy under corruption (mean {result['mean']:.4f})"
+        )
+
+    def _draw(self, ax) -> None:
+        ordered = sorted(self.accuracies.items(), key=lambda item: item[1])
+        self.figure_, self.ax_ = single_axes(ax, (7, 0.32 * len(ordered) + 1.2))
+        names, values = [name.replace("_", " ") for name, _ in ordered], [value for _, value in ordered]
+        colours = [WRONG if v < self.clean - 0.05 else RIGHT for v in values]
+        self.ax_.barh(range(len(values)), values, color=colours)
+        self.ax_.set_yticks(range(len(values)), names)
+        self.ax_.axvline(self.clean, color=NEUTRAL, linestyle=":", label=f"clean {self.clean:.4f}")
+        for y, value in enumerate(values):  # the number inside a long bar, after a short one
+            inside = value > 0.8
+            self.ax_.text(
+                value - 0.01 if inside else value + 0.01,
+                y,
+                f"{value:.3f}",
+                va="center",
+                ha="right" if inside else "left",
+                color="white" if inside else "black",
+                fontsize="small",
+            )
+        self.ax_.set_xlim(0, 1)
+        self.ax_.set_xlabel("test accuracy (red: more than 5 points below clean)")
+        self.ax_.legend(frameon=False, loc="lower right")
+        self.ax_.set_title(self.title)

@@ -19,6 +19,7 @@ from mnistlab.workflows.evaluate import cross_validate, evaluate_run
 from mnistlab.workflows.graphs import feature_map, graph, graph_compare, graph_panel
 from mnistlab.workflows.health import health
 from mnistlab.workflows.reports import leaderboard, report_run
+from mnistlab.workflows.robustness import robustness
 from mnistlab.workflows.studies import denoise, detect, multilabel
 from mnistlab.workflows.sweep import read_sweep, run_sweep
 from mnistlab.workflows.train import split_metrics, train_model
@@ -38,6 +39,7 @@ __all__ = [
     "multilabel",
     "read_sweep",
     "report_run",
+    "robustness",
     "run_sweep",
     "split_metrics",
     "train_model",
