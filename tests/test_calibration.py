@@ -149,6 +149,7 @@ def test_evaluate_and_the_report_show_calibration_sets_and_a_model_card(tmp_path
             }
             assert sets["0.01 split"]["mean_size"] >= sets["0.2 split"]["mean_size"]
             assert 'id="conformal"' in page and "conformal sets, alpha 0.1 (split): coverage" in card
+            assert "explanations.png" in metrics["figures"] and "Why: integrated gradients" in page
         else:  # scikit-learn: measured, but nothing to calibrate sets on
             assert "conformal" not in recorded and "temperature" not in recorded["calibration"]
-            assert "No conformal prediction sets" in page
+            assert "No conformal prediction sets" in page and "explanations.png" not in metrics["figures"]

@@ -35,11 +35,11 @@ def check_page_path(out: str | Path) -> Path:
     return out
 
 
-def run_page(run, test, evaluation, out: str | Path, reliability=None) -> Path:
+def run_page(run, test, evaluation, out: str | Path, reliability=None, explanations=None) -> Path:
     """The report of one run (a loaded ``runs.Run``), its test data and its ``evaluation.Evaluation``: headline
     numbers, the data, the model, the learning curves and the whole evaluation, with the calibration
-    (``reliability``: its Display) and conformal prediction sets ``metrics.json`` records, in one
-    self-contained page."""
+    (``reliability``: its Display) and conformal prediction sets ``metrics.json`` records, the maps of why the
+    top losses were chosen (``explanations``: a Display, networks only), in one self-contained page."""
     recorded = run.metrics["evaluation"]
     figures = {
         "balance": svg_markup(viz.ClassBalanceDisplay.from_datasets(test)),
@@ -53,6 +53,7 @@ def run_page(run, test, evaluation, out: str | Path, reliability=None) -> Path:
         "losses": None,
         "predictions": None,
         "reliability": None if reliability is None else svg_markup(reliability),
+        "explanations": None if explanations is None else png_data_uri(explanations),
         "robustness": svg_markup(viz.RobustnessDisplay.from_result(run.metrics["robustness"]))
         if run.metrics.get("robustness")
         else None,

@@ -575,3 +575,24 @@ class RobustnessDisplay(Display):
         self.ax_.set_xlabel("test accuracy (red: more than 5 points below clean)")
         self.ax_.legend(frameon=False, loc="lower right")
         self.ax_.set_title(self.title)
+
+
+class ExplanationDisplay(Display):
+    """Images with an attribution map laid over each (red: pixels that raised the explained class's score, blue:
+    pixels that lowered it; stronger colour, larger effect), a caption under each."""
+
+    def __init__(self, images, maps, captions: Sequence[str], cols: int = 8, title: str = "") -> None:
+        self.images, self.maps, self.captions = np.asarray(images), np.asarray(maps), list(captions)
+        self.cols, self.title = cols, title
+
+    def _draw(self, ax) -> None:
+        rows = max(1, int(np.ceil(len(self.images) / self.cols)))
+        self.figure_, area = panel_area(ax, (1.5 * self.cols, 1.75 * rows + 0.3))
+        self.axes_ = _gallery(area, self.images, self.captions, "black", self.cols)
+        for panel, heat in zip(self.axes_.ravel(), self.maps, strict=False):
+            panel.images[0].set_alpha(0.25)  # the image faint, so that the map over its strokes shows
+            scale = max(float(np.abs(heat).max()), 1e-12)
+            strength = np.clip(2 * np.abs(heat) / scale, 0, 1)
+            panel.imshow(heat / scale, cmap="bwr", vmin=-1, vmax=1, alpha=strength)
+        if self.title:
+            area.suptitle(self.title)

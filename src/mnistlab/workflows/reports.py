@@ -7,7 +7,7 @@ from pathlib import Path
 from mnistlab import reports, runs
 from mnistlab.errors import RunError
 from mnistlab.evaluation import evaluate_estimator
-from mnistlab.workflows.evaluate import reliability_display
+from mnistlab.workflows.evaluate import explanation_display, reliability_display
 
 
 def report_run(path: str | Path, out: str | Path | None = None, trust: bool = False) -> Path:
@@ -29,7 +29,8 @@ def _report_of(run: runs.Run, out: str | Path | None) -> Path:
     test = runs.test_data(run)
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
     reliability = None if evaluation.proba is None else reliability_display(run.estimator, evaluation)
-    return reports.run_page(run, test, evaluation, out, reliability)
+    explained = explanation_display(run.estimator, evaluation, test.images)
+    return reports.run_page(run, test, evaluation, out, reliability, explained)
 
 
 def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool = False) -> Path:
