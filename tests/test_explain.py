@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mnistlab import models
-from mnistlab.analysis.explain import explain, integrated_gradients, occlusion, saliency
+from mnistlab.models.explain import explain, integrated_gradients, occlusion, saliency
 from mnistlab.errors import ParameterError
 
 

@@ -254,6 +254,18 @@ def test_the_answer_holds_a_conformal_prediction_set(digit_client, test_digits):
     assert "prediction set" in page and "answer.prediction_set" in page
 
 
+def test_the_answer_can_say_which_pixels_drove_it(digit_client, test_digits):
+    images, labels = test_digits
+    answer = digit_client.post("/predict?explain=true", json={"pixels": images[0].ravel().tolist()}).json()
+    heat = np.asarray(answer["explanation"])
+    assert heat.shape == (28, 28) and np.abs(heat).max() == pytest.approx(1, abs=1e-3)
+    assert np.abs(heat[images[0] == 0]).max() == 0, (
+        "integrated gradients from black: no credit to empty paper"
+    )
+    plain = digit_client.post("/predict", json={"pixels": images[0].ravel().tolist()}).json()
+    assert plain["explanation"] is None
+
+
 def test_a_run_without_calibration_answers_without_a_set(tmp_path, blobs, client):
     from mnistlab import models, runs
 
@@ -265,6 +277,15 @@ def test_a_run_without_calibration_answers_without_a_set(tmp_path, blobs, client
     plain = local_client(create_app(tmp_path / "plain", onnx=False))
     answer = plain.post("/predict", content=drawn_seven(), headers={"content-type": "image/png"}).json()
     assert answer["prediction_set"] is None and answer["alpha"] is None and answer["top"]
+    forest = models.create("logreg").fit(X.reshape(len(X), -1), y)
+    runs.save(tmp_path / "linear", forest, model="logreg", data="bands", classes=TOY_CLASSES)
+    linear = local_client(create_app(tmp_path / "linear"))
+    answer = linear.post(
+        "/predict?explain=true", content=drawn_seven(), headers={"content-type": "image/png"}
+    )
+    assert (
+        answer.status_code == 200 and answer.json()["explanation"] is None
+    )  # no gradients: no map, no error
 
 
 def test_pytorch_engine_gives_the_same_answer(toy_run, client):
@@ -531,6 +552,7 @@ def test_browser_draws_digits_uploads_and_clears(digit_server, browser, tmp_path
         )
         expect(page.locator("#prediction-set")).to_contain_text("90% prediction set: {")
         assert digit in page.locator("#prediction-set").text_content(), "the set holds the drawn digit"
+        expect(page.locator("#why")).to_be_visible()
         page.screenshot(path=SCREENSHOTS / f"serve-drawn-{digit}.png")
         seen = page.evaluate(
             "Array.from(document.getElementById('seen').getContext('2d')"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import anyio
+import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,6 +74,11 @@ class Prediction(BaseModel):
         ">= 1 - alpha (calibrated on the run's validation split); null where the run has no calibration.",
     )
     alpha: float | None = None
+    explanation: list[list[float]] | None = Field(
+        None,
+        description="With explain=true, for a network: integrated gradients of the image the model saw for its "
+        "predicted class, -1..1 (positive raised that class's score).",
+    )
     model: str
     data: str
     image: list[list[int]] | None = Field(
@@ -164,6 +170,9 @@ def create_app(
         alpha: Annotated[
             float, Query(gt=0, lt=1, description="Miscoverage of the prediction set (0.1: a 90% set).")
         ] = 0.1,
+        explain: Annotated[
+            bool, Query(description="Include a map of which pixels drove the answer (networks only).")
+        ] = False,
     ) -> Prediction:
         """Top classes for a PNG/JPEG (the request body, or a multipart file) or a JSON request."""
         try:
@@ -173,8 +182,8 @@ def create_app(
             raise HTTPException(408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
         content_type = request.headers.get("content-type", "")
         try:  # parsing, decoding and the model: in a worker thread, so the event loop keeps answering
-            ranked, kind, seen, held = await anyio.to_thread.run_sync(
-                _predict_one, predictor, content_type, body, top, alpha, limiter=workers
+            ranked, kind, seen, held, heat = await anyio.to_thread.run_sync(
+                _predict_one, predictor, content_type, body, top, alpha, explain, limiter=workers
             )
         except DataFormatError as exc:
             raise HTTPException(400, str(exc)[:300]) from None
@@ -186,6 +195,7 @@ def create_app(
             image=seen.tolist() if image else None,
             prediction_set=held,
             alpha=alpha if held is not None else None,
+            explanation=None if heat is None else np.round(heat, 4).tolist(),
         )
 
     return app
@@ -225,12 +235,15 @@ def api_page(schema: dict) -> str:
     )
 
 
-def _predict_one(predictor: Predictor, content_type: str, body: bytes, top: int, alpha: float):
-    """Parsing the body, decoding, preprocessing and the model (run in a worker thread)."""
+def _predict_one(
+    predictor: Predictor, content_type: str, body: bytes, top: int, alpha: float, explain: bool = False
+):
+    """Parsing the body, decoding, preprocessing, the model and its explanation (run in a worker thread)."""
     pixels, raw = input_of(content_type, body)
     seen = pixels if pixels is not None else load_for_prediction(raw, MAX_UPLOAD_PIXELS, "uploaded image")
     ranked, kind, sets = predictor.predict(seen[None], top, alpha)
-    return ranked[0], kind, seen, None if sets is None else sets[0]
+    heat = predictor.explain(seen) if explain else None
+    return ranked[0], kind, seen, None if sets is None else sets[0], heat
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

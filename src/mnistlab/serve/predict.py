@@ -80,6 +80,19 @@ class Predictor:
         # conformal sets, calibrated on the run's validation split (PyTorch runs saved with it)
         self.conformal = runs.read_conformal(run)
 
+    def explain(self, image: np.ndarray) -> np.ndarray | None:
+        """Integrated gradients of one 28x28 image for the class the network predicts, scaled to -1..1 (red
+        raised that class's score, blue lowered it); ``None`` for a model without gradients. Through ONNX
+        Runtime, the run's PyTorch network is loaded for this on first use."""
+        if self.config["kind"] != "torch" or self.config.get("n_features_in", 784) != 784:
+            return None
+        if getattr(self, "_network", None) is None:
+            self._network = self.estimator if self.engine == "pytorch" else runs.load(self.run)
+        from mnistlab.models.explain import integrated_gradients
+
+        heat = integrated_gradients(self._network, image[None])[0]
+        return heat / max(float(np.abs(heat).max()), 1e-12)
+
     def top(self, images: np.ndarray, k: int = 3) -> tuple[list[list[tuple[str, float]]], str]:
         """The ``k`` best (class name, value) of each 28x28 image, and whether values are probabilities or scores."""
         ranked, kind, _ = self.predict(images, k)

@@ -154,9 +154,9 @@ def explanation_display(estimator, evaluation, images: np.ndarray, k: int = 16):
     """Integrated gradients of the ``k`` most confident mistakes, for the class the network chose (why it said
     that); ``None`` for a model without gradients."""
     from mnistlab import viz
-    from mnistlab.analysis.explain import integrated_gradients
     from mnistlab.evaluation import top_losses
     from mnistlab.models import TorchClassifier
+    from mnistlab.models.explain import integrated_gradients
 
     if (
         not isinstance(estimator, TorchClassifier)

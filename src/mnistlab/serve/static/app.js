@@ -24,6 +24,8 @@ function clearPad() {
   generation += 1;
   status.textContent = "";
   document.getElementById("prediction-set").hidden = true;
+  document.getElementById("why").hidden = true;
+  document.getElementById("why-note").hidden = true;
   results.innerHTML = '<li class="empty">Draw or upload an image to see a prediction.</li>';
 }
 
@@ -91,7 +93,7 @@ async function send(body, type) {
   inFlight = true;
   const sentIn = generation;
   try {
-    const response = await fetch(`/predict?top=${TOP}&image=true`, { method: "POST", headers: { "content-type": type }, body });
+    const response = await fetch(`/predict?top=${TOP}&image=true&explain=true`, { method: "POST", headers: { "content-type": type }, body });
     const answer = await response.json();
     if (!response.ok) throw new Error(typeof answer.detail === "string" ? answer.detail : `error ${response.status}`);
     if (sentIn === generation) { show(answer); status.textContent = ""; }
@@ -131,7 +133,27 @@ function show(answer) {
     const pixels = seen.createImageData(28, 28);
     answer.image.flat().forEach((v, i) => { pixels.data.set([v, v, v, 255], 4 * i); });
     seen.putImageData(pixels, 0, 0);
+    drawWhy(answer.image, answer.explanation);
   }
+}
+
+// The image faint on white, each pixel tinted by its attribution: red raised the predicted class, blue lowered it.
+function drawWhy(image, explanation) {
+  const canvas = document.getElementById("why");
+  const show = Boolean(explanation);
+  canvas.hidden = !show;
+  document.getElementById("why-note").hidden = !show;
+  if (!show) return;
+  const context = canvas.getContext("2d");
+  const pixels = context.createImageData(28, 28);
+  image.flat().forEach((v, i) => {
+    const m = explanation[Math.floor(i / 28)][i % 28];
+    const strength = Math.min(1, 2 * Math.abs(m));
+    const paper = 255 - 0.3 * v;
+    const tint = m > 0 ? [220, 30, 30] : [30, 60, 220];
+    pixels.data.set([0, 1, 2].map((c) => paper + strength * (tint[c] - paper)).concat([255]), 4 * i);
+  });
+  context.putImageData(pixels, 0, 0);
 }
 
 async function describeModel() {

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from mnistlab.errors import ParameterError
-from mnistlab.models import TorchClassifier
+from mnistlab.models.torch_classifier import TorchClassifier
 
 METHODS = ("saliency", "integrated_gradients", "occlusion")
 
