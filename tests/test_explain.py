@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from mnistlab import models
-from mnistlab.models.explain import explain, integrated_gradients, occlusion, saliency
 from mnistlab.errors import ParameterError
+from mnistlab.models.explain import explain, integrated_gradients, occlusion, saliency
 
 
 @pytest.fixture(scope="module")

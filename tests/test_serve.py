@@ -255,7 +255,7 @@ def test_the_answer_holds_a_conformal_prediction_set(digit_client, test_digits):
 
 
 def test_the_answer_can_say_which_pixels_drove_it(digit_client, test_digits):
-    images, labels = test_digits
+    images, _ = test_digits
     answer = digit_client.post("/predict?explain=true", json={"pixels": images[0].ravel().tolist()}).json()
     heat = np.asarray(answer["explanation"])
     assert heat.shape == (28, 28) and np.abs(heat).max() == pytest.approx(1, abs=1e-3)
