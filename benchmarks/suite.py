@@ -39,7 +39,7 @@ from training_benchmarks import (
     bench_keras,
     bench_train_vs_pytorch_example,
 )
-from trust_benchmarks import bench_trust
+from trust_benchmarks import bench_augmentation, bench_trust
 
 from mnistlab import datasets, models
 from mnistlab.datasets.csvfile import write_csv
@@ -474,6 +474,7 @@ BENCHMARKS: dict[str, tuple[Callable[[str], dict], bool]] = {
     "health": (bench_health, True),
     "planted": (bench_planted, False),
     "trust": (bench_trust, False),
+    "augmentation": (bench_augmentation, False),
     "serve": (bench_serve, True),
 }
 

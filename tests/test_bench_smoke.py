@@ -36,6 +36,7 @@ def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
         "health",
         "planted",
         "trust",
+        "augmentation",
         "serve",
     ]
     for name in names:

@@ -236,6 +236,22 @@ def test_augmentation_parse_identity_and_shift():
     assert (flipped[:, 0, 0, 0] > 20).any() and (flipped[:, 0, 0, 0] < 7).any()
 
 
+def test_brightness_lifts_each_image_by_one_amount_up_to_white():
+    import torch
+
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 10:18, 10:18] = 255.0
+    lifted = Augmentation.parse("brightness=0.5")(x, torch.Generator().manual_seed(0))
+    paper = lifted[:, 0, 0, 0]
+    assert (
+        (paper > 0).all() and (paper <= 127.5 + 1e-3).all() and paper.std() > 10
+    )  # random, up to half the scale
+    assert torch.allclose(lifted[:, 0, :5, :5], paper.view(64, 1, 1).expand(64, 5, 5))  # one amount per image
+    assert (lifted[:, :, 10:18, 10:18] == 255).all()  # the ink was white already: clipped, not wrapped
+    with pytest.raises(ValueError, match="brightness=2.0 is a share of the scale"):
+        Augmentation.parse("brightness=2")
+
+
 def test_dummy_baselines(blobs):
     X, y = blobs(90)
     assert models.create("dummy").fit(X, y).score(X, y) == pytest.approx(1 / 3)

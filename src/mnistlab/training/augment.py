@@ -1,9 +1,10 @@
 """Data augmentation applied to whole batches as one affine warp (the options of the Kaggle Fashion-MNIST CNN tutorial), no per-image Python.
 
 A spec is a short string so that it is a plain scikit-learn parameter: ``"shift=2,rotate=10,shear=0.1,zoom=0.1"``
-(pixels, degrees, shear factor, zoom fraction), the flag ``flip`` for random horizontal flips, and ``erase=P``:
+(pixels, degrees, shear factor, zoom fraction), the flag ``flip`` for random horizontal flips, ``erase=P``:
 with probability P an image gets one random rectangle (2-33% of its area, aspect 0.3-3.3) of random pixels
-(random erasing, see docs/references.md).
+(random erasing, see docs/references.md), and ``brightness=B``: every pixel of an image raised by the same random
+amount, 0 to B of the full scale, clipped at white (the paper grey of a scan, MNIST-C's brightness corruption).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 
 from mnistlab.errors import ParameterError
 
-_FIELDS = {"shift", "rotate", "shear", "zoom", "erase"}
+_FIELDS = {"shift", "rotate", "shear", "zoom", "erase", "brightness"}
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,14 @@ class Augmentation:
     zoom: float = 0.0
     flip: bool = False
     erase: float = 0.0
+    brightness: float = 0.0
 
     @classmethod
     def parse(cls, spec: str | None) -> Augmentation | None:
         """``"shift=2,rotate=10,flip"`` -> Augmentation; ``None``/``""``/``"none"`` -> None.
 
         >>> Augmentation.parse("shift=2,flip")
-        Augmentation(shift=2.0, rotate=0.0, shear=0.0, zoom=0.0, flip=True, erase=0.0)
+        Augmentation(shift=2.0, rotate=0.0, shear=0.0, zoom=0.0, flip=True, erase=0.0, brightness=0.0)
         """
         if spec is None or (isinstance(spec, str) and spec.strip().lower() in {"", "none"}):
             return None
@@ -56,6 +58,10 @@ class Augmentation:
                 )
         if not 0 <= values.get("erase", 0.0) <= 1:
             raise ParameterError(f"augment: erase={values['erase']} is a probability; expected 0..1")
+        if not 0 <= values.get("brightness", 0.0) <= 1:
+            raise ParameterError(
+                f"augment: brightness={values['brightness']} is a share of the scale; expected 0..1"
+            )
         return cls(**values)  # type: ignore[arg-type]
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -82,7 +88,11 @@ class Augmentation:
         theta[:, 1, 2] = uniform(2 * self.shift / h)
         grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
-        return self._erase(x, generator) if self.erase else x
+        x = self._erase(x, generator) if self.erase else x
+        if self.brightness:
+            lift = torch.rand(n, generator=generator) * self.brightness * 255
+            x = (x + lift.view(n, 1, 1, 1).to(x.device, x.dtype)).clamp(max=255)
+        return x
 
     def _erase(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """One random rectangle of random pixels (0..255) per chosen image, as masks: no per-image loop."""
