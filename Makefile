@@ -28,6 +28,12 @@ demo: $(STAMP)
 	$(BIN)/mnistlab graph runs/mlp-fashion --all --out reports/graph-mlp-fashion
 	$(BIN)/mnistlab graph runs/mlp-fashion --compare --out reports/graph-mlp-fashion
 	$(BIN)/mnistlab report runs/cnn-mnist runs/mlp-fashion --compare --out reports/leaderboard.html
+	@echo
+	@echo "Open these:"
+	@echo "  reports/leaderboard.html        the two runs side by side, each linking to its report"
+	@echo "  runs/cnn-mnist/report.html      one run: data, training, evaluation, calibration, its mistakes"
+	@echo "  reports/graph-mlp-fashion/      what the Fashion-MNIST network learned, as graphs of images"
+	@echo "Then draw digits for the MNIST model:  $(BIN)/mnistlab serve runs/cnn-mnist   (http://127.0.0.1:8000)"
 
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \

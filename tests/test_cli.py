@@ -60,6 +60,13 @@ def test_errors_are_one_line_without_traceback(capsys, tmp_home, monkeypatch):
     )
 
 
+def test_version_is_the_installed_packages(capsys):
+    from importlib.metadata import version
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"mnistlab {version('mnistlab')}"
+
+
 def test_usage_errors_exit_2(capsys):
     code, _, err = run(capsys, "data", "show", "mnist")
     assert code == 2 and "Missing option '--out'" in err

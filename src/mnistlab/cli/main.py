@@ -49,9 +49,26 @@ app.command("doctor")(models.doctor)
 _DEBUG = {"on": False}
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"mnistlab {version('mnistlab')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            print("mnistlab (not installed: version unknown)")
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of every error.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print mnistlab's version and exit."
+        ),
+    ] = False,
 ) -> None:
     """mnistlab: load, explore, train and evaluate small grayscale image classifiers."""
     _DEBUG["on"] = debug
