@@ -67,6 +67,6 @@ def at_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
     >>> np.round(at_temperature(tempered, 2.0), 4).tolist() == np.round(np.exp(logits) / np.exp(logits).sum(), 4).tolist()
     True
     """
-    z = temperature * np.log(np.maximum(np.asarray(proba, dtype=np.float64), 1e-300))
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
+    from scipy.special import softmax
+
+    return softmax(temperature * np.log(np.maximum(np.asarray(proba, dtype=np.float64), 1e-300)), axis=1)

@@ -43,18 +43,23 @@ def _gaussian(x: np.ndarray, sigma: float) -> np.ndarray:
     return gaussian_filter(x, sigma=(0, sigma, sigma), mode="nearest", truncate=4.0)
 
 
+def _corners(fr: np.ndarray, fc: np.ndarray) -> tuple:
+    """Bilinear interpolation's four neighbours, (row step, column step, weight), for fractions ``fr``, ``fc``."""
+    return (
+        (0, 0, (1 - fr) * (1 - fc)),
+        (1, 0, fr * (1 - fc)),
+        (0, 1, (1 - fr) * fc),
+        (1, 1, fr * fc),
+    )
+
+
 def _sample(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Bilinear samples of each image at (rows, cols) of shape (N, 28, 28); 0 outside the image."""
     flat = x.reshape(len(x), -1)
     r0, c0 = np.floor(rows).astype(np.intp), np.floor(cols).astype(np.intp)
     fr, fc = rows - r0, cols - c0
     out = np.zeros(rows.shape)
-    for dr, dc, weight in (
-        (0, 0, (1 - fr) * (1 - fc)),
-        (1, 0, fr * (1 - fc)),
-        (0, 1, (1 - fr) * fc),
-        (1, 1, fr * fc),
-    ):
+    for dr, dc, weight in _corners(fr, fc):
         r, c = r0 + dr, c0 + dc
         inside = (r >= 0) & (r < SIZE) & (c >= 0) & (c < SIZE)
         index = (np.clip(r, 0, SIZE - 1) * SIZE + np.clip(c, 0, SIZE - 1)).reshape(len(x), -1)
@@ -113,12 +118,7 @@ def _shifted(x: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
     y0, x0 = np.floor(dy).astype(int), np.floor(dx).astype(int)
     fy, fx = (dy - y0)[:, None, None], (dx - x0)[:, None, None]
     out = np.zeros(x.shape)
-    for oy, ox, weight in (
-        (0, 0, (1 - fy) * (1 - fx)),
-        (1, 0, fy * (1 - fx)),
-        (0, 1, (1 - fy) * fx),
-        (1, 1, fy * fx),
-    ):
+    for oy, ox, weight in _corners(fy, fx):
         # moving the image by +d reads the padded copy d pixels before its own place
         out += weight * windows[n, pad - y0 - oy, pad - x0 - ox]
     return out

@@ -117,6 +117,7 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     (1.0, 4.0)
     """
     from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
 
     logits = np.asarray(logits, dtype=np.float64)
     y = np.asarray(y)
@@ -124,10 +125,8 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
         raise ParameterError("no held-out images to fit a temperature on")
     rows = np.arange(len(y))
 
-    def loss(log_t: float) -> float:
-        z = logits / np.exp(log_t)
-        z = z - z.max(axis=1, keepdims=True)
-        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[rows, y]))
+    def loss(log_t: float) -> float:  # the mean log loss of softmax(logits / T)
+        return float(-np.mean(log_softmax(logits / np.exp(log_t), axis=1)[rows, y]))
 
     found = minimize_scalar(
         loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded", options={"xatol": 1e-4}

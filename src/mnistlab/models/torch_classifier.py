@@ -284,9 +284,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.conformal_ = ConformalCalibration.from_probabilities(self._softmax(logits), targets)
 
     def _softmax(self, logits: np.ndarray) -> np.ndarray:
-        z = logits / getattr(self, "temperature_", 1.0)
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        from scipy.special import softmax
+
+        return softmax(logits / getattr(self, "temperature_", 1.0), axis=1)
 
     def _validation_tensors(self, validation_data: tuple, device: torch.device) -> tuple:
         val_X = self._rows(validation_data[0])

@@ -43,6 +43,19 @@ class CheckedData:
         starts = np.cumsum([0] + [len(ds) for ds in self.splits.values()])
         return dict(zip(self.splits, starts.tolist(), strict=False))
 
+    def flags(self, found: dict[str, list[int]]) -> np.ndarray:
+        """A flag per image of the concatenated splits, set for ``found``'s indices inside each split.
+
+        >>> data = CheckedData({"train": Dataset(np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 0]), ["a", "b"]),
+        ...                     "test": Dataset(np.ones((2, 28, 28), np.uint8), np.array([1, 0]), ["a", "b"])})
+        >>> data.flags({"train": [2], "test": [0]}).tolist()
+        [False, False, True, True, False]
+        """
+        flags = np.zeros(len(self.images), dtype=bool)
+        for split, indices in found.items():
+            flags[self.offsets[split] + np.asarray(indices, dtype=int)] = True
+        return flags
+
     def locate(self, index: int) -> tuple[str, int]:
         """(split, index inside the split) of an index into the concatenated splits.
 
@@ -135,6 +148,18 @@ class DataCheck:
     def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
         """``{file name: Display}`` of up to ``n`` examples of what was found (none by default)."""
         return {}
+
+    @staticmethod
+    def worst_gallery(data: CheckedData, result: CheckResult, n: int, file: str, title: str, caption) -> dict:
+        """``{file: gallery}`` of the ``n`` flagged images with the highest scores (:meth:`CheckResult.worst`),
+        ``caption(index)`` under each; nothing when none is flagged."""
+        from mnistlab import viz
+
+        chosen = result.worst(n)
+        if not len(chosen):
+            return {}
+        captions = [caption(int(i)) for i in chosen]
+        return {file: viz.ImageGalleryDisplay(data.images[chosen], captions, cols=8, title=title)}
 
 
 def finding(kind: str, places: list[tuple[str, int]], labels: str, value: str = "") -> dict:

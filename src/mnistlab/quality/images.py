@@ -34,10 +34,7 @@ class OddImages(DataCheck):
             for kind, indices in kinds.items()
             for i in indices
         ]
-        flags = np.zeros(len(data.images), dtype=bool)
-        for split, start in data.offsets.items():
-            for indices in found[split].values():
-                flags[start + np.asarray(indices, dtype=int)] = True
+        flags = data.flags({split: [i for v in kinds.values() for i in v] for split, kinds in found.items()})
         return CheckResult(
             self.name,
             self.title,
@@ -174,22 +171,13 @@ class ImageProperties(DataCheck):
         return result
 
     def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
-        from mnistlab import viz
+        by_property, scores = result.details["by_property"], result.example_scores
 
-        chosen = result.details["flagged"][:n]
-        if not len(chosen):
-            return {}
-        by_property = result.details["by_property"]
-        captions = [
-            f"{PROPERTIES[int(by_property[i].argmax())][:14]} {result.details['scores'][i]:.0f}"
-            for i in chosen
-        ]
+        def caption(i: int) -> str:
+            return f"{PROPERTIES[int(by_property[i].argmax())][:14]} {scores[i]:.0f}"
+
         title = "unusual image properties, most unusual first (property, robust z against the class)"
-        return {
-            "image_properties.png": viz.ImageGalleryDisplay(
-                data.images[chosen], captions, cols=8, title=title
-            )
-        }
+        return self.worst_gallery(data, result, n, "image_properties.png", title, caption)
 
 
 class ClassImbalance(DataCheck):
@@ -295,24 +283,12 @@ class OriginalFiles(DataCheck):
         )
 
     def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
-        from mnistlab import viz
-
-        chosen = result.worst(n)
-        if not len(chosen):
-            return {}
-        captions = [f"{row['kind'].removesuffix(' file')} {row['value']}"[:24] for row in result.rows]
-        first = {}
-        for row, caption in zip(
-            result.rows, captions, strict=True
-        ):  # one caption per image, its first finding
+        first: dict[int, str] = {}  # one caption per image: its first finding
+        for row in result.rows:
             index = data.offsets[row["splits"]] + int(row["indices"])
-            first.setdefault(index, caption)
+            first.setdefault(index, f"{row['kind'].removesuffix(' file')} {row['value']}"[:24])
         title = "image-folder files unlike the others (what differs, the file's own size and colour)"
-        return {
-            "original_files.png": viz.ImageGalleryDisplay(
-                data.images[chosen], [first[int(i)] for i in chosen], cols=8, title=title
-            )
-        }
+        return self.worst_gallery(data, result, n, "original_files.png", title, first.__getitem__)
 
     def _odd(self, originals: dict) -> dict[str, np.ndarray]:
         width, height, colour = originals["width"], originals["height"], originals["colour"]

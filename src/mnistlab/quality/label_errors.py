@@ -96,9 +96,7 @@ class LabelErrors(DataCheck):
                     finding("suspected label error", [(split, index)], f"{given} -> {predicted}", f"{p:.4f}")
                 )
         counts = {split: len(f["indices"]) for split, f in found.items()}
-        flags = np.zeros(len(data.images), dtype=bool)
-        for split, start in data.offsets.items():
-            flags[start + np.asarray(found[split]["indices"], dtype=int)] = True
+        flags = data.flags({split: f["indices"] for split, f in found.items()})
         judges = "; ".join(f"{split}: {f['scored_by']}" for split, f in found.items())
         return CheckResult(
             self.name,

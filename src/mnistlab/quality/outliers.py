@@ -193,14 +193,10 @@ class Outliers(DataCheck):
         return result
 
     def galleries(self, data: CheckedData, result: CheckResult, n: int) -> dict:
-        from mnistlab import viz
+        scores = result.example_scores
 
-        chosen = result.details["flagged"][:n]
-        if not len(chosen):
-            return {}
-        captions = [
-            f"{data.locate(int(i))[0]} {data.classes[int(data.labels[i])][:8]} {result.details['scores'][i]:.1f}x"
-            for i in chosen
-        ]
+        def caption(i: int) -> str:
+            return f"{data.locate(i)[0]} {data.classes[int(data.labels[i])][:8]} {scores[i]:.1f}x"
+
         title = "outliers, farthest first (split, label, distance over typical)"
-        return {"outliers.png": viz.ImageGalleryDisplay(data.images[chosen], captions, cols=8, title=title)}
+        return self.worst_gallery(data, result, n, "outliers.png", title, caption)
