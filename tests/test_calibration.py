@@ -101,6 +101,26 @@ def test_a_network_is_calibrated_on_its_validation_split_and_keeps_it_in_its_run
     assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
+def test_a_run_with_damaged_conformal_scores_is_refused(tmp_path, blobs):
+    from safetensors.torch import load_file, save_file
+
+    from mnistlab import runs
+    from mnistlab.errors import RunError
+    from mnistlab.models import TorchClassifier
+
+    X, y = blobs(200)
+    clf = TorchClassifier("mlp", epochs=1, validation_split=0.25, threads=1).fit(X, y)
+    runs.save(tmp_path / "run", clf, model="mlp", data="blobs", classes=["a", "b", "c"])
+    weights = tmp_path / "run" / runs.WEIGHTS
+    state = load_file(str(weights))
+    state["calibration.conformal_scores"][3] = float("nan")  # would make every prediction set empty
+    save_file(state, str(weights))
+    with pytest.raises(RunError, match="conformal scores are not all in 0..1"):
+        runs.load(tmp_path / "run")
+    with pytest.raises(RunError, match="conformal scores are not all in 0..1"):
+        runs.read_conformal(tmp_path / "run")
+
+
 def test_without_a_validation_split_there_are_no_sets_and_no_temperature(blobs):
     from mnistlab.models import TorchClassifier
 
