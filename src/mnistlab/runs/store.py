@@ -300,9 +300,8 @@ def _calibration_of(state: dict, config: dict, n_classes: int, path: Path) -> tu
         raise RunError(
             f"{path / WEIGHTS}: its conformal calibration does not fit the model's {n_classes} classes"
         )
-    if not np.all(
-        (scores >= 0) & (scores <= 1)
-    ):  # 1 - a probability; NaN would make every set empty, silently
+    # each score is 1 - a probability; a NaN would make every prediction set empty, silently
+    if not np.all((scores >= 0) & (scores <= 1)):
         raise RunError(f"{path / WEIGHTS}: its conformal scores are not all in 0..1 (damaged or edited)")
     return float(temperature), ConformalCalibration(scores, labels, n_classes)
 
