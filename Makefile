@@ -1,16 +1,17 @@
 # Two commands do all the set-up: `make demo` runs the main job, `make test` runs the tests.
 # `make test-fast` is the quick run while working: no real data sets, no browser, nothing slow (under a minute).
+# `make docs` builds the documentation site into site/ with the tutorials executed at full size.
 PYTHON ?= python3.11
 TEST_WORKERS ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench format clean
+.PHONY: demo test test-fast docs wheel-check bench format clean
 
 $(STAMP): pyproject.toml setup.py constraints.txt src/mnistlab/datasets/_csvparse.c
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -42,6 +43,17 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+	MNISTLAB_TUTORIAL_SIZE=small NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site-small
+	$(MAKE) --no-print-directory wheel-check
+
+# The documentation site (offline: open site/index.html); the tutorials run at full size (~N minutes).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The package as a user gets it: build the wheel, install it into a fresh virtual environment without the
+# development extras (torch from constraints.txt: the CPU build, never a CUDA one) and use it from there.
+wheel-check: $(STAMP)
+	PYTHON=$(PYTHON) .ci/wheel_check.sh
 
 test-fast: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -52,7 +64,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-keras reports runs build src/mnistlab/datasets/*.so
+	rm -rf $(VENV) .venv-keras reports runs build site .cache src/mnistlab/datasets/*.so
 
 .venv-keras/.installed:
 	$(PYTHON) -m venv .venv-keras

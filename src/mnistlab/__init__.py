@@ -1,5 +1,7 @@
 """mnistlab: the workbench for small grayscale image classification (MNIST, Fashion-MNIST and their kin).
 
+Examples
+--------
 >>> from mnistlab import datasets
 >>> train = datasets.load("mnist", split="train")  # doctest: +SKIP
 >>> train.images.shape, train.labels.shape  # doctest: +SKIP

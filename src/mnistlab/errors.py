@@ -48,6 +48,8 @@ class RunError(MnistlabError):
 def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
     """``unknown model 'cnnn'; known: a, b. Did you mean 'cnn'?`` for any registry.
 
+    Examples
+    --------
     >>> unknown_name_message("model", "cnnn", ["cnn", "mlp"])
     "unknown model 'cnnn'; known: cnn, mlp. Did you mean 'cnn'?"
     """

@@ -32,6 +32,8 @@ def open_regular(path: str | Path, expected: str = "a file", max_bytes: int | No
     read until memory runs out: the file is opened without blocking and checked with ``fstat`` (the file itself,
     not its name, so no swap in between) before a byte is read. Errors name the file and what was expected.
 
+    Examples
+    --------
     >>> import tempfile
     >>> with tempfile.NamedTemporaryFile() as tmp, open_regular(tmp.name, "a text file") as f:
     ...     f.read()
@@ -81,6 +83,8 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; when the block succeeds it replaces ``path`` in one rename, when
     it fails (or is interrupted) it is removed and ``path`` keeps its old content.
 
+    Examples
+    --------
     >>> import tempfile
     >>> target = Path(tempfile.mkdtemp()) / "hello.txt"
     >>> with atomic_write(target) as tmp:
@@ -117,6 +121,8 @@ def write_table(
     """Write a CSV table atomically: a header of ``columns``, then ``rows`` (sequences in column order, or dicts
     read by column name, a missing key written empty). Returns ``path``.
 
+    Examples
+    --------
     >>> import tempfile
     >>> target = Path(tempfile.mkdtemp()) / "t.csv"
     >>> print(write_table(target, [{"a": 1, "b": "x"}, (2, "y")], ["a", "b"]).read_text(), end="")
@@ -139,6 +145,8 @@ def read_json(path: str | Path, default: Any = _MISSING) -> Any:
 
     A file that exists but is not valid JSON raises :class:`DataFormatError` naming it.
 
+    Examples
+    --------
     >>> read_json("/no/such/file.json", default={})
     {}
     """

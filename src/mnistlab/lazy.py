@@ -12,6 +12,8 @@ def lazy_exports(package: str, where: dict[str, str], exported: list[str]) -> tu
     """The ``__getattr__`` and ``__dir__`` of ``package``: each name of ``where`` comes from its module on first
     use; ``exported`` is the package's ``__all__``.
 
+    Examples
+    --------
     >>> getattr_, dir_ = lazy_exports("pkg", {"sqrt": "math"}, ["sqrt"])
     >>> getattr_("sqrt")(9.0), dir_()
     (3.0, ['sqrt'])

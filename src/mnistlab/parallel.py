@@ -1,6 +1,8 @@
 """The one parallel path of sweeps, cross-validation and detector studies: joblib, with loky processes on this
 machine or a Dask cluster's workers (``cluster="tcp://HOST:8786"``, needs ``mnistlab[cluster]``).
 
+Examples
+--------
 >>> with parallel(jobs=2) as n_jobs:  # doctest: +SKIP
 ...     cross_validate(estimator, X, y, n_jobs=n_jobs)
 """

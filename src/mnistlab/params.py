@@ -2,6 +2,8 @@
 lists a rule per parameter, and a bad value is refused before any data is touched, naming the parameter and
 what it accepts.
 
+Examples
+--------
 >>> check_params("mlp", {"epochs": 0}, {"epochs": integer(low=1)})
 Traceback (most recent call last):
 ...

@@ -1,6 +1,8 @@
 """What a network learned: feature vectors from any layer, similarity graphs of images, and how well graph
 centrality (against standard baselines) flags the model's mistakes.
 
+Examples
+--------
 >>> from mnistlab.analysis import layers, features, similarity_graph, GraphAnalysis  # doctest: +SKIP
 """
 

@@ -7,6 +7,8 @@ one score per test image, higher meaning "more likely wrong".
 - ``trust_score``: minus the trust score of Jiang et al. (2018): distance to the nearest training image of any
   other class over distance to the nearest of the predicted class (without their density filtering).
 
+Examples
+--------
 >>> import numpy as np
 >>> train = np.array([[0.0], [0.1], [5.0], [5.1]]); labels = np.array([0, 0, 1, 1])
 >>> deep_knn(train, labels, np.array([[0.05], [5.05]]), np.array([1, 1]), k=2).tolist()

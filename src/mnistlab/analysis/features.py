@@ -1,6 +1,8 @@
 """Feature vectors of images from any place in a model: the input, the scaled input, every named layer of a
 PyTorch network (forward hooks, eval mode, batched), or a scikit-learn pipeline's scaled input and scores.
 
+Examples
+--------
 >>> import numpy as np
 >>> from mnistlab import models
 >>> X = np.random.default_rng(0).integers(0, 256, (40, 28, 28), dtype=np.uint8)

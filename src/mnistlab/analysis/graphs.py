@@ -6,6 +6,8 @@ standardised vector regressed on all the others with an L1 penalty; non-zero coe
 Meinshausen-Buhlmann neighbourhood selection, joined by the OR or AND rule), and **knn** (Euclidean ``k``
 nearest neighbours, union or mutual). Centralities come from rustworkx (exact betweenness).
 
+Examples
+--------
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> X = np.concatenate([rng.normal(0, 1, (10, 5)), rng.normal(20, 1, (10, 5))])  # two far-apart clusters
@@ -224,6 +226,8 @@ class GraphAnalysis:
 def detection_metrics(scores: np.ndarray, wrong: np.ndarray, top: float = 0.1) -> dict:
     """ROC AUC / average precision of ``scores`` as detectors of ``wrong``, and the error rate of the top share.
 
+    Examples
+    --------
     >>> detection_metrics(np.array([0.0, 1.0, 0.0, 1.0]), np.array([False, True, False, True]))["roc_auc"]
     1.0
     """

@@ -12,6 +12,8 @@ MAP_METHODS = ("pca", "tsne")
 def embed(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """(N, 2) coordinates of the rows of ``features``.
 
+    Examples
+    --------
     >>> embed(np.random.default_rng(0).normal(size=(50, 8))).shape
     (50, 2)
     """

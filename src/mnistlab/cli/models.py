@@ -46,6 +46,8 @@ def _parse_value(text: str):
 def parse_settings(settings: list[str]) -> dict:
     """``["lr=0.01", "augment=shift=2"]`` -> ``{"lr": 0.01, "augment": "shift=2"}``.
 
+    Examples
+    --------
     >>> parse_settings(["lr=0.01", "augment=shift=2"])
     {'lr': 0.01, 'augment': 'shift=2'}
     """

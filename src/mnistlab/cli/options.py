@@ -41,6 +41,8 @@ def printable(text: object) -> str:
     r"""``text`` with control and invisible characters shown as escapes (``\x1b``, ``\u202e``): what the command
     line prints can never clear a screen, write the clipboard, or reorder a line (a file name can hold anything).
 
+    Examples
+    --------
     >>> print(printable("run\x1b]52;c;aGk=\x07 \u202edone"))
     run\x1b]52;c;aGk=\x07 \u202edone
     """
@@ -55,6 +57,8 @@ def echo(text: object = "", err: bool = False) -> None:
 def parse_classes(text: str | None) -> list[str] | None:
     """``"a, b,c"`` -> ``["a", "b", "c"]``; None stays None.
 
+    Examples
+    --------
     >>> parse_classes("T-shirt/top, Trouser")
     ['T-shirt/top', 'Trouser']
     """
@@ -107,6 +111,8 @@ def as_flags(message: str) -> str:
     ``--overwrite``, `` `out` `` -> ``--out``; names that are not options (model parameters, given with
     ``--set``) stay as they are.
 
+    Examples
+    --------
     >>> as_flags("jobs=0; expected an integer >= 1")
     '--jobs 0; expected an integer >= 1'
     >>> as_flags("choose another `out`, or overwrite=True to replace it; lr=0 too")

@@ -7,6 +7,8 @@ Getting data, one function per need:
 - :func:`train_and_test`: a workflow's training and test data (a test file, a held-out fraction or the
   registered test split) and where each came from.
 
+Examples
+--------
 >>> from mnistlab import datasets
 >>> datasets.available()
 ['mnist', 'fashion-mnist-kaggle', 'fashion-mnist']

@@ -48,6 +48,8 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
 
     A file with 785 columns has the label first; one with 784 columns (Kaggle's ``test.csv``) has none.
 
+    Examples
+    --------
     >>> images, labels = read_csv("train.csv")  # doctest: +SKIP
     """
     path = Path(path)

@@ -31,6 +31,8 @@ def check_class_names(names, where: str) -> list[str]:
     make two names look alike) are refused where data is read, so no command ever prints them. Duplicate names
     would merge the rows of every per-class table.
 
+    Examples
+    --------
     >>> check_class_names(["T-shirt/top", "$5 bill"], "toy")
     ['T-shirt/top', '$5 bill']
     >>> check_class_names(["cat", "cat"], "toy")
@@ -70,6 +72,8 @@ def check_pixel_scale(X: np.ndarray, where: str = "X") -> None:
     predict silently wrong (a 0..255 model reads such images as nearly blank). An all-zero array (blank images)
     is fine. Standardised pixels (negative values) are refused too: models scale pixels themselves.
 
+    Examples
+    --------
     >>> check_pixel_scale(np.array([[0.0, 128.5, 255.0]]))
     >>> check_pixel_scale(np.array([[0.0, 0.5, 1.0]]))
     Traceback (most recent call last):
@@ -100,6 +104,8 @@ def index_class_names(labels: np.ndarray | None, source: str, line_offset: int =
     A label above :data:`MAX_INFERRED_CLASSES` is refused (it would allocate classes for an id); labels that leave
     classes without any image (0..9 and a stray 42) are accepted with a warning naming the first stray label.
 
+    Examples
+    --------
     >>> index_class_names(np.array([0, 2, 1]), "toy")[:3]
     ['0', '1', '2']
     """
@@ -136,6 +142,8 @@ class Dataset:
     ``originals`` (image folders only) each file's own ``width``, ``height`` and ``colour`` before it was made
     28x28 grayscale.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> ds = Dataset(np.zeros((2, 28, 28), np.uint8), np.array([0, 1]), ["zero", "one"], "toy", "train")
     >>> len(ds), ds.class_counts().tolist()
@@ -232,6 +240,8 @@ class Dataset:
 def train_val_split(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Stratified split of a labelled data set into training and validation parts.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> ds = Dataset(np.zeros((10, 28, 28), np.uint8), np.arange(10) % 2, ["a", "b"])
     >>> train, val = train_val_split(ds, val_fraction=0.2, seed=0)
@@ -255,6 +265,8 @@ def train_val_split(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) 
 def stratified_sample(labels: np.ndarray, n: int | str, seed: int = 0) -> np.ndarray:
     """Indices of a stratified, seeded sample of ``n`` images (``"all"``: every image), in their original order.
 
+    Examples
+    --------
     >>> stratified_sample(np.array([0, 0, 0, 1, 1, 1]), 4).tolist()
     [1, 2, 3, 5]
     """

@@ -44,6 +44,8 @@ def decode_gray(
     becomes luminance. With ``max_side``, a larger image is reduced while decoding (JPEG) and after, which bounds
     the memory of prediction on photos. Errors name the file, or ``name`` for bytes.
 
+    Examples
+    --------
     >>> import io
     >>> from PIL import Image
     >>> buffer = io.BytesIO()

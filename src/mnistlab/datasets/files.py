@@ -30,6 +30,8 @@ def from_csv(
     ``classes``, ``name`` and ``kind`` (digits or objects) default to those in the metadata file written by
     :func:`export` beside it (:func:`metadata_path`), else to class indices and the unknown kind.
 
+    Examples
+    --------
     >>> ds = from_csv("digit-recognizer/train.csv")  # doctest: +SKIP
     """
     images, labels = read_csv(path)
@@ -69,6 +71,8 @@ def from_image_folder(
     sizes, ``"mnist"`` reads photos the way ``mnistlab predict`` does, ``"resize"`` resizes plainly.
     ``resize=True`` is the old spelling of ``preprocess="resize"`` (deprecated).
 
+    Examples
+    --------
     >>> photos = from_image_folder("my-photos/", preprocess="mnist")  # doctest: +SKIP
     """
     if resize is not None:
@@ -98,6 +102,8 @@ def from_npz(path: str | Path, name: str | None = None, kind: str | None = None)
 def metadata_path(path: str | Path) -> Path:
     """Where the metadata of an exported file or folder lives: ``dataset.json`` beside it (in its parent).
 
+    Examples
+    --------
     >>> metadata_path("exported/train.csv").as_posix(), metadata_path("exported/train").as_posix()
     ('exported/dataset.json', 'exported/dataset.json')
     """
@@ -168,6 +174,8 @@ def export(dataset: Dataset, out: str | Path, fmt: str, overwrite: bool = False)
     A file that an earlier export of the same data set did not write is never replaced unless ``overwrite``;
     every file (and a png folder as a whole) is written atomically, so a failed export keeps what was there.
 
+    Examples
+    --------
     >>> export(load("mnist", "test"), "exports/mnist", "npz")  # doctest: +SKIP
     PosixPath('exports/mnist/test.npz')
     """

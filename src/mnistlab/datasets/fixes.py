@@ -16,6 +16,8 @@ The file (JSON Lines)::
 When the same image is decided more than once (a person changed their mind, or two review pages wrote to one
 file), the last line wins; ``fixes.json`` counts the decisions that were superseded.
 
+Examples
+--------
 >>> import tempfile, numpy as np
 >>> from mnistlab.datasets import Dataset
 >>> train = Dataset(np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 1]), ["a", "b"], "toy", "train")
@@ -185,6 +187,8 @@ def write_fixed(
     under ``out`` in export format ``fmt``, with ``fixes.json`` beside it. Returns the written paths and the
     record.
 
+    Examples
+    --------
     >>> write_fixed("mnist", "decisions.jsonl", "exports/mnist-clean", "npz")  # doctest: +SKIP
     """
     from mnistlab.datasets.files import export

@@ -26,6 +26,8 @@ def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
     The header is checked before the body is read: a file whose header promises more (or fewer) bytes than it
     holds is refused without decompressing or allocating what it promises.
 
+    Examples
+    --------
     >>> read_idx("train-labels-idx1-ubyte", ndim=1).shape  # doctest: +SKIP
     (60000,)
     """

@@ -31,6 +31,8 @@ def mnist_style(image: Image.Image | np.ndarray, box: int = 20, size: int = 28) 
     """Grayscale, ink made light on dark (inverted when the background is light), cropped to the ink, fitted
     into ``box`` x ``box`` keeping the aspect ratio, and centred by centre of mass in ``size`` x ``size``.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> canvas = np.full((100, 60), 255, np.uint8); canvas[20:80, 25:35] = 0  # a dark bar on white
     >>> out = mnist_style(canvas)
@@ -78,6 +80,8 @@ def check_preprocess(preprocess: str) -> None:
 def to_28x28(pixels: np.ndarray, preprocess: str, where: str) -> np.ndarray:
     """Apply the rule ``preprocess`` to one decoded 2-D uint8 image; ``where`` names it in errors.
 
+    Examples
+    --------
     >>> to_28x28(np.zeros((56, 56), np.uint8), "resize", "big.png").shape
     (28, 28)
     """

@@ -27,6 +27,8 @@ def load_registered(name: str, split: Split = "train", home: Path | None = None)
     """One split of a registered data set, fetched and verified on first use (``datasets.load`` takes a name or
     a path and calls this for a name).
 
+    Examples
+    --------
     >>> train = load_registered("fashion-mnist-kaggle", split="train")  # doctest: +SKIP
     >>> train.classes[0], train.labels[:3].tolist()  # doctest: +SKIP
     ('T-shirt/top', [0, 1, 2])
@@ -54,6 +56,8 @@ def _read_split_file(folder: Path, info: DatasetInfo, file: str) -> np.ndarray:
 def verify(name: str, home: Path | None = None) -> dict[str, FileStatus]:
     """Re-hash every cached file of a registered data set against its checksum (``mnistlab data verify``).
 
+    Examples
+    --------
     >>> all(status.verified for status in verify("mnist").values())  # doctest: +SKIP
     True
     """
@@ -68,6 +72,8 @@ def cache_source(name: str, home: Path | None = None) -> str:
 def cache_status(name: str, home: Path | None = None, rehash: bool = False) -> dict[str, FileStatus]:
     """``{file name: FileStatus}`` of a registered data set's cached files (``rehash`` forces a full sha256).
 
+    Examples
+    --------
     >>> status = cache_status("mnist")  # doctest: +SKIP
     >>> all(s.verified for s in status.values())  # doctest: +SKIP
     True

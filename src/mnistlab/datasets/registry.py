@@ -271,6 +271,8 @@ REGISTRY: dict[str, DatasetInfo] = {info.name: info for info in (MNIST, FASHION_
 def available() -> list[str]:
     """Names of the registered data sets.
 
+    Examples
+    --------
     >>> available()
     ['mnist', 'fashion-mnist-kaggle', 'fashion-mnist']
     """

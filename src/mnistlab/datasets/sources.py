@@ -4,6 +4,8 @@ and the split and fingerprint rules every workflow shares.
 Three ways in, one per need: :func:`load` (one split of a name or a path), :func:`load_splits` (every split of
 it) and :func:`train_and_test` (a workflow's training and test data, with where each came from).
 
+Examples
+--------
 >>> resolve("mnist").format
 'registered'
 """
@@ -147,6 +149,8 @@ def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Data
 def load_splits(spec: str | Path, classes=None) -> dict[str, Dataset]:
     """Every split of a registered data set, or the one data set a file or folder holds (under its split name).
 
+    Examples
+    --------
     >>> list(load_splits("mnist"))  # doctest: +SKIP
     ['train', 'test']
     """
@@ -174,6 +178,8 @@ def load(
     image folder's images become 28x28 (``"none"``, ``"mnist"`` or ``"resize"``: see
     :mod:`mnistlab.datasets.preprocess`).
 
+    Examples
+    --------
     >>> train = load("fashion-mnist-kaggle", split="train")  # doctest: +SKIP
     >>> train.classes[0], train.labels[:3].tolist()  # doctest: +SKIP
     ('T-shirt/top', [0, 1, 2])
@@ -250,6 +256,8 @@ def train_and_test(
     first N training and N // 6 test images (quick runs); the provenance still describes the whole data.
     ``preprocess`` is how the images of image folders (training and test) become 28x28.
 
+    Examples
+    --------
     >>> parts = train_and_test("mnist")  # doctest: +SKIP
     >>> len(parts.train), len(parts.test), parts.provenance["test"]["split"]  # doctest: +SKIP
     (60000, 10000, 'registered test split')
@@ -392,6 +400,8 @@ def register(
     """Name your own data once (``$MNISTLAB_HOME/datasets.toml``), then use the name everywhere a registered
     data set is accepted. The content sha256 of each file is recorded and checked whenever it is read.
 
+    Examples
+    --------
     >>> register("my-digits", "data/train.csv", test="data/test.csv")  # doctest: +SKIP
     >>> train_and_test("my-digits").test.source  # doctest: +SKIP
     'data/test.csv'

@@ -32,6 +32,8 @@ class DatasetSummary:
 def summary(spec: str | Path, home: Path | None = None) -> DatasetSummary:
     """Summarise a registered data set (all splits, checksums re-hashed in full) or a file or folder.
 
+    Examples
+    --------
     >>> s = summary("mnist")  # doctest: +SKIP
     >>> s.sizes  # doctest: +SKIP
     {'train': 60000, 'test': 10000}

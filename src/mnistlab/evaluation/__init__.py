@@ -1,6 +1,8 @@
 """Evaluation and error analysis, as numbers: metrics, confusion matrices, cross-validation, binary detector
 studies. Works on any fitted estimator; imports neither the models nor PyTorch.
 
+Examples
+--------
 >>> import numpy as np
 >>> from mnistlab.evaluation import Evaluation, most_confused
 >>> ev = Evaluation(["a", "b"], y_true=np.array([0, 1, 1]), y_pred=np.array([0, 0, 1]))

@@ -47,6 +47,8 @@ class CrossValResult:
 def check_folds(folds: int, labels) -> None:
     """``folds`` must leave an image of each class in every fold.
 
+    Examples
+    --------
     >>> check_folds(3, np.array([0, 0, 1, 1]))
     Traceback (most recent call last):
     ...

@@ -33,6 +33,8 @@ class Calibration:
 def calibration(y_true: np.ndarray, proba: np.ndarray, bins: int = BINS) -> Calibration:
     """The calibration of ``proba`` (N, classes; columns indexed by label) against labels ``y_true``.
 
+    Examples
+    --------
     >>> proba = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.6, 0.4]])
     >>> result = calibration(np.array([0, 1, 0, 0]), proba, bins=10)
     >>> round(result.ece, 3), round(result.mce, 3)  # 90% sure, 50% right; 60% sure, 100% right
@@ -62,6 +64,8 @@ def at_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
     """The probabilities a model gave before its logits were divided by ``temperature``: ``softmax(T x log p)``
     equals ``softmax(logits)`` when ``p = softmax(logits / T)`` (no second pass through the model).
 
+    Examples
+    --------
     >>> logits = np.array([[2.0, 0.0, -1.0]])
     >>> tempered = np.exp(logits / 2) / np.exp(logits / 2).sum()
     >>> np.round(at_temperature(tempered, 2.0), 4).tolist() == np.round(np.exp(logits) / np.exp(logits).sum(), 4).tolist()

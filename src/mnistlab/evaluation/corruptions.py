@@ -343,6 +343,8 @@ CORRUPTIONS = {
 def corrupt(images: np.ndarray, name: str, seed: int = 0) -> np.ndarray:
     """``images`` (N, 28, 28) uint8 with the MNIST-C corruption ``name``, seeded.
 
+    Examples
+    --------
     >>> images = np.zeros((2, 28, 28), np.uint8); images[:, 8:20, 12:16] = 255
     >>> corrupt(images, "stripe")[0, 0, :8].tolist()
     [255, 255, 255, 255, 255, 255, 255, 0]

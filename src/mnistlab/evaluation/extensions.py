@@ -21,6 +21,8 @@ def multilabel_targets(
 ) -> np.ndarray:
     """(N, L) boolean matrix: one column per label function.
 
+    Examples
+    --------
     >>> multilabel_targets(np.array([7, 2, 9]), LABEL_FUNCTIONS).tolist()
     [[True, True], [False, False], [True, True]]
     """

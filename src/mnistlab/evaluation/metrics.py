@@ -32,6 +32,8 @@ def most_confused(
 ) -> list[tuple]:
     """(actual, predicted, count) for every off-diagonal cell with at least ``min_count``, largest first.
 
+    Examples
+    --------
     >>> most_confused(np.array([[5, 2], [7, 1]]), ["a", "b"])
     [('b', 'a', 7), ('a', 'b', 2)]
     """

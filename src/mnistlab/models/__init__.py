@@ -1,5 +1,7 @@
 """Models by name, all behind scikit-learn's estimator contract.
 
+Examples
+--------
 >>> from mnistlab import models
 >>> clf = models.create("cnn", epochs=5)  # a TorchClassifier
 >>> sgd = models.create("sgd")  # a scikit-learn Pipeline: flatten -> SGDClassifier(random_state=42)

@@ -29,6 +29,8 @@ METHODS = ("split", "class-conditional")
 def check_alpha(alpha: float) -> float:
     """``alpha`` as a float in (0, 1), or a one-line error.
 
+    Examples
+    --------
     >>> check_alpha(1.5)
     Traceback (most recent call last):
     ...
@@ -46,6 +48,8 @@ def conformal_quantile(scores: np.ndarray, alpha: float) -> float:
     """The ``ceil((n + 1)(1 - alpha)) / n`` empirical quantile of calibration ``scores`` (the higher order
     statistic); ``inf`` when n is too small for that level (every class then belongs to every set).
 
+    Examples
+    --------
     >>> conformal_quantile(np.arange(1, 10) / 10, 0.1)  # 9 scores: the 9th smallest
     0.9
     >>> conformal_quantile(np.arange(1, 10) / 10, 0.05)
@@ -87,6 +91,8 @@ def prediction_sets(
 ) -> np.ndarray:
     """(N, classes) booleans: which classes each image's set holds (``1 - proba <= threshold``).
 
+    Examples
+    --------
     >>> held_out = ConformalCalibration.from_probabilities(np.array([[0.9, 0.1]] * 9), np.zeros(9, int))
     >>> prediction_sets(np.array([[0.95, 0.05], [0.5, 0.5]]), held_out, alpha=0.1).tolist()
     [[True, False], [False, False]]
@@ -98,6 +104,8 @@ def prediction_sets(
 def coverage(sets: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(share of sets holding the true class, mean set size).
 
+    Examples
+    --------
     >>> coverage(np.array([[True, False], [True, True]]), np.array([1, 1]))
     (0.5, 1.5)
     """
@@ -109,6 +117,8 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     """The temperature ``T`` (0.05..20) that minimises the log loss of ``softmax(logits / T)`` on labels ``y``
     (one number, by bounded scalar minimisation over log T).
 
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> logits = rng.normal(0, 2, size=(20000, 3))
     >>> p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)

@@ -21,6 +21,8 @@ class FlattenPixels(TransformerMixin, BaseEstimator):
     message, whatever the estimator after it would accept, and so are images on the 0..1 scale
     (:func:`~mnistlab.datasets.dataset.check_pixel_scale`).
 
+    Examples
+    --------
     >>> import numpy as np
     >>> FlattenPixels().fit_transform(np.zeros((2, 28, 28), np.uint8)).shape
     (2, 784)
@@ -47,6 +49,8 @@ class FlattenPixels(TransformerMixin, BaseEstimator):
 def pipeline(estimator: BaseEstimator, scaler: str = "none") -> Pipeline:
     """``FlattenPixels -> [scaler] -> estimator``; ``scaler`` is none, minmax or standard.
 
+    Examples
+    --------
     >>> from sklearn.naive_bayes import GaussianNB
     >>> [name for name, _ in pipeline(GaussianNB(), "standard").steps]
     ['flatten', 'scaler', 'model']

@@ -11,6 +11,8 @@ class of each image (by default the class the model predicts):
 - ``occlusion``: how much the target's probability falls when a ``window`` x ``window`` patch is set to black,
   averaged over the patches (``stride`` apart) covering each pixel.
 
+Examples
+--------
 >>> import numpy as np
 >>> from mnistlab import models
 >>> X = np.random.default_rng(0).integers(0, 256, (60, 28, 28), dtype=np.uint8)

@@ -9,6 +9,8 @@ weights.
 
 This module imports PyTorch only inside the builders, so reading the registry (``mnistlab models``) stays fast.
 
+Examples
+--------
 >>> sorted(name for name, spec in NETWORKS.items() if spec.dense)
 ['mlp', 'softmax']
 >>> NETWORKS["cnn"].convolutional, NETWORKS["cnn"].width_applies
@@ -92,6 +94,8 @@ def network(name: str, description: str, **facts) -> Callable:
 def canonical(name: str) -> str:
     """The registered name of a network, old names (:data:`ALIASES`) included.
 
+    Examples
+    --------
     >>> canonical("cnn-seed"), canonical("cnn")
     ('cnn-kaggle', 'cnn')
     """
@@ -284,6 +288,8 @@ def build(
 ) -> nn.Sequential:
     """The network ``architecture`` for ``n_classes``; ``width`` sets the mlp's hidden units or the cnn's channels.
 
+    Examples
+    --------
     >>> [name for name, _ in build("mlp", 10).named_children()]
     ['scaling', 'flatten', 'dense', 'relu', 'logits']
     """
@@ -305,6 +311,8 @@ def training_bytes(
     and every layer's output for a batch twice (kept for the backward pass, and its gradient). Measured on the
     meta device: nothing is allocated, a millisecond or two.
 
+    Examples
+    --------
     >>> training_bytes("mlp", 10, None, 784, 128) < 10_000_000
     True
     """
@@ -365,6 +373,8 @@ def is_convolutional(net: nn.Module) -> bool:
 def rename_format1_weights(state: dict, architecture: str) -> dict:
     """Weights of a format-1 run (``"6.weight"``) under today's layer names (``"dense.weight"``).
 
+    Examples
+    --------
     >>> sorted(rename_format1_weights({"0.scale": 1, "6.weight": 2}, "cnn-seed"))
     ['dense.weight', 'scaling.scale']
     """

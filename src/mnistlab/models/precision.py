@@ -9,6 +9,8 @@ hyper-threads the logical cores may help or hinder. ``precision="auto"`` therefo
 actual network in each combination, alternated, and takes bf16 only when it is clearly faster. The answer is
 cached per CPU model, its relevant flags, the torch version and the network; ``mnistlab doctor`` shows it.
 
+Examples
+--------
 >>> timings = {(False, False): 0.040, (False, True): 0.030, (True, False): 0.050, (True, True): 0.045}
 >>> answer = choose("cnn", measure=lambda arch, bf16, cl, threads: timings[bf16, cl], cache=False)
 >>> answer["precision"], answer["channels_last"]  # bf16 is slower here: fp32, in the faster layout

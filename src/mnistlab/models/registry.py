@@ -49,6 +49,8 @@ class ModelSpec:
         """The defaults for data of this kind (``Dataset.kind``): "objects" adds ``objects_recipe``; digits and
         data of unknown kind get ``defaults`` alone (no flips).
 
+        Examples
+        --------
         >>> get_spec("cnn").recipe_for("objects")["epochs"], get_spec("cnn").recipe_for("digits")["epochs"]
         (12, 8)
         """
@@ -230,6 +232,8 @@ ALIASES = dict(networks.ALIASES)  # old names that keep working
 def available() -> dict[str, str]:
     """``{name: one-line description}`` of every registered model.
 
+    Examples
+    --------
     >>> list(available())[:4]
     ['softmax', 'mlp', 'cnn-kaggle', 'cnn']
     """
@@ -246,6 +250,8 @@ def specs() -> dict[str, ModelSpec]:
 def get_spec(name: str) -> ModelSpec:
     """The registered model ``name`` (an old name gives its successor's spec).
 
+    Examples
+    --------
     >>> get_spec("cnn-seed").name
     'cnn-kaggle'
     """
@@ -279,6 +285,8 @@ def create(name: str, data=None, *, force_flip: bool = False, **params) -> BaseE
     """A fresh, unfitted estimator by name: the registered defaults, the recipe for ``data`` (a Dataset, or
     its kind "digits"/"objects"), then ``params``. Every parameter is checked before anything is trained.
 
+    Examples
+    --------
     >>> create("sgd").get_params()["model__random_state"]
     42
     >>> create("cnn", epochs=2).epochs

@@ -17,6 +17,8 @@ STRATEGIES = ("native", "ovr", "ovo")
 def with_strategy(estimator: BaseEstimator, strategy: str = "ovr") -> BaseEstimator:
     """Wrap an unfitted estimator: ``ovr`` trains one detector per class, ``ovo`` one per pair of classes.
 
+    Examples
+    --------
     >>> from mnistlab import models
     >>> with_strategy(models.create("sgd"), "ovo").steps[-1][1].__class__.__name__
     'OneVsOneClassifier'

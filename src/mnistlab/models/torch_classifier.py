@@ -108,6 +108,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     training step measured fastest on this machine (timed once, cached; ``mnistlab doctor`` shows the choice);
     ``"fp32"`` or ``"bf16"`` is honoured as given, and ``threads`` given always wins.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> X = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
     >>> y = (X[:, :, :14].mean((1, 2)) > X[:, :, 14:].mean((1, 2))).astype(int)  # brighter on the left?
@@ -329,6 +331,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         set holds; a set holds the true class with probability >= 1 - ``alpha`` (``method="class-conditional"``:
         within every class), calibrated on the validation split (:mod:`mnistlab.models.calibration`).
 
+        Examples
+        --------
         >>> X = np.random.default_rng(0).integers(0, 256, (200, 28, 28), dtype=np.uint8)
         >>> y = (X[:, :, :14].mean((1, 2)) > X[:, :, 14:].mean((1, 2))).astype(int)
         >>> clf = TorchClassifier("mlp", epochs=5, validation_split=0.5, threads=1).fit(X, y)

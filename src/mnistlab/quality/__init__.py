@@ -7,6 +7,8 @@ errs most), outliers (far from the training images), non-IID order of a split, o
 constant), unusual image properties (contrast, centring, ink at the border, amount of ink, stroke thickness
 against the class), image-folder files of another size, aspect or colour, and rare classes. Each gives a data-set score, and most a score and a flag per image.
 
+Examples
+--------
 >>> from mnistlab import quality
 >>> report = quality.audit(splits, [quality.ExactDuplicates(), quality.OddImages()])  # doctest: +SKIP
 >>> report.summary()  # doctest: +SKIP

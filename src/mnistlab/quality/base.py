@@ -46,6 +46,8 @@ class CheckedData:
     def flags(self, found: dict[str, list[int]]) -> np.ndarray:
         """A flag per image of the concatenated splits, set for ``found``'s indices inside each split.
 
+        Examples
+        --------
         >>> data = CheckedData({"train": Dataset(np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 0]), ["a", "b"]),
         ...                     "test": Dataset(np.ones((2, 28, 28), np.uint8), np.array([1, 0]), ["a", "b"])})
         >>> data.flags({"train": [2], "test": [0]}).tolist()
@@ -59,6 +61,8 @@ class CheckedData:
     def locate(self, index: int) -> tuple[str, int]:
         """(split, index inside the split) of an index into the concatenated splits.
 
+        Examples
+        --------
         >>> data = CheckedData({"train": Dataset(np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 0]), ["a", "b"]),
         ...                     "test": Dataset(np.ones((2, 28, 28), np.uint8), np.array([1, 0]), ["a", "b"])})
         >>> data.locate(1), data.locate(4)
@@ -111,6 +115,8 @@ class CheckResult:
     def worst(self, n: int) -> np.ndarray:
         """Indices of up to ``n`` flagged images, highest example score first.
 
+        Examples
+        --------
         >>> result = CheckResult("x", "x", {}, [], example_scores=np.array([0.1, 3.0, 2.0]),
         ...                      flags=np.array([False, True, True]))
         >>> result.worst(5).tolist()
@@ -124,6 +130,8 @@ class CheckResult:
     def describe(self) -> str:
         """The counts as one line ("train 1, across 2"), or "none".
 
+        Examples
+        --------
         >>> CheckResult("x", "x", {"train": 1, "across": 0}, []).describe()
         'train 1'
         """

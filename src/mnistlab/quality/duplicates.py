@@ -7,6 +7,8 @@ relative to their own class keeps them from flooding the list. Images are compar
 mass moved to the image centre (a sub-pixel shift, so two near-identical images stay near-identical): a copy
 shifted by a pixel or two is then as close to its original as an unshifted one.
 
+Examples
+--------
 >>> import numpy as np
 >>> images = np.zeros((4, 28, 28), np.uint8); images[1, 5, 5] = 9; images[3, 5, 5] = 9  # 0 = 2, 1 = 3
 >>> [(g.indices, g.labels) for g in exact_duplicates(images, np.array([1, 2, 1, 5]))]
@@ -109,6 +111,8 @@ def centre_ink(images: np.ndarray, chunk: int = 8192) -> np.ndarray:
     shift by a phase ramp in the Fourier domain (exact for whole pixels when the ink does not touch the border;
     blank images stay as they are).
 
+    Examples
+    --------
     >>> image = np.zeros((2, 28, 28), np.uint8); image[0, 3:6, 3:6] = 255; image[1, 20:23, 4:7] = 255
     >>> centred = centre_ink(image)
     >>> bool(np.abs(centred[0] - centred[1]).max() < 1e-2)  # two squares in different corners, now one place

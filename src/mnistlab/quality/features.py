@@ -13,6 +13,8 @@ COMPONENTS = 50
 def pixel_features(data: CheckedData, seed: int = 0) -> np.ndarray:
     """(N, up to 50) float32 PCA coordinates of every image of ``data`` (all splits, in their order).
 
+    Examples
+    --------
     >>> from mnistlab.datasets import Dataset
     >>> rng = np.random.default_rng(0)
     >>> data = CheckedData({"train": Dataset(rng.integers(0, 255, (80, 28, 28), dtype=np.uint8), np.arange(80) % 2,

@@ -17,6 +17,8 @@ def group_errors(clusters: np.ndarray, wrong: np.ndarray, min_size: int = 30) ->
     """Per cluster (of at least ``min_size`` images): its size, error rate, and the one-sided binomial p-value of
     seeing that many errors at the data set's error rate. Worst first.
 
+    Examples
+    --------
     >>> wrong = np.zeros(200, bool); wrong[:10] = True  # cluster 0 holds all the mistakes
     >>> [(g["cluster"], g["size"], g["error_rate"]) for g in group_errors(np.repeat([0, 1, 2, 3], 50), wrong)][:2]
     [(0, 50, 0.2), (1, 50, 0.0)]

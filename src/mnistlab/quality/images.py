@@ -66,6 +66,8 @@ def image_properties(images: np.ndarray) -> dict[str, np.ndarray]:
     ``ink`` (the share of pixels at 128 or more) and ``stroke`` (the stroke's width in pixels: twice the inked
     area over the ink's outline, which is the width of a long stroke of any shape).
 
+    Examples
+    --------
     >>> image = np.zeros((2, 28, 28), np.uint8); image[0, 10:18, 10:18] = 255; image[1, 4:24, 12:15] = 255
     >>> {k: [round(float(x), 3) for x in v] for k, v in image_properties(image).items()}["stroke"]  # a square, a bar
     [4.0, 2.609]

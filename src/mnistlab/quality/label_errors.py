@@ -19,6 +19,8 @@ def suspected_label_errors(proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Indices of images whose recorded label is doubtful under out-of-fold probabilities ``proba`` (confident
     learning), most doubtful first.
 
+    Examples
+    --------
     >>> proba = np.array([[0.9, 0.1], [0.7, 0.3], [0.8, 0.2], [0.1, 0.9], [0.2, 0.8]])
     >>> suspected_label_errors(proba, np.array([0, 0, 1, 1, 1]))  # image 2 looks like a 0 but is labelled 1
     array([2])

@@ -30,6 +30,8 @@ def order_test(
     An image's score is ``1 - 3 x`` the mean gap to its ``k`` neighbours (0 or below: as in a random order, where
     the mean gap is 1/3; near 1: its look-alikes sit right beside it).
 
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> features = rng.normal(size=(600, 5)); features[:, 0] += np.repeat(np.arange(3) * 10, 200)  # 3 clumps
     >>> order_test(features)[1] < 0.01, order_test(features[rng.permutation(600)])[1] > 0.01

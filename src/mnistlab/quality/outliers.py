@@ -36,6 +36,8 @@ def outlier_scores(
     computed twice, the second time against the reference without its ``trim`` least typical share (recall of
     1% planted inverted MNIST digits at the 2x flag: 0.36 -> 1.00; other planted kinds in the README).
 
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> reference = (rng.normal(100, 20, (300, 28, 28))).clip(0, 255).astype(np.uint8)
     >>> labels = np.arange(300) % 2

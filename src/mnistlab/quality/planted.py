@@ -2,6 +2,8 @@
 flags and ranking recover them. This is how the method papers (confident learning, Northcutt et al., 2021)
 measure a detector, and how mnistlab's benchmark suite measures its own (``benchmarks/quality_benchmarks.py``).
 
+Examples
+--------
 >>> labels = np.repeat(np.arange(4), 25)
 >>> noisy, flipped = flip_labels(labels, 0.1, n_classes=4, seed=0)
 >>> int(flipped.sum()), bool(np.all(noisy[flipped] != labels[flipped])), bool(np.all(noisy[~flipped] == labels[~flipped]))
@@ -96,6 +98,8 @@ def recovery(flagged: np.ndarray, scores: np.ndarray | None, truth: np.ndarray) 
     (``scores``, higher = more suspect, one per image) the area under the ROC curve and the precision among the
     top k, k being the number of planted items.
 
+    Examples
+    --------
     >>> truth = np.array([True, False, True, False])
     >>> recovery(np.array([0, 1]), np.array([0.9, 0.8, 0.1, 0.0]), truth)["precision"]
     0.5

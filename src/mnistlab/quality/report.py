@@ -43,6 +43,8 @@ class HealthReport:
         """The columns and rows of ``per_image.csv``: every image's split, index and label, then each check's
         score of it (``<check>``) and flag (``<check> flagged``, 0/1), for the checks that score images.
 
+        Examples
+        --------
         >>> import numpy as np
         >>> from mnistlab.quality import ExactDuplicates
         >>> images = np.zeros((3, 28, 28), np.uint8); images[2] = 5
@@ -78,6 +80,8 @@ def audit(splits: dict[str, Dataset], checks: Sequence[DataCheck]) -> HealthRepo
     """Run ``checks`` on a data set's ``splits``: every check's settings are validated first, so a mistake
     fails before any long check runs.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> from mnistlab.quality import ExactDuplicates
     >>> images = np.zeros((4, 28, 28), np.uint8); images[1:3] = 1  # 0 = 3, 1 = 2

@@ -3,6 +3,8 @@ health. Jinja2
 templates; charts as inline SVG, image grids as embedded PNG; nothing is fetched from a network when a page is
 opened. ``html`` renders, ``pages`` decides what each page shows.
 
+Examples
+--------
 >>> from mnistlab.reports import render  # doctest: +SKIP
 """
 

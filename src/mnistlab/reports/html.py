@@ -37,6 +37,8 @@ def relative_url(path: str | Path) -> str:
     """A file path as a relative link that always stays a path: every character that means something in a URL
     (``:`` of a scheme such as ``javascript:``, ``#``, ``?``, ``%``, spaces) is percent-encoded.
 
+    Examples
+    --------
     >>> relative_url("runs/javascript:alert(1)/report.html")
     './runs/javascript%3Aalert%281%29/report.html'
     >>> relative_url("a #1?/report.html")

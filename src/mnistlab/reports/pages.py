@@ -81,6 +81,8 @@ def machine_line(machine: dict) -> str:
     """What a run trained on, in one line: CPU, cores and flags, and for a network the precision, layout and
     threads training actually used.
 
+    Examples
+    --------
     >>> machine_line({"cpu": "EPYC", "cores": 2, "cpu_flags": ["avx512_bf16"], "threads": 2, "precision": "bf16",
     ...               "channels_last": True})
     'EPYC, 2 cores (avx512_bf16); trained in bf16, channels-last, 2 threads'
@@ -249,6 +251,8 @@ def _short_row(row: dict, most: int = 8) -> dict:
     """A finding as the page lists it: a group of many images (an underperforming cluster) shows its first
     ``most`` indices and how many there are; findings.csv keeps them all.
 
+    Examples
+    --------
     >>> _short_row({"splits": "train train test", "indices": "1 2 3", "kind": "k"}, most=2)["indices"]
     '1 2 ... (3 images)'
     """

@@ -3,6 +3,8 @@
 ``folder`` (file names, ``config.json``, listing; imports neither PyTorch nor scikit-learn), ``store`` (saving
 and loading the model), ``data`` (the data a run was trained and measured on, rebuilt and checked).
 
+Examples
+--------
 >>> from mnistlab import runs
 >>> clf = runs.load("runs/cnn-mnist")  # doctest: +SKIP
 >>> runs.list_runs("runs")  # doctest: +SKIP

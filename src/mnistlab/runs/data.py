@@ -29,6 +29,8 @@ def test_data(run: Run, test: str | None = None, preprocess: str = "none") -> da
     """The data to evaluate a run on: ``test`` (any labelled file of the same classes; an image folder's images
     made 28x28 by the rule ``preprocess``), or what the run recorded, refused if its content has changed.
 
+    Examples
+    --------
     >>> test = test_data(load_run("runs/cnn-mnist"))  # doctest: +SKIP
     """
     classes = run.config["classes"]

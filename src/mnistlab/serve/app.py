@@ -6,6 +6,8 @@ at ``/docs`` (a page served from here: the app needs no network) and ``/openapi.
 ``HEAD`` too. Requests never name files or runs: the server reads only the run it started with and its own page,
 and uploads stay in memory. Limits: see :mod:`mnistlab.serve.server` and the README's "Safety and limits".
 
+Examples
+--------
 >>> from fastapi.testclient import TestClient
 >>> client = TestClient(create_app("runs/cnn-mnist"), base_url="http://localhost")  # doctest: +SKIP
 >>> client.post("/predict", content=open("seven.png", "rb").read(),

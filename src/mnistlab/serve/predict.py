@@ -1,5 +1,7 @@
 """Predictions a person asks for: the top classes of image files, and a Kaggle submission for a CSV.
 
+Examples
+--------
 >>> from mnistlab.serve import predict_images
 >>> for p in predict_images("runs/cnn-mnist", ["digit.png"]):  # doctest: +SKIP
 ...     print(p.path, p.top)
@@ -64,6 +66,8 @@ def onnx_available(run: str | Path) -> bool:
 class Predictor:
     """A run loaded once for many predictions (the web app's model).
 
+    Examples
+    --------
     >>> predictor = Predictor("runs/cnn-mnist", onnx=True)  # doctest: +SKIP
     >>> predictor.top(images, k=3)  # doctest: +SKIP
     """
@@ -121,6 +125,8 @@ class Predictor:
 def top_classes(proba: np.ndarray, labels: np.ndarray, class_names: Sequence[str], k: int) -> list:
     """For each row of probabilities, the ``k`` most probable (class name, probability), best first.
 
+    Examples
+    --------
     >>> top_classes(np.array([[0.1, 0.7, 0.2]]), np.array([0, 1, 2]), ["a", "b", "c"], 2)
     [[('b', 0.7), ('c', 0.2)]]
     """

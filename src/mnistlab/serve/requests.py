@@ -86,6 +86,8 @@ def multipart_file(content_type: str, body: bytes) -> bytes:
     seconds) or ``python-multipart`` (a dependency for one field): at most :data:`MAX_PARTS` parts are looked
     at, each part's headers are at most :data:`MAX_PART_HEADER` bytes, nested forms are not descended into.
 
+    Examples
+    --------
     >>> body = b'--b\\r\\nContent-Disposition: form-data; name="file"; filename="7.png"\\r\\n\\r\\nPNG...\\r\\n--b--\\r\\n'
     >>> multipart_file("multipart/form-data; boundary=b", body)
     b'PNG...'

@@ -95,6 +95,8 @@ def create_review_app(
     """The review app for data set ``data`` (a registered name or files), the ``findings.csv`` of a health check
     of it, and the decisions file (created, or resumed when it is for the same data: anything else is refused).
 
+    Examples
+    --------
     >>> from fastapi.testclient import TestClient
     >>> app = create_review_app("mnist", "reports/health/findings.csv", "review.jsonl")  # doctest: +SKIP
     >>> TestClient(app, base_url="http://localhost").get("/items").json()[0]["kind"]  # doctest: +SKIP

@@ -81,6 +81,8 @@ def default_hosts(host: str) -> list[str]:
     specific address; any name on a wildcard address (0.0.0.0, ::), where the server cannot know its names
     (give them with ``allowed_hosts``).
 
+    Examples
+    --------
     >>> default_hosts("0.0.0.0"), default_hosts("192.168.1.5")[-1]
     (['*'], '192.168.1.5')
     """
@@ -106,6 +108,8 @@ def serve(
     with the address once the socket is bound (the command line prints it). ``allowed_hosts``: the Host names
     accepted (:func:`default_hosts` when None).
 
+    Examples
+    --------
     >>> serve("runs/cnn-mnist", port=0, ready=print)  # doctest: +SKIP
     http://127.0.0.1:41023
     """
@@ -125,6 +129,8 @@ def review(
     """Serve the review page (:mod:`mnistlab.serve.review`) for ``data``, its health ``findings`` and the
     ``decisions`` file, until interrupted.
 
+    Examples
+    --------
     >>> review("mnist", "reports/health/findings.csv", "review.jsonl", port=0, ready=print)  # doctest: +SKIP
     http://127.0.0.1:41023
     """

@@ -34,6 +34,8 @@ class Augmentation:
     def parse(cls, spec: str | None) -> Augmentation | None:
         """``"shift=2,rotate=10,flip"`` -> Augmentation; ``None``/``""``/``"none"`` -> None.
 
+        Examples
+        --------
         >>> Augmentation.parse("shift=2,flip")
         Augmentation(shift=2.0, rotate=0.0, shear=0.0, zoom=0.0, flip=True, erase=0.0, brightness=0.0)
         """

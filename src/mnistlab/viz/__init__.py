@@ -1,6 +1,8 @@
 """Figures as Display objects (scikit-learn's pattern): the values live in the object, built by a ``from_...``
 constructor; ``plot(ax=None)`` draws them in mnistlab's style without touching pyplot or global settings.
 
+Examples
+--------
 >>> from mnistlab.viz import ConfusionDisplay
 >>> display = ConfusionDisplay.from_evaluation(evaluation, kind="errors").plot()  # doctest: +SKIP
 >>> display.save("errors.png")  # doctest: +SKIP

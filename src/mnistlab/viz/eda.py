@@ -1,5 +1,7 @@
 """Exploratory figures of a data set: sample grids, class balance, class means.
 
+Examples
+--------
 >>> import numpy as np
 >>> from mnistlab.datasets import Dataset
 >>> toy = Dataset(np.zeros((6, 28, 28), np.uint8), np.array([0, 1, 0, 1, 0, 1]), ["even", "odd"], "toy")

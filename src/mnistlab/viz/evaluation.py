@@ -4,6 +4,8 @@ learning curves, precision/recall against the threshold, PR and ROC curves, deno
 Each holds its values, is built by ``from_evaluation`` / ``from_predictions`` (``y_true`` before ``y_pred``
 everywhere) or ``from_detectors``, and is drawn by ``plot(ax=None)``, as scikit-learn's displays are.
 
+Examples
+--------
 >>> import numpy as np
 >>> cm = ConfusionDisplay.from_predictions(np.array([0, 1, 1]), np.array([0, 1, 0]), ["a", "b"]).plot()
 >>> cm.confusion.tolist(), [t.get_text() for t in cm.ax_.texts]
@@ -436,6 +438,8 @@ class SweepDisplay(Display):
     """A sweep's configurations on one data set: mean test accuracy over seeds as bars, the range over seeds as a
     line, and a reference accuracy (a published figure) as a tick where the sweep file gives one.
 
+    Examples
+    --------
     >>> rows = [{"model": "knn", "params": "{}", "mean_accuracy": 0.96, "min_accuracy": 0.95,
     ...          "max_accuracy": 0.97, "reference_accuracy": 0.959}]
     >>> SweepDisplay.from_summary(rows).plot().labels

@@ -139,6 +139,8 @@ class GraphPanelDisplay(Display):
     """Several similarity graphs side by side: one row per feature source, one column per graph method (the
     similarity-graph tutorial's comparison), each drawn as a :class:`GraphDisplay`; one legend, on the first.
 
+    Examples
+    --------
     >>> GraphPanelDisplay.from_analyses({("logits", "knn"): analysis}).plot()  # doctest: +SKIP
     """
 

@@ -9,6 +9,8 @@ reads data or runs, calls the library's layers and writes what it produced. The 
 - ``reports``: :func:`report_run`, :func:`leaderboard`
 - ``sweep``: :func:`read_sweep`, :func:`run_sweep`
 
+Examples
+--------
 >>> from mnistlab.workflows import train_model, evaluate_run
 >>> run = train_model("mnist", "cnn", out="runs/cnn-mnist")  # doctest: +SKIP
 >>> evaluate_run("runs/cnn-mnist")["test_accuracy"]  # doctest: +SKIP

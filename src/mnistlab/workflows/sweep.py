@@ -7,6 +7,8 @@ them all. The sweep file and its checks are in ``workflows.sweep_plan``.
 the difference from a reference accuracy where the file gives one) and ``leaderboard.html`` after every trial,
 atomically: an interrupted sweep keeps its table and picks up where it stopped.
 
+Examples
+--------
 >>> plan = read_sweep("sweep.toml")  # doctest: +SKIP
 >>> run_sweep(plan, jobs=2).summary[0]  # doctest: +SKIP
 {'data': 'mnist', 'model': 'knn', 'params': '{"n_neighbors": 3}', 'seeds': 2, 'mean_accuracy': 0.91..., ...}
@@ -328,6 +330,8 @@ def summarise(rows: list[dict], references: dict[str, dict[str, float]] | None =
     the reference accuracy of the model on that data set and the mean's difference from it where one is given
     (a configuration's own reference, keyed by :func:`reference_key`, before its model's).
 
+    Examples
+    --------
     >>> row = {"data": "mnist", "model": "knn", "params": "{}", "status": "ok", "train_seconds": 2.0}
     >>> summary = summarise([row | {"test_accuracy": 0.96}, row | {"test_accuracy": 0.97}], {"knn": {"mnist": 0.959}})
     >>> round(summary[0]["mean_accuracy"], 3), round(summary[0]["difference"], 4)

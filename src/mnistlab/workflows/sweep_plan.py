@@ -25,6 +25,8 @@ A grid is expanded by scikit-learn's ``ParameterGrid``, a sample drawn by ``Para
     [reference]
     knn = { mnist = 0.959 }           # summary.csv gains reference_accuracy and difference
 
+Examples
+--------
 >>> plan = read_sweep("sweep.toml")  # doctest: +SKIP
 >>> len(plan.trials), plan.trials[0]  # doctest: +SKIP
 (20, Trial(data='mnist', model='knn', params=(('n_neighbors', 3),), seed=0))
@@ -254,6 +256,8 @@ def _expand(grid: dict[str, list], sample: int | None, sample_seed: int) -> list
     """Every combination of the grid's values (scikit-learn's ``ParameterGrid``), or ``sample`` of them drawn
     without replacement (``ParameterSampler``; all of them when the grid is smaller).
 
+    Examples
+    --------
     >>> _expand({"k": [3, 5], "p": [1]}, None, 0)
     [{'k': 3, 'p': 1}, {'k': 5, 'p': 1}]
     >>> len(_expand({"k": [1, 2, 3, 4]}, 2, 0))

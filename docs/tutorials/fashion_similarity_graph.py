@@ -1,0 +1,5 @@
+# %% [markdown]
+# # fashion_similarity_graph
+
+# %%
+print(1)

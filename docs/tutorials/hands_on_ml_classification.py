@@ -1,0 +1,5 @@
+# %% [markdown]
+# # hands_on_ml_classification
+
+# %%
+print(1)

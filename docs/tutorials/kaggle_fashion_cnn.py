@@ -1,0 +1,5 @@
+# %% [markdown]
+# # kaggle_fashion_cnn
+
+# %%
+print(1)

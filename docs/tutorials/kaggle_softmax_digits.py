@@ -1,0 +1,5 @@
+# %% [markdown]
+# # kaggle_softmax_digits
+
+# %%
+print(1)

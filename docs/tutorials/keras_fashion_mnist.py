@@ -1,0 +1,5 @@
+# %% [markdown]
+# # keras_fashion_mnist
+
+# %%
+print(1)
