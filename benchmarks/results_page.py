@@ -86,7 +86,9 @@ def render_value(value: Any) -> str:
     parts = []
     if len(nested) >= 2 and all(not any(isinstance(x, dict) for x in v.values()) for v in nested.values()):
         cols = list(dict.fromkeys(k for v in nested.values() for k in v))
-        parts.append(table(["", *cols], [[name, *(v.get(c, "") for c in cols)] for name, v in nested.items()]))
+        parts.append(
+            table(["", *cols], [[name, *(v.get(c, "") for c in cols)] for name, v in nested.items()])
+        )
     else:
         scalars = value
     if scalars:
@@ -112,7 +114,9 @@ def render_page(folder: Path = RESULTS) -> str:
     for stem, data in results:
         names = data.get("benchmarks") or [k for k in data if k not in META]
         kind = data.get("machine_kind") or machine_kind(data.get("machine") or {})
-        index.append([f"[{stem}](#{stem})", data.get("date", ""), data.get("size", ""), ", ".join(names), kind])
+        index.append(
+            [f"[{stem}](#{stem})", data.get("date", ""), data.get("size", ""), ", ".join(names), kind]
+        )
     parts = [table(["results file", "date", "size", "benchmarks", "machine"], index)]
     for stem, data in results:
         machine = data.get("machine") or {}
