@@ -39,6 +39,8 @@ def machine_kind(machine: dict[str, Any]) -> str:
         return cores + "Intel Xeon, AVX-512 without native bf16"
     if flags:
         return cores + "AVX2 only"
+    if "bf16" in machine:  # older files recorded only PyTorch's bf16 flag, which is True on every AVX-512 CPU
+        return cores + f"CPU kind not recorded (PyTorch bf16 flag {machine['bf16']})"
     return "not recorded"
 
 
@@ -69,7 +71,7 @@ def _rounded(value: Any) -> Any:
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
     """A markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(fmt(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -96,6 +98,11 @@ def render_value(value: Any) -> str:
     return "\n\n".join(parts)
 
 
+def _machine(data: dict[str, Any]) -> dict[str, Any]:
+    machine = data.get("machine")
+    return machine if isinstance(machine, dict) else {}
+
+
 def load_results(folder: Path = RESULTS) -> list[tuple[str, dict[str, Any]]]:
     """Every results file, newest first, as (stem, content)."""
     found = []
@@ -113,13 +120,13 @@ def render_page(folder: Path = RESULTS) -> str:
     index = []
     for stem, data in results:
         names = data.get("benchmarks") or [k for k in data if k not in META]
-        kind = data.get("machine_kind") or machine_kind(data.get("machine") or {})
+        kind = data.get("machine_kind") or machine_kind(_machine(data))
         index.append(
             [f"[{stem}](#{stem})", data.get("date", ""), data.get("size", ""), ", ".join(names), kind]
         )
     parts = [table(["results file", "date", "size", "benchmarks", "machine"], index)]
     for stem, data in results:
-        machine = data.get("machine") or {}
+        machine = _machine(data)
         kind = data.get("machine_kind") or machine_kind(machine)
         versions = data.get("versions") or {}
         head = [f"## {stem} {{ #{stem} }}", ""]

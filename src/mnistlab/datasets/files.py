@@ -27,12 +27,37 @@ def from_csv(
 ) -> Dataset:
     """Read a Kaggle-layout CSV (``label,pixel0..pixel783``; header and label column optional).
 
-    ``classes``, ``name`` and ``kind`` (digits or objects) default to those in the metadata file written by
-    :func:`export` beside it (:func:`metadata_path`), else to class indices and the unknown kind.
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file: 785 columns (a label, then 784 pixels 0..255) or 784 (no labels: ``labels`` is None).
+    classes : sequence of str, optional
+        Class names in label order. Default: those in the ``dataset.json`` that :func:`export` writes beside
+        its files, else the label indices as names.
+    name : str, optional
+        The data set's name (default: from ``dataset.json``, else the file name).
+    kind : {"digits", "objects"}, optional
+        What the classes are (flips are refused on digits); default: from ``dataset.json``, else unknown.
+
+    Returns
+    -------
+    Dataset
+        Images (N, 28, 28) uint8, labels (N,) int64 or None, class names, kind.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file, line and column of a malformed value, e.g. ``line 3, pixel10: '1.5' is not an
+        integer 0..255``.
 
     Examples
     --------
-    >>> ds = from_csv("digit-recognizer/train.csv")  # doctest: +SKIP
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "train.csv"
+    >>> _ = path.write_text(",".join(["7"] + ["0"] * 784))  # one labelled row, no header
+    >>> ds = from_csv(path)
+    >>> ds.images.shape, ds.labels.tolist()
+    ((1, 28, 28), [7])
     """
     images, labels = read_csv(path)
     return _dataset(images, labels, Path(path), classes, name, kind)
@@ -45,7 +70,28 @@ def from_idx(
     name: str | None = None,
     kind: str | None = None,
 ) -> Dataset:
-    """Read an IDX image file and its label file (raw or ``.gz``), as the official releases ship them."""
+    """Read an IDX image file and its label file (raw or ``.gz``), as the official releases ship them.
+
+    Parameters
+    ----------
+    images : str or Path
+        The images file, e.g. ``train-images-idx3-ubyte.gz``; its header is checked against the file's size
+        before anything is decompressed.
+    labels : str or Path, optional
+        The labels file; without it ``labels`` is None.
+    classes, name, kind
+        As for :func:`from_csv`.
+
+    Returns
+    -------
+    Dataset
+
+    Examples
+    --------
+    >>> ds = from_idx("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # doctest: +SKIP
+    >>> len(ds)  # doctest: +SKIP
+    10000
+    """
     image_array = read_idx(images, ndim=3)
     label_array = read_idx(labels, ndim=1) if labels is not None else None
     if label_array is not None and len(label_array) != len(image_array):
@@ -63,13 +109,29 @@ def from_image_folder(
     kind: str | None = None,
     resize: bool | None = None,
 ) -> Dataset:
-    """Read PNG/JPEG images: one sub-folder per class, or a ``filename,label`` CSV manifest (as the Kaggle Fashion-MNIST
-    CNN tutorial writes them).
+    """Read PNG/JPEG images: one sub-folder per class, or a ``filename,label`` CSV manifest (as the Kaggle
+    Fashion-MNIST CNN tutorial writes them).
 
-    RGB images are converted to grayscale and the EXIF orientation is applied. ``preprocess`` names the one rule
-    that makes every image 28x28 (:data:`~mnistlab.datasets.preprocess.PREPROCESSING`): ``"none"`` refuses other
-    sizes, ``"mnist"`` reads photos the way ``mnistlab predict`` does, ``"resize"`` resizes plainly.
-    ``resize=True`` is the old spelling of ``preprocess="resize"`` (deprecated).
+    RGB images are converted to grayscale and the EXIF orientation is applied.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder: ``<class>/<image>.png`` sub-folders, or images with a ``labels.csv`` manifest
+        (``filename,label``; links and ``../`` are refused).
+    classes, name, kind
+        As for :func:`from_csv`; class sub-folders name their classes themselves.
+    preprocess : {"none", "mnist", "resize"}
+        The one rule that makes every image 28x28 (:data:`~mnistlab.datasets.preprocess.PREPROCESSING`):
+        ``"none"`` refuses other sizes, ``"mnist"`` reads photos the way ``mnistlab predict`` does (inverted on
+        light paper, cropped to the ink, 20x20, centred by mass), ``"resize"`` resizes plainly.
+    resize : bool, optional
+        Deprecated spelling of ``preprocess="resize"``.
+
+    Returns
+    -------
+    Dataset
+        With ``originals``: each file's own width, height and colour.
 
     Examples
     --------
@@ -92,8 +154,30 @@ def from_image_folder(
 
 
 def from_npz(path: str | Path, name: str | None = None, kind: str | None = None) -> Dataset:
-    """Read a ``.npz`` with ``images`` (N, 28, 28) pixels 0..255, optional ``labels`` and ``classes`` (no pickles,
-    array headers checked before decompressing)."""
+    """Read a ``.npz`` with ``images`` (N, 28, 28) pixels 0..255, optional ``labels`` and ``classes``.
+
+    Nothing is unpickled (``allow_pickle=False``); each array's header is checked before it is decompressed;
+    floats on the 0..1 scale are refused.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.npz`` file.
+    name, kind
+        As for :func:`from_csv`.
+
+    Returns
+    -------
+    Dataset
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.npz"
+    >>> np.savez(path, images=np.zeros((2, 28, 28), np.uint8), labels=np.array([0, 1]))
+    >>> from_npz(path).labels.tolist()
+    [0, 1]
+    """
     path = Path(path)
     images, labels, classes = read_npz(path)
     return _dataset(images, labels, path, classes, name, kind)
@@ -164,15 +248,30 @@ def _first_data_line(path: Path) -> int:
 
 
 def export(dataset: Dataset, out: str | Path, fmt: str, overwrite: bool = False) -> Path:
-    """Write one split in ``csv``, ``idx``, ``png`` or ``npz`` format under ``out``; reading it back is exact.
+    """Write one split as files; reading them back is exact.
 
-    Files: ``csv`` -> ``<split>.csv``; ``kaggle-csv`` -> Kaggle's layouts (``train.csv``/``test.csv`` of the
-    digit-recognizer for digits, the test file without labels; ``fashion-mnist_<split>.csv`` otherwise); ``idx`` -> official names (``train-images-idx3-ubyte``, ``t10k-...``);
-    ``png`` -> ``<split>/00000.png ...`` with a ``labels.csv`` manifest; ``npz`` -> ``<split>.npz``. A
-    ``dataset.json`` beside them keeps the name, class names and kind. Returns the path to read back.
+    A ``dataset.json`` beside the files keeps the name, class names and kind. A file that an earlier export of
+    the same data set did not write is never replaced unless ``overwrite``; every file (and a png folder as a
+    whole) is written atomically, so a failed export keeps what was there.
 
-    A file that an earlier export of the same data set did not write is never replaced unless ``overwrite``;
-    every file (and a png folder as a whole) is written atomically, so a failed export keeps what was there.
+    Parameters
+    ----------
+    dataset : Dataset
+        The split to write.
+    out : str or Path
+        The folder to write into (created).
+    fmt : {"csv", "kaggle-csv", "idx", "png", "npz"}
+        ``csv`` -> ``<split>.csv``; ``kaggle-csv`` -> Kaggle's layouts (``train.csv``/``test.csv`` of the
+        digit-recognizer for digits, the test file without labels; ``fashion-mnist_<split>.csv`` otherwise);
+        ``idx`` -> the official names (``train-images-idx3-ubyte``, ``t10k-...``); ``png`` ->
+        ``<split>/00000.png ...`` with a ``labels.csv`` manifest; ``npz`` -> ``<split>.npz``.
+    overwrite : bool
+        Replace files that another export did not write.
+
+    Returns
+    -------
+    Path
+        The file or folder to read back (``datasets.load(path)``).
 
     Examples
     --------

@@ -171,12 +171,35 @@ def load(
     limit: int | None = None,
     preprocess: str = "none",
 ) -> Dataset:
-    """One split of data: a registered name (fetched and verified on first use), a name given with
-    :func:`register`, or a file or folder (which holds one split: ``split`` is ignored for it).
+    """One split of data, fetched and verified on first use.
 
-    ``classes`` renames the classes; ``limit`` keeps the first N images (quick runs); ``preprocess`` is how an
-    image folder's images become 28x28 (``"none"``, ``"mnist"`` or ``"resize"``: see
-    :mod:`mnistlab.datasets.preprocess`).
+    Parameters
+    ----------
+    spec : str or Path
+        A registered name (``available()``: ``"mnist"``, ``"fashion-mnist-kaggle"``, ``"fashion-mnist"``), a
+        name given with :func:`register`, or a file or folder (a Kaggle-layout CSV, an image folder, an IDX
+        images file, an ``.npz``), which holds one split.
+    split : str
+        ``"train"`` or ``"test"`` for registered data; ignored for a file or folder.
+    classes : sequence of str, optional
+        New class names, in label order.
+    limit : int, optional
+        Keep the first N images (quick runs).
+    preprocess : {"none", "mnist", "resize"}
+        How an image folder's images become 28x28 (:mod:`mnistlab.datasets.preprocess`).
+
+    Returns
+    -------
+    Dataset
+        ``images`` (N, 28, 28) uint8, ``labels`` (N,) int64 or None, ``classes``, ``kind``, ``name``, ``split``.
+
+    Raises
+    ------
+    DataNotAvailableError
+        When no mirror answers (or ``MNISTLAB_OFFLINE=1`` and the file is not cached), naming the folder to
+        put the files in.
+    ChecksumError
+        When a downloaded or cached file does not match its recorded sha256.
 
     Examples
     --------
@@ -250,11 +273,32 @@ def train_and_test(
     limit: int | None = None,
     preprocess: str = "none",
 ) -> TrainTest:
-    """The training data ``data`` and its test data: the file or folder ``test``, a stratified ``test_fraction``
-    of ``data`` held out with ``seed``, or a registered data set's test split. Class names come from the
-    registry or the files' metadata, or ``classes``; train and test must agree on them. ``limit`` keeps the
-    first N training and N // 6 test images (quick runs); the provenance still describes the whole data.
-    ``preprocess`` is how the images of image folders (training and test) become 28x28.
+    """The training data of a workflow and its test data, with where each came from.
+
+    Parameters
+    ----------
+    data : str or Path
+        A registered data set, a name given with :func:`register`, or a file or folder.
+    test : str or Path, optional
+        A file or folder of test data.
+    test_fraction : float, optional
+        Without ``test``: the stratified share of ``data`` held out as test data, with ``seed``. Without
+        either, a registered data set's test split.
+    classes : sequence of str, optional
+        Class names, for files that carry only label indices; train and test must agree on them.
+    seed : int
+        Seed of the ``test_fraction`` hold-out.
+    limit : int, optional
+        Keep the first N training and N // 6 test images (quick runs); the provenance still describes the
+        whole data.
+    preprocess : {"none", "mnist", "resize"}
+        How the images of image folders (training and test) become 28x28.
+
+    Returns
+    -------
+    TrainTest
+        ``train``, ``test`` and ``provenance`` (source, split rule and content sha256 of each part: what a
+        run records so that its test data can be rebuilt, or refused if changed).
 
     Examples
     --------

@@ -111,8 +111,33 @@ class Evaluation:
 
 
 def evaluate_estimator(estimator, images: np.ndarray, labels: np.ndarray, classes: list[str]) -> Evaluation:
-    """Predict a labelled split with a fitted estimator whose labels are class indices (``classes``: their
-    names, which must differ: two equal names would merge rows of every per-class table)."""
+    """Predict a labelled split with a fitted estimator and keep everything the error analysis needs.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Any classifier whose labels are class indices (``predict_proba`` is used when it has one).
+    images : ndarray of shape (N, 28, 28) or (N, D)
+        The images, pixels 0..255.
+    labels : ndarray of shape (N,)
+        The true class indices.
+    classes : list of str
+        The class names, which must differ (two equal names would merge rows of every per-class table).
+
+    Returns
+    -------
+    Evaluation
+        ``accuracy``, ``log_loss``, ``confusion``, ``report()``, ``report_text()``, ``to_dict()``, and the
+        predictions and probabilities for the figures.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> X, y = np.zeros((4, 784)), np.array([0, 0, 0, 1])
+    >>> ev = evaluate_estimator(DummyClassifier().fit(X, y), X, y, ["no", "yes"])
+    >>> ev.accuracy, ev.confusion.tolist()
+    (0.75, [[3, 0], [1, 0]])
+    """
     classes = check_class_names(classes, "classes")
     try:
         proba = estimator.predict_proba(images) if hasattr(estimator, "predict_proba") else None

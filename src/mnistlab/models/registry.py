@@ -282,8 +282,32 @@ def check_flip(params: dict, kind: str | None, force_flip: bool = False) -> None
 
 
 def create(name: str, data=None, *, force_flip: bool = False, **params) -> BaseEstimator:
-    """A fresh, unfitted estimator by name: the registered defaults, the recipe for ``data`` (a Dataset, or
-    its kind "digits"/"objects"), then ``params``. Every parameter is checked before anything is trained.
+    """A fresh, unfitted estimator by name: the registered defaults, the recipe for the data, then ``params``.
+
+    Every parameter is checked here, before any data is read.
+
+    Parameters
+    ----------
+    name : str
+        A registered model (:func:`available`); an old name (``cnn-seed``) gives its successor.
+    data : Dataset or {"digits", "objects"}, optional
+        The data (or its kind) the model will train on: ``cnn`` trains longer and with flips on objects.
+    force_flip : bool
+        Allow horizontal flips on digits (refused by default: a mirrored digit is another shape).
+    **params
+        Any parameter of the model (``TorchClassifier``'s, or the scikit-learn estimator's and ``scaler``).
+
+    Returns
+    -------
+    estimator
+        A :class:`~mnistlab.models.torch_classifier.TorchClassifier` or a scikit-learn ``Pipeline``.
+
+    Raises
+    ------
+    UnknownModelError
+        For a name that is not registered, listing those that are.
+    ParameterError
+        For an unknown parameter, a value out of range, or a flip on digits.
 
     Examples
     --------

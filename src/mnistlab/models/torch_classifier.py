@@ -108,6 +108,68 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     training step measured fastest on this machine (timed once, cached; ``mnistlab doctor`` shows the choice);
     ``"fp32"`` or ``"bf16"`` is honoured as given, and ``threads`` given always wins.
 
+    Parameters
+    ----------
+    architecture : str
+        A registered network: ``"softmax"``, ``"mlp"``, ``"cnn-kaggle"``, ``"cnn"``, ``"cnn-fast"``.
+        ``models.create(name, data)`` adds the network's recipe for the data's kind; this class takes the
+        parameters as given.
+    width : int, optional
+        Hidden units of ``mlp``, channels of ``cnn``; ``None``: the network's own.
+    epochs : int
+        Passes over the training data.
+    batch_size : int
+        Images per optimiser step.
+    optimizer : {"adam", "adamw", "sgd", "adadelta"}
+        The optimiser (SGD with Nesterov momentum 0.9).
+    lr : float
+        Learning rate; the peak rate under ``schedule="onecycle"``.
+    betas : tuple of float, optional
+        Adam's betas; given, they stay fixed under OneCycle (which otherwise cycles beta1).
+    weight_decay : float
+        L2 penalty (decoupled for ``adamw``).
+    schedule : {"none", "onecycle", "cosine", "step"}
+        Learning-rate schedule over the whole training.
+    label_smoothing : float
+        Share of each target spread over the other classes, in [0, 1).
+    input_scaling : {"unit", "minmax", "standard"}
+        How pixels on the 0..255 scale are scaled inside the network (it travels with the weights).
+    augment : str, optional
+        Batch augmentation, e.g. ``"shift=2,rotate=10,shear=0.1,zoom=0.1,flip,erase=0.5,brightness=0.5"``;
+        ``flip`` is refused for digits unless forced through ``models.create(..., force_flip=True)``.
+    validation_split : float
+        Share of the training data held out (stratified) for the learning curves, early stopping, the
+        temperature and the conformal scores; 0: none.
+    early_stopping : int, optional
+        Patience in epochs on the validation loss; the best weights are restored.
+    precision : {"auto", "fp32", "bf16"}
+        Training precision (see above).
+    tta : {"flip"}, optional
+        Test-time augmentation: average the logits of each image and its mirror image.
+    calibration : {"temperature", "none"}
+        Fit a temperature on the validation split after training (used by ``predict_proba``).
+    seed : int
+        Seed of the weights, the batches, the augmentation and the hold-out: the same seed gives the same
+        history.
+    device : {"auto", "cpu", "cuda"}
+        ``"auto"``: CUDA where PyTorch sees it (never verified), else the CPU.
+    threads : int, optional
+        PyTorch CPU threads; ``None``: the measured choice or PyTorch's default.
+    verbose : int
+        1 prints one line per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The labels seen by ``fit``.
+    history_ : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``,
+        ``lr``, ``seconds``.
+    network_ : torch.nn.Module
+        The trained network.
+    temperature_ : float
+        The fitted temperature (1.0 without calibration).
+
     Examples
     --------
     >>> import numpy as np
@@ -224,8 +286,33 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def fit(
         self, X, y, validation_data: tuple | None = None, monitor_data: tuple | None = None
     ) -> TorchClassifier:
-        """Train from scratch. ``validation_data=(X_val, y_val)`` overrides ``validation_split``;
-        ``monitor_data=(X, y)`` is only measured after each epoch (``history_``'s ``monitor_*``), never used."""
+        """Train from scratch (Ctrl-C or SIGTERM stops after the current batch, keeping the best weights).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, 28, 28) or (N, D)
+            Images or feature rows, pixels on the 0..255 scale (uint8 is always accepted; rows on the 0..1
+            scale are refused, naming the fix). The convolutional networks need 28x28 images.
+        y : array-like of shape (N,)
+            Labels, at least two classes.
+        validation_data : tuple of (X_val, y_val), optional
+            Validation data to use instead of holding out ``validation_split`` of ``X``.
+        monitor_data : tuple of (X, y), optional
+            Data only measured after each epoch (``history_``'s ``monitor_*`` entries); it steers nothing.
+
+        Returns
+        -------
+        TorchClassifier
+            The fitted estimator itself.
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).integers(0, 256, (100, 28, 28), dtype=np.uint8)
+        >>> y = np.arange(100) % 2
+        >>> clf = TorchClassifier("softmax", epochs=2, validation_split=0.2, threads=1).fit(X, y)
+        >>> len(clf.history_), sorted(clf.history_[-1])
+        (2, ['epoch', 'lr', 'seconds', 'train_accuracy', 'train_loss', 'val_accuracy', 'val_loss'])
+        """
         self.validate_params()
         X, y = self._rows(X, y, reset=True, with_y=True)
         check_classification_targets(y)
@@ -327,9 +414,29 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         return proba / proba.sum(axis=1, keepdims=True)  # exact sums, as scikit-learn's metrics check
 
     def predict_set(self, X, alpha: float = 0.1, method: str = "split") -> np.ndarray:
-        """Conformal prediction sets: (N, n_classes) booleans, the classes (columns as ``classes_``) each image's
-        set holds; a set holds the true class with probability >= 1 - ``alpha`` (``method="class-conditional"``:
-        within every class), calibrated on the validation split (:mod:`mnistlab.models.calibration`).
+        """Conformal prediction sets: the classes each image's set holds.
+
+        A set holds the true class with probability >= 1 - ``alpha`` when the images are exchangeable with the
+        validation split the scores were calibrated on (:mod:`mnistlab.models.calibration`).
+
+        Parameters
+        ----------
+        X : array-like of shape (N, 28, 28) or (N, D)
+            Images, pixels on the 0..255 scale.
+        alpha : float
+            Miscoverage, strictly between 0 and 1: 0.1 gives 90% sets.
+        method : {"split", "class-conditional"}
+            ``"class-conditional"`` holds the guarantee within every class (larger sets).
+
+        Returns
+        -------
+        ndarray of shape (N, n_classes), bool
+            Column ``k`` is ``classes_[k]``; a row may be empty (the model is sure of another class).
+
+        Raises
+        ------
+        ParameterError
+            For an ``alpha`` outside (0, 1), an unknown method, or a model trained without a validation split.
 
         Examples
         --------

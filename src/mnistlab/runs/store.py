@@ -173,8 +173,31 @@ def save(
 def load(path: str | Path, trust: bool = False) -> BaseEstimator:
     """The fitted estimator saved in a run folder; predictions are identical to the saved one's.
 
-    ``trust=True`` also loads tree models (random forests, boosting) that this machine did not save: only for
-    run folders from a source you trust (see :data:`TREE_TYPES`).
+    Nothing is unpickled: weights are safetensors checked against the architecture, scikit-learn models are
+    skops files of the registered types only.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder (``config.json``, and ``weights.safetensors`` or ``model.skops``).
+    trust : bool
+        Also load tree models (random forests, boosting) that this machine did not sign: only for run folders
+        from a source you trust (see :data:`TREE_TYPES`).
+
+    Returns
+    -------
+    estimator
+        Fitted, with the run's ``classes_``.
+
+    Raises
+    ------
+    RunError
+        For a folder that is not a complete run, a malformed field (named), or an untrusted model.
+
+    Examples
+    --------
+    >>> clf = load("runs/cnn-mnist")  # doctest: +SKIP
+    >>> clf.predict(images)  # doctest: +SKIP
     """
     return load_run(path, trust).estimator
 

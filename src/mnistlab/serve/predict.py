@@ -142,8 +142,34 @@ def top_classes(proba: np.ndarray, labels: np.ndarray, class_names: Sequence[str
 def predict_images(
     run: str | Path, paths: Sequence[str | Path], top: int = 3, onnx: bool = False, trust: bool = False
 ) -> list[ImagePrediction]:
-    """Convert each image file the MNIST way (grayscale, inverted on light paper, cropped, fitted into 20x20,
-    centred by centre of mass) and give its ``top`` classes by the run's model."""
+    """Predict image files the way ``mnistlab predict`` does.
+
+    Each image is converted the MNIST way (grayscale, inverted on light paper, cropped to the ink, fitted into
+    20x20, centred by centre of mass in 28x28).
+
+    Parameters
+    ----------
+    run : str or Path
+        The run folder.
+    paths : sequence of str or Path
+        PNG or JPEG files of any size (photos are reduced while decoding).
+    top : int
+        How many classes to give per image.
+    onnx : bool
+        Predict through ONNX Runtime (``model.onnx``, exported on first use).
+    trust : bool
+        As for :func:`mnistlab.runs.load`.
+
+    Returns
+    -------
+    list of ImagePrediction
+        Per image: its path, the ``top`` (class, probability) pairs and the 28x28 image the model saw.
+
+    Examples
+    --------
+    >>> [p.top for p in predict_images("runs/cnn-mnist", ["digit.png"])]  # doctest: +SKIP
+    [[('7', 0.998), ('1', 0.001), ('2', 0.0004)]]
+    """
     if not paths:
         raise ParameterError("no image files to predict")
     if top < 1:
@@ -176,8 +202,26 @@ def predict_submission(
     trust: bool = False,
     overwrite: bool = False,
 ) -> tuple[Path, int]:
-    """Predict every row of a Kaggle-layout CSV (labelled or not) and write the ``submission`` file; returns
-    (file, rows)."""
+    """Predict every row of a Kaggle-layout CSV and write a digit-recognizer submission.
+
+    Parameters
+    ----------
+    run : str or Path
+        The run folder.
+    csv_path : str or Path
+        A Kaggle-layout CSV, labelled or not (``test.csv``).
+    submission : str or Path
+        The file to write: ``ImageId,Label``, ImageId from 1.
+    onnx, trust : bool
+        As for :func:`predict_images`.
+    overwrite : bool
+        Replace an existing ``submission`` file.
+
+    Returns
+    -------
+    tuple of (Path, int)
+        The file written and the number of rows.
+    """
     if Path(submission).exists() and not overwrite:  # before the work, not after it
         write_submission(submission, np.zeros(0), overwrite)
     test = datasets.from_csv(csv_path)

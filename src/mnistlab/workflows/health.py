@@ -48,7 +48,13 @@ def health(
         ``runs.load_run``) instead of the pixels' PCA.
     out : str or Path, optional
         Folder for ``health.html`` (open it: scores, then each check's worst examples), ``findings.csv``,
-        ``health.json``, ``per_image.csv`` and the galleries (up to ``gallery`` images each).
+        ``health.json``, ``per_image.csv`` and the galleries.
+    gallery : int
+        Images per gallery.
+    classes : sequence of str, optional
+        Class names, for files that carry only label indices.
+    trust : bool
+        Load a ``features_from`` run's tree model that this machine did not save (``runs.load``).
 
     Returns
     -------

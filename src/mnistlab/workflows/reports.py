@@ -11,8 +11,30 @@ from mnistlab.workflows.evaluate import explanation_display, reliability_display
 
 
 def report_run(path: str | Path, out: str | Path | None = None, trust: bool = False) -> Path:
-    """One self-contained HTML page for an evaluated run (``report.html`` in the run folder unless ``out``):
-    headline numbers, the data, the model, the learning curves and the whole evaluation.
+    """One self-contained HTML page for an evaluated run.
+
+    The page holds the headline numbers, the data, the model, the learning curves, the whole evaluation
+    (confusion matrices, mistakes, calibration, conformal sets, explanations) and, where measured, robustness
+    and the graph comparison. Charts are inline SVG and images embedded PNG: it opens without a network.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder, evaluated (``mnistlab evaluate``) first.
+    out : str or Path, optional
+        The page to write; default ``report.html`` in the run folder.
+    trust : bool
+        As for :func:`mnistlab.runs.load`.
+
+    Returns
+    -------
+    Path
+        The page written.
+
+    Raises
+    ------
+    RunError
+        For a run that has not been evaluated yet, saying which command to run.
 
     Examples
     --------
