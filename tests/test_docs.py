@@ -41,6 +41,13 @@ FRONT_DOOR = [
     "mnistlab.workflows.report_run",
     "mnistlab.workflows.health",
     "mnistlab.serve.predict_images",
+    "mnistlab.serve.predict_submission",
+    "mnistlab.datasets.register",
+    "mnistlab.datasets.Dataset",
+    "mnistlab.datasets.train_val_split",
+    "mnistlab.workflows.leaderboard",
+    "mnistlab.analysis.features",
+    "mnistlab.analysis.similarity_graph",
 ]
 
 

@@ -61,7 +61,32 @@ def _names(est) -> list[str]:
 
 
 def features(run_or_estimator, X, layer: str = "input", batch_size: int = 2048) -> np.ndarray:
-    """One float32 vector per image from ``layer`` (see :func:`layers`), computed in batches in eval mode."""
+    """One float32 vector per image from a layer of a trained model.
+
+    Parameters
+    ----------
+    run_or_estimator : str, Path or fitted estimator
+        A run folder or a fitted mnistlab model.
+    X : ndarray of shape (N, 28, 28) or (N, 784)
+        Images, pixels 0..255.
+    layer : str
+        ``"input"``, ``"scaled"``, or a named layer (:func:`layers` lists them: ``pool3``, ``logits``, ...;
+        ``scores`` for scikit-learn pipelines).
+    batch_size : int
+        Images per forward pass (in eval mode, without gradients).
+
+    Returns
+    -------
+    ndarray of shape (N, size of the layer), float32
+
+    Examples
+    --------
+    >>> from mnistlab.models.torch_classifier import TorchClassifier
+    >>> X = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    >>> clf = TorchClassifier("mlp", epochs=1, threads=1).fit(X, np.arange(20) % 2)
+    >>> features(clf, X, "input").shape, features(clf, X, "logits").shape
+    ((20, 784), (20, 2))
+    """
     est = _estimator(run_or_estimator)
     names = _names(est)
     if layer not in names:

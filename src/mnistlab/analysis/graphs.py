@@ -52,7 +52,41 @@ def similarity_graph(
     rule: str = "or",
     mutual: bool = False,
 ) -> SimilarityGraph:
-    """The similarity graph of feature vectors (one row per image) by ``method`` (correlation, lasso, knn)."""
+    """The similarity graph of feature vectors, one node per image.
+
+    Parameters
+    ----------
+    features : ndarray of shape (N, D)
+        One feature vector per image (:func:`mnistlab.analysis.features`).
+    method : {"correlation", "lasso", "knn"}
+        ``correlation``: Pearson correlation, each image joined to its ``k`` most correlated (or to every
+        image above ``threshold``); ``lasso``: each image's z-scored vector regressed on all the others with
+        an L1 penalty ``alpha``, non-zero coefficients are edges; ``knn``: each image's ``k`` nearest in
+        Euclidean distance.
+    k : int
+        Neighbours per image (correlation and knn).
+    threshold : float, optional
+        Correlation above which two images are joined, instead of ``k``.
+    alpha : float
+        The lasso's L1 penalty (0.05, fixed in advance on synthetic data).
+    rule : {"or", "and"}
+        A lasso edge when either (or both) images select each other.
+    mutual : bool
+        kNN: keep only pairs that are each other's neighbours.
+
+    Returns
+    -------
+    SimilarityGraph
+        ``n`` nodes, ``edges`` (E, 2) without repeats, the ``method``, and the in-degree of a kNN graph.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> points = np.vstack([rng.normal(0, 0.1, (5, 3)), rng.normal(5, 0.1, (5, 3))])
+    >>> graph = similarity_graph(points, "knn", k=2)
+    >>> graph.n, bool(((graph.edges < 5).sum(1) != 1).all())  # no edge between the two clusters
+    (10, True)
+    """
     features = np.asarray(features, np.float64)
     if features.ndim != 2 or len(features) < 3:
         raise ParameterError(f"features must be (N, D) with N >= 3, got shape {features.shape}")

@@ -136,11 +136,28 @@ def index_class_names(labels: np.ndarray | None, source: str, line_offset: int =
 class Dataset:
     """One split of an MNIST-shaped data set.
 
-    ``images`` is uint8 of shape (N, 28, 28), ``labels`` int64 of shape (N,) (``None`` for an unlabelled test
-    file such as Kaggle's ``test.csv``), ``classes`` the class names indexed by label, ``kind`` ``"digits"``,
-    ``"objects"`` or ``None`` (unknown), which decides the training recipe (flips for objects only);
-    ``originals`` (image folders only) each file's own ``width``, ``height`` and ``colour`` before it was made
-    28x28 grayscale.
+    Checked when made: the shapes agree, pixels are uint8 on the 0..255 scale, every label names a class, class
+    names differ and hold no control characters.
+
+    Parameters
+    ----------
+    images : ndarray of shape (N, 28, 28), uint8
+        The pixels, 0 = paper, 255 = ink (MNIST's convention).
+    labels : ndarray of shape (N,), int64, or None
+        Class indices; ``None`` for an unlabelled test file such as Kaggle's ``test.csv``.
+    classes : list of str
+        The class names, indexed by label.
+    name : str
+        The data set's name (runs and reports show it).
+    split : str
+        ``"train"``, ``"test"`` or another split name.
+    source : str
+        Where the data came from (a registry name or a path).
+    kind : {"digits", "objects"} or None
+        What the classes are, which decides the training recipe (flips for objects only); ``None``: unknown.
+    originals : dict, optional
+        Image folders only: each file's own ``width``, ``height`` and ``colour`` before it became 28x28
+        grayscale.
 
     Examples
     --------
@@ -239,6 +256,20 @@ class Dataset:
 
 def train_val_split(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Stratified split of a labelled data set into training and validation parts.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A labelled split.
+    val_fraction : float
+        The share held out for validation, strictly between 0 and 1.
+    seed : int
+        Seed of the split: the same seed gives the same parts.
+
+    Returns
+    -------
+    tuple of (Dataset, Dataset)
+        The training part and the validation part, each with its split name.
 
     Examples
     --------

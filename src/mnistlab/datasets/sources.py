@@ -441,8 +441,28 @@ def user_datasets() -> dict[str, dict]:
 def register(
     name: str, train: str | Path, test: str | Path | None = None, classes=None, kind: str | None = None
 ) -> dict:
-    """Name your own data once (``$MNISTLAB_HOME/datasets.toml``), then use the name everywhere a registered
-    data set is accepted. The content sha256 of each file is recorded and checked whenever it is read.
+    """Name your own data once, then use the name everywhere a registered data set is accepted.
+
+    The entry goes into ``$MNISTLAB_HOME/datasets.toml``; the content sha256 of each file is recorded and
+    checked whenever it is read, so a file changed since is refused.
+
+    Parameters
+    ----------
+    name : str
+        The new name (not one of the registered data sets).
+    train : str or Path
+        The training data: a Kaggle-layout CSV, an image folder, an IDX images file or an ``.npz``.
+    test : str or Path, optional
+        The test data, in any of those forms.
+    classes : sequence of str, optional
+        Class names in label order, for files that carry only indices.
+    kind : {"digits", "objects"}, optional
+        What the classes are (flips are refused on digits).
+
+    Returns
+    -------
+    dict
+        The entry written: files with their sha256, classes, kind.
 
     Examples
     --------

@@ -221,6 +221,11 @@ def predict_submission(
     -------
     tuple of (Path, int)
         The file written and the number of rows.
+
+    Examples
+    --------
+    >>> predict_submission("runs/softmax-kaggle", "kaggle/test.csv", "submission.csv")  # doctest: +SKIP
+    (PosixPath('submission.csv'), 28000)
     """
     if Path(submission).exists() and not overwrite:  # before the work, not after it
         write_submission(submission, np.zeros(0), overwrite)

@@ -56,8 +56,22 @@ def _report_of(run: runs.Run, out: str | Path | None) -> Path:
 
 
 def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool = False) -> Path:
-    """One page comparing runs (run folders, or folders holding runs): a sortable table per data set, learning
-    curves overlaid, per-class recall side by side; each run links to its own report, written beside it.
+    """One page comparing runs: a sortable table per data set, learning curves overlaid, per-class recall side
+    by side; each run links to its own report, written beside it.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Run folders, or folders holding runs (searched below).
+    out : str or Path
+        The page to write.
+    trust : bool
+        As for :func:`mnistlab.runs.load`.
+
+    Returns
+    -------
+    Path
+        The page written.
 
     Examples
     --------
