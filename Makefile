@@ -46,7 +46,7 @@ test: $(STAMP)
 	MNISTLAB_TUTORIAL_SIZE=small NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site-small
 	$(MAKE) --no-print-directory wheel-check
 
-# The documentation site (offline: open site/index.html); the tutorials run at full size (~N minutes).
+# The documentation site (offline: open site/index.html); the tutorials run at full size (~14 minutes on 2 cores).
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 

@@ -194,3 +194,29 @@ def test_results_page_renders_tables_from_made_up_results(tmp_path):
 def test_machine_kind_from_flags(flags, kind):
     assert results_page.machine_kind({"simd": flags, "cpu_count": 2}) == f"2-core {kind}"
     assert results_page.machine_kind({}) == "not recorded"
+
+
+def _python_block(text: str, heading: str) -> str:
+    after = text.split(heading, 1)[1]
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("page", "heading"),
+    [("README.md", "## Python in ten lines"), ("docs/getting-started.md", "## First steps in Python")],
+)
+def test_python_quickstart_runs_as_written(page, heading, real_data, tmp_path, monkeypatch):
+    """The ten lines a newcomer copies first: they run on the real MNIST and give a good model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    real_data("mnist", "train")  # fetched and cached once (the mark)
+    monkeypatch.chdir(tmp_path)
+    code = _python_block((ROOT / page).read_text(), heading)
+    assert len(code.strip().splitlines()) <= 10
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["ev"].accuracy > 0.98
+    sets = scope["clf"].predict_set(scope["test"].images[:100], alpha=0.1)
+    assert sets.shape == (100, 10) and sets.any(axis=1).mean() > 0.5

@@ -125,6 +125,9 @@ def test_displays_hold_values_and_draw(tmp_path, blobs):
     losses = displays["losses"]
     assert len(losses.indices) == 8 and all(proba[i].argmax() != y[i] for i in losses.indices)
     assert displays["confused"].pairs[0][2] == ev.confusion[~np.eye(3, dtype=bool)].max()
+    one_epoch = viz.LearningCurveDisplay.from_history(history[:1]).plot()
+    for panel in one_epoch.axes_[0]:  # one tick at epoch 1, not fractions of an epoch around it
+        assert list(panel.get_xticks()) == [1]
 
 
 def test_displays_draw_into_a_given_axes_without_global_side_effects(blobs):

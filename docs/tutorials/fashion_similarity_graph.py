@@ -34,6 +34,8 @@ EPOCHS = None if SIZE == "full" else 1  # None: the recipe's 12 (clothes)
 COMPARE = 2000 if SIZE == "full" else 300  # test images for the claim-3 measurement
 
 # %%
+# %matplotlib inline
+# (figures are matplotlib Figure objects: a cell that ends with one shows it)
 import numpy as np
 from IPython.display import Markdown
 
@@ -44,7 +46,7 @@ train = datasets.load("fashion-mnist-kaggle", "train")
 test = datasets.load("fashion-mnist-kaggle", "test")
 if LIMIT:
     train = train.subset(slice(0, LIMIT))
-settings = {} if EPOCHS is None else {"epochs": EPOCHS}
+settings = {"validation_split": 0.1} | ({} if EPOCHS is None else {"epochs": EPOCHS})
 clf = models.create("cnn", train, seed=0, **settings)  # the clothes recipe: 12 epochs, flips
 clf.fit(train.images, train.labels)
 viz.LearningCurveDisplay.from_history(clf.history_, title="cnn, Fashion-MNIST").plot().figure_

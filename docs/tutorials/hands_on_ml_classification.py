@@ -33,6 +33,8 @@ MULTICLASS_LIMIT = 20000 if SIZE == "full" else 3000  # training images for the 
 TEST_LIMIT = 2000 if SIZE == "full" else 300  # test images for the k-NN studies (k-NN predicts slowly)
 
 # %%
+# %matplotlib inline
+# (figures are matplotlib Figure objects: a cell that ends with one shows it)
 import numpy as np
 from IPython.display import Markdown
 

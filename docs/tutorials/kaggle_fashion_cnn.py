@@ -30,6 +30,8 @@ LIMIT = None if SIZE == "full" else 3000  # training images (None: all 60000)
 EPOCHS = None if SIZE == "full" else 1  # None: the recipe's 4
 
 # %%
+# %matplotlib inline
+# (figures are matplotlib Figure objects: a cell that ends with one shows it)
 import tempfile
 from pathlib import Path
 
@@ -75,7 +77,7 @@ viz.SampleGridDisplay.from_dataset(back, per_class=4).plot().figure_
 # ## The network, trained
 
 # %%
-settings = {} if EPOCHS is None else {"epochs": EPOCHS}
+settings = {"validation_split": 0.1} | ({} if EPOCHS is None else {"epochs": EPOCHS})
 clf = models.create("cnn-kaggle", train, seed=0, **settings)
 clf.fit(train.images, train.labels)
 viz.LearningCurveDisplay.from_history(clf.history_, title="cnn-kaggle, Fashion-MNIST").plot().figure_

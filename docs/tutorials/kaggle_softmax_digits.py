@@ -29,6 +29,8 @@ ROWS = 42000 if SIZE == "full" else 3000  # rows of train.csv, as Kaggle's
 EPOCHS = None if SIZE == "full" else 10  # None: the recipe's 50
 
 # %%
+# %matplotlib inline
+# (figures are matplotlib Figure objects: a cell that ends with one shows it)
 import tempfile
 from pathlib import Path
 

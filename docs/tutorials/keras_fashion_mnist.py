@@ -31,6 +31,8 @@ LIMIT = None if SIZE == "full" else 3000  # training images (None: all 60000)
 EPOCHS = None if SIZE == "full" else 1  # None: the recipe's own
 
 # %%
+# %matplotlib inline
+# (figures are matplotlib Figure objects: a cell that ends with one shows it)
 from IPython.display import Markdown
 
 from mnistlab import datasets, models, viz
@@ -58,7 +60,7 @@ viz.SampleGridDisplay.from_dataset(train, n=25).plot().figure_
 # 1e-3, batch 32, no schedule) are one `create` away; both are trained below, with the same seed.
 
 # %%
-settings = {} if EPOCHS is None else {"epochs": EPOCHS}
+settings = {"validation_split": 0.1} | ({} if EPOCHS is None else {"epochs": EPOCHS})
 recipe = models.create("mlp", train, seed=0, **settings)
 tutorial = models.create("mlp", train, seed=0, lr=1e-3, batch_size=32, schedule="none", **settings)
 recipe.fit(train.images, train.labels)

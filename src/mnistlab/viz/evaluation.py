@@ -257,6 +257,8 @@ class LearningCurveDisplay(Display):
                 )
             panel.set_xlabel("epoch")
             panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if len(set(epochs)) == 1:  # a one-epoch run: one tick, not fractions of an epoch around it
+                panel.set_xticks(epochs)
             panel.set_ylabel(key)
             panel.legend(frameon=False)
         area.suptitle(self.title)
