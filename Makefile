@@ -39,8 +39,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed: the browser tests (report, web app) will be skipped"
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs/tutorials docs/hooks
+	$(BIN)/ruff format --check src tests benchmarks docs/tutorials docs/hooks
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 	MNISTLAB_TUTORIAL_SIZE=small NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site-small
@@ -56,12 +56,12 @@ wheel-check: $(STAMP)
 	PYTHON=$(PYTHON) .ci/wheel_check.sh
 
 test-fast: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs/tutorials docs/hooks
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not realdata and not browser and not slow"
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks docs/tutorials docs/hooks
+	$(BIN)/ruff check --fix src tests benchmarks docs/tutorials docs/hooks
 
 clean:
 	rm -rf $(VENV) .venv-keras reports runs build site .cache src/mnistlab/datasets/*.so

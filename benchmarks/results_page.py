@@ -104,14 +104,14 @@ def _machine(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_results(folder: Path = RESULTS) -> list[tuple[str, dict[str, Any]]]:
-    """Every results file, newest first, as (stem, content)."""
+    """Every results file, newest (by its recorded date) first, as (stem, content)."""
     found = []
-    for path in sorted(folder.glob("*.json"), reverse=True):
+    for path in sorted(folder.glob("*.json")):
         try:
             found.append((path.stem, json.loads(path.read_text())))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    return found
+    return sorted(found, key=lambda item: str(item[1].get("date", "")), reverse=True)
 
 
 def render_page(folder: Path = RESULTS) -> str:
@@ -119,7 +119,8 @@ def render_page(folder: Path = RESULTS) -> str:
     results = load_results(folder)
     index = []
     for stem, data in results:
-        names = data.get("benchmarks") or [k for k in data if k not in META]
+        # files of the suite list their benchmarks; the one-off scripts' files are named after what they measure
+        names = data.get("benchmarks") or [stem.split("-20")[0] if not stem[0].isdigit() else "suite"]
         kind = data.get("machine_kind") or machine_kind(_machine(data))
         index.append(
             [f"[{stem}](#{stem})", data.get("date", ""), data.get("size", ""), ", ".join(names), kind]

@@ -19,6 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "docs" / "hooks"))
+import docstring_roles  # noqa: E402
 import results_page  # noqa: E402
 
 # The functions a newcomer meets first: each documents every parameter, what it returns, and an example.
@@ -220,3 +222,8 @@ def test_python_quickstart_runs_as_written(page, heading, real_data, tmp_path, m
     assert scope["ev"].accuracy > 0.98
     sets = scope["clf"].predict_set(scope["test"].images[:100], alpha=0.1)
     assert sets.shape == (100, 10) and sets.any(axis=1).mean() > 0.5
+
+
+def test_sphinx_roles_of_docstrings_render_as_plain_code():
+    html = "see :func:<code>load</code>, :class:<code>~mnistlab.datasets.Dataset</code> and :mod:<code>x.y</code>"
+    assert docstring_roles.plain(html) == "see <code>load</code>, <code>Dataset</code> and <code>x.y</code>"

@@ -36,7 +36,6 @@ COMPARE = 2000 if SIZE == "full" else 300  # test images for the claim-3 measure
 # %%
 # %matplotlib inline
 # (figures are matplotlib Figure objects: a cell that ends with one shows it)
-import numpy as np
 from IPython.display import Markdown
 
 from mnistlab import analysis, datasets, models, viz
