@@ -38,18 +38,17 @@ FRONT_DOOR = [
     "mnistlab.models.torch_classifier.TorchClassifier.predict_set",
     "mnistlab.runs.store.load",
     "mnistlab.evaluation.evaluate_estimator",
-    "mnistlab.workflows.train_model",
-    "mnistlab.workflows.evaluate_run",
-    "mnistlab.workflows.report_run",
-    "mnistlab.workflows.health",
     "mnistlab.serve.predict_images",
     "mnistlab.serve.predict_submission",
     "mnistlab.datasets.register",
     "mnistlab.datasets.Dataset",
     "mnistlab.datasets.train_val_split",
-    "mnistlab.workflows.leaderboard",
     "mnistlab.analysis.features",
     "mnistlab.analysis.similarity_graph",
+    "mnistlab.viz.ConfusionDisplay",
+    "mnistlab.viz.PredictionGridDisplay",
+    # every workflow: what each command of the command line does
+    *(f"mnistlab.workflows.{name}" for name in importlib.import_module("mnistlab.workflows").__all__),
 ]
 
 

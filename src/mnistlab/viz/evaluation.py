@@ -33,7 +33,25 @@ CONFUSION_KINDS = {
 
 class ConfusionDisplay(Display):
     """The confusion matrix as ``counts``, ``normalised`` (rows sum to 1) or ``errors`` (normalised, diagonal
-    zeroed: where each class's errors go, the Hands-On ML error analysis)."""
+    zeroed: where each class's errors go, the Hands-On ML error analysis).
+
+    Parameters
+    ----------
+    confusion : ndarray of shape (n_classes, n_classes)
+        Counts, rows the true classes (scikit-learn's convention).
+    classes : sequence of str
+        The class names.
+    kind : {"counts", "normalised", "errors"}
+        What the cells show.
+
+    Examples
+    --------
+    >>> display = ConfusionDisplay.from_predictions([0, 0, 1, 1], [0, 1, 1, 1], ["cat", "dog"], "errors")
+    >>> display.values.tolist()
+    [[0.0, 0.5], [0.0, 0.0]]
+    >>> display.plot().figure_ is not None
+    True
+    """
 
     def __init__(self, confusion: np.ndarray, classes: Sequence[str], kind: str = "counts") -> None:
         if kind not in CONFUSION_KINDS:
@@ -42,12 +60,14 @@ class ConfusionDisplay(Display):
 
     @classmethod
     def from_evaluation(cls, evaluation: Evaluation, kind: str = "counts") -> ConfusionDisplay:
+        """The confusion matrix of an :class:`~mnistlab.evaluation.Evaluation`."""
         return cls(evaluation.confusion, evaluation.classes, kind)
 
     @classmethod
     def from_predictions(
         cls, y_true, y_pred, classes: Sequence[str], kind: str = "counts"
     ) -> ConfusionDisplay:
+        """The confusion matrix of true and predicted class indices (true first, as scikit-learn)."""
         return cls.from_evaluation(Evaluation(list(classes), np.asarray(y_true), np.asarray(y_pred)), kind)
 
     @property
@@ -104,7 +124,31 @@ class _ChosenPredictions(Display):
 
 class PredictionGridDisplay(_ChosenPredictions):
     """The Keras tutorial's panels: each image captioned "predicted NN% (true)" (blue when right, red when
-    wrong) beside the bars of its class probabilities (predicted bar red, true bar blue)."""
+    wrong) beside the bars of its class probabilities (predicted bar red, true bar blue).
+
+    Parameters
+    ----------
+    images : ndarray of shape (N, 28, 28)
+        The images the probabilities are of.
+    y_true : ndarray of shape (N,)
+        True class indices.
+    proba : ndarray of shape (N, n_classes)
+        Predicted probabilities.
+    classes : sequence of str
+        The class names.
+    indices : sequence of int
+        Which images to draw.
+    cols : int
+        Panels per row.
+
+    Examples
+    --------
+    >>> images = np.zeros((2, 28, 28), np.uint8)
+    >>> proba = np.array([[0.9, 0.1], [0.3, 0.7]])
+    >>> display = PredictionGridDisplay.from_predictions(images, np.array([0, 0]), proba, ["a", "b"]).plot()
+    >>> [ax.get_xlabel() for ax in display.figure_.axes if ax.get_xlabel()]
+    ['a 90% (a)', 'b 70% (a)']
+    """
 
     def __init__(
         self, images, y_true, proba, classes: Sequence[str], indices: Sequence[int], cols: int = 3
@@ -115,10 +159,12 @@ class PredictionGridDisplay(_ChosenPredictions):
     def from_predictions(
         cls, images, y_true, proba, classes: Sequence[str], n: int = 15
     ) -> PredictionGridDisplay:
+        """The first ``n`` images."""
         return cls(images, y_true, proba, classes, range(min(n, len(images))))
 
     @classmethod
     def from_evaluation(cls, evaluation: Evaluation, images, n: int = 15) -> PredictionGridDisplay:
+        """The first ``n`` images of an evaluation with probabilities (the images it was computed on)."""
         if evaluation.proba is None:
             raise ParameterError("the prediction panels need class probabilities; this model gives none")
         return cls.from_predictions(images, evaluation.y_true, evaluation.proba, evaluation.classes, n)

@@ -7,9 +7,19 @@ from mnistlab.models.precision import bf16_supported, choose, cpu_facts, machine
 
 
 def doctor(measure: bool = False) -> dict:
-    """The CPU, its relevant flags, torch, threads, and the precision, memory layout and threads chosen for
-    training each convolutional network (read from ``$MNISTLAB_HOME/machine.json``, or measured now; ``measure``
-    times every network afresh, replacing what was stored).
+    """This machine, and how each convolutional network is trained on it.
+
+    Parameters
+    ----------
+    measure : bool
+        Time every network afresh (fp32/bf16 x contiguous/channels-last x thread counts), replacing what
+        ``$MNISTLAB_HOME/machine.json`` stored.
+
+    Returns
+    -------
+    dict
+        The CPU, its bf16-relevant flags, torch, threads, and per network the precision, memory layout and
+        threads chosen (with the timings behind the choice).
 
     Examples
     --------

@@ -192,7 +192,24 @@ def cross_validate(
 ) -> dict:
     """Stratified k-fold accuracy of a registered model on a data set's training split.
 
-    Folds run ``jobs`` at once, or on the Dask cluster at address ``cluster`` (``mnistlab.parallel``).
+    Parameters
+    ----------
+    data : str or Path
+        A registered data set or a file or folder.
+    model : str
+        A registered model.
+    folds : int
+        Folds (at least 2, and no more than the smallest class has images).
+    limit : int, optional
+        Keep the first N training images.
+    params : dict, optional
+        Model parameters over its recipe.
+    verbose : int
+        Print each fold's progress when 1.
+    classes : list of str, optional
+        Class names, for files that carry only label indices.
+    jobs, cluster
+        Folds run ``jobs`` at once, or on the Dask cluster at address ``cluster`` (``mnistlab.parallel``).
 
     Returns
     -------

@@ -37,9 +37,15 @@ def graph(
     method : {"knn", "correlation", "lasso"}
         How edges are chosen (``analysis.similarity_graph``).
     n : int or "all"
-        Test images in the graph. ``k``: neighbours per image for ``knn``.
+        Test images in the graph.
+    k : int
+        Neighbours per image (``knn``, ``correlation``).
     out : str or Path, optional
         Folder for the figure, the most central images, ``..._nodes.csv`` and ``....json``.
+    seed : int
+        Seed of the stratified sample.
+    trust : bool
+        As for :func:`mnistlab.runs.load`.
 
     Returns
     -------
@@ -88,8 +94,25 @@ def _graph_of(run: runs.Run, test: datasets.Dataset, layer, method, n, k, out, s
 def graph_panel(
     path: str | Path, n: int = 100, out: str | Path = "reports/graph", seed: int = 0, trust: bool = False
 ) -> Path:
-    """One figure per feature source x method for ``n`` test images (the tutorial's comparison), and one panel
-    figure with all of them side by side; returns the panel's path.
+    """One figure per feature source x graph method for ``n`` test images, and a panel of them all.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder.
+    n : int
+        Test images (stratified), the tutorial's 100.
+    out : str or Path
+        Folder for the figures.
+    seed : int
+        Seed of the sample.
+    trust : bool
+        As for :func:`mnistlab.runs.load`.
+
+    Returns
+    -------
+    Path
+        The panel figure.
 
     Examples
     --------
@@ -118,8 +141,27 @@ def feature_map(
     seed: int = 0,
     trust: bool = False,
 ) -> Path:
-    """A 2-D map (PCA or t-SNE) of ``n`` test images' features in a layer, coloured by class, mistakes marked;
-    returns the figure's path.
+    """A 2-D map of test images' features in a layer, coloured by class, mistakes marked.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder.
+    layer : str, optional
+        A feature source (:func:`mnistlab.analysis.layers`); default the penultimate layer.
+    method : {"pca", "tsne"}
+        How the features become two dimensions.
+    n : int or "all"
+        Test images (stratified).
+    out : str or Path
+        Folder for the figure.
+    seed, trust
+        Seed of the sample and of t-SNE; as for :func:`mnistlab.runs.load`.
+
+    Returns
+    -------
+    Path
+        The figure.
 
     Examples
     --------
@@ -158,10 +200,34 @@ def graph_compare(
     images of the run's own training data. Nothing here is tuned on the test data. With ``out``:
     ``graph_compare.csv`` and ``graph_compare.md`` (the run's report shows the latter).
 
+    Parameters
+    ----------
+    path : str or Path
+        The run folder.
+    n : int or "all"
+        Test images (stratified).
+    k : int
+        Neighbours per image of the kNN and correlation graphs, and of deep k-NN.
+    methods : tuple of str
+        Graph methods (``correlation``, ``lasso``, ``knn``).
+    lasso_n : int
+        Test images for the lasso graph (one regression per image).
+    train_n : int
+        Training images for deep k-NN and the trust score.
+    out : str or Path, optional
+        Folder for the tables.
+    seed, trust
+        Seed of the samples; as for :func:`mnistlab.runs.load`.
+
     Returns
     -------
     list of dict
         One row per source x method, with a ``verdict``.
+
+    Examples
+    --------
+    >>> rows = graph_compare("runs/cnn-fashion", n=2000)  # doctest: +SKIP
+    >>> rows[0]["verdict"]  # doctest: +SKIP
     """
     from mnistlab import analysis
 

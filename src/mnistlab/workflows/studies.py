@@ -34,14 +34,24 @@ def detect(
 
     Parameters
     ----------
+    data : str or Path
+        A registered data set or a file or folder.
     positive : str
         The class to detect, by name.
     model_names : tuple of str
         Registered models to study.
+    folds : int
+        Cross-validation folds (the book's 3).
     target_precision : float, optional
         The first model's threshold for this precision is reported (and drawn).
     out : str or Path, optional
         Folder for the figures (precision/recall against threshold, PR and ROC curves) and ``detect.json``.
+    limit : int, optional
+        Keep the first N training images.
+    verbose : int
+        Print each fold's progress when 1.
+    classes : list of str, optional
+        Class names, for files that carry only label indices.
     jobs, cluster
         Folds run ``jobs`` at once, or on a Dask cluster (``mnistlab.parallel``).
 
@@ -108,9 +118,23 @@ def multilabel(
     test: str | None = None,
     test_fraction: float | None = None,
 ) -> dict:
-    """The Hands-On ML multilabel example: KNN on [class >= 7, class odd]; F1 per label, macro and weighted on
-    the test data (``test``, ``test_fraction`` and ``limit`` as in ``train_model``); ``multilabel.json`` in
-    ``out``.
+    """The Hands-On ML multilabel example: KNN on [class >= 7, class odd]; F1 per label, macro and weighted.
+
+    Parameters
+    ----------
+    data : str or Path
+        A registered data set or a file or folder, as for :func:`train_model`.
+    limit : int, optional
+        Keep the first N training and N // 6 test images.
+    out : str or Path, optional
+        Folder for ``multilabel.json``.
+    test, test_fraction
+        The test data, as for :func:`train_model`.
+
+    Returns
+    -------
+    dict
+        ``labels``, ``f1_per_label``, ``f1_macro``, ``f1_weighted`` on the test data.
 
     Examples
     --------
@@ -137,8 +161,25 @@ def denoise(
     test: str | None = None,
     test_fraction: float | None = None,
 ) -> dict:
-    """The Hands-On ML multi-output example: learn noisy -> clean with KNN; MSE and PSNR before and after, on
-    test images with uniform noise of amplitude ``noise``; the figure and ``denoise.json`` in ``out``.
+    """The Hands-On ML multi-output example: learn noisy -> clean with KNN; MSE and PSNR before and after.
+
+    Parameters
+    ----------
+    data : str or Path
+        A registered data set or a file or folder, as for :func:`train_model`.
+    limit : int, optional
+        Keep the first N training and N // 6 test images.
+    noise : int
+        Amplitude of the uniform noise added to every pixel (the book's 100).
+    out : str or Path, optional
+        Folder for the before/after figure and ``denoise.json``.
+    test, test_fraction
+        The test data, as for :func:`train_model`.
+
+    Returns
+    -------
+    dict
+        ``mse_noisy``, ``mse_denoised``, ``psnr_noisy``, ``psnr_denoised`` on the test images.
 
     Examples
     --------

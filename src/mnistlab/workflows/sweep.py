@@ -91,15 +91,42 @@ def run_sweep(
     out: str | Path | None = None,
     max_trials: int = MAX_TRIALS,
 ) -> SweepResult:
-    """Train every unfinished trial (``jobs`` at once; on the Dask cluster at ``cluster`` when given) and write
-    the tables and the leaderboard page. A failing trial is recorded with its error and the others go on.
-    ``track="mlflow"`` also logs each trial to MLflow (a parent run for the sweep, a child run per trial).
-    ``on_trial(row)`` is called as each trial finishes (the command line prints it); ``out`` writes the sweep to
-    another folder than the file's ``out``; ``max_trials`` bounds the number of trials a sweep file may ask for.
+    """Train every unfinished trial of a sweep and write the tables and the leaderboard page.
 
-    One sweep at a time works in a folder (a second one is refused while the first runs). A trial whose worker
-    process dies (killed by the system, often for lack of memory) is recorded as failed and the others go on;
-    running the sweep again retries failed and unfinished trials."""
+    A failing trial is recorded with its error and the others go on. One sweep at a time works in a folder (a
+    second one is refused while the first runs). A trial whose worker process dies (killed by the system, often
+    for lack of memory) is recorded as failed; running the sweep again retries failed and unfinished trials.
+
+    Parameters
+    ----------
+    plan : SweepPlan, str or Path
+        A sweep file (TOML) or a plan read by :func:`read_sweep`.
+    jobs : int
+        Trials at once (joblib's loky processes; PyTorch threads are split so jobs x threads = cores).
+    cluster : str, optional
+        The address of a Dask scheduler to run the trials on (``tcp://host:8786``).
+    track : {"mlflow"}, optional
+        Also log each trial to MLflow: a parent run for the sweep, a child run per trial.
+    tracking_uri : str, optional
+        MLflow's store; default ``sqlite:///OUT/mlflow.db``.
+    cluster_timeout : float
+        Seconds to wait for the cluster to answer.
+    on_trial : callable, optional
+        Called with each trial's row as it finishes (the command line prints it).
+    out : str or Path, optional
+        Write the sweep to this folder instead of the file's ``out``.
+    max_trials : int
+        The most trials a sweep file may ask for.
+
+    Returns
+    -------
+    SweepResult
+        ``out``, the ``rows`` of every trial, the ``summary`` over seeds, and how many trials ``ran`` now.
+
+    Examples
+    --------
+    >>> result = run_sweep("examples/sweep.toml", jobs=2)  # doctest: +SKIP
+    """
     plan = plan if isinstance(plan, SweepPlan) else read_sweep(plan, max_trials)
     if out is not None:
         plan = dataclasses.replace(plan, out=Path(out))

@@ -92,8 +92,35 @@ class SweepPlan:
 
 
 def read_sweep(path: str | Path, max_trials: int = MAX_TRIALS) -> SweepPlan:
-    """Read and check a sweep file: every model and parameter name and value is checked before anything runs,
-    and the number of trials is counted before any grid is expanded (more than ``max_trials`` is refused)."""
+    """Read and check a sweep file.
+
+    Every model and parameter name and value is checked before anything runs, and the number of trials is
+    counted before any grid is expanded.
+
+    Parameters
+    ----------
+    path : str or Path
+        The sweep file (TOML, at most 1 MB).
+    max_trials : int
+        More trials than this are refused.
+
+    Returns
+    -------
+    SweepPlan
+        Its ``name``, ``out`` folder, ``trials`` (data set x model x parameters x seed), ``limit`` and
+        ``references``.
+
+    Raises
+    ------
+    ParameterError
+        Naming the file, the key and what was expected.
+
+    Examples
+    --------
+    >>> plan = read_sweep("examples/sweep.toml")  # doctest: +SKIP
+    >>> len(plan.trials)  # doctest: +SKIP
+    10
+    """
     path = Path(path)
     try:
         config = tomllib.loads(read_bounded(path, "a sweep file", MAX_TEXT_BYTES).decode("utf-8"))

@@ -166,7 +166,29 @@ def _split_note(estimator, parts: datasets.TrainTest) -> dict:
 
 
 def split_metrics(estimator, test: datasets.Dataset) -> dict:
-    """Accuracy and, where the model gives probabilities, the mean cross-entropy on a labelled split."""
+    """Accuracy and, where the model gives probabilities, the mean cross-entropy on a labelled split.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Its labels are the split's class indices.
+    test : Dataset
+        A labelled split.
+
+    Returns
+    -------
+    dict
+        ``test_accuracy``, and ``test_loss`` for a model with ``predict_proba``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyClassifier
+    >>> test = datasets.Dataset(np.zeros((4, 28, 28), np.uint8), np.array([0, 0, 0, 1]), ["a", "b"])
+    >>> model = DummyClassifier().fit(test.images.reshape(4, -1), test.labels)
+    >>> split_metrics(model, test)["test_accuracy"]
+    0.75
+    """
     evaluation = evaluate_estimator(estimator, test.images, test.labels, test.classes)
     metrics = {"test_accuracy": evaluation.accuracy}
     if evaluation.proba is not None:
