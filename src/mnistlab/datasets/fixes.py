@@ -79,8 +79,22 @@ def header(splits: dict[str, Dataset]) -> dict:
 
 
 def start_decisions(path: str | Path, splits: dict[str, Dataset]) -> None:
-    """Create the decisions file ``path`` for ``splits``, or check that an existing one is for exactly these
-    splits (a review resumed); a file for other data is refused, never overwritten."""
+    """Create a decisions file for ``splits``, or check that an existing one is for exactly these splits.
+
+    Its first line names the data set, its classes and each split's content hash and size, so decisions are
+    never applied to other data. A file for other data is refused, never overwritten.
+
+    Parameters
+    ----------
+    path : str or Path
+        The decisions file (JSON lines); a FIFO or a symbolic link is refused.
+    splits : dict of str to Dataset
+        The data under review.
+
+    Examples
+    --------
+    >>> start_decisions("mnist-review.jsonl", load_splits("mnist"))  # doctest: +SKIP
+    """
     path = Path(path)
     expected = header(splits)
     if path.exists():
@@ -92,9 +106,32 @@ def start_decisions(path: str | Path, splits: dict[str, Dataset]) -> None:
 def record_decision(
     path: str | Path, split: str, index: int, action: str, label: str | None = None, reason: str = ""
 ) -> Decision:
-    """Append one decision to the decisions file ``path`` (created by :func:`start_decisions`), written and
-    flushed to disk before this returns. Checked against the file's header: the split exists, ``index`` is inside
-    it, ``label`` is one of the classes."""
+    """Append one decision to a decisions file, written and flushed to disk before this returns.
+
+    Parameters
+    ----------
+    path : str or Path
+        The decisions file (created by :func:`start_decisions`).
+    split : str
+        The split the image is in (checked against the file's header).
+    index : int
+        The image's position in its split (checked to be inside it).
+    action : {"keep", "relabel", "drop"}
+        What to do with the image.
+    label : str, optional
+        The new class name, for ``relabel`` (one of the classes).
+    reason : str
+        Why, kept in the record.
+
+    Returns
+    -------
+    Decision
+        The decision as written.
+
+    Examples
+    --------
+    >>> record_decision("mnist-review.jsonl", "train", 59915, "relabel", label="7")  # doctest: +SKIP
+    """
     path = Path(path)
     if not path.exists():
         raise ParameterError(f"{path}: no decisions file; start_decisions(path, splits) creates it")
@@ -132,9 +169,28 @@ def read_decisions(
 
 
 def apply_fixes(splits: dict[str, Dataset], decisions: str | Path) -> tuple[dict[str, Dataset], dict]:
-    """Cleaned copies of ``splits`` (relabelled images get their new class, dropped ones are left out, order kept)
-    and the record of what changed: every decision with the old and new label, counts, and the content hash of
-    each split before and after. ``splits`` are not modified."""
+    """Cleaned copies of ``splits`` and the record of what changed; ``splits`` are not modified.
+
+    Parameters
+    ----------
+    splits : dict of str to Dataset
+        The data the decisions were made on (checked against the decisions file's header).
+    decisions : str or Path
+        The decisions file (:func:`start_decisions`, :func:`record_decision`); the last decision about an
+        image wins.
+
+    Returns
+    -------
+    tuple of (dict of str to Dataset, dict)
+        The cleaned splits (relabelled images get their new class, dropped ones are left out, order kept), and
+        the record: every decision with the old and new label, counts, and each split's content hash and size
+        before and after.
+
+    Examples
+    --------
+    >>> splits = load_splits("mnist")  # doctest: +SKIP
+    >>> fixed, record = apply_fixes(splits, "mnist-review.jsonl")  # doctest: +SKIP
+    """
     decided, superseded = read_decisions(decisions, splits)
     classes = next(iter(splits.values())).classes
     fixed: dict[str, Dataset] = {}
@@ -183,9 +239,25 @@ def apply_fixes(splits: dict[str, Dataset], decisions: str | Path) -> tuple[dict
 def write_fixed(
     data: str | Path, decisions: str | Path, out: str | Path, fmt: str, overwrite: bool = False
 ) -> tuple[list[Path], dict]:
-    """Load every split of ``data`` (a registered name or files), apply the decisions and write the cleaned copy
-    under ``out`` in export format ``fmt``, with ``fixes.json`` beside it. Returns the written paths and the
-    record.
+    """Apply a review's decisions to every split of a data set and write the cleaned copy.
+
+    Parameters
+    ----------
+    data : str or Path
+        A registered name, or files.
+    decisions : str or Path
+        The decisions file.
+    out : str or Path
+        The folder of the cleaned copy, with ``fixes.json`` beside it.
+    fmt : {"csv", "kaggle-csv", "idx", "png", "npz"}
+        The export format.
+    overwrite : bool
+        Replace files another export did not write.
+
+    Returns
+    -------
+    tuple of (list of Path, dict)
+        The paths written and the record (as :func:`apply_fixes`).
 
     Examples
     --------

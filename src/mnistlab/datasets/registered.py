@@ -19,7 +19,27 @@ Split = Literal["train", "test"]
 
 
 def fetch(name: str, home: Path | None = None) -> Path:
-    """Download (or find in the cache) every file of a registered data set; returns the cache folder."""
+    """Download (or find in the cache) every file of a registered data set.
+
+    Mirrors are tried in order; a download is renamed into place only after its checksum matched.
+
+    Parameters
+    ----------
+    name : str
+        A registered data set.
+    home : Path, optional
+        The cache folder; default :func:`~mnistlab.datasets.cache.data_home` (``$MNISTLAB_HOME``).
+
+    Returns
+    -------
+    Path
+        The data set's cache folder.
+
+    Examples
+    --------
+    >>> fetch("mnist")  # doctest: +SKIP
+    PosixPath('/root/.cache/mnistlab/mnist')
+    """
     return ensure_files(get_info(name), home)
 
 
@@ -55,6 +75,18 @@ def _read_split_file(folder: Path, info: DatasetInfo, file: str) -> np.ndarray:
 
 def verify(name: str, home: Path | None = None) -> dict[str, FileStatus]:
     """Re-hash every cached file of a registered data set against its checksum (``mnistlab data verify``).
+
+    Parameters
+    ----------
+    name : str
+        A registered data set.
+    home : Path, optional
+        The cache folder; default :func:`~mnistlab.datasets.cache.data_home` (``$MNISTLAB_HOME``).
+
+    Returns
+    -------
+    dict of str to FileStatus
+        Per file: whether it is present and verified, its size and sha256.
 
     Examples
     --------

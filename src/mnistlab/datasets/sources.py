@@ -149,6 +149,18 @@ def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Data
 def load_splits(spec: str | Path, classes=None) -> dict[str, Dataset]:
     """Every split of a registered data set, or the one data set a file or folder holds (under its split name).
 
+    Parameters
+    ----------
+    spec : str or Path
+        A registered name, a name given with :func:`register`, or a file or folder.
+    classes : sequence of str, optional
+        New class names, in label order.
+
+    Returns
+    -------
+    dict of str to Dataset
+        ``{"train": ..., "test": ...}`` for registered data.
+
     Examples
     --------
     >>> list(load_splits("mnist"))  # doctest: +SKIP
