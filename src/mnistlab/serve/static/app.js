@@ -13,6 +13,7 @@ let drawing = false;
 let drawn = false;
 let inFlight = false;
 let pending = null;
+let encoding = 0; // pad images being turned into PNG, not yet sent
 let generation = 0; // a cleared pad ignores answers to requests sent before
 
 function clearPad() {
@@ -69,8 +70,15 @@ pad.addEventListener("pointerup", endStroke);
 pad.addEventListener("pointercancel", endStroke);
 
 function predictPad() {
-  if (drawn) pad.toBlob((blob) => send(blob, "image/png"), "image/png");
+  if (!drawn) return;
+  encoding += 1;
+  busy();
+  pad.toBlob((blob) => { encoding -= 1; send(blob, "image/png"); }, "image/png");
 }
+
+// aria-busy on the results: "true" from a drawing's first request until the answer to its last one is shown
+// (screen readers wait; so can a test).
+function busy() { results.setAttribute("aria-busy", String(inFlight || pending !== null || encoding > 0)); }
 
 document.getElementById("clear").addEventListener("click", clearPad);
 
@@ -89,8 +97,9 @@ document.getElementById("upload").addEventListener("change", async (event) => {
 });
 
 async function send(body, type) {
-  if (inFlight) { pending = [body, type]; return; }
+  if (inFlight) { pending = [body, type]; busy(); return; }
   inFlight = true;
+  busy();
   const sentIn = generation;
   try {
     const response = await fetch(`/predict?top=${TOP}&image=true&explain=true`, { method: "POST", headers: { "content-type": type }, body });
@@ -101,7 +110,7 @@ async function send(body, type) {
     if (sentIn === generation) status.textContent = error.message;
   } finally {
     inFlight = false;
-    if (pending) { const [b, t] = pending; pending = null; send(b, t); }
+    if (pending) { const [b, t] = pending; pending = null; send(b, t); } else busy();
   }
 }
 
