@@ -109,7 +109,24 @@ def read_metrics(path: str | Path) -> dict:
 
 
 def list_runs(root: str | Path) -> list[dict]:
-    """One summary row per run folder under ``root``: path, data set, model, test accuracy."""
+    """One summary row per run folder under ``root`` (what ``mnistlab runs`` prints).
+
+    Parameters
+    ----------
+    root : str or Path
+        A folder holding run folders (searched below), or a run folder.
+
+    Returns
+    -------
+    list of dict
+        Per run: ``path``, ``data``, ``model``, ``test_accuracy`` (None when not measured). Folders that are not
+        runs, or whose files are damaged, are left out.
+
+    Examples
+    --------
+    >>> list_runs("runs")  # doctest: +SKIP
+    [{'path': 'runs/cnn-mnist', 'data': 'mnist', 'model': 'cnn-fast', 'test_accuracy': 0.9912}]
+    """
     rows = []
     for config_path in sorted(Path(root).glob("**/" + CONFIG)):
         try:

@@ -203,7 +203,25 @@ def load(path: str | Path, trust: bool = False) -> BaseEstimator:
 
 
 def load_run(path: str | Path, trust: bool = False) -> Run:
-    """Load a run folder: estimator, config, history and metrics (``trust`` as in :func:`load`)."""
+    """Load a run folder: its estimator and everything it recorded.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder.
+    trust : bool
+        As for :func:`load`.
+
+    Returns
+    -------
+    Run
+        ``path``, ``estimator``, ``config``, ``history`` and ``metrics``, each file checked field by field.
+
+    Examples
+    --------
+    >>> run = load_run("runs/cnn-mnist")  # doctest: +SKIP
+    >>> run.config["model"], run.metrics["test_accuracy"]  # doctest: +SKIP
+    """
     path = Path(path)
     config = read_config(path)
     estimator = _load_torch(path, config) if config["kind"] == "torch" else _load_sklearn(path, config, trust)

@@ -33,8 +33,25 @@ def _require_onnxruntime():
 
 
 def export_onnx(run_path: str | Path) -> Path:
-    """Write ``model.onnx`` (float pixels (N, 1, 28, 28) on the 0..255 scale -> logits over the run's fitted
-    temperature, whose softmax is ``predict_proba``) into a PyTorch run folder."""
+    """Write ``model.onnx`` into a PyTorch run folder, signed by this machine (``model.onnx.sig``).
+
+    The graph takes float pixels (N, 1, 28, 28) on the 0..255 scale and gives the logits over the run's fitted
+    temperature, whose softmax is ``predict_proba``; test-time flips are inside it.
+
+    Parameters
+    ----------
+    run_path : str or Path
+        A PyTorch run folder.
+
+    Returns
+    -------
+    Path
+        ``model.onnx``.
+
+    Examples
+    --------
+    >>> export_onnx("runs/cnn-mnist")  # doctest: +SKIP
+    PosixPath('runs/cnn-mnist/model.onnx')"""
     run_path = Path(run_path)
     estimator = runs.load(run_path)
     if not isinstance(estimator, TorchClassifier):
@@ -164,8 +181,28 @@ def exported_here(run_path: Path) -> bool:
 
 
 def load_onnx(run_path: str | Path, threads: int | None = None) -> OnnxClassifier:
-    """The ONNX Runtime classifier of a run, exporting ``model.onnx`` afresh unless this machine exported it from
-    the run's current weights (:func:`exported_here`)."""
+    """The ONNX Runtime classifier of a run.
+
+    ``model.onnx`` is exported afresh unless this machine exported it from the run's current weights
+    (:func:`exported_here`): a graph from elsewhere never runs.
+
+    Parameters
+    ----------
+    run_path : str or Path
+        A PyTorch run folder.
+    threads : int, optional
+        ONNX Runtime's intra-op threads; default its own choice.
+
+    Returns
+    -------
+    OnnxClassifier
+        ``predict`` / ``predict_proba`` with the run's ``classes_``.
+
+    Examples
+    --------
+    >>> clf = load_onnx("runs/cnn-mnist")  # doctest: +SKIP
+    >>> clf.predict(images)  # doctest: +SKIP
+    """
     run_path = Path(run_path)
     onnx_path = run_path / ONNX_FILE
     if not (run_path / runs.WEIGHTS).is_file():
