@@ -52,7 +52,7 @@ viz.SampleGridDisplay.from_dataset(train, n=25).plot().figure_
 # ## A "5 against the rest" detector
 #
 # `detector_study` cross-validates each model as a detector of one class on the same 3 folds (the book's
-# `cross_val_score` and `cross_val_predict` with `StratifiedKFold`-free `cv=3`). `sgd` is the book's
+# `cross_val_score` and `cross_val_predict` with `cv=3`: stratified, unshuffled folds). `sgd` is the book's
 # `SGDClassifier(random_state=42)` on raw pixels; `dummy-negative` never says 5; `random-forest` is the book's
 # comparison.
 
@@ -112,6 +112,8 @@ print(f"multiclass SGD on {len(part)} images: test accuracy {ev.accuracy:.4f}")
 viz.ConfusionDisplay.from_evaluation(ev, kind="errors").plot().figure_
 
 # %% [markdown]
+# (scikit-learn may warn that SGD stopped at its iteration limit before converging: the book's settings, kept.)
+#
 # The brightest cells are the errors to work on: which digits are taken for 8s, and 3s and 5s for each other.
 # `MostConfusedDisplay` shows examples of the most confused pairs:
 
