@@ -21,6 +21,21 @@ MARKER = "<!-- results -->"
 META = ("date", "size", "benchmarks", "machine", "versions", "machine_kind")
 
 
+def avx512_kind(flags: set[str]) -> str | None:
+    """How an AVX-512 CPU runs bf16, from its flags (the project's machine kinds); None below AVX-512.
+
+    >>> avx512_kind({"avx512f", "avx512_bf16"})
+    'AVX-512 with native bf16'
+    """
+    if "amx_bf16" in flags:
+        return "AVX-512 with native bf16 and AMX"
+    if "avx512_bf16" in flags:
+        return "AVX-512 with native bf16"
+    if "avx512f" in flags:
+        return "AVX-512 without native bf16"
+    return None
+
+
 def machine_kind(machine: dict[str, Any]) -> str:
     """Name the project's machine kind from the SIMD flags a results file recorded.
 
@@ -31,12 +46,12 @@ def machine_kind(machine: dict[str, Any]) -> str:
     """
     flags = set(machine.get("simd") or [])
     cores = f"{machine.get('cpu_count', '?')}-core "
-    if "amx_bf16" in flags:
-        return cores + "Intel Xeon, AVX-512 with native bf16 and AMX"
-    if "avx512_bf16" in flags:
-        return cores + "AMD EPYC, AVX-512 with native bf16"
-    if "avx512f" in flags:
-        return cores + "Intel Xeon, AVX-512 without native bf16"
+    kind = avx512_kind(flags)
+    if (
+        kind is not None
+    ):  # older files did not record the vendor: AMX is Intel's, native bf16 without it AMD's
+        vendor = "AMD EPYC" if kind == "AVX-512 with native bf16" else "Intel Xeon"
+        return cores + f"{vendor}, {kind}"
     if flags:
         return cores + "AVX2 only"
     if "bf16" in machine:  # older files recorded only PyTorch's bf16 flag, which is True on every AVX-512 CPU

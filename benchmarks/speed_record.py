@@ -48,6 +48,7 @@ from pathlib import Path
 import torch
 from common import THREADS
 from frontier import normalised, reference_run, tuned_choice
+from results_page import avx512_kind
 
 from mnistlab import datasets, models
 from mnistlab.models import precision
@@ -69,13 +70,7 @@ def machine_kind() -> str:
         pass
     flags = set(precision.cpu_facts()["flags"])
     name = {"AuthenticAMD": "AMD", "GenuineIntel": "Intel"}.get(vendor, vendor)
-    if "amx_bf16" in flags:
-        return f"{name}, AVX-512 with native bf16 and AMX"
-    if "avx512_bf16" in flags:
-        return f"{name}, AVX-512 with native bf16"
-    if "avx512f" in flags:
-        return f"{name}, AVX-512 without native bf16"
-    return f"{name}, {'AVX2' if 'avx2' in flags else 'no AVX2'}"
+    return f"{name}, {avx512_kind(flags) or ('AVX2' if 'avx2' in flags else 'no AVX2')}"
 
 
 def cnn_fast_run(seed: int, train, test, **params) -> dict:
