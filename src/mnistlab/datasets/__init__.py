@@ -24,6 +24,7 @@ from mnistlab.datasets.dataset import KINDS, Dataset, stratified_sample, train_v
 from mnistlab.datasets.files import export, from_csv, from_idx, from_image_folder, from_npz
 from mnistlab.datasets.fixes import apply_fixes, record_decision, start_decisions, write_fixed
 from mnistlab.datasets.images import read_image
+from mnistlab.datasets.ink import InkProfile, ink_profile, polarity_mismatch
 from mnistlab.datasets.registered import cache_source, cache_status, fetch, is_cached, verify
 from mnistlab.datasets.registry import DatasetInfo, available, get_info
 from mnistlab.datasets.sources import (
@@ -43,6 +44,7 @@ __all__ = [
     "DatasetInfo",
     "DatasetSummary",
     "FileStatus",
+    "InkProfile",
     "TrainTest",
     "apply_fixes",
     "available",
@@ -57,9 +59,11 @@ __all__ = [
     "from_image_folder",
     "from_npz",
     "get_info",
+    "ink_profile",
     "is_cached",
     "load",
     "load_splits",
+    "polarity_mismatch",
     "read_image",
     "record_decision",
     "register",
