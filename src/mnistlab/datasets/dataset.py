@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,15 +100,28 @@ def check_pixel_scale(X: np.ndarray, where: str = "X") -> None:
 
 
 def index_class_names(labels: np.ndarray | None, source: str, line_offset: int = 1) -> list[str]:
-    """Class names "0".."K" for integer labels read without names (at least the ten digits).
+    """Class names "0".."K-1" for integer labels read without names: the one rule of every reader (CSV, ``.npz``,
+    IDX, an image folder's manifest).
 
-    A label above :data:`MAX_INFERRED_CLASSES` is refused (it would allocate classes for an id); labels that leave
-    classes without any image (0..9 and a stray 42) are accepted with a warning naming the first stray label.
+    Labels are class indices, so the classes are 0..K-1 for the largest label K-1, and at least the ten digits
+    (a file of the digits 0-4 still has ten classes). Labels that leave classes above 9 without any image are a
+    typo, a sentinel or an id more often than a class list, and a model trained on them has an output per empty
+    class:
+
+    - when more classes would be empty than hold images (labels 0-9 and one 99), the labels are refused with the
+      gap and the stray values named: give the class names to read them as they are;
+    - when fewer would be (a test file missing a class or two), the classes are kept and a warning names the
+      empty ones;
+    - a label of :data:`MAX_INFERRED_CLASSES` or more is refused (it would allocate classes for an id).
 
     Examples
     --------
     >>> index_class_names(np.array([0, 2, 1]), "toy")[:3]
     ['0', '1', '2']
+    >>> index_class_names(np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99]), "toy")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.DataFormatError: toy: labels take 11 distinct values in 0..99: classes 10..98 have no image (label 99 first on line 11); fix the stray labels, or give classes= (100 names in label order) to read them as they are
     """
     if labels is None or labels.size == 0:
         return [str(i) for i in range(10)]
@@ -118,18 +132,46 @@ def index_class_names(labels: np.ndarray | None, source: str, line_offset: int =
             f"{source}: label {top} of line {row + line_offset} is not a class index (expected "
             f"0..{MAX_INFERRED_CLASSES - 1}); pass the class names to read it"
         )
-    present = np.bincount(labels, minlength=top + 1) > 0
-    if top >= 10 and not present.all():
-        log.warning(
-            "%s: labels run 0..%d but %d of those classes have no image; if label %d (line %d) is a typo, "
-            "fix it, or pass the class names",
-            source,
-            top,
-            int((~present).sum()),
-            top,
-            row + line_offset,
+    n_classes = max(top + 1, 10)
+    present = np.bincount(labels, minlength=n_classes) > 0
+    empty = np.flatnonzero(~present[10:]) + 10  # classes above the digits with no image
+    if top >= 10 and not present[0] and present[1 : top + 1].all():
+        gap = f"class 0 has no image: labels 1..{top} look counted from 1 (subtract 1 from each)"
+    elif empty.size:
+        are = "class {} has" if empty.size == 1 else "classes {} have"
+        gap = f"{are.format(describe_values(empty))} no image (label {top} first on line {row + line_offset})"
+    else:
+        return [str(i) for i in range(n_classes)]
+    message = (
+        f"{source}: labels take {int(present.sum())} distinct values in {int(labels.min())}..{top}: {gap}"
+    )
+    if (~present).sum() > present.sum():
+        raise DataFormatError(
+            f"{message}; fix the stray labels, or give classes= ({n_classes} names in label order) to read them "
+            "as they are"
         )
-    return [str(i) for i in range(max(top + 1, 10))]
+    warnings.warn(
+        f"{message}; the model gets an output per empty class: give classes= to name them", stacklevel=2
+    )
+    return [str(i) for i in range(n_classes)]
+
+
+def describe_values(values: np.ndarray, at_most: int = 8) -> str:
+    """Sorted integers as runs: ``[3, 10, 11, 12]`` -> ``'3, 10..12'`` (the first ``at_most`` runs, then "...").
+
+    Examples
+    --------
+    >>> describe_values(np.array([3, 10, 11, 12, 20]))
+    '3, 10..12, 20'
+    """
+    values = np.unique(np.asarray(values))
+    breaks = np.flatnonzero(np.diff(values) != 1) + 1
+    runs = [
+        f"{run[0]}" if len(run) == 1 else f"{run[0]}..{run[-1]}"
+        for run in np.split(values, breaks)
+        if len(run)
+    ]
+    return ", ".join(runs[:at_most]) + (", ..." if len(runs) > at_most else "")
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,6 +7,7 @@ import io
 import os
 import secrets
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,6 +63,16 @@ def read_image_folder(
 
     Returns images, labels and the class names. With a manifest, images keep the manifest's order. ``originals``,
     when given, receives the files' own sizes and colour (:func:`read_images`).
+
+    The class-folder rules (no silent class, no silent drop):
+
+    - hidden entries (``.ipynb_checkpoints/``, ``.DS_Store``, macOS ``._x.png`` resource forks) and the junk
+      that file systems and archivers leave (:data:`JUNK_NAMES`: ``__MACOSX/``, ``Thumbs.db``...) are skipped;
+    - a sub-folder without images is not a class: a warning names it (with ``classes`` named, the class stays,
+      with no image);
+    - files at the top level are not read (a README is fine); images there, and files inside class folders that
+      are not PNG/JPEG/BMP images, are counted and named in one warning;
+    - sub-folders named ``train`` and ``test`` are splits, not classes: refused, naming the way to read them.
     """
     root = Path(root)
     if root.is_file() and root.suffix.lower() == ".csv":
@@ -70,26 +81,105 @@ def read_image_folder(
         raise DataFormatError(f"{root}: not a folder of images or a filename,label CSV manifest")
     if (root / MANIFEST_NAME).is_file():
         return _read_manifest(root / MANIFEST_NAME, root, classes, preprocess, originals)
-    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: _natural_key(p.name))
+    folders = sorted((p for p in _visible(root) if p.is_dir()), key=lambda p: _natural_key(p.name))
     if not folders:
         raise DataFormatError(
             f"{root}: no class sub-folders and no {MANIFEST_NAME}; expected one sub-folder of images per class"
         )
-    names = list(classes) if classes is not None else [p.name for p in folders]
-    unknown = [p.name for p in folders if p.name not in names]
-    if unknown:
-        raise DataFormatError(f"{root}: sub-folder {unknown[0]!r} is not one of the classes {names}")
+    if classes is None:
+        _refuse_splits(root, folders)
+    found = {folder.name: _class_files(folder) for folder in folders}
+    images_per_folder = {name: files for name, (files, _) in found.items()}
+    empty = [name for name, files in images_per_folder.items() if not files]
+    if classes is None:
+        names = [name for name, files in images_per_folder.items() if files]
+    else:
+        names = list(classes)
+        unknown = [name for name in images_per_folder if name not in names]
+        if unknown:
+            raise DataFormatError(f"{root}: sub-folder {unknown[0]!r} is not one of the classes {names}")
+    if not any(images_per_folder.values()):
+        raise DataFormatError(f"{root}: the class sub-folders hold no PNG, JPEG or BMP images")
+    _warn_left_out(root, empty, [p for p in _visible(root) if p.is_file()], found, classes is None)
     paths, labels = [], []
-    for folder in folders:
-        files = sorted(
-            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
-            key=lambda p: _natural_key(p.name),
-        )
+    for name, files in images_per_folder.items():
+        if not files:
+            continue
         paths += files
-        labels += [names.index(folder.name)] * len(files)
-    if not paths:
-        raise DataFormatError(f"{root}: the class sub-folders hold no PNG or JPEG images")
+        labels += [names.index(name)] * len(files)
     return read_images(paths, preprocess, originals), np.asarray(labels, np.int64), names
+
+
+# Left by operating systems, archivers, notebooks and NAS boxes; never a class and never an image.
+JUNK_NAMES = frozenset(
+    {
+        "__MACOSX",
+        "__pycache__",
+        "@eaDir",
+        "$RECYCLE.BIN",
+        "System Volume Information",
+        "Thumbs.db",
+        "desktop.ini",
+    }
+)
+SPLIT_NAMES = frozenset({"train", "test", "val", "valid", "validation"})
+
+
+def _visible(folder: Path) -> list[Path]:
+    """The entries of ``folder`` that can be data: not hidden (a leading dot), not :data:`JUNK_NAMES`."""
+    return [p for p in folder.iterdir() if not p.name.startswith(".") and p.name not in JUNK_NAMES]
+
+
+def _class_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The images of one class folder in natural order, and the other visible entries it holds."""
+    entries = sorted(_visible(folder), key=lambda p: _natural_key(p.name))
+    images = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    return images, [p for p in entries if p not in images]
+
+
+def _refuse_splits(root: Path, folders: list[Path]) -> None:
+    """Sub-folders named after splits (train/test) are two data sets, not two classes."""
+    names = {p.name.lower(): p.name for p in folders}
+    if "train" in names and names.keys() <= SPLIT_NAMES and len(names) > 1:
+        test = names.get("test") or next(v for k, v in names.items() if k != "train")
+        raise DataFormatError(
+            f"{root}: its sub-folders {sorted(names.values())} look like splits, not classes: read "
+            f"{root / names['train']} as the training data and {root / test} as the test data (on the "
+            f"command line: --data {root / names['train']} --test {root / test})"
+        )
+
+
+def _warn_left_out(root: Path, empty: list[str], top_files: list[Path], found: dict, inferred: bool) -> None:
+    """One warning for each kind of thing a class-folder read leaves out, naming what it left out."""
+    if empty:
+        what = "is not a class" if inferred else "gives a class with no image"
+        warnings.warn(
+            f"{root}: sub-folder{'s' if len(empty) > 1 else ''} {', '.join(map(repr, empty[:8]))} "
+            f"{'hold' if len(empty) > 1 else 'holds'} no PNG, JPEG or BMP image and {what}"
+            + (" (classes were named)" if not inferred else ""),
+            stacklevel=4,
+        )
+    stray = [p.name for p in top_files if p.suffix.lower() in IMAGE_SUFFIXES]
+    if stray:
+        warnings.warn(
+            f"{root}: {len(stray)} image{'s' if len(stray) > 1 else ''} at the top level "
+            f"({_some(stray)}) belong to no class sub-folder and {'are' if len(stray) > 1 else 'is'} not read",
+            stacklevel=4,
+        )
+    others = [
+        f"{name}/{p.name}" + ("/" if p.is_dir() else "") for name, (_, rest) in found.items() for p in rest
+    ]
+    if others:
+        warnings.warn(
+            f"{root}: {len(others)} entr{'ies' if len(others) > 1 else 'y'} in the class sub-folders "
+            f"{'are' if len(others) > 1 else 'is'} not a PNG, JPEG or BMP image and {'are' if len(others) > 1 else 'is'} "
+            f"not read: {_some(others)}",
+            stacklevel=4,
+        )
+
+
+def _some(names: list[str], at_most: int = 5) -> str:
+    return ", ".join(names[:at_most]) + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
 
 
 def _read_manifest(
