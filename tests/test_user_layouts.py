@@ -187,3 +187,19 @@ def test_digit_subsets_keep_ten_classes_without_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert datasets.from_npz(path).n_classes == 10
+
+
+# --- data info -----------------------------------------------------------------------------------------------
+
+
+def test_data_info_reports_the_ink_polarity(tmp_path, capsys):
+    path = tmp_path / "scans.npz"
+    np.savez(path, images=255 - digit_images(20), labels=np.arange(20) % 10)
+    code, out, _ = run(capsys, "data", "info", path)
+    assert code == 0
+    assert (
+        "scans ink: dark-on-light (dark ink on a light background, the reverse of MNIST): background 255"
+        in out
+    )
+    summary = datasets.summary(path)
+    assert summary.ink["scans"].polarity == "dark-on-light"

@@ -46,7 +46,7 @@ def fetch(name: NameArg) -> None:
 
 @app.command()
 def info(name: NameArg) -> None:
-    """Counts per class and split, pixel mean/std, checksum status and the source used."""
+    """Counts per class and split, pixel mean/std, ink polarity, checksum status and the source used."""
     from mnistlab import datasets
 
     s = datasets.summary(name)
@@ -64,6 +64,8 @@ def info(name: NameArg) -> None:
             f"{split} pixels: mean {mean:.3f}, std {std:.3f} (0..255 scale); content sha256 "
             f"{s.content_sha256[split][:16]}..."
         )
+    for split, profile in (s.ink or {}).items():
+        echo(f"{split} ink: {profile.describe()}")
     for file, status in (s.files or {}).items():
         echo(f"{file}: {status.detail}")
 

@@ -1,4 +1,5 @@
-"""What ``mnistlab data info`` shows about a data set: sizes, class counts, pixel statistics, checksums."""
+"""What ``mnistlab data info`` shows about a data set: sizes, class counts, pixel statistics, ink polarity,
+checksums."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnistlab.datasets.cache import FileStatus
+from mnistlab.datasets.ink import InkProfile, ink_profile
 from mnistlab.datasets.registered import cache_source, cache_status
 from mnistlab.datasets.registry import DatasetInfo, get_info
 from mnistlab.datasets.sources import fingerprint, load_splits, resolve
@@ -13,8 +15,9 @@ from mnistlab.datasets.sources import fingerprint, load_splits, resolve
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """What ``mnistlab data info`` shows: per-split class counts, pixel statistics, content checksums, and for a
-    registered data set its record, source and file checks."""
+    """What ``mnistlab data info`` shows: per-split class counts, pixel statistics, ink polarity
+    (:class:`~mnistlab.datasets.ink.InkProfile`), content checksums, and for a registered data set its record,
+    source and file checks."""
 
     name: str
     description: str
@@ -27,6 +30,7 @@ class DatasetSummary:
     content_sha256: dict[str, str]  # split -> sha256 of images and labels, whatever file format held them
     info: DatasetInfo | None = None
     files: dict[str, FileStatus] | None = None
+    ink: dict[str, InkProfile] | None = None  # split -> polarity, background and ink amount
 
 
 def summary(spec: str | Path, home: Path | None = None) -> DatasetSummary:
@@ -56,4 +60,5 @@ def summary(spec: str | Path, home: Path | None = None) -> DatasetSummary:
         content_sha256={split: fingerprint(ds) for split, ds in splits.items()},
         info=info,
         files=cache_status(str(spec), home, rehash=True) if info else None,
+        ink={split: ink_profile(ds.images) for split, ds in splits.items()},
     )
