@@ -27,11 +27,17 @@ def evaluate(
     top: Annotated[int, typer.Option(help="How many top losses and confused pairs to keep.")] = 16,
     trust: TrustOpt = False,
     test: Annotated[
-        str | None, typer.Option("--test", help="Evaluate on this labelled file or folder instead.")
+        str | None,
+        typer.Option(
+            "--test",
+            help="Also score this labelled file or folder: a side evaluation, written to RUN/evaluations/NAME; "
+            "the run's own metrics.json and model card are left as they are.",
+        ),
     ] = None,
     preprocess: PreprocessOpt = "none",
 ) -> None:
-    """Evaluate a run on its test split: metrics.json and figures in the run folder, report printed."""
+    """Evaluate a run on its test split (metrics.json, figures and model card in the run folder), or on other
+    data with --test (a side evaluation in its own folder); report printed."""
     from mnistlab import workflows
 
     metrics = workflows.evaluate_run(run, top, trust, test, preprocess)
@@ -51,7 +57,14 @@ def evaluate(
         "most confused (actual -> predicted: count): "
         + ", ".join(f"{a} -> {p}: {n}" for a, p, n in evaluation["most_confused"][:5])
     )
-    echo(f"figures and metrics.json written to {run}")
+    if test is None:
+        echo(f"figures, metrics.json and model card written to {metrics['written_to']}")
+    else:
+        data = metrics["data"]
+        echo(
+            f"side evaluation on {data['spec']} ({data['rows']} images, sha256 {data['sha256'][:12]}...) written "
+            f"to {metrics['written_to']}; {run}'s own metrics.json and model card are unchanged"
+        )
 
 
 def cv(

@@ -118,15 +118,20 @@ def train(
 def list_runs(
     root: Annotated[Path, typer.Argument(help="Folder holding run folders.")] = Path("runs"),
 ) -> None:
-    """Runs under a folder: data set, model, test accuracy."""
+    """Runs under a folder: data set, model, its own test accuracy, epochs and what was set over the recipe."""
     from mnistlab import runs
 
     rows = runs.list_runs(root)
     if not rows:
         echo(f"no runs under {root}")
+        return
+    echo(f"{'run':40s} {'data':22s} {'model':15s} {'test acc':>8s} {'epochs':>8s}  set over the recipe")
     for row in rows:
         accuracy = f"{row['test_accuracy']:.4f}" if row["test_accuracy"] is not None else "-"
-        echo(f"{row['path']:40s} {row['data'] or '-':22s} {row['model'] or '-':15s} {accuracy}")
+        echo(
+            f"{row['path']:40s} {row['data'] or '-':22s} {row['model'] or '-':15s} {accuracy:>8s} "
+            f"{row['epochs']:>8s}  {runs.overrides_text(row['overrides'])}"
+        )
 
 
 def predict(

@@ -21,6 +21,8 @@ LEADERBOARD_COLUMNS = [
     ("accuracy", "test accuracy"),
     ("macro_f1", "macro F1"),
     ("log_loss", "log loss"),
+    ("epochs", "epochs"),
+    ("overrides", "set over the recipe"),
     ("train_seconds", "training s"),
     ("parameters", "parameters"),
     ("date", "date"),
@@ -35,11 +37,22 @@ def check_page_path(out: str | Path) -> Path:
     return out
 
 
-def run_page(run, test, evaluation, out: str | Path, reliability=None, explanations=None) -> Path:
+def run_page(
+    run,
+    test,
+    evaluation,
+    out: str | Path,
+    reliability=None,
+    explanations=None,
+    side: list[dict] | None = None,
+    described: dict | None = None,
+) -> Path:
     """The report of one run (a loaded ``runs.Run``), its test data and its ``evaluation.Evaluation``: headline
     numbers, the data, the model, the learning curves and the whole evaluation, with the calibration
     (``reliability``: its Display) and conformal prediction sets ``metrics.json`` records, the maps of why the
-    top losses were chosen (``explanations``: a Display, networks only), in one self-contained page."""
+    top losses were chosen (``explanations``: a Display, networks only), and a table of the run's evaluations on
+    other data (``side``: their records, ``runs.side_evaluations``), in one self-contained page. ``described``:
+    as for :func:`headline`."""
     recorded = run.metrics["evaluation"]
     figures = {
         "balance": svg_markup(viz.ClassBalanceDisplay.from_datasets(test)),
@@ -66,7 +79,7 @@ def run_page(run, test, evaluation, out: str | Path, reliability=None, explanati
     return render(
         "run.html",
         check_page_path(out),
-        h=headline(run),
+        h=headline(run, described),
         figures=figures,
         model=model_card(run),
         report=recorded["report"],
@@ -74,7 +87,24 @@ def run_page(run, test, evaluation, out: str | Path, reliability=None, explanati
         conformal=recorded.get("conformal"),
         robustness=run.metrics.get("robustness"),
         extras=_extras(run.path),
+        side=[_side_row(record, out) for record in side or []],
     )
+
+
+def _side_row(record: dict, out: str | Path) -> dict:
+    """A side evaluation as the run report lists it: the data it scored and its numbers, linked to its folder."""
+    data, evaluation = record["data"], record["evaluation"]
+    return {
+        "data": data.get("spec", "?"),
+        "path": data.get("path") or "registered test split",
+        "rows": data.get("rows", "?"),
+        "sha256": str(data.get("sha256", ""))[:16],
+        "preprocess": data.get("preprocess", "none"),
+        "accuracy": evaluation["accuracy"],
+        "macro_f1": evaluation["report"]["macro avg"]["f1-score"],
+        "evaluated": record.get("evaluated", "-"),
+        "link": relative_url(relpath(Path(record["folder"]) / SIDE_CARD, Path(out).parent)),
+    }
 
 
 def machine_line(machine: dict) -> str:
@@ -98,8 +128,9 @@ def machine_line(machine: dict) -> str:
     return text
 
 
-def headline(run) -> dict:
-    """The numbers and facts at the top of a run's report (and in its leaderboard row)."""
+def headline(run, described: dict | None = None) -> dict:
+    """The numbers and facts at the top of a run's report (and in its leaderboard row); ``described`` holds its
+    ``epochs`` and ``overrides`` in words (``runs.epochs_text``, ``runs.overrides_text``)."""
     recorded = run.metrics["evaluation"]
     source = run.config.get("data_source") or {}
     machine = run.config.get("machine") or {}
@@ -120,6 +151,8 @@ def headline(run) -> dict:
         "source": source.get("test", {}).get("split", run.config["data"]),
         "sha256": source.get("test", {}).get("sha256"),
         "splits": "; ".join(f"{k}: {v}" for k, v in (run.metrics.get("splits") or {}).items() if v),
+        "epochs": (described or {}).get("epochs", "-"),
+        "overrides": (described or {}).get("overrides", "-"),
         "interrupted": (
             f"Training was interrupted after {run.metrics.get('epochs_completed', '?')} epochs (Ctrl-C or "
             "SIGTERM); the best weights so far were kept."
@@ -152,12 +185,13 @@ def _extras(path: Path) -> dict:
 
 
 def leaderboard_page(reported: list[tuple], out: str | Path) -> Path:
-    """One page comparing runs: ``reported`` holds ``(run, its report page)`` pairs. A sortable table per data
-    set (best first), learning curves overlaid, per-class recall side by side; each run links to its report."""
+    """One page comparing runs: ``reported`` holds ``(run, its report page, described)`` (``described``: as for
+    :func:`headline`). A sortable table per data set (best first), learning curves overlaid, per-class recall
+    side by side; each run links to its report."""
     out = check_page_path(out)
     rows, by_data, histories, recalls = [], {}, {}, {}
-    for run, page in reported:
-        head = headline(run)
+    for run, page, described in reported:
+        head = headline(run, described)
         parameters = int(head["parameters"].replace(",", "")) if head["parameters"] != "-" else 0
         row = {
             **head,
@@ -268,6 +302,7 @@ def _short_row(row: dict, most: int = 8) -> dict:
 
 
 MODEL_CARD = "model_card.md"
+SIDE_CARD = "evaluation.md"  # a side evaluation's summary, in its folder RUN/evaluations/NAME
 
 
 def model_card_text(config: dict, metrics: dict) -> str:
@@ -383,3 +418,58 @@ def model_card_text(config: dict, metrics: dict) -> str:
 def _target(key: str) -> float:
     """The coverage a conformal row promises: its key is "ALPHA METHOD"."""
     return 1 - float(key.split()[0])
+
+
+def side_evaluation_text(config: dict, record: dict) -> str:
+    """A side evaluation in Markdown: the run, the data it scored (path, rows, content sha256, rule), the run's
+    own test data (whose numbers stay in the run's ``metrics.json`` and model card), and the numbers on this data.
+    ``mnistlab evaluate RUN --test OTHER`` writes it as ``evaluation.md`` in ``RUN/evaluations/NAME``.
+
+    Examples
+    --------
+    >>> record = {"run": "runs/a", "data": {"spec": "b.npz", "path": "/d/b.npz", "rows": 4, "sha256": "ab"},
+    ...           "evaluation": {"accuracy": 0.75, "report": {"macro avg": {"f1-score": 0.7}}}}
+    >>> print(side_evaluation_text({"model": "mlp", "data": "mnist"}, record).splitlines()[0])
+    # Side evaluation: mlp (run runs/a) on b.npz
+    """
+    data, evaluation = record["data"], record["evaluation"]
+    own = (config.get("data_source") or {}).get("test") or {}
+    lines = [
+        f"# Side evaluation: {config['model']} (run {record['run']}) on {data.get('spec')}",
+        "",
+        "## Data scored",
+        f"- {data.get('path') or data.get('spec') + ' (registered test split)'}: {data.get('rows', '?')} images, "
+        f"content sha256 {data.get('sha256', '?')}"
+        + (
+            f", read with --preprocess {data['preprocess']}"
+            if data.get("preprocess", "none") != "none"
+            else ""
+        ),
+        f"- not the run's own test data ({own.get('split') or own.get('spec') or config['data']}"
+        + (f", sha256 {own['sha256']}" if own.get("sha256") else "")
+        + "): the run's metrics.json, model card and report keep their numbers on that",
+        "",
+        "## Metrics on this data",
+        f"- accuracy {evaluation['accuracy']:.4f}, macro F1 {evaluation['report']['macro avg']['f1-score']:.4f}",
+    ]
+    if evaluation.get("log_loss") is not None:
+        lines.append(f"- log loss {evaluation['log_loss']:.4f}")
+    if evaluation.get("calibration"):
+        lines.append(f"- expected calibration error {evaluation['calibration']['ece']:.4f} (15 bins)")
+    recalls = {
+        k: v["recall"]
+        for k, v in evaluation["report"].items()
+        if isinstance(v, dict) and "recall" in v and "avg" not in k
+    }
+    if recalls:
+        worst = sorted(recalls.items(), key=lambda item: item[1])[:2]
+        lines.append("- lowest recall: " + ", ".join(f"{name} {value:.4f}" for name, value in worst))
+    confused = evaluation.get("most_confused") or []
+    if confused:
+        lines.append(
+            "- most confused (actual -> predicted, count): "
+            + ", ".join(f"{a} -> {b} {n}" for a, b, n in confused[:3])
+        )
+    if record.get("figures"):
+        lines.append("- figures: " + ", ".join(record["figures"]))
+    return "\n".join(lines) + "\n"

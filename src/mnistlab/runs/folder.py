@@ -8,14 +8,16 @@ A run folder holds ``config.json`` (data set, model name, parameters, seed, clas
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnistlab.errors import DataFormatError, RunError
-from mnistlab.fileio import read_json
+from mnistlab.errors import DataFormatError, MnistlabError, RunError
+from mnistlab.fileio import MAX_JSON_BYTES, read_bounded, read_json
 from mnistlab.runs.schema import check_config, check_history, check_metrics
 
 CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
@@ -25,6 +27,7 @@ CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
     "history.json",
     "metrics.json",
 )
+EVALUATIONS = "evaluations"  # side evaluations: the run scored on other data, one folder per data set
 DERIVED = ("model.onnx", "model.onnx.sig")  # made from a run's weights; stale once they change
 # 2: layers saved under their names ("dense.weight") and the number of input features recorded; 1: layer
 # indices ("6.weight"), images only. Both load.
@@ -136,12 +139,163 @@ def list_runs(root: str | Path) -> list[dict]:
             continue  # not a run folder (or a damaged one): listing goes on
         if not isinstance(config, dict):
             continue
+        history = _read_history_quietly(config_path.parent)
         rows.append(
             {
                 "path": str(config_path.parent),
                 "data": config.get("data"),
                 "model": config.get("model"),
                 "test_accuracy": metrics.get("test_accuracy"),
+                "epochs": epochs_text(config, history, metrics),
+                "overrides": overrides(config, metrics),
             }
         )
     return rows
+
+
+def _read_history_quietly(path: Path) -> list[dict]:
+    try:
+        return read_history(path)
+    except (DataFormatError, RunError):
+        return []  # a damaged history: the listing shows no epochs rather than stopping
+
+
+def epochs_text(config: dict, history: list[dict], metrics: dict) -> str:
+    """How long a network trained, in words: ``"8"``, or ``"5 of 20"`` when early stopping (or Ctrl-C) ended it
+    before its ``epochs``; ``"-"`` for a scikit-learn model (no epochs).
+
+    Examples
+    --------
+    >>> epochs_text({"kind": "torch", "params": {"epochs": 20}}, [{"epoch": 1}, {"epoch": 2}], {})
+    '2 of 20'
+    >>> epochs_text({"kind": "sklearn"}, [], {})
+    '-'
+    """
+    planned = (config.get("params") or {}).get("epochs") if config.get("kind") == "torch" else None
+    ran = metrics.get("epochs_completed", len(history) if history else None)
+    if planned is None:
+        return "-" if ran is None else str(ran)
+    if ran is None or ran == planned:
+        return str(planned)
+    return f"{ran} of {planned}"
+
+
+def overrides(config: dict, metrics: dict) -> dict:
+    """The parameters a run set over its model's recipe (``--set``, a sweep's grid), as training recorded them
+    (``metrics.json`` ``overrides``); for a network trained before they were recorded, its recipe's settings that
+    its ``config.json`` params differ from.
+
+    Examples
+    --------
+    >>> overrides({"kind": "sklearn"}, {"overrides": {"C": 0.1}})
+    {'C': 0.1}
+    """
+    recorded = metrics.get("overrides")
+    if isinstance(recorded, dict):
+        return recorded
+    params = config.get("params")
+    if config.get("kind") != "torch" or not isinstance(params, dict):
+        return {}
+    from mnistlab.models.registry import get_spec  # the registry alone: no PyTorch
+
+    try:
+        spec = get_spec(str(config.get("model")))
+    except MnistlabError:  # a model this version no longer knows: nothing to compare against
+        return {}
+    recipes = [spec.recipe_for(None), spec.recipe_for("objects")]  # the data's kind is not recorded
+    keys = sorted(set().union(*recipes) & set(params) - {"verbose"})
+    return {k: params[k] for k in keys if all(params[k] != _as_json(r[k]) for r in recipes if k in r)}
+
+
+def _as_json(value):
+    return list(value) if isinstance(value, tuple) else value  # config.json holds a tuple as a list
+
+
+def overrides_text(changed: dict) -> str:
+    """``{"lr": 0.01, "epochs": 3}`` as ``"epochs=3 lr=0.01"`` (``"-"`` for none): what a listing prints.
+
+    Examples
+    --------
+    >>> overrides_text({"lr": 0.01, "epochs": 3})
+    'epochs=3 lr=0.01'
+    """
+    return " ".join(f"{k}={v}" for k, v in sorted(changed.items())) or "-"
+
+
+def run_identity(path: str | Path) -> str:
+    """sha256 of a run's ``config.json``: which saved model a side evaluation scored (a run trained again in the
+    same folder has another, so its old side evaluations are not shown as its own)."""
+    return hashlib.sha256(read_bounded(Path(path) / CONFIG, "a run config", MAX_JSON_BYTES)).hexdigest()
+
+
+def side_evaluation_name(spec: str, preprocess: str = "none") -> str:
+    """A folder name for a side evaluation, made from the data's name: the last part of a path (never a path
+    itself: no ``/``, no ``..``, no leading dot), characters other than letters, digits, ``.``, ``_`` and ``-``
+    replaced by ``-``, at most 60 characters; the preprocessing rule appended when it is not ``none``.
+
+    Examples
+    --------
+    >>> side_evaluation_name("/data/digits/test.csv")
+    'test.csv'
+    >>> side_evaluation_name("../../etc", "mnist")
+    'etc-mnist'
+    >>> side_evaluation_name("..")
+    'data'
+    """
+    last = re.split(r"[/\\]+", str(spec).rstrip("/\\"))[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", last).lstrip(".-")[:60].rstrip(".-") or "data"
+    return name if preprocess == "none" else f"{name}-{preprocess}"
+
+
+def side_evaluation_folder(run_path: str | Path, data: dict) -> Path:
+    """Where the side evaluation of a run on ``data`` (its provenance: ``spec``, ``path``, ``preprocess``) goes:
+    ``RUN/evaluations/NAME`` (:func:`side_evaluation_name`). The same data evaluated again replaces its folder;
+    other data of the same name gets ``NAME-2``, ``NAME-3``, ..."""
+    root = Path(run_path) / EVALUATIONS
+    base = side_evaluation_name(data.get("spec", "data"), data.get("preprocess", "none"))
+    for n in range(1, 10_000):
+        folder = root / (base if n == 1 else f"{base}-{n}")
+        if not folder.exists():
+            return folder
+        recorded = _read_side_quietly(folder).get("data") or {}
+        if _same_data(recorded, data):
+            return folder
+    raise RunError(f"{root}: too many side evaluations named {base}; remove some")
+
+
+def _same_data(recorded: dict, data: dict) -> bool:
+    keys = ("spec", "path", "preprocess") if data.get("path") else ("spec", "preprocess")
+    return all(recorded.get(k) == data.get(k) for k in keys)
+
+
+def _read_side_quietly(folder: Path) -> dict:
+    try:
+        found = read_json(folder / METRICS, {})
+    except DataFormatError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def side_evaluations(run_path: str | Path) -> list[dict]:
+    """The side evaluations of a run (``RUN/evaluations/*/metrics.json``) made of the model now saved there,
+    by folder name; each with ``folder`` added. Damaged ones and those of an earlier model in the folder are left
+    out.
+
+    Examples
+    --------
+    >>> side_evaluations("runs/cnn-mnist")  # doctest: +SKIP
+    [{'folder': 'runs/cnn-mnist/evaluations/digits', 'data': {'spec': 'digits', ...}, 'test_accuracy': 0.95, ...}]
+    """
+    root = Path(run_path) / EVALUATIONS
+    if not root.is_dir():
+        return []
+    identity = run_identity(run_path)
+    found = []
+    for file in sorted(root.glob("*/" + METRICS)):
+        try:
+            record = check_metrics(read_json(file), file)
+        except (DataFormatError, RunError):
+            continue
+        if record.get("run_identity") == identity and isinstance(record.get("data"), dict):
+            found.append({**record, "folder": str(file.parent)})
+    return found

@@ -130,6 +130,8 @@ def check_metrics(metrics: Any, file: Path) -> dict:
         isinstance(splits, dict) and all(isinstance(v, str | None) for v in splits.values())
     ):
         _refuse(file, "splits", splits, "an object of descriptions")
+    if metrics.get("overrides") is not None and not isinstance(metrics["overrides"], dict):
+        _refuse(file, "overrides", metrics["overrides"], "an object of the parameters set over the recipe")
     if metrics.get("evaluation") is not None:
         _check_evaluation(metrics["evaluation"], file)
     return metrics

@@ -3,17 +3,19 @@ cross-validated accuracy of a registered model."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
 from mnistlab import datasets, models, runs
-from mnistlab.datasets.sources import kind_of
+from mnistlab.datasets.sources import kind_of, resolve
+from mnistlab.errors import RunError
 from mnistlab.evaluation import check_folds, evaluate_estimator
 from mnistlab.fileio import atomic_write, write_json
 from mnistlab.parallel import parallel
 from mnistlab.params import check_params, integer
-from mnistlab.reports.pages import MODEL_CARD, model_card_text
+from mnistlab.reports.pages import MODEL_CARD, SIDE_CARD, model_card_text, side_evaluation_text
 
 
 def evaluate_run(
@@ -23,7 +25,13 @@ def evaluate_run(
     test: str | None = None,
     preprocess: str = "none",
 ) -> dict:
-    """Evaluate a saved run and write ``metrics.json`` and its figures into the run folder.
+    """Evaluate a saved run: on its own test data, the run's record (``metrics.json``, its figures and the model
+    card); on other data (``test``), a side evaluation in a folder of its own, ``RUN/evaluations/NAME``.
+
+    A side evaluation never changes the run's record: its ``metrics.json``, model card, report and leaderboard
+    row keep the numbers of the test data the run was trained with. The side evaluation's ``metrics.json`` names
+    the data it scored (its path, rows and content sha256) and ``evaluation.md`` sums it up; NAME comes from the
+    data's name (:func:`mnistlab.runs.side_evaluation_name`), and the same data evaluated again replaces it.
 
     Parameters
     ----------
@@ -34,8 +42,8 @@ def evaluate_run(
     trust : bool
         Load tree models that this machine did not save (``runs.load``).
     test : str, optional
-        Any labelled file or folder of the same classes; by default the data the run recorded, checked
-        unchanged.
+        Any labelled file or folder of the same classes, or a registered data set's test split: a side
+        evaluation. By default the data the run recorded, checked unchanged.
     preprocess : str
         How the images of a ``test`` image folder become 28x28: ``"none"`` (28x28 only), ``"mnist"`` (photos, as
         ``mnistlab predict`` reads them) or ``"resize"``.
@@ -43,29 +51,98 @@ def evaluate_run(
     Returns
     -------
     dict
-        The metrics written, with ``evaluation`` (accuracy, log loss, report, confusion matrix, ...) and the
-        names of the ``figures``.
+        The metrics written, with ``evaluation`` (accuracy, log loss, report, confusion matrix, ...), the names of
+        the ``figures``, ``written_to`` (the folder written) and, for a side evaluation, ``data`` (its provenance).
 
     Examples
     --------
     >>> metrics = evaluate_run("runs/cnn-mnist")  # doctest: +SKIP
     >>> metrics["evaluation"]["accuracy"]  # doctest: +SKIP
+    >>> evaluate_run("runs/cnn-mnist", test="digits.npz")["written_to"]  # doctest: +SKIP
+    'runs/cnn-mnist/evaluations/digits.npz'
     """
-    from mnistlab import viz
-
     check_params("evaluate", {"top": top}, {"top": integer(low=1, high=10_000)})
     path = Path(path)
     run = runs.load_run(path, trust)
     data = runs.test_data(run, test, preprocess)
     evaluation = evaluate_estimator(run.estimator, data.images, data.labels, data.classes)
-    metrics = {
-        **run.metrics,
+    scored = {
         "test_accuracy": evaluation.accuracy,
         "n_test": len(data),
         "evaluation": {**evaluation.to_dict(top), **trust_numbers(run.estimator, evaluation)},
     }
-    write_json(path / runs.METRICS, metrics)
-    figures: dict[str, viz.Display] = {
+    if test is None:
+        return _record_on_run(run, data, evaluation, scored, top)
+    return _record_side_evaluation(
+        run, data, evaluation, scored, top, side_provenance(test, preprocess, data)
+    )
+
+
+def _record_on_run(run, data, evaluation, scored: dict, top: int) -> dict:
+    """The run's own record: ``metrics.json``, the figures and the model card in the run folder."""
+    from mnistlab import viz
+
+    metrics = {**run.metrics, **scored}
+    write_json(run.path / runs.METRICS, metrics)
+    figures = _figures(run, data, evaluation, top)
+    if run.history:
+        title = f"{run.config['model']} on {run.config['data']}"
+        figures["learning_curves.png"] = viz.LearningCurveDisplay.from_history(run.history, title)
+    for name, display in figures.items():
+        display.save(run.path / name)
+    metrics["figures"] = sorted(figures)
+    with atomic_write(run.path / MODEL_CARD) as tmp:
+        tmp.write_text(model_card_text(run.config, metrics), encoding="utf-8")
+    return {**metrics, "written_to": str(run.path)}
+
+
+def _record_side_evaluation(run, data, evaluation, scored: dict, top: int, provenance: dict) -> dict:
+    """A side evaluation in ``RUN/evaluations/NAME``: its figures, then ``metrics.json`` (written last: a folder
+    holding it is complete) and ``evaluation.md``; nothing of the run's own record is touched."""
+    folder = runs.side_evaluation_folder(run.path, provenance)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"{folder}: cannot write the side evaluation there ({exc.strerror or exc})") from None
+    figures = _figures(run, data, evaluation, top)
+    for name, display in figures.items():
+        display.save(folder / name)
+    record = {
+        "run": str(run.path),
+        "run_identity": runs.run_identity(run.path),  # which saved model this scored
+        "model": run.config["model"],
+        "data": provenance,
+        "evaluated": time.strftime("%Y-%m-%d %H:%M"),
+        **scored,
+        "figures": sorted(figures),
+    }
+    write_json(folder / runs.METRICS, record)
+    with atomic_write(folder / SIDE_CARD) as tmp:
+        tmp.write_text(side_evaluation_text(run.config, record), encoding="utf-8")
+    return {**record, "written_to": str(folder)}
+
+
+def side_provenance(test: str, preprocess: str, data: datasets.Dataset) -> dict:
+    """What a side evaluation scored: the data's name as given, its format, the rule its images were read with,
+    its resolved path (None for a registered data set's test split), rows and content sha256 (the same
+    fingerprint a run records of its own data)."""
+    source = resolve(test, preprocess)
+    return {
+        "spec": str(test),
+        "format": source.format,
+        "preprocess": source.preprocess,
+        "path": str(source.path.resolve()) if source.path else None,
+        "split": "test" if source.has_test_split else None,
+        "rows": len(data),
+        "sha256": datasets.fingerprint(data),
+    }
+
+
+def _figures(run, data, evaluation, top: int) -> dict:
+    """The figures of an evaluation, by file name (the learning curves belong to the run, not to its data)."""
+    from mnistlab import viz
+
+    figures = {
         f"confusion_{kind}.png": viz.ConfusionDisplay.from_evaluation(evaluation, kind)
         for kind in viz.CONFUSION_KINDS
     }
@@ -77,15 +154,7 @@ def evaluate_run(
             figures["explanations.png"] = explained
         figures["top_losses.png"] = viz.TopLossesDisplay.from_evaluation(evaluation, data.images, k=top)
         figures["predictions.png"] = viz.PredictionGridDisplay.from_evaluation(evaluation, data.images, n=15)
-    if run.history:
-        title = f"{run.config['model']} on {run.config['data']}"
-        figures["learning_curves.png"] = viz.LearningCurveDisplay.from_history(run.history, title)
-    for name, display in figures.items():
-        display.save(path / name)
-    metrics["figures"] = sorted(figures)
-    with atomic_write(path / MODEL_CARD) as tmp:
-        tmp.write_text(model_card_text(run.config, metrics), encoding="utf-8")
-    return metrics
+    return figures
 
 
 ALPHAS = (0.01, 0.05, 0.1, 0.2)  # the miscoverage rates evaluate reports conformal sets at

@@ -52,7 +52,16 @@ def _report_of(run: runs.Run, out: str | Path | None) -> Path:
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
     reliability = None if evaluation.proba is None else reliability_display(run.estimator, evaluation)
     explained = explanation_display(run.estimator, evaluation, test.images)
-    return reports.run_page(run, test, evaluation, out, reliability, explained)
+    side = runs.side_evaluations(run.path)
+    return reports.run_page(run, test, evaluation, out, reliability, explained, side, described(run))
+
+
+def described(run: runs.Run) -> dict:
+    """A run's epochs and the parameters it set over its recipe, in words, for its pages."""
+    return {
+        "epochs": runs.epochs_text(run.config, run.history, run.metrics),
+        "overrides": runs.overrides_text(runs.overrides(run.config, run.metrics)),
+    }
 
 
 def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool = False) -> Path:
@@ -91,5 +100,5 @@ def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool
     reported = []
     for folder in folders:
         run = runs.load_run(folder, trust)
-        reported.append((run, _report_of(run, None)))
+        reported.append((run, _report_of(run, None), described(run)))
     return reports.leaderboard_page(reported, out)

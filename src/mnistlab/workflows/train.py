@@ -84,6 +84,9 @@ def train_model(
     # a path is recorded as the text the command line would have given (config.json holds it)
     data, test = str(data), None if test is None else str(test)
     params = dict(params or {})
+    overrides = dict(
+        params
+    )  # what the caller set over the recipe: `mnistlab runs` and the leaderboard show it
     check_params(
         "train",
         {"validation_fraction": validation_fraction},
@@ -116,6 +119,7 @@ def train_model(
         "n_train": len(train),
         "n_test": len(held_out),
         "splits": _split_note(estimator, parts),
+        "overrides": overrides,
     }
     metrics.update(split_metrics(estimator, held_out))
     metrics.update(runs.interruption(estimator))
