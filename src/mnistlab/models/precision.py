@@ -227,37 +227,78 @@ def _measure_choice(architecture: str, registered_layout: bool, measure: Measure
         steady = fastest[0] == typical[0] or pair[1] * MARGIN <= pair[0]
         fastest = min(fastest, typical, key=lambda combo: (combo[0], combo[1] != registered_layout))
     bf16, layout = fastest
-    if True not in precisions:  # asked once, above
-        reason = "no bf16 support"
-    elif bf16:
-        reason = "bf16 measured faster"
-    else:
-        reason = "bf16 not measured 10% faster than fp32 here"
     best = {combo: min(times) for combo, times in seconds.items()}
+    timings_ms = {_label(b, cl): round(1000 * s, 2) for (b, cl), s in best.items()}
     chosen_threads, thread_ms, threads_steady = _fastest_threads(architecture, bf16, layout, threads, measure)
     return {
         "precision": "bf16" if bf16 else "fp32",
         "channels_last": layout,
         "threads": chosen_threads,
-        "timings_ms": {_label(b, cl): round(1000 * s, 2) for (b, cl), s in best.items()} | thread_ms,
-        "reason": reason,
+        "timings_ms": timings_ms | thread_ms,
+        "reason": explain(timings_ms, bf16, layout, registered_layout),
         "steady": steady and threads_steady,
         "rounds": len(next(iter(seconds.values()))),
     }
+
+
+def explain(timings_ms: dict[str, float], bf16: bool, channels_last: bool, registered_layout: bool) -> str:
+    """Why a network trains in the precision and layout chosen, worded from the step times shown beside the
+    choice (``timings_ms``: each precision and layout's fastest round, as :func:`choose` records and ``mnistlab
+    doctor`` prints them; thread counts are ignored), so the reason and the numbers always agree. Where those
+    numbers alone would have chosen otherwise, the choice came from the median rounds (the rounds disagreed), and
+    the reason says so.
+
+    Examples
+    --------
+    >>> times = {"fp32 contiguous": 16.5, "fp32 channels-last": 18.1, "bf16 contiguous": 15.5,
+    ...          "bf16 channels-last": 15.2}
+    >>> explain(times, False, False, False)  # channels-last is not 5% faster than the registered contiguous
+    "bf16's best step (15.5 ms, contiguous) is 94% of fp32's (16.5 ms, contiguous); bf16 is chosen only at 90% or less"
+    >>> explain({"fp32 contiguous": 10.0, "fp32 channels-last": 12.0}, False, False, False)
+    'no bf16 on this CPU: fp32'
+    """
+    seconds = {}
+    for label, ms in timings_ms.items():
+        precision, _, layout = label.partition(" ")
+        if precision in ("fp32", "bf16") and layout in ("contiguous", "channels-last"):
+            seconds[precision == "bf16", layout == "channels-last"] = ms
+    if not any(bf16_ for bf16_, _ in seconds):
+        return "no bf16 on this CPU: fp32"
+    shown = _decide(seconds, registered_layout)
+    fp32_layout = shown[1] if not shown[0] else _layout_for(seconds, False, registered_layout)
+    bf16_layout = shown[1] if shown[0] else _layout_for(seconds, True, registered_layout)
+    fp32_ms, bf16_ms = seconds[False, fp32_layout], seconds[True, bf16_layout]
+    compared = (
+        f"bf16's best step ({bf16_ms:g} ms, {_label(True, bf16_layout).split(' ', 1)[1]}) is "
+        f"{bf16_ms / fp32_ms:.0%} of fp32's ({fp32_ms:g} ms, {_label(False, fp32_layout).split(' ', 1)[1]})"
+    )
+    if shown == (bf16, channels_last):
+        return compared + (
+            "; bf16 is chosen at 90% or less" if bf16 else "; bf16 is chosen only at 90% or less"
+        )
+    return (
+        f"{compared}, but the median rounds disagreed with the fastest ones (other work on the cores?), so the "
+        f"plainer choice was kept: {_label(bf16, channels_last)}"
+    )
+
+
+def _layout_for(seconds: dict[tuple[bool, bool], float], bf16: bool, registered_layout: bool) -> bool:
+    """A precision's layout: the registered one unless the other is 5% faster."""
+    other = not registered_layout
+    return (
+        other
+        if seconds[bf16, other] <= LAYOUT_MARGIN * seconds[bf16, registered_layout]
+        else registered_layout
+    )
 
 
 def _decide(seconds: dict[tuple[bool, bool], float], registered_layout: bool) -> tuple[bool, bool]:
     """(bf16, channels-last) from each combination's seconds: each precision in its faster layout (the registered
     one unless the other is 5% faster), bf16 only when at most 90% of fp32's time."""
 
-    def layout_for(bf16: bool) -> bool:
-        other = not registered_layout
-        faster = seconds[bf16, other] <= LAYOUT_MARGIN * seconds[bf16, registered_layout]
-        return other if faster else registered_layout
-
-    fp32_layout = layout_for(False)
+    fp32_layout = _layout_for(seconds, False, registered_layout)
     if (True, registered_layout) in seconds:
-        bf16_layout = layout_for(True)
+        bf16_layout = _layout_for(seconds, True, registered_layout)
         if seconds[True, bf16_layout] <= MARGIN * seconds[False, fp32_layout]:
             return True, bf16_layout
     return False, fp32_layout

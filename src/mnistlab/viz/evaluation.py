@@ -24,6 +24,7 @@ from mnistlab.evaluation.calibration import Calibration, calibration
 from mnistlab.evaluation.metrics import Evaluation, errors_only, most_confused, row_normalised, top_losses
 from mnistlab.viz.style import NEUTRAL, RIGHT, WRONG, Display, panel_area, show_image, single_axes
 
+CELL_FONT, LABEL_FONT = 11, 10  # points: a confusion matrix's numbers in cells, its class names and titles
 CONFUSION_KINDS = {
     "counts": "confusion matrix",
     "normalised": "confusion matrix (rows sum to 1)",
@@ -81,8 +82,10 @@ class ConfusionDisplay(Display):
     def _draw(self, ax) -> None:
         from sklearn.metrics import ConfusionMatrixDisplay
 
-        size = max(5.0, 0.6 * len(self.classes) + 2)
-        self.figure_, self.ax_ = single_axes(ax, (size + 1, size))
+        # Sized for the run report, which shows two matrices side by side on a 1280 px screen (about 530 px
+        # each): a 10-class matrix is 6.9 x 6 inches, so its 11 pt cell numbers are shown about 12 px high.
+        size = max(4.5, 0.45 * len(self.classes) + 1.5)
+        self.figure_, self.ax_ = single_axes(ax, (size + 0.9, size))
         display = ConfusionMatrixDisplay(self.values, display_labels=self.classes)
         display.plot(
             ax=self.ax_,
@@ -90,11 +93,18 @@ class ConfusionDisplay(Display):
             colorbar=True,
             values_format="d" if self.kind == "counts" else ".2f",
             xticks_rotation=45,
+            text_kw={"fontsize": CELL_FONT},
         )
+        self.ax_.tick_params(labelsize=LABEL_FONT)
+        self.ax_.xaxis.label.set_fontsize(LABEL_FONT)
+        self.ax_.yaxis.label.set_fontsize(LABEL_FONT)
         if len(self.classes) > 12:  # numbers in cells stop being readable
             for text in display.text_.ravel():
                 text.set_visible(False)
-        self.ax_.set_title(CONFUSION_KINDS[self.kind])
+        elif self.kind == "errors":  # the cells without errors: blank, so the errors stand out
+            for text, value in zip(display.text_.ravel(), self.values.ravel(), strict=True):
+                text.set_visible(value > 0)
+        self.ax_.set_title(CONFUSION_KINDS[self.kind], fontsize=LABEL_FONT + 1)
 
 
 def _prediction_panel(ax_img, ax_bar, image, proba, true: int, classes: Sequence[str]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mnistlab.models import networks
-from mnistlab.models.precision import bf16_supported, choose, cpu_facts, machine_key
+from mnistlab.models.precision import bf16_supported, choose, cpu_facts, explain, machine_key
 
 
 def doctor(measure: bool = False) -> dict:
@@ -34,5 +34,13 @@ def doctor(measure: bool = False) -> dict:
         "machine_key": machine_key(),
         "threads": torch.get_num_threads(),
         "bf16_supported": bf16_supported(),
-        "precision": {name: choose(name, refresh=measure) for name in convolutional},
+        "precision": {name: _with_reason(name, choose(name, refresh=measure)) for name in convolutional},
     }
+
+
+def _with_reason(name: str, chosen: dict) -> dict:
+    """The choice with its reason worded from the timings printed beside it (answers cached by an earlier
+    version carry a reason that did not always agree with them)."""
+    registered = networks.get(name).channels_last
+    bf16 = chosen["precision"] == "bf16"
+    return {**chosen, "reason": explain(chosen["timings_ms"], bf16, chosen["channels_last"], registered)}
