@@ -203,3 +203,229 @@ def test_data_info_reports_the_ink_polarity(tmp_path, capsys):
     )
     summary = datasets.summary(path)
     assert summary.ink["scans"].polarity == "dark-on-light"
+
+
+# --- CSV layouts ---------------------------------------------------------------------------------------------
+
+PIXELS = [f"pixel{i}" for i in range(784)]
+
+
+@pytest.fixture(params=["c", "numpy"])
+def csv_parser(request, monkeypatch):
+    """The layouts read the same through the C loop and through the numpy parser used where it was not built."""
+    if request.param == "numpy":
+        monkeypatch.setattr(csvfile, "_csvparse", None)
+    elif csvfile._csvparse is None:
+        pytest.skip("the C extension was not built (no compiler at install time)")
+    return request.param
+
+
+def write_table(path, header, rows):
+    """A CSV of ``rows`` (lists of values) under ``header`` (a list of names, or None for no header line)."""
+    lines = ([",".join(header)] if header is not None else []) + [",".join(map(str, row)) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def image_rows(n: int = 12):
+    images, labels = digit_images(n), np.arange(n) % 10
+    return images, labels, [list(image.ravel()) for image in images]
+
+
+def test_the_label_as_the_last_column_of_a_headerless_file(csv_parser, tmp_path):
+    images, labels, rows = image_rows()
+    path = write_table(tmp_path / "last.csv", None, [[*r, k] for r, k in zip(rows, labels, strict=True)])
+    ds = datasets.from_csv(path)
+    assert ds.labels.tolist() == labels.tolist()
+    assert np.array_equal(ds.images, images)
+    table = csvfile.read_csv_table(path, label_column="first")  # named: the user's word wins
+    assert table.labels.tolist() == [0] * len(labels)
+
+
+def test_the_label_last_by_its_name_and_an_id_column_by_its_name(csv_parser, tmp_path):
+    images, labels, rows = image_rows()
+    path = write_table(
+        tmp_path / "ids.csv",
+        ["ImageId", *PIXELS, "label"],
+        [[100 + i, *r, k] for i, (r, k) in enumerate(zip(rows, labels, strict=True))],
+    )
+    table = csvfile.read_csv_table(path)
+    assert table.dropped == ["ImageId"] and table.label == "label"
+    assert table.labels.tolist() == labels.tolist() and np.array_equal(table.images, images)
+
+
+def test_a_headerless_id_column_counting_the_rows_is_left_out(csv_parser, tmp_path):
+    images, labels, rows = image_rows()
+    path = write_table(
+        tmp_path / "ids.csv", None, [[i, k, *r] for i, (r, k) in enumerate(zip(rows, labels, strict=True))]
+    )
+    ds = datasets.from_csv(path)
+    assert ds.labels.tolist() == labels.tolist() and np.array_equal(ds.images, images)
+
+
+def test_pandas_index_column_and_numbered_header(tmp_path):
+    images, labels, rows = image_rows()
+    path = write_table(
+        tmp_path / "pandas.csv",
+        ["", *map(str, range(784)), "target"],
+        [[i, *r, k] for i, (r, k) in enumerate(zip(rows, labels, strict=True))],
+    )
+    ds = datasets.from_csv(path, label_column="target")
+    assert ds.labels.tolist() == labels.tolist() and np.array_equal(ds.images, images)
+
+
+def test_named_label_and_dropped_text_columns(tmp_path):
+    images, labels, rows = image_rows()
+    path = write_table(
+        tmp_path / "named.csv",
+        ["file", "digit", *[f"r{i // 28}c{i % 28}" for i in range(784)]],
+        [[f"scan{i}.png", k, *r] for i, (r, k) in enumerate(zip(rows, labels, strict=True))],
+    )
+    ds = datasets.from_csv(path, label_column="digit", drop_columns=["file"])
+    assert ds.labels.tolist() == labels.tolist() and np.array_equal(ds.images, images)
+    with pytest.raises(
+        DataFormatError, match=r"named\.csv: label_column='Digits' is not a column .*did you mean 'digit'"
+    ):
+        datasets.from_csv(path, label_column="Digits", drop_columns=["file"])
+    with pytest.raises(
+        DataFormatError, match=r"drop_columns='name' is not a column of the header \('file', 'digit'"
+    ):
+        datasets.from_csv(path, label_column="digit", drop_columns=["name"])
+
+
+def test_a_first_row_of_numbers_is_data_never_a_header(tmp_path):
+    images, labels, rows = image_rows(3)
+    path = write_table(tmp_path / "plain.csv", None, [[k, *r] for r, k in zip(rows, labels, strict=True)])
+    assert len(datasets.from_csv(path)) == 3
+    floats = write_table(
+        tmp_path / "floats.csv",
+        None,
+        [[k, *(np.asarray(r) / 255).round(4)] for r, k in zip(rows, labels, strict=True)],
+    )
+    with pytest.raises(
+        DataFormatError,
+        match=r"floats\.csv: pixels are floats in 0\.\.1 \(line 1, pixel.*save the images \* 255",
+    ):
+        datasets.from_csv(floats)
+    whole = write_table(
+        tmp_path / "whole.csv",
+        None,
+        [[f"{k}.0", *(f"{v}.0" for v in r)] for r, k in zip(rows, labels, strict=True)],
+    )
+    assert np.array_equal(datasets.from_csv(whole).images, images)
+
+
+def test_floats_under_a_kaggle_header_get_the_scale_hint(tmp_path):
+    _, labels, rows = image_rows(3)
+    path = write_table(
+        tmp_path / "scaled.csv",
+        ["label", *PIXELS],
+        [[k, *(np.asarray(r) / 255)] for r, k in zip(rows, labels, strict=True)],
+    )
+    with pytest.raises(DataFormatError, match=r"save the images \* 255"):
+        datasets.from_csv(path)
+
+
+ZEROS = [0] * 784
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "message"),
+    [
+        (
+            None,
+            [[0, 3, *ZEROS], [1, 3, *ZEROS], [2, 3, *[0] * 500, "x", *[0] * 283]],
+            r"line 3, column 503: 'x' is not a number",
+        ),
+        (
+            None,
+            [[3, *ZEROS], [3, *[0] * 500, "x", *[0] * 283]],
+            r"line 2, pixel500: 'x' is not an integer 0\.\.255",
+        ),
+        (
+            ["label", *PIXELS],
+            [[3, *[0] * 500, "x", *[0] * 283]],
+            r"line 2, pixel500: 'x' is not an integer 0\.\.255",
+        ),
+        (
+            None,
+            [[3, *ZEROS], [3, *[0] * 500, "0.5", *[0] * 283]],
+            r"line 2, pixel500: '0\.5' is not an integer 0\.\.255 \(pixels in 0\.\.1\?",
+        ),
+        (["id", "index"], [[1, 2]], r"header has 2 columns, expected 785"),
+        (
+            ["label", *PIXELS, "source"],
+            [[3, *ZEROS, 7]],
+            r"header has 786 columns: the label 'label', 785 others.*'source'",
+        ),
+        (None, [[3, 1, *ZEROS]], r"line 1 has 786 columns, expected 785 .*label_column="),
+        (["label", *PIXELS], [[-1, *ZEROS]], r"line 2, label: '-1' is not a non-negative integer"),
+        (["label", *PIXELS], [[2.5, *ZEROS]], r"line 2, label: 2\.5 is not a non-negative integer"),
+        (["label", *PIXELS], [[2.0, 300.0, *[0] * 783]], r"line 2, pixel0: value 300 is outside 0\.\.255"),
+        (["label", *PIXELS], [[2.0, "nan", *[0] * 783]], r"line 2, pixel0: nan is not a pixel 0\.\.255"),
+        (
+            ["label", *PIXELS],
+            [[2.0, 3.5, *[0] * 783]],
+            r"line 2, pixel0: 3\.5 is not a whole number 0\.\.255",
+        ),
+        (["file", "label", *PIXELS], [["a.png", 2, *ZEROS]], r"line 2, file: 'a\.png' is not a number"),
+    ],
+    ids=[
+        "headerless-text",
+        "kaggle-text",
+        "header-text",
+        "float-among-ints",
+        "all-ids",
+        "extra-column",
+        "headerless-786",
+        "negative-label",
+        "float-label",
+        "float-over-255",
+        "nan",
+        "fraction",
+        "text-column",
+    ],
+)
+def test_bad_cells_are_named_by_file_line_and_column(csv_parser, tmp_path, header, rows, message):
+    path = write_table(tmp_path / "bad.csv", header, rows)
+    with pytest.raises(DataFormatError, match=f"bad.csv: .*{message}"):
+        datasets.from_csv(path)
+
+
+def test_a_label_column_name_for_a_headerless_file_is_refused(tmp_path):
+    _, labels, rows = image_rows(3)
+    path = write_table(tmp_path / "plain.csv", None, [[k, *r] for r, k in zip(rows, labels, strict=True)])
+    with pytest.raises(DataFormatError, match=r"has no header, so label_column='label' names no column"):
+        datasets.from_csv(path, label_column="label")
+    assert datasets.from_csv(path, label_column="1").labels.tolist() == labels.tolist()
+
+
+def test_binary_pixels_are_warned_about(tmp_path):
+    _, labels, rows = image_rows(3)
+    path = write_table(
+        tmp_path / "bw.csv",
+        ["label", *PIXELS],
+        [[k, *(np.asarray(r) > 128).astype(int)] for r, k in zip(rows, labels, strict=True)],
+    )
+    with pytest.warns(UserWarning, match="every pixel is 0 or 1"):
+        datasets.from_csv(path)
+
+
+def test_the_csv_layout_in_dataset_json_and_on_the_command_line(tmp_path, capsys):
+    _, labels, rows = image_rows(20)
+    path = write_table(
+        tmp_path / "digits.csv",
+        ["name", *[f"p{i}" for i in range(784)], "y"],
+        [[f"s{i}", *r, k] for i, (r, k) in enumerate(zip(rows, labels, strict=True))],
+    )
+    code, out, err = run(capsys, "data", "info", path, "--label-column", "y", "--drop-columns", "name")
+    assert code == 0, err
+    counts = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip()[:1].isdigit()}
+    assert counts == {str(k): "2" for k in range(10)}
+    code, _, err = run(capsys, "data", "info", path, "--label-column", "why")
+    assert code == 1 and err.count("\n") == 1
+    assert "--label-column why is not a column of the header ('name', 'p0'" in err
+    code, _, err = run(capsys, "data", "info", "mnist", "--label-column", "y")
+    assert code == 1 and "--label-column applies to CSV files; mnist is registered data" in err
+    (tmp_path / "dataset.json").write_text('{"csv": {"label_column": "y", "drop_columns": ["name"]}}')
+    assert datasets.load(path).labels.tolist() == labels.tolist()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli.options import echo
+from mnistlab.cli.options import DropColumnsOpt, LabelColumnOpt, echo, parse_columns
 from mnistlab.errors import ParameterError
 
 app = typer.Typer(
@@ -45,11 +45,11 @@ def fetch(name: NameArg) -> None:
 
 
 @app.command()
-def info(name: NameArg) -> None:
+def info(name: NameArg, label_column: LabelColumnOpt = None, drop_columns: DropColumnsOpt = None) -> None:
     """Counts per class and split, pixel mean/std, ink polarity, checksum status and the source used."""
     from mnistlab import datasets
 
-    s = datasets.summary(name)
+    s = datasets.summary(name, label_column=label_column, drop_columns=parse_columns(drop_columns))
     echo(f"{s.name}: {s.description}")
     if s.info is not None:
         echo(f"kind: {s.info.kind}; order: {s.info.order}; license: {s.info.license}")
@@ -95,12 +95,14 @@ def show(
     n: Annotated[int, typer.Option(help="How many of the first images to show.")] = 25,
     per_class: Annotated[int | None, typer.Option(help="K random images of each class instead.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random choice with --per-class.")] = 0,
+    label_column: LabelColumnOpt = None,
+    drop_columns: DropColumnsOpt = None,
 ) -> None:
     """A grid of sample images with their class names."""
     from mnistlab import datasets
     from mnistlab.viz import SampleGridDisplay
 
-    parts = datasets.load_splits(name)
+    parts = datasets.load_splits(name, label_column=label_column, drop_columns=parse_columns(drop_columns))
     ds = parts.get(split) or next(iter(parts.values()))  # a file holds one data set, whatever its split name
     echo(SampleGridDisplay.from_dataset(ds, n=n, per_class=per_class, seed=seed).save(out))
 
@@ -115,11 +117,13 @@ def export(
         bool,
         typer.Option("--overwrite", help="Replace files in --out that no export of this data set wrote."),
     ] = False,
+    label_column: LabelColumnOpt = None,
+    drop_columns: DropColumnsOpt = None,
 ) -> None:
     """Write a data set in another format; reading it back gives the same arrays."""
     from mnistlab import datasets
 
-    parts = datasets.load_splits(name)
+    parts = datasets.load_splits(name, label_column=label_column, drop_columns=parse_columns(drop_columns))
     for part in split or list(parts):
         if part not in parts:
             raise ParameterError(f"{name}: no split {part!r}; it has {', '.join(parts)}")
@@ -156,11 +160,17 @@ def fix(
 def eda(
     name: NameArg,
     out: Annotated[Path, typer.Option(help="Folder for the figures.")] = Path("reports"),
+    label_column: LabelColumnOpt = None,
+    drop_columns: DropColumnsOpt = None,
 ) -> None:
     """Write the exploratory figures: class balance, sample grids, class means."""
     from mnistlab import datasets
     from mnistlab.viz import write_eda
 
-    parts = list(datasets.load_splits(name).values())
+    parts = list(
+        datasets.load_splits(
+            name, label_column=label_column, drop_columns=parse_columns(drop_columns)
+        ).values()
+    )
     for path in write_eda(parts, out / parts[0].name):
         echo(path)

@@ -32,6 +32,22 @@ PreprocessOpt = Annotated[
 ClassesOpt = Annotated[
     str | None, typer.Option(help='Class names in label order, e.g. "T-shirt/top,Trouser,...".')
 ]
+LabelColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--label-column",
+        help="A CSV's label column: its header name, or without a header first, last or its number. Default: a "
+        "column named label, else the first of 785 columns.",
+    ),
+]
+DropColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--drop-columns",
+        help='Columns of a CSV to leave out, comma-separated, e.g. "file,source" (numbers without a header). Id '
+        "columns (id, ImageId, index, a row count) are left out without it.",
+    ),
+]
 
 
 _HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
@@ -52,6 +68,19 @@ def printable(text: object) -> str:
 def echo(text: object = "", err: bool = False) -> None:
     """The one way a command prints a line (:func:`printable`)."""
     typer.echo(printable(text), err=err)
+
+
+def parse_columns(text: str | None) -> list[str] | None:
+    """``"file, source"`` -> ``["file", "source"]``: the --drop-columns list; None stays None.
+
+    Examples
+    --------
+    >>> parse_columns("file, source")
+    ['file', 'source']
+    """
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def parse_classes(text: str | None) -> list[str] | None:
@@ -75,13 +104,16 @@ def parse_classes(text: str | None) -> list[str] | None:
 # Library errors name parameters as a Python caller writes them: ``name=value``, or `name` in backquotes. The
 # command line shows its own flags instead; this table is the one place that maps the two.
 FLAGS = {
+    "classes": "--classes",
     "cluster": "--cluster",
     "corruptions": "--corruption",
+    "drop_columns": "--drop-columns",
     "folds": "--folds",
     "features_from": "--features-from",
     "force_flip": "--force-flip",
     "host": "--host",
     "jobs": "--jobs",
+    "label_column": "--label-column",
     "limit": "--limit",
     "max_trials": "--max-trials",
     "method": "--method",

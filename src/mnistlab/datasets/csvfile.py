@@ -1,19 +1,25 @@
-"""Kaggle-layout CSV files: ``label,pixel0..pixel783`` (or ``pixel1..pixel784``), header optional, label optional.
+"""CSV files of images: Kaggle's layout ``label,pixel0..pixel783`` (or ``pixel1..pixel784``), header optional,
+label optional, read fast; and the other layouts people have (the label last or named, id and other columns,
+no header, floats), found by :func:`read_csv_table`.
 
 A 60000-row CSV is ~110 MB of text; a generic CSV parser spends most of its time on bookkeeping this fixed
 layout does not need. Two parsers, tested to give the same arrays and the same errors: well-formed chunks of
 lines go through a small C loop (``_csvparse.c``, built at install when a compiler is there; the benchmark suite's
 ``csv_parse`` row times it); a chunk it does not accept, or every chunk where it was not built, goes to the vectorised numpy parser
-(much slower), which names the line and column of any problem. Writing is vectorised over rows.
+(much slower), which names the line and column of any problem. Other layouts go through the numpy parser (or,
+with floats or text columns to leave out, numpy's ``loadtxt``). Writing is vectorised over rows.
 """
 
 from __future__ import annotations
 
+import difflib
 import mmap
 import os
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,21 +49,102 @@ _NOT_CSV = {  # how other files a user may pass start
 }
 
 
-def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Parse a Kaggle-layout CSV into (images uint8 (N, 28, 28), labels int64 (N,) or None).
+def read_csv(
+    path: str | Path, label_column: str | None = None, drop_columns: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Parse a CSV of images into (images uint8 (N, 28, 28), labels int64 (N,) or None).
 
-    A file with 785 columns has the label first; one with 784 columns (Kaggle's ``test.csv``) has none.
+    The Kaggle layouts are read fast: 785 columns with the label first, or 784 (Kaggle's ``test.csv``) without
+    one, header optional. Other layouts are found by :func:`read_csv_table` (``label_column``, ``drop_columns``,
+    id columns, the label last, floats).
 
     Examples
     --------
     >>> images, labels = read_csv("train.csv")  # doctest: +SKIP
     """
+    table = read_csv_table(path, label_column, drop_columns)
+    return table.images, table.labels
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """What a CSV held: the images, the labels (None without a label column), and how its columns were read.
+
+    Attributes
+    ----------
+    images : ndarray of shape (N, 28, 28), uint8
+    labels : ndarray of shape (N,), int64, or None
+    first_line : int
+        The file's line of the first image (2 below a header, else 1).
+    label : str or None
+        The label column's name (a header's, or ``"label"``, ``"first"``/``"last"`` without one).
+    dropped : list of str
+        The columns left out: ids found by name or by value, and those named in ``drop_columns``.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    first_line: int
+    label: str | None
+    dropped: list[str]
+
+
+ID_NAMES = frozenset({"", "id", "ids", "imageid", "image_id", "image id", "index", "idx", "unnamed: 0"})
+LABEL_NAMES = frozenset({"label", "labels"})
+
+
+def read_csv_table(
+    path: str | Path, label_column: str | None = None, drop_columns: Sequence[str] | None = None
+) -> CsvTable:
+    r"""Read a CSV of 784 pixel columns per image, with a label column or none, in the layouts people have.
+
+    The columns, in order of precedence:
+
+    - the label: the column named by ``label_column``; else a column named ``label`` (or ``labels``, any case,
+      anywhere); without a header, ``label_column`` is ``"first"``, ``"last"`` or a column number (1 = first),
+      and by default a file of 785 columns has its label first unless only the last column looks like labels
+      (whole numbers taking every value 0..K-1);
+    - left out: the columns named in ``drop_columns`` (column numbers without a header), a column named like an
+      id (``id``, ``ImageId``, ``index``, pandas' unnamed index), and, when more than 784 pixels remain, a column
+      counting the rows (0..N-1 or 1..N);
+    - the pixels: the 784 others, in order (row by row), whole numbers 0..255; floats in 0..1 are refused with
+      the "* 255" hint, as :func:`~mnistlab.datasets.npzfile.read_npz` refuses them.
+
+    A first line is a header when it holds a field that is not a number (or column numbers: 0..783 with pandas'
+    empty index name); a first row of numbers is data. Every error names the file, the line and the column.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    label_column : str, optional
+        The label column's name, or without a header ``"first"``, ``"last"`` or its number.
+    drop_columns : sequence of str, optional
+        Columns to leave out, by name (or number without a header).
+
+    Returns
+    -------
+    CsvTable
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ids.csv"
+    >>> row = ",".join(["0"] * 784)
+    >>> _ = path.write_text("ImageId," + ",".join(f"p{i}" for i in range(784)) + ",digit\n" + f"1,{row},7\n")
+    >>> table = read_csv_table(path, label_column="digit")
+    >>> table.labels.tolist(), table.dropped
+    ([7], ['ImageId'])
+    """
     path = Path(path)
+    drop = [str(name) for name in drop_columns or ()]
+    if isinstance(drop_columns, str):
+        drop = [name.strip() for name in drop_columns.split(",")]
     with _mapped(path) as raw:
-        return _read_mapped(raw, path)
+        return _read_mapped(raw, path, label_column, drop)
 
 
-def _read_mapped(raw: mmap.mmap | bytes, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_mapped(raw: mmap.mmap | bytes, path: Path, label_column: str | None, drop: list[str]) -> CsvTable:
     if not raw or (not raw[:65536].strip() and _is_blank(raw)):
         raise DataFormatError(f"{path}: file is empty, expected a CSV with 784 pixel columns")
     for magic, kind in _NOT_CSV.items():
@@ -72,23 +159,76 @@ def _read_mapped(raw: mmap.mmap | bytes, path: Path) -> tuple[np.ndarray, np.nda
         )
     first_line = raw[bom : first_end if first_end >= 0 else len(raw)]
     _check_separators(first_line.rstrip(b"\r"), path)
-    has_header = any(not (48 <= b <= 57 or b in b", \r") for b in first_line)
-    if has_header:
-        names = [name.strip().strip('"') for name in first_line.decode("utf-8", "replace").split(",")]
-        has_label = _check_header(names, path)
+    fields = [field.strip().strip('"').strip() for field in first_line.decode("utf-8", "replace").split(",")]
+    header = fields if _is_header(fields) else None
+    if header is not None:
         body_start, first_line_no = (first_end + 1 if first_end >= 0 else len(raw)), 2
     else:
-        n_cols = first_line.count(b",") + 1
-        if n_cols not in (N_PIXELS, N_PIXELS + 1):
-            raise DataFormatError(
-                f"{path}: line 1 has {n_cols} columns, expected 785 (label + 784 pixels) or 784 (pixels only)"
-            )
-        names = _default_names(n_cols == N_PIXELS + 1)
-        has_label, body_start, first_line_no = n_cols == N_PIXELS + 1, bom, 1
+        body_start, first_line_no = bom, 1
+    kaggle = _kaggle_names(header, len(fields)) if label_column is None and not drop else None
+    if kaggle is not None and not _has_fraction(raw, body_start):
+        return _read_kaggle(raw, body_start, kaggle, header is None, path, first_line_no)
+    if len(fields) < N_PIXELS:
+        where = f"header has {len(fields)} columns" if header else f"line 1 has {len(fields)} columns"
+        raise DataFormatError(
+            f"{path}: {where}, expected 785 (label, pixel0..pixel783) or 784 (pixels only): 784 pixel columns"
+        )
+    for name, parameter in [(label_column, "label_column")] + [(name, "drop_columns") for name in drop]:
+        if name is not None:  # a misspelt name fails before the file is parsed
+            _find_column(name, header, len(fields), path, parameter)
+    names = header if header is not None else [f"column {k + 1}" for k in range(len(fields))]
+    values = _parse_values(
+        raw, body_start, names, path, first_line_no, _text_to_drop(raw, body_start, header, drop)
+    )
+    if len(values) == 0:
+        raise DataFormatError(f"{path}: no data rows after the header")
+    label, pixels, dropped = _assign_columns(header, values, label_column, drop, path)
+    if header is None:  # messages name the columns as the Kaggle layout does
+        names = [f"column {k + 1}" for k in range(len(fields))]
+        for j, k in enumerate(pixels):
+            names[k] = f"pixel{j}"
+        if label is not None:
+            names[label] = "label"
+    labels = _whole_labels(values[:, label], names[label], path, first_line_no) if label is not None else None
+    images = _pixels_0_255(values[:, pixels], [names[k] for k in pixels], path, first_line_no)
+    label_name = None if label is None else (header[label] if header else _position_name(label, len(fields)))
+    return CsvTable(
+        images.reshape(-1, 28, 28), labels, first_line_no, label_name, [names[k] for k in dropped]
+    )
+
+
+def _read_kaggle(
+    raw: mmap.mmap | bytes,
+    body_start: int,
+    names: list[str],
+    headerless: bool,
+    path: Path,
+    first_line_no: int,
+) -> CsvTable:
+    """The Kaggle layouts, on the fast parsers; a headerless file's label may be its last column."""
     pixels, labels = _parse_body(raw, body_start, names, path, first_line_no)
     if len(pixels) == 0:
         raise DataFormatError(f"{path}: no data rows after the header")
-    return pixels.reshape(-1, 28, 28), labels if has_label else None
+    has_label, where = names[0] == "label", "first" if headerless else names[0]
+    if has_label and headerless and not _looks_like_labels(labels) and _looks_like_labels(pixels[:, -1]):
+        over = np.flatnonzero(labels > 255)  # the first column is a pixel after all
+        if over.size:
+            raise DataFormatError(
+                f"{path}: line {first_line_no + over[0]}, column 1: value {labels[over[0]]} is outside 0..255"
+            )
+        labels, pixels = (
+            pixels[:, -1].astype(np.int64),
+            np.column_stack((labels.astype(np.uint8), pixels[:, :-1])),
+        )
+        where = "last"
+    _warn_if_binary(pixels, path)
+    return CsvTable(
+        pixels.reshape(-1, 28, 28),
+        labels if has_label else None,
+        first_line_no,
+        where if has_label else None,
+        [],
+    )
 
 
 @contextmanager
@@ -132,38 +272,313 @@ def _default_names(has_label: bool) -> list[str]:
     return (["label"] if has_label else []) + [f"pixel{i}" for i in range(N_PIXELS)]
 
 
-def _check_header(names: list[str], path: Path) -> bool:
-    has_label = bool(names) and names[0].lower() == "label"
-    if len(names) == N_PIXELS + 1 and not has_label:
-        raise DataFormatError(
-            f"{path}: header column 1 is {names[0]!r}, expected 'label' (785 columns: label, then 784 pixels)"
-        )
-    pixel_names = names[1:] if has_label else names
-    if len(pixel_names) != N_PIXELS:
-        raise DataFormatError(
-            f"{path}: header has {len(names)} columns, expected 785 (label, pixel0..pixel783) "
-            "or 784 (pixels only)"
-        )
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _is_header(fields: list[str]) -> bool:
+    """A first line is a header when a field is not a number, or its numbers count the columns (pandas writes
+    0..783 with an empty index name): a first row of pixel numbers is data, never a header."""
+    numbers = [_number(field) for field in fields]
+    if all(n is not None for n in numbers):
+        return _counts_columns(numbers)
+    if fields[0] == "" and all(n is not None for n in numbers[1:]):
+        return _counts_columns(numbers[1:])
+    return any(n is None and field != "" for field, n in zip(fields, numbers, strict=True))
+
+
+def _counts_columns(numbers: list) -> bool:
+    steps = np.diff(np.asarray(numbers, np.float64))
+    return len(numbers) >= N_PIXELS and bool(np.all(steps == 1)) and numbers[-1] > 255
+
+
+def _kaggle_names(header: list[str] | None, n_cols: int) -> list[str] | None:
+    """The column names of a Kaggle layout (label first or none, pixel0.. or pixel1..), or None for others."""
+    if header is None:
+        return _default_names(n_cols == N_PIXELS + 1) if n_cols in (N_PIXELS, N_PIXELS + 1) else None
+    has_label = header[0].lower() == "label"
+    pixel_names = header[1:] if has_label else header
+    if len(pixel_names) != N_PIXELS or _pixel_numbering(pixel_names) is None:
+        return None
+    return (["label"] if has_label else []) + pixel_names
+
+
+def _pixel_numbering(names: list[str]) -> int | None:
+    """0 or 1 when ``names`` are pixel0..pixel783 or pixel1..pixel784 (any case), else None."""
     for offset in (0, 1):  # Kaggle's digit recognizer counts from 0, Fashion-MNIST's CSVs from 1
-        if all(name.lower() == f"pixel{i + offset}" for i, name in enumerate(pixel_names)):
-            return has_label
-    # The first pixel name sets the numbering (from 0 or from 1); name the first column that breaks it.
-    offset = 1 if pixel_names[0].lower() == "pixel1" else 0
-    bad = next(i for i, n in enumerate(pixel_names) if n.lower() != f"pixel{i + offset}")
-    raise DataFormatError(
-        f"{path}: header column {bad + 1 + has_label} is {pixel_names[bad]!r}, expected 'pixel{bad + offset}'"
+        if all(name.lower() == f"pixel{i + offset}" for i, name in enumerate(names)):
+            return offset
+    return None
+
+
+def _has_fraction(raw: mmap.mmap | bytes, start: int) -> bool:
+    """The first data line holds a decimal point or an exponent: floats, read by the careful parser."""
+    end = raw.find(b"\n", start, start + _MAX_LINE_BYTES)
+    line = raw[start : end if end >= 0 else start + _MAX_LINE_BYTES]
+    return any(mark in line for mark in (b".", b"e", b"E"))
+
+
+def _position_name(index: int, n_cols: int) -> str:
+    return "first" if index == 0 else "last" if index == n_cols - 1 else str(index + 1)
+
+
+def _looks_like_labels(column: np.ndarray) -> bool:
+    """Whole numbers taking every value 0..K-1 (K >= 2), as a label column of more than one image does; a pixel
+    column (a corner is mostly 0) rarely does."""
+    column = np.asarray(column)
+    if len(column) < 2 or not np.all(column == np.round(column)) or column.min() != 0:
+        return False
+    values = np.unique(column)
+    return 2 <= len(values) == values[-1] + 1
+
+
+def _is_row_count(column: np.ndarray) -> bool:
+    """The column counts the rows, 0..N-1 or 1..N: an id, not a pixel or a label."""
+    rows = np.arange(len(column))
+    return len(column) > 1 and (np.array_equal(column, rows) or np.array_equal(column, rows + 1))
+
+
+def _find_column(name: str, header: list[str] | None, n_cols: int, path: Path, parameter: str) -> int:
+    """The index of the column ``name``: a header's name (exact, else in any case), or without a header
+    first / last / a column number."""
+    if header is None:
+        if name in ("first", "last"):
+            return 0 if name == "first" else n_cols - 1
+        if name.isdigit() and 1 <= int(name) <= n_cols:
+            return int(name) - 1
+        raise DataFormatError(
+            f"{path}: has no header, so {parameter}={name!r} names no column; name it by number (1..{n_cols})"
+            + (", 'first' or 'last'" if parameter == "label_column" else "")
+        )
+    if name in header:
+        return header.index(name)
+    folded = [k for k, column in enumerate(header) if column.lower() == name.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    close = difflib.get_close_matches(name, header, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    shown = ", ".join(map(repr, header[:6])) + (", ..." if len(header) > 6 else "")
+    raise DataFormatError(f"{path}: {parameter}={name!r} is not a column of the header ({shown}){hint}")
+
+
+def _assign_columns(
+    header: list[str] | None, values: np.ndarray, label_column: str | None, drop: list[str], path: Path
+) -> tuple[int | None, list[int], list[int]]:
+    """(label column or None, the 784 pixel columns, the dropped columns) of a parsed table."""
+    n_cols = values.shape[1]
+    label = None if label_column is None else _find_column(label_column, header, n_cols, path, "label_column")
+    dropped = [_find_column(name, header, n_cols, path, "drop_columns") for name in drop]
+    if label is not None and label in dropped:
+        raise DataFormatError(f"{path}: column {label_column!r} is both the label and dropped (drop_columns)")
+    if header is not None:
+        if label is None:
+            label = next((k for k, name in enumerate(header) if name.lower() in LABEL_NAMES), None)
+        dropped += [
+            k for k, name in enumerate(header) if name.lower() in ID_NAMES and k not in (label, *dropped)
+        ]
+    rest = [k for k in range(n_cols) if k != label and k not in dropped]
+    if len(rest) > N_PIXELS:  # more columns than pixels: a column that counts the rows is an id
+        if header is None:  # without names, only the leading columns can be ids
+            counting = [k for k in rest[: len(rest) - N_PIXELS] if _is_row_count(values[:, k])]
+        else:
+            counting = [
+                k for k in rest if not header[k].lower().startswith("pixel") and _is_row_count(values[:, k])
+            ]
+        dropped += counting[: len(rest) - N_PIXELS]
+        rest = [k for k in rest if k not in dropped]
+    if header is None and label is None and label_column is None and len(rest) == N_PIXELS + 1:
+        first, last = rest[0], rest[-1]
+        last_only = not _looks_like_labels(values[:, first]) and _looks_like_labels(values[:, last])
+        label = last if last_only else first
+        rest.remove(label)
+    if len(rest) != N_PIXELS:
+        raise DataFormatError(_column_count_message(header, n_cols, label, dropped, rest, path))
+    if header is not None:
+        _check_pixel_names([header[k] for k in rest], rest, path)
+    return label, rest, sorted(dropped)
+
+
+def _column_count_message(
+    header: list[str] | None, n_cols: int, label: int | None, dropped: list[int], rest: list[int], path: Path
+) -> str:
+    if header is None:
+        return (
+            f"{path}: line 1 has {n_cols} columns, expected 785 (label + 784 pixels) or 784 (pixels only); name "
+            "the label column (label_column='first', 'last' or its number) and the columns to leave out "
+            "(drop_columns=[numbers])"
+        )
+    extra = [header[k] for k in rest if not header[k].lower().startswith("pixel")]
+    if len(rest) == N_PIXELS + 1 and label is None and rest[0] == 0 and extra and extra[0] == header[0]:
+        return (
+            f"{path}: header column 1 is {header[0]!r}, expected 'label' (785 columns: label, then 784 pixels); "
+            f"if it holds the labels, name it: label_column={header[0]!r}"
+        )
+    described = (f"the label {header[label]!r}, " if label is not None else "no label column, ") + (
+        f"{len(dropped)} left out, " if dropped else ""
+    )
+    hint = (
+        f"; not pixels by their names: {', '.join(map(repr, extra[:6]))} (name the label with label_column=, "
+        "the others with drop_columns=)"
+        if extra and len(rest) > N_PIXELS
+        else ""
+    )
+    return (
+        f"{path}: header has {n_cols} columns: {described}{len(rest)} others, expected 784 pixel columns "
+        f"(label, pixel0..pixel783; or pixels only){hint}"
     )
 
 
-def _parse_body(
-    raw: mmap.mmap | bytes, start: int, names: list[str], path: Path, first_line_no: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Parse ``raw[start:]`` into (pixels uint8 (N, 784), labels int64 (N,)), in chunks of whole lines.
+def _check_pixel_names(names: list[str], columns: list[int], path: Path) -> None:
+    """Columns named pixelN must count in order (from 0 or from 1); other names are taken in file order."""
+    if not all(name.lower().startswith("pixel") for name in names) or _pixel_numbering(names) is not None:
+        return
+    # The first pixel name sets the numbering (from 0 or from 1); name the first column that breaks it.
+    offset = 1 if names[0].lower() == "pixel1" else 0
+    bad = next(i for i, n in enumerate(names) if n.lower() != f"pixel{i + offset}")
+    raise DataFormatError(
+        f"{path}: header column {columns[bad] + 1} is {names[bad]!r}, expected 'pixel{bad + offset}'"
+    )
 
-    The file's bytes are mapped, never copied, and each chunk writes into its rows of the preallocated output, so the
-    peak memory is the file plus the output plus a few chunk-sized temporaries. Chunks are parsed on two threads
-    (the C loop and numpy release the GIL).
-    """
+
+def _whole_labels(column: np.ndarray, name: str, path: Path, first_line_no: int) -> np.ndarray:
+    bad = np.flatnonzero(~np.isfinite(column) | (column < 0) | (column != np.round(column)))
+    if bad.size:
+        raise DataFormatError(
+            f"{path}: line {first_line_no + bad[0]}, {name}: {column[bad[0]]:g} is not a non-negative integer "
+            "(a class index)"
+        )
+    return column.astype(np.int64)
+
+
+def _pixels_0_255(pixels: np.ndarray, names: list[str], path: Path, first_line_no: int) -> np.ndarray:
+    """The pixel columns as uint8, refused unless every value is a whole number 0..255 (floats 0..1: the hint)."""
+    if np.issubdtype(pixels.dtype, np.floating):
+        not_finite = np.argwhere(~np.isfinite(pixels))
+        if not_finite.size:
+            row, col = not_finite[0]
+            raise DataFormatError(
+                f"{path}: line {first_line_no + row}, {names[col]}: {pixels[row, col]} is not a pixel 0..255"
+            )
+        fraction = np.argwhere(pixels != np.round(pixels))
+        if fraction.size:
+            row, col = fraction[0]
+            if pixels.min() >= 0 and pixels.max() <= 1:
+                raise DataFormatError(
+                    f"{path}: pixels are floats in 0..1 (line {first_line_no + row}, {names[col]}: "
+                    f"{pixels[row, col]:g}); mnistlab reads pixels 0..255 (save the images * 255)"
+                )
+            raise DataFormatError(
+                f"{path}: line {first_line_no + row}, {names[col]}: {pixels[row, col]:g} is not a whole number "
+                "0..255"
+            )
+    outside = np.argwhere((pixels < 0) | (pixels > 255))
+    if outside.size:
+        row, col = outside[0]
+        raise DataFormatError(
+            f"{path}: line {first_line_no + row}, {names[col]}: value {pixels[row, col]:g} is outside 0..255"
+        )
+    pixels = pixels.astype(np.uint8)
+    _warn_if_binary(pixels, path)
+    return pixels
+
+
+def _warn_if_binary(pixels: np.ndarray, path: Path) -> None:
+    if pixels.size and pixels.max() == 1:
+        warnings.warn(
+            f"{path}: every pixel is 0 or 1; mnistlab reads pixels 0..255, so these images are nearly black: "
+            "if they are black-and-white images, save them * 255",
+            stacklevel=4,
+        )
+
+
+def _text_to_drop(raw: mmap.mmap | bytes, start: int, header: list[str] | None, drop: list[str]) -> list[int]:
+    """The columns to leave out (named in ``drop``, or ids by name) that hold text in the first data line: a file
+    name or a note beside the pixels, skipped by the parser rather than refused."""
+    if header is None:
+        return []
+    end = raw.find(b"\n", start, start + _MAX_LINE_BYTES)
+    fields = bytes(raw[start : end if end >= 0 else start + _MAX_LINE_BYTES]).decode("utf-8", "replace")
+    fields = fields.rstrip("\r").split(",")
+    named = {name.lower() for name in drop} | ID_NAMES
+    return [
+        k
+        for k, name in enumerate(header)
+        if (name in drop or name.lower() in named)
+        and k < len(fields)
+        and _number(fields[k].strip('" ')) is None
+    ]
+
+
+def _parse_values(
+    raw: mmap.mmap | bytes, start: int, names: list[str], path: Path, first_line_no: int, skip: list[int]
+) -> np.ndarray:
+    """Every field of every line as numbers (rows, columns): integers on the vectorised parser, floats (or lines
+    with text in the columns ``skip``, left as 0) by numpy's loadtxt; any other field that is not a number is named
+    by line and column."""
+    if not _has_fraction(raw, start) and not skip:
+        return _parse_integers(raw, start, names, path, first_line_no)
+    text = bytes(raw[start:]).decode("utf-8", "replace").rstrip("\r\n ")
+    lines = text.split("\n") if text else []
+    for row, line in enumerate(lines):  # loadtxt skips blank lines: refused here so line numbers stay true
+        if not line.strip():
+            raise DataFormatError(f"{path}: line {first_line_no + row} is blank")
+    used = [k for k in range(len(names)) if k not in skip]
+    values = np.zeros((len(lines), len(names)))
+    try:
+        if lines:
+            values[:, used] = np.loadtxt(
+                lines, delimiter=",", dtype=np.float64, ndmin=2, comments=None, quotechar='"', usecols=used
+            )
+        return values
+    except ValueError:
+        pass
+    for row, line in enumerate(lines):  # name the first field that is not a number
+        fields = line.rstrip("\r").split(",")
+        if len(fields) != len(names):
+            raise DataFormatError(
+                f"{path}: line {first_line_no + row} has {len(fields)} fields, expected {len(names)}"
+            ) from None
+        for k, (name, field) in enumerate(zip(names, fields, strict=True)):
+            if k not in skip and _number(field.strip().strip('"')) is None:
+                problem = "field is empty" if not field.strip() else f"{field.strip()[:40]!r} is not a number"
+                raise DataFormatError(f"{path}: line {first_line_no + row}, {name}: {problem}") from None
+    raise DataFormatError(f"{path}: not a CSV of numbers")  # loadtxt refused what the line scan accepts
+
+
+def _parse_integers(
+    raw: mmap.mmap | bytes, start: int, names: list[str], path: Path, first_line_no: int
+) -> np.ndarray:
+    """Lines of comma-separated integers as an (rows, columns) int32 array. The C loop reads a chunk whose first
+    column holds up to 9 digits (an id or a label) and the others 0..255; the numpy parser reads any other."""
+    bounds, rows = _chunk_bounds(raw, start, path, first_line_no)
+    values = np.empty((rows, len(names)), np.int32)
+
+    def parse(bound: tuple[int, int, int, int]) -> None:
+        chunk_start, chunk_stop, first_row, n_rows = bound
+        block = slice(first_row, first_row + n_rows)
+        if _csvparse is not None and len(names) > 1:
+            pixels, first = np.empty((n_rows, len(names) - 1), np.uint8), np.empty(n_rows, np.int64)
+            if (
+                _csvparse.parse_lines(raw, chunk_start, chunk_stop, pixels, first, 0, True, len(names) - 1)
+                == n_rows
+            ):
+                values[block, 0], values[block, 1:] = first, pixels
+                return
+        chunk = np.frombuffer(raw, np.uint8, chunk_stop - chunk_start, chunk_start)
+        values[block] = _parse_chunk(chunk, names, path, first_line_no + first_row, check_pixels=False)
+
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        list(pool.map(parse, bounds))
+    return values
+
+
+def _chunk_bounds(
+    raw: mmap.mmap | bytes, start: int, path: Path, first_line_no: int
+) -> tuple[list[tuple[int, int, int, int]], int]:
+    """``raw[start:]`` cut into chunks of whole lines: (start, stop, first row, rows) each, and the rows in all."""
     end = len(raw)
     while end > start and raw[end - 1] in b"\r\n ":  # trailing blank lines
         end -= 1
@@ -187,6 +602,19 @@ def _parse_body(
         bounds.append((start, stop, rows, n_rows))
         rows += n_rows
         start = stop
+    return bounds, rows
+
+
+def _parse_body(
+    raw: mmap.mmap | bytes, start: int, names: list[str], path: Path, first_line_no: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse ``raw[start:]`` into (pixels uint8 (N, 784), labels int64 (N,)), in chunks of whole lines.
+
+    The file's bytes are mapped, never copied, and each chunk writes into its rows of the preallocated output, so the
+    peak memory is the file plus the output plus a few chunk-sized temporaries. Chunks are parsed on two threads
+    (the C loop and numpy release the GIL).
+    """
+    bounds, rows = _chunk_bounds(raw, start, path, first_line_no)
     has_label = names[0] == "label"
     pixels = np.empty((rows, N_PIXELS), np.uint8)
     labels = np.zeros(rows, np.int64)
@@ -210,8 +638,11 @@ def _parse_body(
     return pixels, labels
 
 
-def _parse_chunk(chunk: np.ndarray, names: list[str], path: Path, line_no: int) -> np.ndarray:
-    """Parse whole lines of ``n_cols`` comma-separated integers; every check names the line and column."""
+def _parse_chunk(
+    chunk: np.ndarray, names: list[str], path: Path, line_no: int, check_pixels: bool = True
+) -> np.ndarray:
+    """Parse whole lines of ``n_cols`` comma-separated integers; every check names the line and column (pixels
+    0..255 too, unless ``check_pixels`` is False: the caller decides which columns are pixels)."""
     n_cols = len(names)
     if chunk[-1] != _NEWLINE:
         chunk = np.append(chunk, np.uint8(_NEWLINE))
@@ -225,8 +656,17 @@ def _parse_chunk(chunk: np.ndarray, names: list[str], path: Path, line_no: int) 
     if bad.size or stray_cr.size:
         first = int(min(bad[:1].tolist() + stray_cr[:1].tolist()))
         line, column = _locate(chunk, first, names, line_no)
-        kind = "a non-negative integer" if column == "label" else "an integer 0..255"
-        raise DataFormatError(f"{path}: line {line}, {column}: {_field_text(chunk, first)!r} is not {kind}")
+        kind = (
+            "a non-negative integer"
+            if column == "label"
+            else "an integer 0..255"
+            if check_pixels
+            else "a number"
+        )
+        text = _field_text(chunk, first)
+        if check_pixels and column != "label" and 0 <= (_number(text) or 2) < 1:
+            kind += " (pixels in 0..1? mnistlab reads pixels 0..255: save the images * 255)"
+        raise DataFormatError(f"{path}: line {line}, {column}: {text!r} is not {kind}")
     seps = np.flatnonzero(is_sep)
     ends_line = is_newline[seps]
     if len(seps) % n_cols or not np.array_equal(ends_line, np.arange(len(seps)) % n_cols == n_cols - 1):
@@ -249,6 +689,8 @@ def _parse_chunk(chunk: np.ndarray, names: list[str], path: Path, line_no: int) 
         digit = chunk[np.maximum(ends - 1 - k, 0)].astype(np.int32) - _DIGIT0
         values += np.where(lengths > k, digit, 0) * np.int32(10**k)
     values = values.reshape(-1, n_cols)
+    if not check_pixels:
+        return values
     first_pixel = 1 if names[0] == "label" else 0
     over = np.argwhere(values[:, first_pixel:] > 255)
     if over.size:

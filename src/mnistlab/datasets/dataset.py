@@ -121,7 +121,7 @@ def index_class_names(labels: np.ndarray | None, source: str, line_offset: int =
     >>> index_class_names(np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99]), "toy")
     Traceback (most recent call last):
     ...
-    mnistlab.errors.DataFormatError: toy: labels take 11 distinct values in 0..99: classes 10..98 have no image (label 99 first on line 11); fix the stray labels, or give classes= (100 names in label order) to read them as they are
+    mnistlab.errors.DataFormatError: toy: labels take 11 distinct values in 0..99: classes 10..98 have no image (label 99 first on line 11); fix the stray labels, or name all 100 classes in label order (classes=NAMES) to read them as they are
     """
     if labels is None or labels.size == 0:
         return [str(i) for i in range(10)]
@@ -147,11 +147,12 @@ def index_class_names(labels: np.ndarray | None, source: str, line_offset: int =
     )
     if (~present).sum() > present.sum():
         raise DataFormatError(
-            f"{message}; fix the stray labels, or give classes= ({n_classes} names in label order) to read them "
-            "as they are"
+            f"{message}; fix the stray labels, or name all {n_classes} classes in label order (classes=NAMES) to "
+            "read them as they are"
         )
     warnings.warn(
-        f"{message}; the model gets an output per empty class: give classes= to name them", stacklevel=2
+        f"{message}; the model gets an output per empty class (name the classes with classes=NAMES to keep them)",
+        stacklevel=2,
     )
     return [str(i) for i in range(n_classes)]
 

@@ -10,27 +10,40 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.datasets.csvfile import read_csv, write_csv
+from mnistlab.datasets.csvfile import read_csv_table, write_csv
 from mnistlab.datasets.dataset import Dataset, index_class_names
 from mnistlab.datasets.idx import read_idx, write_idx
 from mnistlab.datasets.images import read_image_folder, write_image_folder
 from mnistlab.datasets.npzfile import read_npz
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import atomic_write, open_regular, read_json, write_json
+from mnistlab.fileio import atomic_write, read_json, write_json
 
 EXPORT_FORMATS = ("csv", "kaggle-csv", "idx", "png", "npz")
 METADATA_FILE = "dataset.json"
 
 
 def from_csv(
-    path: str | Path, classes: Sequence[str] | None = None, name: str | None = None, kind: str | None = None
+    path: str | Path,
+    classes: Sequence[str] | None = None,
+    name: str | None = None,
+    kind: str | None = None,
+    label_column: str | None = None,
+    drop_columns: Sequence[str] | None = None,
 ) -> Dataset:
-    """Read a Kaggle-layout CSV (``label,pixel0..pixel783``; header and label column optional).
+    """Read a CSV of images: Kaggle's layout (``label,pixel0..pixel783``; header and label column optional), or
+    another layout of 784 pixel columns (:func:`~mnistlab.datasets.csvfile.read_csv_table`).
 
     Parameters
     ----------
     path : str or Path
-        The CSV file: 785 columns (a label, then 784 pixels 0..255) or 784 (no labels: ``labels`` is None).
+        The CSV file: 785 columns (a label, then 784 pixels 0..255) or 784 (no labels: ``labels`` is None); a
+        column named ``label`` anywhere, id columns (``id``, ``ImageId``, ``index``, a column counting the rows)
+        left out, a first row of numbers read as data.
+    label_column : str, optional
+        The label column's name (without a header: ``"first"``, ``"last"`` or its number). Default: the
+        ``dataset.json`` beside the file (``"csv": {"label_column": ...}``), else found as described.
+    drop_columns : sequence of str, optional
+        Other columns to leave out, by name (by number without a header); default: from ``dataset.json``.
     classes : sequence of str, optional
         Class names in label order. Default: those in the ``dataset.json`` that :func:`export` writes beside
         its files, else the label indices as names.
@@ -59,8 +72,15 @@ def from_csv(
     >>> ds.images.shape, ds.labels.tolist()
     ((1, 28, 28), [7])
     """
-    images, labels = read_csv(path)
-    return _dataset(images, labels, Path(path), classes, name, kind)
+    layout = _metadata(Path(path)).get("csv", {})
+    if not isinstance(layout, dict):
+        raise DataFormatError(f"{metadata_path(path)}: 'csv' must be an object (label_column, drop_columns)")
+    table = read_csv_table(
+        path,
+        label_column if label_column is not None else layout.get("label_column"),
+        drop_columns if drop_columns is not None else layout.get("drop_columns"),
+    )
+    return _dataset(table.images, table.labels, Path(path), classes, name, kind, table.first_line)
 
 
 def from_idx(
@@ -210,12 +230,13 @@ def _dataset(
     classes: Sequence[str] | None,
     name: str | None,
     kind: str | None,
+    first_line: int = 1,
 ) -> Dataset:
     sidecar = _metadata(path)
     if classes is None:
         classes = sidecar.get("classes")
     if classes is None:
-        classes = index_class_names(labels, str(path), line_offset=_first_data_line(path))
+        classes = index_class_names(labels, str(path), line_offset=first_line)
     split = sidecar.get("splits", {}).get(path.stem if path.is_file() else path.name, path.stem)
     name = name or sidecar.get("name") or path.stem
     return Dataset(images, labels, list(classes), name, split, str(path), kind or sidecar.get("kind"))
@@ -236,15 +257,6 @@ def _targets(dataset: Dataset, out: Path, fmt: str) -> list[Path]:
         images = out / f"{prefix}-images-idx3-ubyte"
         return [images, out / f"{prefix}-labels-idx1-ubyte"] if labelled else [images]
     return [out / dataset.split]
-
-
-def _first_data_line(path: Path) -> int:
-    """Line of the first row in a CSV with a header (row 0 is line 2); other formats count rows from 1."""
-    if path.suffix.lower() != ".csv":
-        return 1
-    with open_regular(path, "a CSV file") as f:
-        first = f.read(16)
-    return 2 if first.lstrip(b"\xef\xbb\xbf")[:1].isalpha() else 1
 
 
 def export(dataset: Dataset, out: str | Path, fmt: str, overwrite: bool = False) -> Path:

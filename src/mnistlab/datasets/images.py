@@ -87,7 +87,7 @@ def read_image_folder(
             f"{root}: no class sub-folders and no {MANIFEST_NAME}; expected one sub-folder of images per class"
         )
     if classes is None:
-        _refuse_splits(root, folders)
+        refuse_splits(root, folders)
     found = {folder.name: _class_files(folder) for folder in folders}
     images_per_folder = {name: files for name, (files, _) in found.items()}
     empty = [name for name, files in images_per_folder.items() if not files]
@@ -133,12 +133,18 @@ def _visible(folder: Path) -> list[Path]:
 def _class_files(folder: Path) -> tuple[list[Path], list[Path]]:
     """The images of one class folder in natural order, and the other visible entries it holds."""
     entries = sorted(_visible(folder), key=lambda p: _natural_key(p.name))
-    images = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    images = [p for p in entries if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir()]  # a FIFO: refused
     return images, [p for p in entries if p not in images]
 
 
-def _refuse_splits(root: Path, folders: list[Path]) -> None:
-    """Sub-folders named after splits (train/test) are two data sets, not two classes."""
+def refuse_splits(root: Path, folders: list[Path]) -> None:
+    """Sub-folders named after splits (train/test) are two data sets, not two classes: refused, naming how to
+    read them.
+
+    Examples
+    --------
+    >>> refuse_splits(Path("digits"), [Path("digits/0"), Path("digits/1")])  # classes: fine
+    """
     names = {p.name.lower(): p.name for p in folders}
     if "train" in names and names.keys() <= SPLIT_NAMES and len(names) > 1:
         test = names.get("test") or next(v for k, v in names.items() if k != "train")

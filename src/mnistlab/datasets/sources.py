@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,8 @@ class Source:
     format: str
     path: Path | None = None
     preprocess: str = "none"  # how images of an image folder become 28x28 (datasets.preprocess.PREPROCESSING)
+    label_column: str | None = None  # a CSV's label column (datasets.csvfile.read_csv_table)
+    drop_columns: tuple[str, ...] = ()  # a CSV's columns to leave out
 
     @property
     def registered(self) -> bool:
@@ -54,9 +57,29 @@ class Source:
         return self.registered or (self.format == "user" and "test" in user_datasets()[self.spec])
 
 
-def resolve(spec: str | Path, preprocess: str = "none") -> Source:
+def resolve(
+    spec: str | Path,
+    preprocess: str = "none",
+    label_column: str | None = None,
+    drop_columns: Sequence[str] | None = None,
+) -> Source:
     """Decide what ``spec`` names; a clear error lists what is accepted when it is neither a name nor a file.
-    ``preprocess`` (a rule of :data:`~mnistlab.datasets.preprocess.PREPROCESSING`) applies to image folders only."""
+    ``preprocess`` (a rule of :data:`~mnistlab.datasets.preprocess.PREPROCESSING`) applies to image folders only,
+    ``label_column`` and ``drop_columns`` (:func:`~mnistlab.datasets.csvfile.read_csv_table`) to CSV files only."""
+    return _with_columns(_resolve(spec, preprocess), label_column, drop_columns)
+
+
+def _with_columns(source: Source, label_column: str | None, drop_columns: Sequence[str] | None) -> Source:
+    if label_column is None and not drop_columns:
+        return source
+    if source.format != "csv":
+        given = "label_column" if label_column is not None else "drop_columns"
+        raise ParameterError(f"`{given}` applies to CSV files; {source.spec} is {source.format} data")
+    drop = tuple(str(name) for name in drop_columns or ())
+    return dataclasses.replace(source, label_column=label_column, drop_columns=drop)
+
+
+def _resolve(spec: str | Path, preprocess: str) -> Source:
     text = str(spec)
     check_preprocess(preprocess)
     if text in REGISTRY:
@@ -82,7 +105,7 @@ def _images_only(source: Source, preprocess: str) -> Source:
             f"preprocess={preprocess!r} applies to image folders; {source.spec} is {source.format} data, "
             "already 28x28"
         )
-    return Source(source.spec, source.format, source.path, preprocess)
+    return dataclasses.replace(source, preprocess=preprocess)
 
 
 def _format_of(path: Path) -> str:
@@ -120,7 +143,13 @@ def read_source(source: Source, split: str = "train", classes=None, kind: str | 
         return _read_user_dataset(source.spec, split, classes, kind)
     path = source.path
     readers = {
-        "csv": lambda: files.from_csv(path, classes, kind=kind),
+        "csv": lambda: files.from_csv(
+            path,
+            classes,
+            kind=kind,
+            label_column=source.label_column,
+            drop_columns=source.drop_columns or None,
+        ),
         "images": lambda: files.from_image_folder(path, classes, source.preprocess, kind=kind),
         "idx": lambda: files.from_idx(path, idx_labels_path(path), classes, kind=kind),
         "npz": lambda: files.from_npz(path, kind=kind),
@@ -146,7 +175,9 @@ def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Data
     return dataclasses.replace(dataset, name=name, split=split)
 
 
-def load_splits(spec: str | Path, classes=None) -> dict[str, Dataset]:
+def load_splits(
+    spec: str | Path, classes=None, label_column: str | None = None, drop_columns: Sequence[str] | None = None
+) -> dict[str, Dataset]:
     """Every split of a registered data set, or the one data set a file or folder holds (under its split name).
 
     Parameters
@@ -155,6 +186,8 @@ def load_splits(spec: str | Path, classes=None) -> dict[str, Dataset]:
         A registered name, a name given with :func:`register`, or a file or folder.
     classes : sequence of str, optional
         New class names, in label order.
+    label_column, drop_columns : optional
+        A CSV file's label column and the columns to leave out (:func:`~mnistlab.datasets.from_csv`).
 
     Returns
     -------
@@ -166,7 +199,7 @@ def load_splits(spec: str | Path, classes=None) -> dict[str, Dataset]:
     >>> list(load_splits("mnist"))  # doctest: +SKIP
     ['train', 'test']
     """
-    source = resolve(spec)
+    source = resolve(spec, label_column=label_column, drop_columns=drop_columns)
     if source.registered:
         return {split: read_source(source, split, classes) for split in get_info(source.spec).split_sizes}
     splits = ("train", "test") if source.has_test_split else ("train",)
@@ -182,6 +215,8 @@ def load(
     classes=None,
     limit: int | None = None,
     preprocess: str = "none",
+    label_column: str | None = None,
+    drop_columns: Sequence[str] | None = None,
 ) -> Dataset:
     """One split of data, fetched and verified on first use.
 
@@ -199,6 +234,8 @@ def load(
         Keep the first N images (quick runs).
     preprocess : {"none", "mnist", "resize"}
         How an image folder's images become 28x28 (:mod:`mnistlab.datasets.preprocess`).
+    label_column, drop_columns : optional
+        A CSV file's label column and the columns to leave out (:func:`~mnistlab.datasets.from_csv`).
 
     Returns
     -------
@@ -220,7 +257,7 @@ def load(
     ('T-shirt/top', [0, 1, 2])
     """
     check_limit(limit)
-    return first(read_source(resolve(spec, preprocess), split, classes), limit)
+    return first(read_source(resolve(spec, preprocess, label_column, drop_columns), split, classes), limit)
 
 
 def check_limit(limit: int | None) -> None:
@@ -284,6 +321,8 @@ def train_and_test(
     seed: int = 0,
     limit: int | None = None,
     preprocess: str = "none",
+    label_column: str | None = None,
+    drop_columns: Sequence[str] | None = None,
 ) -> TrainTest:
     """The training data of a workflow and its test data, with where each came from.
 
@@ -305,6 +344,9 @@ def train_and_test(
         whole data.
     preprocess : {"none", "mnist", "resize"}
         How the images of image folders (training and test) become 28x28.
+    label_column, drop_columns : optional
+        The label column and the columns to leave out of CSV files (training and test): see
+        :func:`~mnistlab.datasets.from_csv`.
 
     Returns
     -------
@@ -320,6 +362,7 @@ def train_and_test(
     """
     check_limit(limit)
     source, test_source = _sources(data, test, test_fraction, preprocess)  # test data comes from elsewhere
+    source, test_source = _csv_columns(source, test_source, label_column, drop_columns)
     everything = _labelled(read_source(source, "train", classes), "training")
     if test_source is not None:
         held_out = _labelled(_same_classes(everything, read_source(test_source, "test", classes)), "test")
@@ -378,6 +421,21 @@ def _sources(
             "share of it"
         )
     return source, test_source
+
+
+def _csv_columns(
+    source: Source, test_source: Source | None, label_column: str | None, drop_columns: Sequence[str] | None
+) -> tuple[Source, Source | None]:
+    """The CSV layout applied to whichever of training and test data is a CSV (and it must apply to one)."""
+    if label_column is None and not drop_columns:
+        return source, test_source
+    if "csv" not in {source.format, test_source and test_source.format}:
+        _with_columns(source, label_column, drop_columns)  # neither is a CSV: the error says so
+    parts = (
+        s if s is None or s.format != "csv" else _with_columns(s, label_column, drop_columns)
+        for s in (source, test_source)
+    )
+    return next(parts), next(parts)  # type: ignore[return-value]
 
 
 def _with_rule(source: Source | None, preprocess: str) -> Source | None:

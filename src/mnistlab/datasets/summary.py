@@ -3,6 +3,7 @@ checksums."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,14 @@ class DatasetSummary:
     ink: dict[str, InkProfile] | None = None  # split -> polarity, background and ink amount
 
 
-def summary(spec: str | Path, home: Path | None = None) -> DatasetSummary:
-    """Summarise a registered data set (all splits, checksums re-hashed in full) or a file or folder.
+def summary(
+    spec: str | Path,
+    home: Path | None = None,
+    label_column: str | None = None,
+    drop_columns: Sequence[str] | None = None,
+) -> DatasetSummary:
+    """Summarise a registered data set (all splits, checksums re-hashed in full) or a file or folder (a CSV's
+    ``label_column`` and ``drop_columns`` as for :func:`~mnistlab.datasets.from_csv`).
 
     Examples
     --------
@@ -42,7 +49,7 @@ def summary(spec: str | Path, home: Path | None = None) -> DatasetSummary:
     >>> s.sizes  # doctest: +SKIP
     {'train': 60000, 'test': 10000}
     """
-    splits = load_splits(spec)
+    splits = load_splits(spec, label_column=label_column, drop_columns=drop_columns)
     first = next(iter(splits.values()))
     registered = resolve(spec).registered
     info = get_info(str(spec)) if registered else None
