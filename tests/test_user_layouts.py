@@ -429,3 +429,24 @@ def test_the_csv_layout_in_dataset_json_and_on_the_command_line(tmp_path, capsys
     assert code == 1 and "--label-column applies to CSV files; mnist is registered data" in err
     (tmp_path / "dataset.json").write_text('{"csv": {"label_column": "y", "drop_columns": ["name"]}}')
     assert datasets.load(path).labels.tolist() == labels.tolist()
+
+
+def test_a_test_folder_without_some_class_folder_is_scored_against_the_training_classes(tmp_path):
+    train = class_folders(tmp_path / "train", {"bird": 3, "cat": 3, "dog": 3})
+    test = class_folders(tmp_path / "test", {"cat": 2, "dog": 1})
+    (test / "bird").mkdir()  # made for symmetry, never filled: not a class of the test folder
+    with pytest.warns(UserWarning, match="'bird' holds no"):
+        parts = datasets.train_and_test(train, test=test)
+    assert parts.test.classes == ["bird", "cat", "dog"]
+    assert parts.test.labels.tolist() == [1, 1, 2]
+
+
+def test_the_command_line_reads_a_folder_with_stray_entries_and_warns(tmp_path, capsys):
+    root = class_folders(tmp_path / "digits", {"0": 3, "1": 3})
+    (root / ".ipynb_checkpoints").mkdir()
+    (root / "checkpoints").mkdir()
+    with pytest.warns(UserWarning, match="'checkpoints' holds no PNG, JPEG or BMP image and is not a class"):
+        code, out, _ = run(capsys, "data", "info", root)
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["0"], ["1"], ["checkpoints"])]
+    assert rows == [["0", "3"], ["1", "3"]]

@@ -464,11 +464,15 @@ def _labelled(dataset: Dataset, role: str) -> Dataset:
 
 
 def _same_classes(train: Dataset, test: Dataset) -> Dataset:
-    """Test data adopts the training names when it only has indices (a CSV without metadata); other names must
-    match exactly."""
+    """Test data adopts the training names when it only has indices (a CSV without metadata); named classes must
+    be among the training classes (a test folder without a folder for some class is fine: its labels are
+    renumbered in the training data's order)."""
     indices = [str(i) for i in range(len(test.classes))]
     if test.classes == train.classes:
         return test
+    if test.classes != indices and set(test.classes) <= set(train.classes) and test.labels is not None:
+        order = np.array([train.classes.index(name) for name in test.classes], np.int64)
+        return dataclasses.replace(test, labels=order[test.labels], classes=train.classes)
     if test.classes == indices[: len(test.classes)] and (
         test.labels is None or test.labels.max(initial=0) < train.n_classes
     ):
