@@ -149,21 +149,33 @@ def predict(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing submission file.")
     ] = False,
+    preprocess: Annotated[
+        str,
+        typer.Option(
+            help="How each image becomes 28x28: auto (a 28x28 image of the training data's ink polarity as "
+            "stored, any other the MNIST way), mnist (photos and drawings: cropped to the ink, 20x20, centred), "
+            "none (28x28 as stored) or resize (plain). The model always gets its training polarity."
+        ),
+    ] = "auto",
 ) -> None:
-    """Top classes for each image, or a Kaggle submission (ImageId,Label) for a CSV."""
+    """Top classes for each image (and how it was read), or a Kaggle submission (ImageId,Label) for a CSV."""
     from mnistlab import serve
 
     if csv_path is not None:
+        if preprocess != "auto":
+            raise ParameterError(
+                "--preprocess applies to image files; a CSV's rows are 28x28 and read as stored"
+            )
         target, rows = serve.predict_submission(run, csv_path, submission, onnx, trust, overwrite)
         echo(f"{rows} predictions written to {target}")
         return
     if not images:
         raise ParameterError("give image files to predict, or --csv FILE for a Kaggle submission")
-    for p in serve.predict_images(run, images, top, onnx, trust):
+    for p in serve.predict_images(run, images, top, onnx, trust, preprocess):
         shown = [
             f"{name} {v:.1%}" if p.kind == "probability" else f"{name} (score {v:.3g})" for name, v in p.top
         ]
-        echo(f"{p.path}: " + ", ".join(shown))
+        echo(f"{p.path}: " + ", ".join(shown) + f" ({p.read_as})")
 
 
 def export(

@@ -8,9 +8,14 @@ ink on white paper. A model trained on one polarity scores near chance on the ot
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import warnings
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mnistlab.datasets.dataset import Dataset
 
 LIGHT_ON_DARK = "light-on-dark"  # MNIST's: white ink on black paper
 DARK_ON_LIGHT = "dark-on-light"  # a scan of a page: black ink on white paper
@@ -129,6 +134,94 @@ def polarity_mismatch(expected: InkProfile, given: InkProfile, given_name: str =
     return (
         f"{given_name} are {given.describe()}, but the model was trained on {expected.polarity} images "
         f"({expected.describe()}): its predictions on them are close to chance"
+    )
+
+
+def recorded_profile(config: dict) -> InkProfile | None:
+    """The ink profile a run recorded of its training data (``config["ink"]``), or None for a run saved before
+    runs recorded it (its polarity is unknown: nothing is compared, and predict reads images the MNIST way).
+
+    Examples
+    --------
+    >>> recorded_profile({"ink": ink_profile(np.zeros((2, 28, 28), np.uint8)).to_dict()}).polarity
+    'light-on-dark'
+    >>> recorded_profile({}) is None
+    True
+    """
+    values = config.get("ink")
+    return None if values is None else InkProfile.from_dict(values)
+
+
+def in_polarity(image: np.ndarray, polarity: str) -> np.ndarray:
+    """A light-on-dark image (what the MNIST way makes) in ``polarity``: inverted for dark-on-light.
+
+    Examples
+    --------
+    >>> in_polarity(np.array([[0, 255]], np.uint8), DARK_ON_LIGHT).tolist()
+    [[255, 0]]
+    """
+    return 255 - image if polarity == DARK_ON_LIGHT else image
+
+
+def match_polarity(config: dict, data: Dataset, preprocess: str = "none", name: str | None = None) -> Dataset:
+    """``data`` (images to score with a run whose ``config.json`` is ``config``) in the run's training polarity.
+
+    Images read the MNIST way (``preprocess="mnist"``: light on dark) are inverted when the run was trained on
+    dark-on-light images, as ``predict`` does. Images read as stored (``"none"``, ``"resize"``) are never
+    changed: when their polarity differs from the training data's, a warning names the difference and the fix
+    (a model scores near chance on the other polarity). A run that recorded no profile is not checked.
+
+    Examples
+    --------
+    >>> from mnistlab.datasets.dataset import Dataset
+    >>> paper = np.full((4, 28, 28), 255, np.uint8); paper[:, 8:20, 12:16] = 0
+    >>> config = {"ink": ink_profile(paper).to_dict()}
+    >>> scans = Dataset(255 - paper, np.array([0, 1, 0, 1]), ["a", "b"])  # light on dark, read the MNIST way
+    >>> int(match_polarity(config, scans, "mnist").images[0, 0, 0])
+    255
+    """
+    expected = recorded_profile(config)
+    if expected is None or len(data) == 0:
+        return data
+    if preprocess == "mnist":  # made light on dark by the rule itself
+        return replace(data, images=in_polarity(data.images, expected.polarity))
+    warn_if_mismatched(expected, data.images, name or data.source or data.name or "the images", stacklevel=3)
+    return data
+
+
+def warn_if_mismatched(
+    expected: InkProfile | None, images: np.ndarray, name: str, fix: str | None = None, stacklevel: int = 2
+) -> str | None:
+    """Warn when ``images`` (N, 28, 28), read as stored, are of the other polarity than ``expected`` (a run's
+    training data; None: unknown, nothing compared); the warning names the difference and ``fix`` (by default:
+    invert them, or train on their polarity). Returns the warning's text, or None.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> mnist = ink_profile(np.zeros((2, 28, 28), np.uint8))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     text = warn_if_mismatched(mnist, np.full((2, 28, 28), 255, np.uint8), "scans/")
+    >>> text.startswith("scans/ are dark-on-light"), len(caught)
+    (True, 1)
+    """
+    if expected is None or len(images) == 0:
+        return None
+    given = ink_profile(images)
+    message = polarity_mismatch(expected, given, name)
+    if message is None:
+        return None
+    text = f"{message}; {fix or fix_for(given.polarity)}"
+    warnings.warn(text, stacklevel=stacklevel)
+    return text
+
+
+def fix_for(given: str) -> str:
+    """What a user can do about images of polarity ``given`` that a model of the other polarity is to score."""
+    return (
+        f"invert them (255 - pixel) to match the model, read image folders with preprocess='mnist' (photos; "
+        f"--preprocess mnist), or train a run on {given} images"
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mnistlab.datasets.dataset import check_class_names
+from mnistlab.datasets.ink import POLARITIES
 from mnistlab.errors import DataFormatError, RunError
 
 MAX_CLASSES = 10_000
@@ -71,7 +72,24 @@ def check_config(config: Any, file: Path) -> dict:
             _refuse(file, field, config[field], "an object")
     if config.get("data_source") is not None:
         _check_data_source(config["data_source"], file)
+    if config.get("ink") is not None:  # absent in runs saved before it was recorded: polarity unknown
+        _check_ink(config["ink"], file)
     return config
+
+
+def _check_ink(ink: Any, file: Path) -> None:
+    """The training data's ink profile (:class:`~mnistlab.datasets.ink.InkProfile`): every field, typed."""
+    if not isinstance(ink, dict):
+        _refuse(file, "ink", ink, "an object (the training images' ink profile) or null")
+    if ink.get("polarity") not in POLARITIES:
+        _refuse(file, "ink.polarity", ink.get("polarity"), " or ".join(POLARITIES))
+    bounds = {"dark_background_fraction": 1, "ink_fraction": 1, "background": 255, "mean_pixel": 255}
+    for field, high in bounds.items():
+        value = ink.get(field)
+        if not (_is_number(value) and 0 <= value <= high):
+            _refuse(file, f"ink.{field}", value, f"a number 0..{high}")
+    if not (_is_int(ink.get("n_images")) and ink["n_images"] >= 0):
+        _refuse(file, "ink.n_images", ink.get("n_images"), "a count")
 
 
 def _check_data_source(source: Any, file: Path) -> None:

@@ -99,8 +99,12 @@ def save(
     seed: int | None = None,
     metrics: dict | None = None,
     data_source: dict | None = None,
+    ink: dict | None = None,
 ) -> Path:
     """Write a fitted estimator and its metadata into the run folder ``path``.
+
+    ``ink`` is the training images' ink profile (``datasets.ink_profile(train.images).to_dict()``): predict,
+    the web app and evaluation on other data hand the model images in that polarity, or warn.
 
     Every file is written under a temporary name and renamed into place, ``config.json`` last; a run that was
     there is replaced only then, with its files of the other kind (weights of a PyTorch run replaced by a
@@ -122,6 +126,7 @@ def save(
         "classes_": np.asarray(estimator.classes_).tolist(),
         "n_features_in": int(getattr(estimator, "n_features_in_", networks.IMAGE_FEATURES)),
         "data_source": data_source,  # where train and test data came from, with their content's sha256
+        "ink": ink,  # the training images' polarity and ink statistics (None: not measured, not compared)
         "saved": time.strftime("%Y-%m-%d %H:%M"),
         "machine": _machine(estimator),
         "versions": versions(),

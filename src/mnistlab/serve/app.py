@@ -30,7 +30,6 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from mnistlab.datasets.preprocess import load_for_prediction
 from mnistlab.errors import DataFormatError, MnistlabError
 from mnistlab.runs.folder import read_metrics
 from mnistlab.serve.predict import Predictor, onnx_available
@@ -84,7 +83,16 @@ class Prediction(BaseModel):
     model: str
     data: str
     image: list[list[int]] | None = Field(
-        None, description="The 28x28 image the model saw (with image=true)."
+        None, description="The 28x28 image the model saw (with image=true), in the model's training polarity."
+    )
+    read_as: str = Field(
+        description="How the input became that image: 'read the MNIST way (...)', 'read as stored: 28x28' (a "
+        "28x28 image of the model's ink polarity) or 'used as given: 784 pixels' (JSON pixels)."
+    )
+    warning: str | None = Field(
+        None,
+        description="Set when the input, used as given, has the other ink polarity than the model's training "
+        "data (its answer is then close to chance).",
     )
 
 
@@ -184,7 +192,7 @@ def create_app(
             raise HTTPException(408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
         content_type = request.headers.get("content-type", "")
         try:  # parsing, decoding and the model: in a worker thread, so the event loop keeps answering
-            ranked, kind, seen, held, heat = await anyio.to_thread.run_sync(
+            ranked, kind, seen, held, heat, read_as, warning = await anyio.to_thread.run_sync(
                 _predict_one, predictor, content_type, body, top, alpha, explain, limiter=workers
             )
         except DataFormatError as exc:
@@ -198,6 +206,8 @@ def create_app(
             prediction_set=held,
             alpha=alpha if held is not None else None,
             explanation=None if heat is None else np.round(heat, 4).tolist(),
+            read_as=read_as,
+            warning=warning,
         )
 
     return app
@@ -240,12 +250,18 @@ def api_page(schema: dict) -> str:
 def _predict_one(
     predictor: Predictor, content_type: str, body: bytes, top: int, alpha: float, explain: bool = False
 ):
-    """Parsing the body, decoding, preprocessing, the model and its explanation (run in a worker thread)."""
+    """Parsing the body, decoding, preprocessing (uploads and drawings by the run's rule: a drawing is never
+    28x28, so it is read the MNIST way; JSON pixels as given), the model and its explanation (in a worker
+    thread)."""
     pixels, raw = input_of(content_type, body)
-    seen = pixels if pixels is not None else load_for_prediction(raw, MAX_UPLOAD_PIXELS, "uploaded image")
+    if pixels is not None:
+        seen, read_as = pixels, "used as given: 784 pixels"
+        warning = predictor.mismatch(pixels[None], "the pixels")
+    else:
+        (seen, read_as), warning = predictor.read(raw, "uploaded image", MAX_UPLOAD_PIXELS), None
     ranked, kind, sets = predictor.predict(seen[None], top, alpha)
     heat = predictor.explain(seen) if explain else None
-    return ranked[0], kind, seen, None if sets is None else sets[0], heat
+    return ranked[0], kind, seen, None if sets is None else sets[0], heat, read_as, warning
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -277,7 +293,7 @@ def _model_info(predictor: Predictor) -> dict:
     from mnistlab.datasets.registry import REGISTRY
 
     config = predictor.config
-    data = config.get("data", "?")
+    data = config.get("data", "?")  # a registered name, or the path training was given (its last part shown)
     metrics = read_metrics(predictor.run)
     report = (metrics.get("evaluation") or {}).get("report", {})
     shown = {
@@ -286,12 +302,15 @@ def _model_info(predictor: Predictor) -> dict:
         "test_macro_f1": report.get("macro avg", {}).get("f1-score"),
         "test_size": metrics.get("n_test"),
     }
-    return {
+    return {  # nothing here names a folder of the server's disk beyond the run's and the data's own names
         "model": config["model"],
-        "data": data,
+        "run": predictor.run.resolve().name,
+        "data": Path(data).name or data,
         "classes": predictor.class_names,
         "engine": predictor.engine,
         "kind": REGISTRY[data].kind if data in REGISTRY else None,  # digits, objects, or unknown
+        "polarity": predictor.polarity,  # of the training images; None for a run that recorded no ink profile
+        "preprocess": predictor.preprocess,
         "metrics": {k: v for k, v in shown.items() if v is not None},
         "version": version("mnistlab"),
     }

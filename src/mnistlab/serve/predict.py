@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab import datasets, runs
-from mnistlab.datasets.preprocess import load_for_prediction
+from mnistlab.datasets.ink import ink_profile, polarity_mismatch, recorded_profile, warn_if_mismatched
+from mnistlab.datasets.preprocess import PREDICT_RULES, check_preprocess, read_for_model
 from mnistlab.errors import ParameterError, RunError
 from mnistlab.fileio import write_table
 from mnistlab.models.calibration import prediction_sets
@@ -30,8 +31,9 @@ class ImagePrediction:
 
     path: Path
     top: list[tuple[str, float]]
-    image: np.ndarray  # the 28x28 image the model saw, after MNIST-style preprocessing
+    image: np.ndarray  # the 28x28 image the model saw, in its training polarity
     kind: str = "probability"  # or "score"
+    read_as: str = "read the MNIST way"  # how the file became that image ("read as stored: 28x28", ...)
 
 
 def class_values(estimator, images: np.ndarray) -> tuple[np.ndarray, str]:
@@ -66,15 +68,29 @@ def onnx_available(run: str | Path) -> bool:
 class Predictor:
     """A run loaded once for many predictions (the web app's model).
 
+    Images are read for the model by the rule ``preprocess`` (:data:`~mnistlab.datasets.preprocess.PREDICT_RULES`):
+    ``"auto"`` (the default) reads a 28x28 image of the training data's ink polarity as stored, as ``evaluate``
+    reads that data, and any other image the MNIST way; the model is always handed its training polarity (the
+    run's recorded ink profile: ``ink``, None for a run saved before runs recorded it).
+
     Examples
     --------
     >>> predictor = Predictor("runs/cnn-mnist", onnx=True)  # doctest: +SKIP
-    >>> predictor.top(images, k=3)  # doctest: +SKIP
+    >>> image, how = predictor.read("digit.png")  # doctest: +SKIP
+    >>> predictor.top(image[None], k=3)  # doctest: +SKIP
     """
 
-    def __init__(self, run: str | Path, onnx: bool = False, trust: bool = False) -> None:
+    def __init__(
+        self, run: str | Path, onnx: bool = False, trust: bool = False, preprocess: str = "auto"
+    ) -> None:
+        check_preprocess(preprocess, PREDICT_RULES)
         self.run = Path(run)
+        self.preprocess = preprocess
         self.config = runs.read_config(run)
+        self.ink = recorded_profile(self.config)
+        self.polarity = None if self.ink is None else self.ink.polarity
+        source = self.config.get("data_source") or {}
+        self.trained_rule = source.get("train", {}).get("preprocess", "none")
         self.class_names: list[str] = list(self.config["classes"])
         self.estimator = load_predictor(run, onnx, trust)
         self.labels = np.asarray(self.estimator.classes_)
@@ -83,6 +99,18 @@ class Predictor:
         )
         # conformal sets, calibrated on the run's validation split (PyTorch runs saved with it)
         self.conformal = runs.read_conformal(run)
+
+    def read(
+        self, source: str | Path | bytes, name: str | None = None, max_pixels: int | None = None
+    ) -> tuple[np.ndarray, str]:
+        """One PNG/JPEG (a file or an upload's bytes) as the 28x28 image this model is handed, in its training
+        polarity, and how it was read (:func:`~mnistlab.datasets.preprocess.read_for_model`)."""
+        return read_for_model(source, self.preprocess, self.polarity, self.trained_rule, max_pixels, name)
+
+    def mismatch(self, images: np.ndarray, name: str) -> str | None:
+        """How 28x28 ``images`` given as they are (JSON pixels, images read as stored) differ in ink polarity
+        from the training data, in a sentence; None when they match or the run recorded no profile."""
+        return None if self.ink is None else polarity_mismatch(self.ink, ink_profile(images), name)
 
     def explain(self, image: np.ndarray) -> np.ndarray | None:
         """Integrated gradients of one 28x28 image for the class the network predicts, scaled to -1..1 (red
@@ -140,12 +168,19 @@ def top_classes(proba: np.ndarray, labels: np.ndarray, class_names: Sequence[str
 
 
 def predict_images(
-    run: str | Path, paths: Sequence[str | Path], top: int = 3, onnx: bool = False, trust: bool = False
+    run: str | Path,
+    paths: Sequence[str | Path],
+    top: int = 3,
+    onnx: bool = False,
+    trust: bool = False,
+    preprocess: str = "auto",
 ) -> list[ImagePrediction]:
     """Predict image files the way ``mnistlab predict`` does.
 
-    Each image is converted the MNIST way (grayscale, inverted on light paper, cropped to the ink, fitted into
-    20x20, centred by centre of mass in 28x28).
+    By default (``preprocess="auto"``) a 28x28 image whose ink polarity matches the run's training data is read
+    as stored (as ``evaluate`` reads that data), and any other image the MNIST way (grayscale, cropped to the
+    ink, fitted into 20x20, centred by centre of mass in 28x28); the model is handed its training polarity.
+    Images read as stored of the other polarity are named in a warning.
 
     Parameters
     ----------
@@ -159,11 +194,14 @@ def predict_images(
         Predict through ONNX Runtime (``model.onnx``, exported on first use).
     trust : bool
         As for :func:`mnistlab.runs.load`.
+    preprocess : {"auto", "mnist", "none", "resize"}
+        How each file becomes 28x28 (:data:`~mnistlab.datasets.preprocess.PREDICT_RULES`).
 
     Returns
     -------
     list of ImagePrediction
-        Per image: its path, the ``top`` (class, probability) pairs and the 28x28 image the model saw.
+        Per image: its path, the ``top`` (class, probability) pairs, the 28x28 image the model saw and how it
+        was read (``read_as``).
 
     Examples
     --------
@@ -174,10 +212,21 @@ def predict_images(
         raise ParameterError("no image files to predict")
     if top < 1:
         raise ParameterError(f"top={top}; expected an integer >= 1")
-    predictor = Predictor(run, onnx, trust)
-    images = np.stack([load_for_prediction(path) for path in paths])
+    predictor = Predictor(run, onnx, trust, preprocess)
+    images, read_as = zip(*(predictor.read(path) for path in paths), strict=True)
+    images = np.stack(images)
+    stored = [i for i, how in enumerate(read_as) if not how.startswith("read the MNIST way")]
+    if stored:
+        named = ", ".join(str(paths[i]) for i in stored[:3]) + (", ..." if len(stored) > 3 else "")
+        fix = "predict them with preprocess='auto' or 'mnist' (--preprocess), or train on images of their polarity"
+        warn_if_mismatched(
+            predictor.ink, images[stored], f"{len(stored)} images read as stored ({named})", fix
+        )
     ranked, kind = predictor.top(images, top)
-    return [ImagePrediction(Path(p), r, img, kind) for p, r, img in zip(paths, ranked, images, strict=True)]
+    return [
+        ImagePrediction(Path(p), r, img, kind, how)
+        for p, r, img, how in zip(paths, ranked, images, read_as, strict=True)
+    ]
 
 
 def write_submission(path: str | Path, predicted: np.ndarray, overwrite: bool = False) -> Path:
@@ -230,5 +279,7 @@ def predict_submission(
     if Path(submission).exists() and not overwrite:  # before the work, not after it
         write_submission(submission, np.zeros(0), overwrite)
     test = datasets.from_csv(csv_path)
+    fix = "invert its pixels (255 - value) to match the model, or train a run on data of its polarity"
+    warn_if_mismatched(recorded_profile(runs.read_config(run)), test.images, str(csv_path), fix)
     predicted = load_predictor(run, onnx, trust).predict(test.images)
     return write_submission(submission, predicted, overwrite), len(predicted)

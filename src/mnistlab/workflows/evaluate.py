@@ -65,6 +65,7 @@ def evaluate_run(
     path = Path(path)
     run = runs.load_run(path, trust)
     data = runs.test_data(run, test, preprocess)
+    data = datasets.ink.match_polarity(run.config, data, preprocess)  # the run's ink polarity, or a warning
     evaluation = evaluate_estimator(run.estimator, data.images, data.labels, data.classes)
     scored = {
         "test_accuracy": evaluation.accuracy,

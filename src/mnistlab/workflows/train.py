@@ -137,6 +137,7 @@ def train_model(
             seed=seed,
             metrics=metrics,
             data_source=parts.provenance,
+            ink=datasets.ink_profile(train.images).to_dict(),  # predict and the web app match its polarity
         )
     return runs.Run(Path(out) if out else Path(), estimator, {"data": data, "model": model}, history, metrics)
 

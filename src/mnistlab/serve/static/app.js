@@ -15,6 +15,7 @@ let inFlight = false;
 let pending = null;
 let encoding = 0; // pad images being turned into PNG, not yet sent
 let generation = 0; // a cleared pad ignores answers to requests sent before
+let darkInk = false; // the model was trained on dark ink on light paper (what it sees is shown that way)
 
 function clearPad() {
   ink.fillStyle = "#fff";
@@ -158,7 +159,7 @@ function drawWhy(image, explanation) {
   image.flat().forEach((v, i) => {
     const m = explanation[Math.floor(i / 28)][i % 28];
     const strength = Math.min(1, 2 * Math.abs(m));
-    const paper = 255 - 0.3 * v;
+    const paper = 255 - 0.3 * (darkInk ? 255 - v : v); // the ink faint on white, whatever the model's polarity
     const tint = m > 0 ? [220, 30, 30] : [30, 60, 220];
     pixels.data.set([0, 1, 2].map((c) => paper + strength * (tint[c] - paper)).concat([255]), 4 * i);
   });
@@ -169,6 +170,7 @@ async function describeModel() {
   try {
     const model = await (await fetch("/model")).json();
     const accuracy = model.metrics.test_accuracy;
+    darkInk = model.polarity === "dark-on-light";
     document.getElementById("model-line").textContent =
       `${model.model} trained on ${model.data}` + (accuracy ? ` · test accuracy ${(100 * accuracy).toFixed(2)}%` : "") +
       ` · ${model.engine}`;
