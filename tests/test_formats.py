@@ -120,7 +120,7 @@ GOOD = csv_row(3, [0] * 784)
         ([csv_row(2, [0] * 5 + ["nan"] + [0] * 778)], r"line 2, pixel5: 'nan' is not an integer 0..255"),
         ([csv_row(2, [0] * 5 + ["-3"] + [0] * 778)], r"line 2, pixel5: '-3' is not an integer"),
         ([csv_row(2, [0] * 783 + [256])], r"line 2, pixel783: value 256 is outside 0..255"),
-        ([csv_row("x", [0] * 784)], r"line 2, label: 'x' is not a non-negative integer"),
+        ([GOOD, csv_row("x", [0] * 784)], r"line 3, label: 'x' is not a non-negative integer"),
         ([GOOD, csv_row(1, [0] * 3 + [""] + [0] * 780)], r"line 3, pixel3: field is empty"),
         ([], r"no data rows after the header"),
     ],

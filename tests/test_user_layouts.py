@@ -107,6 +107,15 @@ def test_a_folder_of_splits_is_refused_with_the_way_to_read_it(tmp_path):
         datasets.from_image_folder(root)
 
 
+@pytest.mark.parametrize(("train", "test"), [("Training", "Testing"), ("train", "val")])
+def test_other_split_names_are_splits_too(tmp_path, train, test):
+    root = tmp_path / "mydata"
+    class_folders(root / train, {"0": 2, "1": 2})
+    class_folders(root / test, {"0": 1, "1": 1})
+    with pytest.raises(DataFormatError, match=f"--data .*{train} --test .*{test}"):
+        datasets.from_image_folder(root)
+
+
 def test_a_folder_of_splits_through_the_command_line(tmp_path, capsys):
     root = tmp_path / "mydata"
     class_folders(root / "train", {"0": 2, "1": 2})
@@ -450,3 +459,29 @@ def test_the_command_line_reads_a_folder_with_stray_entries_and_warns(tmp_path, 
     assert code == 0
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["0"], ["1"], ["checkpoints"])]
     assert rows == [["0", "3"], ["1", "3"]]
+
+
+def test_a_label_column_of_class_names(csv_parser, tmp_path):
+    images, labels, rows = image_rows(9)
+    names = np.array(["cat", "dog", "bird"])[labels % 3]
+    path = write_table(
+        tmp_path / "pets.csv", ["label", *PIXELS], [[n, *r] for n, r in zip(names, rows, strict=True)]
+    )
+    ds = datasets.from_csv(path)
+    assert ds.classes == ["bird", "cat", "dog"]
+    assert [ds.classes[k] for k in ds.labels] == names.tolist() and np.array_equal(ds.images, images)
+    given = datasets.from_csv(path, classes=["cat", "dog", "bird", "fish"])  # the user's order wins
+    assert [given.classes[k] for k in given.labels] == names.tolist()
+    with pytest.raises(
+        DataFormatError, match=r"pets\.csv: line 2, label: label 'cat' is not one of the classes"
+    ):
+        datasets.from_csv(path, classes=["dog", "bird"])
+    text = path.read_text()
+    path.write_text(text.replace("\ndog,", "\n3,", 1))
+    with pytest.raises(
+        DataFormatError, match=r"line 3, label: '3' is a number, but line 2's label 'cat' is a class"
+    ):
+        datasets.from_csv(path)
+    path.write_text(text.replace("\ndog,", "\n,", 1))
+    with pytest.raises(DataFormatError, match=r"line \d+, label: field is empty \(no class name\)"):
+        datasets.from_csv(path)

@@ -80,6 +80,9 @@ class CsvTable:
         The label column's name (a header's, or ``"label"``, ``"first"``/``"last"`` without one).
     dropped : list of str
         The columns left out: ids found by name or by value, and those named in ``drop_columns``.
+    classes : list of str or None
+        The class names of a label column that holds names (``cat``, ``dog``), sorted; labels index them. None
+        when the labels are class indices.
     """
 
     images: np.ndarray
@@ -87,6 +90,7 @@ class CsvTable:
     first_line: int
     label: str | None
     dropped: list[str]
+    classes: list[str] | None = None
 
 
 ID_NAMES = frozenset({"", "id", "ids", "imageid", "image_id", "image id", "index", "idx", "unnamed: 0"})
@@ -103,7 +107,8 @@ def read_csv_table(
     - the label: the column named by ``label_column``; else a column named ``label`` (or ``labels``, any case,
       anywhere); without a header, ``label_column`` is ``"first"``, ``"last"`` or a column number (1 = first),
       and by default a file of 785 columns has its label first unless only the last column looks like labels
-      (whole numbers taking every value 0..K-1);
+      (whole numbers taking every value 0..K-1). Labels are class indices, or class names (``cat``: the table's
+      ``classes``), never both;
     - left out: the columns named in ``drop_columns`` (column numbers without a header), a column named like an
       id (``id``, ``ImageId``, ``index``, pandas' unnamed index), and, when more than 784 pixels remain, a column
       counting the rows (0..N-1 or 1..N);
@@ -165,21 +170,20 @@ def _read_mapped(raw: mmap.mmap | bytes, path: Path, label_column: str | None, d
         body_start, first_line_no = (first_end + 1 if first_end >= 0 else len(raw)), 2
     else:
         body_start, first_line_no = bom, 1
+    for name, parameter in [(label_column, "label_column")] + [(name, "drop_columns") for name in drop]:
+        if name is not None:  # a misspelt name fails before the file is parsed
+            _find_column(name, header, len(fields), path, parameter)
+    skip, text_label = _text_columns(raw, body_start, header, drop, label_column, path)
     kaggle = _kaggle_names(header, len(fields)) if label_column is None and not drop else None
-    if kaggle is not None and not _has_fraction(raw, body_start):
+    if kaggle is not None and text_label is None and not _has_fraction(raw, body_start):
         return _read_kaggle(raw, body_start, kaggle, header is None, path, first_line_no)
     if len(fields) < N_PIXELS:
         where = f"header has {len(fields)} columns" if header else f"line 1 has {len(fields)} columns"
         raise DataFormatError(
             f"{path}: {where}, expected 785 (label, pixel0..pixel783) or 784 (pixels only): 784 pixel columns"
         )
-    for name, parameter in [(label_column, "label_column")] + [(name, "drop_columns") for name in drop]:
-        if name is not None:  # a misspelt name fails before the file is parsed
-            _find_column(name, header, len(fields), path, parameter)
     names = header if header is not None else [f"column {k + 1}" for k in range(len(fields))]
-    values = _parse_values(
-        raw, body_start, names, path, first_line_no, _text_to_drop(raw, body_start, header, drop)
-    )
+    values = _parse_values(raw, body_start, names, path, first_line_no, skip)
     if len(values) == 0:
         raise DataFormatError(f"{path}: no data rows after the header")
     label, pixels, dropped = _assign_columns(header, values, label_column, drop, path)
@@ -189,11 +193,17 @@ def _read_mapped(raw: mmap.mmap | bytes, path: Path, label_column: str | None, d
             names[k] = f"pixel{j}"
         if label is not None:
             names[label] = "label"
-    labels = _whole_labels(values[:, label], names[label], path, first_line_no) if label is not None else None
+    classes = None
+    if label is not None and label == text_label:
+        labels, classes = _named_labels(raw, body_start, label, names[label], path, first_line_no)
+    elif label is not None:
+        labels = _whole_labels(values[:, label], names[label], path, first_line_no)
+    else:
+        labels = None
     images = _pixels_0_255(values[:, pixels], [names[k] for k in pixels], path, first_line_no)
     label_name = None if label is None else (header[label] if header else _position_name(label, len(fields)))
     return CsvTable(
-        images.reshape(-1, 28, 28), labels, first_line_no, label_name, [names[k] for k in dropped]
+        images.reshape(-1, 28, 28), labels, first_line_no, label_name, [names[k] for k in dropped], classes
     )
 
 
@@ -494,22 +504,59 @@ def _warn_if_binary(pixels: np.ndarray, path: Path) -> None:
         )
 
 
-def _text_to_drop(raw: mmap.mmap | bytes, start: int, header: list[str] | None, drop: list[str]) -> list[int]:
-    """The columns to leave out (named in ``drop``, or ids by name) that hold text in the first data line: a file
-    name or a note beside the pixels, skipped by the parser rather than refused."""
-    if header is None:
-        return []
+def _first_data_fields(raw: mmap.mmap | bytes, start: int) -> list[str]:
     end = raw.find(b"\n", start, start + _MAX_LINE_BYTES)
-    fields = bytes(raw[start : end if end >= 0 else start + _MAX_LINE_BYTES]).decode("utf-8", "replace")
-    fields = fields.rstrip("\r").split(",")
+    line = bytes(raw[start : end if end >= 0 else start + _MAX_LINE_BYTES]).decode("utf-8", "replace")
+    return [field.strip().strip('"').strip() for field in line.rstrip("\r").split(",")]
+
+
+def _text_columns(
+    raw: mmap.mmap | bytes,
+    start: int,
+    header: list[str] | None,
+    drop: list[str],
+    label_column: str | None,
+    path: Path,
+) -> tuple[list[int], int | None]:
+    """The columns the number parser skips, found from the first data line: columns to leave out (named in
+    ``drop``, or ids by name) that hold text (a file name, a note), and a label column of class names (returned
+    second, or None)."""
+    if header is None:
+        return [], None
+    fields = _first_data_fields(raw, start)
     named = {name.lower() for name in drop} | ID_NAMES
-    return [
+    skip = [
         k
         for k, name in enumerate(header)
-        if (name in drop or name.lower() in named)
-        and k < len(fields)
-        and _number(fields[k].strip('" ')) is None
+        if (name in drop or name.lower() in named) and k < len(fields) and _number(fields[k]) is None
     ]
+    if label_column is not None:
+        label = _find_column(label_column, header, len(header), path, "label_column")
+    else:
+        label = next((k for k, name in enumerate(header) if name.lower() in LABEL_NAMES), None)
+    if label is None or label >= len(fields) or not fields[label] or _number(fields[label]) is not None:
+        return skip, None
+    return [*skip, label], label
+
+
+def _named_labels(
+    raw: mmap.mmap | bytes, start: int, column: int, name: str, path: Path, first_line_no: int
+) -> tuple[np.ndarray, list[str]]:
+    """A label column of class names: the labels as indices into the names, sorted (numbers by value)."""
+    text = bytes(raw[start:]).decode("utf-8", "replace").rstrip("\r\n ")
+    values = [line.rstrip("\r").split(",")[column].strip().strip('"').strip() for line in text.split("\n")]
+    empty = next((row for row, value in enumerate(values) if not value), None)
+    if empty is not None:
+        raise DataFormatError(f"{path}: line {first_line_no + empty}, {name}: field is empty (no class name)")
+    number = next((row for row, value in enumerate(values) if _number(value) is not None), None)
+    if number is not None:  # a typo among indices, or an index among names: either way not one kind of label
+        raise DataFormatError(
+            f"{path}: line {first_line_no + number}, {name}: {values[number]!r} is a number, but line "
+            f"{first_line_no}'s label {values[0]!r} is a class name; labels are all class indices or all names"
+        )
+    classes = sorted(set(values))
+    index = {value: k for k, value in enumerate(classes)}
+    return np.array([index[value] for value in values], np.int64), classes
 
 
 def _parse_values(

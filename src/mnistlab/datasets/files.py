@@ -80,7 +80,26 @@ def from_csv(
         label_column if label_column is not None else layout.get("label_column"),
         drop_columns if drop_columns is not None else layout.get("drop_columns"),
     )
-    return _dataset(table.images, table.labels, Path(path), classes, name, kind, table.first_line)
+    labels = table.labels
+    if table.classes is not None:  # a label column of names: the names are the classes (or among those given)
+        labels, classes = _by_name(table, classes, Path(path))
+    return _dataset(table.images, labels, Path(path), classes, name, kind, table.first_line)
+
+
+def _by_name(table, classes: Sequence[str] | None, path: Path) -> tuple[np.ndarray, list[str]]:
+    """The labels of a column of class names as indices of ``classes`` (default: the names, sorted)."""
+    if classes is None:
+        classes = _metadata(path).get("classes") or table.classes
+    classes = [str(c) for c in classes]
+    missing = [name for name in table.classes if name not in classes]
+    if missing:
+        row = int(np.flatnonzero(table.labels == table.classes.index(missing[0]))[0])
+        raise DataFormatError(
+            f"{path}: line {table.first_line + row}, {table.label}: label {missing[0]!r} is not one of the "
+            f"classes {classes[:12]}"
+        )
+    order = np.array([classes.index(name) for name in table.classes], np.int64)
+    return order[table.labels], classes
 
 
 def from_idx(

@@ -122,7 +122,8 @@ JUNK_NAMES = frozenset(
         "desktop.ini",
     }
 )
-SPLIT_NAMES = frozenset({"train", "test", "val", "valid", "validation"})
+TRAIN_SPLITS = ("train", "training")
+HELD_OUT_SPLITS = ("test", "testing", "val", "valid", "validation")  # in the order the test data is chosen
 
 
 def _visible(folder: Path) -> list[Path]:
@@ -146,12 +147,13 @@ def refuse_splits(root: Path, folders: list[Path]) -> None:
     >>> refuse_splits(Path("digits"), [Path("digits/0"), Path("digits/1")])  # classes: fine
     """
     names = {p.name.lower(): p.name for p in folders}
-    if "train" in names and names.keys() <= SPLIT_NAMES and len(names) > 1:
-        test = names.get("test") or next(v for k, v in names.items() if k != "train")
+    train = next((names[k] for k in TRAIN_SPLITS if k in names), None)
+    test = next((names[k] for k in HELD_OUT_SPLITS if k in names), None)
+    if train and test and names.keys() <= {*TRAIN_SPLITS, *HELD_OUT_SPLITS}:
         raise DataFormatError(
             f"{root}: its sub-folders {sorted(names.values())} look like splits, not classes: read "
-            f"{root / names['train']} as the training data and {root / test} as the test data (on the "
-            f"command line: --data {root / names['train']} --test {root / test})"
+            f"{root / train} as the training data and {root / test} as the test data (on the command line: "
+            f"--data {root / train} --test {root / test})"
         )
 
 
