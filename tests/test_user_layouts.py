@@ -485,3 +485,41 @@ def test_a_label_column_of_class_names(csv_parser, tmp_path):
     path.write_text(text.replace("\ndog,", "\n,", 1))
     with pytest.raises(DataFormatError, match=r"line \d+, label: field is empty \(no class name\)"):
         datasets.from_csv(path)
+
+
+# --- the practitioner's path through the command line --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_digits():
+    """scikit-learn's 8x8 digits, upscaled to 24x24 and padded to 28x28 (pixels 0..240): a realistic small set."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.pad(np.kron(digits.images, np.ones((3, 3))) * 15, ((0, 0), (2, 2), (2, 2))).astype(np.uint8)
+    return images, digits.target
+
+
+def test_a_messy_folder_and_an_id_csv_train_a_ten_class_model(small_digits, tmp_path, capsys):
+    import json
+
+    images, labels = small_digits
+    folder = tmp_path / "folder"
+    for i in range(400):
+        (folder / str(labels[i])).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(images[i]).save(folder / str(labels[i]) / f"{i}.png")
+    (folder / ".ipynb_checkpoints").mkdir()
+    (folder / "README.txt").write_text("digits I wrote")
+    test = write_table(
+        tmp_path / "test.csv",
+        ["ImageId", *PIXELS, "label"],
+        [[j + 1, *images[i].ravel(), labels[i]] for j, i in enumerate(range(400, 600))],
+    )
+    code, _, err = run(
+        capsys, "train", "--data", folder, "--test", test, "--model", "naive-bayes", "--out", tmp_path / "run"
+    )
+    assert code == 0, err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["classes"] == [str(k) for k in range(10)]  # not 11: the checkpoint folder is no class
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["n_test"] == 200 and metrics["test_accuracy"] > 0.6
