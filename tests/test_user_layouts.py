@@ -523,3 +523,12 @@ def test_a_messy_folder_and_an_id_csv_train_a_ten_class_model(small_digits, tmp_
     assert config["classes"] == [str(k) for k in range(10)]  # not 11: the checkpoint folder is no class
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["n_test"] == 200 and metrics["test_accuracy"] > 0.6
+
+
+def test_a_headerless_label_first_file_is_not_turned_around_by_a_label_like_corner(tmp_path):
+    _, _, rows = image_rows(6)
+    labels = np.array([3, 5, 3, 5, 3, 5])  # a subset of the digits: not 0..K-1
+    rows = [[*r[:-1], i % 2] for i, r in enumerate(rows)]  # the corner pixel alternates 0, 1: label-like
+    path = write_table(tmp_path / "first.csv", None, [[k, *r] for r, k in zip(rows, labels, strict=True)])
+    ds = datasets.from_csv(path)
+    assert ds.labels.tolist() == labels.tolist()

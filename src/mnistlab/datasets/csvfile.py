@@ -106,8 +106,8 @@ def read_csv_table(
 
     - the label: the column named by ``label_column``; else a column named ``label`` (or ``labels``, any case,
       anywhere); without a header, ``label_column`` is ``"first"``, ``"last"`` or a column number (1 = first),
-      and by default a file of 785 columns has its label first unless only the last column looks like labels
-      (whole numbers taking every value 0..K-1). Labels are class indices, or class names (``cat``: the table's
+      and by default a file of 785 columns has its label first unless the first column is constant (a blank
+      corner pixel) and the last looks like labels (whole numbers taking every value 0..K-1). Labels are class indices, or class names (``cat``: the table's
       ``classes``), never both;
     - left out: the columns named in ``drop_columns`` (column numbers without a header), a column named like an
       id (``id``, ``ImageId``, ``index``, pandas' unnamed index), and, when more than 784 pixels remain, a column
@@ -220,7 +220,7 @@ def _read_kaggle(
     if len(pixels) == 0:
         raise DataFormatError(f"{path}: no data rows after the header")
     has_label, where = names[0] == "label", "first" if headerless else names[0]
-    if has_label and headerless and not _looks_like_labels(labels) and _looks_like_labels(pixels[:, -1]):
+    if has_label and headerless and _label_is_last(labels, pixels[:, -1]):
         over = np.flatnonzero(labels > 255)  # the first column is a pixel after all
         if over.size:
             raise DataFormatError(
@@ -345,6 +345,12 @@ def _looks_like_labels(column: np.ndarray) -> bool:
     return 2 <= len(values) == values[-1] + 1
 
 
+def _label_is_last(first: np.ndarray, last: np.ndarray) -> bool:
+    """In a headerless file of 785 columns, the label is last only when the first column is constant (a corner
+    pixel, blank in every image) and the last looks like labels; anything else keeps Kaggle's label first."""
+    return len(first) > 1 and bool(np.all(first == first[0])) and _looks_like_labels(last)
+
+
 def _is_row_count(column: np.ndarray) -> bool:
     """The column counts the rows, 0..N-1 or 1..N: an id, not a pixel or a label."""
     rows = np.arange(len(column))
@@ -401,8 +407,7 @@ def _assign_columns(
         rest = [k for k in rest if k not in dropped]
     if header is None and label is None and label_column is None and len(rest) == N_PIXELS + 1:
         first, last = rest[0], rest[-1]
-        last_only = not _looks_like_labels(values[:, first]) and _looks_like_labels(values[:, last])
-        label = last if last_only else first
+        label = last if _label_is_last(values[:, first], values[:, last]) else first
         rest.remove(label)
     if len(rest) != N_PIXELS:
         raise DataFormatError(_column_count_message(header, n_cols, label, dropped, rest, path))
