@@ -14,7 +14,7 @@ from PIL import Image
 from mnistlab import datasets
 from mnistlab.cli.main import main
 from mnistlab.datasets import csvfile
-from mnistlab.errors import DataFormatError
+from mnistlab.errors import DataFormatError, ParameterError
 
 RNG = np.random.default_rng(0)
 
@@ -532,3 +532,17 @@ def test_a_headerless_label_first_file_is_not_turned_around_by_a_label_like_corn
     path = write_table(tmp_path / "first.csv", None, [[k, *r] for r, k in zip(rows, labels, strict=True)])
     ds = datasets.from_csv(path)
     assert ds.labels.tolist() == labels.tolist()
+
+
+def test_train_and_test_reads_both_csvs_with_the_layout_and_records_it(tmp_path):
+    _, labels, rows = image_rows(20)
+    header = ["file", *PIXELS, "digit"]
+    table = [[f"s{i}.png", *r, k] for i, (r, k) in enumerate(zip(rows, labels, strict=True))]
+    train = write_table(tmp_path / "train.csv", header, table)
+    test = write_table(tmp_path / "test.csv", header, table[:10])
+    parts = datasets.train_and_test(train, test=test, label_column="digit", drop_columns=["file"])
+    assert parts.test.labels.tolist() == labels[:10].tolist()
+    assert parts.provenance["test"]["label_column"] == "digit"
+    assert parts.provenance["train"]["drop_columns"] == ["file"]
+    with pytest.raises(ParameterError, match="`label_column` applies to CSV files; mnist is registered data"):
+        datasets.train_and_test("mnist", label_column="digit")

@@ -444,7 +444,7 @@ def _with_rule(source: Source | None, preprocess: str) -> Source | None:
 
 
 def _describe(source: Source, dataset: Dataset) -> dict:
-    return {
+    described = {
         "spec": source.spec,
         "format": source.format,
         "preprocess": source.preprocess,
@@ -452,6 +452,9 @@ def _describe(source: Source, dataset: Dataset) -> dict:
         "rows": len(dataset),
         "sha256": fingerprint(dataset),
     }
+    if source.label_column is not None or source.drop_columns:  # how the CSV was read, to read it again
+        described.update(label_column=source.label_column, drop_columns=list(source.drop_columns))
+    return described
 
 
 def _labelled(dataset: Dataset, role: str) -> Dataset:
