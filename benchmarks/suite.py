@@ -407,7 +407,7 @@ def bench_health(size: str) -> dict:
     split = train if size != "tiny" else train.subset(slice(0, 3000))
     start = time.perf_counter()
     found = (
-        quality.LabelErrors("cnn-fast", 5, 0)
+        quality.LabelErrors("cnn-fast", 5, 0, min_judge_accuracy=0)  # timed at every size, judged or not
         .find_issues(quality.CheckedData({"train": split}))
         .details["train"]
     )

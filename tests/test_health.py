@@ -83,8 +83,14 @@ def test_health_of_a_file_end_to_end(tmp_path, blobs, capsys):
     assert scores["suspected_label_errors"] == pytest.approx(
         1 - report["suspected_label_errors"]["train"] / 240
     )
-    # every check but the one about image-folder files (an npz has none) scores the data set
-    assert set(scores) == set(report) - {"images", "scores", "original_files"}
+    # every check but the one about image-folder files (an npz has none) scores the data set, and says what
+    # its score is
+    meta = {"images", "scores", "score_meanings", "context", "warnings", "no_verdict"}
+    assert set(scores) == set(report) - meta - {"original_files"} == set(report["score_meanings"])
+    # the judge named, with its out-of-fold accuracy, beside the counts (health.json and the command line)
+    judge = report["context"]["suspected_label_errors"]["judge"]
+    assert judge["model"] == "logreg" and judge["chosen"] == "named by the user" and judge["verdict"]
+    assert f"judge logreg, out-of-fold accuracy {judge['out_of_fold_accuracy']:.3f}" in out
     assert "data-set score" in out and re.search(rf"exact_duplicate_pairs +{1 - 1 / 240:.4f}", out), out
     findings = (tmp_path / "out" / "findings.csv").read_text()
     assert "suspected label error,train,20," in findings and "suspected label error,train,77," in findings

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli.options import RunArg, TrustOpt, echo
+from mnistlab.cli.options import RunArg, TestOpt, TrustOpt, echo
 
 
 def _n(text: str) -> int | str:
@@ -83,11 +83,22 @@ def health(
     data: Annotated[
         str, typer.Argument(help="Registered data set, or a CSV, image folder, IDX file or npz.")
     ],
+    test: TestOpt = None,
     model: Annotated[
         str,
-        typer.Option(help="Model whose out-of-sample probabilities rank label errors and find weak groups."),
-    ] = "cnn-fast",
+        typer.Option(
+            help="Judge whose out-of-sample probabilities rank label errors and find weak groups; auto: the "
+            "first of cnn-fast, mlp, logreg that judges this data well (measured on one fold), else the best."
+        ),
+    ] = "auto",
     folds: Annotated[int, typer.Option(help="Cross-validation folds for the label check.")] = 5,
+    min_judge_accuracy: Annotated[
+        float,
+        typer.Option(
+            help="No label-error verdict from a judge whose out-of-fold accuracy on the recorded labels is "
+            "lower; lower it only if you know many labels are wrong (0: always judge)."
+        ),
+    ] = 0.8,
     near_ratio: Annotated[
         float,
         typer.Option(
@@ -141,13 +152,18 @@ def health(
         order=order,
         features_from=features_from,
         trust=trust,
+        test=test,
+        min_judge_accuracy=min_judge_accuracy,
     )
     echo(f"images: {', '.join(f'{k} {len(v)}' for k, v in report.splits.items())}")
     for result in report.results.values():
         echo(f"{result.title}: {result.describe()}")
-    echo(f"\n{'check':34s} {'data-set score':>14s}  (1: nothing found)")
+        if result.caveat and result.verdict:
+            echo(f"  note: {result.caveat}")
+    echo(f"\n{'check':34s} {'data-set score':>14s}  what the score is")
     for name, result in report.results.items():
-        echo(f"{name:34s} {'-' if result.score is None else f'{result.score:.4f}':>14s}")
+        score = "no verdict" if not result.verdict else "-" if result.score is None else f"{result.score:.4f}"
+        echo(f"{name:34s} {score:>14s}  {result.score_name if result.score is not None else ''}")
     echo(f"findings and galleries written to {out}; open {out / 'health.html'}")
 
 

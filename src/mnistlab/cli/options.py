@@ -117,6 +117,7 @@ FLAGS = {
     "limit": "--limit",
     "max_trials": "--max-trials",
     "method": "--method",
+    "min_judge_accuracy": "--min-judge-accuracy",
     "n": "--n",
     "near_ratio": "--near-ratio",
     "noise": "--noise",

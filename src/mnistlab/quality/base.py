@@ -100,6 +100,17 @@ class CheckResult:
         Which images the check flags.
     score_unit : str
         What ``example_scores`` measure, in words.
+    score_name : str
+        What ``score`` is, in words (printed beside it: the command line's table, ``health.json``, the page).
+    verdict : bool
+        False when the check could not judge this data (a label judge that learned too little): it then flags
+        nothing, gives no score, and ``caveat`` says why.
+    caveat : str
+        What a reader must know beside the counts: why there is no verdict, or why to read it with care (the
+        command line prints it as a warning, ``health.json`` and the page beside the counts).
+    context : dict
+        What the counts depend on, for ``health.json`` (the judge of the labels, its accuracy, how each split was
+        scored).
     """
 
     name: str
@@ -111,6 +122,10 @@ class CheckResult:
     example_scores: np.ndarray | None = field(default=None, repr=False)
     flags: np.ndarray | None = field(default=None, repr=False)
     score_unit: str = ""
+    score_name: str = "share of images not flagged"
+    verdict: bool = True
+    caveat: str = ""
+    context: dict = field(default_factory=dict)
 
     def worst(self, n: int) -> np.ndarray:
         """Indices of up to ``n`` flagged images, highest example score first.
@@ -128,13 +143,18 @@ class CheckResult:
         return flagged[np.argsort(-self.example_scores[flagged], kind="stable")][:n]
 
     def describe(self) -> str:
-        """The counts as one line ("train 1, across 2"), or "none".
+        """The counts as one line ("train 1, across 2"), or "none"; "NO VERDICT" and why, for a check that could
+        not judge.
 
         Examples
         --------
         >>> CheckResult("x", "x", {"train": 1, "across": 0}, []).describe()
         'train 1'
+        >>> CheckResult("x", "x", {}, [], verdict=False, caveat="the judge is too weak").describe()
+        'NO VERDICT: the judge is too weak'
         """
+        if not self.verdict:
+            return f"NO VERDICT: {self.caveat}"
         shown = [f"{key} {value}" for key, value in self.counts.items() if value]
         return ", ".join(shown) or "none"
 

@@ -10,7 +10,8 @@ import numpy as np
 from mnistlab.errors import ParameterError
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck
 from mnistlab.quality.features import pixel_features
-from mnistlab.quality.predictions import out_of_sample_probabilities
+from mnistlab.quality.label_errors import check_judge, judged_by
+from mnistlab.quality.predictions import AUTO, MIN_JUDGE_ACCURACY, judged
 
 
 def group_errors(clusters: np.ndarray, wrong: np.ndarray, min_size: int = 30) -> list[dict]:
@@ -48,18 +49,21 @@ class UnderperformingGroups(DataCheck):
 
     def __init__(
         self,
-        model: str = "cnn-fast",
+        model: str = AUTO,
         folds: int = 5,
         seed: int = 0,
         cross_split: bool = True,
         clusters: int = 50,
         ratio: float = 2.0,
         min_size: int = 30,
+        min_judge_accuracy: float = MIN_JUDGE_ACCURACY,
     ) -> None:
         self.model, self.folds, self.seed, self.cross_split = model, folds, seed, cross_split
+        self.min_judge_accuracy = min_judge_accuracy
         self.clusters, self.ratio, self.min_size = clusters, ratio, min_size
 
     def validate(self, data: CheckedData) -> None:
+        check_judge(self.model, self.min_judge_accuracy, data)
         for name in ("clusters", "min_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -70,7 +74,12 @@ class UnderperformingGroups(DataCheck):
     def find_issues(self, data: CheckedData) -> CheckResult:
         from sklearn.cluster import KMeans
 
-        scored = out_of_sample_probabilities(data, self.model, self.folds, self.seed, self.cross_split)
+        judgement = judged(data, self.model, self.folds, self.seed, self.cross_split, self.min_judge_accuracy)
+        scored, context = judgement.splits, {"judge": judgement.judge.record(judgement.splits)}
+        if not judgement.judge.verdict:  # its errors are everywhere: no cluster's error rate means anything
+            title = f"{self.title} ({judged_by(judgement)})"
+            caveat = judgement.judge.caveat
+            return CheckResult(self.name, title, {}, [], None, verdict=False, caveat=caveat, context=context)
         predicted = np.concatenate([scored[split].proba.argmax(axis=1) for split in data.splits])
         wrong = predicted != data.labels
         n_clusters = max(1, min(self.clusters, len(data.images) // self.min_size))
@@ -88,10 +97,10 @@ class UnderperformingGroups(DataCheck):
         rate = np.array([by_cluster.get(c, {"error_rate": overall})["error_rate"] for c in range(n_clusters)])
         rows = [self._row(data, assigned, g) for g in flagged]
         worst_accuracy = min((1 - g["error_rate"] for g in groups), default=1 - overall)
-        judges = "; ".join(f"{split}: {s.scored_by}" for split, s in scored.items())
         return CheckResult(
             self.name,
-            f"{self.title} (of {n_clusters} clusters, error >= {self.ratio}x the overall {overall:.4f}; {judges})",
+            f"{self.title} (of {n_clusters} clusters, error >= {self.ratio}x the overall {overall:.4f}; "
+            f"{judged_by(judgement)})",
             {"groups": len(flagged), "images": int(flags.sum())},
             rows,
             {
@@ -105,6 +114,8 @@ class UnderperformingGroups(DataCheck):
             example_scores=rate[assigned] / max(overall, 1e-12),
             flags=flags,
             score_unit="its cluster's out-of-sample error rate over the data set's",
+            score_name="worst cluster's accuracy over the data set's",
+            context=context,
         )
 
     @staticmethod
@@ -125,6 +136,8 @@ class UnderperformingGroups(DataCheck):
 
         shown = {}
         details = result.details
+        if details is None:
+            return shown
         for rank, group in enumerate(details["flagged"][:3]):
             members = np.flatnonzero(details["clusters"] == group["cluster"])
             wrong = members[details["wrong"][members]]

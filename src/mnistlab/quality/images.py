@@ -184,10 +184,12 @@ class ImageProperties(DataCheck):
 
 class ClassImbalance(DataCheck):
     """Classes much rarer than the others in each split: flagged when a class holds under ``ratio`` times an
-    equal share. The data-set score is the rarest class's share over an equal share (1: balanced), in the first
-    split."""
+    equal share (1 / the number of classes). The data-set score is named where it is shown: the rarest class's
+    share of the first split over an equal share (1: balanced; 0.5: the rarest class has half the images it
+    would have if all classes were equal); beside it, per split, the largest over the smallest class."""
 
     name, title = "class_imbalance", "rare classes"
+    SCORE_NAME = "rarest class's share over an equal share (1: balanced)"
 
     def __init__(self, ratio: float = 0.5) -> None:
         self.ratio = ratio
@@ -201,9 +203,15 @@ class ClassImbalance(DataCheck):
         counts: dict[str, int] = {}
         rows, balance, scores = [], {}, []
         for split, dataset in data.splits.items():
-            share = np.bincount(dataset.labels, minlength=n_classes) / len(dataset) * n_classes
+            sizes = np.bincount(dataset.labels, minlength=n_classes)
+            share = sizes / len(dataset) * n_classes
             scores.append(np.maximum(1 - share[dataset.labels], 0))
-            balance[split] = float(share.min())
+            rarest = int(share.argmin())
+            balance[split] = {
+                "rarest_class": data.classes[rarest],
+                "rarest_share_of_equal": round(float(share.min()), 4),
+                "largest_over_smallest": round(float(sizes.max() / sizes.min()), 2) if sizes.min() else None,
+            }
             rare = np.flatnonzero(share < self.ratio)
             counts[split] = len(rare)
             rows += [
@@ -212,21 +220,40 @@ class ClassImbalance(DataCheck):
                     "splits": split,
                     "indices": "",
                     "labels": data.classes[k],
-                    "value": f"{share[k]:.3f}",
+                    "value": f"{share[k]:.3f} of an equal share",
                 }
                 for k in rare
             ]
+        measured = "; ".join(f"{split}: {_balance_words(b)}" for split, b in balance.items())
         return CheckResult(
             self.name,
-            f"{self.title} (< {self.ratio}x an equal share)",
+            f"{self.title} (< {self.ratio}x an equal share; {measured})",
             counts,
             rows,
             balance,
-            score=min(1.0, next(iter(balance.values()))),
+            score=min(1.0, next(iter(balance.values()))["rarest_share_of_equal"]),
             example_scores=np.concatenate(scores),
             flags=np.concatenate(scores) > 1 - self.ratio,
             score_unit="1 - the image's class's share of its split over an equal share (0 if common)",
+            score_name=self.SCORE_NAME,
+            context={"balance": balance},
         )
+
+
+def _balance_words(balance: dict) -> str:
+    """One split's balance in words.
+
+    Examples
+    --------
+    >>> _balance_words({"rarest_class": "5", "rarest_share_of_equal": 0.9036, "largest_over_smallest": 1.24})
+    "rarest class '5' at 0.904 of an equal share, largest/smallest class ratio 1.24"
+    """
+    ratio = balance["largest_over_smallest"]
+    spread = "a class with no images" if ratio is None else f"largest/smallest class ratio {ratio:.2f}"
+    return (
+        f"rarest class {balance['rarest_class']!r} at {balance['rarest_share_of_equal']:.3f} of an equal share, "
+        f"{spread}"
+    )
 
 
 class OriginalFiles(DataCheck):

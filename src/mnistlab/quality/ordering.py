@@ -8,12 +8,20 @@ In a split whose order is random those gaps follow the gaps of random pairs, wha
 ordered split look-alikes sit together and the gaps are short. The statistic is the Kolmogorov-Smirnov distance
 between the gaps' distribution and that of random pairs (cumulative ``2x - x^2``); its p-value comes from the same
 statistic on ``permutations`` random reorderings of the split, which keep every dependence between the pairs.
+
+A split read from a class-folder layout (one sub-folder of images per class) comes in class order because that
+is how the folders are read, not because of how the data was made: it is not tested, and the result says "order
+comes from reading class folders" instead of a verdict (:func:`read_in_class_folder_order`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from mnistlab.datasets import Dataset
+from mnistlab.datasets.images import MANIFEST_NAME
 from mnistlab.errors import ParameterError
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck
 from mnistlab.quality.features import pixel_features
@@ -63,6 +71,30 @@ def order_test(
     return observed, p_value, scores, float(np.quantile(np.concatenate(null_scores), 0.999))
 
 
+FROM_CLASS_FOLDERS = (
+    "order comes from reading class folders (files grouped by class), not from the data; not tested"
+)
+
+
+def read_in_class_folder_order(dataset: Dataset) -> bool:
+    """Whether ``dataset``'s order is the order of reading a class-folder layout: an image folder (its files' own
+    sizes are recorded) without a ``labels.csv`` manifest (whose order would be the user's), whose labels run in
+    contiguous blocks of ascending class.
+
+    Examples
+    --------
+    >>> images = np.zeros((4, 28, 28), np.uint8)
+    >>> read_in_class_folder_order(Dataset(images, np.array([0, 0, 1, 1]), ["a", "b"]))  # not from a folder
+    False
+    """
+    if dataset.originals is None or dataset.labels is None or not dataset.source:
+        return False
+    folder = Path(dataset.source)
+    if not folder.is_dir() or (folder / MANIFEST_NAME).is_file():
+        return False
+    return bool(np.all(np.diff(dataset.labels) >= 0))
+
+
 class NonIidOrder(DataCheck):
     """Splits whose order is not random (:func:`order_test` in the pixels' PCA space). The data-set score is the
     smallest p-value of the splits (as cleanlab's Datalab reports it: near 0 when an order is found, spread over
@@ -91,10 +123,13 @@ class NonIidOrder(DataCheck):
         features = pixel_features(data, self.seed)
         scores = np.zeros(len(data.images))
         flags = np.zeros(len(data.images), dtype=bool)
-        counts, rows, tests = {}, [], {}
+        counts, rows, tests, untested = {}, [], {}, []
         for split, start in data.offsets.items():
             n = len(data.splits[split])
             if n < 3:
+                continue
+            if read_in_class_folder_order(data.splits[split]):
+                untested.append(split)
                 continue
             ks, p, split_scores, limit = order_test(
                 features[start : start + n], self.k, self.permutations, self.seed
@@ -114,14 +149,19 @@ class NonIidOrder(DataCheck):
                         "value": f"KS {ks:.3f}, p {p:.4f}",
                     }
                 )
+        caveat = f"{', '.join(untested)}: {FROM_CLASS_FOLDERS}" if untested else ""
         return CheckResult(
             self.name,
             f"{self.title} (neighbours' distance in the split, permutation test, p < {self.alpha})",
             counts,
             rows,
             tests,
-            score=min((t["p_value"] for t in tests.values()), default=1.0),
+            score=min((t["p_value"] for t in tests.values()), default=None if untested else 1.0),
             example_scores=scores,
             flags=flags,
             score_unit="1 - 3 x the mean gap in the split to its 10 nearest look-alikes (random order: about 0)",
+            score_name="smallest p-value of the splits' permutation tests (near 0: ordered)",
+            verdict=bool(tests) or not untested,
+            caveat=caveat,
+            context={"from_class_folders": untested} if untested else {},
         )

@@ -32,12 +32,25 @@ class HealthReport:
         return self.results["exact_duplicate_pairs"].counts
 
     def summary(self) -> dict:
-        """``health.json``: the images per split, then each check's counts under its name, and the data-set
-        scores (0..1) of the checks that give one."""
+        """``health.json``: the images per split, then each check's counts under its name, the data-set scores
+        (0..1) of the checks that give one and what each is (``score_meanings``), what the counts depend on (``context``: the judge of the labels, its
+        out-of-fold accuracy and how each split was scored) and each check's caveat (``warnings``: why a check
+        gave no verdict, or why to read it with care)."""
         images = {name: len(ds) for name, ds in self.splits.items()}
         scores = {name: r.score for name, r in self.results.items() if r.score is not None}
+        meanings = {name: self.results[name].score_name for name in scores}
         counts = {name: result.counts for name, result in self.results.items()}
-        return {"images": images, **counts, **({"scores": scores} if scores else {})}
+        context = {name: r.context for name, r in self.results.items() if r.context}
+        caveats = {name: r.caveat for name, r in self.results.items() if r.caveat}
+        verdicts = [name for name, r in self.results.items() if not r.verdict]
+        return {
+            "images": images,
+            **counts,
+            **({"scores": scores, "score_meanings": meanings} if scores else {}),
+            **({"context": context} if context else {}),
+            **({"warnings": caveats} if caveats else {}),
+            **({"no_verdict": verdicts} if verdicts else {}),
+        }
 
     def per_image(self) -> tuple[list[str], list[dict]]:
         """The columns and rows of ``per_image.csv``: every image's split, index and label, then each check's
@@ -52,7 +65,7 @@ class HealthReport:
         >>> report.per_image()[1][1]
         {'split': 'train', 'index': 1, 'label': 'a', 'exact_duplicate_pairs': 1.0, 'exact_duplicate_pairs flagged': 1}
         """
-        scored = [r for r in self.results.values() if r.example_scores is not None]
+        scored = [r for r in self.results.values() if r.example_scores is not None and r.flags is not None]
         columns = ["split", "index", "label"]
         for result in scored:
             columns += [result.name, f"{result.name} flagged"]

@@ -267,7 +267,9 @@ def health_page(data: str, images: dict[str, int], checks: list[dict], out: str 
     """The data-health page: a table of every check's data-set score, then a section per check with its
     galleries (worst examples first) and its first findings. ``checks`` holds, per check: ``name``, ``title``,
     ``score``, ``flagged`` (images, or None), ``found`` (the counts in words), ``unit`` (what an image's score
-    means), ``displays`` (``{file name: Display}``), ``rows`` (its findings) and ``shown`` (how many to list)."""
+    means), ``displays`` (``{file name: Display}``), ``rows`` (its findings) and ``shown`` (how many to list);
+    optionally ``score_name`` (what the score is), ``verdict`` (False: the check could not judge, the page says
+    "no verdict") and ``caveat`` (shown as a warning under the check's title)."""
     out = check_page_path(out)
     sections = []
     for check in checks:

@@ -11,7 +11,7 @@ from mnistlab.fileio import write_json, write_table
 
 def health(
     data: str | Path,
-    model: str = "cnn-fast",
+    model: str = "auto",
     folds: int = 5,
     near_ratio: float = 0.2,
     label_errors: bool = True,
@@ -25,6 +25,8 @@ def health(
     order: bool = True,
     features_from: str | Path | None = None,
     trust: bool = False,
+    test: str | Path | None = None,
+    min_judge_accuracy: float = 0.8,
 ) -> quality.HealthReport:
     """Check a data set: exact and near duplicates inside and across its splits, conflicting labels, suspected
     label errors, underperforming groups, outliers, non-IID order, odd images, unusual image properties and rare
@@ -34,10 +36,21 @@ def health(
     ----------
     data : str or Path
         A registered data set (every split is checked) or a file or folder.
+    test : str or Path, optional
+        A file or folder of test data, checked as the ``test`` split beside ``data``'s training split (it
+        replaces a registered data set's own test split), as ``mnistlab train --test`` uses it: duplicates across
+        the two are leakage.
     model, folds, seed, cross_split
-        Suspected label errors and underperforming groups come from ``model``'s out-of-sample probabilities: the
-        first split ``folds``-fold out-of-fold, the others by a model trained on all of the first split
-        (``cross_split``) or out-of-fold within themselves (``quality.LabelErrors``).
+        Suspected label errors and underperforming groups come from the out-of-sample probabilities of a judge:
+        ``model``, or with ``"auto"`` the first of the ladder cnn-fast, mlp, logreg
+        (``quality.predictions.JUDGE_LADDER``) that judges this data well, else the best of them, measured on one
+        of its folds. The first split is scored ``folds``-fold
+        out-of-fold, the others by the judge trained on all of the first split (``cross_split``) or out-of-fold
+        within themselves (``quality.LabelErrors``). A judge whose out-of-fold accuracy is too low gives no
+        label-error verdict, and says why (``quality.predictions.judge_verdict``).
+    min_judge_accuracy : float
+        Below this out-of-fold accuracy (against the recorded labels) the judge gives no verdict; lower it only
+        when you know that many labels are wrong (0: always judge).
     near_ratio : float
         Near duplicates are closer than this times their class's median nearest-neighbour distance.
     label_errors, near, outliers, order : bool
@@ -75,19 +88,30 @@ def health(
         quality.OriginalFiles(),
         quality.ClassImbalance(),
     ]
-    splits = datasets.load_splits(data, classes)
+    splits = _splits(data, test, classes)
     if outliers:
         features, source = (None, "") if features_from is None else _features(features_from, splits, trust)
         checks.append(quality.Outliers(seed=seed, features=features, features_source=source))
     if order:
         checks.append(quality.NonIidOrder(seed=seed))
     if label_errors:
-        checks.append(quality.LabelErrors(model, folds, seed, cross_split))
-        checks.append(quality.UnderperformingGroups(model, folds, seed, cross_split))
+        judge = {"model": model, "folds": folds, "seed": seed, "cross_split": cross_split}
+        checks.append(quality.LabelErrors(**judge, min_judge_accuracy=min_judge_accuracy))
+        checks.append(quality.UnderperformingGroups(**judge, min_judge_accuracy=min_judge_accuracy))
     report = quality.audit(splits, checks)
     if out is not None:
-        write_health(report, checks, Path(out), gallery, str(data))
+        described = str(data) if test is None else f"{data}, test {test}"
+        write_health(report, checks, Path(out), gallery, described)
     return report
+
+
+def _splits(data: str | Path, test: str | Path | None, classes) -> dict:
+    """The splits to check: every split of ``data``, or with ``test`` its training split and that file (read as
+    ``train --test`` reads them: the same classes, both labelled)."""
+    if test is None:
+        return datasets.load_splits(data, classes)
+    parts = datasets.train_and_test(data, test, classes=classes)
+    return {"train": parts.train, "test": parts.test}
 
 
 def _features(path: str | Path, splits: dict, trust: bool):
@@ -121,6 +145,9 @@ def write_health(report: quality.HealthReport, checks, out: Path, gallery: int, 
                 "name": result.name,
                 "title": result.title,
                 "score": result.score,
+                "score_name": result.score_name if result.score is not None else "",
+                "verdict": result.verdict,
+                "caveat": result.caveat,
                 "flagged": None if result.flags is None else int(result.flags.sum()),
                 "found": result.describe(),
                 "unit": result.score_unit,
