@@ -156,7 +156,7 @@ def test_images_read_as_stored_of_the_other_polarity_are_named_in_a_warning(whit
 
     paths, _ = _pngs(folders["dark/test"])
     with pytest.warns(
-        UserWarning, match=r"3 images read as stored .* are light-on-dark .*trained on dark-on"
+        UserWarning, match=r"3 images read as stored .* are light-on-dark .*trained on dark-on-light"
     ):
         predict_images(white_run, paths[:3], preprocess="none")
     with warnings.catch_warnings():
@@ -276,3 +276,20 @@ def test_the_web_app_answers_a_white_paper_run_in_its_polarity_and_names_no_disk
         "/predict", content=paths[0].read_bytes(), headers={"content-type": "image/png"}
     ).json()
     assert stored["read_as"] == "read as stored: 28x28" and stored["top"][0]["class"] == str(labels[0])
+
+
+def test_the_command_line_shows_the_polarity_warning_as_one_line_with_the_flag_to_use(white_run, folders):
+    import subprocess
+    import sys
+
+    command = ["evaluate", str(white_run), "--test", str(folders["dark/test"])]
+    done = subprocess.run(
+        [sys.executable, "-c", "from mnistlab.cli import entry; entry()", *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    warned = [line for line in done.stderr.splitlines() if "light-on-dark" in line]
+    assert len(warned) == 1 and warned[0].startswith("warning: ") and "--preprocess mnist" in warned[0]
+    assert "UserWarning" not in done.stderr and "evaluate.py" not in done.stderr

@@ -10,6 +10,7 @@ import errno
 import logging
 import sys
 import traceback
+import warnings
 from typing import Annotated
 
 import typer
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     with status 1; usage errors exit with 2; anything else is a bug and keeps its traceback."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     _DEBUG["on"] = False
+    formatted, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:
         app(args=argv, prog_name="mnistlab")  # click handles usage errors itself (exit status 2)
     except MnistlabError as exc:
@@ -102,7 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:  # click exits with 0 on success and 2 on usage errors
         return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        warnings.formatwarning = formatted
     return 0
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as the command line shows it: ``warning: ...`` on one line, in its own words (flags), without
+    the source file and line Python adds (they mean nothing to a user)."""
+    return f"warning: {printable(as_flags(str(message)))}\n"
 
 
 if __name__ == "__main__":

@@ -127,13 +127,13 @@ def polarity_mismatch(expected: InkProfile, given: InkProfile, given_name: str =
     >>> polarity_mismatch(mnist, mnist) is None
     True
     >>> print(polarity_mismatch(mnist, paper, "scans/"))  # doctest: +ELLIPSIS
-    scans/ are dark-on-light (... but the model was trained on light-on-dark images...
+    scans/ are dark-on-light (... but the model was trained on light-on-dark (light ink on a dark background...
     """
     if expected.polarity == given.polarity:
         return None
     return (
-        f"{given_name} are {given.describe()}, but the model was trained on {expected.polarity} images "
-        f"({expected.describe()}): its predictions on them are close to chance"
+        f"{given_name} are {given.describe()}, but the model was trained on {expected.describe()}: its "
+        "predictions on them are close to chance"
     )
 
 
@@ -220,8 +220,8 @@ def warn_if_mismatched(
 def fix_for(given: str) -> str:
     """What a user can do about images of polarity ``given`` that a model of the other polarity is to score."""
     return (
-        f"invert them (255 - pixel) to match the model, read image folders with preprocess='mnist' (photos; "
-        f"--preprocess mnist), or train a run on {given} images"
+        f"invert them (255 - pixel) to match the model, read an image folder of photos with "
+        f"preprocess='mnist' (the model then gets its own polarity), or train a run on {given} images"
     )
 
 

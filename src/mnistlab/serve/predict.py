@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab import datasets, runs
-from mnistlab.datasets.ink import ink_profile, polarity_mismatch, recorded_profile, warn_if_mismatched
+from mnistlab.datasets.ink import (
+    LIGHT_ON_DARK,
+    image_polarities,
+    ink_profile,
+    polarity_mismatch,
+    recorded_profile,
+    warn_if_mismatched,
+)
 from mnistlab.datasets.preprocess import PREDICT_RULES, check_preprocess, read_for_model
 from mnistlab.errors import ParameterError, RunError
 from mnistlab.fileio import write_table
@@ -215,18 +222,32 @@ def predict_images(
     predictor = Predictor(run, onnx, trust, preprocess)
     images, read_as = zip(*(predictor.read(path) for path in paths), strict=True)
     images = np.stack(images)
-    stored = [i for i, how in enumerate(read_as) if not how.startswith("read the MNIST way")]
-    if stored:
-        named = ", ".join(str(paths[i]) for i in stored[:3]) + (", ..." if len(stored) > 3 else "")
-        fix = "predict them with preprocess='auto' or 'mnist' (--preprocess), or train on images of their polarity"
-        warn_if_mismatched(
-            predictor.ink, images[stored], f"{len(stored)} images read as stored ({named})", fix
-        )
+    _warn_of_other_polarity(predictor, images, read_as, paths)
     ranked, kind = predictor.top(images, top)
     return [
         ImagePrediction(Path(p), r, img, kind, how)
         for p, r, img, how in zip(paths, ranked, images, read_as, strict=True)
     ]
+
+
+def _warn_of_other_polarity(
+    predictor: Predictor, images: np.ndarray, read_as: Sequence[str], paths: Sequence[str | Path]
+) -> None:
+    """One warning naming the images read as stored (``none``, ``resize``) whose polarity is not the model's."""
+    if predictor.ink is None:
+        return
+    dark = image_polarities(images)
+    other = [
+        i
+        for i, how in enumerate(read_as)
+        if not how.startswith("read the MNIST way") and (dark[i] != (predictor.polarity == LIGHT_ON_DARK))
+    ]
+    if other:
+        named = ", ".join(str(paths[i]) for i in other[:3]) + (", ..." if len(other) > 3 else "")
+        fix = "predict them with preprocess='auto' or preprocess='mnist', or train a run on images of their polarity"
+        warn_if_mismatched(
+            predictor.ink, images[other], f"{len(other)} images read as stored ({named})", fix, 4
+        )
 
 
 def write_submission(path: str | Path, predicted: np.ndarray, overwrite: bool = False) -> Path:
