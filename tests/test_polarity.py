@@ -293,3 +293,70 @@ def test_the_command_line_shows_the_polarity_warning_as_one_line_with_the_flag_t
     warned = [line for line in done.stderr.splitlines() if "light-on-dark" in line]
     assert len(warned) == 1 and warned[0].startswith("warning: ") and "--preprocess mnist" in warned[0]
     assert "UserWarning" not in done.stderr and "evaluate.py" not in done.stderr
+
+
+def _bar_on_paper(size: int = 28) -> np.ndarray:
+    """A dark vertical bar on white paper, ``size`` x ``size``."""
+    paper = np.full((size, size), 255, np.uint8)
+    paper[size // 5 : size - size // 5, size // 2 - size // 14 : size // 2 + size // 14] = 0
+    return paper
+
+
+@pytest.mark.parametrize(
+    ("pixels", "rule", "polarity", "trained_rule", "read_as", "corner"),
+    [
+        (_bar_on_paper(), "auto", "dark-on-light", "none", "read as stored: 28x28", 255),
+        (255 - _bar_on_paper(), "auto", "light-on-dark", "none", "read as stored: 28x28", 0),
+        (_bar_on_paper(), "auto", "light-on-dark", "none", "read the MNIST way (inverted, ", 0),
+        (255 - _bar_on_paper(), "auto", "dark-on-light", "none", "read the MNIST way (inverted, ", 255),
+        (_bar_on_paper(90), "auto", "dark-on-light", "none", "read the MNIST way (cropped", 255),
+        (_bar_on_paper(), "auto", "dark-on-light", "mnist", "read the MNIST way (cropped", 255),
+        (_bar_on_paper(), "auto", None, "none", "read the MNIST way (inverted, ", 0),  # an old run: as before
+        (_bar_on_paper(), "mnist", "dark-on-light", "none", "read the MNIST way (cropped", 255),
+        (
+            _bar_on_paper(),
+            "none",
+            "light-on-dark",
+            "none",
+            "read as stored: 28x28",
+            255,
+        ),  # as asked, and warned
+        (_bar_on_paper(56), "resize", "dark-on-light", "none", "resized from 56x56", 255),
+    ],
+)
+def test_the_rule_reads_each_image_for_the_model(pixels, rule, polarity, trained_rule, read_as, corner):
+    from mnistlab.datasets.preprocess import for_model
+
+    image, how = for_model(pixels, rule, polarity, trained_rule, "bar.png")
+    assert image.shape == (28, 28) and image.dtype == np.uint8 and image.flags.writeable
+    assert how.startswith(read_as) and image[0, 0] == corner
+
+
+def test_the_rule_refuses_what_it_cannot_read():
+    from mnistlab.datasets.preprocess import for_model
+    from mnistlab.errors import DataFormatError
+
+    with pytest.raises(DataFormatError, match="bar.png: image is 90x90, expected 28x28"):
+        for_model(_bar_on_paper(90), "none", "dark-on-light", where="bar.png")
+    with pytest.raises(DataFormatError, match="blank.png: no ink found"):
+        for_model(np.full((40, 40), 255, np.uint8), "auto", "dark-on-light", where="blank.png")
+    with pytest.raises(ParameterError, match="preprocess='crop'"):
+        for_model(_bar_on_paper(), "crop", "dark-on-light")
+
+
+def test_match_polarity_turns_images_read_the_mnist_way_and_warns_of_stored_ones():
+    from mnistlab.datasets.ink import ink_profile, match_polarity
+
+    paper = np.stack([_bar_on_paper()] * 4)
+    config = {"ink": ink_profile(paper).to_dict()}
+    light = datasets.Dataset(
+        255 - paper, np.array([0, 1, 0, 1]), ["a", "b"], "scans", "test", source="scans/"
+    )
+    turned = match_polarity(config, light, "mnist")
+    np.testing.assert_array_equal(turned.images, paper)
+    with pytest.warns(UserWarning, match=r"scans/ are light-on-dark .* trained on dark-on-light"):
+        assert match_polarity(config, light, "none") is light
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert match_polarity({}, light, "none") is light  # a run without a profile: not compared
+        assert match_polarity(config, turned, "none") is turned
