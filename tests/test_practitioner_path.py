@@ -56,7 +56,7 @@ def own_data(tmp_path_factory):
     header = ",".join(["id", *(f"p{i}" for i in range(784)), "digit"])
     rows = [
         ",".join(map(str, [1000 + i, *row, label]))
-        for i, (row, label) in enumerate(zip(pixels, other.labels))
+        for i, (row, label) in enumerate(zip(pixels, other.labels, strict=True))
     ]
     csv = root / "second.csv"
     csv.write_text("\n".join([header, *rows]) + "\n")
@@ -72,10 +72,37 @@ def test_the_folder_reads_as_ten_classes_and_names_what_it_left_out(own_data):
     assert ds.classes == [str(k) for k in range(10)], "no phantom class from .ipynb_checkpoints"
     assert len(ds) == N_TRAIN and ds.class_counts().min() > 0
     said = " ".join(str(w.message) for w in caught)
-    assert "3/notes.txt" in said, "a stray file among the images is named (a README beside the folders is not)"
+    assert "3/notes.txt" in said, (
+        "a stray file among the images is named (a README beside the folders is not)"
+    )
 
 
 def test_the_csv_with_an_id_column_reads_the_same_digits(own_data):
     ds = datasets.load(own_data["csv"], label_column="digit")
     assert np.array_equal(ds.images, own_data["other"].images)
     assert np.array_equal(ds.labels, own_data["other"].labels)
+
+
+def test_a_csv_named_columns_are_recorded_and_read_again(own_data, tmp_path, capsys):
+    """train --label-column reads a CSV whose label column has another name; evaluate reads it the same way."""
+    out = tmp_path / "run"
+    code, _, err = run(
+        capsys,
+        "train",
+        "--data",
+        own_data["csv"],
+        "--label-column",
+        "digit",
+        "--test-fraction",
+        "0.25",
+        "--model",
+        "naive-bayes",
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    source = json.loads((out / "config.json").read_text())["data_source"]
+    assert source["train"]["label_column"] == "digit"
+    code, stdout, err = run(capsys, "evaluate", out)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert code == 0 and stdout.startswith(f"accuracy {metrics['test_accuracy']:.4f}"), err

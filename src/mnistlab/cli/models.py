@@ -11,6 +11,8 @@ import typer
 from mnistlab.cli.options import (
     DATA_HELP,
     ClassesOpt,
+    DropColumnsOpt,
+    LabelColumnOpt,
     PreprocessOpt,
     RunArg,
     TestFractionOpt,
@@ -18,6 +20,7 @@ from mnistlab.cli.options import (
     TrustOpt,
     echo,
     parse_classes,
+    parse_columns,
 )
 from mnistlab.errors import ParameterError
 
@@ -83,6 +86,8 @@ def train(
         float,
         typer.Option(help="Share of the training data held out for validation (PyTorch models; 0: none)."),
     ] = 0.1,
+    label_column: LabelColumnOpt = None,
+    drop_columns: DropColumnsOpt = None,
 ) -> None:
     """Train a model, print one line per epoch and the test accuracy, save the run folder."""
     from mnistlab.workflows import train_model
@@ -99,6 +104,8 @@ def train(
         test_fraction=test_fraction,
         classes=parse_classes(classes),
         preprocess=preprocess,
+        label_column=label_column,
+        drop_columns=parse_columns(drop_columns),
         validation_fraction=validation_fraction,
         params=params,
         seed=seed,

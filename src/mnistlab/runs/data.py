@@ -15,6 +15,9 @@ def recorded_parts(run: Run) -> datasets.TrainTest:
     train, test = recorded["train"], recorded["test"]
     test_file = None if test["fraction"] is not None or test["spec"] == train["spec"] else test["spec"]
     rules = {part.get("preprocess", "none") for part in (train, test)} - {"none"}
+    # How a CSV was read (recorded only when given): the same columns again, whichever part was the CSV.
+    label_column = train.get("label_column") or test.get("label_column")
+    drop_columns = train.get("drop_columns") or test.get("drop_columns") or None
     return datasets.train_and_test(
         train["spec"],
         test_file,
@@ -22,6 +25,8 @@ def recorded_parts(run: Run) -> datasets.TrainTest:
         run.config["classes"],
         test["seed"],
         preprocess=rules.pop() if rules else "none",
+        label_column=label_column,
+        drop_columns=drop_columns,
     )
 
 

@@ -107,6 +107,11 @@ def _check_data_source(source: Any, file: Path) -> None:
                 _refuse(file, f"data_source.{part}.{field}", entry.get(field), "a string")
         if not isinstance(entry.get("preprocess", "none"), str):
             _refuse(file, f"data_source.{part}.preprocess", entry.get("preprocess"), "a rule name")
+        if not isinstance(entry.get("label_column", ""), str | None):
+            _refuse(file, f"data_source.{part}.label_column", entry.get("label_column"), "a column name")
+        drop = entry.get("drop_columns", [])
+        if not isinstance(drop, list) or not all(isinstance(name, str) for name in drop):
+            _refuse(file, f"data_source.{part}.drop_columns", drop, "a list of column names")
     test = source["test"]
     if test.get("fraction") is not None and not (_is_number(test["fraction"]) and 0 < test["fraction"] < 1):
         _refuse(file, "data_source.test.fraction", test["fraction"], "a number between 0 and 1, or null")

@@ -22,6 +22,8 @@ def train_model(
     test_fraction: float | None = None,
     classes: list[str] | None = None,
     preprocess: str = "none",
+    label_column: str | None = None,
+    drop_columns: list[str] | None = None,
     validation_fraction: float = 0.1,
     params: dict | None = None,
     seed: int | None = None,
@@ -49,6 +51,9 @@ def train_model(
     preprocess : str
         How the images of image folders become 28x28: ``"none"`` (28x28 only), ``"mnist"`` (photos, as
         ``mnistlab predict`` reads them) or ``"resize"``; recorded in the run, so evaluation reads the same way.
+    label_column, drop_columns : optional
+        How a CSV's columns are read (:func:`~mnistlab.datasets.from_csv`): its label column and the columns to
+        leave out; recorded in the run, so evaluation reads the file the same way.
     validation_fraction : float
         Share of the training data PyTorch models hold out (stratified) for learning curves and early
         stopping, unless their recipe or ``params`` set ``validation_split``.
@@ -106,7 +111,9 @@ def train_model(
         runs.prepare_folder(out, overwrite)
         if spec.kind == "sklearn":
             _check_signing_key()  # needed to save the run: a read-only home fails now, not after training
-    parts = datasets.train_and_test(data, test, test_fraction, classes, seed or 0, limit, preprocess)
+    parts = datasets.train_and_test(
+        data, test, test_fraction, classes, seed or 0, limit, preprocess, label_column, drop_columns
+    )
     train, held_out = parts.train, parts.test
     estimator = models.create(model, train, force_flip=force_flip, **params)
     if spec.kind == "sklearn" and seed is not None:
