@@ -3,7 +3,10 @@ all of them side by side, or compared as mistake detectors against standard base
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -68,10 +71,18 @@ def _graph_of(run: runs.Run, test: datasets.Dataset, layer, method, n, k, out, s
     chosen = stratified_sample(test.labels, n, seed)
     images = test.images[chosen]
     vectors = analysis.features(run.estimator, images, layer)
-    result = analysis.GraphAnalysis.from_features(
-        vectors, test.labels[chosen], run.estimator.predict(images), test.classes, method, source=layer, k=k
-    )
+    with counted_lasso_stops() as stopped:
+        result = analysis.GraphAnalysis.from_features(
+            vectors,
+            test.labels[chosen],
+            run.estimator.predict(images),
+            test.classes,
+            method,
+            source=layer,
+            k=k,
+        )
     result.indices = chosen
+    _log_lasso_stops(stopped, layer)
     if out is not None:
         out = Path(out)
         stem = f"graph_{layer}_{method}"
@@ -86,7 +97,12 @@ def _graph_of(run: runs.Run, test: datasets.Dataset, layer, method, n, k, out, s
         ).save(out / f"{stem}_central.png")
         nodes = result.nodes()
         write_table(out / f"{stem}_nodes.csv", zip(*nodes.values(), strict=True), list(nodes))
-        summary = {"run": str(run.path), **result.summary(), "error_detection": result.error_detection()}
+        summary = {
+            "run": str(run.path),
+            **result.summary(),
+            "error_detection": result.error_detection(),
+            "lasso_stopped_at_iteration_limit": stopped[0],
+        }
         write_json(out / f"{stem}.json", summary)
     return result
 
@@ -254,19 +270,59 @@ def graph_compare(
                 len(chosen) if method == "knn" else min(lasso_n if method == "lasso" else 5000, len(chosen))
             )
             keep = np.arange(size)
+            with counted_lasso_stops() as stopped:
+                graph = analysis.similarity_graph(test_f[keep], method, k=k)
+            _log_lasso_stops(stopped, source)
             result = analysis.GraphAnalysis(
-                analysis.similarity_graph(test_f[keep], method, k=k),
+                graph,
                 y_true[keep],
                 y_pred[keep],
                 test.classes,
                 source,
                 extra_scores={name: values[keep] for name, values in baselines.items()},
             )
-            rows.append(_comparison_row(result))
+            rows.append({**_comparison_row(result), "lasso_stopped": stopped[0]})
             log.info("%s / %s: %s", source, method, rows[-1]["verdict"])
     if out is not None:
         _write_comparison(rows, Path(out))
     return rows
+
+
+@contextlib.contextmanager
+def counted_lasso_stops() -> Iterator[list[int]]:
+    """Count, rather than print, scikit-learn's ``ConvergenceWarning`` of the lasso graph (one regression per
+    image; on some feature sources a few of them reach the 2000-iteration limit before the tolerance): a user of
+    ``graph`` cannot act on the warning, and the count is recorded in the results instead. Any other warning is
+    shown as usual. The block yields a one-element list that holds the count when it ends.
+
+    Examples
+    --------
+    >>> from sklearn.exceptions import ConvergenceWarning
+    >>> with counted_lasso_stops() as stopped:
+    ...     warnings.warn("Objective did not converge", ConvergenceWarning)
+    >>> stopped
+    [1]
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    stopped = [0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield stopped
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            stopped[0] += 1
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def _log_lasso_stops(stopped: list[int], source: str) -> None:
+    if stopped[0]:
+        log.info(
+            "%s / lasso: %d regressions stopped at the iteration limit (recorded as lasso_stopped)",
+            source,
+            stopped[0],
+        )
 
 
 def _comparison_row(result) -> dict:
@@ -307,5 +363,13 @@ def _write_comparison(rows: list[dict], out: Path) -> None:
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     lines += ["| " + " | ".join(str(row[k]) for k in keys) + " |" for row in rows]
     lines += ["", *[f"- {row['source']} / {row['method']}: {row['verdict']}" for row in rows]]
+    stopped = [row for row in rows if row.get("lasso_stopped")]
+    if stopped:
+        lines += [
+            "",
+            "lasso_stopped: images whose lasso regression stopped at scikit-learn's iteration limit (2000) before "
+            "its tolerance; their neighbours are the coefficients reached by then: "
+            + ", ".join(f"{row['source']} {row['lasso_stopped']} of {row['images']}" for row in stopped),
+        ]
     with atomic_write(out / "graph_compare.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
