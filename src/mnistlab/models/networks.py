@@ -45,7 +45,9 @@ class NetworkSpec:
     builder : callable
         ``builder(n_classes, **kwargs) -> nn.Sequential`` with named layers.
     defaults : dict
-        The training recipe (``TorchClassifier`` parameters) for digits and data of unknown kind.
+        The training recipe (``TorchClassifier`` parameters) for digits and data of unknown kind. Its
+        ``min_steps`` sizes it to the data: the optimizer steps its ``epochs`` take on MNIST's 60,000 images (less
+        the validation split), so the recipe is unchanged there and trains as many steps on smaller data.
     objects_recipe : dict
         Changes to ``defaults`` for data of kind "objects" (classes that stay themselves when mirrored,
         e.g. clothes: flips are right there, wrong for digits).
@@ -127,7 +129,13 @@ def _named(*layers: tuple[str, nn.Module]) -> nn.Sequential:
     "softmax",
     "softmax regression: min-max scaling, one dense layer (the Kaggle softmax tutorial)",
     defaults=dict(
-        input_scaling="minmax", optimizer="adam", lr=1e-4, batch_size=100, epochs=50, validation_split=0.2
+        input_scaling="minmax",
+        optimizer="adam",
+        lr=1e-4,
+        batch_size=100,
+        epochs=50,
+        min_steps=24_000,
+        validation_split=0.2,
     ),
     dense=True,
     format1_layers=("scaling", "flatten", "logits"),
@@ -150,7 +158,7 @@ def softmax_regression(n_classes: int, n_features: int = IMAGE_FEATURES) -> nn.S
 @network(
     "mlp",
     "the Keras tutorial's Flatten -> Dense(128, relu) -> Dense(10); Adam 3e-3, cosine, batch 64",
-    defaults=dict(epochs=3, batch_size=64, lr=3e-3, schedule="cosine"),
+    defaults=dict(epochs=3, min_steps=2532, batch_size=64, lr=3e-3, schedule="cosine"),
     dense=True,
     width_applies=True,
     format1_layers=("scaling", "flatten", "dense", "relu", "logits"),
@@ -175,7 +183,7 @@ def mlp(n_classes: int, width: int = 128, n_features: int = IMAGE_FEATURES) -> n
 @network(
     "cnn-kaggle",
     "the Kaggle Fashion-MNIST CNN: Conv64 3x3 -> MaxPool -> Dropout .25 -> Dense32 -> Dense10; Adam OneCycle",
-    defaults=dict(epochs=4, batch_size=64, lr=3e-3, schedule="onecycle"),
+    defaults=dict(epochs=4, min_steps=3376, batch_size=64, lr=3e-3, schedule="onecycle"),
     format1_layers=("scaling", "conv", "", "", "dropout", "flatten", "dense", "relu", "logits"),
 )
 def cnn_kaggle(n_classes: int) -> nn.Sequential:
@@ -201,6 +209,7 @@ def cnn_kaggle(n_classes: int) -> nn.Sequential:
     "mnistlab's CPU-fast net: 3 conv-BN blocks 32-64-128, OneCycle, shift/rotate augmentation",
     defaults=dict(
         epochs=8,
+        min_steps=3376,
         batch_size=128,
         optimizer="sgd",
         lr=0.1,
@@ -209,7 +218,7 @@ def cnn_kaggle(n_classes: int) -> nn.Sequential:
         label_smoothing=0.1,
         augment="shift=2,rotate=8",
     ),
-    objects_recipe=dict(epochs=12, weight_decay=3e-4, augment="shift=1,flip", tta="flip"),
+    objects_recipe=dict(epochs=12, min_steps=5064, weight_decay=3e-4, augment="shift=1,flip", tta="flip"),
     width_applies=True,
     channels_last=True,
     format1_layers=(
@@ -250,6 +259,7 @@ def cnn(n_classes: int, width: int = 32) -> nn.Sequential:
     "mnistlab's one-epoch net: Conv16 5x5/2 -> Conv32 3x3 -> MaxPool -> Dense128; Adam OneCycle, 1 epoch",
     defaults=dict(
         epochs=1,
+        min_steps=211,
         batch_size=256,
         lr=0.01,
         betas=(0.7, 0.9),

@@ -296,6 +296,8 @@ def create(name: str, data=None, *, force_flip: bool = False, **params) -> BaseE
         Allow horizontal flips on digits (refused by default: a mirrored digit is another shape).
     **params
         Any parameter of the model (``TorchClassifier``'s, or the scikit-learn estimator's and ``scaler``).
+        An explicit ``epochs`` is trained as given: the recipe's ``min_steps``, which raises the epochs on small
+        data, is dropped unless given too.
 
     Returns
     -------
@@ -317,9 +319,13 @@ def create(name: str, data=None, *, force_flip: bool = False, **params) -> BaseE
     2
     >>> create("cnn", data="objects").augment
     'shift=1,flip'
+    >>> create("cnn-fast").min_steps, create("cnn-fast", epochs=1).min_steps  # explicit epochs: as given
+    (211, None)
     """
     spec = get_spec(name)
     merged = {**spec.recipe_for(data_kind(data)), **params}
+    if "epochs" in params and "min_steps" not in params and "min_steps" in merged:
+        merged["min_steps"] = None  # epochs given explicitly are trained as given, on data of any size
     unknown = sorted(set(params) - set(spec.parameter_names()))
     if unknown:
         raise ParameterError(

@@ -7,6 +7,8 @@ the dense networks (``softmax``, ``mlp``) also take any (N, D) feature rows, the
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -31,9 +33,12 @@ from mnistlab.training.augment import Augmentation
 from mnistlab.training.loop import (
     OPTIMIZERS,
     SCHEDULES,
+    TRUSTED_STEPS,
     TrainConfig,
     evaluate,
     resolve_device,
+    resolve_epochs,
+    steps_per_epoch,
     torch_threads,
     train,
 )
@@ -68,6 +73,7 @@ PARAMETER_RULES = {
     "architecture": satisfies(lambda name: networks.get(name), "a registered network"),
     "width": integer(low=1, high=4096, none=True),
     "epochs": integer(low=1, high=100_000),
+    "min_steps": integer(low=1, high=10_000_000, none=True),
     "batch_size": integer(low=1, high=1 << 20),
     "optimizer": one_of(*OPTIMIZERS),
     "lr": real(low=0, low_open=True),
@@ -101,8 +107,15 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
 
     Every hyper-parameter is a constructor argument, so ``clone``, ``GridSearchCV``, ``cross_val_score``,
     ``OneVsRestClassifier`` and ``Pipeline`` work as with any scikit-learn model. After ``fit``:
-    ``classes_``, ``n_features_in_``, ``history_`` (one dict per epoch), ``network_`` (the ``torch.nn.Module``),
-    and what training ran in: ``precision_``, ``channels_last_``, ``threads_``.
+    ``classes_``, ``n_features_in_``, ``history_`` (one dict per epoch), ``step_history_`` (one per optimizer
+    step), ``network_`` (the ``torch.nn.Module``), what was trained: ``epochs_``, ``steps_``, and what training
+    ran in: ``precision_``, ``channels_last_``, ``threads_``.
+
+    ``min_steps`` sizes the training to the data: the epochs rise on small data until that many optimizer steps
+    are taken (at most 100 epochs), so a recipe tuned on 60,000 images also trains on 500. Every registered
+    network's recipe states it (``models.create``), at most the steps its ``epochs`` take on MNIST's 54,000
+    training images, where the recipe is unchanged; an explicit ``epochs`` given to ``create`` is kept as given.
+    A fit of fewer than 100 optimizer steps warns, naming the fix.
 
     ``precision="auto"`` trains a convolutional network in the precision, memory layout and thread count its
     training step measured fastest on this machine (timed once, cached; ``mnistlab doctor`` shows the choice);
@@ -117,7 +130,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     width : int, optional
         Hidden units of ``mlp``, channels of ``cnn``; ``None``: the network's own.
     epochs : int
-        Passes over the training data.
+        Passes over the training data (at least; see ``min_steps``).
+    min_steps : int, optional
+        The fewest optimizer steps to train: on data too small for ``epochs`` to reach them, more epochs are
+        trained (``epochs_`` says how many). ``None``: ``epochs`` exactly.
     batch_size : int
         Images per optimiser step.
     optimizer : {"adam", "adamw", "sgd", "adadelta"}
@@ -165,6 +181,13 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     history_ : list of dict
         One dict per epoch: ``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``,
         ``lr``, ``seconds``.
+    step_history_ : list of dict
+        One dict per optimizer step: ``step``, ``epoch``, ``train_loss`` (of that batch), ``lr``.
+    epochs_ : int
+        The epochs the schedule was set for (``epochs``, or more for ``min_steps``); early stopping or Ctrl-C
+        may end training sooner (``len(history_)``).
+    steps_ : int
+        The optimizer steps taken.
     network_ : torch.nn.Module
         The trained network.
     temperature_ : float
@@ -185,6 +208,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         architecture: str = "cnn",
         width: int | None = None,
         epochs: int = 10,
+        min_steps: int | None = None,
         batch_size: int = 128,
         optimizer: str = "adam",
         lr: float = 1e-3,
@@ -207,6 +231,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.architecture = architecture
         self.width = width
         self.epochs = epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.lr = lr
@@ -234,10 +259,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                 f"width applies to {' and '.join(networks.widened())} only, not {self.architecture!r}"
             )
 
-    def _config(self, device: torch.device, convolutional: bool) -> TrainConfig:
+    def _config(self, device: torch.device, convolutional: bool, epochs: int | None = None) -> TrainConfig:
         bf16, channels_last, _ = self._execution(device, convolutional)
         return TrainConfig(
-            epochs=self.epochs,
+            epochs=self.epochs if epochs is None else epochs,
             batch_size=self.batch_size,
             optimizer=self.optimizer,
             lr=self.lr,
@@ -344,20 +369,43 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         net = networks.build(self.architecture, len(self.classes_), self.width, n_features).to(device)
         x = torch.from_numpy(np.ascontiguousarray(inputs)).to(device)
         net.scaling.fit(x.unsqueeze(1), self.input_scaling)
-        cfg = self._config(device, networks.is_convolutional(net))
+        epochs = resolve_epochs(len(x), self.batch_size, self.epochs, self.min_steps)
+        self._warn_if_few_steps(len(x), epochs)
+        cfg = self._config(device, networks.is_convolutional(net), epochs)
         validation = None if validation_data is None else self._validation_tensors(validation_data, device)
         monitor = None if monitor_data is None else self._validation_tensors(monitor_data, device)
         threads = self._execution(device, networks.is_convolutional(net))[2]
         with torch_threads(threads):
             result = train(net, x, torch.from_numpy(targets).to(device), cfg, validation, monitor)
             self.threads_ = torch.get_num_threads()
-        self.network_, self.history_ = net, result.history
+        self.network_, self.history_, self.step_history_ = net, result.history, result.steps
+        self.epochs_, self.steps_ = epochs, len(result.steps)
         # what training ran in (recorded in the run)
         self.precision_, self.channels_last_ = ("bf16" if cfg.bf16 else "fp32"), cfg.channels_last
         self._weights_channels_last = cfg.channels_last  # train() put the weights in this layout
         self.best_epoch_, self.interrupted_ = result.best_epoch, result.interrupted
         self._calibrate(validation_data)
         return self
+
+    def _warn_if_few_steps(self, n_rows: int, epochs: int) -> None:
+        """Warn when the schedule has too few optimizer steps to be trusted (an explicit epochs=1 on 500 images:
+        2 steps of cnn-fast, about 20% accuracy), naming the epochs that would reach the recipe's steps."""
+        per_epoch = steps_per_epoch(n_rows, self.batch_size)
+        if epochs * per_epoch >= TRUSTED_STEPS:
+            return
+        recipe_steps = networks.get(self.architecture).defaults.get("min_steps") or TRUSTED_STEPS
+        enough = resolve_epochs(
+            n_rows, self.batch_size, 1, max(recipe_steps, TRUSTED_STEPS)
+        )  # as a recipe would
+        steps = epochs * per_epoch
+        warnings.warn(
+            f"{self.architecture} trains only {steps} optimizer step{'s' * (steps != 1)} ({epochs} "
+            f"epoch{'s' * (epochs != 1)} of {n_rows} images at batch_size={self.batch_size}), too few to trust "
+            f"(fewer than {TRUSTED_STEPS}): leave epochs to the recipe, which sizes them to the data, or train "
+            f"epochs={enough}",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def _calibrate(self, validation_data: tuple | None) -> None:
         """``temperature_`` (``calibration="temperature"``) and the conformal scores of ``predict_set``, from the

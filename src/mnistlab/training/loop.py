@@ -1,4 +1,9 @@
-"""The training loop: whole data set as tensors, batches by slicing a permutation, one line of history per epoch.
+"""The training loop: whole data set as tensors, batches by slicing a permutation, one line of history per epoch
+and the training loss of every optimizer step.
+
+How many epochs a recipe trains is set by optimizer steps (:func:`resolve_epochs`): a recipe states the steps it
+needs (``min_steps``), and on small data the epochs rise until they are reached, as fastai's ``fit_one_cycle``
+counts a schedule in steps; on MNIST's 54,000 training images every recipe trains exactly its stated epochs.
 
 Early stopping restores the best weights; Ctrl-C stops after the current batch and keeps the best weights and
 the history so far. On a CPU with bf16 support, convolutional nets run channels-last under bf16 autocast
@@ -29,6 +34,61 @@ from mnistlab.training.augment import Augmentation
 log = logging.getLogger("mnistlab.training")
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
 SCHEDULES = ("none", "onecycle", "cosine", "step")
+# The most epochs a recipe's min_steps may ask for: on a few hundred images the steps then stay short of min_steps
+# (cnn on 500 images: 400 steps, not 3,376), which keeps small-data training a fraction of the time of MNIST's,
+# as fastai's and Keras' small-data examples train tens of epochs, not thousands.
+MAX_RESOLVED_EPOCHS = 100
+# Fewer optimizer steps than this rarely train a network (cnn-fast, the shortest recipe, takes 211 on MNIST);
+# an explicit epochs that gives fewer is warned about (TorchClassifier.fit).
+TRUSTED_STEPS = 100
+
+
+def steps_per_epoch(n_rows: int, batch_size: int) -> int:
+    """Optimizer steps in one pass over ``n_rows`` images (the last batch may be short).
+
+    Examples
+    --------
+    >>> steps_per_epoch(54_000, 256), steps_per_epoch(450, 256)
+    (211, 2)
+    """
+    return max(1, math.ceil(n_rows / batch_size))
+
+
+def resolve_epochs(n_rows: int, batch_size: int, epochs: int, min_steps: int | None) -> int:
+    """The epochs a recipe trains on ``n_rows`` images: ``epochs``, or more where that gives fewer than
+    ``min_steps`` optimizer steps (at most :data:`MAX_RESOLVED_EPOCHS`); ``min_steps=None`` keeps ``epochs``.
+
+    Parameters
+    ----------
+    n_rows : int
+        Training images (after the validation split is held out).
+    batch_size : int
+        Images per optimizer step.
+    epochs : int
+        The recipe's epochs, what it trains on large data.
+    min_steps : int or None
+        The optimizer steps the recipe needs; None: ``epochs`` as given (an explicit choice).
+
+    Returns
+    -------
+    int
+        The epochs to train.
+
+    Examples
+    --------
+    >>> resolve_epochs(54_000, 256, epochs=1, min_steps=211)  # cnn-fast on MNIST: its recipe as published
+    1
+    >>> resolve_epochs(4_500, 256, epochs=1, min_steps=211)  # on 5,000 images: enough passes for 211 steps
+    12
+    >>> resolve_epochs(450, 256, epochs=1, min_steps=211)  # on 500: 106 passes needed, 100 at most
+    100
+    >>> resolve_epochs(450, 256, epochs=1, min_steps=None)
+    1
+    """
+    if min_steps is None:
+        return epochs
+    needed = math.ceil(min_steps / steps_per_epoch(n_rows, batch_size))
+    return max(epochs, min(needed, MAX_RESOLVED_EPOCHS))
 
 
 @dataclass
@@ -52,6 +112,9 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     history: list[dict] = field(default_factory=list)
+    # the training loss of every optimizer step: {"step", "epoch", "train_loss", "lr"} (learning curves of runs
+    # of few epochs are drawn from it)
+    steps: list[dict] = field(default_factory=list)
     best_epoch: int | None = None
     interrupted: bool = False
     stopped_early: bool = False
@@ -172,16 +235,15 @@ def train(
     if cfg.early_stopping and validation is None:
         raise ParameterError("early_stopping needs validation data (validation_split > 0 or validation_data)")
     generator = torch.Generator().manual_seed(cfg.seed)
-    steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
     opt = _make_optimizer(net, cfg)
-    schedule = _make_schedule(opt, cfg, steps_per_epoch)
+    schedule = _make_schedule(opt, cfg, steps_per_epoch(len(x), cfg.batch_size))
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
     result, best_loss, best_state, stale = TrainResult(), math.inf, None, 0
     with sigterm_as_interrupt():
         try:
             for epoch in range(1, cfg.epochs + 1):
-                row = _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch)
+                row = _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch, result.steps)
                 if validation is not None:
                     _, row["val_loss"], row["val_accuracy"] = evaluate(net, *validation, cfg)
                 if monitor is not None:
@@ -212,7 +274,8 @@ def train(
     return result
 
 
-def _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch) -> dict:
+def _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch, steps: list[dict]) -> dict:
+    """One pass over the data; the loss and learning rate of each step are appended to ``steps``."""
     net.train()
     start = time.perf_counter()
     order = torch.randperm(len(x), generator=generator).to(x.device)
@@ -220,6 +283,7 @@ def _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch) -> dict:
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     batches = range(0, len(x), cfg.batch_size)
     show_bar = cfg.verbose > 0 and sys.stderr.isatty()
+    step_losses, step_lrs = [], []  # kept as tensors until the epoch ends: no device sync per step
     for begin in tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not show_bar):
         idx = order[begin : begin + cfg.batch_size]
         xb, yb = x[idx].float().unsqueeze(1), y[idx]
@@ -232,11 +296,16 @@ def _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch) -> dict:
         loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        step_lrs.append(opt.param_groups[0]["lr"])
         opt.step()
         if schedule is not None:
             schedule.step()
+        step_losses.append(loss.detach())
         total_loss += loss.detach() * len(idx)
         correct += (logits.argmax(1) == yb).sum()
+    first = len(steps) + 1
+    for i, (loss_value, lr) in enumerate(zip(torch.stack(step_losses).tolist(), step_lrs, strict=True)):
+        steps.append({"step": first + i, "epoch": epoch, "train_loss": loss_value, "lr": lr})
     return {
         "epoch": epoch,
         "train_loss": total_loss.item() / len(x),

@@ -290,14 +290,76 @@ class MostConfusedDisplay(Display):
 
 
 class LearningCurveDisplay(Display):
-    """Loss and accuracy per epoch, training and validation (two panels)."""
+    """Loss and accuracy per epoch, training and validation (two panels); a run of few epochs is drawn per
+    optimizer step.
 
-    def __init__(self, history: Sequence[Mapping], title: str = "learning curves") -> None:
+    Parameters
+    ----------
+    history : list of dict
+        One dict per epoch (``TorchClassifier.history_``, a run's ``history.json``): ``epoch``, ``train_loss``,
+        ``train_accuracy`` and, with a validation split, ``val_loss`` and ``val_accuracy``.
+    title : str
+        The figure's title.
+    steps : list of dict, optional
+        One dict per optimizer step (``TorchClassifier.step_history_``): ``step``, ``epoch``, ``train_loss``.
+        Given, and the run has at most :attr:`PER_STEP_EPOCHS` epochs, the x-axis counts optimizer steps: the
+        loss of every batch, and the epoch's numbers at the step that ended it (one point per epoch says
+        nothing about a one-epoch run).
+
+    Examples
+    --------
+    >>> history = [{"epoch": 1, "train_loss": 0.9, "train_accuracy": 0.7}]
+    >>> steps = [{"step": s, "epoch": 1, "train_loss": 2.3 / s} for s in range(1, 6)]
+    >>> curves = LearningCurveDisplay.from_history(history, steps=steps).plot()
+    >>> curves.per_step, curves.axes_[0, 0].get_xlabel()
+    (True, 'optimizer step')
+    """
+
+    PER_STEP_EPOCHS = 3
+
+    def __init__(
+        self,
+        history: Sequence[Mapping],
+        title: str = "learning curves",
+        steps: Sequence[Mapping] | None = None,
+    ) -> None:
         self.history, self.title = list(history), title
+        self.steps = list(steps or [])
 
     @classmethod
-    def from_history(cls, history: Sequence[Mapping], title: str = "learning curves") -> LearningCurveDisplay:
-        return cls(history, title)
+    def from_history(
+        cls,
+        history: Sequence[Mapping],
+        title: str = "learning curves",
+        steps: Sequence[Mapping] | None = None,
+    ) -> LearningCurveDisplay:
+        """The curves of a history (and, for runs of few epochs, its optimizer steps)."""
+        return cls(history, title, steps)
+
+    @classmethod
+    def from_estimator(cls, estimator, title: str = "learning curves") -> LearningCurveDisplay:
+        """The curves of a fitted estimator's ``history_`` and ``step_history_``.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> fitted = SimpleNamespace(history_=[{"epoch": 1, "train_loss": 1.0, "train_accuracy": 0.5}])
+        >>> LearningCurveDisplay.from_estimator(fitted).per_step
+        False
+        """
+        return cls(estimator.history_, title, getattr(estimator, "step_history_", None))
+
+    @property
+    def per_step(self) -> bool:
+        """Whether the x-axis counts optimizer steps (few epochs, and their steps known)."""
+        return bool(self.steps) and len(self.history) <= self.PER_STEP_EPOCHS
+
+    def _epoch_ends(self) -> list[int]:
+        """The step that ended each epoch of the history."""
+        last = {}
+        for row in self.steps:
+            last[row["epoch"]] = row["step"]
+        return [last.get(row["epoch"], 0) for row in self.history]
 
     def _draw(self, ax) -> None:
         from matplotlib.ticker import MaxNLocator
@@ -305,15 +367,26 @@ class LearningCurveDisplay(Display):
         self.figure_, area = panel_area(ax, (9, 3.4))
         self.axes_ = area.subplots(1, 2, squeeze=False)
         epochs = [row["epoch"] for row in self.history]
+        x = self._epoch_ends() if self.per_step else epochs
         for key, panel in zip(("loss", "accuracy"), self.axes_[0], strict=True):
-            panel.plot(epochs, [row[f"train_{key}"] for row in self.history], "o-", label=f"train {key}")
-            if self.history and f"val_{key}" in self.history[0]:
+            if self.per_step and key == "loss":
                 panel.plot(
-                    epochs, [row[f"val_{key}"] for row in self.history], "s-", label=f"validation {key}"
+                    [row["step"] for row in self.steps],
+                    [row["train_loss"] for row in self.steps],
+                    "-",
+                    linewidth=1,
+                    label="train loss (each batch)",
                 )
-            panel.set_xlabel("epoch")
+            else:
+                label = f"train {key}" + (" (epoch)" if self.per_step else "")
+                panel.plot(x, [row[f"train_{key}"] for row in self.history], "o-", label=label)
+            if self.history and f"val_{key}" in self.history[0]:
+                panel.plot(x, [row[f"val_{key}"] for row in self.history], "s-", label=f"validation {key}")
+            panel.set_xlabel("optimizer step" if self.per_step else "epoch")
             panel.xaxis.set_major_locator(MaxNLocator(integer=True))
-            if len(set(epochs)) == 1:  # a one-epoch run: one tick, not fractions of an epoch around it
+            if self.per_step:  # both panels span the whole run, from its first step
+                panel.set_xlim(0, max(row["step"] for row in self.steps))
+            elif len(set(epochs)) == 1:  # one epoch: one tick, not fractions around it
                 panel.set_xticks(epochs)
             panel.set_ylabel(key)
             panel.legend(frameon=False)

@@ -1,0 +1,258 @@
+"""Every recipe's test accuracy at 500, 2,000, 10,000 and 60,000 MNIST training images, against scikit-learn's
+`logreg` and `svc` at the same sizes: whether a recipe sized by optimizer steps (`min_steps`) trains well on
+small data without the user tuning it.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/recipe_sizes.py                     # 500, 2000, 10000; 3 seeds
+    PYTHONPATH=src .venv/bin/python benchmarks/recipe_sizes.py --sizes 60000 --seeds 1 --append FILE
+
+Each size is a stratified, seeded sample of MNIST's training split (the whole split at 60,000); each model is
+trained with its product defaults (`models.create(name, data)`), the PyTorch recipes holding out 10% of the
+sample for validation as `mnistlab train` does (softmax: its recipe's 20%); the classics train on the whole
+sample (they need no validation data). Every model is scored once on the full MNIST test split (10,000 images).
+The validation accuracy of each PyTorch run is recorded too: it is the only accuracy the recipes' rule may be
+judged by. Results are written after every run (benchmarks/results/recipe-sizes-<date>.json and .md), so a run
+stopped part-way keeps what it measured.
+
+`svc` at 60,000 images trains on a stratified 20,000 of them (`--svc-cap`): an RBF SVC's fit grows about with
+the square of the images (tens of minutes at 60,000 on two cores); the cap is written into every row it applies to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnistlab import datasets, models
+from mnistlab.datasets.dataset import stratified_sample
+from mnistlab.runs import versions
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+RECIPES = ("softmax", "mlp", "cnn-kaggle", "cnn", "cnn-fast")
+CLASSICS = ("logreg", "svc")
+SIZES = (500, 2000, 10000)
+THREADS = 2
+VALIDATION_FRACTION = 0.1  # what `mnistlab train` holds out for a recipe that names none
+
+
+def cpu_model() -> str:
+    """lscpu's model name (the project's machine record)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown"
+    return next(
+        (line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "?"
+    )
+
+
+def simd_flags() -> list[str]:
+    """The vector extensions that decide oneDNN's kernels (the results page names the machine kind from them)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
+    except (OSError, IndexError):
+        return []
+    return sorted(f for f in flags if f.startswith(("avx", "amx", "fma")))
+
+
+def machine() -> dict:
+    return {
+        "node": platform.node(),
+        "model_name": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "torch_threads": THREADS,
+        "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "simd": simd_flags(),
+        "load_average": list(os.getloadavg()),
+    }
+
+
+def train_one(name: str, train: datasets.Dataset, test: datasets.Dataset, seed: int, svc_cap: int) -> dict:
+    """Train ``name`` with its product defaults on ``train``, score it once on ``test``."""
+    spec = models.get_spec(name)
+    row: dict = {
+        "model": name,
+        "n_train": len(train),
+        "seed": seed,
+        "load_average_before": os.getloadavg()[0],
+    }
+    if spec.kind == "torch":
+        params = {"seed": seed, "threads": THREADS}
+        if "validation_split" not in spec.defaults:
+            params["validation_split"] = VALIDATION_FRACTION
+        estimator = models.create(name, train, **params)
+    else:
+        estimator = models.create(name, train)
+        estimator.set_params(**{k: seed for k in estimator.get_params() if k.endswith("random_state")})
+        if name == "svc" and len(train) > svc_cap:
+            keep = stratified_sample(train.labels, svc_cap, seed)
+            train = train.subset(keep)
+            row["note"] = f"svc capped at {svc_cap} of the {row['n_train']} images (fit time ~ n^2)"
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(train.images, train.labels)
+    row["train_seconds"] = round(time.perf_counter() - start, 1)
+    row["warnings"] = sorted({type(w.message).__name__ for w in caught})
+    row["test_accuracy"] = float(np.mean(estimator.predict(test.images) == test.labels))
+    if spec.kind == "torch":
+        row.update(
+            epochs=estimator.epochs_,
+            steps=estimator.steps_,
+            recipe_epochs=estimator.epochs,
+            min_steps=estimator.min_steps,
+            val_accuracy=estimator.history_[-1].get("val_accuracy"),
+        )
+    return row
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Median and range of the test accuracy per model and size, and each recipe's margin over logreg."""
+    table: dict[str, dict] = {}
+    for model in dict.fromkeys(r["model"] for r in rows):
+        cells = {}
+        for size in sorted({r["n_train"] for r in rows if r["model"] == model}):
+            acc = [r["test_accuracy"] for r in rows if r["model"] == model and r["n_train"] == size]
+            val = [
+                r["val_accuracy"]
+                for r in rows
+                if r["model"] == model and r["n_train"] == size and "val_accuracy" in r
+            ]
+            cells[str(size)] = {
+                "median": statistics.median(acc),
+                "min": min(acc),
+                "max": max(acc),
+                "seeds": len(acc),
+                **({"val_median": statistics.median(val)} if val else {}),
+            }
+        table[model] = cells
+    margins = {}
+    for model in RECIPES:
+        if model not in table or "logreg" not in table:
+            continue
+        margins[model] = {
+            size: round(100 * (cell["median"] - table["logreg"][size]["median"]), 2)
+            for size, cell in table[model].items()
+            if size in table["logreg"]
+        }
+    return {"accuracy": table, "points_over_logreg": margins}
+
+
+def markdown(results: dict) -> str:
+    acc, margins = results["summary"]["accuracy"], results["summary"]["points_over_logreg"]
+    sizes = sorted({int(s) for cells in acc.values() for s in cells})
+    head = "| model | " + " | ".join(f"{s:,} images" for s in sizes) + " |"
+    lines = [
+        f"# Recipes by training-set size ({results['date']})",
+        "",
+        f"Machine: {results['machine']['model_name']}, {results['machine']['cpu_count']} cores "
+        f"(shared with other work), {THREADS} torch threads. Test accuracy on the full MNIST test split "
+        "(10,000 images), median over seeds [min, max]; n = seeds. Stratified training samples; the PyTorch "
+        "recipes hold out 10% of them for validation (softmax 20%).",
+        "",
+        head,
+        "|---|" + "---|" * len(sizes),
+    ]
+    for model, cells in acc.items():
+        row = []
+        for s in sizes:
+            c = cells.get(str(s))
+            row.append(
+                "not run"
+                if c is None
+                else f"{c['median']:.4f} [{c['min']:.4f}, {c['max']:.4f}] n={c['seeds']}"
+            )
+        lines.append(f"| {model} | " + " | ".join(row) + " |")
+    lines += ["", "Points over logreg (median test accuracy, recipe minus logreg):", ""]
+    lines += [head, "|---|" + "---|" * len(sizes)]
+    for model, cells in margins.items():
+        lines.append(
+            f"| {model} | "
+            + " | ".join(f"{cells[str(s)]:+.2f}" if str(s) in cells else "-" for s in sizes)
+            + " |"
+        )
+    lines += [
+        "",
+        "Epochs and optimizer steps each recipe resolved (seed 0):",
+        "",
+        "| model | size | epochs | steps |",
+        "|---|---|---|---|",
+    ]
+    for r in results["runs"]:
+        if r.get("steps") is not None and r["seed"] == 0:
+            lines.append(f"| {r['model']} | {r['n_train']:,} | {r['epochs']} | {r['steps']} |")
+    notes = sorted({r["note"] for r in results["runs"] if r.get("note")})
+    if notes:
+        lines += ["", *[f"- {n}" for n in notes]]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict, out: Path) -> None:
+    from mnistlab.fileio import atomic_write
+
+    results["summary"] = summarise(results["runs"])
+    for path, text in (
+        (out, json.dumps(results, indent=1) + "\n"),
+        (out.with_suffix(".md"), markdown(results)),
+    ):
+        with atomic_write(path) as tmp:
+            tmp.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--models", nargs="+", default=[*RECIPES, *CLASSICS], help="in the order they are trained"
+    )
+    parser.add_argument("--svc-cap", type=int, default=20_000)
+    parser.add_argument("--append", type=Path, help="add to this results file instead of starting a new one")
+    parser.add_argument(
+        "--out", type=Path, help="the results file to start (default: results/recipe-sizes-DATE.json)"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(THREADS)
+    if args.append:
+        out = args.append
+        results = json.loads(out.read_text())
+    else:
+        out = args.out or RESULTS / f"recipe-sizes-{time.strftime('%Y-%m-%d')}.json"
+        results = {
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "benchmarks": ["recipe_sizes"],
+            "machine": machine(),
+            "versions": versions(),
+            "rule": "recipes as `models.create(name, data)` gives them: min_steps = the optimizer steps of the "
+            "recipe's epochs on MNIST's 54,000 training images (so 60,000 is unchanged), epochs raised on smaller "
+            "data to reach it, at most 100 epochs; set a priori, not chosen by test accuracy",
+            "runs": [],
+        }
+    train_all, test = datasets.load("mnist", "train"), datasets.load("mnist", "test")
+    for size in args.sizes:
+        for seed in range(args.seeds):
+            keep = stratified_sample(train_all.labels, "all" if size >= len(train_all) else size, seed)
+            train = train_all.subset(keep)
+            for name in args.models:
+                row = train_one(name, train, test, seed, args.svc_cap)
+                print(json.dumps(row), flush=True)
+                results["runs"].append(row)
+                write(results, out)
+    print(f"wrote {out}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
