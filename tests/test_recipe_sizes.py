@@ -45,6 +45,14 @@ def test_every_recipe_states_its_steps_and_trains_its_published_epochs_on_mnist(
     assert models.get_spec(name).recipe_for("digits")["epochs"] == PUBLISHED_EPOCHS[name]
 
 
+def test_softmax_keeps_its_50_epochs_on_the_kaggle_tutorials_rows():
+    from mnistlab.training.loop import resolve_epochs
+
+    recipe = models.get_spec("softmax").defaults
+    rows = 42_000 - 8_400 - 6_720  # train.csv less the tutorial's 20% test and the recipe's 20% validation
+    assert resolve_epochs(rows, recipe["batch_size"], recipe["epochs"], recipe["min_steps"]) == 50
+
+
 def test_cnn_fast_on_54000_rows_is_one_epoch_and_on_small_data_enough_epochs_for_its_steps():
     from mnistlab.training.loop import MAX_RESOLVED_EPOCHS, resolve_epochs
 
@@ -59,7 +67,8 @@ def test_cnn_fast_on_54000_rows_is_one_epoch_and_on_small_data_enough_epochs_for
 def test_the_epochs_rise_on_small_data_and_the_fit_records_what_it_resolved():
     X, y = _images(64)
     clf = models.create("softmax", epochs=1, min_steps=20, batch_size=32, validation_split=0, threads=1)
-    clf.fit(X, y)
+    with pytest.warns(UserWarning, match="20 optimizer steps"):  # min_steps given, but fewer than 100
+        clf.fit(X, y)
     assert (clf.epochs_, clf.steps_) == (10, 20)  # 2 steps an epoch -> 10 epochs for 20 steps
     assert len(clf.history_) == 10 and clf.epochs == 1, (
         "the parameter stays as given (scikit-learn's contract)"
@@ -88,15 +97,11 @@ def test_an_explicit_epochs_is_trained_as_given():
 def test_too_few_steps_warn_and_name_the_fix():
     X, y = _images(64)
     clf = models.create("cnn-fast", epochs=1, threads=1)
+    fix = r"train epochs=100, or leave epochs to the recipe"  # 100: what the recipe would train here
     with pytest.warns(
-        UserWarning,
-        match=r"cnn-fast trains only 1 optimizer step \(1 epoch of 64 images.*leave epochs to the recipe",
+        UserWarning, match=r"cnn-fast trains only 1 optimizer step \(1 epoch of 64 images.*" + fix
     ):
         clf.fit(X, y)
-    with pytest.warns(
-        UserWarning, match=r"or train epochs=100$"
-    ):  # what the recipe trains: 100 epochs at most
-        models.create("cnn-fast", epochs=1, threads=1).fit(X, y)
 
 
 def test_enough_steps_do_not_warn():

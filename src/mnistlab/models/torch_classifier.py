@@ -115,6 +115,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     are taken (at most 100 epochs), so a recipe tuned on 60,000 images also trains on 500. Every registered
     network's recipe states it (``models.create``), at most the steps its ``epochs`` take on MNIST's 54,000
     training images, where the recipe is unchanged; an explicit ``epochs`` given to ``create`` is kept as given.
+    How many epochs and steps a fit resolved is in ``epochs_`` and ``steps_``.
     A fit of fewer than 100 optimizer steps warns, naming the fix.
 
     ``precision="auto"`` trains a convolutional network in the precision, memory layout and thread count its
@@ -401,8 +402,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         warnings.warn(
             f"{self.architecture} trains only {steps} optimizer step{'s' * (steps != 1)} ({epochs} "
             f"epoch{'s' * (epochs != 1)} of {n_rows} images at batch_size={self.batch_size}), too few to trust "
-            f"(fewer than {TRUSTED_STEPS}): leave epochs to the recipe, which sizes them to the data, or train "
-            f"epochs={enough}",
+            f"(fewer than {TRUSTED_STEPS}): train epochs={enough}, or leave epochs to the recipe "
+            "(models.create without epochs), which sizes them to the data",
             UserWarning,
             stacklevel=3,
         )
