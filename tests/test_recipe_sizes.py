@@ -163,3 +163,17 @@ def test_a_recipe_learns_1000_mnist_images_with_its_defaults(real_data):
 
 def test_the_networks_registry_lists_min_steps_for_every_network():
     assert all("min_steps" in spec.defaults for spec in networks.NETWORKS.values())
+
+
+def test_a_run_records_the_epochs_its_recipe_resolved_and_lists_them(tmp_path):
+    from mnistlab import datasets, runs
+    from mnistlab.workflows.train import train_model
+
+    X, y = _images(100)
+    data = datasets.export(datasets.Dataset(X, y, ["right", "left"]), tmp_path / "data", "npz")
+    run = train_model(data, "softmax", test_fraction=0.2, seed=0, out=tmp_path / "run", verbose=0)
+    # 80 training images, 20% held out for validation: 64 rows, one step an epoch -> 100 epochs (the cap)
+    assert (run.metrics["epochs"], run.metrics["optimizer_steps"]) == (100, 100)
+    assert len(run.history) == 100 and run.estimator.epochs == 50
+    [listed] = runs.list_runs(tmp_path)
+    assert listed["epochs"] == "100", "the epochs it ran, never '100 of 50'"

@@ -170,8 +170,12 @@ def epochs_text(config: dict, history: list[dict], metrics: dict) -> str:
     '2 of 20'
     >>> epochs_text({"kind": "sklearn"}, [], {})
     '-'
+    >>> epochs_text({"kind": "torch", "params": {"epochs": 1}}, [{"epoch": e} for e in range(43)], {"epochs": 43})
+    '43'
     """
     planned = (config.get("params") or {}).get("epochs") if config.get("kind") == "torch" else None
+    if planned is not None and isinstance(metrics.get("epochs"), int):
+        planned = metrics["epochs"]  # what the recipe resolved for the data (min_steps), recorded by train
     ran = metrics.get("epochs_completed", len(history) if history else None)
     if planned is None:
         return "-" if ran is None else str(ran)

@@ -128,6 +128,8 @@ def train_model(
         "splits": _split_note(estimator, parts),
         "overrides": overrides,
     }
+    if spec.kind == "torch":  # what the recipe resolved for this data: epochs rise on small data (min_steps)
+        metrics.update(epochs=estimator.epochs_, optimizer_steps=estimator.steps_)
     metrics.update(split_metrics(estimator, held_out))
     metrics.update(runs.interruption(estimator))
     log.info(
