@@ -97,7 +97,7 @@ def test_an_explicit_epochs_is_trained_as_given():
 def test_too_few_steps_warn_and_name_the_fix():
     X, y = _images(64)
     clf = models.create("cnn-fast", epochs=1, threads=1)
-    fix = r"train epochs=100, or leave epochs to the recipe"  # 100: what the recipe would train here
+    fix = r"train epochs=100, or give no epochs: the recipe sizes them to the data$"  # 100: what the recipe would train here
     with pytest.warns(
         UserWarning, match=r"cnn-fast trains only 1 optimizer step \(1 epoch of 64 images.*" + fix
     ):

@@ -402,8 +402,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         warnings.warn(
             f"{self.architecture} trains only {steps} optimizer step{'s' * (steps != 1)} ({epochs} "
             f"epoch{'s' * (epochs != 1)} of {n_rows} images at batch_size={self.batch_size}), too few to trust "
-            f"(fewer than {TRUSTED_STEPS}): train epochs={enough}, or leave epochs to the recipe "
-            "(models.create without epochs), which sizes them to the data",
+            f"(fewer than {TRUSTED_STEPS}): train epochs={enough}, or give no epochs: the "
+            "recipe sizes them to the data",
             UserWarning,
             stacklevel=3,
         )
