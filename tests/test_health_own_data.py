@@ -174,3 +174,64 @@ def test_the_class_imbalance_score_names_its_measure(tmp_path, blobs, capsys):
         "largest_over_smallest": 4.0,
     }
     assert "rarest class&#39;s share over an equal share" in (tmp_path / "o" / "health.html").read_text()
+
+
+def test_the_chosen_judge_costs_no_extra_fit_and_scores_as_the_named_one(monkeypatch):
+    """The ladder's probe fold is the first fold of the winner's out-of-fold probabilities: with a ladder of one
+    rung, ``auto`` fits as many models as naming that model, and gives the same probabilities."""
+    from mnistlab.quality import predictions
+
+    images, labels, _ = small_digits(300, flips=3)
+    fits = []
+    real = predictions._estimator
+    monkeypatch.setattr(predictions, "_estimator", lambda *a: fits.append(a[0]) or real(*a))
+    monkeypatch.setattr(predictions, "JUDGE_LADDER", ("naive-bayes",))  # any model: a quick one
+    splits = {"train": Dataset(images, labels, [str(k) for k in range(10)])}
+    auto = predictions.judged(quality.CheckedData(splits), folds=3)
+    named = predictions.judged(quality.CheckedData(splits), "naive-bayes", folds=3)
+    assert fits == ["naive-bayes"] * 6  # 3 folds each: the probe was the first fold
+    assert np.allclose(auto.splits["train"].proba, named.splits["train"].proba)
+    assert list(auto.judge.ladder) == ["naive-bayes"] and auto.judge.model == "naive-bayes"
+    assert named.judge.chosen == "named by the user" and auto.judge.chosen.startswith(
+        "chosen from the ladder"
+    )
+
+
+def test_the_climb_stops_when_a_judge_is_good_enough_or_no_better(monkeypatch):
+    """The ladder is climbed while it pays: it stops at a judge of 0.9 or more, or at one no better than the best
+    before it (the later rungs cost more on large data)."""
+    from mnistlab.quality import predictions
+
+    accuracies = {"cnn-fast": 0.7, "mlp": 0.64, "logreg": 0.98}
+
+    class Fixed:
+        """A judge whose held-out accuracy is set: right on the first ``share`` of the images."""
+
+        def __init__(self, name):
+            self.name = name
+
+        def fit(self, X, y):
+            return self
+
+    monkeypatch.setattr(predictions, "_estimator", lambda name, *a: Fixed(name))
+    images, labels = np.zeros((100, 28, 28), np.uint8), np.zeros(100, np.int64)
+    fold = (np.arange(50), np.arange(50, 100))
+    # no better than the one before: stop (logreg, better but dearer on large data, is not tried); good enough: stop
+    for ladder, expected in [
+        (("cnn-fast", "mlp", "logreg"), ["cnn-fast", "mlp"]),
+        (("logreg", "mlp"), ["logreg"]),
+    ]:
+        monkeypatch.setattr(predictions, "JUDGE_LADDER", ladder)
+        monkeypatch.setattr(
+            predictions, "_full_width", lambda est, X, n: _right_on(accuracies[est.name], len(X), n)
+        )
+        best, scores, _ = predictions._climb(Dataset(images, labels, ["a", "b"]), fold, 0, 2)
+        assert list(scores) == expected and best == expected[0]
+
+
+def _right_on(share: float, n: int, n_classes: int) -> np.ndarray:
+    """Probabilities whose top class is 0 (every label here) for the first ``share`` of ``n`` images."""
+    proba = np.zeros((n, n_classes))
+    right = round(share * n)
+    proba[:right, 0], proba[right:, 1] = 1, 1
+    return proba
