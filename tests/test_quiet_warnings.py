@@ -51,3 +51,20 @@ def test_graph_compare_counts_the_lassos_iteration_stops_instead_of_printing_the
     assert all(row["lasso_stopped"] >= 3 for row in rows if row["method"] == "lasso")
     assert {row["lasso_stopped"] for row in rows if row["method"] != "lasso"} == {0}
     assert "stopped at scikit-learn's iteration limit" in (tmp_path / "graph_compare.md").read_text()
+
+
+@pytest.mark.slow
+def test_logreg_converges_on_a_few_thousand_images_without_a_warning(real_data):
+    """The registered logreg stopped at 200 lbfgs steps with a ConvergenceWarning on 5,000 Fashion-MNIST images
+    (it needs 332 there); its recipe now lets it converge."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from mnistlab import models
+
+    train = real_data("fashion-mnist-kaggle").subset(slice(0, 5000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fitted = models.create("logreg").fit(train.images, train.labels)
+    assert fitted[-1].n_iter_[0] < fitted[-1].max_iter
