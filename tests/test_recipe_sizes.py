@@ -64,6 +64,14 @@ def test_cnn_fast_on_54000_rows_is_one_epoch_and_on_small_data_enough_epochs_for
     assert resolve_epochs(1_260, 256, 1, None) == 1
 
 
+def test_dense_networks_may_rise_to_1000_epochs_conv_nets_to_100():
+    X, y = _images(40)
+    mlp = models.create("mlp", min_steps=400, batch_size=40, threads=1).fit(X, y)  # 1 step an epoch
+    assert mlp.epochs_ == 400
+    cnn = models.create("cnn-fast", min_steps=400, batch_size=40, threads=1).fit(X, y)
+    assert cnn.epochs_ == 100
+
+
 def test_the_epochs_rise_on_small_data_and_the_fit_records_what_it_resolved():
     X, y = _images(64)
     clf = models.create("softmax", epochs=1, min_steps=20, batch_size=32, validation_split=0, threads=1)
@@ -81,7 +89,7 @@ def test_a_recipe_fit_on_small_data_takes_enough_steps_without_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.fit(X, y)
-    assert clf.epochs_ == 100 and clf.steps_ == 100  # 50 epochs today; more, up to the cap
+    assert clf.epochs_ == 1000 and clf.steps_ == 1000  # 50 epochs before; more, up to a dense network's cap
 
 
 def test_an_explicit_epochs_is_trained_as_given():
@@ -172,8 +180,8 @@ def test_a_run_records_the_epochs_its_recipe_resolved_and_lists_them(tmp_path):
     X, y = _images(100)
     data = datasets.export(datasets.Dataset(X, y, ["right", "left"]), tmp_path / "data", "npz")
     run = train_model(data, "softmax", test_fraction=0.2, seed=0, out=tmp_path / "run", verbose=0)
-    # 80 training images, 20% held out for validation: 64 rows, one step an epoch -> 100 epochs (the cap)
-    assert (run.metrics["epochs"], run.metrics["optimizer_steps"]) == (100, 100)
-    assert len(run.history) == 100 and run.estimator.epochs == 50
+    # 80 training images, 20% held out for validation: 64 rows, one step an epoch -> 1000 epochs (the cap)
+    assert (run.metrics["epochs"], run.metrics["optimizer_steps"]) == (1000, 1000)
+    assert len(run.history) == 1000 and run.estimator.epochs == 50
     [listed] = runs.list_runs(tmp_path)
-    assert listed["epochs"] == "100", "the epochs it ran, never '100 of 50'"
+    assert listed["epochs"] == "1000", "the epochs it ran, never '1000 of 50'"

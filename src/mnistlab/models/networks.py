@@ -48,7 +48,8 @@ class NetworkSpec:
         The training recipe (``TorchClassifier`` parameters) for digits and data of unknown kind. Its
         ``min_steps`` sizes it to the data: the optimizer steps its ``epochs`` take on the data it was published
         on (MNIST's 60,000 images less the validation split; softmax: the Kaggle tutorial's 42,000 rows), so the
-        recipe is unchanged there and trains as many steps on smaller data (at most 100 epochs).
+        recipe is unchanged there and trains as many steps on smaller data (at most 100 epochs; dense
+        networks 1000).
     objects_recipe : dict
         Changes to ``defaults`` for data of kind "objects" (classes that stay themselves when mirrored,
         e.g. clothes: flips are right there, wrong for digits).

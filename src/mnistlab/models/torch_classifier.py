@@ -31,6 +31,8 @@ from mnistlab.models.precision import choose as choose_precision
 from mnistlab.params import check_params, integer, one_of, real, satisfies
 from mnistlab.training.augment import Augmentation
 from mnistlab.training.loop import (
+    MAX_RESOLVED_EPOCHS,
+    MAX_RESOLVED_EPOCHS_DENSE,
     OPTIMIZERS,
     SCHEDULES,
     TRUSTED_STEPS,
@@ -112,7 +114,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     ran in: ``precision_``, ``channels_last_``, ``threads_``.
 
     ``min_steps`` sizes the training to the data: the epochs rise on small data until that many optimizer steps
-    are taken (at most 100 epochs), so a recipe tuned on 60,000 images also trains on 500. Every registered
+    are taken (at most 100 epochs; 1000 for the dense networks, whose steps are cheap), so a recipe tuned on 60,000 images also trains on 500. Every registered
     network's recipe states it (``models.create``), at most the steps its ``epochs`` take on MNIST's 54,000
     training images, where the recipe is unchanged; an explicit ``epochs`` given to ``create`` is kept as given.
     How many epochs and steps a fit resolved is in ``epochs_`` and ``steps_``.
@@ -370,7 +372,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         net = networks.build(self.architecture, len(self.classes_), self.width, n_features).to(device)
         x = torch.from_numpy(np.ascontiguousarray(inputs)).to(device)
         net.scaling.fit(x.unsqueeze(1), self.input_scaling)
-        epochs = resolve_epochs(len(x), self.batch_size, self.epochs, self.min_steps)
+        epochs = resolve_epochs(len(x), self.batch_size, self.epochs, self.min_steps, self._max_epochs())
         self._warn_if_few_steps(len(x), epochs)
         cfg = self._config(device, networks.is_convolutional(net), epochs)
         validation = None if validation_data is None else self._validation_tensors(validation_data, device)
@@ -388,6 +390,11 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self._calibrate(validation_data)
         return self
 
+    def _max_epochs(self) -> int:
+        """The most epochs ``min_steps`` may raise training to: dense networks' steps are cheap."""
+        dense = networks.get(self.architecture).dense
+        return MAX_RESOLVED_EPOCHS_DENSE if dense else MAX_RESOLVED_EPOCHS
+
     def _warn_if_few_steps(self, n_rows: int, epochs: int) -> None:
         """Warn when the schedule has too few optimizer steps to be trusted (an explicit epochs=1 on 500 images:
         2 steps of cnn-fast, about 20% accuracy), naming the epochs that would reach the recipe's steps."""
@@ -395,9 +402,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         if epochs * per_epoch >= TRUSTED_STEPS:
             return
         recipe_steps = networks.get(self.architecture).defaults.get("min_steps") or TRUSTED_STEPS
+        # the epochs a recipe would train here
         enough = resolve_epochs(
-            n_rows, self.batch_size, 1, max(recipe_steps, TRUSTED_STEPS)
-        )  # as a recipe would
+            n_rows, self.batch_size, 1, max(recipe_steps, TRUSTED_STEPS), self._max_epochs()
+        )
         steps = epochs * per_epoch
         warnings.warn(
             f"{self.architecture} trains only {steps} optimizer step{'s' * (steps != 1)} ({epochs} "
