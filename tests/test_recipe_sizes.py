@@ -185,3 +185,24 @@ def test_a_run_records_the_epochs_its_recipe_resolved_and_lists_them(tmp_path):
     assert len(run.history) == 1000 and run.estimator.epochs == 50
     [listed] = runs.list_runs(tmp_path)
     assert listed["epochs"] == "1000", "the epochs it ran, never '1000 of 50'"
+
+
+def test_the_command_line_prints_the_too_few_steps_warning_as_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from mnistlab import datasets
+
+    X, y = _images(100)
+    data = datasets.export(datasets.Dataset(X, y, ["right", "left"]), tmp_path / "data", "npz")
+    command = ["train", "--data", str(data), "--model", "softmax", "--epochs", "1", "--test-fraction", "0.2"]
+    done = subprocess.run(
+        [sys.executable, "-c", "from mnistlab.cli import entry; entry()", *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "optimizer step" in line]
+    assert len(said) == 1 and said[0].startswith("warning: softmax trains only 1 optimizer step"), done.stderr
+    assert "train epochs=1000" in said[0] and "UserWarning" not in done.stderr
