@@ -255,6 +255,44 @@ def test_the_answer_holds_a_conformal_prediction_set(digit_client, test_digits):
     assert "prediction set" in page and "answer.prediction_set" in page
 
 
+def test_the_set_is_never_empty_by_default_and_an_empty_one_says_what_it_means(client, toy_run, tmp_path):
+    """The default set (split-nonempty) always holds the top class; a method that can give an empty set
+    (split, at an alpha where it does) answers what an empty set means, and the page shows that text; an
+    unknown method is refused with the list, and APS on a run saved before format 3 says why."""
+    import shutil
+    import typing
+
+    from mnistlab.models.calibration import METHODS
+    from mnistlab.serve.app import SetMethod
+    from tests.test_calibration import make_format_2
+
+    assert typing.get_args(SetMethod) == METHODS
+    seven = {"content": drawn_seven(), "headers": {"content-type": "image/png"}}
+    default = client.post("/predict?alpha=0.9", **seven).json()
+    assert default["method"] == "split-nonempty" and default["empty_set_means"] is None
+    assert default["prediction_set"] == [default["top"][0]["class"]]
+    empty = client.post("/predict?alpha=0.9&method=split", **seven).json()
+    assert empty["prediction_set"] == [] and empty["method"] == "split"
+    assert empty["empty_set_means"].startswith("An empty 10% set: the model is less sure of every class")
+    for method in ("aps", "raps", "class-conditional"):
+        answer = client.post(f"/predict?method={method}", **seven).json()
+        assert answer["method"] == method and (answer["empty_set_means"] is None) == (
+            method in ("aps", "raps")
+        )
+        assert answer["prediction_set"], method
+    script = client.get("/static/app.js").text
+    assert "answer.empty_set_means" in script and "answer.method" in script
+    assert "a set can\n      be empty" in client.get("/").text or "be empty" in client.get("/").text
+    refused = client.post("/predict?method=lac", **seven)
+    assert refused.status_code == 422 and "split-nonempty" in refused.text
+    shutil.copytree(toy_run, tmp_path / "old")
+    make_format_2(tmp_path / "old")
+    old = local_client(create_app(tmp_path / "old", onnx=False))
+    assert old.post("/predict", **seven).json()["prediction_set"]
+    answer = old.post("/predict?method=aps", **seven)
+    assert answer.status_code == 400 and "format 3" in answer.json()["detail"]
+
+
 def test_the_answer_can_say_which_pixels_drove_it(digit_client, test_digits):
     images, _ = test_digits
     answer = digit_client.post("/predict?explain=true", json={"pixels": images[0].ravel().tolist()}).json()

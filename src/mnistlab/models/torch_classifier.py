@@ -20,9 +20,10 @@ from mnistlab.datasets.dataset import check_pixel_scale
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
 from mnistlab.models.calibration import (
-    METHODS,
+    DEFAULT_METHOD,
     ConformalCalibration,
     check_alpha,
+    check_method,
     fit_temperature,
     prediction_sets,
 )
@@ -470,7 +471,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         proba = self._softmax(self._logits(X).numpy().astype(np.float64))
         return proba / proba.sum(axis=1, keepdims=True)  # exact sums, as scikit-learn's metrics check
 
-    def predict_set(self, X, alpha: float = 0.1, method: str = "split") -> np.ndarray:
+    def predict_set(self, X, alpha: float = 0.1, method: str = DEFAULT_METHOD) -> np.ndarray:
         """Conformal prediction sets: the classes each image's set holds.
 
         A set holds the true class with probability >= 1 - ``alpha`` when the images are exchangeable with the
@@ -482,18 +483,24 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             Images, pixels on the 0..255 scale.
         alpha : float
             Miscoverage, strictly between 0 and 1: 0.1 gives 90% sets.
-        method : {"split", "class-conditional"}
-            ``"class-conditional"`` holds the guarantee within every class (larger sets).
+        method : {"split-nonempty", "split", "class-conditional", "aps", "raps"}
+            ``"split-nonempty"`` (default): split conformal (LAC) sets with the most probable class always in,
+            never empty. ``"split"``: LAC alone, the smallest sets on average, but a set may be empty (no class
+            is as probable as the true class of 1 - alpha of the validation images). ``"class-conditional"``:
+            the guarantee within every class (larger sets; may be empty). ``"aps"`` / ``"raps"``: adaptive sets
+            (MAPIE's; never empty), larger for harder images; they need 3 or more classes and a run saved from
+            format 3 on.
 
         Returns
         -------
         ndarray of shape (N, n_classes), bool
-            Column ``k`` is ``classes_[k]``; a row may be empty (the model is sure of another class).
+            Column ``k`` is ``classes_[k]``; with ``"split"`` or ``"class-conditional"`` a row may be empty.
 
         Raises
         ------
         ParameterError
-            For an ``alpha`` outside (0, 1), an unknown method, or a model trained without a validation split.
+            For an ``alpha`` outside (0, 1), an unknown method, a model trained without a validation split, or
+            an adaptive method on a run saved before its validation probabilities were kept.
 
         Examples
         --------
@@ -502,16 +509,17 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         >>> clf = TorchClassifier("mlp", epochs=5, validation_split=0.5, threads=1).fit(X, y)
         >>> clf.predict_set(X[:3], alpha=0.2).shape
         (3, 2)
+        >>> bool(clf.predict_set(X, alpha=0.2).any(axis=1).all())  # split-nonempty: never an empty set
+        True
         """
         check_alpha(alpha)
+        check_method(method)
         check_is_fitted(self, "network_")
         if getattr(self, "conformal_", None) is None:
             raise ParameterError(
                 "this model was trained without a validation split, which conformal sets are calibrated on; "
                 "train with validation_split > 0 (mnistlab train does by default)"
             )
-        if method not in METHODS:
-            raise ParameterError(f"method={method!r}; expected one of {', '.join(METHODS)}")
         return prediction_sets(self.predict_proba(X), self.conformal_, alpha, method)
 
     def decision_function(self, X) -> np.ndarray:

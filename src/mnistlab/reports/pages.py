@@ -367,7 +367,7 @@ def model_card_text(config: dict, metrics: dict) -> str:
         )
     conformal = evaluation.get("conformal")
     if conformal:
-        for key in ("0.1 split", "0.05 split", "0.1 class-conditional"):
+        for key in ("0.1 split-nonempty", "0.1 split", "0.05 split", "0.1 class-conditional"):
             row = conformal["sets"].get(key)
             if row:
                 alpha, method = key.split(" ", 1)

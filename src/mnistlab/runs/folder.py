@@ -29,10 +29,12 @@ CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
 )
 EVALUATIONS = "evaluations"  # side evaluations: the run scored on other data, one folder per data set
 DERIVED = ("model.onnx", "model.onnx.sig")  # made from a run's weights; stale once they change
-# 2: layers saved under their names ("dense.weight") and the number of input features recorded; 1: layer
-# indices ("6.weight"), images only. Both load.
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
+# 3: a PyTorch run's weights also hold its validation split's probabilities (calibration.conformal_probabilities,
+# for APS / RAPS sets; a reader of format 2 would refuse the extra tensor, hence the new number); 2: layers saved
+# under their names ("dense.weight") and the number of input features recorded; 1: layer indices ("6.weight"),
+# images only. All load.
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)
 
 
 @dataclass

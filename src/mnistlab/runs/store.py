@@ -293,17 +293,25 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
 
 
 CONFORMAL_SCORES, CONFORMAL_LABELS = "calibration.conformal_scores", "calibration.conformal_labels"
+# from format 3: the validation split's probabilities (N, classes), which APS and RAPS sets are calibrated on
+CONFORMAL_PROBABILITIES = "calibration.conformal_probabilities"
+CONFORMAL_TENSORS = (CONFORMAL_SCORES, CONFORMAL_LABELS, CONFORMAL_PROBABILITIES)
 
 
 def _calibration_tensors(estimator: TorchClassifier) -> dict:
-    """The conformal calibration (validation scores and labels) as tensors beside the weights."""
+    """The conformal calibration (validation scores, labels and probabilities) as tensors beside the weights."""
     held_out = getattr(estimator, "conformal_", None)
     if held_out is None:
         return {}
-    return {
+    tensors = {
         CONFORMAL_SCORES: torch.from_numpy(np.ascontiguousarray(held_out.scores, dtype=np.float64)),
         CONFORMAL_LABELS: torch.from_numpy(np.ascontiguousarray(held_out.labels, dtype=np.int64)),
     }
+    if held_out.probabilities is not None:  # None: a model loaded from a run saved before format 3
+        tensors[CONFORMAL_PROBABILITIES] = torch.from_numpy(
+            np.ascontiguousarray(held_out.probabilities, dtype=np.float64)
+        )
+    return tensors
 
 
 def read_conformal(path: str | Path):
@@ -320,7 +328,7 @@ def read_conformal(path: str | Path):
             names = set(file.keys())
             if not {CONFORMAL_SCORES, CONFORMAL_LABELS} <= names:
                 return None
-            state = {name: file.get_tensor(name) for name in (CONFORMAL_SCORES, CONFORMAL_LABELS)}
+            state = {name: file.get_tensor(name) for name in CONFORMAL_TENSORS if name in names}
     except FileNotFoundError:
         raise RunError(f"{path / WEIGHTS}: missing") from None
     except (SafetensorError, OSError, ValueError) as exc:
@@ -330,11 +338,13 @@ def read_conformal(path: str | Path):
 
 def _calibration_of(state: dict, config: dict, n_classes: int, path: Path) -> tuple:
     """(temperature, conformal calibration or None) of a saved run, taken out of ``state``; a run saved before
-    calibration existed has temperature 1 and no prediction sets."""
+    calibration existed has temperature 1 and no prediction sets, one saved before format 3 no probabilities
+    (its split and class-conditional sets work; APS and RAPS say why not)."""
     from mnistlab.models.calibration import ConformalCalibration
 
     temperature = config.get("temperature", 1.0)  # checked with the rest of config.json (runs/schema.py)
     scores, labels = state.pop(CONFORMAL_SCORES, None), state.pop(CONFORMAL_LABELS, None)
+    probabilities = state.pop(CONFORMAL_PROBABILITIES, None)
     if scores is None or labels is None:
         return float(temperature), None
     scores, labels = scores.numpy(), labels.numpy()
@@ -342,6 +352,7 @@ def _calibration_of(state: dict, config: dict, n_classes: int, path: Path) -> tu
         scores.shape != labels.shape
         or scores.ndim != 1
         or (len(labels) and not 0 <= labels.min() <= labels.max() < n_classes)
+        or (probabilities is not None and tuple(probabilities.shape) != (len(labels), n_classes))
     ):
         raise RunError(
             f"{path / WEIGHTS}: its conformal calibration does not fit the model's {n_classes} classes"
@@ -349,7 +360,15 @@ def _calibration_of(state: dict, config: dict, n_classes: int, path: Path) -> tu
     # each score is 1 - a probability; a NaN would make every prediction set empty, silently
     if not np.all((scores >= 0) & (scores <= 1)):
         raise RunError(f"{path / WEIGHTS}: its conformal scores are not all in 0..1 (damaged or edited)")
-    return float(temperature), ConformalCalibration(scores, labels, n_classes)
+    if probabilities is not None:
+        probabilities = probabilities.numpy()
+        true_class = probabilities[np.arange(len(labels)), labels]
+        if not (np.all((probabilities >= 0) & (probabilities <= 1)) and np.allclose(1 - true_class, scores)):
+            raise RunError(
+                f"{path / WEIGHTS}: its conformal probabilities are not in 0..1 or disagree with its scores "
+                "(damaged or edited)"
+            )
+    return float(temperature), ConformalCalibration(scores, labels, n_classes, probabilities)
 
 
 MAX_SKOPS_BYTES = 4 << 30  # declared, uncompressed: a forest of a few hundred MB is fine, a zip bomb is not

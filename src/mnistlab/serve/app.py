@@ -30,7 +30,8 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from mnistlab.errors import DataFormatError, MnistlabError
+from mnistlab.errors import DataFormatError, MnistlabError, ParameterError
+from mnistlab.models.calibration import CAN_BE_EMPTY, DEFAULT_METHOD, empty_set_meaning
 from mnistlab.runs.folder import read_metrics
 from mnistlab.serve.predict import Predictor, onnx_available
 from mnistlab.serve.requests import PredictJSON, input_of
@@ -57,6 +58,9 @@ SECURITY_HEADERS = [
 ]
 
 
+SetMethod = Literal["split-nonempty", "split", "class-conditional", "aps", "raps"]  # calibration.METHODS
+
+
 class ClassValue(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     class_name: str = Field(alias="class")
@@ -75,6 +79,12 @@ class Prediction(BaseModel):
         ">= 1 - alpha (calibrated on the run's validation split); null where the run has no calibration.",
     )
     alpha: float | None = None
+    method: str | None = Field(None, description="The conformal method of the set (null without a set).")
+    empty_set_means: str | None = Field(
+        None,
+        description="What an empty set means, for a method that can give one (split, class-conditional); null "
+        "for the methods whose sets are never empty.",
+    )
     explanation: list[list[float]] | None = Field(
         None,
         description="With explain=true, for a network: integrated gradients of the image the model saw for its "
@@ -180,6 +190,13 @@ def create_app(
         alpha: Annotated[
             float, Query(gt=0, lt=1, description="Miscoverage of the prediction set (0.1: a 90% set).")
         ] = 0.1,
+        method: Annotated[
+            SetMethod,
+            Query(
+                description="The conformal method of the set: split-nonempty (never empty: the most probable "
+                "class always in), split (LAC; may be empty), class-conditional (may be empty), aps, raps."
+            ),
+        ] = DEFAULT_METHOD,
         explain: Annotated[
             bool, Query(description="Include a map of which pixels drove the answer (networks only).")
         ] = False,
@@ -193,9 +210,9 @@ def create_app(
         content_type = request.headers.get("content-type", "")
         try:  # parsing, decoding and the model: in a worker thread, so the event loop keeps answering
             ranked, kind, seen, held, heat, read_as, warning = await anyio.to_thread.run_sync(
-                _predict_one, predictor, content_type, body, top, alpha, explain, limiter=workers
+                _predict_one, predictor, content_type, body, top, alpha, explain, method, limiter=workers
             )
-        except DataFormatError as exc:
+        except (DataFormatError, ParameterError) as exc:  # ParameterError: e.g. aps on a format-2 run
             raise HTTPException(400, str(exc)[:300]) from None
         return Prediction(
             top=[ClassValue(class_name=c, value=v) for c, v in ranked],
@@ -205,6 +222,8 @@ def create_app(
             image=seen.tolist() if image else None,
             prediction_set=held,
             alpha=alpha if held is not None else None,
+            method=method if held is not None else None,
+            empty_set_means=empty_set_meaning(alpha) if held is not None and method in CAN_BE_EMPTY else None,
             explanation=None if heat is None else np.round(heat, 4).tolist(),
             read_as=read_as,
             warning=warning,
@@ -248,7 +267,13 @@ def api_page(schema: dict) -> str:
 
 
 def _predict_one(
-    predictor: Predictor, content_type: str, body: bytes, top: int, alpha: float, explain: bool = False
+    predictor: Predictor,
+    content_type: str,
+    body: bytes,
+    top: int,
+    alpha: float,
+    explain: bool = False,
+    method: str = DEFAULT_METHOD,
 ):
     """Parsing the body, decoding, preprocessing (uploads and drawings by the run's rule: a drawing is never
     28x28, so it is read the MNIST way; JSON pixels as given), the model and its explanation (in a worker
@@ -259,7 +284,7 @@ def _predict_one(
         warning = predictor.mismatch(pixels[None], "the pixels")
     else:
         (seen, read_as), warning = predictor.read(raw, "uploaded image", MAX_UPLOAD_PIXELS), None
-    ranked, kind, sets = predictor.predict(seen[None], top, alpha)
+    ranked, kind, sets = predictor.predict(seen[None], top, alpha, method)
     heat = predictor.explain(seen) if explain else None
     return ranked[0], kind, seen, None if sets is None else sets[0], heat, read_as, warning
 

@@ -28,7 +28,7 @@ from mnistlab.datasets.ink import (
 from mnistlab.datasets.preprocess import PREDICT_RULES, check_preprocess, read_for_model
 from mnistlab.errors import ParameterError, RunError
 from mnistlab.fileio import write_table
-from mnistlab.models.calibration import prediction_sets
+from mnistlab.models.calibration import DEFAULT_METHOD, prediction_sets
 
 
 @dataclass(frozen=True)
@@ -138,17 +138,18 @@ class Predictor:
         return ranked, kind
 
     def predict(
-        self, images: np.ndarray, k: int = 3, alpha: float | None = None
+        self, images: np.ndarray, k: int = 3, alpha: float | None = None, method: str = DEFAULT_METHOD
     ) -> tuple[list[list[tuple[str, float]]], str, list[list[str]] | None]:
-        """:meth:`top`, and with ``alpha`` each image's conformal prediction set (class names, most probable
-        first; it holds the true class with probability >= 1 - alpha), or ``None`` where the run has none."""
+        """:meth:`top`, and with ``alpha`` each image's conformal prediction set of ``method`` (class names, most
+        probable first; it holds the true class with probability >= 1 - alpha), or ``None`` where the run has
+        none."""
         values, kind = class_values(self.estimator, images)
         if not np.isfinite(values).all():
             raise RunError(f"{self.run}: the model's outputs are NaN or infinite; are its weights damaged?")
         ranked = top_classes(values, self.labels, self.class_names, min(k, len(self.labels)))
         if alpha is None or self.conformal is None or kind != "probability":
             return ranked, kind, None
-        sets = prediction_sets(values, self.conformal, alpha)
+        sets = prediction_sets(values, self.conformal, alpha, method)
         order = np.argsort(-values, axis=1, kind="stable")
         named = [
             [self.class_names[self.labels[j]] for j in row if held[j]]

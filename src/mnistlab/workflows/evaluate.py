@@ -164,10 +164,12 @@ ALPHAS = (0.01, 0.05, 0.1, 0.2)  # the miscoverage rates evaluate reports confor
 def trust_numbers(estimator, evaluation) -> dict:
     """How far the test split can trust the model's probabilities: ``calibration`` (ECE and MCE, 15 bins; for a
     network also its temperature and the ECE before it) and ``conformal`` (per alpha and method: coverage, mean
-    set size, share of empty sets; for class-conditional sets also the lowest class's coverage), the sets
-    calibrated on the run's validation split. Empty where the model gives no probabilities or sets."""
+    set size, share of empty sets, the lowest class's coverage), the sets calibrated on the run's validation
+    split. Empty where the model gives no probabilities or sets; a run saved before format 3 (no validation
+    probabilities) has no APS / RAPS rows."""
+    from mnistlab.errors import ParameterError
     from mnistlab.evaluation import at_temperature, calibration
-    from mnistlab.models.calibration import METHODS, prediction_sets
+    from mnistlab.models.calibration import ADAPTIVE, DEFAULT_METHOD, METHODS, prediction_sets
 
     if evaluation.proba is None:
         return {}
@@ -183,20 +185,25 @@ def trust_numbers(estimator, evaluation) -> dict:
     ):  # none, or fewer classes than the data
         return out
     y, sets_at = evaluation.y_true, {}
+    methods = [m for m in METHODS if held_out.probabilities is not None or m not in ADAPTIVE]
     for alpha in ALPHAS:
-        for method in METHODS:
-            sets = prediction_sets(evaluation.proba, held_out, alpha, method)
+        for method in methods:
+            try:
+                sets = prediction_sets(evaluation.proba, held_out, alpha, method)
+            except (
+                ParameterError
+            ):  # RAPS on a validation split too small to tune it: no row, not a failed evaluate
+                continue
             covered = sets[np.arange(len(y)), y]
-            row = {
+            sets_at[f"{alpha:g} {method}"] = {
                 "coverage": float(covered.mean()),
                 "mean_size": float(sets.sum(axis=1).mean()),
                 "empty": float((sets.sum(axis=1) == 0).mean()),
+                "lowest_class_coverage": float(min(covered[y == k].mean() for k in np.unique(y))),
             }
-            if method == "class-conditional":
-                row["lowest_class_coverage"] = float(min(covered[y == k].mean() for k in np.unique(y)))
-            sets_at[f"{alpha:g} {method}"] = row
     out["conformal"] = {
         "calibrated_on": f"the validation split, {len(held_out.scores)} images",
+        "default_method": DEFAULT_METHOD,
         "sets": sets_at,
     }
     return out

@@ -136,8 +136,9 @@ function show(answer) {
   held.hidden = !answer.prediction_set;
   if (answer.prediction_set) {
     const level = `${Math.round(100 * (1 - answer.alpha))}%`;
-    const classes = answer.prediction_set.length ? `{ ${answer.prediction_set.join(", ")} }` : "{ } (no class is plausible)";
-    held.textContent = `${level} prediction set: ${classes}`;
+    // an empty set (methods split, class-conditional) is not "none of these": the answer says what it means
+    const classes = answer.prediction_set.length ? `{ ${answer.prediction_set.join(", ")} }` : `{ } ${answer.empty_set_means || ""}`;
+    held.textContent = `${level} prediction set (${answer.method}): ${classes}`;
   }
   if (answer.image) {
     const pixels = seen.createImageData(28, 28);
