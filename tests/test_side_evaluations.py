@@ -100,12 +100,16 @@ def test_the_same_data_replaces_its_side_evaluation_and_other_data_of_that_name_
     run, other = trained
     first = workflows.evaluate_run(run, test=str(other))["written_to"]
     assert workflows.evaluate_run(run, test=str(other))["written_to"] == first
+    spelt_otherwise = f"{other.parent}/./{other.name}"
+    assert workflows.evaluate_run(run, test=spelt_otherwise)["written_to"] == first
     (tmp_path / "elsewhere").mkdir()
     images, labels = smooth_images(60, seed=2)
     namesake = _npz(tmp_path / "elsewhere" / "other.npz", images, labels)
     second = workflows.evaluate_run(run, test=str(namesake))["written_to"]
     assert Path(second).name == "other.npz-2" and Path(second).parent == run / "evaluations"
     assert json.loads((Path(first) / "metrics.json").read_text())["data"]["path"] == str(other.resolve())
+    (run / "evaluations" / "stopped").mkdir()  # an evaluation that stopped before its metrics.json
+    assert runs.side_evaluation_folder(run, {"spec": "stopped", "path": "/x/stopped"}).name == "stopped"
 
 
 @pytest.mark.parametrize(

@@ -256,12 +256,13 @@ def side_evaluation_name(spec: str, preprocess: str = "none") -> str:
 def side_evaluation_folder(run_path: str | Path, data: dict) -> Path:
     """Where the side evaluation of a run on ``data`` (its provenance: ``spec``, ``path``, ``preprocess``) goes:
     ``RUN/evaluations/NAME`` (:func:`side_evaluation_name`). The same data evaluated again replaces its folder;
-    other data of the same name gets ``NAME-2``, ``NAME-3``, ..."""
+    other data of the same name gets ``NAME-2``, ``NAME-3``, ...; a folder left without its ``metrics.json`` (an
+    evaluation that stopped part-way) is used again."""
     root = Path(run_path) / EVALUATIONS
     base = side_evaluation_name(data.get("spec", "data"), data.get("preprocess", "none"))
     for n in range(1, 10_000):
         folder = root / (base if n == 1 else f"{base}-{n}")
-        if not folder.exists():
+        if not (folder / METRICS).exists():  # free, or left incomplete (metrics.json is written last)
             return folder
         recorded = _read_side_quietly(folder).get("data") or {}
         if _same_data(recorded, data):
@@ -270,7 +271,7 @@ def side_evaluation_folder(run_path: str | Path, data: dict) -> Path:
 
 
 def _same_data(recorded: dict, data: dict) -> bool:
-    keys = ("spec", "path", "preprocess") if data.get("path") else ("spec", "preprocess")
+    keys = ("path", "preprocess") if data.get("path") else ("spec", "preprocess")  # ./a.csv is a.csv
     return all(recorded.get(k) == data.get(k) for k in keys)
 
 
