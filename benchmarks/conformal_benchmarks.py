@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -223,7 +222,6 @@ def versions() -> dict:
         "scikit-learn": sklearn.__version__,
         "torch": torch.__version__,
         "mapie": mapie.__version__,
-        "threads": os.environ.get("OMP_NUM_THREADS"),
     }
 
 

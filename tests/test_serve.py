@@ -281,7 +281,7 @@ def test_the_set_is_never_empty_by_default_and_an_empty_one_says_what_it_means(c
         )
         assert answer["prediction_set"], method
     script = client.get("/static/app.js").text
-    assert "answer.empty_set_means" in script and "answer.method" in script
+    assert "answer.empty_set_means" in script and "answer.method" in script  # shown with an empty set
     assert "a set can\n      be empty" in client.get("/").text or "be empty" in client.get("/").text
     refused = client.post("/predict?method=lac", **seven)
     assert refused.status_code == 422 and "split-nonempty" in refused.text

@@ -138,7 +138,8 @@ function show(answer) {
     const level = `${Math.round(100 * (1 - answer.alpha))}%`;
     // an empty set (methods split, class-conditional) is not "none of these": the answer says what it means
     const classes = answer.prediction_set.length ? `{ ${answer.prediction_set.join(", ")} }` : `{ } ${answer.empty_set_means || ""}`;
-    held.textContent = `${level} prediction set (${answer.method}): ${classes}`;
+    held.textContent = `${level} prediction set: ${classes}`;
+    held.title = `conformal method: ${answer.method}`;
   }
   if (answer.image) {
     const pixels = seen.createImageData(28, 28);
