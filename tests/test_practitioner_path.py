@@ -18,7 +18,8 @@ from mnistlab.cli.main import main
 
 pytestmark = pytest.mark.realdata
 
-N_TRAIN, N_OTHER = 600, 300
+N_TRAIN, N_OTHER = 400, 200
+LEAKED = 3  # test images also filed among the training images, as happens when folders are copied around
 
 
 def run(capsys, *args):
@@ -49,6 +50,8 @@ def own_data(tmp_path_factory):
     (folder / "README.txt").write_text("scanned at the office, 2026\n")
     (folder / "3" / "notes.txt").write_text("a stray file among the images\n")
     second = write_class_folder(root / "second", other.images, other.labels, classes)
+    for i in range(LEAKED):
+        Image.fromarray(other.images[i]).save(folder / classes[other.labels[i]] / f"copied{i}.png")
     white = write_class_folder(root / "white", 255 - train.images, train.labels, classes)
     white_second = write_class_folder(root / "white-second", 255 - other.images, other.labels, classes)
     # A CSV laid out another way: an id column first, the label last.
@@ -70,7 +73,7 @@ def test_the_folder_reads_as_ten_classes_and_names_what_it_left_out(own_data):
         warnings.simplefilter("always")
         ds = datasets.load(own_data["folder"])
     assert ds.classes == [str(k) for k in range(10)], "no phantom class from .ipynb_checkpoints"
-    assert len(ds) == N_TRAIN and ds.class_counts().min() > 0
+    assert len(ds) == N_TRAIN + LEAKED and ds.class_counts().min() > 0
     said = " ".join(str(w.message) for w in caught)
     assert "3/notes.txt" in said, (
         "a stray file among the images is named (a README beside the folders is not)"
@@ -106,3 +109,97 @@ def test_a_csv_named_columns_are_recorded_and_read_again(own_data, tmp_path, cap
     code, stdout, err = run(capsys, "evaluate", out)
     metrics = json.loads((out / "metrics.json").read_text())
     assert code == 0 and stdout.startswith(f"accuracy {metrics['test_accuracy']:.4f}"), err
+
+
+def predicted_accuracy(stdout: str, data) -> float:
+    """The share of ``predict``'s lines whose top class is the image's folder (its label)."""
+    lines = [line for line in stdout.splitlines() if ".png: " in line]
+    assert len(lines) == len(data), stdout[-2000:]
+    right = [line.split("/")[-2] == line.split(": ", 1)[1].split(" ", 1)[0] for line in lines]
+    return sum(right) / len(right)
+
+
+def test_the_practitioners_path(own_data, tmp_path, capsys):
+    """Train with the recipe's defaults, evaluate on a second folder, health with --test, predict the PNGs."""
+    out = tmp_path / "run"
+    code, stdout, err = run(
+        capsys,
+        "train",
+        "--data",
+        own_data["folder"],
+        "--test",
+        own_data["second"],
+        "--model",
+        "cnn-fast",
+        "--seed",
+        "0",
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    # The recipe sizes its schedule by the data: ~200 optimizer steps, not 2 (one epoch of 403 images).
+    assert metrics["optimizer_steps"] >= 100 and metrics["test_accuracy"] > 0.9, metrics
+    assert "too few" not in err
+    record = (out / "metrics.json").read_bytes(), (out / "config.json").read_bytes()
+
+    # Scored on other data: its own folder, the run's record untouched.
+    code, stdout, err = run(capsys, "evaluate", out, "--test", own_data["csv"], "--label-column", "digit")
+    assert code == 0, err
+    side = json.loads((out / "evaluations" / "second.csv" / "metrics.json").read_text())
+    assert side["test_accuracy"] == pytest.approx(metrics["test_accuracy"]), "the CSV holds the same digits"
+    assert side["data"]["label_column"] == "digit" and side["data"]["rows"] == N_OTHER
+    assert ((out / "metrics.json").read_bytes(), (out / "config.json").read_bytes()) == record
+
+    # predict on the same PNGs reads them as stored: the same answers as evaluate.
+    pngs = sorted(own_data["second"].rglob("*.png"))
+    code, stdout, err = run(capsys, "predict", out, *pngs, "--top", "1")
+    assert code == 0, err
+    assert "read as stored" in stdout and "MNIST way" not in stdout
+    assert predicted_accuracy(stdout, pngs) == pytest.approx(metrics["test_accuracy"])
+
+    # health on the user's own two folders: leakage found, no order verdict from reading class folders, the
+    # judge named with its out-of-fold accuracy next to the label-error count.
+    report = tmp_path / "health"
+    code, stdout, err = run(
+        capsys, "health", own_data["folder"], "--test", own_data["second"], "--out", report
+    )
+    assert code == 0, err
+    found = json.loads((report / "health.json").read_text())
+    assert "order comes from reading class folders" in stdout and "non_iid_order" in found["no_verdict"]
+    judge = found["context"]["suspected_label_errors"]["judge"]
+    assert judge["verdict"] and judge["out_of_fold_accuracy"] > 0.85
+    assert f"out-of-fold accuracy {judge['out_of_fold_accuracy']:.3f}" in stdout
+    assert sum(found["suspected_label_errors"].values()) <= 3, "clean real digits are not called mislabelled"
+    assert found["exact_duplicate_pairs"] == {"train-test": LEAKED}, found["exact_duplicate_pairs"]
+
+
+def test_a_white_paper_model_reads_white_paper_and_warns_on_the_other_polarity(own_data, tmp_path, capsys):
+    out = tmp_path / "white"
+    code, _, err = run(
+        capsys,
+        "train",
+        "--data",
+        own_data["white"],
+        "--test",
+        own_data["white_second"],
+        "--model",
+        "cnn-fast",
+        "--seed",
+        "0",
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert json.loads((out / "config.json").read_text())["ink"]["polarity"] == "dark-on-light"
+    assert metrics["test_accuracy"] > 0.9
+    pngs = sorted(own_data["white_second"].rglob("*.png"))
+    code, stdout, err = run(capsys, "predict", out, *pngs, "--top", "1")
+    assert code == 0, err
+    assert predicted_accuracy(stdout, pngs) == pytest.approx(metrics["test_accuracy"]), (
+        "not inverted to MNIST's"
+    )
+    # The same digits in MNIST's polarity, read as stored: scored, with a warning naming the fix.
+    code, stdout, err = run(capsys, "evaluate", out, "--test", own_data["second"])
+    assert code == 0 and "light-on-dark" in err and "warning:" in err, err

@@ -11,7 +11,9 @@ from mnistlab.cli.options import (
     DATA_HELP,
     ClassesOpt,
     ClusterOpt,
+    DropColumnsOpt,
     JobsOpt,
+    LabelColumnOpt,
     PreprocessOpt,
     RunArg,
     TestFractionOpt,
@@ -19,6 +21,7 @@ from mnistlab.cli.options import (
     TrustOpt,
     echo,
     parse_classes,
+    parse_columns,
 )
 
 
@@ -35,12 +38,16 @@ def evaluate(
         ),
     ] = None,
     preprocess: PreprocessOpt = "none",
+    label_column: LabelColumnOpt = None,
+    drop_columns: DropColumnsOpt = None,
 ) -> None:
     """Evaluate a run on its test split (metrics.json, figures and model card in the run folder), or on other
     data with --test (a side evaluation in its own folder); report printed."""
     from mnistlab import workflows
 
-    metrics = workflows.evaluate_run(run, top, trust, test, preprocess)
+    metrics = workflows.evaluate_run(
+        run, top, trust, test, preprocess, label_column, parse_columns(drop_columns)
+    )
     evaluation = metrics["evaluation"]
     echo(
         f"accuracy {evaluation['accuracy']:.4f}"

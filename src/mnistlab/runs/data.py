@@ -30,9 +30,16 @@ def recorded_parts(run: Run) -> datasets.TrainTest:
     )
 
 
-def test_data(run: Run, test: str | None = None, preprocess: str = "none") -> datasets.Dataset:
+def test_data(
+    run: Run,
+    test: str | None = None,
+    preprocess: str = "none",
+    label_column: str | None = None,
+    drop_columns: list[str] | None = None,
+) -> datasets.Dataset:
     """The data to evaluate a run on: ``test`` (any labelled file of the same classes; an image folder's images
-    made 28x28 by the rule ``preprocess``), or what the run recorded, refused if its content has changed.
+    made 28x28 by the rule ``preprocess``; a CSV's columns read by ``label_column`` and ``drop_columns``), or what
+    the run recorded, refused if its content has changed.
 
     Examples
     --------
@@ -45,8 +52,15 @@ def test_data(run: Run, test: str | None = None, preprocess: str = "none") -> da
             f"preprocess={preprocess!r} applies to image folders given as `test`; the run's own data is read "
             "with the rule it recorded"
         )
+    if test is None and (label_column is not None or drop_columns):
+        raise ParameterError(
+            "label_column and drop_columns apply to a CSV given as `test`; the run's own data is read the way "
+            "it recorded"
+        )
     if test is not None:
-        dataset = datasets.load(test, "test", classes, preprocess=preprocess)
+        dataset = datasets.load(
+            test, "test", classes, preprocess=preprocess, label_column=label_column, drop_columns=drop_columns
+        )
     elif recorded is None:  # runs saved before data sources were recorded: registered data only
         dataset = datasets.load(run.config["data"], "test")
     else:

@@ -24,6 +24,8 @@ def evaluate_run(
     trust: bool = False,
     test: str | None = None,
     preprocess: str = "none",
+    label_column: str | None = None,
+    drop_columns: list[str] | None = None,
 ) -> dict:
     """Evaluate a saved run: on its own test data, the run's record (``metrics.json``, its figures and the model
     card); on other data (``test``), a side evaluation in a folder of its own, ``RUN/evaluations/NAME``.
@@ -47,6 +49,9 @@ def evaluate_run(
     preprocess : str
         How the images of a ``test`` image folder become 28x28: ``"none"`` (28x28 only), ``"mnist"`` (photos, as
         ``mnistlab predict`` reads them) or ``"resize"``.
+    label_column, drop_columns : optional
+        How a ``test`` CSV's columns are read (:func:`~mnistlab.datasets.from_csv`): its label column and the
+        columns to leave out; recorded in the side evaluation's provenance.
 
     Returns
     -------
@@ -64,7 +69,7 @@ def evaluate_run(
     check_params("evaluate", {"top": top}, {"top": integer(low=1, high=10_000)})
     path = Path(path)
     run = runs.load_run(path, trust)
-    data = runs.test_data(run, test, preprocess)
+    data = runs.test_data(run, test, preprocess, label_column, drop_columns)
     data = datasets.ink.match_polarity(run.config, data, preprocess)  # the run's ink polarity, or a warning
     evaluation = evaluate_estimator(run.estimator, data.images, data.labels, data.classes)
     scored = {
@@ -75,7 +80,12 @@ def evaluate_run(
     if test is None:
         return _record_on_run(run, data, evaluation, scored, top)
     return _record_side_evaluation(
-        run, data, evaluation, scored, top, side_provenance(test, preprocess, data)
+        run,
+        data,
+        evaluation,
+        scored,
+        top,
+        side_provenance(test, preprocess, data, label_column, drop_columns),
     )
 
 
@@ -123,11 +133,18 @@ def _record_side_evaluation(run, data, evaluation, scored: dict, top: int, prove
     return {**record, "written_to": str(folder)}
 
 
-def side_provenance(test: str, preprocess: str, data: datasets.Dataset) -> dict:
+def side_provenance(
+    test: str,
+    preprocess: str,
+    data: datasets.Dataset,
+    label_column: str | None = None,
+    drop_columns: list[str] | None = None,
+) -> dict:
     """What a side evaluation scored: the data's name as given, its format, the rule its images were read with,
     its resolved path (None for a registered data set's test split), rows and content sha256 (the same
     fingerprint a run records of its own data)."""
-    source = resolve(test, preprocess)
+    source = resolve(test, preprocess, label_column, drop_columns)
+    columns = {"label_column": label_column, "drop_columns": list(drop_columns or ())}
     return {
         "spec": str(test),
         "format": source.format,
@@ -136,6 +153,7 @@ def side_provenance(test: str, preprocess: str, data: datasets.Dataset) -> dict:
         "split": "test" if source.has_test_split else None,
         "rows": len(data),
         "sha256": datasets.fingerprint(data),
+        **(columns if label_column is not None or drop_columns else {}),  # how a CSV was read, when given
     }
 
 
