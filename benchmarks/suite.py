@@ -19,10 +19,10 @@ import json
 import os
 import platform
 import statistics
-import warnings
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
