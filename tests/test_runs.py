@@ -50,6 +50,7 @@ def test_loaded_models_predict_identically(saved_runs, fast):
         "config.json",
         "history.json",
         "metrics.json",
+        "steps.json",
         "weights.safetensors",
     ]
 
@@ -198,3 +199,21 @@ def test_runs_saved_in_format_1_load_and_predict_as_before(name):
     np.testing.assert_allclose(
         estimator.predict_proba(images), np.load(folder / "expected_proba.npy"), rtol=1e-6, atol=1e-7
     )
+
+
+def test_a_short_runs_optimizer_steps_are_kept_and_drawn(saved_runs, tmp_path):
+    """A run of few epochs keeps each step's loss (steps.json), so its learning curves are drawn per step."""
+    from mnistlab import viz
+
+    root, _, torch_model, _ = saved_runs
+    run = runs.load_run(root / "torch")
+    assert len(run.steps) == torch_model.steps_ > len(run.history)
+    assert run.steps == torch_model.step_history_
+    assert viz.LearningCurveDisplay.from_history(run.history, steps=run.steps).per_step
+    assert not (root / "sk" / runs.STEPS).exists() and runs.load_run(root / "sk").steps == []
+    tampered = copy_run(root / "torch", tmp_path / "tampered")
+    steps = json.loads((tampered / runs.STEPS).read_text())
+    steps[3]["train_loss"] = "low"
+    (tampered / runs.STEPS).write_text(json.dumps(steps))
+    with pytest.raises(RunError, match=r"steps.json: steps\[3\].train_loss='low'; expected a number"):
+        runs.load_run(tampered)

@@ -62,7 +62,9 @@ def run_page(
             for kind in viz.CONFUSION_KINDS
         },
         "confused": png_data_uri(viz.MostConfusedDisplay.from_evaluation(evaluation, test.images)),
-        "curves": svg_markup(viz.LearningCurveDisplay.from_history(run.history)) if run.history else None,
+        "curves": svg_markup(viz.LearningCurveDisplay.from_history(run.history, steps=run.steps))
+        if run.history
+        else None,
         "losses": None,
         "predictions": None,
         "reliability": None if reliability is None else svg_markup(reliability),

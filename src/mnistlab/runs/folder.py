@@ -12,13 +12,13 @@ import hashlib
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mnistlab.errors import DataFormatError, MnistlabError, RunError
 from mnistlab.fileio import MAX_JSON_BYTES, read_bounded, read_json
-from mnistlab.runs.schema import check_config, check_history, check_metrics
+from mnistlab.runs.schema import check_config, check_history, check_metrics, check_steps
 
 CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
     "config.json",
@@ -27,6 +27,8 @@ CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS = (
     "history.json",
     "metrics.json",
 )
+# Each optimizer step's loss of a short run (few epochs): its learning curves are drawn per step from it.
+STEPS = "steps.json"
 EVALUATIONS = "evaluations"  # side evaluations: the run scored on other data, one folder per data set
 DERIVED = ("model.onnx", "model.onnx.sig")  # made from a run's weights; stale once they change
 # 3: a PyTorch run's weights also hold its validation split's probabilities (calibration.conformal_probabilities,
@@ -46,9 +48,10 @@ class Run:
     config: dict
     history: list[dict]
     metrics: dict
+    steps: list[dict] = field(default_factory=list)  # per optimizer step, saved for short runs only
 
 
-RUN_FILES = (CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS)
+RUN_FILES = (CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS, STEPS)
 MIN_FREE_BYTES = 64 << 20  # a run folder is a few MB; less free space than this fails before training
 
 
@@ -105,6 +108,12 @@ def read_history(path: str | Path) -> list[dict]:
     """A run's ``history.json``, checked (an empty history when the file is absent)."""
     file = Path(path) / HISTORY
     return check_history(read_run_json(file, default=[]), file)
+
+
+def read_steps(path: str | Path) -> list[dict]:
+    """A run's ``steps.json`` (each optimizer step's loss, saved for short runs), checked; empty when absent."""
+    file = Path(path) / STEPS
+    return check_steps(read_run_json(file, default=[]), file)
 
 
 def read_metrics(path: str | Path) -> dict:

@@ -119,6 +119,32 @@ def _check_data_source(source: Any, file: Path) -> None:
         _refuse(file, "data_source.test.seed", test.get("seed"), "an integer")
 
 
+STEP_KEYS = {"step", "epoch", "train_loss", "lr"}
+
+
+def check_steps(steps: Any, file: Path) -> list[dict]:
+    """``steps.json``: a list of optimizer steps, each an object with integers ``step`` and ``epoch`` and numbers
+    ``train_loss`` and ``lr``.
+
+    Examples
+    --------
+    >>> check_steps([{"step": 1, "epoch": 1, "train_loss": 2.3, "lr": 0.01}], Path("steps.json"))[0]["step"]
+    1
+    """
+    if not isinstance(steps, list) or len(steps) > MAX_EPOCHS:
+        _refuse(file, "steps", type(steps).__name__, f"a list of at most {MAX_EPOCHS} optimizer steps")
+    for i, row in enumerate(steps):
+        if not isinstance(row, dict) or set(row) != STEP_KEYS:
+            _refuse(file, f"steps[{i}]", row, f"an object with the keys {', '.join(sorted(STEP_KEYS))}")
+        for key in ("step", "epoch"):
+            if not _is_int(row[key]):
+                _refuse(file, f"steps[{i}].{key}", row[key], "an integer")
+        for key in ("train_loss", "lr"):
+            if not _is_number(row[key]):
+                _refuse(file, f"steps[{i}].{key}", row[key], "a number")
+    return steps
+
+
 def check_history(history: Any, file: Path) -> list[dict]:
     """``history.json``: a list of epochs, each an object with an integer ``epoch`` and numbers (the same keys
     in every epoch)."""

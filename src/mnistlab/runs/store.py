@@ -29,11 +29,13 @@ from mnistlab.runs.folder import (
     HISTORY,
     METRICS,
     SKOPS,
+    STEPS,
     WEIGHTS,
     Run,
     read_config,
     read_history,
     read_metrics,
+    read_steps,
 )
 from mnistlab.runs.signing import signature, signed_here
 
@@ -148,6 +150,11 @@ def save(
             config["temperature"] = float(getattr(estimator, "temperature_", 1.0))
             save_file(tensors, str(stage(WEIGHTS)), metadata={"format": str(FORMAT_VERSION)})
             history = estimator.history_
+            steps = getattr(estimator, "step_history_", [])
+            if (
+                0 < len(steps) <= MAX_SAVED_STEPS
+            ):  # a few hundred kB at most; a longer run's epochs tell enough
+                stage(STEPS).write_text(json_text(steps))
         else:
             import skops.io
 
@@ -169,7 +176,9 @@ def save(
     (path / CONFIG).unlink(missing_ok=True)  # the folder is incomplete until the new config.json is in place
     for tmp, final in staged:  # config.json last: a folder with config.json is complete
         os.replace(tmp, final)
-    stale = (SKOPS if config["kind"] == "torch" else WEIGHTS, *DERIVED)  # an old run's other files
+    stale = [SKOPS if config["kind"] == "torch" else WEIGHTS, *DERIVED]  # an old run's other files
+    if all(final.name != STEPS for _, final in staged):
+        stale.append(STEPS)
     for name in stale:
         (path / name).unlink(missing_ok=True)
     return path
@@ -231,9 +240,10 @@ def load_run(path: str | Path, trust: bool = False) -> Run:
     config = read_config(path)
     estimator = _load_torch(path, config) if config["kind"] == "torch" else _load_sklearn(path, config, trust)
     history = estimator.history_ if config["kind"] == "torch" else read_history(path)  # read once
-    return Run(path, estimator, config, history, read_metrics(path))
+    return Run(path, estimator, config, history, read_metrics(path), read_steps(path))
 
 
+MAX_SAVED_STEPS = 20_000  # optimizer steps whose losses a run keeps in steps.json (cnn on MNIST: 3,376)
 MAX_NETWORK_BYTES = 4 << 30  # 4 GiB of float32 weights: a thousand times the largest registered network
 
 

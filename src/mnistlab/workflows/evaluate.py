@@ -98,7 +98,7 @@ def _record_on_run(run, data, evaluation, scored: dict, top: int) -> dict:
     figures = _figures(run, data, evaluation, top)
     if run.history:
         title = f"{run.config['model']} on {run.config['data']}"
-        figures["learning_curves.png"] = viz.LearningCurveDisplay.from_history(run.history, title)
+        figures["learning_curves.png"] = viz.LearningCurveDisplay.from_history(run.history, title, run.steps)
     for name, display in figures.items():
         display.save(run.path / name)
     metrics["figures"] = sorted(figures)

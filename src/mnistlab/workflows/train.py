@@ -148,7 +148,10 @@ def train_model(
             data_source=parts.provenance,
             ink=datasets.ink_profile(train.images).to_dict(),  # predict and the web app match its polarity
         )
-    return runs.Run(Path(out) if out else Path(), estimator, {"data": data, "model": model}, history, metrics)
+    steps = getattr(estimator, "step_history_", [])
+    return runs.Run(
+        Path(out) if out else Path(), estimator, {"data": data, "model": model}, history, metrics, steps
+    )
 
 
 def _check_signing_key() -> None:
