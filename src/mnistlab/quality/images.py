@@ -201,12 +201,13 @@ class ClassImbalance(DataCheck):
     def find_issues(self, data: CheckedData) -> CheckResult:
         n_classes = len(data.classes)
         counts: dict[str, int] = {}
-        rows, balance, scores = [], {}, []
+        rows, balance, scores, rarest_shares = [], {}, [], []
         for split, dataset in data.splits.items():
             sizes = np.bincount(dataset.labels, minlength=n_classes)
             share = sizes / len(dataset) * n_classes
             scores.append(np.maximum(1 - share[dataset.labels], 0))
             rarest = int(share.argmin())
+            rarest_shares.append(float(share.min()))
             balance[split] = {
                 "rarest_class": data.classes[rarest],
                 "rarest_share_of_equal": round(float(share.min()), 4),
@@ -231,7 +232,9 @@ class ClassImbalance(DataCheck):
             counts,
             rows,
             balance,
-            score=min(1.0, next(iter(balance.values()))["rarest_share_of_equal"]),
+            score=min(
+                1.0, rarest_shares[0]
+            ),  # the first split's, unrounded (balance holds it rounded, to show)
             example_scores=np.concatenate(scores),
             flags=np.concatenate(scores) > 1 - self.ratio,
             score_unit="1 - the image's class's share of its split over an equal share (0 if common)",
