@@ -66,24 +66,14 @@ def cpu_model() -> str:
     )
 
 
-def simd_flags() -> list[str]:
-    """The vector extensions that decide oneDNN's kernels (the results page names the machine kind from them)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
-    except (OSError, IndexError):
-        return []
-    return sorted(f for f in flags if f.startswith(("avx", "amx", "fma")))
-
-
 def machine() -> dict:
+    """The machine as the suite records it, with lscpu's model name and the threads this run's torch uses."""
+    from suite import machine as suite_machine
+
     return {
-        "node": platform.node(),
+        **suite_machine(),
         "model_name": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
         "torch_threads": torch.get_num_threads(),
-        "bf16": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
-        "simd": simd_flags(),
         "load_average": list(os.getloadavg()),
     }
 

@@ -387,17 +387,7 @@ def model_card_text(config: dict, metrics: dict) -> str:
         )
     else:
         lines.append("- not measured yet (`mnistlab robustness RUN`)")
-    lines += ["", "## Known limits"]
-    recalls = {k: v["recall"] for k, v in report.items() if isinstance(v, dict) and "avg" not in k}
-    if recalls:
-        worst = sorted(recalls.items(), key=lambda item: item[1])[:2]
-        lines.append("- lowest recall: " + ", ".join(f"{name} {value:.4f}" for name, value in worst))
-    confused = evaluation.get("most_confused") or []
-    if confused:
-        lines.append(
-            "- most confused (actual -> predicted, count): "
-            + ", ".join(f"{a} -> {b} {n}" for a, b, n in confused[:3])
-        )
+    lines += ["", "## Known limits", *_weakest(evaluation)]
     if conformal:
         n_test = max(int(metrics.get("n_test") or 1), 1)
         short = [  # more than 2 standard errors of the test sample below the target
@@ -460,9 +450,18 @@ def side_evaluation_text(config: dict, record: dict) -> str:
         lines.append(f"- log loss {evaluation['log_loss']:.4f}")
     if evaluation.get("calibration"):
         lines.append(f"- expected calibration error {evaluation['calibration']['ece']:.4f} (15 bins)")
+    lines += _weakest(evaluation)
+    if record.get("figures"):
+        lines.append("- figures: " + ", ".join(record["figures"]))
+    return "\n".join(lines) + "\n"
+
+
+def _weakest(evaluation: dict) -> list[str]:
+    """The model card's known limits: the two classes of lowest recall and the three most confused pairs."""
+    lines = []
     recalls = {
         k: v["recall"]
-        for k, v in evaluation["report"].items()
+        for k, v in evaluation.get("report", {}).items()
         if isinstance(v, dict) and "recall" in v and "avg" not in k
     }
     if recalls:
@@ -474,6 +473,4 @@ def side_evaluation_text(config: dict, record: dict) -> str:
             "- most confused (actual -> predicted, count): "
             + ", ".join(f"{a} -> {b} {n}" for a, b, n in confused[:3])
         )
-    if record.get("figures"):
-        lines.append("- figures: " + ", ".join(record["figures"]))
-    return "\n".join(lines) + "\n"
+    return lines
