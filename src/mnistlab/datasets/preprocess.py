@@ -55,7 +55,7 @@ def mnist_style(image: Image.Image | np.ndarray, box: int = 20, size: int = 28) 
     gray = np.asarray(image.convert("L") if isinstance(image, Image.Image) else image, dtype=np.float64)
     if gray.ndim != 2:
         raise DataFormatError(f"expected a 2-D grayscale image, got shape {gray.shape}")
-    if np.median(_border(gray)) > 127:  # light background: MNIST has light ink on black
+    if not image_polarities(gray[None])[0]:  # light background: MNIST has light ink on black
         gray = 255 - gray
     gray = np.clip(gray - np.median(_border(gray)), 0, None)  # the background becomes exactly 0
     if gray.max() <= 0:
@@ -182,12 +182,13 @@ def for_model(
     ('read the MNIST way (inverted, cropped to the ink, fitted to 20x20, centred)', 0)
     """
     check_preprocess(preprocess, PREDICT_RULES)
+    given = _polarity_of(pixels)  # the one test of a background: mnist_style inverts by the same one
     if preprocess == "auto":
         as_stored = (
             polarity is not None
             and trained_rule != "mnist"
             and pixels.shape == (28, 28)
-            and _polarity_of(pixels) == polarity
+            and given == polarity
         )
         preprocess = "none" if as_stored else "mnist"
     if preprocess != "mnist":
@@ -204,7 +205,7 @@ def for_model(
             "garment"
         )
     handed = polarity or LIGHT_ON_DARK
-    turned = "inverted, " if _polarity_of(pixels) != handed else ""
+    turned = "inverted, " if given != handed else ""
     return in_polarity(
         image, handed
     ), f"read the MNIST way ({turned}cropped to the ink, fitted to 20x20, centred)"
@@ -220,12 +221,4 @@ def load_for_prediction(
     """Read a PNG/JPEG of any size, from a file or an upload's bytes (:func:`~mnistlab.datasets.decode.decode_gray`,
     reduced to at most 1024 pixels a side while decoding), and convert it the MNIST way (see :func:`mnist_style`).
     The one preprocessing of ``mnistlab predict`` and the web app (the ``"mnist"`` rule)."""
-    pixels = decode_gray(source, PHOTO_MAX_SIDE, max_pixels or MAX_IMAGE_PIXELS, name, PHOTO_FORMATS)
-    image = mnist_style(pixels)
-    if not image.any():
-        where = name or ("uploaded image" if isinstance(source, bytes) else source)
-        raise DataFormatError(
-            f"{where}: no ink found (the image is one flat shade); expected a drawn or "
-            "photographed digit or garment"
-        )
-    return image
+    return read_for_model(source, "mnist", None, max_pixels=max_pixels, name=name)[0]
