@@ -292,6 +292,9 @@ def test_named_label_and_dropped_text_columns(tmp_path):
     )
     ds = datasets.from_csv(path, label_column="digit", drop_columns=["file"])
     assert ds.labels.tolist() == labels.tolist() and np.array_equal(ds.images, images)
+    # A string is a comma-separated list everywhere, datasets.load too (it once became the letters f, i, l, e).
+    loaded = datasets.load(path, label_column="digit", drop_columns="file")
+    assert np.array_equal(loaded.images, images)
     with pytest.raises(
         DataFormatError, match=r"named\.csv: label_column='Digits' is not a column .*did you mean 'digit'"
     ):

@@ -75,7 +75,9 @@ def _with_columns(source: Source, label_column: str | None, drop_columns: Sequen
     if source.format != "csv":
         given = "label_column" if label_column is not None else "drop_columns"
         raise ParameterError(f"`{given}` applies to CSV files; {source.spec} is {source.format} data")
-    drop = tuple(str(name) for name in drop_columns or ())
+    # A string is a comma-separated list (as read_csv_table and --drop-columns take it), never its characters.
+    names = drop_columns.split(",") if isinstance(drop_columns, str) else drop_columns or ()
+    drop = tuple(name for name in (str(n).strip() for n in names) if name)
     return dataclasses.replace(source, label_column=label_column, drop_columns=drop)
 
 
