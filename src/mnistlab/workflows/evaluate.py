@@ -70,6 +70,9 @@ def evaluate_run(
     path = Path(path)
     run = runs.load_run(path, trust)
     data = runs.test_data(run, test, preprocess, label_column, drop_columns)
+    # The provenance of the data as read, before match_polarity may invert it for the model: its sha256 is the
+    # same content fingerprint a run records of its own data.
+    provenance = None if test is None else side_provenance(test, preprocess, data, label_column, drop_columns)
     data = datasets.ink.match_polarity(run.config, data, preprocess)  # the run's ink polarity, or a warning
     evaluation = evaluate_estimator(run.estimator, data.images, data.labels, data.classes)
     scored = {
@@ -85,7 +88,7 @@ def evaluate_run(
         evaluation,
         scored,
         top,
-        side_provenance(test, preprocess, data, label_column, drop_columns),
+        provenance,
     )
 
 
