@@ -102,6 +102,21 @@ def test_an_explicit_epochs_is_trained_as_given():
     assert (clf.epochs_, clf.steps_, len(clf.history_)) == (2, 4, 2)
 
 
+def test_epochs_set_by_set_params_are_trained_as_given_too():
+    """A grid search over epochs (clone, then set_params) compares the epochs asked for, not one resized schedule."""
+    from sklearn.base import clone
+
+    searched = clone(models.create("softmax", batch_size=32, validation_split=0, threads=1)).set_params(
+        epochs=2
+    )
+    assert searched.min_steps is None
+    X, y = _images(64)
+    with pytest.warns(UserWarning):
+        clf = searched.fit(X, y)
+    assert (clf.epochs_, clf.steps_) == (2, 4)
+    assert clone(models.create("cnn-fast")).set_params(lr=0.02).min_steps == 211, "other parameters keep it"
+
+
 def test_too_few_steps_warn_and_name_the_fix():
     X, y = _images(64)
     clf = models.create("cnn-fast", epochs=1, threads=1)

@@ -255,6 +255,20 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.threads = threads
         self.verbose = verbose
 
+    def set_params(self, **params) -> TorchClassifier:
+        """scikit-learn's ``set_params``; ``epochs`` set without ``min_steps`` is trained exactly, as
+        ``models.create(name, epochs=N)`` trains it (a search over epochs must not be resized by the recipe's
+        steps into the same schedule).
+
+        Examples
+        --------
+        >>> TorchClassifier(epochs=1, min_steps=200).set_params(epochs=3).min_steps is None
+        True
+        """
+        if "epochs" in params and "min_steps" not in params:
+            params["min_steps"] = None
+        return super().set_params(**params)
+
     def validate_params(self) -> None:
         """Refuse a bad hyper-parameter value up front, naming it (``fit`` calls this first)."""
         check_params(f"TorchClassifier({self.architecture!r})", self.get_params(), PARAMETER_RULES)
