@@ -35,6 +35,7 @@ def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
         "graph",
         "health",
         "planted",
+        "label_errors",
         "trust",
         "augmentation",
         "serve",

@@ -68,7 +68,8 @@ def test_health_of_a_file_end_to_end(tmp_path, blobs, capsys):
             "logreg",
             "--folds",
             "3",
-            "--no-near",
+            "--skip",
+            "near",
             "--out",
             str(tmp_path / "out"),
         ]
@@ -123,5 +124,5 @@ def test_bad_inputs_are_named(tmp_path, capsys, blobs):
 def test_fashion_mnist_kaggle_duplicates_as_documented():
     from mnistlab.workflows import health
 
-    report = health("fashion-mnist-kaggle", label_errors=False, near=False)
+    report = health("fashion-mnist-kaggle", skip="label,groups,near")
     assert report.duplicate_pairs() == {"train": 43, "test": 1, "across": 10, "across conflicting": 1}

@@ -64,7 +64,7 @@ def test_a_judge_too_weak_to_judge_gives_no_verdict_and_says_why(tmp_path, blobs
     datasets.export(Dataset(X, y, ["left", "middle", "right"], "bands", "train"), tmp_path / "d", "npz")
     args = ["health", str(tmp_path / "d" / "train.npz"), "--model", "dummy", "--folds", "3"]
     with pytest.warns(UserWarning, match="suspected label errors: NO VERDICT: the judge agrees with only"):
-        code = main([*args, "--no-near", "--no-outliers", "--no-order", "--out", str(tmp_path / "out")])
+        code = main([*args, "--skip", "near,outlier,order", "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert code == 0
     accuracy = r"0\.3\d\d"  # about a third of the labels: the commonest class of each fold's training part
@@ -104,7 +104,7 @@ def test_health_of_a_training_file_and_a_test_file_reports_leakage_between_them(
     datasets.export(Dataset(X[:240], y[:240], classes, "bands", "train"), tmp_path / "a", "npz")
     datasets.export(Dataset(test_images, test_labels, classes, "bands", "train"), tmp_path / "b", "npz")
     args = ["health", str(tmp_path / "a" / "train.npz"), "--test", str(tmp_path / "b" / "train.npz")]
-    code = main([*args, "--no-label-errors", "--no-near", "--no-outliers", "--out", str(tmp_path / "out")])
+    code = main([*args, "--skip", "label,groups,near,outlier", "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert code == 0 and "images: train 240, test 60" in out, out
     assert "exact duplicate pairs: across 5" in out
@@ -136,7 +136,7 @@ def test_a_class_folder_layout_read_in_class_order_is_not_non_iid(tmp_path, smoo
     order = np.argsort(labels, kind="stable")
     classes = ["left", "middle", "right"]
     write_class_folders(tmp_path / "folders", images, labels, classes)
-    quick = ["--no-label-errors", "--no-near", "--no-outliers"]
+    quick = ["--skip", "label,groups,near,outlier"]
     code = main(["health", str(tmp_path / "folders"), *quick, "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert code == 0 and "order comes from reading class folders" in out, out
@@ -156,7 +156,7 @@ def test_the_class_imbalance_score_names_its_measure(tmp_path, blobs, capsys):
         Dataset(X[keep], y[keep], ["left", "middle", "right"], "b", "train"), tmp_path / "d", "npz"
     )
     code = main(
-        ["health", str(tmp_path / "d" / "train.npz"), "--no-label-errors", "--out", str(tmp_path / "o")]
+        ["health", str(tmp_path / "d" / "train.npz"), "--skip", "label,groups", "--out", str(tmp_path / "o")]
     )
     out = capsys.readouterr().out
     # 20 of 180 images against an equal share of 60: 0.333; 80 / 20 = 4.00
@@ -188,6 +188,7 @@ def test_the_chosen_judge_costs_no_extra_fit_and_scores_as_the_named_one(monkeyp
     real = predictions._estimator
     monkeypatch.setattr(predictions, "_estimator", lambda *a: fits.append(a[0]) or real(*a))
     monkeypatch.setattr(predictions, "JUDGE_LADDER", ("naive-bayes",))  # any model: a quick one
+    monkeypatch.setattr(predictions, "REFIT_SHARE", 2.0)  # one pass: the refit is tested on its own
     splits = {"train": Dataset(images, labels, [str(k) for k in range(10)])}
     auto = predictions.judged(quality.CheckedData(splits), folds=3)
     named = predictions.judged(quality.CheckedData(splits), "naive-bayes", folds=3)

@@ -60,7 +60,7 @@ def test_a_region_where_the_model_fails_is_an_underperforming_group():
     assert result.counts["groups"] >= 1
     flagged = np.flatnonzero(result.flags)
     assert np.isin(bottom, flagged).mean() > 0.9 and np.isin(flagged, bottom).mean() > 0.9
-    assert result.score < 0.5 and result.example_scores[bottom].min() > 2
+    assert result.score < 0.6 and result.example_scores[bottom].min() > 2  # the others: above 0.9
     gallery = quality.UnderperformingGroups().galleries(data, result, 8)["group_1.png"]
     assert len(gallery.images) == 8 and sum(gallery.flagged) == 4  # half mistakes, half what it got right
 
@@ -70,7 +70,9 @@ def test_both_model_checks_share_one_set_of_fits_and_say_who_scored_each_split(m
 
     calls = []
     real = predictions._out_of_fold
-    monkeypatch.setattr(predictions, "_out_of_fold", lambda *a: calls.append(a[0].split) or real(*a))
+    monkeypatch.setattr(
+        predictions, "_out_of_fold", lambda *a, **k: calls.append(a[0].split) or real(*a, **k)
+    )
     images, labels = clumps(600)
     data = CheckedData(
         {
@@ -80,9 +82,9 @@ def test_both_model_checks_share_one_set_of_fits_and_say_who_scored_each_split(m
     )
     found = quality.LabelErrors(model="logreg", folds=3).find_issues(data)
     quality.UnderperformingGroups(model="logreg", folds=3, clusters=5).find_issues(data)
-    assert calls == ["train"]  # the test split by one model trained on all of train; nothing fitted twice
+    assert calls == ["train"]  # the test split by the fold models of train; nothing fitted twice
     assert found.details["train"]["scored_by"] == "logreg, 3-fold out-of-fold within train (450 images)"
-    assert found.details["test"]["scored_by"] == "logreg trained on all of train (450 images)"
+    assert found.details["test"]["scored_by"] == "logreg, the mean of the 3 fold models of train"
     within = quality.LabelErrors(model="logreg", folds=3, cross_split=False).find_issues(data)
     assert within.details["test"]["scored_by"] == "logreg, 3-fold out-of-fold within test (150 images)"
     assert found.example_scores.shape == (600,) and found.flags.sum() == sum(found.counts.values())
@@ -194,7 +196,7 @@ def test_outliers_in_a_trained_networks_features(tmp_path):
     train_model(
         data, "mlp", params={"epochs": 2, "threads": 1}, test_fraction=0.2, out=tmp_path / "run", verbose=0
     )
-    report = health(data, label_errors=False, near=False, order=False, features_from=tmp_path / "run")
+    report = health(data, checks="outlier", features_from=tmp_path / "run")
     result = report["outliers"]
     assert "in the run's" in result.title and "layer space" in result.title, result.title
     assert result.worst(1).tolist() == [10]

@@ -105,22 +105,20 @@ def health(
             help="Near duplicate: closer than this x the class's median nearest-neighbour distance."
         ),
     ] = 0.2,
-    label_errors: Annotated[
-        bool, typer.Option(help="Look for suspected label errors (trains a model).")
-    ] = True,
-    near: Annotated[
-        bool, typer.Option(help="Look for near duplicates (a kNN search over all images).")
-    ] = True,
-    outliers: Annotated[
-        bool, typer.Option(help="Look for outliers (far from the training images; a kNN search).")
-    ] = True,
-    order: Annotated[
-        bool, typer.Option(help="Test whether each split's order is random (non-IID order; a kNN search).")
-    ] = True,
+    checks: Annotated[
+        str,
+        typer.Option(
+            help="Checks to run, separated by commas: duplicates, near, odd, properties, files, imbalance, "
+            "outlier, order (kNN searches: near, outlier, order), label, groups (train a model); all: every one."
+        ),
+    ] = "all",
+    skip: Annotated[
+        str, typer.Option(help="Checks not to run, separated by commas (e.g. label,groups: no model).")
+    ] = "",
     cross_split: Annotated[
         bool,
         typer.Option(
-            help="Score the test split with a model trained on all of the training split (else out-of-fold "
+            help="Score the test split with the mean of the training split's fold models (else out-of-fold "
             "within the test split)."
         ),
     ] = True,
@@ -144,12 +142,10 @@ def health(
         model,
         folds,
         near_ratio,
-        label_errors,
+        checks,
         out,
-        near=near,
-        outliers=outliers,
+        skip=skip,
         cross_split=cross_split,
-        order=order,
         features_from=features_from,
         trust=trust,
         test=test,

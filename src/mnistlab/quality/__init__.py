@@ -1,5 +1,5 @@
 """Data quality: checks of a data set, each one class with one interface (``DataCheck``: ``name``, ``title``,
-``find_issues(data) -> CheckResult``), run together by :func:`audit` into a :class:`HealthReport`.
+``find_issues(data) -> CheckResult``), run together by :func:`audit` into a :class:`HealthReport`; :data:`CHECKS` names them (``health --checks``).
 
 The checks: exact and near duplicates inside and across splits (leakage) with conflicting labels, suspected label
 errors (confident learning on out-of-sample probabilities), underperforming groups (clusters where the same model
@@ -35,9 +35,11 @@ from mnistlab.quality.label_errors import LabelErrors, suspected_label_errors
 from mnistlab.quality.ordering import NonIidOrder, order_test
 from mnistlab.quality.outliers import Outliers, outlier_scores
 from mnistlab.quality.predictions import out_of_sample_probabilities
+from mnistlab.quality.registry import CHECKS, check_names, make_checks
 from mnistlab.quality.report import FINDING_COLUMNS, HealthReport, audit
 
 __all__ = [
+    "CHECKS",
     "FINDING_COLUMNS",
     "CheckResult",
     "CheckedData",
@@ -55,8 +57,10 @@ __all__ = [
     "Outliers",
     "UnderperformingGroups",
     "audit",
+    "check_names",
     "exact_duplicates",
     "image_properties",
+    "make_checks",
     "near_duplicates",
     "odd_images",
     "order_test",

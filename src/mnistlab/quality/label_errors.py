@@ -1,7 +1,7 @@
-"""Suspected label errors by confident learning (Northcutt et al., 2021): out-of-sample probabilities of a model
-(no image is scored by a model that saw it; :mod:`mnistlab.quality.predictions`); an image is suspected when the
-probability of its recorded label is below that class's average self-confidence and another class reaches its
-own average; suspects are ranked by the probability of their recorded label, lowest first.
+"""Suspected label errors: confident learning's filter (:mod:`mnistlab.quality.confident_learning`, cleanlab's) on
+out-of-sample probabilities of a judge (no image is scored by a model that saw it, and the judge is refit without
+the first pass's suspects when they are many: :mod:`mnistlab.quality.predictions`); suspects are ranked by the
+probability of their recorded label, lowest first.
 """
 
 from __future__ import annotations
@@ -14,28 +14,8 @@ from mnistlab import models
 from mnistlab.errors import ParameterError
 from mnistlab.evaluation import check_folds
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck, finding
+from mnistlab.quality.confident_learning import suspected_label_errors
 from mnistlab.quality.predictions import AUTO, MIN_JUDGE_ACCURACY, Judgement, judged
-
-
-def suspected_label_errors(proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Indices of images whose recorded label is doubtful under out-of-fold probabilities ``proba`` (confident
-    learning), most doubtful first.
-
-    Examples
-    --------
-    >>> proba = np.array([[0.9, 0.1], [0.7, 0.3], [0.8, 0.2], [0.1, 0.9], [0.2, 0.8]])
-    >>> suspected_label_errors(proba, np.array([0, 0, 1, 1, 1]))  # image 2 looks like a 0 but is labelled 1
-    array([2])
-    """
-    labels = np.asarray(labels)
-    given = proba[np.arange(len(labels)), labels]
-    thresholds = np.array(
-        [proba[labels == k, k].mean() if np.any(labels == k) else 1.0 for k in range(proba.shape[1])]
-    )
-    confident_other = proba >= thresholds[None, :]
-    confident_other[np.arange(len(labels)), labels] = False
-    suspects = np.flatnonzero((given < thresholds[labels]) & confident_other.any(axis=1))
-    return suspects[np.argsort(given[suspects], kind="stable")]
 
 
 def check_judge(model: str, min_judge_accuracy: float, data: CheckedData) -> None:
@@ -90,7 +70,7 @@ def suspects_of(proba: np.ndarray, labels: np.ndarray) -> dict:
 class LabelErrors(DataCheck):
     """Suspected label errors in each split, ranked by :func:`suspected_label_errors` on out-of-sample
     probabilities (:func:`~mnistlab.quality.predictions.judged`): the first split ``folds``-fold out-of-fold,
-    every other split by the judge trained on all of the first (``cross_split``) or out-of-fold within itself.
+    every other split by the mean of the first split's fold models (``cross_split``) or out-of-fold within itself.
 
     The judge is ``model``, or with ``"auto"`` (the default) the most accurate of
     :data:`~mnistlab.quality.predictions.JUDGE_LADDER` (logreg, mlp, cnn-fast) on a held-out fold of the data

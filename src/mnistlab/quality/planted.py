@@ -48,6 +48,33 @@ def flip_labels(
     return noisy, flipped
 
 
+def flip_to_look_alikes(
+    labels: np.ndarray, fraction: float, partners: list[int], seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels with ``fraction`` of them changed to their class's look-alike (``partners[k]``: the class a
+    labeller mistakes class ``k`` for, e.g. MNIST's 4 for a 9), and which were changed: the noise of a tired
+    labeller, harder to find than uniform noise because the wrong label is plausible.
+
+    Examples
+    --------
+    >>> noisy, flipped = flip_to_look_alikes(np.repeat(np.arange(3), 10), 0.2, partners=[1, 0, 0], seed=0)
+    >>> int(flipped.sum()), sorted(set(zip(np.repeat(np.arange(3), 10)[flipped].tolist(), noisy[flipped].tolist())))
+    (6, [(0, 1), (1, 0), (2, 0)])
+    """
+    if not 0 < fraction < 1:
+        raise ParameterError(f"fraction={fraction!r}; expected a number between 0 and 1")
+    labels, partners_array = np.asarray(labels), np.asarray(partners)
+    if np.any(partners_array == np.arange(len(partners_array))):
+        raise ParameterError(f"partners={partners!r}: a class cannot be its own look-alike")
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(labels), size=round(fraction * len(labels)), replace=False)
+    noisy = labels.copy()
+    noisy[chosen] = partners_array[labels[chosen]]
+    flipped = np.zeros(len(labels), dtype=bool)
+    flipped[chosen] = True
+    return noisy, flipped
+
+
 def plant_outliers(
     images: np.ndarray, fraction: float, seed: int = 0, source: np.ndarray | None = None, how: str = "invert"
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@ written out (``findings.csv``, ``health.json``, galleries of what a person shoul
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from mnistlab import datasets, quality, reports
@@ -14,15 +15,13 @@ def health(
     model: str = "auto",
     folds: int = 5,
     near_ratio: float = 0.2,
-    label_errors: bool = True,
+    checks: str | Sequence[str] = "all",
     out: str | Path | None = None,
     classes=None,
     seed: int = 0,
     gallery: int = 24,
-    near: bool = True,
-    outliers: bool = True,
+    skip: str | Sequence[str] = (),
     cross_split: bool = True,
-    order: bool = True,
     features_from: str | Path | None = None,
     trust: bool = False,
     test: str | Path | None = None,
@@ -45,7 +44,7 @@ def health(
         ``model``, or with ``"auto"`` the first of the ladder cnn-fast, mlp, logreg
         (``quality.predictions.JUDGE_LADDER``) that judges this data well, else the best of them, measured on one
         of its folds. The first split is scored ``folds``-fold
-        out-of-fold, the others by the judge trained on all of the first split (``cross_split``) or out-of-fold
+        out-of-fold, the others by the mean of its fold models (``cross_split``) or out-of-fold
         within themselves (``quality.LabelErrors``). A judge whose out-of-fold accuracy is too low gives no
         label-error verdict, and says why (``quality.predictions.judge_verdict``).
     min_judge_accuracy : float
@@ -53,9 +52,10 @@ def health(
         when you know that many labels are wrong (0: always judge).
     near_ratio : float
         Near duplicates are closer than this times their class's median nearest-neighbour distance.
-    label_errors, near, outliers, order : bool
-        Run the label-error and underperforming-group checks (train a model), the near-duplicate check, the
-        outlier check and the ordering check (kNN searches).
+    checks, skip : str or sequence of str
+        The checks to run by name (``quality.registry.CHECKS``: duplicates, near, odd, properties, files,
+        imbalance, outlier, order, label, groups), "all" (the default), less those in ``skip``. ``label`` and
+        ``groups`` train models; ``near``, ``outlier`` and ``order`` are kNN searches; the others take seconds.
     features_from : str or Path, optional
         A run folder: outliers are then measured in its network's penultimate layer (``trust``: see
         ``runs.load_run``) instead of the pixels' PCA.
@@ -75,33 +75,30 @@ def health(
 
     Examples
     --------
-    >>> report = health("fashion-mnist-kaggle", label_errors=False)  # doctest: +SKIP
+    >>> report = health("fashion-mnist-kaggle", skip="label,groups")  # doctest: +SKIP
     >>> report.duplicate_pairs()  # doctest: +SKIP
     {'train': 43, 'test': 1, 'across': 10, 'across conflicting': 1}
     """
-    checks: list[quality.DataCheck] = [quality.ExactDuplicates()]
-    if near:
-        checks.append(quality.NearDuplicates(near_ratio, seed))
-    checks += [
-        quality.OddImages(),
-        quality.ImageProperties(),
-        quality.OriginalFiles(),
-        quality.ClassImbalance(),
-    ]
+    names = quality.check_names(checks, skip)
     splits = _splits(data, test, classes)
-    if outliers:
-        features, source = (None, "") if features_from is None else _features(features_from, splits, trust)
-        checks.append(quality.Outliers(seed=seed, features=features, features_source=source))
-    if order:
-        checks.append(quality.NonIidOrder(seed=seed))
-    if label_errors:
-        judge = {"model": model, "folds": folds, "seed": seed, "cross_split": cross_split}
-        checks.append(quality.LabelErrors(**judge, min_judge_accuracy=min_judge_accuracy))
-        checks.append(quality.UnderperformingGroups(**judge, min_judge_accuracy=min_judge_accuracy))
-    report = quality.audit(splits, checks)
+    features, source = (None, "")
+    if features_from is not None and "outlier" in names:
+        features, source = _features(features_from, splits, trust)
+    built = quality.make_checks(
+        names,
+        model=model,
+        folds=folds,
+        seed=seed,
+        cross_split=cross_split,
+        min_judge_accuracy=min_judge_accuracy,
+        near_ratio=near_ratio,
+        features=features,
+        features_source=source,
+    )
+    report = quality.audit(splits, built)
     if out is not None:
         described = str(data) if test is None else f"{data}, test {test}"
-        write_health(report, checks, Path(out), gallery, described)
+        write_health(report, built, Path(out), gallery, described)
     return report
 
 
