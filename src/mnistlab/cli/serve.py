@@ -53,7 +53,11 @@ def review(
         str, typer.Argument(help="Registered data set, or a CSV, image folder, IDX file or npz.")
     ],
     findings: Annotated[
-        Path, typer.Option(help="findings.csv of `mnistlab health DATA --out DIR`: what to review.")
+        Path,
+        typer.Option(
+            help="findings.csv of `mnistlab health DATA --out DIR`: what to review (the per_image.csv beside it "
+            "picks the typical images shown next to each)."
+        ),
     ],
     decisions: Annotated[
         Path, typer.Option(help="Decisions file (JSON lines): created, or resumed if it is for this data.")

@@ -87,7 +87,7 @@ class CheckResult:
     counts : dict
         The data-set-level numbers (``health.json``; the command line prints them), by split or kind.
     rows : list of dict
-        One row per finding: kind, splits, indices, labels, value (``findings.csv``).
+        One row per finding: kind, splits, indices, labels, value, suggested_probability (``findings.csv``).
     details : Any
         The check's own record of what it found (duplicate groups, pairs, suspects), for galleries and tests.
     score : float or None
@@ -190,14 +190,24 @@ class DataCheck:
         return {file: viz.ImageGalleryDisplay(data.images[chosen], captions, cols=8, title=title)}
 
 
-def finding(kind: str, places: list[tuple[str, int]], labels: str, value: str = "") -> dict:
-    """One row of ``findings.csv``."""
+def finding(
+    kind: str, places: list[tuple[str, int]], labels: str, value: str = "", suggested_probability: str = ""
+) -> dict:
+    """One row of ``findings.csv``; ``suggested_probability`` is for a suspected label error only: the judge's
+    out-of-sample probability of the class it suggests (``value`` is that of the recorded class).
+
+    Examples
+    --------
+    >>> finding("suspected label error", [("train", 4)], "1 -> 7", "0.0310", "0.9120")["suggested_probability"]
+    '0.9120'
+    """
     return {
         "kind": kind,
         "splits": " ".join(s for s, _ in places),
         "indices": " ".join(str(i) for _, i in places),
         "labels": labels,
         "value": value,
+        "suggested_probability": suggested_probability,
     }
 
 

@@ -115,16 +115,17 @@ class LabelErrors(DataCheck):
         for split, dataset in data.splits.items():
             found[split] = suspects_of(scored[split].proba, dataset.labels)
             found[split]["scored_by"] = scored[split].scored_by
-            for index, given, predicted, p in zip(
+            for index, given, predicted, p, p_predicted in zip(
                 found[split]["indices"],
                 found[split]["given"],
                 found[split]["predicted"],
                 found[split]["p"],
+                found[split]["p_predicted"],
                 strict=True,
             ):
-                rows.append(
-                    finding("suspected label error", [(split, index)], f"{given} -> {predicted}", f"{p:.4f}")
-                )
+                labels = f"{given} -> {predicted}"
+                place = [(split, index)]
+                rows.append(finding("suspected label error", place, labels, f"{p:.4f}", f"{p_predicted:.4f}"))
         counts = {split: len(f["indices"]) for split, f in found.items()}
         flags = data.flags({split: f["indices"] for split, f in found.items()})
         return CheckResult(

@@ -82,11 +82,14 @@ class HealthReport:
         return columns, rows
 
     def findings_table(self) -> list[dict]:
-        """One row per finding: kind, split(s), indices, labels, distance or score (what ``findings.csv`` holds)."""
+        """One row per finding: kind, split(s), indices, labels, distance or score, and for a suspected label error
+        the probability of the suggested class (what ``findings.csv`` holds)."""
         return [row for result in self.results.values() for row in result.rows]
 
 
-FINDING_COLUMNS = ["kind", "splits", "indices", "labels", "value"]
+# suggested_probability came last (a suspected label error's probability of the suggested class; empty for other
+# kinds): readers of older findings.csv files, without it, still work
+FINDING_COLUMNS = ["kind", "splits", "indices", "labels", "value", "suggested_probability"]
 
 
 def audit(splits: dict[str, Dataset], checks: Sequence[DataCheck]) -> HealthReport:
