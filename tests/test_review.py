@@ -329,6 +329,8 @@ def test_the_filter_keeps_the_review_inside_one_check(coded, browser, command_se
     """In a browser: filtered to the outliers, the progress line counts them, the page resumes at the first
     undecided one and the arrows stay inside them; a suspected label error shows both labels' probabilities and
     the typical images of both classes."""
+    from playwright.sync_api import expect
+
     data, findings, decisions = coded
     client(*coded).post("/decide", json={"item": 1, "action": "keep"})  # the first outlier, decided before
     with command_server(
@@ -342,9 +344,8 @@ def test_the_filter_keeps_the_review_inside_one_check(coded, browser, command_se
         suggested = page.locator("#suggested-examples figcaption").inner_text()
         assert given == "recorded label: one, probability 0.03; typical images of one:"
         assert suggested == "suggested label: two, probability 0.91; typical images of two:"
-        page.wait_for_function(
-            "document.querySelector('#suggested-examples img').naturalWidth === 6 * 88 - 4"
-        )
+        # the strip of six examples has loaded (not wait_for_function: the page's CSP forbids its eval)
+        expect(page.locator("#suggested-examples img")).to_have_js_property("naturalWidth", 6 * 88 - 4)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "review-examples.png"))
         page.get_by_role("button", name="suspected label error (2)").wait_for()
