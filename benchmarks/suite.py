@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from common import THREADS, child, gemm_peak, spread, timed
-from label_error_benchmarks import bench_label_errors
+from label_error_benchmarks import bench_label_errors, bench_noise_downstream, bench_real_label_errors
 from PIL import Image
 from quality_benchmarks import bench_planted
 from speed_record import bench_record
@@ -481,6 +481,8 @@ BENCHMARKS: dict[str, tuple[Callable[[str], dict], bool]] = {
     "health": (bench_health, True),
     "planted": (bench_planted, False),
     "label_errors": (bench_label_errors, False),
+    "noise_downstream": (bench_noise_downstream, False),
+    "real_label_errors": (bench_real_label_errors, False),
     "trust": (bench_trust, False),
     "augmentation": (bench_augmentation, False),
     "serve": (bench_serve, True),

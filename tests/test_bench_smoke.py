@@ -36,6 +36,8 @@ def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
         "health",
         "planted",
         "label_errors",
+        "noise_downstream",
+        "real_label_errors",
         "trust",
         "augmentation",
         "serve",
