@@ -14,6 +14,7 @@ from mnistlab import quality
 from mnistlab.cli.main import main
 from mnistlab.datasets import Dataset
 from mnistlab.errors import ParameterError
+from mnistlab.evaluation.calibration import at_temperature
 from mnistlab.quality import predictions
 from mnistlab.quality.planted import flip_labels
 from mnistlab.quality.predictions import NoiseSigns, calibrating_temperature, judge_verdict
@@ -81,7 +82,7 @@ def test_an_underconfident_judge_is_calibrated_before_the_filter():
     soft[np.arange(200), labels] = 0.4  # always right, never sure
     temperature = calibrating_temperature(soft, labels)
     assert temperature < 0.3
-    sharper = predictions.with_temperature(soft, temperature)
+    sharper = at_temperature(soft, 1 / temperature)
     assert np.allclose(sharper.sum(1), 1) and (sharper.argmax(1) == labels).all()
     assert sharper[np.arange(200), labels].min() > 0.9
     overconfident = np.where(np.eye(4)[labels] == 1, 0.97, 0.01)

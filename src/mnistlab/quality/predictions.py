@@ -32,6 +32,7 @@ import numpy as np
 
 from mnistlab import models
 from mnistlab.datasets import Dataset
+from mnistlab.evaluation.calibration import at_temperature
 from mnistlab.quality.base import CheckedData
 from mnistlab.quality.confident_learning import suspected_label_errors
 
@@ -284,7 +285,7 @@ def judged(
         log.info("%s scored by %s: %.1f s", first, by + refit, time.perf_counter() - start)
         agreement = float((proba.argmax(1) == train.labels).mean())
         temperature = calibrating_temperature(proba, train.labels)
-        proba = with_temperature(proba, temperature)
+        proba = at_temperature(proba, 1 / temperature)
         scored = {first: ScoredSplit(proba, by + refit, agreement, first_pass)}
         for split, dataset in list(data.splits.items())[1:]:
             if cross_split:
@@ -294,7 +295,7 @@ def judged(
                 split_proba, _ = _out_of_fold(dataset, name, _folds(dataset, folds, seed), seed, n_classes)
                 split_by = f"{name}, {folds}-fold out-of-fold within {split} ({len(dataset)} images)"
             split_agreement = float((split_proba.argmax(1) == dataset.labels).mean())
-            scored[split] = ScoredSplit(with_temperature(split_proba, temperature), split_by, split_agreement)
+            scored[split] = ScoredSplit(at_temperature(split_proba, 1 / temperature), split_by, split_agreement)
         majority = float(np.bincount(train.labels).max() / len(train))
         noise = NoiseSigns.measure(proba, train.labels)
         judge = Judge(name, agreement, chosen, ladder, majority, temperature=temperature, noise=noise)
@@ -306,8 +307,8 @@ def judged(
 
 def calibrating_temperature(proba: np.ndarray, labels: np.ndarray) -> float:
     """The temperature T that makes out-of-fold probabilities ``proba`` fit the recorded ``labels`` best
-    (lowest log loss of ``proba ** (1/T)``, renormalised; temperature scaling, Guo et al., 2017), between 0.05
-    and 20.
+    (:func:`mnistlab.models.calibration.fit_temperature` on their logarithms; temperature scaling, Guo et al.,
+    2017); :func:`~mnistlab.evaluation.calibration.at_temperature` with ``1 / T`` applies it.
 
     Confident learning counts an image as another class's when that class's probability reaches the class's
     average: an underconfident judge (a one-epoch CNN agrees with 99.2% of MNIST's labels at an average
@@ -322,32 +323,9 @@ def calibrating_temperature(proba: np.ndarray, labels: np.ndarray) -> float:
     >>> bool(calibrating_temperature(soft, labels) < 0.2)
     True
     """
-    from scipy.optimize import minimize_scalar
+    from mnistlab.models.calibration import fit_temperature
 
-    logs = np.log(np.clip(proba, 1e-12, 1))
-    rows = np.arange(len(labels))
-
-    def log_loss(log_t: float) -> float:
-        scaled = logs / np.exp(log_t)
-        scaled -= scaled.max(axis=1, keepdims=True)
-        return float(-(scaled[rows, labels] - np.log(np.exp(scaled).sum(axis=1))).mean())
-
-    return float(np.exp(minimize_scalar(log_loss, bounds=(np.log(0.05), np.log(20)), method="bounded").x))
-
-
-def with_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
-    """``proba`` at ``temperature`` (each row ``p ** (1/T)``, renormalised; 1 leaves them as they are).
-
-    Examples
-    --------
-    >>> with_temperature(np.array([[0.6, 0.4]]), 0.5).round(3).tolist()
-    [[0.692, 0.308]]
-    """
-    if temperature == 1:
-        return proba
-    scaled = np.log(np.clip(proba, 1e-12, 1)) / temperature
-    scaled = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-    return scaled / scaled.sum(axis=1, keepdims=True)
+    return fit_temperature(np.log(np.clip(proba, 1e-12, 1)), labels)
 
 
 def out_of_sample_probabilities(
