@@ -124,6 +124,7 @@ def one_case(name: str, n: int, kind: str, level: float, seed: int, judge: str =
     return {
         "judge": judgement.judge.model,
         "judge_agreement": judgement.judge.accuracy,
+        "noise_signs": judgement.judge.record({})["noise_signs"],
         "verdict": ours.verdict,
         "refit": scored.first_pass is not None,
         "mnistlab": {
