@@ -298,7 +298,9 @@ def judged(
                 split_proba, _ = _out_of_fold(dataset, name, _folds(dataset, folds, seed), seed, n_classes)
                 split_by = f"{name}, {folds}-fold out-of-fold within {split} ({len(dataset)} images)"
             split_agreement = float((split_proba.argmax(1) == dataset.labels).mean())
-            scored[split] = ScoredSplit(at_temperature(split_proba, 1 / temperature), split_by, split_agreement)
+            scored[split] = ScoredSplit(
+                at_temperature(split_proba, 1 / temperature), split_by, split_agreement
+            )
         majority = float(np.bincount(train.labels).max() / len(train))
         noise = NoiseSigns.measure(proba, train.labels)
         judge = Judge(name, agreement, chosen, ladder, majority, temperature=temperature, noise=noise)
@@ -355,7 +357,7 @@ def _climb(
     for name in JUDGE_LADDER:
         start = time.perf_counter()
         estimator = _estimator(name, dataset, seed)
-        estimator.fit(dataset.images[fit_on], dataset.labels[fit_on])
+        _fit(estimator, dataset.images[fit_on], dataset.labels[fit_on])
         probes[name] = _full_width(estimator, dataset.images[scored], n_classes)
         fitted[name] = estimator
         ladder[name] = float((probes[name].argmax(1) == dataset.labels[scored]).mean())
@@ -367,6 +369,14 @@ def _climb(
             break  # good enough, or climbing stopped paying: the next rungs cost more on large data
     best = max(ladder, key=lambda name: ladder[name])  # the first (cheapest) of equals
     return best, ladder, (fitted[best], probes[best])
+
+
+def _fit(estimator, images: np.ndarray, labels: np.ndarray) -> None:
+    """Fit one of the judge's models. Ctrl-C or SIGTERM stops a network's training keeping its best weights (what
+    ``train`` wants); here that half-trained model would judge the labels, so the whole check stops instead."""
+    estimator.fit(images, labels)
+    if getattr(estimator, "interrupted_", False):
+        raise KeyboardInterrupt
 
 
 def _estimator(model: str, dataset: Dataset, seed: int):
@@ -397,7 +407,7 @@ def _out_of_fold(
             if keep is not None:
                 fit_on = fit_on[keep[fit_on]]
             estimator = _estimator(model, dataset, seed)
-            estimator.fit(dataset.images[fit_on], dataset.labels[fit_on])
+            _fit(estimator, dataset.images[fit_on], dataset.labels[fit_on])
             proba[scored] = _full_width(estimator, dataset.images[scored], n_classes)
         for split, ds in others.items():
             other_proba[split] += _full_width(estimator, ds.images, n_classes) / len(cv)
