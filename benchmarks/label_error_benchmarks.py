@@ -180,7 +180,7 @@ def bench_label_errors(size: str) -> dict:
 
 
 # size -> (images, seeds, model): the default recipe of ``mnistlab train`` (cnn) at full size
-DOWNSTREAM = {"tiny": (300, 1, "logreg"), "quick": (20000, 1, "cnn"), "full": (20000, 3, "cnn")}
+DOWNSTREAM = {"tiny": (300, 1, "logreg"), "quick": (10000, 1, "cnn"), "full": (20000, 3, "cnn")}
 
 
 def bench_noise_downstream(size: str, name: str = "mnist", level: float = 0.20) -> dict:
