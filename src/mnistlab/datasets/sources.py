@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import os
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.datasets import files
-from mnistlab.datasets.dataset import Dataset, train_val_split
+from mnistlab.datasets.dataset import KINDS, Dataset, check_class_names, train_val_split
 from mnistlab.datasets.preprocess import check_preprocess
 from mnistlab.datasets.registered import load_registered
 from mnistlab.datasets.registry import REGISTRY, get_info
@@ -87,7 +89,12 @@ def _resolve(spec: str | Path, preprocess: str) -> Source:
     if text in REGISTRY:
         return _images_only(Source(text, "registered"), preprocess)
     if text in (users := user_datasets()):
-        return _images_only(Source(text, "user", Path(users[text]["train"])), preprocess)
+        return _images_only(Source(text, "user", user_path(users[text]["train"])), preprocess)
+    return _images_only(_path_source(text), preprocess)
+
+
+def _path_source(text: str) -> Source:
+    """A file or folder (never a name: a registry entry's path that says "mnist" or its own name is a path)."""
     path = Path(text).expanduser()
     if not path.exists():
         close = difflib.get_close_matches(text, list(REGISTRY), n=1)
@@ -96,7 +103,14 @@ def _resolve(spec: str | Path, preprocess: str) -> Source:
             f"{text}: no registered data set of that name and no such file or folder; expected "
             f"{ACCEPTED.format(names=', '.join(REGISTRY))}.{hint}"
         )
-    return _images_only(Source(text, _format_of(path), path), preprocess)
+    return Source(text, _format_of(path), path)
+
+
+def user_path(recorded: str) -> Path:
+    """A path recorded in the user's registry: absolute as :func:`register` writes it; a relative one (written
+    by hand) is relative to the registry's own folder, never to wherever a command happens to run."""
+    path = Path(recorded).expanduser()
+    return path if path.is_absolute() else user_registry_path().parent / path
 
 
 def _images_only(source: Source, preprocess: str) -> Source:
@@ -166,7 +180,10 @@ def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Data
     if split == "test" and "test" not in entry:
         raise ParameterError(f"{name}: registered without test data; give test=PATH or test_fraction=0.2")
     dataset = read_source(
-        resolve(entry[role]), role, classes or entry.get("classes"), kind or entry.get("kind")
+        _path_source(str(user_path(entry[role]))),
+        role,
+        classes or entry.get("classes"),
+        kind or entry.get("kind"),
     )
     recorded = entry.get(f"{role}_sha256")
     if recorded and fingerprint(dataset) != recorded:
@@ -499,22 +516,146 @@ def user_registry_path() -> Path:
 
 
 def user_datasets() -> dict[str, dict]:
-    """The entries of the user's registry file (empty when there is none)."""
+    """The entries of the user's registry file (empty when there is none), each field checked.
+
+    The file is read only when it is a regular file (a link to one is fine): a FIFO, a device, a folder or a
+    dangling link there is refused, never read as "no registry" (which :func:`register` would then overwrite).
+    Every problem is one :class:`~mnistlab.errors.DataFormatError` naming the file, the entry and the field.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"MNISTLAB_HOME": tempfile.mkdtemp()}):
+    ...     _ = user_registry_path().write_text('[datasets.mine]\\ntrain = 5\\n')
+    ...     user_datasets()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.DataFormatError: .../datasets.toml: [datasets.mine] train = 5: expected a path (text in quotes)
+    """
     import tomllib
 
     path = user_registry_path()
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
+    if path.is_symlink() and not path.exists():
+        raise DataFormatError(
+            f"{path}: a link to {os.readlink(path)}, which does not exist; expected a data set registry"
+        )
     try:
-        text = read_bounded(path, "a data set registry", MAX_TEXT_BYTES).decode("utf-8")
-        entries = tomllib.loads(text).get("datasets", {})
+        text = read_bounded(path, "a data set registry (TOML)", MAX_TEXT_BYTES).decode("utf-8")
+        document = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise DataFormatError(f"{path}: not valid TOML ({str(exc)[:200] or 'nested too deeply'})") from None
-    if not isinstance(entries, dict) or not all(
-        isinstance(e, dict) and "train" in e for e in entries.values()
-    ):
-        raise DataFormatError(f"{path}: expected [datasets.NAME] tables, each with train = 'PATH'")
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return _checked_registry(document, path)
+
+
+_ENTRY_FIELDS = ("train", "test", "classes", "kind", "train_sha256", "test_sha256")
+
+
+def _checked_registry(document: dict, path: Path) -> dict[str, dict]:
+    """The ``[datasets.NAME]`` tables of a parsed registry, refused at the first field of the wrong type."""
+    other = [key for key in document if key != "datasets"]
+    if other:  # a typo ([dataset.x]) would otherwise read as an empty registry, then be overwritten
+        raise DataFormatError(f"{path}: unknown table {other[0]!r}; expected [datasets.NAME] tables only")
+    entries = document.get("datasets", {})
+    if not isinstance(entries, dict):
+        raise DataFormatError(
+            f"{path}: 'datasets' must hold [datasets.NAME] tables, got {_toml_type(entries)}"
+        )
+    for name, entry in entries.items():
+        where = f"{path}: [datasets.{_shown_name(name)}]"
+        if not _is_user_name(name):
+            raise DataFormatError(f"{where}: {_NAME_RULE}")
+        if not isinstance(entry, dict):
+            raise DataFormatError(f"{where}: expected a table with train = 'PATH', got {_toml_type(entry)}")
+        _check_entry(entry, where)
     return entries
+
+
+def _check_entry(entry: dict, where: str) -> None:
+    unknown = [key for key in entry if key not in _ENTRY_FIELDS]
+    if unknown:
+        raise DataFormatError(f"{where}: unknown field {unknown[0]!r}; expected {', '.join(_ENTRY_FIELDS)}")
+    if "train" not in entry:
+        raise DataFormatError(f"{where}: no train field; expected train = 'PATH'")
+    for role in ("train", "test"):
+        value = entry.get(role, "")
+        if role in entry and (not isinstance(value, str) or not value.strip()):
+            raise DataFormatError(f"{where} {role} = {_shown(value)}: expected a path (text in quotes)")
+        checksum = entry.get(f"{role}_sha256", "0" * 64)
+        if not (
+            isinstance(checksum, str) and len(checksum) == 64 and set(checksum) <= set("0123456789abcdef")
+        ):
+            raise DataFormatError(
+                f"{where} {role}_sha256 = {_shown(checksum)}: expected 64 lowercase hex digits (a sha256)"
+            )
+    classes = entry.get("classes", [])
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise DataFormatError(
+            f"{where} classes = {_shown(classes)}: expected a list of class names in label order, "
+            'e.g. classes = ["cat", "dog"]'
+        )
+    if "classes" in entry:
+        check_class_names(classes, f"{where} classes")
+    if "kind" in entry and entry["kind"] not in KINDS:
+        raise DataFormatError(
+            f"{where} kind = {_shown(entry['kind'])}: expected one of {', '.join(map(repr, KINDS))}"
+        )
+
+
+def _shown(value) -> str:
+    """A TOML value as the message shows it: text quoted (repr escapes anything unprintable), at most 60 chars."""
+    text = (
+        str(value).lower()
+        if isinstance(value, bool)
+        else repr(value)
+        if isinstance(value, str | list)
+        else str(value)
+    )
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _toml_type(value) -> str:
+    return {dict: "a table", list: "a list", str: "text", bool: "true/false"}.get(type(value), "a number")
+
+
+def _shown_name(name: str) -> str:
+    """An entry's name as a message shows it: quoted only when it is not a plain name."""
+    return name if name and set(name) <= _NAME_CHARS else _toml_string(name)
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: quotes, backslashes and every control character escaped (JSON's
+    escapes are not all TOML: a surrogate pair is refused by TOML readers)."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif unicodedata.category(char) == "Cc":
+            out.append(f"\\u{ord(char):04X}")
+        elif unicodedata.category(char) == "Cs":  # a file name that is not text (undecodable bytes)
+            raise ParameterError(f"{text!a}: not a name TOML can record (not valid Unicode text)")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return _toml_string(str(value))
+
+
+def _is_user_name(name: str) -> bool:
+    return bool(name) and name not in REGISTRY and set(name) <= _NAME_CHARS
+
+
+_NAME_RULE = "expected lowercase letters, digits, '-', '_' or '.', and not a built-in name ({})".format(
+    ", ".join(REGISTRY)
+)
 
 
 def register(
@@ -549,29 +690,34 @@ def register(
     >>> train_and_test("my-digits").test.source  # doctest: +SKIP
     'data/test.csv'
     """
-    if name in REGISTRY or not name or not set(name) <= _NAME_CHARS:
+    if not isinstance(name, str) or not _is_user_name(name):
+        raise ParameterError(f"data set name {name!r}: {_NAME_RULE}")
+    if isinstance(classes, str | bytes):
         raise ParameterError(
-            f"data set name {name!r}: expected lowercase letters, digits, '-', '_' or '.', and "
-            f"not a built-in name ({', '.join(REGISTRY)})"
+            f"classes={classes!r}: expected a list of class names in label order, not one text"
         )
+    if kind is not None and kind not in KINDS:
+        raise ParameterError(f"kind={kind!r}: expected one of {', '.join(map(repr, KINDS))} (or None)")
+    existing = user_datasets()  # a damaged registry is refused before any data is read, never overwritten
     entry: dict = {"train": str(Path(train).resolve())}
     if test is not None:
         entry["test"] = str(Path(test).resolve())
     if classes is not None:
-        entry["classes"] = [str(c) for c in classes]
+        entry["classes"] = check_class_names(classes, "classes")
     if kind is not None:
         entry["kind"] = kind
     for role in ("train", "test"):  # read once: checks the files and records what they hold
         if role in entry:
-            dataset = read_source(resolve(entry[role]), role, entry.get("classes"), kind)
+            dataset = read_source(_path_source(entry[role]), role, entry.get("classes"), kind)
             entry[f"{role}_sha256"] = fingerprint(dataset)
-    entries = {**user_datasets(), name: entry}
-    _write_user_registry(entries)
+    _write_user_registry({**existing, name: entry})
     return entry
 
 
 def _write_user_registry(entries: dict[str, dict]) -> None:
-    import json
+    """Write the registry atomically; through a link to a regular file (a dotfiles folder), so the link stays.
+    The text is read back before it replaces the file: what cannot be read back is never written."""
+    import tomllib
 
     from mnistlab.fileio import atomic_write
 
@@ -580,12 +726,13 @@ def _write_user_registry(entries: dict[str, dict]) -> None:
         "",
     ]
     for name, entry in entries.items():
-        lines.append(f"[datasets.{json.dumps(name)}]")
-        lines += [
-            f"{key} = {json.dumps(value)}" for key, value in entry.items()
-        ]  # JSON strings/lists are TOML
+        lines.append(f"[datasets.{_toml_string(name)}]")  # quoted: a dot in a name is no sub-table
+        lines += [f"{key} = {_toml_value(value)}" for key, value in entry.items()]
         lines.append("")
+    text = "\n".join(lines)
+    if tomllib.loads(text) != {"datasets": entries}:  # a guard: the escaping above is the only writer
+        raise ParameterError("the data set registry entry cannot be written as TOML that reads back the same")
     path = user_registry_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as tmp:
-        tmp.write_text("\n".join(lines), encoding="utf-8")
+    with atomic_write(path.resolve() if path.is_symlink() else path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
