@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
@@ -125,6 +126,16 @@ def index_class_names(labels: np.ndarray | None, source: str, line_offset: int =
     """
     if labels is None or labels.size == 0:
         return [str(i) for i in range(10)]
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise DataFormatError(
+            f"{source}: labels are {labels.dtype} of shape {labels.shape}; expected one integer class index per image"
+        )
+    if labels.min() < 0:
+        row = int(np.flatnonzero(labels < 0)[0])
+        raise DataFormatError(
+            f"{source}: label {labels[row]} of line {row + line_offset} is negative; labels are class indices 0..K-1"
+        )
     top = int(labels.max())
     row = int(np.argmax(labels))
     if top >= MAX_INFERRED_CLASSES:
@@ -297,7 +308,9 @@ class Dataset:
         return mean, float(np.sqrt(counts @ (values - mean) ** 2 / counts.sum()))
 
 
-def train_val_split(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
+def train_val_split(
+    dataset: Dataset, val_fraction: float = 0.2, seed: int = 0, parameter: str = "val_fraction"
+) -> tuple[Dataset, Dataset]:
     """Stratified split of a labelled data set into training and validation parts.
 
     Parameters
@@ -308,6 +321,8 @@ def train_val_split(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) 
         The share held out for validation, strictly between 0 and 1.
     seed : int
         Seed of the split: the same seed gives the same parts.
+    parameter : str
+        The name errors give the fraction (``test_fraction`` when the held-out part is test data).
 
     Returns
     -------
@@ -328,12 +343,70 @@ def train_val_split(dataset: Dataset, val_fraction: float = 0.2, seed: int = 0) 
         train_test_split,
     )  # scikit-learn is slow to import; only split needs it
 
-    if not 0.0 < val_fraction < 1.0:
-        raise ParameterError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    if (
+        isinstance(val_fraction, bool)
+        or not isinstance(val_fraction, int | float)
+        or not 0 < val_fraction < 1
+    ):
+        raise ParameterError(f"{parameter}={val_fraction!r}; expected a number between 0 and 1, e.g. 0.2")
+    check_stratified_split(dataset, val_fraction, parameter)
     train_idx, val_idx = train_test_split(
         np.arange(len(dataset)), test_size=val_fraction, random_state=seed, stratify=dataset.labels
     )
     return dataset.subset(np.sort(train_idx), "train"), dataset.subset(np.sort(val_idx), "validation")
+
+
+def check_stratified_split(dataset: Dataset, fraction: float, parameter: str = "val_fraction") -> None:
+    """Refuse, naming the data and ``parameter``, a stratified hold-out of ``fraction`` that cannot be made or
+    would measure nothing: no images, images of one class only, a class with one image, or fewer held-out (or
+    remaining) images than classes. scikit-learn would raise its own ``ValueError`` for most of these.
+
+    Examples
+    --------
+    >>> ds = Dataset(np.zeros((10, 28, 28), np.uint8), np.arange(10) % 5, list("abcde"), "toy")
+    >>> check_stratified_split(ds, 0.2, "test_fraction")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.ParameterError: toy/train: test_fraction=0.2 holds out 2 of 10 images, fewer than its 5 classes; a stratified hold-out takes an image of each class: give test_fraction=0.5 or more
+    """
+    where = dataset.source or f"{dataset.name}/{dataset.split}"
+    n = len(dataset)
+    if n == 0:
+        raise DataFormatError(f"{where}: no images, so nothing to hold out ({parameter}={fraction:g})")
+    counts = dataset.class_counts()
+    present = np.flatnonzero(counts)
+    if len(present) == 1:
+        raise DataFormatError(
+            f"{where}: every image is of class {dataset.classes[present[0]]!r}; a classifier needs images of two "
+            f"or more classes ({parameter}={fraction:g} would hold out images of that one class)"
+        )
+    single = np.flatnonzero(counts == 1)
+    if single.size:
+        raise DataFormatError(
+            f"{where}: class {dataset.classes[single[0]]!r} has 1 image; a stratified {parameter}={fraction:g} "
+            "hold-out needs at least 2 images of each class (add images of it, or leave it out)"
+        )
+    held_out = math.ceil(fraction * n)  # scikit-learn's rounding of a float test_size
+    k = len(present)
+    if held_out < k:
+        raise ParameterError(
+            f"{where}: {parameter}={fraction:g} holds out {held_out} of {n} images, fewer than its {k} classes; a "
+            f"stratified hold-out takes an image of each class: give {parameter}={_at_least(k, n)} or more"
+        )
+    if n - held_out < k:
+        raise ParameterError(
+            f"{where}: {parameter}={fraction:g} leaves {n - held_out} of {n} images to train on, fewer than its {k} "
+            f"classes: give {parameter}={_at_most(k, n)} or less"
+        )
+
+
+def _at_least(k: int, n: int) -> str:
+    """The smallest fraction (two significant digits, rounded up) that holds out ``k`` of ``n`` images."""
+    return f"{math.ceil(k / n * 100) / 100:g}"
+
+
+def _at_most(k: int, n: int) -> str:
+    return f"{math.floor((n - k) / n * 100) / 100:g}"
 
 
 def stratified_sample(labels: np.ndarray, n: int | str, seed: int = 0) -> np.ndarray:

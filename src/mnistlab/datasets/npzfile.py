@@ -109,9 +109,29 @@ def _pixels(images: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _labels(labels: np.ndarray | None, path: Path) -> np.ndarray | None:
-    if labels is not None and not np.issubdtype(labels.dtype, np.integer):
+    """The labels as int64 class indices, one per image: refused when not integers, not one value per image (a
+    one-hot (N, K) array is named as such) or negative."""
+    if labels is None:
+        return None
+    if not np.issubdtype(labels.dtype, np.integer):
         raise DataFormatError(f"{path}: 'labels' are {labels.dtype}, expected integer class indices")
-    return labels
+    if labels.ndim != 1:
+        one_hot = (
+            labels.ndim == 2 and labels.size and np.isin(labels, (0, 1)).all() and (labels.sum(1) == 1).all()
+        )
+        hint = " (one-hot rows: save labels.argmax(axis=1))" if one_hot else ""
+        raise DataFormatError(
+            f"{path}: 'labels' has shape {labels.shape}, expected (N,): one class index per image{hint}"
+        )
+    if labels.size and labels.min() < 0:
+        row = int(np.flatnonzero(labels < 0)[0])
+        raise DataFormatError(
+            f"{path}: 'labels' row {row + 1} is {labels[row]}: labels are class indices 0..K-1, never negative"
+        )
+    if labels.size and labels.dtype == np.uint64 and labels.max() > np.iinfo(np.int64).max:
+        row = int(np.argmax(labels))
+        raise DataFormatError(f"{path}: 'labels' row {row + 1} is {labels[row]}, not a class index")
+    return labels.astype(np.int64)
 
 
 def _names(classes: np.ndarray | None, path: Path) -> list[str] | None:

@@ -317,9 +317,7 @@ def fingerprint(dataset: Dataset) -> str:
 
 def split_off_test(dataset: Dataset, fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
     """A stratified, seeded hold-out of ``fraction`` of the rows as test data (the Kaggle tutorial's 80/20)."""
-    if not isinstance(fraction, float | int) or not 0 < fraction < 1:
-        raise ParameterError(f"test_fraction={fraction!r}; expected a number between 0 and 1, e.g. 0.2")
-    train, test = train_val_split(dataset, fraction, seed)
+    train, test = train_val_split(dataset, fraction, seed, parameter="test_fraction")
     return train, dataclasses.replace(test, split="test")
 
 
