@@ -384,11 +384,14 @@ def bench_graph(size: str) -> dict:
 
 def bench_health(size: str) -> dict:
     """Data-set health on fashion-mnist-kaggle: exact duplicates (byte sort) against the obvious dict-of-bytes loop,
-    near duplicates (PCA-50 + kNN) against scikit-learn's brute-force nearest neighbours on the raw pixels, and the
-    label check (default mlp, 5-fold out-of-fold) on the training split."""
+    near duplicates (PCA-50 + kNN) against scikit-learn's brute-force nearest neighbours on the raw pixels, the
+    tiled nearest-neighbour search against scikit-learn's on the same PCA-50 points, the label check (cnn-fast,
+    5-fold out-of-fold) on the training split, and (above tiny) ``health mnist`` with every check."""
+    from sklearn.decomposition import PCA
     from sklearn.neighbors import NearestNeighbors
 
-    from mnistlab import quality
+    from mnistlab import quality, workflows
+    from mnistlab.quality.neighbours import nearest_neighbour
 
     train, test = (
         datasets.load("fashion-mnist-kaggle", "train"),
@@ -411,6 +414,11 @@ def bench_health(size: str) -> dict:
     brute = timed(lambda: NearestNeighbors(n_neighbors=2, algorithm="brute").fit(flat).kneighbors(flat), 1)[
         "median_s"
     ]
+    reduced = PCA(50, random_state=0).fit_transform(flat)
+    ours_nn = timed(lambda: nearest_neighbour(reduced), 1)["median_s"]
+    sklearn_nn = timed(lambda: NearestNeighbors(n_neighbors=2).fit(reduced).kneighbors(reduced), 1)[
+        "median_s"
+    ]
     split = train if size != "tiny" else train.subset(slice(0, 3000))
     start = time.perf_counter()
     found = (
@@ -419,6 +427,15 @@ def bench_health(size: str) -> dict:
         .details["train"]
     )
     label_s = time.perf_counter() - start
+    every_check_s = mnist_label_s = None
+    if (
+        size != "tiny"
+    ):  # the label check with its defaults on MNIST's 70,000 images, as `health mnist` runs it
+        mnist = quality.CheckedData({split: datasets.load("mnist", split) for split in ("train", "test")})
+        mnist_label_s = timed(lambda: quality.LabelErrors().find_issues(mnist), 1)["median_s"]
+        # and `mnistlab health mnist` as a user runs it: every check, findings and galleries written
+        with tempfile.TemporaryDirectory() as tmp:
+            every_check_s = timed(lambda: workflows.health("mnist", out=Path(tmp) / "health"), 1)["median_s"]
     return {
         "images": n,
         "exact_s": exact,
@@ -427,11 +444,19 @@ def bench_health(size: str) -> dict:
         "near_s": near,
         "brute_knn_raw_pixels_s": brute,
         "near_speedup": brute / near,
+        "nearest_neighbour_pca50_s": ours_nn,
+        "sklearn_nearest_neighbour_pca50_s": sklearn_nn,
         "label_errors_s": label_s,
         "label_error_images": len(split),
         "suspects": len(found["indices"]),
-        "target": "exact < 2 s, near < 60 s (70000 images), label errors < 180 s (60000 images)",
-        "met": exact < 2 and near < 60 and label_s < 180,
+        "mnist_label_errors_70000_s": mnist_label_s,
+        "health_mnist_every_check_s": every_check_s,
+        "target": "exact < 2 s, near < 60 s (70000 images), label errors < 180 s (60000 images); MNIST: the "
+        "label check on 70000 images < 20 s, health mnist < 60 s",
+        "met": exact < 2
+        and near < 60
+        and label_s < 180
+        and (every_check_s is None or (mnist_label_s < 20 and every_check_s < 60)),
     }
 
 

@@ -204,3 +204,30 @@ def test_outliers_in_a_trained_networks_features(tmp_path):
         quality.Outliers(features=np.zeros((3, 2))).validate(
             CheckedData({"train": Dataset(images, labels, list("abc"))})
         )
+
+
+@pytest.mark.parametrize("n", [2, 7, 300, 1001])
+def test_tiled_nearest_neighbour_matches_scikit_learn(n, monkeypatch):
+    """Tiles smaller than the data (and of sizes that do not divide it): every tile edge, the self-match inside a
+    tile, and the last short tiles are exercised; the nearest other point is scikit-learn's."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from mnistlab.quality import neighbours
+
+    monkeypatch.setattr(neighbours, "QUERY_BLOCK", 64)
+    monkeypatch.setattr(neighbours, "BASE_BLOCK", 96)
+    points = np.random.default_rng(n).normal(size=(n, 5)).astype(np.float32)
+    distance, index = neighbours.nearest_neighbour(points)
+    expected_distance, expected_index = NearestNeighbors(n_neighbors=2).fit(points).kneighbors(points)
+    assert (index == expected_index[:, 1]).all() and (index != np.arange(n)).all()
+    np.testing.assert_allclose(distance, expected_distance[:, 1], atol=1e-4)
+
+
+def test_nearest_neighbour_of_identical_points_is_another_copy():
+    from mnistlab.quality.neighbours import nearest_neighbour
+
+    points = np.zeros((4, 3), np.float32)
+    distance, index = nearest_neighbour(points)
+    assert (distance == 0).all() and (index != np.arange(4)).all()
+    with pytest.raises(ValueError, match="at least 2 points"):
+        nearest_neighbour(points[:1])

@@ -23,6 +23,7 @@ import numpy as np
 
 from mnistlab.errors import ParameterError
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck, finding
+from mnistlab.quality.neighbours import nearest_neighbour
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,9 @@ def nearest_relative(images: np.ndarray, labels: np.ndarray, seed: int = 0) -> t
 
 def _nearest_in(flat: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.decomposition import PCA
-    from sklearn.neighbors import NearestNeighbors
 
     reduced = PCA(n_components=min(50, len(flat) - 1), random_state=seed).fit_transform(flat)
-    distance, neighbour = NearestNeighbors(n_neighbors=2).fit(reduced).kneighbors(reduced)
-    distance, neighbour = distance[:, 1], neighbour[:, 1]
+    distance, neighbour = nearest_neighbour(reduced)
     typical = np.zeros(int(labels.max()) + 1)
     for k in np.unique(labels):  # one median per class
         typical[k] = np.median(distance[labels == k])
