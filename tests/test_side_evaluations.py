@@ -10,6 +10,7 @@ from bs4 import BeautifulSoup
 
 from mnistlab import datasets, runs
 from mnistlab.cli.main import main
+from mnistlab.fileio import markdown_text
 
 CLASSES = ["left", "middle", "right"]
 
@@ -67,7 +68,9 @@ def test_a_side_evaluation_leaves_the_run_record_and_names_its_data(trained, cap
     assert record["test_accuracy"] != own["test_accuracy"], "the fixture's two data sets score differently"
     assert f"accuracy {record['evaluation']['accuracy']:.4f}" in out
     card = (side / "evaluation.md").read_text()
-    assert str(other.resolve()) in card and datasets.fingerprint(scored) in card
+    assert (
+        markdown_text(str(other.resolve())) in card and datasets.fingerprint(scored) in card
+    )  # escaped text
     assert {"confusion_counts.png", "metrics.json", "evaluation.md"} <= set(_files(side))
     assert "learning_curves.png" not in _files(side), "the run's curves stay with the run"
 

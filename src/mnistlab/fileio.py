@@ -3,17 +3,23 @@ half-written file.
 
 Every writer in mnistlab (cache files and stamps, run folders, figures, exports, ONNX models) goes through
 :func:`atomic_write`; every JSON document is read through :func:`read_json`; every table of results
-(``findings.csv``, sweep tables, submissions, image manifests) is written by :func:`write_table`. Pixel data
-in Kaggle's CSV layout has its own fast writer (``datasets.csvfile``).
+(``findings.csv``, sweep tables, submissions, image manifests) is written by :func:`write_table`, whose text
+cells are neutralised against spreadsheet formulas (:func:`table_cell`) and read back exactly by
+:func:`read_table_rows`. Pixel data in Kaggle's CSV layout (numbers only) has its own fast writer
+(``datasets.csvfile``). Text a user chose (class names, paths, data set names) goes into Markdown through
+:func:`markdown_text`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
+import numbers
 import os
 import secrets
 import stat
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -115,29 +121,150 @@ def write_json(path: str | Path, data: Any) -> Path:
     return Path(path)
 
 
+# A spreadsheet (Excel, LibreOffice, Google Sheets) runs a cell that starts with one of these as a formula
+# (OWASP "CSV injection"); the fullwidth forms too, in some locales. Tab, CR and LF start a formula after the
+# whitespace a spreadsheet strips.
+FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+
+
+def table_cell(value: Any) -> Any:
+    """``value`` as :func:`write_table` writes it: text that a spreadsheet would run as a formula gets a leading
+    ``'`` (as OWASP recommends), so it shows as text; numbers and other text are unchanged.
+
+    Text that already starts with quotes before such a character gets one more, so that :func:`read_cell` gives
+    back exactly what was written, whatever it was.
+
+    Examples
+    --------
+    >>> table_cell("=SUM(A1:A9)"), table_cell("-1"), table_cell(-1), table_cell("'=1"), table_cell("a")
+    ("'=SUM(A1:A9)", "'-1", -1, "''=1", 'a')
+    """
+    if isinstance(value, str) and value.lstrip("'")[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def read_cell(text: str) -> str:
+    """A cell of a table :func:`write_table` wrote, as it was given to it (the inverse of :func:`table_cell`).
+
+    Examples
+    --------
+    >>> read_cell("'=1+1"), read_cell("''=1"), read_cell("'quoted"), read_cell("plain")
+    ('=1+1', "'=1", "'quoted", 'plain')
+    """
+    if text.startswith("'") and text[1:].lstrip("'")[:1] in FORMULA_STARTS:
+        return text[1:]
+    return text
+
+
+class _Cells:
+    """A ``csv.reader`` whose cells come back as :func:`write_table` was given them."""
+
+    def __init__(self, reader) -> None:
+        self._reader = reader
+
+    def __iter__(self) -> _Cells:
+        return self
+
+    def __next__(self) -> list[str]:
+        return [read_cell(cell) for cell in next(self._reader)]
+
+    @property
+    def line_num(self) -> int:
+        return self._reader.line_num
+
+
+def read_table_rows(lines: Iterable[str]) -> Iterator[list[str]]:
+    """The rows of CSV text (lines, or an open text file) :func:`write_table` wrote, each cell as it was given
+    to the writer (:func:`read_cell`). Use it, or :func:`read_table_dicts`, for every table mnistlab reads back.
+
+    Examples
+    --------
+    >>> list(read_table_rows(["label\\n", "'-1\\n", "'@home\\n"]))
+    [['label'], ['-1'], ['@home']]
+    """
+    return _Cells(csv.reader(lines))
+
+
+def read_table_dicts(lines: Iterable[str]) -> csv.DictReader:
+    """:func:`read_table_rows` as ``csv.DictReader`` rows: a dict per row, keyed by the header's cells (also
+    read back as written).
+
+    Examples
+    --------
+    >>> next(read_table_dicts(["name,score\\n", "'=1+1,0.5\\n"]))
+    {'name': '=1+1', 'score': '0.5'}
+    """
+    reader = csv.DictReader(lines)
+    reader.reader = _Cells(reader.reader)
+    return reader
+
+
 def write_table(
     path: str | Path, rows: Iterable[Sequence[Any]] | Iterable[dict], columns: Sequence[str]
 ) -> Path:
     """Write a CSV table atomically: a header of ``columns``, then ``rows`` (sequences in column order, or dicts
     read by column name, a missing key written empty). Returns ``path``.
 
+    Every cell goes through :func:`table_cell`: text starting with ``=``, ``+``, ``-``, ``@``, a tab or a line
+    break is written with a leading ``'``, so a spreadsheet opening the file never runs it as a formula; mnistlab
+    reads such tables back with :func:`read_table_rows` (or :func:`read_table_dicts`), which gives the text back
+    exactly.
+
     Examples
     --------
     >>> import tempfile
     >>> target = Path(tempfile.mkdtemp()) / "t.csv"
-    >>> print(write_table(target, [{"a": 1, "b": "x"}, (2, "y")], ["a", "b"]).read_text(), end="")
+    >>> print(write_table(target, [{"a": 1, "b": "x"}, (-2, "=y")], ["a", "b"]).read_text(), end="")
     a,b
     1,x
-    2,y
+    -2,'=y
     """
-    import csv
-
     with atomic_write(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(columns)
+        writer.writerow([table_cell(c) for c in columns])
         for row in rows:
-            writer.writerow([row.get(c, "") for c in columns] if isinstance(row, dict) else row)
+            cells = [row.get(c, "") for c in columns] if isinstance(row, dict) else row
+            writer.writerow([table_cell(cell) for cell in cells])
     return Path(path)
+
+
+# Characters that mean something to some Markdown renderer (CommonMark and GitHub's: emphasis, code, links,
+# images, autolinks of www.x.y and a@b.c, tables, headings, lists, strikethrough, math, @mentions, :emoji:):
+# each is backslash-escaped, which CommonMark allows for any ASCII punctuation. <, > and & become entities, which
+# every renderer shows as text (a backslash before < is not understood everywhere).
+_MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()#+-.!|~:$^@=")
+
+
+def markdown_text(value: Any) -> str:
+    r"""``value`` as text for a Markdown page, shown as the same text wherever the page is rendered: no HTML,
+    link, image, emphasis, heading, list or table cell can start inside it.
+
+    Markdown punctuation is backslash-escaped, ``<``, ``>`` and ``&`` become entities, and a line break or other
+    control or format character (which could end the line, start a new block or hide text) is shown as its
+    ``\uXXXX`` code. A number is written as it is (its digits, point and sign are safe where a value is put).
+
+    Examples
+    --------
+    >>> print(markdown_text("<img src=x onerror=alert(1)> [a](javascript:alert(1)) **b**"))
+    &lt;img src\=x onerror\=alert\(1\)&gt; \[a\]\(javascript\:alert\(1\)\) \*\*b\*\*
+    >>> print(markdown_text("two\nlines"), markdown_text("T-shirt/top"))
+    two\\u000alines T\-shirt/top
+    """
+    if isinstance(value, numbers.Real):
+        return str(value)
+    out = []
+    for char in str(value):
+        if char in _MARKDOWN_ENTITIES:
+            out.append(_MARKDOWN_ENTITIES[char])
+        elif char in _MARKDOWN_PUNCTUATION:
+            out.append("\\" + char)
+        elif unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            out.append(f"\\\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def read_json(path: str | Path, default: Any = _MISSING) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import secrets
@@ -18,7 +17,7 @@ from mnistlab.datasets.dataset import MAX_INFERRED_CLASSES, index_class_names
 from mnistlab.datasets.decode import decode_gray
 from mnistlab.datasets.preprocess import PHOTO_MAX_SIDE, check_preprocess, to_28x28
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import open_regular, write_table
+from mnistlab.fileio import open_regular, read_table_rows, write_table
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 MANIFEST_NAME = "labels.csv"
@@ -196,7 +195,7 @@ def _read_manifest(
     try:
         raw = open_regular(manifest, "a filename,label CSV manifest")
         with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:  # -sig: a BOM from Excel is fine
-            rows = list(csv.reader(f))
+            rows = list(read_table_rows(f))  # cells as write_table was given them
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFormatError(f"{manifest}: cannot read the manifest ({exc})") from None
     if not rows or [c.strip().lower() for c in rows[0]] != ["filename", "label"]:

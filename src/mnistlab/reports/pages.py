@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mnistlab import viz
 from mnistlab.errors import ParameterError
-from mnistlab.fileio import MAX_TEXT_BYTES, read_bounded
+from mnistlab.fileio import MAX_TEXT_BYTES, markdown_text, read_bounded
 from mnistlab.reports.html import png_data_uri, relative_url, render, svg_markup
 
 LEADERBOARD_COLUMNS = [
@@ -310,18 +310,30 @@ SIDE_CARD = "evaluation.md"  # a side evaluation's summary, in its folder RUN/ev
 
 
 def model_card_text(config: dict, metrics: dict) -> str:
-    """A run's model card in Markdown (after Mitchell et al., 2019): intended use, data and its content hashes,
+    r"""A run's model card in Markdown (after Mitchell et al., 2019): intended use, data and its content hashes,
     the training recipe, the test metrics with calibration and conformal coverage, robustness when measured, and
-    the limits the numbers show. ``mnistlab evaluate`` writes it beside the run as ``model_card.md``."""
+    the limits the numbers show. ``mnistlab evaluate`` writes it beside the run as ``model_card.md``.
+
+    Every text the run recorded (class names, data set names and paths, settings) goes in through
+    :func:`~mnistlab.fileio.markdown_text`: shown as written wherever the card is rendered, never as HTML, a link
+    or an image.
+
+    Examples
+    --------
+    >>> config = {"model": "softmax", "data": "toy", "classes": ["<img src=x>", "[a](javascript:b)"]}
+    >>> print(model_card_text(config, {}).splitlines()[3])  # doctest: +ELLIPSIS
+    Classifying 28x28 grayscale images into 2 classes (&lt;img src\=x&gt;, \[a\]\(javascript\:b\)), ...
+    """
+    md = markdown_text
     evaluation = metrics.get("evaluation") or {}
     source = config.get("data_source") or {}
-    classes = ", ".join(config.get("classes", []))
+    classes = ", ".join(md(name) for name in config.get("classes", []))
     lines = [
-        f"# Model card: {config['model']} on {config['data']}",
+        f"# Model card: {md(config['model'])} on {md(config['data'])}",
         "",
         "## Intended use",
         f"Classifying 28x28 grayscale images into {len(config.get('classes', []))} classes ({classes}), drawn and "
-        f"centred like those of `{config['data']}`. Not for images unlike them (photographs of scenes, other "
+        f"centred like those of {md(config['data'])}. Not for images unlike them (photographs of scenes, other "
         "alphabets or scripts, other resolutions without the same preprocessing), and not for decisions about "
         "people.",
         "",
@@ -330,23 +342,23 @@ def model_card_text(config: dict, metrics: dict) -> str:
     for role in ("train", "test"):
         part = source.get(role) or {}
         lines.append(
-            f"- {role}: {part.get('spec', config['data'])} ({part.get('rows', '?')} images"
-            + (f", content sha256 {part['sha256']}" if part.get("sha256") else "")
+            f"- {role}: {md(part.get('spec', config['data']))} ({md(part.get('rows', '?'))} images"
+            + (f", content sha256 {md(part['sha256'])}" if part.get("sha256") else "")
             + ")"
         )
     for role, text in (metrics.get("splits") or {}).items():
         if text:
-            lines.append(f"- {role} split: {text}")
+            lines.append(f"- {md(role)} split: {md(text)}")
     machine = config.get("machine") or {}
     lines += [
         "",
         "## Training",
-        f"- model `{config['model']}`, seed {config.get('seed') if config.get('seed') is not None else 'default'}, trained in {metrics.get('train_seconds', '?')} s "
-        f"on {machine_line(machine) or 'an unrecorded machine'}",
+        f"- model {md(config['model'])}, seed {md(config.get('seed') if config.get('seed') is not None else 'default')}, "
+        f"trained in {md(metrics.get('train_seconds', '?'))} s on {md(machine_line(machine) or 'an unrecorded machine')}",
     ]
     if config.get("params"):
         shown = {k: v for k, v in config["params"].items() if k not in ("verbose", "device", "threads")}
-        lines.append("- settings: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+        lines.append("- settings: " + ", ".join(f"{md(k)}={md(v)}" for k, v in shown.items()))
     lines += ["", "## Test metrics (the test split, measured once after training)"]
     report = evaluation.get("report", {})
     if evaluation:
@@ -383,7 +395,7 @@ def model_card_text(config: dict, metrics: dict) -> str:
         lines.append(
             f"- mean accuracy over {len(robustness['corruptions'])} corruptions {robustness['mean']:.4f} "
             f"(clean {robustness['clean']:.4f}); worst: "
-            + ", ".join(f"{name} {acc:.4f}" for name, acc in robustness["worst"])
+            + ", ".join(f"{md(name)} {acc:.4f}" for name, acc in robustness["worst"])
         )
     else:
         lines.append("- not measured yet (`mnistlab robustness RUN`)")
@@ -398,7 +410,7 @@ def model_card_text(config: dict, metrics: dict) -> str:
         if short:
             lines.append(
                 "- conformal coverage fell short of its target at "
-                + ", ".join(short)
+                + ", ".join(md(key) for key in short)
                 + ": the test images are "
                 "not exchangeable with the validation images (e.g. other writers), so the guarantee does not "
                 "carry over in full"
@@ -415,7 +427,7 @@ def _target(key: str) -> float:
 
 
 def side_evaluation_text(config: dict, record: dict) -> str:
-    """A side evaluation in Markdown: the run, the data it scored (path, rows, content sha256, rule), the run's
+    r"""A side evaluation in Markdown: the run, the data it scored (path, rows, content sha256, rule), the run's
     own test data (whose numbers stay in the run's ``metrics.json`` and model card), and the numbers on this data.
     ``mnistlab evaluate RUN --test OTHER`` writes it as ``evaluation.md`` in ``RUN/evaluations/NAME``.
 
@@ -424,23 +436,24 @@ def side_evaluation_text(config: dict, record: dict) -> str:
     >>> record = {"run": "runs/a", "data": {"spec": "b.npz", "path": "/d/b.npz", "rows": 4, "sha256": "ab"},
     ...           "evaluation": {"accuracy": 0.75, "report": {"macro avg": {"f1-score": 0.7}}}}
     >>> print(side_evaluation_text({"model": "mlp", "data": "mnist"}, record).splitlines()[0])
-    # Side evaluation: mlp (run runs/a) on b.npz
+    # Side evaluation: mlp (run runs/a) on b\.npz
     """
+    md = markdown_text
     data, evaluation = record["data"], record["evaluation"]
     own = (config.get("data_source") or {}).get("test") or {}
     lines = [
-        f"# Side evaluation: {config['model']} (run {record['run']}) on {data.get('spec')}",
+        f"# Side evaluation: {md(config['model'])} (run {md(record['run'])}) on {md(data.get('spec'))}",
         "",
         "## Data scored",
-        f"- {data.get('path') or data.get('spec') + ' (registered test split)'}: {data.get('rows', '?')} images, "
-        f"content sha256 {data.get('sha256', '?')}"
+        f"- {md(data.get('path') or str(data.get('spec')) + ' (registered test split)')}: "
+        f"{md(data.get('rows', '?'))} images, content sha256 {md(data.get('sha256', '?'))}"
         + (
-            f", read with --preprocess {data['preprocess']}"
+            f", read with --preprocess {md(data['preprocess'])}"
             if data.get("preprocess", "none") != "none"
             else ""
         ),
-        f"- not the run's own test data ({own.get('split') or own.get('spec') or config['data']}"
-        + (f", sha256 {own['sha256']}" if own.get("sha256") else "")
+        f"- not the run's own test data ({md(own.get('split') or own.get('spec') or config['data'])}"
+        + (f", sha256 {md(own['sha256'])}" if own.get("sha256") else "")
         + "): the run's metrics.json, model card and report keep their numbers on that",
         "",
         "## Metrics on this data",
@@ -452,7 +465,7 @@ def side_evaluation_text(config: dict, record: dict) -> str:
         lines.append(f"- expected calibration error {evaluation['calibration']['ece']:.4f} (15 bins)")
     lines += _weakest(evaluation)
     if record.get("figures"):
-        lines.append("- figures: " + ", ".join(record["figures"]))
+        lines.append("- figures: " + ", ".join(md(name) for name in record["figures"]))
     return "\n".join(lines) + "\n"
 
 
@@ -466,11 +479,13 @@ def _weakest(evaluation: dict) -> list[str]:
     }
     if recalls:
         worst = sorted(recalls.items(), key=lambda item: item[1])[:2]
-        lines.append("- lowest recall: " + ", ".join(f"{name} {value:.4f}" for name, value in worst))
+        lines.append(
+            "- lowest recall: " + ", ".join(f"{markdown_text(name)} {value:.4f}" for name, value in worst)
+        )
     confused = evaluation.get("most_confused") or []
     if confused:
         lines.append(
             "- most confused (actual -> predicted, count): "
-            + ", ".join(f"{a} -> {b} {n}" for a, b, n in confused[:3])
+            + ", ".join(f"{markdown_text(a)} -> {markdown_text(b)} {n}" for a, b, n in confused[:3])
         )
     return lines

@@ -18,7 +18,6 @@ beside them and the decisions file it started with.
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from pathlib import Path
@@ -32,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mnistlab import datasets
 from mnistlab.datasets.fixes import read_decisions, record_decision, start_decisions
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import open_regular
+from mnistlab.fileio import open_regular, read_table_dicts
 from mnistlab.serve.app import LOOPBACK_HOSTS, SecurityHeaders, _static
 
 MAX_FINDINGS_BYTES = 64 << 20
@@ -61,7 +60,7 @@ def read_findings(path: str | Path, splits: dict[str, datasets.Dataset]) -> list
     path = Path(path)
     with open_regular(path, "findings.csv (mnistlab health --out)", MAX_FINDINGS_BYTES) as file:
         text = file.read().decode("utf-8", "replace")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = list(read_table_dicts(io.StringIO(text)))
     if rows and not {"kind", "splits", "indices", "labels", "value"} <= set(rows[0]):
         raise DataFormatError(
             f"{path}: not a findings.csv (expected columns kind, splits, indices, labels, value)"
@@ -143,7 +142,7 @@ def read_per_image(
     """
     path = Path(path)
     with open_regular(path, "per_image.csv (mnistlab health --out)", MAX_PER_IMAGE_BYTES) as file:
-        reader = csv.DictReader(io.StringIO(file.read().decode("utf-8", "replace")))
+        reader = read_table_dicts(io.StringIO(file.read().decode("utf-8", "replace")))
         columns = reader.fieldnames or []
         if not {"split", "index", "label"} <= set(columns):
             raise DataFormatError(

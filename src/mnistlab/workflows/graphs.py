@@ -13,7 +13,7 @@ import numpy as np
 
 from mnistlab import datasets, runs
 from mnistlab.datasets import stratified_sample
-from mnistlab.fileio import atomic_write, write_json, write_table
+from mnistlab.fileio import atomic_write, markdown_text, write_json, write_table
 
 log = logging.getLogger("mnistlab.graphs")
 BASELINES = ("max_softmax", "deep_knn", "trust_score")
@@ -360,16 +360,17 @@ def _auc(metrics: dict) -> float:
 def _write_comparison(rows: list[dict], out: Path) -> None:
     write_table(out / "graph_compare.csv", rows, list(rows[0]))
     keys = [k for k in rows[0] if k != "verdict"]
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(str(row[k]) for k in keys) + " |" for row in rows]
-    lines += ["", *[f"- {row['source']} / {row['method']}: {row['verdict']}" for row in rows]]
+    md = markdown_text  # a data set's name is the user's: never HTML, a link or a table cell break there
+    lines = ["| " + " | ".join(md(k) for k in keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(md(row[k]) for k in keys) + " |" for row in rows]
+    lines += ["", *[f"- {md(row['source'])} / {md(row['method'])}: {md(row['verdict'])}" for row in rows]]
     stopped = [row for row in rows if row.get("lasso_stopped")]
     if stopped:
         lines += [
             "",
             "lasso_stopped: images whose lasso regression stopped at scikit-learn's iteration limit (2000) before "
             "its tolerance; their neighbours are the coefficients reached by then: "
-            + ", ".join(f"{row['source']} {row['lasso_stopped']} of {row['images']}" for row in stopped),
+            + ", ".join(f"{md(row['source'])} {row['lasso_stopped']} of {row['images']}" for row in stopped),
         ]
     with atomic_write(out / "graph_compare.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
