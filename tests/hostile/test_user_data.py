@@ -10,7 +10,8 @@ import pytest
 
 from mnistlab import datasets
 from mnistlab.cli.main import main
-from mnistlab.errors import DataFormatError, ParameterError
+from mnistlab.datasets import Dataset, csvfile
+from mnistlab.errors import DataFormatError, MnistlabError, ParameterError
 
 
 def _npz(path, labels, classes=None):
@@ -118,3 +119,113 @@ def test_a_hold_out_that_can_be_made_still_is(small_dataset):
     assert (len(train), len(test), test.class_counts().tolist()) == (24, 6, [2, 2, 2])
     with pytest.raises(ParameterError, match="val_fraction=1.5; expected a number between 0 and 1"):
         datasets.train_val_split(small_dataset, 1.5)
+
+
+# --- CSV memory: it grows with the data read, never with a line count ----------------------------------------
+
+HEADER = "label," + ",".join(f"pixel{i}" for i in range(784)) + "\n"
+ROW = "3," + ",".join(["0"] * 784) + "\n"
+MILLIONS = 2_000_000  # lines: preallocating a row of 784 pixels for each would take 1.5 GB (6 GB as int32)
+
+
+def _peak_bytes(call):
+    """(what ``call`` raised or returned, the peak of Python and numpy allocations while it ran)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            outcome = call()
+        except MnistlabError as exc:
+            outcome = exc
+        return outcome, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HEADER + "\n" * MILLIONS + ROW, "line 2 is blank; expected 785 fields"),  # Kaggle's layout
+        (HEADER + ROW + "\t\n" * MILLIONS, "line 3 is blank"),  # not trailing: tabs are not stripped
+        (HEADER + "1\n" * MILLIONS, "line 2 has 1 fields, expected 785"),
+        (ROW + "1\n" * MILLIONS, "line 2 has 1 fields, expected 785"),  # no header
+        ("id," + HEADER + "1," + ROW + "\n" * MILLIONS + "2," + ROW, "line 3 is blank; expected 786 fields"),
+        (HEADER + ROW.replace(",0", ",0.0") + " \n" * MILLIONS + ROW, "line 3 is blank"),  # floats: loadtxt
+        (
+            "file," + HEADER + "a.png," + ROW + "\n" * MILLIONS + "b.png," + ROW,
+            "line 3 is blank",
+        ),  # a text column
+        (HEADER + "," * 784 + "\n" + ROW, "line 2, label: field is empty"),
+    ],
+)
+def test_millions_of_short_lines_are_refused_before_memory_is_taken_for_them(tmp_path, text, message):
+    path = tmp_path / "lines.csv"
+    path.write_text(text)
+    drop = ["file"] if text.startswith("file,") else None
+    outcome, peak = _peak_bytes(lambda: datasets.from_csv(path, drop_columns=drop))
+    assert peak < 64 << 20, f"{peak >> 20} MB for a {path.stat().st_size >> 20} MB file"
+    assert isinstance(outcome, DataFormatError) and message in str(outcome), outcome
+
+
+def test_trailing_blank_lines_are_still_fine_and_cost_nothing(tmp_path):
+    path = tmp_path / "trailing.csv"
+    path.write_text(HEADER + ROW * 3 + "\n" * MILLIONS)
+    outcome, peak = _peak_bytes(lambda: datasets.from_csv(path))
+    assert len(outcome) == 3 and peak < 64 << 20
+    path.write_text(HEADER + "\n" * MILLIONS)
+    with pytest.raises(DataFormatError, match="no data rows after the header"):
+        datasets.from_csv(path)
+
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory):
+    """12,000 images in Kaggle's layout (22 MB of text, 9.4 MB of pixels)."""
+    from mnistlab.datasets.csvfile import write_csv
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12_000, 28, 28), dtype=np.uint8)
+    images[:, :4] = 0  # a background for the ink profile
+    path = tmp_path_factory.mktemp("big") / "train.csv"
+    write_csv(path, images, np.arange(12_000) % 10)
+    return path, images
+
+
+def test_data_info_takes_memory_for_the_images_not_multiples_of_them(big_csv):
+    path, images = big_csv
+    summary, peak = _peak_bytes(lambda: datasets.summary(path))
+    assert summary.sizes == {"train": 12_000} and summary.pixel_stats["train"][0] > 100
+    # The images themselves, and chunk-sized temporaries; before, a histogram of int64 copies of every pixel
+    # (8 bytes each) and a float copy of 10,000 images for the ink profile (8 bytes each, twice).
+    # Chunk-sized temporaries: the numpy parser's (the C loop's are a few MB) stay under 64 MB whatever the size.
+    assert peak < 2 * images.nbytes + (64 << 20), f"{peak >> 20} MB for {images.nbytes >> 20} MB of images"
+
+
+def test_the_statistics_from_the_histogram_are_the_exact_ones(big_csv):
+    _, images = big_csv
+    ds = Dataset(images, np.arange(len(images)) % 10, [str(k) for k in range(10)])
+    flat = images.astype(np.float64)
+    assert ds.pixel_stats() == pytest.approx((flat.mean(), flat.std()), rel=1e-12)
+    profile = datasets.ink_profile(images)
+    sample = images[np.linspace(0, len(images) - 1, 10_000).astype(np.int64)].astype(np.float64)
+    assert profile.ink_fraction == np.mean(np.abs(sample - profile.background) > 64)
+    assert profile.mean_pixel == pytest.approx(sample.mean(), rel=1e-12)
+
+
+@pytest.mark.skipif(
+    csvfile._csvparse is None,
+    reason="without the C loop, the numpy parser's chunk temporaries (~50 MB) dominate",
+)
+def test_reading_a_csv_does_not_keep_the_whole_file_in_memory(big_csv, run_measured):
+    """Resident memory (not only Python's allocations): the mapped file's pages are let go as they are parsed,
+    so the peak above the interpreter's own is the pixels and a few chunks, less than the file itself."""
+    path, _ = big_csv
+    code = (
+        "from mnistlab import datasets\n"
+        "base = next(int(l.split()[1]) // 1024 for l in open('/proc/self/status') if l.startswith('VmRSS'))\n"
+        f"print(base, len(datasets.from_csv({str(path)!r})))"
+    )
+    (line,), peak = run_measured(code)
+    base, rows = map(int, line.split())
+    assert rows == 12_000
+    assert peak - base < (path.stat().st_size >> 20), (peak, base, path.stat().st_size >> 20)

@@ -259,7 +259,11 @@ def _mapped(path: Path) -> Iterator[mmap.mmap | bytes]:
 
 
 def _is_blank(raw: mmap.mmap | bytes) -> bool:
-    return bool(np.isin(np.frombuffer(raw, np.uint8), np.frombuffer(b" \t\r\n", np.uint8)).all())
+    """Only spaces, tabs and line breaks, read a chunk at a time (never a copy of the whole file)."""
+    return all(
+        not raw[start : start + _CHUNK_BYTES].translate(None, b" \t\r\n")
+        for start in range(0, len(raw), _CHUNK_BYTES)
+    )
 
 
 def _check_separators(line: bytes, path: Path) -> None:
@@ -572,6 +576,7 @@ def _parse_values(
     by line and column."""
     if not _has_fraction(raw, start) and not skip:
         return _parse_integers(raw, start, names, path, first_line_no)
+    _chunk_bounds(raw, start, path, first_line_no, names, skip)  # every line long enough: before any copy
     text = bytes(raw[start:]).decode("utf-8", "replace").rstrip("\r\n ")
     lines = text.split("\n") if text else []
     for row, line in enumerate(lines):  # loadtxt skips blank lines: refused here so line numbers stay true
@@ -605,7 +610,7 @@ def _parse_integers(
 ) -> np.ndarray:
     """Lines of comma-separated integers as an (rows, columns) int32 array. The C loop reads a chunk whose first
     column holds up to 9 digits (an id or a label) and the others 0..255; the numpy parser reads any other."""
-    bounds, rows = _chunk_bounds(raw, start, path, first_line_no)
+    bounds, rows = _chunk_bounds(raw, start, path, first_line_no, names)
     values = np.empty((rows, len(names)), np.int32)
 
     def parse(bound: tuple[int, int, int, int]) -> None:
@@ -623,17 +628,27 @@ def _parse_integers(
         values[block] = _parse_chunk(chunk, names, path, first_line_no + first_row, check_pixels=False)
 
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        list(pool.map(parse, bounds))
+        list(pool.map(_releasing(raw, parse), bounds))
     return values
 
 
 def _chunk_bounds(
-    raw: mmap.mmap | bytes, start: int, path: Path, first_line_no: int
+    raw: mmap.mmap | bytes,
+    start: int,
+    path: Path,
+    first_line_no: int,
+    names: list[str],
+    skip: Sequence[int] = (),
 ) -> tuple[list[tuple[int, int, int, int]], int]:
-    """``raw[start:]`` cut into chunks of whole lines: (start, stop, first row, rows) each, and the rows in all."""
-    end = len(raw)
-    while end > start and raw[end - 1] in b"\r\n ":  # trailing blank lines
-        end -= 1
+    """``raw[start:]`` cut into chunks of whole lines: (start, stop, first row, rows) each, and the rows in all.
+
+    Every line is checked to be long enough to hold a row of ``names`` (one character a field, a comma between;
+    the text columns ``skip`` may be empty) as its chunk is cut, so a line that cannot is refused, naming it,
+    before anything is allocated by the line count: every caller sizes its output by the rows returned, and a
+    header followed by millions of blank lines would otherwise ask for gigabytes it never fills.
+    """
+    end = _end_of_text(raw, start)
+    min_line = 2 * len(names) - 1 - len(skip)
     bounds, rows = [], 0
     while start < end:
         chunk_end = min(start + _CHUNK_BYTES, end)
@@ -649,12 +664,47 @@ def _chunk_bounds(
                 "line holds at most 785 numbers"
             )
         stop = end if stop < 0 else stop + 1
-        lines = np.count_nonzero(np.frombuffer(raw, np.uint8, stop - start, start) == _NEWLINE)
-        n_rows = int(lines) + (stop == end)  # the last line has no newline left
-        bounds.append((start, stop, rows, n_rows))
-        rows += n_rows
+        newlines = np.flatnonzero(np.frombuffer(raw, np.uint8, stop - start, start) == _NEWLINE)
+        line_ends = (
+            newlines if stop < end else np.append(newlines, stop - start)
+        )  # the last line has no newline
+        line_starts = np.concatenate(([0], newlines[: len(line_ends) - 1] + 1))
+        short = np.flatnonzero(line_ends - line_starts < min_line)
+        if short.size:
+            first = int(short[0])
+            line = bytes(raw[start + line_starts[first] : start + line_ends[first]])
+            raise _short_line_error(line, first_line_no + rows + first, names, skip, path)
+        _let_go(raw, start, stop)
+        bounds.append((start, stop, rows, len(line_ends)))
+        rows += len(line_ends)
         start = stop
     return bounds, rows
+
+
+def _end_of_text(raw: mmap.mmap | bytes, start: int) -> int:
+    """Where ``raw[start:]`` ends without its trailing blank lines (read backwards a chunk at a time)."""
+    end = len(raw)
+    while end > start:
+        low = max(start, end - _CHUNK_BYTES)
+        kept = len(raw[low:end].rstrip(b"\r\n "))
+        if kept:
+            return low + kept
+        end = low
+    return start
+
+
+def _short_line_error(
+    line: bytes, line_no: int, names: list[str], skip: Sequence[int], path: Path
+) -> DataFormatError:
+    """What is wrong with a line too short to hold a row of ``names``: blank, too few fields, or an empty one."""
+    text = line.rstrip(b"\r")
+    if not text.strip():
+        return DataFormatError(f"{path}: line {line_no} is blank; expected {len(names)} fields")
+    fields = text.split(b",")
+    if len(fields) != len(names):
+        return DataFormatError(f"{path}: line {line_no} has {len(fields)} fields, expected {len(names)}")
+    empty = next((k for k, field in enumerate(fields) if not field.strip() and k not in skip), 0)
+    return DataFormatError(f"{path}: line {line_no}, {names[empty]}: field is empty")
 
 
 def _parse_body(
@@ -666,7 +716,7 @@ def _parse_body(
     peak memory is the file plus the output plus a few chunk-sized temporaries. Chunks are parsed on two threads
     (the C loop and numpy release the GIL).
     """
-    bounds, rows = _chunk_bounds(raw, start, path, first_line_no)
+    bounds, rows = _chunk_bounds(raw, start, path, first_line_no, names)
     has_label = names[0] == "label"
     pixels = np.empty((rows, N_PIXELS), np.uint8)
     labels = np.zeros(rows, np.int64)
@@ -686,8 +736,29 @@ def _parse_body(
             labels[block] = values[:, 0]
 
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        list(pool.map(parse, bounds))
+        list(pool.map(_releasing(raw, parse), bounds))
     return pixels, labels
+
+
+def _releasing(raw: mmap.mmap | bytes, parse):
+    """``parse`` of one chunk, then the chunk's pages of the mapped file let go (:func:`_let_go`)."""
+
+    def parse_and_release(bound: tuple[int, int, int, int]) -> None:
+        parse(bound)
+        _let_go(raw, bound[0], bound[1])
+
+    return parse_and_release
+
+
+def _let_go(raw: mmap.mmap | bytes, start: int, stop: int) -> None:
+    """Drop the pages of ``raw[start:stop]`` from this process once read: it then holds its output and a few
+    chunks, not the whole mapped file as well (a 109 MB CSV no longer adds 109 MB to the peak). A page read again
+    later comes back from the page cache."""
+    release = getattr(mmap, "MADV_DONTNEED", None)
+    if isinstance(raw, mmap.mmap) and release is not None:
+        first_page = start - start % mmap.PAGESIZE
+        with suppress(OSError, ValueError):
+            raw.madvise(release, first_page, stop - first_page)
 
 
 def _parse_chunk(

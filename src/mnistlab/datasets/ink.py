@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mnistlab.datasets.dataset import pixel_histogram
+
 if TYPE_CHECKING:
     from mnistlab.datasets.dataset import Dataset
 
@@ -111,10 +113,16 @@ def ink_profile(images: np.ndarray) -> InkProfile:
     borders = _borders(images)
     dark = float(np.mean(np.median(borders, axis=1) < 128))
     background = float(np.median(borders))
-    flat = images.reshape(len(images), -1).astype(np.int16)
-    ink = float(np.mean(np.abs(flat - background) > 64))
     polarity = LIGHT_ON_DARK if dark >= 0.5 else DARK_ON_LIGHT
-    return InkProfile(polarity, dark, background, ink, float(flat.mean()), len(images))
+    if images.dtype != np.uint8:  # pixels given as numbers (a JSON request): few images, read as they are
+        flat = images.reshape(len(images), -1).astype(np.float64)
+        ink = float(np.mean(np.abs(flat - background) > 64))
+        return InkProfile(polarity, dark, background, ink, float(flat.mean()), len(images))
+    # From the histogram of the pixels: exact, and no per-pixel copy (a float copy of 10,000 images is 63 MB).
+    counts = pixel_histogram(images)
+    values = np.arange(256)
+    ink = float(counts[np.abs(values - background) > 64].sum() / counts.sum())
+    return InkProfile(polarity, dark, background, ink, float(counts @ values / counts.sum()), len(images))
 
 
 def polarity_mismatch(expected: InkProfile, given: InkProfile, given_name: str = "the images") -> str | None:
