@@ -32,6 +32,7 @@ from common import THREADS, child, gemm_peak, spread, timed
 from label_error_benchmarks import bench_label_errors, bench_noise_downstream, bench_real_label_errors
 from PIL import Image
 from quality_benchmarks import bench_planted
+from responsiveness import bench_health_under_attack, bench_refusals, bench_start_up
 from speed_record import bench_record
 from torch import nn
 from training_benchmarks import (
@@ -511,6 +512,9 @@ BENCHMARKS: dict[str, tuple[Callable[[str], dict], bool]] = {
     "trust": (bench_trust, False),
     "augmentation": (bench_augmentation, False),
     "serve": (bench_serve, True),
+    "start_up": (bench_start_up, True),
+    "health_under_attack": (bench_health_under_attack, True),
+    "refusals": (bench_refusals, True),
 }
 
 

@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -157,12 +156,13 @@ class LocalServer:
 def http_server() -> Iterator[LocalServer]:
     """An HTTP server on 127.0.0.1 serving the routes a test defines; every request is counted."""
     server_state = LocalServer("")
+    closing = threading.Event()  # set at teardown: a delayed answer still pending is sent at once
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             server_state.hits[self.path] += 1
             route = server_state.routes.get(self.path, Route(status=404))
-            time.sleep(route.delay_s)
+            closing.wait(route.delay_s)
             self.send_response(route.status)
             self.send_header("Content-Length", str(len(route.body)))
             self.end_headers()
@@ -180,6 +180,7 @@ def http_server() -> Iterator[LocalServer]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield server_state
+    closing.set()
     server.shutdown()
     server.server_close()
 

@@ -41,6 +41,9 @@ def test_every_benchmark_writes_json_at_tiny_size(tmp_path):
         "trust",
         "augmentation",
         "serve",
+        "start_up",
+        "health_under_attack",
+        "refusals",
     ]
     for name in names:
         assert name in results and "error" not in results[name], results.get(name)

@@ -79,78 +79,92 @@ def empty_parts_body(parts: int = 30_000) -> tuple[bytes, str]:
     return body, "multipart/form-data; boundary=b"
 
 
-def test_health_answers_while_hostile_bodies_are_parsed(run):
-    """30,000 empty multipart parts (1.4 MB) stalled /health for 8 s when parsed on the event loop."""
+def test_health_answers_while_a_hostile_body_is_parsed(run, monkeypatch):
+    """30,000 empty multipart parts (1.4 MB) stalled /health for 8 s when parsed on the event loop. Here the parse
+    of such a body is held open until /health has answered: on the event loop, /health could never answer. The
+    order is asserted, not a duration (the latency is benchmarks/responsiveness.py's)."""
     body, content_type = empty_parts_body()
     assert len(body) < 2_000_000
-    with live(create_app(run)) as (host, port):
+    parsing, health_answered = threading.Event(), threading.Event()
+    read_body = app_module.input_of
+
+    def held_open(*args):
+        parsing.set()
+        health_answered.wait(60)  # a guard against a hang only: released as soon as /health answered
+        return read_body(*args)
+
+    monkeypatch.setattr(app_module, "input_of", held_open)
+    with live(create_app(run)) as (host, port), ThreadPoolExecutor(1) as pool:
         base = f"http://{host}:{port}"
-        stop = threading.Event()
+        attack = pool.submit(
+            httpx.post, f"{base}/predict", content=body, headers={"content-type": content_type}, timeout=120
+        )
+        assert parsing.wait(60), "the hostile body never reached the parser"
+        try:
+            health = httpx.get(f"{base}/health", timeout=30)  # timeout: a guard against a hang only
+        finally:
+            health_answered.set()
+        assert health.status_code == 200 and not attack.done(), "answered while the body was being parsed"
+        assert attack.result().status_code == 400
 
-        def attack() -> list[int]:
-            codes = []
-            with httpx.Client(base_url=base, timeout=30) as client:
-                while not stop.is_set():
-                    codes.append(
-                        client.post(
-                            "/predict", content=body, headers={"content-type": content_type}
-                        ).status_code
-                    )
-            return codes
 
-        with ThreadPoolExecutor(3) as pool:
-            attacks = [pool.submit(attack) for _ in range(3)]
-            latencies = []
-            with httpx.Client(base_url=base, timeout=30) as client:
-                time.sleep(0.3)
-                for _ in range(20):
-                    start = time.perf_counter()
-                    assert client.get("/health").status_code == 200
-                    latencies.append(time.perf_counter() - start)
-                    time.sleep(0.05)
-            stop.set()
-            codes = [code for future in attacks for code in future.result()]
-    assert codes and set(codes) == {400}
-    assert max(latencies) < 0.5, f"/health took up to {max(latencies):.2f} s while hostile bodies were parsed"
+def closed_by_server(sock: socket.socket) -> bool:
+    """True once the server has closed ``sock`` (end of stream or reset); False while it is open."""
+    try:
+        return sock.recv(1024, socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def wait_for_closes(socks: list[socket.socket], count: int) -> list[socket.socket]:
+    """The sockets the server has closed, once ``count`` of them are (polling; 60 s is a hang guard only)."""
+    for _ in range(1200):
+        closed = [sock for sock in socks if closed_by_server(sock)]
+        if len(closed) >= count:
+            return closed
+        time.sleep(0.05)
+    return closed
 
 
 def test_connections_that_send_nothing_or_crawl_are_closed(run):
+    """The header deadline counts from the request's start, not from its last byte: a client that sends a header
+    byte every 0.1 s is closed all the same (under an idle deadline it would be kept for ever)."""
     with live(create_app(run), header_timeout=0.5) as (host, port):
         silent = socket.create_connection((host, port))
         crawling = socket.create_connection((host, port))
         crawling.sendall(b"GET /health HTTP/1.1\r\n")
-        start = time.monotonic()
-        for _ in range(12):  # a header byte every 0.1 s: alive, but never done
+        for _ in range(600):  # a header byte every 0.1 s until the server closes it (a minute: a hang guard)
+            if closed_by_server(crawling):
+                break
             with contextlib.suppress(OSError):
                 crawling.sendall(b"X")
             time.sleep(0.1)
+        else:
+            pytest.fail("a client sending a header byte every 0.1 s was kept open")
+        assert wait_for_closes([silent], 1) == [silent], "a connection that sends nothing should be closed"
         for sock in (silent, crawling):
-            sock.settimeout(3)
-            with contextlib.suppress(ConnectionResetError):
-                assert sock.recv(1024) == b"", "the server should close the connection"
             sock.close()
-        assert time.monotonic() - start < 3
         assert httpx.get(f"http://{host}:{port}/health").status_code == 200
 
 
 def test_connections_beyond_the_cap_are_closed_at_once_and_service_resumes(run):
-    with live(create_app(run), header_timeout=1.0, max_connections=20) as (host, port):
+    """20 of 40 idle connections are over the cap of 20: those are closed on arrival, the others stay open (their
+    header deadline is a minute away), and once the client lets them go the server answers again."""
+    with live(create_app(run), header_timeout=60.0, max_connections=20) as (host, port):
         idle = [socket.create_connection((host, port)) for _ in range(40)]
-        time.sleep(0.3)
-        closed = 0
-        for sock in idle:
-            sock.settimeout(0.05)
-            try:
-                closed += sock.recv(1) == b""
-            except TimeoutError:
-                pass
-            except ConnectionResetError:
-                closed += 1
-        assert closed >= 20, f"only {closed} of the 20 connections over the cap were closed"
-        time.sleep(1.5)  # the idle ones reach their header deadline
-        assert httpx.get(f"http://{host}:{port}/health", timeout=5).status_code == 200
+        closed = wait_for_closes(idle, 20)
+        assert len(closed) == 20, f"{len(closed)} of the 20 connections over the cap were closed"
         for sock in idle:
             sock.close()
+        for _ in range(1200):  # until the server has seen the closes (60 s: a guard against a hang only)
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://{host}:{port}/health", timeout=5).status_code == 200:
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the server did not answer again after the idle connections were closed")
 
 
 def test_a_body_that_never_finishes_gets_408(run, monkeypatch):
@@ -160,7 +174,7 @@ def test_a_body_that_never_finishes_gets_408(run, monkeypatch):
             b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
             b"Content-Length: 1000\r\n\r\n0123456789"
         )
-        sock.settimeout(5)
+        sock.settimeout(60)  # a guard against a hang only: the 408 comes after BODY_TIMEOUT_S
         assert sock.recv(1024).startswith(b"HTTP/1.1 408")
 
 

@@ -12,6 +12,10 @@ import pytest
 from mnistlab import datasets, runs
 from mnistlab.errors import MnistlabError
 
+# A guard against a hang only, not a speed bound: a first load_run imports PyTorch, which takes many seconds on a
+# loaded machine; a FIFO or /dev/zero that is opened would block or read for ever.
+HANG_GUARD_S = 120
+
 
 def _within(seconds, call):
     """Run ``call`` in a thread; fail if it has not returned (a hang) after ``seconds``."""
@@ -58,7 +62,7 @@ def _special(path, kind):
 @pytest.mark.parametrize("name", ["config.json", "metrics.json", "history.json"])
 def test_run_files_that_are_not_regular_files_are_refused(run_folder, kind, name):
     _special(run_folder / name, kind)
-    outcome = _within(10, lambda: runs.load_run(run_folder))
+    outcome = _within(HANG_GUARD_S, lambda: runs.load_run(run_folder))
     assert isinstance(outcome.get("error"), MnistlabError), outcome
     assert name in str(outcome["error"]) and "not a regular file" in str(outcome["error"])
 
@@ -72,7 +76,7 @@ def test_data_files_that_are_not_regular_files_are_refused(tmp_path, kind, name)
         labels = tmp_path / name.replace("images-idx3", "labels-idx1")
         labels.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x00")
     _special(tmp_path / name, kind)
-    outcome = _within(10, lambda: datasets.load(tmp_path / name))
+    outcome = _within(HANG_GUARD_S, lambda: datasets.load(tmp_path / name))
     assert isinstance(outcome.get("error"), MnistlabError), outcome
     assert "not a regular file" in str(outcome["error"])
 
@@ -85,12 +89,12 @@ def test_image_folders_with_special_files_are_refused(tmp_path, kind):
     (tmp_path / "b").mkdir()
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "a" / "0.png")
     _special(tmp_path / "b" / "1.png", kind)
-    outcome = _within(10, lambda: datasets.load(tmp_path))
+    outcome = _within(HANG_GUARD_S, lambda: datasets.load(tmp_path))
     assert isinstance(outcome.get("error"), MnistlabError) and "1.png" in str(outcome["error"])
     manifest = tmp_path / "m"
     manifest.mkdir()
     _special(manifest / "labels.csv", kind)
-    outcome = _within(10, lambda: datasets.load(manifest))
+    outcome = _within(HANG_GUARD_S, lambda: datasets.load(manifest))
     assert isinstance(outcome.get("error"), MnistlabError), outcome
 
 
@@ -99,11 +103,11 @@ def test_sweep_files_and_the_data_set_registry_are_bounded(tmp_path, tmp_home, k
     from mnistlab.workflows.sweep_plan import read_sweep
 
     _special(tmp_path / "sweep.toml", kind)
-    outcome = _within(10, lambda: read_sweep(tmp_path / "sweep.toml"))
+    outcome = _within(HANG_GUARD_S, lambda: read_sweep(tmp_path / "sweep.toml"))
     assert isinstance(outcome.get("error"), MnistlabError), outcome
     tmp_home.mkdir(parents=True, exist_ok=True)
     _special(tmp_home / "datasets.toml", kind)
-    outcome = _within(10, lambda: datasets.user_datasets())  # not a file: no registry (and no hang)
+    outcome = _within(HANG_GUARD_S, lambda: datasets.user_datasets())  # not a file: no registry (and no hang)
     assert outcome.get("value") == {} or isinstance(outcome.get("error"), MnistlabError), outcome
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from mnistlab import datasets
 from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.workflows import sweep as sweep_module
+from mnistlab.workflows import sweep_plan
 from mnistlab.workflows.sweep import read_sweep, run_sweep
 
 
@@ -34,7 +34,8 @@ def write(tmp_path: Path, body: str, data: str = "mnist") -> Path:
     return path
 
 
-def test_a_huge_grid_is_counted_and_refused_before_it_is_expanded(tmp_path):
+def test_a_huge_grid_is_counted_and_refused_before_it_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep_plan, "_expand", lambda *args: pytest.fail("the grid was expanded"))
     values = "[" + ", ".join(map(str, range(10))) + "]"
     grid = ", ".join(f"p{i} = {values}" for i in range(6))  # 10**6 combinations
     path = write(tmp_path, f'[[models]]\nname = "knn"\ngrid = {{ {grid.replace("p0", "n_neighbors")} }}\n')
@@ -48,20 +49,22 @@ def test_a_huge_grid_is_counted_and_refused_before_it_is_expanded(tmp_path):
     )
     text = path.read_text().replace(", weights_x = " + values, "")
     path.write_text(text)
-    start = time.perf_counter()
     with pytest.raises(ParameterError, match=r"10,000 trials .* more than max_trials=1000"):
         read_sweep(path)
-    assert time.perf_counter() - start < 2 and not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists()
 
 
-def test_a_sample_of_a_vast_grid_is_drawn_without_building_it(tmp_path):
+def test_a_sample_of_a_vast_grid_is_drawn_without_building_it(tmp_path, monkeypatch):
+    """Only the 2 drawn combinations of the 1,000 are built and checked (each check builds a model)."""
     values = "[" + ", ".join(map(str, range(1, 11))) + "]"
     grid = ", ".join(f"{p} = {values}" for p in ("n_neighbors", "leaf_size", "p"))
     big = ", ".join(f"{p} = {values}" for p in ("n_neighbors", "leaf_size"))
     path = write(tmp_path, f'[[models]]\nname = "knn"\ngrid = {{ {grid} }}\nsample = 2\n')
-    start = time.perf_counter()
+    checked = []
+    create = sweep_plan.models.create
+    monkeypatch.setattr(sweep_plan.models, "create", lambda *a, **k: checked.append(a) or create(*a, **k))
     plan = read_sweep(path)
-    assert len(plan.trials) == 2 and time.perf_counter() - start < 5
+    assert len(plan.trials) == 2 and len(checked) == 2
     assert big
 
 
@@ -126,8 +129,11 @@ def test_a_killed_worker_is_a_failed_trial_and_the_sweep_goes_on(tmp_path, data,
     assert status["knn"] == "ok" and status["naive-bayes"] == "ok", errors
 
 
-def test_a_network_too_large_for_this_machine_is_refused_before_training(tmp_path, blobs):
+def test_a_network_too_large_for_this_machine_is_refused_before_training(tmp_path, blobs, monkeypatch):
+    import torch
+
     from mnistlab import models
+    from mnistlab.models import networks
     from mnistlab.models.networks import available_memory, training_bytes
 
     assert training_bytes("cnn", 10, 4096, 784, 1024) > available_memory()  # ~320 GiB
@@ -135,10 +141,16 @@ def test_a_network_too_large_for_this_machine_is_refused_before_training(tmp_pat
     with pytest.raises(ParameterError, match=r"needs about .* GiB to train; this machine has"):
         read_sweep(path)
     X, y = blobs(2000)
-    start = time.perf_counter()
+    build = networks.build
+
+    def measured_only(*args):  # on the meta device it is only measured: nothing is allocated
+        if torch.get_default_device().type != "meta":
+            pytest.fail("the network was built before the refusal")
+        return build(*args)
+
+    monkeypatch.setattr(networks, "build", measured_only)
     with pytest.raises(ParameterError, match="choose a smaller width or batch_size"):
         models.create("cnn", width=4096, batch_size=1024, epochs=1).fit(X, y)
-    assert time.perf_counter() - start < 10
 
 
 def test_a_full_disk_while_writing_the_tables_keeps_the_old_ones(tmp_path, data, monkeypatch):
