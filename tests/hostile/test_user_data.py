@@ -229,3 +229,65 @@ def test_reading_a_csv_does_not_keep_the_whole_file_in_memory(big_csv, run_measu
     base, rows = map(int, line.split())
     assert rows == 12_000
     assert peak - base < (path.stat().st_size >> 20), (peak, base, path.stat().st_size >> 20)
+
+
+# --- links out of an image folder: one rule for class folders and manifests -----------------------------------
+
+
+def _png(path, value=0):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((28, 28), value, np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def digits(tmp_path):
+    """``digits/{0,1}/*.png`` and, beside it (outside), ``private/secret.png``."""
+    for k in (0, 1):
+        _png(tmp_path / "digits" / str(k) / "a.png", 10 * k)
+    _png(tmp_path / "private" / "secret.png", 255)
+    return tmp_path / "digits"
+
+
+def test_an_image_link_out_of_a_class_folder_is_refused(digits):
+    (digits / "1" / "b.png").symlink_to(digits.parent / "private" / "secret.png")
+    with pytest.raises(DataFormatError, match=r"1/b.png is a link to .*private/secret.png, outside .*digits"):
+        datasets.load(digits)
+
+
+def test_a_class_folder_that_links_out_is_refused(digits):
+    (digits / "2").symlink_to(digits.parent / "private")
+    with pytest.raises(DataFormatError, match=r"class folder '2' is a link to .*private, outside"):
+        datasets.load(digits)
+
+
+def test_a_link_in_a_loop_is_refused_not_a_traceback(digits):
+    (digits / "1" / "loop.png").symlink_to(digits / "1" / "loop.png")
+    with pytest.raises(MnistlabError, match="loop.png"):
+        datasets.load(digits)
+
+
+def test_links_that_stay_inside_the_folder_are_read(digits):
+    (digits / "1" / "b.png").symlink_to(digits / "0" / "a.png")  # relative or absolute: inside either way
+    (digits / "2").symlink_to("0")
+    ds = datasets.load(digits)
+    assert ds.classes == ["0", "1", "2"] and ds.class_counts().tolist() == [1, 2, 1]
+
+
+def test_the_manifest_layout_keeps_the_same_rule(digits):
+    (digits / "labels.csv").write_text("filename,label\n0/a.png,0\n../private/secret.png,1\n")
+    with pytest.raises(DataFormatError, match=r"line 3: '../private/secret.png' is outside"):
+        datasets.load(digits)
+    (digits / "out.png").symlink_to(digits.parent / "private" / "secret.png")
+    (digits / "labels.csv").write_text("filename,label\n0/a.png,0\nout.png,1\n")
+    with pytest.raises(DataFormatError, match=r"line 3: 'out.png' is outside"):
+        datasets.load(digits)
+
+
+def test_a_manifest_with_millions_of_blank_lines_fails_at_the_first(digits):
+    (digits / "labels.csv").write_text("filename,label\n0/a.png,0\n" + "\n" * MILLIONS + "1/a.png,1\n")
+    outcome, peak = _peak_bytes(lambda: datasets.load(digits))
+    assert peak < 16 << 20, f"{peak >> 20} MB"
+    assert isinstance(outcome, DataFormatError) and "line 3: expected 'filename,label'" in str(outcome)

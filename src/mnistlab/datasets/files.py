@@ -157,7 +157,8 @@ def from_image_folder(
     ----------
     path : str or Path
         The folder: ``<class>/<image>.png`` sub-folders, or images with a ``labels.csv`` manifest
-        (``filename,label``; links and ``../`` are refused).
+        (``filename,label``). Either way every image is a file inside the folder: ``../`` and links (of an image
+        or a class folder) that lead outside it are refused; links that stay inside are fine.
     classes, name, kind
         As for :func:`from_csv`; class sub-folders name their classes themselves.
     preprocess : {"none", "mnist", "resize"}

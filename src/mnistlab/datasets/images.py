@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import secrets
@@ -99,6 +100,7 @@ def read_image_folder(
             raise DataFormatError(f"{root}: sub-folder {unknown[0]!r} is not one of the classes {names}")
     if not any(images_per_folder.values()):
         raise DataFormatError(f"{root}: the class sub-folders hold no PNG, JPEG or BMP images")
+    _refuse_links_out(root, images_per_folder)
     _warn_left_out(root, empty, [p for p in _visible(root) if p.is_file()], found, classes is None)
     paths, labels = [], []
     for name, files in images_per_folder.items():
@@ -192,28 +194,37 @@ def _some(names: list[str], at_most: int = 5) -> str:
 def _read_manifest(
     manifest: Path, root: Path, classes: Sequence[str] | None, preprocess: str, originals: dict | None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    try:
-        raw = open_regular(manifest, "a filename,label CSV manifest")
-        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:  # -sig: a BOM from Excel is fine
-            rows = list(read_table_rows(f))  # cells as write_table was given them
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{manifest}: cannot read the manifest ({exc})") from None
-    if not rows or [c.strip().lower() for c in rows[0]] != ["filename", "label"]:
-        raise DataFormatError(f"{manifest}: expected a header 'filename,label'")
-    body = rows[1:]
-    if not body:
-        raise DataFormatError(f"{manifest}: the manifest lists no images")
-    for line, row in enumerate(body, start=2):
-        if len(row) != 2 or not row[0].strip() or not row[1].strip():
-            raise DataFormatError(
-                f"{manifest}: line {line}: expected 'filename,label', got {','.join(row)!r}"
-            )
+    body = _manifest_rows(manifest)
     raw_labels = [row[1].strip() for row in body]
     names = list(classes) if classes is not None else _infer_classes(raw_labels, manifest)
     labels = np.empty(len(body), np.int64)
     for i, value in enumerate(raw_labels):
         labels[i] = _label_index(value, names, manifest, i + 2)
     return read_images(_paths_inside(root, body, manifest), preprocess, originals), labels, names
+
+
+def _manifest_rows(manifest: Path) -> list[list[str]]:
+    """The ``filename,label`` rows below the header (cells as write_table was given them), each checked as it is
+    read: a bad row (a blank line before millions more) fails there, before the rows after it take memory."""
+    body: list[list[str]] = []
+    try:
+        raw = open_regular(manifest, "a filename,label CSV manifest")
+        with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:  # -sig: a BOM from Excel is fine
+            reader = read_table_rows(f)
+            if [c.strip().lower() for c in next(reader, [])] != ["filename", "label"]:
+                raise DataFormatError(f"{manifest}: expected a header 'filename,label'")
+            for row in reader:
+                if len(row) != 2 or not row[0].strip() or not row[1].strip():
+                    raise DataFormatError(
+                        f"{manifest}: line {reader.line_num}: expected 'filename,label', "  # type: ignore[attr-defined]
+                        f"got {','.join(row)[:80]!r}"
+                    )
+                body.append(row)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataFormatError(f"{manifest}: cannot read the manifest ({exc})") from None
+    if not body:
+        raise DataFormatError(f"{manifest}: the manifest lists no images")
+    return body
 
 
 def _paths_inside(root: Path, body: list[list[str]], manifest: Path) -> list[str]:
@@ -226,13 +237,49 @@ def _paths_inside(root: Path, body: list[list[str]], manifest: Path) -> list[str
     for line, row in enumerate(body, start=2):
         name = row[0].strip()
         path = os.path.join(root, name)
-        if name not in plain and not Path(path).resolve().is_relative_to(inside):
+        if name not in plain and leaves(path, inside):
             raise DataFormatError(
                 f"{manifest}: line {line}: {name!r} is outside {root}; a manifest names "
                 "images inside its own folder"
             )
         paths.append(path)
     return paths
+
+
+def leaves(path: str | Path, inside: Path) -> bool:
+    """Whether ``path``, every link on the way followed, is outside the folder ``inside`` (a resolved path): the
+    one rule of both image-folder layouts, a manifest's names and a class folder's files alike. A loop of links
+    leads nowhere inside.
+
+    Examples
+    --------
+    >>> leaves("/data/digits/../secrets.png", Path("/data/digits"))
+    True
+    """
+    try:
+        return not Path(path).resolve().is_relative_to(inside)
+    except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13)
+        return True
+
+
+def _refuse_links_out(root: Path, images_per_folder: dict[str, list[Path]]) -> None:
+    """Class folders are read as a manifest is: every image is a file inside ``root``. A link (of a class folder
+    or of an image) to anything outside it is refused, naming it; links that stay inside are fine. Only links are
+    resolved: a plain file in a plain folder is inside by construction."""
+    inside = root.resolve()
+    for name, files in images_per_folder.items():
+        folder = root / name
+        if folder.is_symlink() and files and leaves(folder, inside):
+            raise DataFormatError(
+                f"{root}: class folder {name!r} is a link to {os.path.realpath(folder)}, outside {root}; the "
+                "images of a data folder are inside it (copy them in)"
+            )
+        for path in files:
+            if path.is_symlink() and leaves(path, inside):
+                raise DataFormatError(
+                    f"{root}: {name}/{path.name} is a link to {os.path.realpath(path)}, outside {root}; the "
+                    "images of a data folder are inside it (copy it in)"
+                )
 
 
 def _infer_classes(raw_labels: list[str], manifest: Path) -> list[str]:
