@@ -281,3 +281,134 @@ def test_text_is_read_back_from_a_stringio_too():
     buffer = io.StringIO()
     csv.writer(buffer).writerow([table_cell("=1"), table_cell("-x")])
     assert next(read_table_rows(io.StringIO(buffer.getvalue()))) == ["=1", "-x"]
+
+
+# Text that Python's str.splitlines, JavaScript or a UTF-8 encoder would trip on, and other odd text.
+ODD_REASONS = [
+    "line\u2028separator",
+    "paragraph\u2029separator",
+    "next\x85line",
+    "\x0bvertical\x0cfeed\x1cfile\x1dgroup\x1erecord",
+    "cr\rlf\ncrlf\r\n",
+    "nul\x00tab\t",
+    "lone \ud800 surrogate \udfff",
+    "emoji \U0001f600 and RTL \u202e override",
+    '"quoted" \\ backslash {"json": [1]}',
+    "'=1+1",
+    "",
+    "x" * 500,
+]
+
+
+@pytest.fixture
+def toy_splits():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8)
+    labels = np.arange(12) % 3
+    classes = ["zero", "one\u2028two", "x\u2029y"]  # class names may hold line separators (category Z)
+    return {"train": datasets.Dataset(images, labels, classes, "toy", "train")}
+
+
+def test_decisions_read_back_exactly_what_was_written(tmp_path, toy_splits):
+    from mnistlab.datasets.fixes import read_decisions, record_decision, start_decisions
+
+    path = tmp_path / "decisions.jsonl"
+    start_decisions(path, toy_splits)
+    for index, reason in enumerate(ODD_REASONS):
+        record_decision(path, "train", index, "relabel", label="one\u2028two", reason=reason)
+    decided, superseded = read_decisions(path, toy_splits)
+    assert superseded == 0
+    assert [decided["train", i].reason for i in range(len(ODD_REASONS))] == ODD_REASONS
+    assert all(decided["train", i].label == "one\u2028two" for i in range(len(ODD_REASONS)))
+    raw = path.read_bytes()
+    assert raw.count(b"\n") == 1 + len(ODD_REASONS)  # one line each
+    assert len(raw.decode("utf-8").splitlines()) == 1 + len(ODD_REASONS)  # for any other reader too
+    start_decisions(path, toy_splits)  # resumed: the header still reads
+
+
+def test_a_decisions_file_an_older_version_wrote_with_raw_separators_still_reads(tmp_path, toy_splits):
+    """Lines end at \\n only: U+2028 written raw inside a string (as before) does not split a line."""
+    import json
+
+    from mnistlab.datasets.fixes import header, read_decisions
+
+    path = tmp_path / "decisions.jsonl"
+    entry = {"split": "train", "index": 3, "action": "drop", "reason": "a\u2028b\u2029c\x85d"}
+    lines = [json.dumps(header(toy_splits), ensure_ascii=False), json.dumps(entry, ensure_ascii=False)]
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    decided, _ = read_decisions(path, toy_splits)
+    assert decided["train", 3].reason == "a\u2028b\u2029c\x85d"
+
+
+def test_the_review_page_and_data_fix_take_a_reason_with_a_line_separator(tmp_path, toy_splits, capsys):
+    testclient = pytest.importorskip("fastapi.testclient")
+    from mnistlab.cli.main import main
+    from mnistlab.serve.review import create_review_app
+
+    data = datasets.export(toy_splits["train"], tmp_path / "data", "npz")
+    findings = tmp_path / "findings.csv"
+    findings.write_text(
+        "kind,splits,indices,labels,value\noutlier,train,4,one,3.2\noutlier,train,5,two,3.1\n"
+    )
+    decisions = tmp_path / "decisions.jsonl"
+    page = testclient.TestClient(create_review_app(data, findings, decisions), base_url="http://localhost")
+    for item, reason in enumerate(("see\u2028this", "and\x85that\u2029too")):
+        assert (
+            page.post("/decide", json={"item": item, "action": "drop", "reason": reason}).status_code == 200
+        )
+    assert page.get("/items").status_code == 200
+    reopened = testclient.TestClient(
+        create_review_app(data, findings, decisions), base_url="http://localhost"
+    )
+    assert reopened.get("/items").status_code == 200
+    out = tmp_path / "clean"
+    args = ["data", "fix", str(data), "--decisions", str(decisions), "--format", "npz", "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    import json
+
+    reasons = [c["reason"] for c in json.loads((out / "fixes.json").read_text())["changes"]]
+    assert reasons == ["see\u2028this", "and\x85that\u2029too"]
+
+
+@pytest.fixture
+def fix_inputs(tmp_path, blobs):
+    from mnistlab.datasets.fixes import record_decision, start_decisions
+
+    X, y = blobs(12)
+    data = datasets.export(datasets.Dataset(X, y, ["a", "b", "c"], "toy", "train"), tmp_path / "data", "npz")
+    decisions = tmp_path / "decisions.jsonl"
+    start_decisions(decisions, datasets.load_splits(data))
+    record_decision(decisions, "train", 1, "drop", reason="smudge")
+    return data, decisions
+
+
+@pytest.mark.parametrize("fmt", ["npz", "png", "csv"])
+def test_data_fix_never_replaces_a_users_own_fixes_json(tmp_path, fix_inputs, capsys, fmt):
+    from mnistlab.cli.main import main
+
+    data, decisions = fix_inputs
+    out = tmp_path / "clean"
+    out.mkdir()
+    (out / "fixes.json").write_text("my own notes\n")
+    args = ["data", "fix", str(data), "--decisions", str(decisions), "--format", fmt, "--out", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"{out / 'fixes.json'}: exists and was not written by an export of 'toy'" in err
+    assert "--overwrite" in err and "Traceback" not in err
+    assert (out / "fixes.json").read_text() == "my own notes\n"
+    assert sorted(p.name for p in out.iterdir()) == ["fixes.json"]  # refused before anything was written
+    assert main([*args, "--overwrite"]) == 0  # asked: replaced
+    assert "smudge" in (out / "fixes.json").read_text()
+    assert main(args) == 0, capsys.readouterr().err  # its own fixes.json: a fix again replaces it
+
+
+def test_data_fix_refuses_a_link_named_fixes_json(tmp_path, fix_inputs):
+    from mnistlab.datasets.fixes import write_fixed
+    from mnistlab.errors import DataFormatError
+
+    data, decisions = fix_inputs
+    out = tmp_path / "clean"
+    out.mkdir()
+    (out / "fixes.json").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(DataFormatError, match="was not written by an export"):
+        write_fixed(data, decisions, out, "npz")

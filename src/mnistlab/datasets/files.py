@@ -4,6 +4,7 @@ every format (``export``), with the ``dataset.json`` metadata kept beside export
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from mnistlab.errors import DataFormatError
 from mnistlab.fileio import atomic_write, read_json, write_json
 
 EXPORT_FORMATS = ("csv", "kaggle-csv", "idx", "png", "npz")
+WRITTEN_BESIDE = "written_beside"  # dataset.json: other files written beside an export (fixes.json)
 METADATA_FILE = "dataset.json"
 
 
@@ -279,6 +281,66 @@ def _targets(dataset: Dataset, out: Path, fmt: str) -> list[Path]:
     return [out / dataset.split]
 
 
+def check_export(
+    dataset: Dataset, out: str | Path, fmt: str, overwrite: bool = False, also: Sequence[str] = ()
+) -> list[Path]:
+    """Check, writing nothing, that :func:`export` may write ``dataset`` into ``out`` as ``fmt``: ``out`` holds
+    no other data set's export, and no file there would be replaced that an export of this data set did not
+    write, unless ``overwrite``. ``also``: names of other files in ``out`` the caller writes beside the export
+    (``fixes.json``), checked by the same rule (:func:`record_written` marks them as written). Returns the files
+    (or, for png, the folder) the export writes; the first is the one to read back.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> toy = Dataset(np.zeros((1, 28, 28), np.uint8), np.array([0]), ["a"], "toy", "train")
+    >>> [p.name for p in check_export(toy, tempfile.mkdtemp(), "npz", also=["fixes.json"])]
+    ['train.npz']
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise DataFormatError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    out = Path(out)
+    sidecar = _sidecar(out)
+    if sidecar and (sidecar.get("name"), sidecar.get("classes")) != (dataset.name, dataset.classes):
+        raise DataFormatError(
+            f"{out}: already holds data set {sidecar.get('name')!r} (see {METADATA_FILE}); export "
+            f"{dataset.name!r} into another folder"
+        )
+    targets = _targets(dataset, out, fmt)
+    exported = set(sidecar.get("splits", {}))  # what earlier exports of this data set wrote here
+    written_beside = set(sidecar.get(WRITTEN_BESIDE, []))
+    foreign = [t for t in targets if os.path.lexists(t) and t.stem not in exported and t.name not in exported]
+    foreign += [out / name for name in also if os.path.lexists(out / name) and name not in written_beside]
+    if foreign and not overwrite:
+        raise DataFormatError(
+            f"{foreign[0]}: exists and was not written by an export of {dataset.name!r}; choose another "
+            "`out`, or overwrite=True to replace it"
+        )
+    return targets
+
+
+def record_written(out: str | Path, name: str) -> None:
+    """Note in ``out``'s ``dataset.json`` that file ``name`` there was written beside an export (``fixes.json``),
+    so a later export of the same data set may replace it (:func:`check_export`)."""
+    out = Path(out)
+    sidecar = _sidecar(out)
+    names = sidecar.setdefault(WRITTEN_BESIDE, [])
+    if name not in names:
+        names.append(name)
+        write_json(out / METADATA_FILE, sidecar)
+
+
+def _sidecar(out: Path) -> dict:
+    sidecar = read_json(out / METADATA_FILE, default={})
+    if not isinstance(sidecar, dict) or not isinstance(sidecar.get("splits", {}), dict):
+        raise DataFormatError(
+            f"{out / METADATA_FILE}: expected a JSON object with name, classes, kind, splits"
+        )
+    if not isinstance(sidecar.get(WRITTEN_BESIDE, []), list):
+        raise DataFormatError(f"{out / METADATA_FILE}: {WRITTEN_BESIDE} is not a list of file names")
+    return sidecar
+
+
 def export(dataset: Dataset, out: str | Path, fmt: str, overwrite: bool = False) -> Path:
     """Write one split as files; reading them back is exact.
 
@@ -310,23 +372,9 @@ def export(dataset: Dataset, out: str | Path, fmt: str, overwrite: bool = False)
     >>> export(load("mnist", "test"), "exports/mnist", "npz")  # doctest: +SKIP
     PosixPath('exports/mnist/test.npz')
     """
-    if fmt not in EXPORT_FORMATS:
-        raise DataFormatError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    targets = check_export(dataset, out, fmt, overwrite)
     out = Path(out)
-    sidecar = read_json(out / METADATA_FILE, default={})
-    if sidecar and (sidecar.get("name"), sidecar.get("classes")) != (dataset.name, dataset.classes):
-        raise DataFormatError(
-            f"{out}: already holds data set {sidecar.get('name')!r} (see {METADATA_FILE}); export "
-            f"{dataset.name!r} into another folder"
-        )
-    targets = _targets(dataset, out, fmt)
-    exported = set(sidecar.get("splits", {}))  # what earlier exports of this data set wrote here
-    foreign = [t for t in targets if t.exists() and t.stem not in exported and t.name not in exported]
-    if foreign and not overwrite:
-        raise DataFormatError(
-            f"{foreign[0]}: exists and was not written by an export of {dataset.name!r}; choose another "
-            "`out`, or overwrite=True to replace it"
-        )
+    sidecar = _sidecar(out)
     out.mkdir(parents=True, exist_ok=True)
     sidecar.update(name=dataset.name, classes=dataset.classes, kind=dataset.kind)
     target = targets[0]

@@ -36,6 +36,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,7 +253,8 @@ def write_fixed(
     fmt : {"csv", "kaggle-csv", "idx", "png", "npz"}
         The export format.
     overwrite : bool
-        Replace files another export did not write.
+        Replace files (``fixes.json`` too) that no export or fix of this data set wrote there; without it they
+        are refused, as :func:`~mnistlab.datasets.export` refuses them, before anything is written.
 
     Returns
     -------
@@ -263,14 +265,17 @@ def write_fixed(
     --------
     >>> write_fixed("mnist", "decisions.jsonl", "exports/mnist-clean", "npz")  # doctest: +SKIP
     """
-    from mnistlab.datasets.files import export
+    from mnistlab.datasets.files import check_export, export, record_written
     from mnistlab.datasets.sources import load_splits
 
     _check_not_the_original(data, Path(out))
     splits = load_splits(data)
     fixed, record = apply_fixes(splits, decisions)
+    for ds in fixed.values():  # every file checked before any is written: a refusal leaves `out` as it was
+        check_export(ds, out, fmt, overwrite, also=[RECORD_FILE])
     written = [export(ds, out, fmt, overwrite) for ds in fixed.values()]
     write_json(Path(out) / RECORD_FILE, record)
+    record_written(out, RECORD_FILE)
     return written, record
 
 
@@ -295,16 +300,20 @@ def _check_not_the_original(data: str | Path, out: Path) -> None:
 
 
 def _read_lines(path: Path, header_only: bool = False) -> list[tuple[int, dict]]:
+    """The file's JSON lines as (line number, object). Lines end at ``\\n`` only (JSON Lines): Python's
+    ``splitlines`` would also end one at U+2028, U+2029, U+0085 and other characters a reason may hold."""
     with open_regular(path, "a decisions file (JSON lines)", MAX_DECISIONS_BYTES) as file:
         raw = file.readline() if header_only else file.read()
+    pieces = raw.split(b"\n")
     lines = []
-    for number, text in enumerate(raw.decode("utf-8", "replace").splitlines(), start=1):
+    for number, piece in enumerate(pieces, start=1):
+        text = piece.decode("utf-8", "replace").removesuffix("\r")
         if not text.strip():
             continue
         try:
             entry = json.loads(text)
         except json.JSONDecodeError:
-            if number == len(raw.splitlines()) and not raw.endswith(b"\n"):
+            if number == len(pieces):
                 continue  # a last line cut short by a crash mid-write: that one decision was never made
             raise DataFormatError(f"{path}, line {number}: not a JSON object") from None
         if not isinstance(entry, dict):
@@ -377,10 +386,32 @@ def _append(path: Path, entry: dict, create: bool = False) -> None:
             ) from None
         raise
     try:
-        os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
+        os.write(fd, (json_line(entry) + "\n").encode())
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# Characters that end a line for some readers of JSON Lines (Python's splitlines, JavaScript before ES2019) and
+# lone surrogates (which UTF-8 cannot hold): written as \\uXXXX escapes, which every JSON reader reads back.
+_ESCAPED_IN_A_LINE = re.compile("[\u0085\u2028\u2029\ud800-\udfff]")
+
+
+def json_line(entry: dict) -> str:
+    """``entry`` as one line of JSON that reads back exactly: readable text stays as it is, but nothing in it
+    can end the line for any reader or fail to encode as UTF-8.
+
+    Examples
+    --------
+    >>> json_line({"reason": "a\\u2028b"})
+    '{"reason": "a\\\\u2028b"}'
+    >>> json.loads(json_line({"reason": "\\ud800 \\x85 \\u2029 ok"}))["reason"] == "\\ud800 \\x85 \\u2029 ok"
+    True
+    """
+    text = json.dumps(
+        entry, ensure_ascii=False
+    )  # U+2028 etc. only occur inside strings: an escape is valid there
+    return _ESCAPED_IN_A_LINE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def _now() -> str:
