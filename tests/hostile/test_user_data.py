@@ -291,3 +291,90 @@ def test_a_manifest_with_millions_of_blank_lines_fails_at_the_first(digits):
     outcome, peak = _peak_bytes(lambda: datasets.load(digits))
     assert peak < 16 << 20, f"{peak >> 20} MB"
     assert isinstance(outcome, DataFormatError) and "line 3: expected 'filename,label'" in str(outcome)
+
+
+# --- class names that look the same are the same class (NFC), or refused ----------------------------------------
+
+NFC, NFD = (
+    "caf\u00e9",
+    "cafe\u0301",
+)  # "café" composed (Linux, Windows) and decomposed (file names from macOS)
+
+
+def test_two_spellings_of_one_name_are_one_class_across_files(tmp_path):
+    for root, name in ((tmp_path / "train", NFC), (tmp_path / "test", NFD)):
+        for k, cls in enumerate((name, "tea")):
+            for i in range(3):
+                _png(root / cls / f"{i}.png", 40 * k + i)
+    parts = datasets.train_and_test(tmp_path / "train", test=tmp_path / "test")
+    assert parts.train.classes == parts.test.classes == [NFC, "tea"]
+    assert parts.test.class_counts().tolist() == [3, 3]
+    assert datasets.load(tmp_path / "test", classes=[NFC, "tea"]).classes == [NFC, "tea"]
+    assert datasets.load(tmp_path / "train", classes=[NFD, "tea"]).class_counts().tolist() == [3, 3]
+
+
+def test_two_folders_of_one_name_in_two_forms_are_refused(tmp_path):
+    for name in (NFC, NFD):
+        _png(tmp_path / "d" / name / "0.png")
+    with pytest.raises(
+        DataFormatError,
+        match=r"class names '(caf\\xe9|cafe\\u0301)' and '(caf\\xe9|cafe\\u0301)' .* look the same",
+    ):
+        datasets.load(tmp_path / "d")
+
+
+def test_manifest_and_csv_labels_in_either_form_are_one_class(tmp_path):
+    folder = tmp_path / "m"
+    for i in range(4):
+        _png(folder / f"{i}.png", i)
+    (folder / "labels.csv").write_text(f"filename,label\n0.png,{NFC}\n1.png,{NFD}\n2.png,tea\n3.png,{NFD}\n")
+    ds = datasets.load(folder)
+    assert ds.classes == [NFC, "tea"] and ds.labels.tolist() == [0, 0, 1, 0]
+    path = tmp_path / "named.csv"
+    pixels = ",".join(["0"] * 784)
+    path.write_text(
+        "label,"
+        + ",".join(f"pixel{i}" for i in range(784))
+        + "\n"
+        + "".join(f"{name},{pixels}\n" for name in (NFD, "tea", NFC))
+    )
+    ds = datasets.load(path)
+    assert ds.classes == [NFC, "tea"] and ds.labels.tolist() == [0, 1, 0]
+    assert datasets.load(path, classes=["tea", NFD]).labels.tolist() == [1, 0, 1]
+
+
+def test_npz_and_given_class_names_are_kept_composed_and_lookalikes_refused(tmp_path):
+    path = _npz(tmp_path / "d.npz", [0, 1], [NFD, "tea"])
+    assert datasets.load(path).classes == [NFC, "tea"]
+    path = _npz(tmp_path / "twice.npz", [0, 1], [NFD, NFC])
+    with pytest.raises(DataFormatError, match="look the same: they differ only in Unicode form"):
+        datasets.load(path)
+    with pytest.raises(DataFormatError, match=r"class names 'A' and '\\uff21'"):
+        Dataset(np.zeros((2, 28, 28), np.uint8), np.array([0, 1]), ["A", "\uff21"])  # full-width A
+    with pytest.raises(ParameterError, match="classes='tea,coffee': expected a list of class names"):
+        datasets.load(path, classes="tea,coffee")
+
+
+def test_the_registry_names_in_either_form_are_one_class(tmp_home, tmp_path):
+    path = _npz(tmp_path / "d.npz", [0, 1, 0, 1], ["x", "y"])
+    registry = tmp_home / "datasets.toml"
+    registry.parent.mkdir(parents=True)
+    registry.write_text(f'[datasets.drinks]\ntrain = "{path}"\nclasses = ["{NFD}", "tea"]\n')
+    assert datasets.load("drinks").classes[:2] == [NFC, "tea"]
+    registry.write_text(f'[datasets.drinks]\ntrain = "{path}"\nclasses = ["{NFD}", "{NFC}"]\n')
+    with pytest.raises(
+        DataFormatError, match=r"datasets.toml: \[datasets.drinks\] classes: class names .* look"
+    ):
+        datasets.user_datasets()
+
+
+def test_a_relabel_decision_typed_in_the_other_form_lands_on_the_class(tmp_path):
+    from mnistlab.datasets.fixes import apply_fixes, record_decision, start_decisions
+
+    ds = Dataset(np.zeros((4, 28, 28), np.uint8), np.array([0, 1, 0, 1]), [NFC, "tea"], "drinks")
+    decisions = tmp_path / "decisions.jsonl"
+    start_decisions(decisions, {"train": ds})
+    record_decision(decisions, "train", 1, "relabel", label=NFD, reason="it is coffee")
+    assert f'"label": "{NFC}"' in decisions.read_text(encoding="utf-8").replace("\\u00e9", "\u00e9")
+    fixed, _ = apply_fixes({"train": ds}, decisions)
+    assert fixed["train"].labels.tolist() == [0, 0, 0, 1]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import mmap
 import os
+import unicodedata
 import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -553,7 +554,10 @@ def _named_labels(
 ) -> tuple[np.ndarray, list[str]]:
     """A label column of class names: the labels as indices into the names, sorted (numbers by value)."""
     text = bytes(raw[start:]).decode("utf-8", "replace").rstrip("\r\n ")
-    values = [line.rstrip("\r").split(",")[column].strip().strip('"').strip() for line in text.split("\n")]
+    values = [  # "é" in either Unicode form is one class (datasets.dataset.class_name)
+        unicodedata.normalize("NFC", line.rstrip("\r").split(",")[column].strip().strip('"').strip())
+        for line in text.split("\n")
+    ]
     empty = next((row for row, value in enumerate(values) if not value), None)
     if empty is not None:
         raise DataFormatError(f"{path}: line {first_line_no + empty}, {name}: field is empty (no class name)")

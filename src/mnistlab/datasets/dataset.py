@@ -24,14 +24,53 @@ PIXEL_FEATURES = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 MAX_CLASS_NAME = 200  # characters; a longer "name" is a sentence or data in the wrong column
 
 
+def class_name(name) -> str:
+    """A class name as mnistlab keeps and compares it: text in Unicode's composed form (NFC).
+
+    The same name can be stored as different code points: ``"é"`` as one (U+00E9, NFC: Windows, Linux, most
+    keyboards) or as ``e`` and a combining accent (U+0301, NFD: file names made on macOS). They look the same,
+    so they are the same class wherever a name comes from (folders, manifests, CSV label columns, ``.npz``
+    ``classes``, ``dataset.json``, ``datasets.toml``, ``classes=``).
+
+    Examples
+    --------
+    >>> class_name("cafe\u0301") == class_name("caf\u00e9") == "caf\u00e9"
+    True
+    """
+    return unicodedata.normalize("NFC", str(name))
+
+
+def class_list(classes, parameter: str = "classes"):
+    """``classes`` as given (a sequence of names, or None), refused when it is one text: ``"cat,dog"`` would
+    otherwise be the classes 'c', 'a', 't', ','...
+
+    Examples
+    --------
+    >>> class_list(("cat", "dog"))
+    ['cat', 'dog']
+    >>> class_list("cat,dog")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.ParameterError: classes='cat,dog': expected a list of class names in label order, not one text
+    """
+    if classes is None:
+        return None
+    if isinstance(classes, str | bytes):
+        raise ParameterError(
+            f"{parameter}={classes!r}: expected a list of class names in label order, not one text"
+        )
+    return list(classes)
+
+
 def check_class_names(names, where: str) -> list[str]:
-    """Class names as strings, refused unless each is a non-empty printable name of at most 200 characters and
-    no two are the same.
+    """Class names as strings in NFC (:func:`class_name`), refused unless each is a non-empty printable name of
+    at most 200 characters and no two are the same or look the same.
 
     Control characters (which can clear a terminal, write to its clipboard or fake output) and invisible format
     characters (bidirectional overrides that show text in another order than it is, zero-width characters that
     make two names look alike) are refused where data is read, so no command ever prints them. Duplicate names
-    would merge the rows of every per-class table.
+    would merge the rows of every per-class table; two names that are one in Unicode's compatibility form
+    (NFKC: ``"Ａ"`` full-width and ``"A"``, ``"ﬁ"`` and ``"fi"``) look the same and are refused too.
 
     Examples
     --------
@@ -42,7 +81,8 @@ def check_class_names(names, where: str) -> list[str]:
     ...
     mnistlab.errors.DataFormatError: toy: class name 'cat' is given twice (classes 0 and 1); class names must differ
     """
-    names = [str(name) for name in names]
+    given = [str(name) for name in names]
+    names = [class_name(name) for name in given]
     seen: dict[str, int] = {}
     for index, name in enumerate(names):
         if not name.strip():
@@ -57,12 +97,20 @@ def check_class_names(names, where: str) -> list[str]:
                 f"{where}: class {index}'s name {name!a} holds the control or invisible character "
                 f"U+{ord(hidden):04X}; class names must be printable text"
             )
-        if name in seen:
+        look = unicodedata.normalize("NFKC", name)
+        if look in seen:
+            first = seen[look]
+            if given[first] == given[index]:
+                raise DataFormatError(
+                    f"{where}: class name {name!r} is given twice (classes {first} and {index}); class names "
+                    "must differ"
+                )
             raise DataFormatError(
-                f"{where}: class name {name!r} is given twice (classes {seen[name]} and {index}); class names "
-                "must differ"
+                f"{where}: class names {given[first]!a} and {given[index]!a} (classes {first} and {index}) look "
+                "the same: they differ only in Unicode form (composed or decomposed accents, full-width or "
+                "compatibility characters); use one spelling for one class"
             )
-        seen[name] = index
+        seen[look] = index
     return names
 
 
@@ -244,7 +292,8 @@ class Dataset:
         if images.dtype != np.uint8:
             raise DataFormatError(f"{self.name}/{self.split}: images must be uint8, got {images.dtype}")
         object.__setattr__(self, "images", images)
-        object.__setattr__(self, "classes", check_class_names(self.classes, self.source or self.name))
+        classes = class_list(self.classes)
+        object.__setattr__(self, "classes", check_class_names(classes, self.source or self.name))
         if self.labels is None:
             return
         labels = np.asarray(self.labels)

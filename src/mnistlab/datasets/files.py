@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.datasets.csvfile import read_csv_table, write_csv
-from mnistlab.datasets.dataset import Dataset, index_class_names
+from mnistlab.datasets.dataset import Dataset, class_list, class_name, index_class_names
 from mnistlab.datasets.idx import read_idx, write_idx
 from mnistlab.datasets.images import read_image_folder, write_image_folder
 from mnistlab.datasets.npzfile import read_npz
@@ -90,9 +90,10 @@ def from_csv(
 
 def _by_name(table, classes: Sequence[str] | None, path: Path) -> tuple[np.ndarray, list[str]]:
     """The labels of a column of class names as indices of ``classes`` (default: the names, sorted)."""
+    classes = class_list(classes)
     if classes is None:
         classes = _metadata(path).get("classes") or table.classes
-    classes = [str(c) for c in classes]
+    classes = [class_name(c) for c in classes]
     missing = [name for name in table.classes if name not in classes]
     if missing:
         row = int(np.flatnonzero(table.labels == table.classes.index(missing[0]))[0])
@@ -188,7 +189,7 @@ def from_image_folder(
         )
         preprocess = "resize" if resize else preprocess
     path = Path(path)
-    classes = classes if classes is not None else _metadata(path).get("classes")
+    classes = class_list(classes) if classes is not None else _metadata(path).get("classes")
     originals: dict = {}
     images, labels, names = read_image_folder(path, classes, preprocess, originals)
     dataset = _dataset(images, labels, path, names, name, kind)
@@ -242,6 +243,13 @@ def _metadata(path: Path) -> dict:
         raise DataFormatError(
             f"{metadata_path(path)}: expected a JSON object with name, classes, kind, splits"
         )
+    classes = metadata.get("classes")
+    if classes is not None and (
+        not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)
+    ):
+        raise DataFormatError(
+            f"{metadata_path(path)}: 'classes' must be a list of class names in label order, got {str(classes)[:60]}"
+        )
     return metadata
 
 
@@ -255,6 +263,7 @@ def _dataset(
     first_line: int = 1,
 ) -> Dataset:
     sidecar = _metadata(path)
+    classes = class_list(classes)
     if classes is None:
         classes = sidecar.get("classes")
     if classes is None:

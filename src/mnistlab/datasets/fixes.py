@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.datasets.dataset import Dataset
+from mnistlab.datasets.dataset import Dataset, class_name
 from mnistlab.datasets.sources import fingerprint
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.fileio import open_regular, write_json
@@ -145,7 +145,7 @@ def record_decision(
     )
     entry = {"split": split, "index": int(index), "action": action, "reason": reason, "time": _now()}
     if action == "relabel":
-        entry["label"] = label
+        entry["label"] = decision.label  # the class's own spelling (NFC)
     _append(path, entry)
     return decision
 
@@ -354,6 +354,7 @@ def _checked(entry: dict, head: dict, path: Path, line: int) -> Decision:
     where = f"{path}, line {line}" if line else str(path)
     split, index, action = entry.get("split"), entry.get("index"), entry.get("action")
     label, reason = entry.get("label"), entry.get("reason", "")
+    label = class_name(label) if isinstance(label, str) else label  # as the classes are kept: NFC
     splits = head.get("splits", {})
     if split not in splits:
         raise ParameterError(f"{where}: split {split!r}; the decisions file is for {', '.join(splits)}")

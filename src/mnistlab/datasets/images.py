@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnistlab.datasets.dataset import MAX_INFERRED_CLASSES, index_class_names
+from mnistlab.datasets.dataset import MAX_INFERRED_CLASSES, check_class_names, class_name, index_class_names
 from mnistlab.datasets.decode import decode_gray
 from mnistlab.datasets.preprocess import PHOTO_MAX_SIDE, check_preprocess, to_28x28
 from mnistlab.errors import DataFormatError
@@ -91,11 +91,11 @@ def read_image_folder(
     found = {folder.name: _class_files(folder) for folder in folders}
     images_per_folder = {name: files for name, (files, _) in found.items()}
     empty = [name for name, files in images_per_folder.items() if not files]
-    if classes is None:
-        names = [name for name, files in images_per_folder.items() if files]
+    if classes is None:  # in NFC: two folders of one name in two Unicode forms are refused, not two classes
+        names = check_class_names([name for name, files in images_per_folder.items() if files], str(root))
     else:
-        names = list(classes)
-        unknown = [name for name in images_per_folder if name not in names]
+        names = check_class_names(classes, "classes")
+        unknown = [name for name in images_per_folder if class_name(name) not in names]
         if unknown:
             raise DataFormatError(f"{root}: sub-folder {unknown[0]!r} is not one of the classes {names}")
     if not any(images_per_folder.values()):
@@ -107,7 +107,7 @@ def read_image_folder(
         if not files:
             continue
         paths += files
-        labels += [names.index(name)] * len(files)
+        labels += [names.index(class_name(name))] * len(files)
     return read_images(paths, preprocess, originals), np.asarray(labels, np.int64), names
 
 
@@ -195,8 +195,10 @@ def _read_manifest(
     manifest: Path, root: Path, classes: Sequence[str] | None, preprocess: str, originals: dict | None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     body = _manifest_rows(manifest)
-    raw_labels = [row[1].strip() for row in body]
-    names = list(classes) if classes is not None else _infer_classes(raw_labels, manifest)
+    raw_labels = [class_name(row[1].strip()) for row in body]  # "é" in either Unicode form: one class
+    names = (
+        check_class_names(classes, "classes") if classes is not None else _infer_classes(raw_labels, manifest)
+    )
     labels = np.empty(len(body), np.int64)
     for i, value in enumerate(raw_labels):
         labels[i] = _label_index(value, names, manifest, i + 2)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.datasets import files
-from mnistlab.datasets.dataset import KINDS, Dataset, check_class_names, train_val_split
+from mnistlab.datasets.dataset import KINDS, Dataset, check_class_names, class_list, train_val_split
 from mnistlab.datasets.preprocess import check_preprocess
 from mnistlab.datasets.registered import load_registered
 from mnistlab.datasets.registry import REGISTRY, get_info
@@ -152,6 +152,7 @@ def idx_labels_path(images: Path) -> Path:
 
 def read_source(source: Source, split: str = "train", classes=None, kind: str | None = None) -> Dataset:
     """The data of a source: a registered data set's ``split``, or everything in the file or folder."""
+    classes = class_list(classes)
     if source.registered:
         dataset = load_registered(source.spec, split)  # type: ignore[arg-type]
         return rename_classes(dataset, classes) if classes else dataset
@@ -690,10 +691,7 @@ def register(
     """
     if not isinstance(name, str) or not _is_user_name(name):
         raise ParameterError(f"data set name {name!r}: {_NAME_RULE}")
-    if isinstance(classes, str | bytes):
-        raise ParameterError(
-            f"classes={classes!r}: expected a list of class names in label order, not one text"
-        )
+    class_list(classes)
     if kind is not None and kind not in KINDS:
         raise ParameterError(f"kind={kind!r}: expected one of {', '.join(map(repr, KINDS))} (or None)")
     existing = user_datasets()  # a damaged registry is refused before any data is read, never overwritten
