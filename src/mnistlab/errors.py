@@ -45,6 +45,26 @@ class RunError(MnistlabError):
     """A run folder is missing, incomplete, tampered with or not written by mnistlab."""
 
 
+class RunNotSavedError(RunError):
+    """A trained model could not be saved where it was asked to go (a full disk, a quota, a file-size limit, a
+    read-only folder). ``saved_in``: the complete run folder it was saved in instead (None: nowhere);
+    ``estimator``: the trained model itself, and ``save_args``: the rest of what ``runs.save`` needs, so Python
+    code can save it elsewhere (``runs.save(path, error.estimator, **error.save_args)``)."""
+
+    def __init__(self, message: str, estimator=None, saved_in=None, save_args: dict | None = None) -> None:
+        super().__init__(message)
+        self.estimator, self.saved_in, self.save_args = estimator, saved_in, dict(save_args or {})
+
+
+class WriteError(MnistlabError, OSError):
+    """A file could not be written for a reason outside mnistlab: a full disk, a quota, a file-size limit, a
+    read-only or forbidden folder. Nothing half-written is left, and the file keeps what it held. An ``OSError``
+    (``errno`` and ``filename`` as usual) whose text names the file and what happened."""
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
 def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
     """``unknown model 'cnnn'; known: a, b. Did you mean 'cnn'?`` for any registry.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import numbers
 import os
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from mnistlab.errors import DataFormatError
+from mnistlab.errors import DataFormatError, WriteError
 
 _MISSING: Any = object()
 MAX_JSON_BYTES = 64 << 20  # a run's history of 100,000 epochs is ~20 MB; mnistlab writes no larger JSON
@@ -87,7 +88,8 @@ def read_bounded(path: str | Path, expected: str, max_bytes: int) -> bytes:
 @contextlib.contextmanager
 def atomic_write(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; when the block succeeds it replaces ``path`` in one rename, when
-    it fails (or is interrupted) it is removed and ``path`` keeps its old content.
+    it fails (or is interrupted) it is removed and ``path`` keeps its old content. A full disk, a file-size limit
+    or a read-only place is a :class:`~mnistlab.errors.WriteError` naming ``path`` (:func:`writing`).
 
     Examples
     --------
@@ -99,14 +101,58 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     ('hello', ['hello.txt'])
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Same folder, so the rename is atomic; a random part, so concurrent writers never share a temporary file.
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with writing(path, tmp):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            yield tmp
+            os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(
+            OSError
+        ):  # on a read-only disk even this fails; the write's error is the news
+            tmp.unlink(missing_ok=True)
+
+
+def _about(filename: Any, path: Path, also: Sequence[str | Path]) -> bool:
+    """Whether an error's ``filename`` (None: a write to an open file) is about ``path`` or ``also``."""
+    if filename is None:
+        return True
+    named = Path(os.fsdecode(filename))
+    return named in path.parents or any(named.is_relative_to(p) for p in (path, *also))
+
+
+# What a full disk, a quota, a file-size limit (RLIMIT_FSIZE, or the file system's own) or a read-only or
+# forbidden place answers a writer: the user's environment, not a bug.
+WRITE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+@contextlib.contextmanager
+def writing(path: str | Path, *also: str | Path) -> Iterator[None]:
+    """Turn a write fault (:data:`WRITE_FAULTS`) in the block into a :class:`~mnistlab.errors.WriteError` that
+    names ``path``, the file or folder the user asked for (not a temporary name), and says nothing half-written
+    is left (the block's own clean-up sees to that). Faults about other files (``filename`` neither ``path`` nor
+    one of ``also``, nor inside them, nor a folder above ``path``) and other errors pass unchanged.
+
+    Examples
+    --------
+    >>> with writing("exports/train.csv"):
+    ...     raise OSError(errno.EFBIG, "File too large")
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.WriteError: exports/train.csv: cannot be written (File too large); nothing half-written is left
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in WRITE_FAULTS or not _about(exc.filename, Path(path), also):
+            raise
+        if isinstance(exc, WriteError):  # a file inside a staging folder: named by the folder asked for
+            raise WriteError(exc.errno, exc.strerror, str(path)) from None
+        raise WriteError(
+            exc.errno, f"cannot be written ({exc.strerror or exc}); nothing half-written is left", str(path)
+        ) from None
 
 
 def json_text(data: Any) -> str:

@@ -87,7 +87,7 @@ def test_a_full_disk_while_saving_keeps_the_old_run(toy, tmp_path, blobs, disk_f
     runs.save(out, models.create(model, **params).fit(X, y), model=model, data="toy", classes=["a", "b", "c"])
     before = digest(out)
     if kind == "torch":
-        disk_full(store, "save_file")
+        disk_full(store, "save_tensors")
     else:
         disk_full(skops.io, "dump")
     with pytest.raises(RunError, match="No space left on device.*keeps what it held"):

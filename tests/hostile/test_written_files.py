@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import html.parser
 import io
+import json
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -412,3 +414,257 @@ def test_data_fix_refuses_a_link_named_fixes_json(tmp_path, fix_inputs):
     (out / "fixes.json").symlink_to(tmp_path / "nowhere")
     with pytest.raises(DataFormatError, match="was not written by an export"):
         write_fixed(data, decisions, out, "npz")
+
+
+# ----------------------------------------------------------------------------------- runs claimed, faults kept
+
+
+@pytest.fixture
+def toy_file(tmp_path, blobs):
+    X, y = blobs(90)
+    return datasets.export(datasets.Dataset(X, y, ["a", "b", "c"], "toy", "train"), tmp_path / "data", "npz")
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_second_training_into_a_claimed_folder_fails_at_once(toy_file, tmp_path, monkeypatch, overwrite):
+    """Two trainings into one folder at the same time: the second fails before it trains, the first saves."""
+    import threading
+
+    from mnistlab.errors import RunError
+    from mnistlab.workflows import train as train_workflow
+
+    out = tmp_path / "run"
+    started, release = threading.Event(), threading.Event()
+    real = train_workflow.datasets.train_and_test
+
+    def held(*args, **kwargs):  # the first training reads its data, then waits until the second has tried
+        if not started.is_set():
+            started.set()
+            release.wait(timeout=600)  # a hang guard only; released as soon as the second is refused
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_workflow.datasets, "train_and_test", held)
+    results = []
+
+    def first():
+        results.append(
+            train_workflow.train_model(toy_file, "naive-bayes", test_fraction=0.3, out=out, verbose=0)
+        )
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert started.wait(timeout=600)
+        with pytest.raises(RunError, match="another training is writing a run there now"):
+            train_workflow.train_model(
+                toy_file, "naive-bayes", test_fraction=0.3, out=out, overwrite=overwrite, verbose=0
+            )
+    finally:
+        release.set()
+        thread.join()
+    assert len(results) == 1 and (out / "config.json").is_file()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no lock file left
+
+
+def test_two_train_commands_started_together_never_both_succeed(toy_file, tmp_path, tmp_home):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "mnistlab.cli.main", "train", "--data", str(toy_file), "--model"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [
+        subprocess.Popen(
+            [*command, model, "--test-fraction", "0.3", "--out", str(out)],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for model in ("naive-bayes", "logreg")
+    ]
+    finished = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in finished)
+    assert codes == [0, 1], finished
+    refused = next(err for code, err in finished if code == 1)
+    assert "another training is writing a run there now" in refused or "already holds a run" in refused
+    assert "Traceback" not in refused
+    saved = json.loads((out / "config.json").read_text())["model"]
+    winner = ("naive-bayes", "logreg")[[code for code, _ in finished].index(0)]
+    assert saved == winner  # the run that reported success is the one on disk
+
+
+def test_the_claim_is_let_go_when_the_process_dies(tmp_path):
+    """A killed training leaves no claim that blocks the next one (the lock is the system's, not a marker)."""
+    import os
+    import subprocess
+    import sys
+
+    from mnistlab import runs
+
+    out = tmp_path / "run"
+    code = f"from mnistlab import runs; import os; claim = runs.claim_folder({str(out)!r})\n"
+    code += "claim.__enter__(); os._exit(9)  # killed while it holds the folder"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    assert subprocess.run([sys.executable, "-c", code], env=env, timeout=300).returncode == 9
+    assert (out / ".training.lock").exists()  # left by the dead process
+    with runs.claim_folder(out):  # not refused
+        pass
+    assert list(out.iterdir()) == []  # and the dead one's lock file is gone
+
+
+def _no_space_inside(monkeypatch, folder):
+    """Writes into ``folder`` fail with ENOSPC after a few bytes, as on a full disk; elsewhere they work."""
+    import errno
+    from pathlib import Path
+
+    import skops.io
+
+    def full(path) -> bool:
+        return Path(path).resolve().is_relative_to(folder.resolve())
+
+    real_bytes, real_text, real_dump = Path.write_bytes, Path.write_text, skops.io.dump
+
+    def write_bytes(self, data):
+        if full(self):
+            real_bytes(self, b"PARTIAL")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_bytes(self, data)
+
+    def write_text(self, *args, **kwargs):
+        if full(self):
+            real_bytes(self, b"PARTIAL")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_text(self, *args, **kwargs)
+
+    def dump(obj, file, *args, **kwargs):
+        if full(file):
+            real_bytes(Path(file), b"PARTIAL")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_dump(obj, file, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    monkeypatch.setattr(Path, "write_text", write_text)
+    monkeypatch.setattr(skops.io, "dump", dump)
+
+
+@pytest.mark.parametrize("model", ["mlp", "naive-bayes"])
+def test_a_full_disk_at_the_end_of_training_keeps_the_model_elsewhere(
+    toy_file, tmp_path, tmp_home, monkeypatch, model
+):
+    import tempfile
+
+    from mnistlab import runs
+    from mnistlab.errors import RunNotSavedError
+    from mnistlab.workflows import train_model
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    full = tmp_path / "full"
+    full.mkdir()
+    _no_space_inside(monkeypatch, full)
+    params = {"epochs": 1, "threads": 1} if model == "mlp" else {}
+    with pytest.raises(RunNotSavedError, match="No space left on device") as caught:
+        train_model(toy_file, model, test_fraction=0.3, params=params, out=full / "run", verbose=0)
+    error = caught.value
+    assert not (full / "run").exists()  # no empty or partial run folder left
+    assert error.saved_in is not None and error.saved_in.parent == tmp_path / "tmp"
+    assert str(error.saved_in) in str(error)
+    monkeypatch.undo()
+    kept = runs.load_run(error.saved_in)
+    X = datasets.load(toy_file).images
+    assert np.array_equal(kept.estimator.predict(X), error.estimator.predict(X))
+
+
+def test_a_full_disk_everywhere_keeps_the_model_on_the_error(
+    toy_file, tmp_path, tmp_home, monkeypatch, capsys
+):
+    import tempfile
+
+    from mnistlab.cli.main import main
+    from mnistlab.errors import RunNotSavedError
+    from mnistlab.workflows import train_model
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    _no_space_inside(monkeypatch, tmp_path)  # the run folder, the temporary folder and mnistlab's home
+    with pytest.raises(RunNotSavedError, match="could not be saved elsewhere either") as caught:
+        train_model(toy_file, "naive-bayes", test_fraction=0.3, out=tmp_path / "run", verbose=0)
+    assert caught.value.saved_in is None and hasattr(caught.value.estimator, "predict")
+    assert set(caught.value.save_args) >= {"model", "data", "classes", "metrics"}
+    args = ["train", "--data", str(toy_file), "--model", "naive-bayes", "--test-fraction", "0.3"]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "No space left on device" in err
+    assert not (tmp_path / "run").exists()
+    assert [p for p in tmp_path.rglob("*") if "unsaved" in p.name or p.name.endswith(".tmp")] == []
+
+
+def _limited(code: str, limit: int, tmp_path) -> subprocess.CompletedProcess:
+    """Run Python ``code`` in a process whose files may grow to ``limit`` bytes (RLIMIT_FSIZE): a write past it
+    fails with EFBIG, as on a file system's own size limit."""
+    import os
+    import sys
+
+    setup = f"import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-c", setup + code], env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "npz", "idx", "kaggle-csv"])
+def test_an_export_past_the_file_size_limit_is_one_line_and_leaves_nothing(toy_file, tmp_path, fmt):
+    out = tmp_path / "export"
+    code = f"from mnistlab.cli.main import main; sys.exit(main(['data', 'export', {str(toy_file)!r}, '--format', {fmt!r}, '--out', {str(out)!r}]))"
+    done = _limited(code, 4096, tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"error: {out}/") and "File too large" in done.stderr
+    assert "nothing half-written is left" in done.stderr
+    assert [p.name for p in out.rglob("*") if p.name.endswith(".tmp")] == []
+
+
+def test_a_training_past_the_file_size_limit_says_so_and_leaves_no_partial_files(toy_file, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--data", str(toy_file), "--model", "mlp", "--epochs", "1", "--threads", "1"]
+    args += ["--test-fraction", "0.3", "--out", str(out)]
+    code = f"from mnistlab.cli.main import main; sys.exit(main({args!r}))"
+    done = _limited(code, 64 << 10, tmp_path)  # the weights are larger; the JSON files fit
+    assert done.returncode == 1, done.stderr
+    err = done.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in done.stderr and "SafetensorError" not in done.stderr
+    assert err.startswith(f"error: {out}: cannot save the run (File too large)")
+    assert "could not be saved elsewhere either" in err
+    assert not out.exists()
+    assert [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp") or "unsaved" in p.name] == []
+
+
+def test_a_decision_on_a_full_disk_leaves_the_file_readable(tmp_path, toy_splits, monkeypatch):
+    import errno
+
+    from mnistlab.datasets import fixes
+    from mnistlab.errors import WriteError
+
+    path = tmp_path / "decisions.jsonl"
+    fixes.start_decisions(path, toy_splits)
+    fixes.record_decision(path, "train", 1, "drop")
+    before = path.read_bytes()
+    real_write = fixes.os.write
+    calls = []
+
+    def half_then_full(fd, data):  # the disk takes part of the line, then is full
+        calls.append(1)
+        if len(calls) == 1:
+            return real_write(fd, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fixes.os, "write", half_then_full)
+    with pytest.raises(WriteError, match=f"{path}: cannot be written \\(No space left on device\\)"):
+        fixes.record_decision(path, "train", 2, "relabel", label="zero", reason="a long reason " * 20)
+    monkeypatch.undo()
+    assert path.read_bytes() == before  # no half line left to run into the next one
+    fixes.record_decision(path, "train", 3, "drop")
+    decided, _ = fixes.read_decisions(path, toy_splits)
+    assert sorted(decided) == [("train", 1), ("train", 3)]

@@ -77,7 +77,7 @@ def options(
 
 # A full disk, a quota or a read-only file system: the machine's state, not a bug, so one line (nothing that was
 # there is lost: every writer is atomic).
-_ENVIRONMENT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+_ENVIRONMENT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}  # a full disk, a file-size limit
 
 
 def main(argv: list[str] | None = None) -> int:

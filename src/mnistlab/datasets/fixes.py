@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -46,7 +47,7 @@ import numpy as np
 from mnistlab.datasets.dataset import Dataset, class_name
 from mnistlab.datasets.sources import fingerprint
 from mnistlab.errors import DataFormatError, ParameterError
-from mnistlab.fileio import open_regular, write_json
+from mnistlab.fileio import open_regular, write_json, writing
 
 FORMAT = 1
 ACTIONS = ("keep", "relabel", "drop")
@@ -374,23 +375,34 @@ def _checked(entry: dict, head: dict, path: Path, line: int) -> Decision:
 
 def _append(path: Path, entry: dict, create: bool = False) -> None:
     """One line appended with O_APPEND and fsynced: two writers' lines never interleave mid-line, and a decision
-    reported as saved survives a crash."""
+    reported as saved survives a crash. A full disk is a :class:`~mnistlab.errors.WriteError`, and the file is
+    cut back to where it was, so no part of the line is left for the next one to run into."""
     flags = (
         os.O_WRONLY | os.O_APPEND | os.O_CREAT | (os.O_EXCL if create else 0) | getattr(os, "O_NOFOLLOW", 0)
     )
-    try:
-        fd = os.open(path, flags, 0o644)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise DataFormatError(
-                f"{path}: a symbolic link; decisions are appended to a regular file only"
-            ) from None
-        raise
-    try:
-        os.write(fd, (json_line(entry) + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    data = (json_line(entry) + "\n").encode()
+    with writing(path):
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise DataFormatError(
+                    f"{path}: a symbolic link; decisions are appended to a regular file only"
+                ) from None
+            raise
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                written = 0
+                while written < len(data):  # a nearly full disk may take part of the line
+                    written += os.write(fd, data[written:])
+                os.fsync(fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
+                raise
+        finally:
+            os.close(fd)
 
 
 # Characters that end a line for some readers of JSON Lines (Python's splitlines, JavaScript before ES2019) and

@@ -18,7 +18,7 @@ from mnistlab.datasets.dataset import MAX_INFERRED_CLASSES, check_class_names, c
 from mnistlab.datasets.decode import decode_gray
 from mnistlab.datasets.preprocess import PHOTO_MAX_SIDE, check_preprocess, to_28x28
 from mnistlab.errors import DataFormatError
-from mnistlab.fileio import open_regular, read_table_rows, write_table
+from mnistlab.fileio import open_regular, read_table_rows, write_table, writing
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 MANIFEST_NAME = "labels.csv"
@@ -311,20 +311,21 @@ def write_image_folder(
     The folder is written beside ``root`` under a temporary name and renamed into place when complete: a full
     disk or an interruption leaves the old folder (or none), never a half-written one."""
     root = Path(root)
-    root.parent.mkdir(parents=True, exist_ok=True)
     staging = root.with_name(f".{root.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        staging.mkdir()
-        width = max(5, len(str(len(images) - 1)))
-        names = [f"{i:0{width}d}.png" for i in range(len(images))]
-        for image, name in zip(images, names, strict=True):
-            Image.fromarray(image).save(
-                staging / name, compress_level=1
-            )  # fast zlib level: 28x28 files stay tiny
-        if labels is not None:
-            rows = zip(names, (classes[k] for k in labels), strict=True)
-            write_table(staging / MANIFEST_NAME, rows, ["filename", "label"])
-        _swap_into_place(staging, root)
+        with writing(root, staging):  # a full disk or a file-size limit: a WriteError naming root
+            root.parent.mkdir(parents=True, exist_ok=True)
+            staging.mkdir()
+            width = max(5, len(str(len(images) - 1)))
+            names = [f"{i:0{width}d}.png" for i in range(len(images))]
+            for image, name in zip(images, names, strict=True):
+                Image.fromarray(image).save(
+                    staging / name, compress_level=1
+                )  # fast zlib level: 28x28 files stay tiny
+            if labels is not None:
+                rows = zip(names, (classes[k] for k in labels), strict=True)
+                write_table(staging / MANIFEST_NAME, rows, ["filename", "label"])
+            _swap_into_place(staging, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -8,10 +8,12 @@ A run folder holds ``config.json`` (data set, model name, parameters, seed, clas
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,7 @@ class Run:
 
 RUN_FILES = (CONFIG, WEIGHTS, SKOPS, HISTORY, METRICS, STEPS)
 MIN_FREE_BYTES = 64 << 20  # a run folder is a few MB; less free space than this fails before training
+TRAINING_LOCK = ".training.lock"  # held by the training writing the folder (claim_folder)
 
 
 def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
@@ -81,6 +84,58 @@ def prepare_folder(path: str | Path, overwrite: bool = False) -> Path:
             f"{MIN_FREE_BYTES / 2**20:,.0f} MB (free some space, or choose another `out`)"
         )
     return path
+
+
+@contextlib.contextmanager
+def claim_folder(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Hold the run folder ``path`` for one training, from before it starts until its run is saved.
+
+    :func:`prepare_folder`'s checks, then the folder is created and claimed: an exclusive lock on
+    ``.training.lock`` inside it (the system lets it go if the process dies, so a killed training leaves no stale
+    claim). A second training into the same folder while the first runs fails at once with a :class:`RunError`,
+    instead of both reporting success while one run is lost. The checks are repeated under the lock (a run that
+    finished there meanwhile counts); on leaving, the lock file is removed, and a folder this call created is
+    removed again if nothing was saved in it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "run"
+    >>> with claim_folder(out):
+    ...     with claim_folder(out):
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.RunError: ...run: another training is writing a run there now; choose another `out`, or wait for it to finish
+    >>> out.exists()
+    False
+    """
+    from filelock import FileLock, Timeout  # light, but only training needs it
+
+    path = prepare_folder(path, overwrite)
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path / TRAINING_LOCK), timeout=0)
+        lock.acquire()
+    except Timeout:
+        raise RunError(
+            f"{path}: another training is writing a run there now; choose another `out`, or wait for it to finish"
+        ) from None
+    except OSError as exc:
+        raise RunError(f"{path}: cannot claim the folder for the run ({exc.strerror or exc})") from None
+    try:
+        prepare_folder(path, overwrite)
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            # Removed while still locked: a process that opened the file just now finds its lock on a removed
+            # file and tries again, so two trainings never both hold the folder.
+            os.unlink(path / TRAINING_LOCK)
+        lock.release()
+        if created:
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only when empty: a training that failed leaves no empty folder behind
 
 
 def read_run_json(path: Path, default=None):

@@ -15,7 +15,8 @@ import numpy as np
 import sklearn
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as save_tensors
 from sklearn.base import BaseEstimator
 
 from mnistlab import __version__
@@ -148,7 +149,9 @@ def save(
             tensors = {k: v.detach().cpu().contiguous() for k, v in estimator.network_.state_dict().items()}
             tensors.update(_calibration_tensors(estimator))
             config["temperature"] = float(getattr(estimator, "temperature_", 1.0))
-            save_file(tensors, str(stage(WEIGHTS)), metadata={"format": str(FORMAT_VERSION)})
+            # serialised in memory and written by Python: a full disk is an OSError with its errno, where
+            # safetensors' own file writer raises a SafetensorError that says only "IoError"
+            stage(WEIGHTS).write_bytes(save_tensors(tensors, metadata={"format": str(FORMAT_VERSION)}))
             history = estimator.history_
             steps = getattr(estimator, "step_history_", [])
             if (

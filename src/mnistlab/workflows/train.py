@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
+import tempfile
 import time
 from pathlib import Path
 
 from mnistlab import datasets, models, runs
 from mnistlab.datasets.sources import check_train_test, kind_of
+from mnistlab.errors import RunError, RunNotSavedError
 from mnistlab.evaluation import evaluate_estimator
 from mnistlab.params import check_params, real
 
@@ -107,50 +111,87 @@ def train_model(
         model, kind_of(data), force_flip=force_flip, **params
     )  # bad parameters fail before data is read
     check_train_test(data, test, test_fraction, preprocess)
-    if out is not None:
-        runs.prepare_folder(out, overwrite)
-        if spec.kind == "sklearn":
+    claim = runs.claim_folder(out, overwrite) if out is not None else contextlib.nullcontext()
+    with claim:  # held until the run is saved: a second training into `out` meanwhile fails at once
+        if out is not None and spec.kind == "sklearn":
             _check_signing_key()  # needed to save the run: a read-only home fails now, not after training
-    parts = datasets.train_and_test(
-        data, test, test_fraction, classes, seed or 0, limit, preprocess, label_column, drop_columns
-    )
-    train, held_out = parts.train, parts.test
-    estimator = models.create(model, train, force_flip=force_flip, **params)
-    if spec.kind == "sklearn" and seed is not None:
-        estimator.set_params(**{k: seed for k in estimator.get_params() if k.endswith("random_state")})
-    start = time.perf_counter()
-    estimator.fit(train.images, train.labels)
-    seconds = time.perf_counter() - start
-    metrics = {
-        "train_seconds": round(seconds, 2),
-        "n_train": len(train),
-        "n_test": len(held_out),
-        "splits": _split_note(estimator, parts),
-        "overrides": overrides,
-    }
-    if spec.kind == "torch":  # what the recipe resolved for this data: epochs rise on small data (min_steps)
-        metrics.update(epochs=estimator.epochs_, optimizer_steps=estimator.steps_)
-    metrics.update(split_metrics(estimator, held_out))
-    metrics.update(runs.interruption(estimator))
-    log.info(
-        "%s on %s: test accuracy %.4f (trained in %.1f s)", model, data, metrics["test_accuracy"], seconds
-    )
-    history = getattr(estimator, "history_", [])
-    if out is not None:
-        runs.save(
-            out,
-            estimator,
-            model=model,
-            data=data,
-            classes=train.classes,
-            seed=seed,
-            metrics=metrics,
-            data_source=parts.provenance,
-            ink=datasets.ink_profile(train.images).to_dict(),  # predict and the web app match its polarity
+        parts = datasets.train_and_test(
+            data, test, test_fraction, classes, seed or 0, limit, preprocess, label_column, drop_columns
         )
-    steps = getattr(estimator, "step_history_", [])
-    return runs.Run(
-        Path(out) if out else Path(), estimator, {"data": data, "model": model}, history, metrics, steps
+        train, held_out = parts.train, parts.test
+        estimator = models.create(model, train, force_flip=force_flip, **params)
+        if spec.kind == "sklearn" and seed is not None:
+            estimator.set_params(**{k: seed for k in estimator.get_params() if k.endswith("random_state")})
+        start = time.perf_counter()
+        estimator.fit(train.images, train.labels)
+        seconds = time.perf_counter() - start
+        metrics = {
+            "train_seconds": round(seconds, 2),
+            "n_train": len(train),
+            "n_test": len(held_out),
+            "splits": _split_note(estimator, parts),
+            "overrides": overrides,
+        }
+        if spec.kind == "torch":  # what the recipe resolved for this data: epochs rise on small data
+            metrics.update(epochs=estimator.epochs_, optimizer_steps=estimator.steps_)
+        metrics.update(split_metrics(estimator, held_out))
+        metrics.update(runs.interruption(estimator))
+        log.info(
+            "%s on %s: test accuracy %.4f (trained in %.1f s)", model, data, metrics["test_accuracy"], seconds
+        )
+        history = getattr(estimator, "history_", [])
+        if out is not None:
+            save_args = {
+                "model": model,
+                "data": data,
+                "classes": train.classes,
+                "seed": seed,
+                "metrics": metrics,
+                "data_source": parts.provenance,
+                # predict and the web app hand the model images in its training data's polarity
+                "ink": datasets.ink_profile(train.images).to_dict(),
+            }
+            try:
+                runs.save(out, estimator, **save_args)
+            except RunError as exc:
+                raise _kept_elsewhere(exc, Path(out), estimator, save_args) from None
+        steps = getattr(estimator, "step_history_", [])
+        return runs.Run(
+            Path(out) if out else Path(), estimator, {"data": data, "model": model}, history, metrics, steps
+        )
+
+
+def _kept_elsewhere(error: RunError, out: Path, estimator, save_args: dict) -> RunNotSavedError:
+    """The run could not be saved in ``out`` (a full disk, a file-size limit, a read-only folder): save it in a
+    folder of its own under the temporary folder, else under mnistlab's home, and say where; when neither
+    takes it, say so, with the model kept on the error for Python callers."""
+    from mnistlab.datasets import data_home
+
+    name = f"mnistlab-unsaved-{runs.side_evaluation_name(out.name or 'run')}-{secrets.token_hex(3)}"
+    tried = []
+    for place in (Path(tempfile.gettempdir()), data_home() / "unsaved-runs"):
+        try:
+            saved = runs.save(place / name, estimator, **save_args)
+        except (RunError, OSError):
+            tried.append(str(place / name))
+            if place.name == "unsaved-runs":
+                with contextlib.suppress(OSError):
+                    place.rmdir()  # made for this run only, if nothing else is kept there
+            continue
+        return RunNotSavedError(
+            f"{error}; the trained model was saved instead in {saved} (a complete run folder: use it from "
+            f"there, or move its files into {out} once there is room)",
+            estimator,
+            saved,
+            save_args,
+        )
+    return RunNotSavedError(
+        f"{error}; it could not be saved elsewhere either ({', '.join(tried)}): free some space and train again "
+        "(from Python, the error's `estimator` holds the trained model: "
+        "runs.save(path, error.estimator, **error.save_args))",
+        estimator,
+        None,
+        save_args,
     )
 
 
