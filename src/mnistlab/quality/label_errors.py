@@ -52,11 +52,12 @@ def judged_by(judgement: Judgement) -> str:
     return f"{judgement.judge.describe()}; {splits}"
 
 
-def suspects_of(proba: np.ndarray, labels: np.ndarray) -> dict:
-    """One split's suspects under out-of-sample probabilities ``proba``: their indices (most doubtful first),
-    recorded and suggested labels, the probabilities of both, and every image's score (1 - the probability of
-    its recorded label)."""
-    suspects = suspected_label_errors(proba, labels)
+def suspects_of(proba: np.ndarray, labels: np.ndarray, suspects: np.ndarray | None = None) -> dict:
+    """One split's suspects under out-of-sample probabilities ``proba`` (``suspects``: the filter's, when already
+    known): their indices (most doubtful first), recorded and suggested labels, the probabilities of both, and
+    every image's score (1 - the probability of its recorded label)."""
+    if suspects is None:
+        suspects = suspected_label_errors(proba, labels)
     return {
         "scores": 1 - proba[np.arange(len(labels)), labels],
         "indices": suspects.tolist(),
@@ -113,7 +114,7 @@ class LabelErrors(DataCheck):
             warnings.warn(f"{self.title}: {judge.caveat}", stacklevel=2)
         found, rows = {}, []
         for split, dataset in data.splits.items():
-            found[split] = suspects_of(scored[split].proba, dataset.labels)
+            found[split] = suspects_of(scored[split].proba, dataset.labels, scored[split].suspects)
             found[split]["scored_by"] = scored[split].scored_by
             for index, given, predicted, p, p_predicted in zip(
                 found[split]["indices"],

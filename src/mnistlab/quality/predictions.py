@@ -57,13 +57,16 @@ REFIT_SHARE = 0.01
 class ScoredSplit:
     """One split's out-of-sample probabilities (N, classes), who scored it, in words ("cnn-fast, 5-fold
     out-of-fold within train (60000 images)"), the share of its images whose recorded label is the
-    probabilities' top class (``accuracy``), and for a split judged twice the first pass's probabilities
-    (``first_pass``: what a one-pass tool such as cleanlab would be given; the benchmark compares the two)."""
+    probabilities' top class (``accuracy``), for a split judged twice the first pass's probabilities
+    (``first_pass``: what a one-pass tool such as cleanlab would be given; the benchmark compares the two), and
+    the images the filter suspects under ``proba`` (``suspects``, most doubtful first; computed once here, read
+    by the checks)."""
 
     proba: np.ndarray
     scored_by: str
     accuracy: float = float("nan")
     first_pass: np.ndarray | None = None
+    suspects: np.ndarray | None = None
 
 
 # measured on planted noise and on judges too weak for their data (judge_verdict's docstring)
@@ -99,12 +102,13 @@ class NoiseSigns:
         )
 
     @classmethod
-    def measure(cls, proba: np.ndarray, labels: np.ndarray) -> NoiseSigns:
-        """The signs in out-of-fold probabilities ``proba`` of the recorded ``labels``."""
+    def measure(cls, proba: np.ndarray, labels: np.ndarray, suspects: np.ndarray | None = None) -> NoiseSigns:
+        """The signs in out-of-fold probabilities ``proba`` of the recorded ``labels`` (``suspects``: the
+        filter's suspects under ``proba``, when already known)."""
         from sklearn.metrics import roc_auc_score
 
         flagged = np.zeros(len(labels), dtype=bool)
-        flagged[suspected_label_errors(proba, labels)] = True
+        flagged[suspected_label_errors(proba, labels) if suspects is None else suspects] = True
         agrees = proba.argmax(1) == labels
         unflagged = float(agrees[~flagged].mean()) if (~flagged).any() else 0.0
         separation = float(roc_auc_score(agrees, proba.max(1))) if 0 < agrees.mean() < 1 else 1.0
@@ -289,7 +293,8 @@ def judged(
         agreement = float((proba.argmax(1) == train.labels).mean())
         temperature = calibrating_temperature(proba, train.labels)
         proba = at_temperature(proba, 1 / temperature)
-        scored = {first: ScoredSplit(proba, by + refit, agreement, first_pass)}
+        train_suspects = suspected_label_errors(proba, train.labels)
+        scored = {first: ScoredSplit(proba, by + refit, agreement, first_pass, train_suspects)}
         for split, dataset in list(data.splits.items())[1:]:
             if cross_split:
                 split_proba = other_proba[split]
@@ -298,11 +303,11 @@ def judged(
                 split_proba, _ = _out_of_fold(dataset, name, _folds(dataset, folds, seed), seed, n_classes)
                 split_by = f"{name}, {folds}-fold out-of-fold within {split} ({len(dataset)} images)"
             split_agreement = float((split_proba.argmax(1) == dataset.labels).mean())
-            scored[split] = ScoredSplit(
-                at_temperature(split_proba, 1 / temperature), split_by, split_agreement
-            )
+            split_proba = at_temperature(split_proba, 1 / temperature)
+            split_suspects = suspected_label_errors(split_proba, dataset.labels)
+            scored[split] = ScoredSplit(split_proba, split_by, split_agreement, suspects=split_suspects)
         majority = float(np.bincount(train.labels).max() / len(train))
-        noise = NoiseSigns.measure(proba, train.labels)
+        noise = NoiseSigns.measure(proba, train.labels, train_suspects)
         judge = Judge(name, agreement, chosen, ladder, majority, temperature=temperature, noise=noise)
         data.cache[key] = (judge, scored)
     judge, scored = data.cache[key]
