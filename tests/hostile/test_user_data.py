@@ -378,3 +378,22 @@ def test_a_relabel_decision_typed_in_the_other_form_lands_on_the_class(tmp_path)
     assert f'"label": "{NFC}"' in decisions.read_text(encoding="utf-8").replace("\\u00e9", "\u00e9")
     fixed, _ = apply_fixes({"train": ds}, decisions)
     assert fixed["train"].labels.tolist() == [0, 0, 0, 1]
+
+
+def test_npz_class_names_stored_as_bytes_are_their_text(tmp_path):
+    path = tmp_path / "bytes.npz"
+    np.savez(
+        path,
+        images=np.zeros((2, 28, 28), np.uint8),
+        labels=np.array([0, 1]),
+        classes=np.array([b"cat", b"dog"]),
+    )
+    assert datasets.load(path).classes == ["cat", "dog"]  # not "b'cat'"
+
+
+@pytest.mark.parametrize("twin", ["cat ", "cat\u00a0", " cat"])
+def test_class_folders_that_differ_only_in_spaces_are_refused(tmp_path, twin):
+    for name in ("cat", twin):
+        _png(tmp_path / "d" / name / "0.png")
+    with pytest.raises(DataFormatError, match="look the same.* or in spaces"):
+        datasets.load(tmp_path / "d")

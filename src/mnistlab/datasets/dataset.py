@@ -70,7 +70,8 @@ def check_class_names(names, where: str) -> list[str]:
     characters (bidirectional overrides that show text in another order than it is, zero-width characters that
     make two names look alike) are refused where data is read, so no command ever prints them. Duplicate names
     would merge the rows of every per-class table; two names that are one in Unicode's compatibility form
-    (NFKC: ``"Ａ"`` full-width and ``"A"``, ``"ﬁ"`` and ``"fi"``) look the same and are refused too.
+    (NFKC: ``"Ａ"`` full-width and ``"A"``, ``"ﬁ"`` and ``"fi"``), or only in spaces (``"cat "``, a no-break
+    space), look the same and are refused too.
 
     Examples
     --------
@@ -97,7 +98,9 @@ def check_class_names(names, where: str) -> list[str]:
                 f"{where}: class {index}'s name {name!a} holds the control or invisible character "
                 f"U+{ord(hidden):04X}; class names must be printable text"
             )
-        look = unicodedata.normalize("NFKC", name)
+        look = " ".join(
+            unicodedata.normalize("NFKC", name).split()
+        )  # spaces (no-break, trailing) are invisible
         if look in seen:
             first = seen[look]
             if given[first] == given[index]:
@@ -108,7 +111,7 @@ def check_class_names(names, where: str) -> list[str]:
             raise DataFormatError(
                 f"{where}: class names {given[first]!a} and {given[index]!a} (classes {first} and {index}) look "
                 "the same: they differ only in Unicode form (composed or decomposed accents, full-width or "
-                "compatibility characters); use one spelling for one class"
+                "compatibility characters) or in spaces; use one spelling for one class"
             )
         seen[look] = index
     return names

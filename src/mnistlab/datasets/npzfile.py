@@ -141,4 +141,9 @@ def _names(classes: np.ndarray | None, path: Path) -> list[str] | None:
         raise DataFormatError(
             f"{path}: 'classes' must be a 1-D array of strings, got {classes.dtype} {classes.shape}"
         )
+    if classes.dtype.kind == "S":  # bytes (np.array([b"cat"])): their text, never "b'cat'"
+        try:
+            return [c.decode("utf-8") for c in classes.tolist()]
+        except UnicodeDecodeError:
+            raise DataFormatError(f"{path}: 'classes' are bytes that are not UTF-8 text") from None
     return [str(c) for c in classes.tolist()]

@@ -694,7 +694,7 @@ def register(
     class_list(classes)
     if kind is not None and kind not in KINDS:
         raise ParameterError(f"kind={kind!r}: expected one of {', '.join(map(repr, KINDS))} (or None)")
-    existing = user_datasets()  # a damaged registry is refused before any data is read, never overwritten
+    user_datasets()  # a damaged registry is refused before any data is read, and never overwritten
     entry: dict = {"train": str(Path(train).resolve())}
     if test is not None:
         entry["test"] = str(Path(test).resolve())
@@ -706,7 +706,15 @@ def register(
         if role in entry:
             dataset = read_source(_path_source(entry[role]), role, entry.get("classes"), kind)
             entry[f"{role}_sha256"] = fingerprint(dataset)
-    _write_user_registry({**existing, name: entry})
+    from filelock import FileLock, Timeout
+
+    lock = user_registry_path().with_name(f".{USER_REGISTRY}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:  # read again under the lock: two registrations at once both keep their entry
+        with FileLock(str(lock), timeout=60):
+            _write_user_registry({**user_datasets(), name: entry})
+    except Timeout:
+        raise DataNotAvailableError(f"{lock}: another process holds the registry's lock; try again") from None
     return entry
 
 
