@@ -175,3 +175,12 @@ def test_register_refuses_a_class_string(tmp_home, files):
     with pytest.raises(ParameterError, match="classes='abc': expected a list of class names"):
         datasets.register("bands", files / "train.csv", classes="abc")
     assert not (tmp_home / "datasets.toml").exists()
+
+
+def test_a_damaged_registry_blocks_names_not_paths(tmp_home, files):
+    registry = tmp_home / "datasets.toml"
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    registry.write_text("[datasets.mine]\ntrain = 5\n")
+    assert len(datasets.load(files / "train.csv")) == 90  # a path is never a name: the registry is not read
+    with pytest.raises(DataFormatError, match=r"\[datasets.mine\] train = 5"):
+        datasets.load("mine")

@@ -88,7 +88,7 @@ def _resolve(spec: str | Path, preprocess: str) -> Source:
     check_preprocess(preprocess)
     if text in REGISTRY:
         return _images_only(Source(text, "registered"), preprocess)
-    if text in (users := user_datasets()):
+    if _is_user_name(text) and text in (users := user_datasets()):  # "./x.csv" is no name: registry unread
         return _images_only(Source(text, "user", user_path(users[text]["train"])), preprocess)
     return _images_only(_path_source(text), preprocess)
 
