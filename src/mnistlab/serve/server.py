@@ -3,14 +3,22 @@
 uvicorn closes a keep-alive connection that stays quiet, but not one that never sends a byte or sends its headers
 one byte at a time: 1,100 such sockets exhausted the common 1,024 open-file limit and every real request failed.
 Here every connection must deliver a request's headers within :data:`HEADER_TIMEOUT_S` of opening (or of its
-previous answer), at most :data:`MAX_CONNECTIONS` connections are open at once (one more is closed at once,
-before it can cost a file descriptor for long), and the process's open-file limit is raised to its hard limit.
-A body must arrive within ``BODY_TIMEOUT_S`` (:mod:`mnistlab.serve.app`).
+previous answer), at most :data:`MAX_CONNECTIONS` connections are open at once, and the process's open-file limit
+is raised to its hard limit. A body must arrive within ``BODY_TIMEOUT_S`` (:mod:`mnistlab.serve.app`).
+
+The cap is shared fairly: a connection that would pass it closes one connection of the client holding the most
+(by address; an IPv6 client by its /64 network), the one waiting longest for a request of its own first, a
+stalled request of that client only when all of its connections are in one. Refusing the newcomer instead let
+one client, reopening a few hundred idle connections before their deadline, lock every other client out; now such
+a client only ever sheds its own, and a client of the same address as an attacker still gets in, because the
+attacker's connections have waited longer than its own new one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,17 +31,30 @@ MAX_CONNECTIONS = 500  # open at once; the rest are closed on arrival (well unde
 
 
 def guarded_protocol(header_timeout: float = HEADER_TIMEOUT_S, max_connections: int = MAX_CONNECTIONS):
-    """uvicorn's httptools protocol with a deadline for each request's headers and a cap on open connections."""
+    """uvicorn's httptools protocol with a deadline for each request's headers and a cap on open connections,
+    shared fairly between clients (:func:`connection_to_shed`)."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    activity = itertools.count()  # an order of events: which connection was active least recently
 
     class GuardedHttp(HttpToolsProtocol):
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._deadline = None
-            if len(self.connections) > max_connections:
-                transport.close()
-                return
+            self.client_key = client_key(self.client[0] if self.client else None)
+            self.last_active = next(activity)
+            if len(self.connections) > max_connections:  # cheap test first: the scan is for a full server
+                victim = connection_to_shed(self, self.connections, max_connections)
+                if victim is not None:
+                    victim.transport.close()
+                    if victim is self:
+                        return
             self._arm()
+
+        @property
+        def in_request(self) -> bool:
+            """Between a request's complete headers and its answer (a connection waiting for headers is idle)."""
+            return self.cycle is not None and not self.cycle.response_complete
 
         def _arm(self) -> None:
             self._deadline = self.loop.call_later(header_timeout, self._too_slow)
@@ -49,10 +70,12 @@ def guarded_protocol(header_timeout: float = HEADER_TIMEOUT_S, max_connections: 
 
         def on_headers_complete(self) -> None:
             self._disarm()
+            self.last_active = next(activity)
             super().on_headers_complete()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
+            self.last_active = next(activity)
             if not self.transport.is_closing():
                 self._disarm()
                 self._arm()  # the next request's headers have the same deadline (a byte at a time is not enough)
@@ -62,6 +85,51 @@ def guarded_protocol(header_timeout: float = HEADER_TIMEOUT_S, max_connections: 
             super().connection_lost(exc)
 
     return GuardedHttp
+
+
+def client_key(host: str | None) -> str | None:
+    """Whose connection it is, for the fair share of the connection cap: the IPv4 address, or the /64 network of
+    an IPv6 one (a single host commonly has a whole /64 to choose addresses from).
+
+    Examples
+    --------
+    >>> client_key("192.168.1.5"), client_key("2001:db8::1"), client_key("::ffff:10.0.0.1")
+    ('192.168.1.5', '2001:db8::/64', '10.0.0.1')
+    """
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:  # a Unix socket, or no address known
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def connection_to_shed(new, connections, max_connections: int):
+    """The connection to close when ``new`` makes more than ``max_connections`` open ones (None when it does
+    not, counting none already closing): one of the client holding the most, the one idle (waiting for a request)
+    longest, else the one whose request began earliest; ``new`` itself only when it is that client's only one.
+
+    Each connection has ``client_key``, ``last_active`` (an increasing count), ``in_request`` and ``transport``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as C
+    >>> open_ = lambda: C(is_closing=lambda: False)
+    >>> a1, a2 = (C(client_key="a", last_active=t, in_request=False, transport=open_()) for t in (1, 2))
+    >>> b = C(client_key="b", last_active=3, in_request=False, transport=open_())
+    >>> connection_to_shed(b, [a1, a2, b], 2) is a1
+    True
+    """
+    live = [c for c in connections if not c.transport.is_closing()]
+    if len(live) <= max_connections:
+        return None
+    held = Counter(c.client_key for c in live)
+    most = max(held.values())
+    candidates = [c for c in live if held[c.client_key] == most and c is not new] or [new]
+    return min(candidates, key=lambda c: (c.in_request, c.last_active))
 
 
 def _raise_file_limit() -> None:
