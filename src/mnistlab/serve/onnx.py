@@ -21,7 +21,9 @@ from mnistlab.runs.signing import signature, signed_here
 
 ONNX_FILE = "model.onnx"
 SIGNATURE_FILE = "model.onnx.sig"  # this machine's HMAC of model.onnx: only graphs it exported are ever run
-WEIGHTS_KEY = "mnistlab.weights_sha256"
+# the sha256 of what the graph was exported from: the weights and config.json (temperature, test-time
+# augmentation, the network's parameters: everything its answers depend on); a graph whose stamp differs is stale
+STAMP_KEY = "mnistlab.source_sha256"
 
 
 def _require_onnxruntime():
@@ -53,6 +55,8 @@ def export_onnx(run_path: str | Path) -> Path:
     >>> export_onnx("runs/cnn-mnist")  # doctest: +SKIP
     PosixPath('runs/cnn-mnist/model.onnx')"""
     run_path = Path(run_path)
+    # before loading: a change meanwhile leaves a stale stamp (exported again), never a wrong one
+    source = source_digest(run_path) if (run_path / runs.WEIGHTS).is_file() else None
     estimator = runs.load(run_path)
     if not isinstance(estimator, TorchClassifier):
         raise MnistlabError(
@@ -83,7 +87,7 @@ def export_onnx(run_path: str | Path) -> Path:
             dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}},
             dynamo=False,
         )
-        _stamp_weights(tmp, _weights_digest(run_path))
+        _stamp(tmp, source or source_digest(run_path))
         signed = signature(tmp)
     with atomic_write(run_path / SIGNATURE_FILE) as tmp:
         tmp.write_text(signed + "\n")
@@ -112,18 +116,32 @@ class FlipAverage(torch.nn.Module):
         return (self.net(x) + self.net(torch.flip(x, [3]))) / 2
 
 
-def _weights_digest(run_path: Path) -> str:
+def source_digest(run_path: str | Path) -> str:
+    """The sha256 of everything a run's exported graph is made from: its weights and its config.json (read as
+    JSON, so a change of layout alone is not a change). Editing the temperature, the test-time augmentation or
+    any parameter after ``export --onnx`` changes it, and the stale graph is exported again before it is used.
+
+    Examples
+    --------
+    >>> source_digest("runs/cnn-mnist")  # doctest: +SKIP
+    '3f1c...'
+    """
     import hashlib
+    import json
 
-    return hashlib.sha256((run_path / runs.WEIGHTS).read_bytes()).hexdigest()
+    run_path = Path(run_path)
+    digest = hashlib.sha256((run_path / runs.WEIGHTS).read_bytes())
+    digest.update(json.dumps(runs.read_config(run_path), sort_keys=True).encode())
+    return digest.hexdigest()
 
 
-def _stamp_weights(onnx_file: Path, digest: str) -> None:
-    """Record in the ONNX file which weights it was exported from, so a stale export is never served."""
+def _stamp(onnx_file: Path, digest: str) -> None:
+    """Record in the ONNX file what it was exported from (:func:`source_digest`), so a stale export is never
+    served."""
     import onnx
 
     model = onnx.load(str(onnx_file))
-    onnx.helper.set_model_props(model, {WEIGHTS_KEY: digest})
+    onnx.helper.set_model_props(model, {STAMP_KEY: digest})
     onnx.save(model, str(onnx_file))
 
 
@@ -134,7 +152,7 @@ def _exported_from(onnx_file: Path) -> str | None:
         model = onnx.load(str(onnx_file), load_external_data=False)
     except Exception:  # a damaged or foreign file: export again
         return None
-    return next((p.value for p in model.metadata_props if p.key == WEIGHTS_KEY), None)
+    return next((p.value for p in model.metadata_props if p.key == STAMP_KEY), None)
 
 
 class OnnxClassifier:
@@ -171,20 +189,23 @@ class OnnxClassifier:
 
 def exported_here(run_path: Path) -> bool:
     """Whether the run's ``model.onnx`` is a graph this machine exported (its HMAC in ``model.onnx.sig``, made
-    with this machine's key) from the run's current weights (their sha256, recorded inside the graph). A graph
-    from anywhere else is never run: anyone can write a stamp, nobody else has the key."""
+    with this machine's key) from the run's current weights and config.json (:func:`source_digest`, recorded
+    inside the graph). A graph from anywhere else is never run: anyone can write a stamp, nobody else has the
+    key; a graph exported before the weights or the config changed is stale and is never run either."""
     onnx_path, signature_path = run_path / ONNX_FILE, run_path / SIGNATURE_FILE
     if not (onnx_path.is_file() and signature_path.is_file()) or signature_path.stat().st_size > 1024:
         return False
     saved = read_bounded(signature_path, "a signature", 1024).decode("ascii", "replace").strip()
-    return signed_here(onnx_path, saved) and _exported_from(onnx_path) == _weights_digest(run_path)
+    return signed_here(onnx_path, saved) and _exported_from(onnx_path) == source_digest(run_path)
 
 
 def load_onnx(run_path: str | Path, threads: int | None = None) -> OnnxClassifier:
     """The ONNX Runtime classifier of a run.
 
-    ``model.onnx`` is exported afresh unless this machine exported it from the run's current weights
-    (:func:`exported_here`): a graph from elsewhere never runs.
+    ``model.onnx`` is exported afresh unless this machine exported it from the run's current weights and
+    config.json (:func:`exported_here`): a graph from elsewhere, or one made before the run's temperature,
+    test-time augmentation or parameters were edited, never runs. Where a stale graph cannot be replaced (a
+    read-only run folder), this is an error that says so, never the old graph's answers.
 
     Parameters
     ----------
@@ -208,5 +229,12 @@ def load_onnx(run_path: str | Path, threads: int | None = None) -> OnnxClassifie
     if not (run_path / runs.WEIGHTS).is_file():
         raise MnistlabError(f"{run_path}: no {runs.WEIGHTS}; only PyTorch runs run through ONNX Runtime")
     if not exported_here(run_path):
-        export_onnx(run_path)
+        try:
+            export_onnx(run_path)
+        except OSError as exc:
+            raise MnistlabError(
+                f"{onnx_path}: missing, or exported before the run's weights or config.json changed (or on another "
+                f"machine), and it cannot be exported again here ({exc.strerror or exc}); make the run folder "
+                "writable, or predict with PyTorch (--no-onnx)"
+            ) from None
     return OnnxClassifier(onnx_path, np.asarray(runs.read_config(run_path)["classes_"]), threads)
