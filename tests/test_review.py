@@ -86,6 +86,34 @@ def test_bad_decisions_are_refused_and_nothing_is_written(reviewed, body, status
     assert page.get("/image/5.png").status_code == 404
 
 
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status"),
+    [
+        (b'{"item": 0, "action": "keep", "action": "drop"}', JSON, 422),  # which one? neither
+        (b'{"item": "0", "action": "drop"}', JSON, 422),  # no conversion of types: the web app's rule
+        (b'{"item": true, "action": "drop"}', JSON, 422),
+        (b'{"item": 0.0, "action": "drop"}', JSON, 422),
+        (b'{"item": 0, "action": "relabel", "label": 2}', JSON, 422),
+        (b'{"item": 0, "action": "drop", "reason": NaN}', JSON, 422),
+        (b"[" * 10_000, JSON, 422),
+        (b'{"item": 0, "action": "drop", "reason": "' + b"x" * 20_000 + b'"}', JSON, 413),
+        (b"", JSON, 422),
+        (b'{"item": 0, "action": "drop"}', {"content-type": "text/plain"}, 415),
+        (b'{"item": 0, "action": "drop"}', {}, 415),
+    ],
+)
+def test_malformed_decision_bodies_are_refused_by_the_strict_json_rule(reviewed, content, headers, status):
+    page = client(*reviewed)
+    before = reviewed[2].read_text()
+    answer = page.post("/decide", content=content, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["detail"] and reviewed[2].read_text() == before
+    assert page.post("/decide", json={"item": 0, "action": "drop"}).status_code == 200
+
+
 def test_findings_or_decisions_for_other_data_are_refused(reviewed, tmp_path):
     data, findings, decisions = reviewed
     findings.write_text("kind,splits,indices,labels,value\noutlier,train,700,one,3.2\n")

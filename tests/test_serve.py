@@ -341,6 +341,9 @@ def test_pytorch_engine_gives_the_same_answer(toy_run, client):
 
 # -- bad requests: a JSON error with the right status, and the server keeps serving ------------------------
 
+SEVEN_B64 = base64.b64encode(drawn_seven()).decode()
+INKED = str([0] * 783 + [200]).encode()
+FORM_B = {"content-type": "multipart/form-data; boundary=b"}
 NOISE_PNG = png_bytes(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8), 4)
 BAD_REQUESTS = {
     "over the size limit": (
@@ -374,6 +377,80 @@ BAD_REQUESTS = {
     "json unknown field": (dict(json={"pixels": [0] * 784, "path": "/etc/passwd"}), 422),
     "json bad base64": (dict(json={"image": "not base64!"}), 422),
     "json base64 of a text": (dict(json={"image": base64.b64encode(b"hello").decode()}), 400),
+    # every malformed body is a 4xx with a message (issue 37: a data URL without a comma was a 500)
+    "data url without a comma": (dict(json={"image": "data:image/png;base64"}), 422),
+    "data url without a comma or type": (dict(json={"image": "data:"}), 422),
+    "data url of text": (dict(json={"image": "data:text/plain;base64," + SEVEN_B64}), 422),
+    "data url of no type": (dict(json={"image": "data:;base64," + SEVEN_B64}), 422),
+    "data url not base64": (dict(json={"image": "data:image/png," + SEVEN_B64}), 422),
+    "data url of bad base64": (dict(json={"image": "data:image/png;base64,@@@"}), 422),
+    "base64 with line breaks": (dict(json={"image": SEVEN_B64[:40] + "\n" + SEVEN_B64[40:]}), 422),
+    "base64 unpadded": (dict(json={"image": SEVEN_B64.rstrip("=") + "A"}), 422),
+    "base64 url-safe": (dict(json={"image": SEVEN_B64.replace("+", "-").replace("/", "_") + "-_"}), 422),
+    "base64 not ascii": (dict(json={"image": "é" * 8}), 422),
+    "empty image": (dict(json={"image": ""}), 422),
+    "image not a string": (dict(json={"image": 7}), 422),
+    "image a list": (dict(json={"image": [SEVEN_B64]}), 422),
+    "json null pixels": (dict(json={"pixels": None}), 422),
+    "json null pixels beside an image": (dict(json={"pixels": None, "image": SEVEN_B64}), 422),
+    "json pixels as a string": (dict(json={"pixels": "0," * 783 + "9"}), 422),
+    "json pixels as 28 rows": (dict(json={"pixels": [[0] * 27 + [9]] * 28}), 422),
+    "json pixels as an object": (dict(json={"pixels": {"0": 9}}), 422),
+    "json a list": (dict(json=[0] * 784), 422),
+    "json a string": (dict(json="pixels"), 422),
+    "json null": (dict(content=b"null", headers={"content-type": "application/json"}), 422),
+    "json empty body": (dict(content=b"", headers={"content-type": "application/json"}), 422),
+    "json nested deeply": (dict(content=b"[" * 100_000, headers={"content-type": "application/json"}), 422),
+    "json not utf-8": (dict(content=b'{"image": "\xff"}', headers={"content-type": "application/json"}), 422),
+    "json number of 5000 digits": (
+        dict(content=b'{"pixels": [' + b"9" * 5000 + b"]}", headers={"content-type": "application/json"}),
+        422,
+    ),
+    "json NaN pixels": (
+        dict(content=b'{"pixels": [' + b"NaN," * 783 + b"9]}", headers={"content-type": "application/json"}),
+        422,
+    ),
+    # one strict rule for JSON: no key twice, no booleans, digit strings or decimals as pixels
+    "json key twice": (
+        dict(
+            content=b'{"pixels": %s, "pixels": %s}' % (INKED, INKED),
+            headers={"content-type": "application/json"},
+        ),
+        422,
+    ),
+    "json key twice, escaped": (
+        dict(content=b'{"image": "A", "im\\u0061ge": "B"}', headers={"content-type": "application/json"}),
+        422,
+    ),
+    "json boolean pixels": (dict(json={"pixels": [False] * 783 + [True]}), 422),
+    "json digit-string pixels": (dict(json={"pixels": ["0"] * 783 + ["9"]}), 422),
+    "json decimal pixels": (dict(json={"pixels": [0.0] * 783 + [9.0]}), 422),
+    "json fractional pixels": (dict(json={"pixels": [0] * 783 + [9.5]}), 422),
+    # and the rule of uploads for both paths: an image of one flat shade has no ink and no answer
+    "json blank pixels": (dict(json={"pixels": [0] * 784}), 400),
+    "json all-255 pixels": (dict(json={"pixels": [255] * 784}), 400),
+    "json one grey shade": (dict(json={"pixels": [17] * 784}), 400),
+    "blank 28x28 of the model's polarity": (
+        dict(content=png_bytes(np.zeros((28, 28), np.uint8)), headers={"content-type": "image/png"}),
+        400,
+    ),
+    "one grey shade upload": (
+        dict(content=png_bytes(np.full((28, 28), 90, np.uint8), 3), headers={"content-type": "image/png"}),
+        400,
+    ),
+    "blank canvas in a form": (
+        dict(files={"file": ("blank.png", png_bytes(np.full((28, 28), 255, np.uint8), 10), "image/png")}),
+        400,
+    ),
+    "multipart without a boundary": (
+        dict(content=b"--b\r\n\r\n", headers={"content-type": "multipart/form-data"}),
+        400,
+    ),
+    "multipart empty file": (dict(files={"file": ("7.png", b"", "image/png")}), 400),
+    "multipart cut short": (
+        dict(content=b'--b\r\nContent-Disposition: form-data; name="f"; filename="7.png"', headers=FORM_B),
+        400,
+    ),
 }
 
 
@@ -383,6 +460,10 @@ def test_bad_request_gets_a_json_error_and_the_server_keeps_serving(client, case
     response = client.post("/predict", **kwargs)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json" and response.json()["detail"]
+    if status == 400 and ("blank" in case or "shade" in case or "255" in case):
+        assert "no ink found (the image is one flat shade)" in response.json()["detail"]
+    if status == 422 and "json" in case and "key twice" in case:
+        assert "is given twice" in response.text
     assert (
         client.post("/predict", content=drawn_seven(), headers={"content-type": "image/png"}).status_code
         == 200
@@ -404,6 +485,148 @@ def test_bad_query_values_and_routes(client):
         "/config.json",
     ):
         assert client.get(sneaky).status_code == 404, sneaky
+
+
+def json_values():
+    from hypothesis import strategies as st
+
+    leaves = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+        max_leaves=12,
+    )
+
+
+def hostile_bodies():
+    """Bodies of every shape a client could send: bytes, any JSON, objects of the request's fields with any
+    values, pixel lists of any members, data URLs with any header."""
+    import json
+
+    from hypothesis import strategies as st
+
+    fields = st.dictionaries(st.sampled_from(["pixels", "image", "path"]), json_values(), max_size=3)
+    pixels = st.lists(st.integers(-2, 300) | st.booleans() | st.floats(0, 255), min_size=783, max_size=785)
+    header = st.text(max_size=30) | st.sampled_from(
+        ["image/png;base64", "image/jpeg;base64", "image/png", ""]
+    )
+    payload = st.sampled_from(["", SEVEN_B64, SEVEN_B64[:10], "@@", "AAAA"])
+    data_url = st.tuples(header, st.sampled_from(["", ","]), payload).map(
+        lambda t: {"image": "data:" + "".join(t)}
+    )
+    as_json = st.one_of(json_values(), fields, pixels.map(lambda p: {"pixels": p}), data_url)
+    return st.one_of(st.binary(max_size=200), as_json.map(lambda v: json.dumps(v).encode()))
+
+
+def test_any_body_is_answered_or_refused_with_a_4xx_never_a_500(client):
+    """The class of issue 37's data URL without a comma: whatever the body and its content type, the answer is a
+    prediction or a 4xx with a JSON message (the test client raises on any server error)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    media = st.sampled_from(
+        ["application/json", "multipart/form-data; boundary=b", "image/png", "image/jpeg", "text/plain", ""]
+    )
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(body=hostile_bodies(), content_type=media)
+    def answered_or_refused(body: bytes, content_type: str) -> None:
+        response = client.post("/predict", content=body, headers={"content-type": content_type})
+        assert response.status_code == 200 or 400 <= response.status_code < 500, response.text
+        assert response.json()
+
+    answered_or_refused()
+
+
+def test_blank_images_are_refused_by_one_rule_on_every_path(client, toy_run, tmp_path):
+    """A blank image has no answer, whichever way it comes: JSON pixels used as given, an upload of the model's
+    own format read as stored, any other read the MNIST way, and ``mnistlab predict`` on a file."""
+    from mnistlab.errors import DataFormatError
+    from mnistlab.serve import predict_images
+
+    for shade in (0, 1, 128, 254, 255):
+        flat = np.full((28, 28), shade, np.uint8)
+        answers = [
+            client.post("/predict", json={"pixels": flat.ravel().tolist()}),
+            client.post("/predict", content=png_bytes(flat), headers={"content-type": "image/png"}),
+            client.post("/predict", files={"file": ("f.png", png_bytes(flat, 5), "image/png")}),
+            client.post("/predict", json={"image": base64.b64encode(png_bytes(flat)).decode()}),
+        ]
+        for answer in answers:
+            assert answer.status_code == 400 and "no ink found" in answer.json()["detail"], (
+                shade,
+                answer.text,
+            )
+        (tmp_path / "flat.png").write_bytes(png_bytes(flat))
+        for rule in ("auto", "none", "resize", "mnist"):
+            with pytest.raises(DataFormatError, match="flat.png: no ink found"):
+                predict_images(toy_run, [tmp_path / "flat.png"], preprocess=rule)
+    one_dot = np.zeros(784, int)
+    one_dot[400] = 1  # the faintest ink is still ink: used as given, answered
+    assert client.post("/predict", json={"pixels": one_dot.tolist()}).status_code == 200
+
+
+def test_plain_predictions_keep_their_slots_while_explanations_are_all_busy(toy_run, monkeypatch):
+    """Explanations (integrated gradients, tens of predictions' work each) have their own smaller share: with
+    every explanation slot held and more explanations waiting, a plain prediction is still answered, and no more
+    explanations than their share run at once. Before, they shared the prediction slots (issue 37: 8 clients
+    asking for explanations took plain predictions from 3 ms to 284 ms)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mnistlab.serve import app as app_module
+    from mnistlab.serve.predict import Predictor
+
+    release, entered = threading.Event(), threading.Semaphore(0)
+    running = []
+
+    def held_explanation(self, image):
+        running.append(1)
+        entered.release()
+        release.wait(120)  # until the test has its answer (a bound against a hang, never a measure)
+        return None
+
+    monkeypatch.setattr(Predictor, "explain", held_explanation)
+    share = app_module.EXPLANATION_SLOTS
+    waiting = app_module.PREDICTION_SLOTS + 1  # more than every slot predictions have
+    seven = {"content": drawn_seven(), "headers": {"content-type": "image/png"}}
+    with local_client(create_app(toy_run, onnx=False)) as client, ThreadPoolExecutor(waiting) as pool:
+        try:
+            asked = [pool.submit(client.post, "/predict?explain=true", **seven) for _ in range(waiting)]
+            for _ in range(share):
+                assert entered.acquire(timeout=120), "the explanations never started"
+            plain = client.post("/predict", **seven)
+            assert plain.status_code == 200 and plain.json()["explanation"] is None
+            assert len(running) == share, "explanations ran beyond their share"
+        finally:
+            release.set()
+        assert [future.result().status_code for future in asked] == [200] * waiting
+    assert len(running) == waiting
+
+
+def test_the_query_is_read_by_the_same_strict_rule(client):
+    """A query parameter given twice, or one the route does not know (a typo would be ignored silently), is a
+    422 naming it; the parameters the route knows are exactly its signature's."""
+    import inspect
+
+    from mnistlab.serve.app import PREDICT_QUERY
+
+    seven = {"content": drawn_seven(), "headers": {"content-type": "image/png"}}
+    for query, named in [
+        ("top=3&top=5", "'top' is given 2 times"),
+        ("explain=true&explain=false", "'explain' is given 2 times"),
+        ("tpo=5", "unknown query parameter 'tpo'"),
+        ("top=3&path=/etc/passwd", "unknown query parameter 'path'"),
+    ]:
+        answer = client.post(f"/predict?{query}", **seven)
+        assert answer.status_code == 422 and named in answer.text, (query, answer.text)
+    assert (
+        client.post("/predict?top=2&image=true&alpha=0.2&method=split&explain=false", **seven).status_code
+        == 200
+    )
+    route = next(r for r in client.app.routes if getattr(r, "path", "") == "/predict")
+    parameters = set(inspect.signature(route.endpoint).parameters) - {"request"}
+    assert parameters == set(PREDICT_QUERY)
 
 
 def test_streamed_upload_without_length_is_refused(toy_run):

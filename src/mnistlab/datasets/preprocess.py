@@ -151,7 +151,8 @@ def read_for_model(
     --------
     >>> import io
     >>> buffer = io.BytesIO()
-    >>> Image.fromarray(np.full((28, 28), 0, np.uint8)).save(buffer, "PNG")
+    >>> dark = np.zeros((28, 28), np.uint8); dark[6:22, 12:16] = 255  # light ink on black, 28x28
+    >>> Image.fromarray(dark).save(buffer, "PNG")
     >>> image, how = read_for_model(buffer.getvalue(), polarity="light-on-dark")
     >>> image.shape, how
     ((28, 28), 'read as stored: 28x28')
@@ -192,6 +193,7 @@ def for_model(
         )
         preprocess = "none" if as_stored else "mnist"
     if preprocess != "mnist":
+        refuse_blank(pixels, where)  # as the MNIST way refuses it below: one rule, whatever the path
         image = np.array(to_28x28(pixels, preprocess, where))  # a writable copy, as the MNIST way's
         stored = pixels.shape == (28, 28)
         return (
@@ -200,15 +202,30 @@ def for_model(
         )
     image = mnist_style(pixels)
     if not image.any():
-        raise DataFormatError(
-            f"{where}: no ink found (the image is one flat shade); expected a drawn or photographed digit or "
-            "garment"
-        )
+        raise DataFormatError(f"{where}: {NO_INK}")
     handed = polarity or LIGHT_ON_DARK
     turned = "inverted, " if given != handed else ""
     return in_polarity(
         image, handed
     ), f"read the MNIST way ({turned}cropped to the ink, fitted to 20x20, centred)"
+
+
+NO_INK = "no ink found (the image is one flat shade); expected a drawn or photographed digit or garment"
+
+
+def refuse_blank(pixels: np.ndarray, where: str) -> None:
+    """The one rule for an image to predict that holds no ink: every pixel the same shade (all 0, all 255, any
+    other) is refused, whether it is read the MNIST way, as stored, or sent as pixels used as given (the web
+    app's JSON): a blank image has no answer, and a model would give one anyway.
+
+    Examples
+    --------
+    >>> refuse_blank(np.full((28, 28), 255, np.uint8), "the pixels")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    mnistlab.errors.DataFormatError: the pixels: no ink found (the image is one flat shade); expected a drawn ...
+    """
+    if pixels.size and pixels.min() == pixels.max():
+        raise DataFormatError(f"{where}: {NO_INK}")
 
 
 def _polarity_of(pixels: np.ndarray) -> str:

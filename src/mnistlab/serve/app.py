@@ -27,9 +27,12 @@ from typing import Annotated, Literal
 import anyio
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import ClientDisconnect
 
+from mnistlab.datasets.preprocess import refuse_blank
 from mnistlab.errors import DataFormatError, MnistlabError, ParameterError
 from mnistlab.models.calibration import CAN_BE_EMPTY, DEFAULT_METHOD, empty_set_meaning
 from mnistlab.runs.folder import read_metrics
@@ -42,6 +45,11 @@ BODY_TIMEOUT_S = (
     30.0  # the whole body must arrive within this (a slow upload holds a connection, not forever)
 )
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+# Predictions at once: as many as cores (more threads only queue on the GIL; see the README's load test).
+# Explanations (integrated gradients: dozens of forward and backward passes, tens of times a prediction) have a
+# smaller share of their own, so that requests asking for them never hold the slots plain predictions need.
+PREDICTION_SLOTS = os.cpu_count() or 1
+EXPLANATION_SLOTS = max(1, PREDICTION_SLOTS // 2)
 STATIC = ("app.js", "app.css")
 # Sent with every response: the page and its script come from this server only (it works offline), no other
 # site may frame it, and browsers never guess a type.
@@ -58,6 +66,7 @@ SECURITY_HEADERS = [
 ]
 
 
+PREDICT_QUERY = ("top", "image", "alpha", "method", "explain")  # the parameters of POST /predict
 SetMethod = Literal["split-nonempty", "split", "class-conditional", "aps", "raps"]  # calibration.METHODS
 
 
@@ -133,8 +142,8 @@ def create_app(
     _limit_threads(predictor)
     info = _model_info(predictor)
     started = time.monotonic()
-    # as many predictions at once as cores: more threads only queue on the GIL (see the README's load test)
-    workers = anyio.CapacityLimiter(os.cpu_count() or 1)
+    predictions = anyio.CapacityLimiter(PREDICTION_SLOTS)
+    explanations = anyio.CapacityLimiter(EXPLANATION_SLOTS)  # a request with explain=true runs only here
     app = FastAPI(
         title="mnistlab",
         summary=f"{info['model']} on {info['data']}",
@@ -177,10 +186,11 @@ def create_app(
         response_model=Prediction,
         openapi_extra={"requestBody": _request_body_doc()},
         responses={
-            400: {"description": "Not a readable image"},
+            400: {"description": "Not a readable image, or an image with no ink (one flat shade)"},
             408: {"description": "The body did not arrive in time"},
             413: {"description": "Upload too large"},
             415: {"description": "Unsupported content type"},
+            422: {"description": "JSON that is not the request's shape (see the request body's schema)"},
         },
     )
     async def predict(
@@ -201,16 +211,24 @@ def create_app(
             bool, Query(description="Include a map of which pixels drove the answer (networks only).")
         ] = False,
     ) -> Prediction:
-        """Top classes for a PNG/JPEG (the request body, or a multipart file) or a JSON request."""
-        try:
-            with anyio.fail_after(BODY_TIMEOUT_S):
-                body = await _read_limited(request, max_upload_bytes)
-        except TimeoutError:
-            raise HTTPException(408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
+        """Top classes for a PNG/JPEG (the request body, or a multipart file) or a JSON request: exactly one of
+        'pixels' (784 JSON integers 0..255, used as given) or 'image' (standard base64, or a
+        data:image/png;base64,... URL), no key twice, no conversion of types (422 otherwise). An image of one
+        flat shade has no ink and no answer (400), whichever way it is sent."""
+        refuse_odd_query(request, PREDICT_QUERY)
+        body = await read_limited(request, max_upload_bytes)
         content_type = request.headers.get("content-type", "")
         try:  # parsing, decoding and the model: in a worker thread, so the event loop keeps answering
             ranked, kind, seen, held, heat, read_as, warning = await anyio.to_thread.run_sync(
-                _predict_one, predictor, content_type, body, top, alpha, explain, method, limiter=workers
+                _predict_one,
+                predictor,
+                content_type,
+                body,
+                top,
+                alpha,
+                explain,
+                method,
+                limiter=explanations if explain else predictions,
             )
         except (DataFormatError, ParameterError) as exc:  # ParameterError: e.g. aps on a format-2 run
             raise HTTPException(400, str(exc)[:300]) from None
@@ -280,6 +298,7 @@ def _predict_one(
     thread)."""
     pixels, raw = input_of(content_type, body)
     if pixels is not None:
+        refuse_blank(pixels, "the pixels")  # the rule of uploads (a blank canvas): no ink, no answer
         seen, read_as = pixels, "used as given: 784 pixels"
         warning = predictor.mismatch(pixels[None], "the pixels")
     else:
@@ -289,8 +308,34 @@ def _predict_one(
     return ranked[0], kind, seen, None if sets is None else sets[0], heat, read_as, warning
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes (never read whole first)."""
+def refuse_odd_query(request: Request, known: tuple[str, ...]) -> None:
+    """The query by the rule of JSON bodies: a parameter given twice (which one counts?) or one the route does not
+    know (a typo such as ``tpo=5`` would be ignored silently) is a 422 naming it."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    for name in names:
+        if name not in known:
+            message = f"unknown query parameter {name[:40]!r}; expected {', '.join(known)}"
+            raise RequestValidationError(
+                [{"type": "extra_forbidden", "loc": ("query", name[:40]), "msg": message}]
+            )
+        if names.count(name) > 1:
+            message = f"the query parameter {name!r} is given {names.count(name)} times; give it once"
+            raise RequestValidationError([{"type": "query_repeated", "loc": ("query", name), "msg": message}])
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes (never read whole first), and with
+    408 when it has not all arrived within ``BODY_TIMEOUT_S``."""
+    try:
+        with anyio.fail_after(BODY_TIMEOUT_S):
+            return await _read_body(request, limit)
+    except TimeoutError:
+        raise HTTPException(408, f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
+    except ClientDisconnect:  # the client left, or its connection was shed (server.connection_to_shed)
+        raise HTTPException(400, "the connection closed before the body arrived") from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"upload of {int(declared)} bytes; the limit is {limit} bytes")

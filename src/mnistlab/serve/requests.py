@@ -4,12 +4,18 @@ file, or the image bytes themselves.
 Every parser here is bounded (parts, header bytes, validation errors reported) and runs in a worker thread, never
 on the event loop: a crafted body costs its own request time, not the other requests'. Error responses stay
 small (at most :data:`MAX_ERRORS` validation errors, never the input itself).
+
+JSON is read by one strict rule (:func:`strict_json`, also the review page's): a key given twice, ``NaN`` or
+``Infinity``, or a value of another JSON type than the field's is refused with a 422 naming the field, never
+converted (``true``, ``"12"`` and ``12.0`` are not pixels; the last of two ``"pixels"`` is not silently taken).
+Every malformed body is a 4xx with a message: nothing a client sends reaches the server's 500.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from typing import Annotated
 
@@ -27,22 +33,118 @@ _BOUNDARY = re.compile(
 )  # RFC 2046 characters
 _FILE_PART = re.compile(rb"^content-disposition:[^\r\n]*\bfilename\*?=", re.IGNORECASE | re.MULTILINE)
 
-Pixel = Annotated[int, Field(ge=0, le=255)]
+DATA_URL_TYPES = ("image/png", "image/jpeg")  # what a data: URL in 'image' may declare
+
+Pixel = Annotated[int, Field(ge=0, le=255, strict=True)]
+Pixels = Annotated[
+    list[Pixel],
+    Field(
+        min_length=784,
+        max_length=784,
+        description="784 JSON integers 0..255, row by row, 0 = background; used as given",
+    ),
+]
+Base64Image = Annotated[
+    str, Field(description="A PNG or JPEG as standard base64, or as a data:image/png;base64,... URL")
+]
 
 
 class PredictJSON(BaseModel):
     """A JSON request: an MNIST-style image as 784 pixel values (row by row, 0 = background), used as given, or a
-    PNG/JPEG as base64 (a ``data:`` URL is fine), preprocessed like an upload."""
+    PNG/JPEG as base64 (a ``data:image/png;base64,...`` URL is fine), preprocessed like an upload. Exactly one of
+    the two, given once; pixels are JSON integers 0..255 (not booleans, strings or decimals), and an image of one
+    flat shade is refused as no ink, as an upload is."""
 
-    model_config = ConfigDict(extra="forbid")
-    pixels: Annotated[list[Pixel], Field(min_length=784, max_length=784)] | None = None
-    image: str | None = None
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra=lambda schema: _never_null(schema)
+    )
+    pixels: Pixels | None = None
+    image: Base64Image | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def one_field(cls, data: object) -> object:
+        if isinstance(data, dict) and sum(name in data for name in ("pixels", "image")) != 1:
+            raise ValueError(ONE_INPUT)
+        return data
 
     @model_validator(mode="after")
     def one_input(self) -> PredictJSON:
-        if (self.pixels is None) == (self.image is None):
-            raise ValueError("give exactly one of 'pixels' (784 values 0..255) or 'image' (base64 PNG/JPEG)")
+        if (self.pixels is None) == (self.image is None):  # one given, but as null
+            raise ValueError(ONE_INPUT)
         return self
+
+
+def _never_null(schema: dict) -> None:
+    """The API's schema as the rule reads requests: each field optional, but never null (None is "not given")."""
+    for name, field in schema.get("properties", {}).items():
+        field.pop("default", None)
+        kinds = [kind for kind in field.pop("anyOf", []) if kind.get("type") != "null"]
+        schema["properties"][name] = {**field, **(kinds[0] if len(kinds) == 1 else {"anyOf": kinds})}
+
+
+ONE_INPUT = "give exactly one of 'pixels' (784 integers 0..255) or 'image' (base64 PNG/JPEG), not null"
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names a key twice (which one counts is up to the parser: mnistlab takes neither)."""
+
+
+def strict_json(body: bytes) -> object:
+    """The JSON value of a request body by the one strict rule: standard JSON in UTF-8, no key twice in an object,
+    no ``NaN`` / ``Infinity``; anything else is a 422 in FastAPI's layout (``json_invalid``), never a 500.
+
+    Examples
+    --------
+    >>> strict_json(b'{"image": "AAAA"}')
+    {'image': 'AAAA'}
+    >>> strict_json(b'{"image": "AAAA", "image": "BBBB"}')  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fastapi.exceptions.RequestValidationError: ...
+    """
+    try:
+        return json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except DuplicateKey as exc:
+        message = f"the key {exc.args[0]!r} is given twice; give each field once"
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": message}]) from None
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, an int over 4300 digits, deep nesting
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": f"Invalid JSON: {_why(exc)}"}]
+        ) from None
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 (byte {exc.start})"
+    if isinstance(exc, RecursionError):
+        return "arrays or objects nested too deeply"
+    if "digits" in str(exc):
+        return "a number with thousands of digits"
+    return str(exc)[:200]
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        raise DuplicateKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return found
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def validated(model: type[BaseModel], body: bytes) -> BaseModel:
+    """``model`` from a JSON body by :func:`strict_json`'s rule (its fields' types exactly, no conversion); a
+    422 with the first :data:`MAX_ERRORS` errors, without the input (it can be the whole body)."""
+    try:
+        return model.model_validate(strict_json(body), strict=True)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError(errors[:MAX_ERRORS]) from None
 
 
 def input_of(content_type: str, body: bytes) -> tuple[np.ndarray | None, bytes | None]:
@@ -50,15 +152,11 @@ def input_of(content_type: str, body: bytes) -> tuple[np.ndarray | None, bytes |
     ``HTTPException`` (or FastAPI's 422) for a body that is neither."""
     media = content_type.split(";")[0].strip().lower()
     if media == "application/json":
-        try:
-            request = PredictJSON.model_validate_json(body)
-        except ValidationError as exc:
-            # FastAPI's own 422 layout, first errors only; the input is left out (it can be the whole body)
-            errors = exc.errors(include_url=False, include_context=False, include_input=False)
-            raise RequestValidationError(errors[:MAX_ERRORS]) from None
+        request = validated(PredictJSON, body)
+        assert isinstance(request, PredictJSON)
         if request.pixels is not None:
             return np.asarray(request.pixels, np.uint8).reshape(28, 28), None
-        return None, _base64_image(request.image or "")
+        return None, base64_image(request.image or "")
     if media == "multipart/form-data":
         return None, multipart_file(content_type, body)
     if media in IMAGE_TYPES:
@@ -71,12 +169,42 @@ def input_of(content_type: str, body: bytes) -> tuple[np.ndarray | None, bytes |
     )
 
 
-def _base64_image(text: str) -> bytes:
-    encoded = text.split(",", 1)[1] if text.startswith("data:") else text
+def base64_image(text: str) -> bytes:
+    """The bytes of a JSON request's ``image``: standard base64 (padded, no line breaks), or a data URL
+    ``data:image/png;base64,...`` / ``data:image/jpeg;base64,...``; anything else is a 422 saying what was
+    expected.
+
+    Examples
+    --------
+    >>> base64_image("data:image/png;base64,iVBORw0K")[:4]
+    b'\\x89PNG'
+    >>> base64_image("data:image/png;base64")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fastapi.exceptions.HTTPException: 422: 'image' is a data URL without a comma before its data; ...
+    """
+    encoded = text
+    if text[:5].lower() == "data:":
+        header, comma, encoded = text[5:].partition(",")
+        expected = "expected data:image/png;base64,<data>"
+        if not comma:
+            raise HTTPException(422, f"'image' is a data URL without a comma before its data; {expected}")
+        media, *parameters = [part.strip().lower() for part in header.split(";")]
+        if media not in DATA_URL_TYPES:
+            raise HTTPException(
+                422,
+                f"'image' is a data URL of type {media[:40] or 'none'!r}; expected image/png or image/jpeg",
+            )
+        if parameters[-1:] != ["base64"]:
+            raise HTTPException(422, f"'image' is a data URL that is not base64; {expected}")
     try:
-        return base64.b64decode(encoded, validate=True)
+        decoded = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise HTTPException(422, "'image' is not valid base64") from None
+        raise HTTPException(
+            422, "'image' is not valid base64 (the standard alphabet, padded, without line breaks)"
+        ) from None
+    if not decoded:
+        raise HTTPException(422, "'image' is empty; expected a PNG or JPEG image as base64")
+    return decoded
 
 
 def multipart_file(content_type: str, body: bytes) -> bytes:

@@ -23,8 +23,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import anyio
 import numpy as np
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +33,8 @@ from mnistlab import datasets
 from mnistlab.datasets.fixes import read_decisions, record_decision, start_decisions
 from mnistlab.errors import DataFormatError
 from mnistlab.fileio import open_regular, read_table_dicts
-from mnistlab.serve.app import LOOPBACK_HOSTS, SecurityHeaders, _static
+from mnistlab.serve.app import LOOPBACK_HOSTS, SecurityHeaders, _static, read_limited
+from mnistlab.serve.requests import validated
 
 MAX_FINDINGS_BYTES = 64 << 20
 MAX_PER_IMAGE_BYTES = 1 << 30  # MNIST's 70,000 rows with every check: about 12 MB
@@ -43,10 +45,15 @@ EXAMPLE_GAP = 4  # light grey pixels between two examples
 LABEL_CHECK = "suspected_label_errors"  # its per_image.csv score: 1 - the probability of the recorded label
 
 
-class Decide(BaseModel):
-    """One decision from the page: the item's number in ``/items``, the action, the new class for a relabel."""
+MAX_DECISION_BYTES = 16_384  # one decision as JSON: a reason of 500 characters is under 3 KB
 
-    model_config = ConfigDict(extra="forbid")
+
+class Decide(BaseModel):
+    """One decision from the page: the item's number in ``/items``, the action, the new class for a relabel; read
+    by the web app's strict JSON rule (:func:`mnistlab.serve.requests.strict_json`: no key twice, no conversion
+    of types)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
     item: int = Field(ge=0)
     action: Literal["keep", "relabel", "drop"]
     label: str | None = Field(default=None, max_length=200)
@@ -323,8 +330,16 @@ def create_review_app(
         return Response(strips[class_index], media_type="image/png")
 
     @app.post("/decide")
-    def decide(body: Decide) -> dict:
+    async def decide(request: Request) -> dict:
         """Record one decision (appended to the decisions file before the answer is sent)."""
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise HTTPException(415, f"content type {media[:80] or 'missing'!r}; send application/json")
+        body = validated(Decide, await read_limited(request, MAX_DECISION_BYTES))
+        assert isinstance(body, Decide)
+        return await anyio.to_thread.run_sync(record, body)
+
+    def record(body: Decide) -> dict:
         found = _item(items, body.item)
         label = body.label if body.action == "relabel" else None
         try:
