@@ -150,8 +150,9 @@ def test_connections_that_send_nothing_or_crawl_are_closed(run):
 
 
 def test_connections_beyond_the_cap_are_closed_at_once_and_service_resumes(run):
-    """20 of 40 idle connections are over the cap of 20: those are closed on arrival, the others stay open (their
-    header deadline is a minute away), and once the client lets them go the server answers again."""
+    """20 of 40 idle connections are over the cap of 20: 20 are closed at once (each newcomer sheds the longest
+    idle one, test_server_share.py), the others stay open (their header deadline is a minute away), and once the
+    client lets them go the server answers again."""
     with live(create_app(run), header_timeout=60.0, max_connections=20) as (host, port):
         idle = [socket.create_connection((host, port)) for _ in range(40)]
         closed = wait_for_closes(idle, 20)
