@@ -80,31 +80,67 @@ class ConfusionDisplay(Display):
         }[self.kind]
 
     def _draw(self, ax) -> None:
-        from sklearn.metrics import ConfusionMatrixDisplay
-
         # Sized for the run report, which shows two matrices side by side on a 1280 px screen (about 530 px
         # each): a 10-class matrix is 6.9 x 6 inches, so its 11 pt cell numbers are shown about 12 px high.
         size = max(4.5, 0.45 * len(self.classes) + 1.5)
         self.figure_, self.ax_ = single_axes(ax, (size + 0.9, size))
-        display = ConfusionMatrixDisplay(self.values, display_labels=self.classes)
-        display.plot(
-            ax=self.ax_,
+        self.text_ = _matrix_with_values(
+            self.ax_,
+            self.values,
+            self.classes,
             cmap="Reds" if self.kind == "errors" else "Blues",
-            colorbar=True,
             values_format="d" if self.kind == "counts" else ".2f",
-            xticks_rotation=45,
-            text_kw={"fontsize": CELL_FONT},
         )
         self.ax_.tick_params(labelsize=LABEL_FONT)
         self.ax_.xaxis.label.set_fontsize(LABEL_FONT)
         self.ax_.yaxis.label.set_fontsize(LABEL_FONT)
         if len(self.classes) > 12:  # numbers in cells stop being readable
-            for text in display.text_.ravel():
+            for text in self.text_.ravel():
                 text.set_visible(False)
         elif self.kind == "errors":  # the cells without errors: blank, so the errors stand out
-            for text, value in zip(display.text_.ravel(), self.values.ravel(), strict=True):
+            for text, value in zip(self.text_.ravel(), self.values.ravel(), strict=True):
                 text.set_visible(value > 0)
         self.ax_.set_title(CONFUSION_KINDS[self.kind], fontsize=LABEL_FONT + 1)
+
+
+def _matrix_with_values(
+    ax, matrix: np.ndarray, labels: Sequence[str], cmap: str, values_format: str
+) -> np.ndarray:
+    """scikit-learn's ``ConfusionMatrixDisplay.plot`` drawing, on ``ax`` only: the matrix as an image with a
+    colour bar, each cell's value in the colour that reads on it, rows the true classes; its (n, n) texts.
+
+    Drawn here rather than through scikit-learn, whose ``plot`` imports pyplot (and sets the tick labels'
+    rotation through it): a figure in a server or a notebook must leave pyplot alone."""
+    n = len(matrix)
+    image = ax.imshow(matrix, interpolation="nearest", cmap=cmap)
+    darkest, lightest = image.cmap(1.0), image.cmap(0)
+    middle = (matrix.max() + matrix.min()) / 2.0
+    texts = np.empty_like(matrix, dtype=object)
+    for i in range(n):
+        for j in range(n):
+            colour = darkest if matrix[i, j] < middle else lightest
+            texts[i, j] = ax.text(
+                j,
+                i,
+                format(matrix[i, j], values_format),
+                ha="center",
+                va="center",
+                color=colour,
+                fontsize=CELL_FONT,
+            )
+    ax.figure.colorbar(image, ax=ax)
+    ax.set(
+        xticks=np.arange(n),
+        yticks=np.arange(n),
+        xticklabels=labels,
+        yticklabels=labels,
+        ylabel="True label",
+        xlabel="Predicted label",
+    )
+    ax.set_ylim((n - 0.5, -0.5))
+    for label in ax.get_xticklabels():
+        label.set_rotation(45)
+    return texts
 
 
 def _prediction_panel(ax_img, ax_bar, image, proba, true: int, classes: Sequence[str]) -> None:
