@@ -668,3 +668,49 @@ def test_a_decision_on_a_full_disk_leaves_the_file_readable(tmp_path, toy_splits
     fixes.record_decision(path, "train", 3, "drop")
     decided, _ = fixes.read_decisions(path, toy_splits)
     assert sorted(decided) == [("train", 1), ("train", 3)]
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory):
+    from mnistlab.workflows import evaluate_run, train_model
+    from tests.conftest import make_blobs
+
+    root = tmp_path_factory.mktemp("limited")
+    X, y = make_blobs(240)
+    data = datasets.export(datasets.Dataset(X, y, ["a", "b", "c"], "toy", "train"), root / "data", "npz")
+    run = root / "run"
+    train_model(data, "mlp", test_fraction=0.3, params={"epochs": 2, "threads": 1}, out=run, verbose=0)
+    evaluate_run(run)
+    return data, run
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["evaluate", "{run}"],
+        ["report", "{run}", "--out", "{run}/report.html"],
+        ["export", "{run}", "--onnx"],
+        ["data", "export", "{data}", "--format", "png", "--out", "{tmp}/png"],
+        ["health", "{data}", "--checks", "duplicates,odd", "--out", "{tmp}/health"],
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_every_command_past_the_file_size_limit_is_one_line_and_leaves_nothing(
+    evaluated_run, tmp_path, command
+):
+    import hashlib
+
+    data, run = evaluated_run
+    if command[0] == "export":
+        pytest.importorskip("onnx")
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run.rglob("*") if p.is_file()}
+    args = [part.format(run=run, data=data, tmp=tmp_path) for part in command]
+    done = _limited(f"from mnistlab.cli.main import main; sys.exit(main({args!r}))", 2048, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    err = done.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in done.stderr and err.startswith("error: ")
+    assert err.endswith("cannot be written (File too large); nothing half-written is left"), err
+    leftovers = [p for p in (*run.rglob("*"), *tmp_path.rglob("*")) if p.name.endswith((".tmp", ".old"))]
+    assert leftovers == []
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in before}
+    assert all(after[p] == before[p] for p in before if p.suffix == ".json" or p.suffix == ".html")

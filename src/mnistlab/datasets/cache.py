@@ -8,6 +8,7 @@ deleted and fetched again.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import logging
@@ -183,9 +184,11 @@ def ensure_files(info: DatasetInfo, home: Path | None = None, timeout: float | N
             missing = _install_placed_by_hand(info, missing, folder)
             if missing:
                 _fetch_from_mirrors(info, missing, folder, timeout or network_timeout())
-    except PermissionError as exc:
+    except OSError as exc:  # PermissionError, or fileio's WriteError of the same errno
+        if exc.errno not in (errno.EACCES, errno.EPERM):
+            raise
         raise DataNotAvailableError(
-            f"{exc.filename or folder}: cannot write to the cache ({exc.strerror}); set "
+            f"{exc.filename or folder}: cannot write to the cache ({os.strerror(exc.errno)}); set "
             "MNISTLAB_HOME to a folder you can write to"
         ) from None
     return folder

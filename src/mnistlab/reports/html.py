@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from urllib.parse import quote
 
-from mnistlab.errors import ParameterError
+from mnistlab.errors import ParameterError, WriteError
 from mnistlab.fileio import atomic_write
 from mnistlab.viz.style import house_style
 
@@ -58,6 +58,8 @@ def render(template: str, out: str | Path, **context) -> Path:
     try:
         with atomic_write(out) as tmp:
             tmp.write_text(html, encoding="utf-8")
+    except WriteError:
+        raise  # a full disk or a file-size limit: it says so itself
     except OSError as exc:
         raise ParameterError(f"{out}: cannot write the page there ({exc.strerror or exc})") from None
     return Path(out)
