@@ -714,3 +714,29 @@ def test_every_command_past_the_file_size_limit_is_one_line_and_leaves_nothing(
     assert leftovers == []
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in before}
     assert all(after[p] == before[p] for p in before if p.suffix == ".json" or p.suffix == ".html")
+
+
+def test_the_review_page_says_a_decision_was_not_saved_on_a_full_disk(tmp_path, toy_splits, monkeypatch):
+    import errno
+
+    testclient = pytest.importorskip("fastapi.testclient")
+    from mnistlab.datasets import fixes
+    from mnistlab.serve.review import create_review_app
+
+    data = datasets.export(toy_splits["train"], tmp_path / "data", "npz")
+    findings = tmp_path / "findings.csv"
+    findings.write_text("kind,splits,indices,labels,value\noutlier,train,4,one,3.2\n")
+    decisions = tmp_path / "decisions.jsonl"
+    page = testclient.TestClient(create_review_app(data, findings, decisions), base_url="http://localhost")
+    before = decisions.read_bytes()
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fixes.os, "write", full)
+    answer = page.post("/decide", json={"item": 0, "action": "drop"})
+    assert answer.status_code == 507 and "No space left on device" in answer.json()["detail"]
+    monkeypatch.undo()
+    assert decisions.read_bytes() == before
+    assert page.get("/items").json()["items"][0].get("decision") is None
+    assert page.post("/decide", json={"item": 0, "action": "drop"}).status_code == 200  # room again: saved

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mnistlab import datasets
 from mnistlab.datasets.fixes import read_decisions, record_decision, start_decisions
-from mnistlab.errors import DataFormatError
+from mnistlab.errors import DataFormatError, WriteError
 from mnistlab.fileio import open_regular, read_table_dicts
 from mnistlab.serve.app import LOOPBACK_HOSTS, SecurityHeaders, _static, read_limited
 from mnistlab.serve.requests import validated
@@ -348,6 +348,8 @@ def create_review_app(
             )
         except DataFormatError as exc:
             raise HTTPException(409, str(exc)) from None
+        except WriteError as exc:  # a full disk: not saved (and nothing half-written), and the page says so
+            raise HTTPException(507, str(exc)) from None
         except ValueError as exc:  # ParameterError: an unknown class
             raise HTTPException(400, str(exc)) from None
         return {"item": body.item, "decision": _decision(decision)}
