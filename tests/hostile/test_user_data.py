@@ -397,3 +397,19 @@ def test_class_folders_that_differ_only_in_spaces_are_refused(tmp_path, twin):
         _png(tmp_path / "d" / name / "0.png")
     with pytest.raises(DataFormatError, match="look the same.* or in spaces"):
         datasets.load(tmp_path / "d")
+
+
+def test_a_csv_with_a_text_column_is_read_a_chunk_at_a_time(big_csv, tmp_path):
+    """Class names as labels and a file-name column: once a copy of the text, a float of every field and a
+    float copy of the pixels (20 times the pixels); now integers and the pixels, a chunk of lines at a time."""
+    path, images = big_csv
+    names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    named = tmp_path / "named.csv"
+    with open(path) as source, open(named, "w") as out:
+        out.write("file," + source.readline())
+        for row, line in enumerate(source):
+            label, rest = line.split(",", 1)
+            out.write(f"img{row}.png,{names[int(label)]},{rest}")
+    table, peak = _peak_bytes(lambda: datasets.from_csv(named, drop_columns=["file"]))
+    assert table.classes == sorted(names) and np.array_equal(table.images, images)
+    assert peak < 6 * images.nbytes + (32 << 20), f"{peak >> 20} MB for {images.nbytes >> 20} MB of images"

@@ -201,7 +201,7 @@ def _read_mapped(raw: mmap.mmap | bytes, path: Path, label_column: str | None, d
         labels = _whole_labels(values[:, label], names[label], path, first_line_no)
     else:
         labels = None
-    images = _pixels_0_255(values[:, pixels], [names[k] for k in pixels], path, first_line_no)
+    images = _pixels_0_255(values, pixels, [names[k] for k in pixels], path, first_line_no)
     label_name = None if label is None else (header[label] if header else _position_name(label, len(fields)))
     return CsvTable(
         images.reshape(-1, 28, 28), labels, first_line_no, label_name, [names[k] for k in dropped], classes
@@ -332,8 +332,10 @@ def _pixel_numbering(names: list[str]) -> int | None:
 def _has_fraction(raw: mmap.mmap | bytes, start: int) -> bool:
     """The first data line holds a decimal point or an exponent: floats, read by the careful parser."""
     end = raw.find(b"\n", start, start + _MAX_LINE_BYTES)
-    line = raw[start : end if end >= 0 else start + _MAX_LINE_BYTES]
-    return any(mark in line for mark in (b".", b"e", b"E"))
+    line = bytes(raw[start : end if end >= 0 else start + _MAX_LINE_BYTES]).decode("utf-8", "replace")
+    numbers = (field.strip().strip('"') for field in line.rstrip("\r").split(","))
+    # Only numbers count: a text column (a label "seven", a file name "a.png") holds no fraction.
+    return any(_number(field) is not None and any(mark in field for mark in ".eE") for field in numbers)
 
 
 def _position_name(index: int, n_cols: int) -> str:
@@ -473,36 +475,60 @@ def _whole_labels(column: np.ndarray, name: str, path: Path, first_line_no: int)
     return column.astype(np.int64)
 
 
-def _pixels_0_255(pixels: np.ndarray, names: list[str], path: Path, first_line_no: int) -> np.ndarray:
-    """The pixel columns as uint8, refused unless every value is a whole number 0..255 (floats 0..1: the hint)."""
-    if np.issubdtype(pixels.dtype, np.floating):
-        not_finite = np.argwhere(~np.isfinite(pixels))
+_BLOCK_ROWS = 4096  # rows checked and converted at a time: temporaries stay a few MB whatever the file's size
+
+
+def _pixels_0_255(
+    values: np.ndarray, columns: list[int], names: list[str], path: Path, first_line_no: int
+) -> np.ndarray:
+    """The pixel ``columns`` of ``values`` as uint8, refused unless every value is a whole number 0..255 (floats
+    0..1: the hint); checked and converted a block of rows at a time, never as a copy of every column."""
+    pixels = np.empty((len(values), len(columns)), np.uint8)
+    for start in range(0, len(values), _BLOCK_ROWS):
+        block = values[start : start + _BLOCK_ROWS][:, columns]
+        _check_0_255(block, values, columns, names, path, first_line_no + start)
+        pixels[start : start + _BLOCK_ROWS] = block
+    _warn_if_binary(pixels, path)
+    return pixels
+
+
+def _check_0_255(
+    block: np.ndarray,
+    values: np.ndarray,
+    columns: list[int],
+    names: list[str],
+    path: Path,
+    first_line_no: int,
+) -> None:
+    if np.issubdtype(block.dtype, np.floating):
+        not_finite = np.argwhere(~np.isfinite(block))
         if not_finite.size:
             row, col = not_finite[0]
             raise DataFormatError(
-                f"{path}: line {first_line_no + row}, {names[col]}: {pixels[row, col]} is not a pixel 0..255"
+                f"{path}: line {first_line_no + row}, {names[col]}: {block[row, col]} is not a pixel 0..255"
             )
-        fraction = np.argwhere(pixels != np.round(pixels))
+        fraction = np.argwhere(block != np.round(block))
         if fraction.size:
             row, col = fraction[0]
-            if pixels.min() >= 0 and pixels.max() <= 1:
+            if all(
+                values[k : k + _BLOCK_ROWS][:, columns].min() >= 0
+                and values[k : k + _BLOCK_ROWS][:, columns].max() <= 1
+                for k in range(0, len(values), _BLOCK_ROWS)
+            ):
                 raise DataFormatError(
                     f"{path}: pixels are floats in 0..1 (line {first_line_no + row}, {names[col]}: "
-                    f"{pixels[row, col]:g}); mnistlab reads pixels 0..255 (save the images * 255)"
+                    f"{block[row, col]:g}); mnistlab reads pixels 0..255 (save the images * 255)"
                 )
             raise DataFormatError(
-                f"{path}: line {first_line_no + row}, {names[col]}: {pixels[row, col]:g} is not a whole number "
+                f"{path}: line {first_line_no + row}, {names[col]}: {block[row, col]:g} is not a whole number "
                 "0..255"
             )
-    outside = np.argwhere((pixels < 0) | (pixels > 255))
+    outside = np.argwhere((block < 0) | (block > 255))
     if outside.size:
         row, col = outside[0]
         raise DataFormatError(
-            f"{path}: line {first_line_no + row}, {names[col]}: value {pixels[row, col]:g} is outside 0..255"
+            f"{path}: line {first_line_no + row}, {names[col]}: value {block[row, col]:g} is outside 0..255"
         )
-    pixels = pixels.astype(np.uint8)
-    _warn_if_binary(pixels, path)
-    return pixels
 
 
 def _warn_if_binary(pixels: np.ndarray, path: Path) -> None:
@@ -552,11 +578,11 @@ def _text_columns(
 def _named_labels(
     raw: mmap.mmap | bytes, start: int, column: int, name: str, path: Path, first_line_no: int
 ) -> tuple[np.ndarray, list[str]]:
-    """A label column of class names: the labels as indices into the names, sorted (numbers by value)."""
-    text = bytes(raw[start:]).decode("utf-8", "replace").rstrip("\r\n ")
+    """A label column of class names: the labels as indices into the names, sorted (numbers by value). Read a
+    chunk of lines at a time, each line split only as far as the label: the names, not a copy of the file."""
     values = [  # "é" in either Unicode form is one class (datasets.dataset.class_name)
-        unicodedata.normalize("NFC", line.rstrip("\r").split(",")[column].strip().strip('"').strip())
-        for line in text.split("\n")
+        unicodedata.normalize("NFC", line.split(",", column + 1)[column].strip().strip('"').strip())
+        for line in _text_lines(raw, start)
     ]
     empty = next((row for row, value in enumerate(values) if not value), None)
     if empty is not None:
@@ -572,41 +598,71 @@ def _named_labels(
     return np.array([index[value] for value in values], np.int64), classes
 
 
+def _text_lines(raw: mmap.mmap | bytes, start: int) -> Iterator[str]:
+    """The lines of ``raw[start:]`` as text (without line ends and trailing blank lines), decoded a chunk at a
+    time."""
+    end = _end_of_text(raw, start)
+    while start < end:
+        stop = raw.find(b"\n", min(start + _CHUNK_BYTES, end), end)
+        stop = end if stop < 0 else stop + 1
+        lines = bytes(raw[start:stop]).decode("utf-8", "replace").split("\n")
+        if stop < end:
+            lines.pop()  # the chunk ends with a line end: nothing after it
+        yield from (line.rstrip("\r") for line in lines)
+        start = stop
+
+
 def _parse_values(
     raw: mmap.mmap | bytes, start: int, names: list[str], path: Path, first_line_no: int, skip: list[int]
 ) -> np.ndarray:
     """Every field of every line as numbers (rows, columns): integers on the vectorised parser, floats (or lines
-    with text in the columns ``skip``, left as 0) by numpy's loadtxt; any other field that is not a number is named
-    by line and column."""
-    if not _has_fraction(raw, start) and not skip:
+    with text in the columns ``skip``, left as 0) by numpy's loadtxt, a chunk of lines at a time into one array
+    (int32 when the first line holds no fraction, as the integer parser's); any other field that is not a number
+    is named by line and column."""
+    integers = not _has_fraction(raw, start)
+    if integers and not skip:
         return _parse_integers(raw, start, names, path, first_line_no)
-    _chunk_bounds(raw, start, path, first_line_no, names, skip)  # every line long enough: before any copy
-    text = bytes(raw[start:]).decode("utf-8", "replace").rstrip("\r\n ")
-    lines = text.split("\n") if text else []
-    for row, line in enumerate(lines):  # loadtxt skips blank lines: refused here so line numbers stay true
-        if not line.strip():
-            raise DataFormatError(f"{path}: line {first_line_no + row} is blank")
+    bounds, rows = _chunk_bounds(raw, start, path, first_line_no, names, skip)  # every line long enough
     used = [k for k in range(len(names)) if k not in skip]
-    values = np.zeros((len(lines), len(names)))
-    try:
-        if lines:
-            values[:, used] = np.loadtxt(
-                lines, delimiter=",", dtype=np.float64, ndmin=2, comments=None, quotechar='"', usecols=used
+    values = np.zeros((rows, len(names)), np.int32 if integers else np.float64)
+    for chunk_start, chunk_stop, first_row, n_rows in bounds:
+        lines = bytes(raw[chunk_start:chunk_stop]).decode("utf-8", "replace").split("\n")[:n_rows]
+        try:
+            values[first_row : first_row + n_rows, used] = np.loadtxt(
+                lines, delimiter=",", dtype=values.dtype, ndmin=2, comments=None, quotechar='"', usecols=used
             )
-        return values
-    except ValueError:
-        pass
-    for row, line in enumerate(lines):  # name the first field that is not a number
+        except (ValueError, OverflowError):
+            raise _first_bad_field(lines, names, skip, integers, path, first_line_no + first_row) from None
+        _let_go(raw, chunk_start, chunk_stop)
+    return values
+
+
+def _first_bad_field(
+    lines: list[str], names: list[str], skip: list[int], integers: bool, path: Path, first_line_no: int
+) -> DataFormatError:
+    """The error naming the first field of ``lines`` that loadtxt refused: a line of the wrong length, a field
+    that is not a number, or (read as integers) one with a fraction or too many digits."""
+    for row, line in enumerate(lines):
         fields = line.rstrip("\r").split(",")
         if len(fields) != len(names):
-            raise DataFormatError(
+            return DataFormatError(
                 f"{path}: line {first_line_no + row} has {len(fields)} fields, expected {len(names)}"
-            ) from None
+            )
         for k, (name, field) in enumerate(zip(names, fields, strict=True)):
-            if k not in skip and _number(field.strip().strip('"')) is None:
-                problem = "field is empty" if not field.strip() else f"{field.strip()[:40]!r} is not a number"
-                raise DataFormatError(f"{path}: line {first_line_no + row}, {name}: {problem}") from None
-    raise DataFormatError(f"{path}: not a CSV of numbers")  # loadtxt refused what the line scan accepts
+            text = field.strip().strip('"')
+            number = _number(text)
+            if k in skip or (number is not None and not integers):
+                continue
+            if number is None:
+                problem = "field is empty" if not text else f"{text[:40]!r} is not a number"
+            elif number != round(number) or "." in text or "e" in text.lower():
+                problem = f"{text[:40]!r} is not an integer (the first data line's numbers are integers)"
+            elif abs(number) >= 10**_MAX_DIGITS:
+                problem = "field is a number too large"
+            else:
+                continue
+            return DataFormatError(f"{path}: line {first_line_no + row}, {name}: {problem}")
+    return DataFormatError(f"{path}: not a CSV of numbers")  # loadtxt refused what the line scan accepts
 
 
 def _parse_integers(
