@@ -288,4 +288,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from mnistlab.parallel import loop_of_fits
+
+    with loop_of_fits():  # Ctrl-C or SIGTERM stops every fit of the loop, not only the one running
+        main()

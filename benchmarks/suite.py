@@ -46,6 +46,7 @@ from trust_benchmarks import bench_augmentation, bench_trust
 
 from mnistlab import datasets, models
 from mnistlab.datasets.csvfile import write_csv
+from mnistlab.parallel import loop_of_fits
 from mnistlab.runs import versions
 
 RESULTS = Path(__file__).parent / "results"
@@ -556,12 +557,13 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
     label = (
         f"{host['node']}, {host['cpu_count']} cores, {'AVX-512 bf16' if host['bf16'] else 'no native bf16'}"
     )
-    for name in names:
+    for name in names:  # a loop of fits: Ctrl-C or SIGTERM stops the suite, not only the training it hit
         print(f"== {name}", flush=True)
         start = time.perf_counter()
         load = os.getloadavg()
         try:
-            results[name] = BENCHMARKS[name][0](size)
+            with loop_of_fits():
+                results[name] = BENCHMARKS[name][0](size)
         except Exception as exc:  # one failing benchmark must not lose the others' numbers
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
         results[name].update(

@@ -200,26 +200,3 @@ def test_labels_near_half_wrong_get_no_confident_verdict():
         )
     assert not found.verdict and found.flags is None
     assert "too few to tell a wrong label from its own mistake" in found.caveat
-
-
-def test_an_interrupted_judge_stops_the_check_instead_of_judging(monkeypatch):
-    """Ctrl-C or SIGTERM stops a network's training keeping its weights; a judge so stopped must not go on to
-    judge the labels with a half-trained model (the check used to carry on with the next fold)."""
-    images, labels, _ = small_digits(300, flips=3)
-    real = predictions._estimator
-
-    def interrupted(*args):
-        estimator = real(*args)
-        fit = estimator.fit
-
-        def stopped(x, y):
-            fit(x, y)
-            estimator.interrupted_ = True
-            return estimator
-
-        estimator.fit = stopped
-        return estimator
-
-    monkeypatch.setattr(predictions, "_estimator", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        predictions.judged(quality.CheckedData({"train": Dataset(images, labels, CLASSES)}), "logreg", 3)

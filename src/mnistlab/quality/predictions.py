@@ -33,6 +33,7 @@ import numpy as np
 from mnistlab import models
 from mnistlab.datasets import Dataset
 from mnistlab.evaluation.calibration import at_temperature
+from mnistlab.parallel import loop_of_fits
 from mnistlab.quality.base import CheckedData
 from mnistlab.quality.confident_learning import suspected_label_errors
 
@@ -253,6 +254,7 @@ class Judgement:
     splits: dict[str, ScoredSplit]
 
 
+@loop_of_fits()  # Ctrl-C or SIGTERM stops the check: a half-trained judge must never judge the labels
 def judged(
     data: CheckedData,
     model: str = AUTO,
@@ -362,7 +364,7 @@ def _climb(
     for name in JUDGE_LADDER:
         start = time.perf_counter()
         estimator = _estimator(name, dataset, seed)
-        _fit(estimator, dataset.images[fit_on], dataset.labels[fit_on])
+        estimator.fit(dataset.images[fit_on], dataset.labels[fit_on])
         probes[name] = _full_width(estimator, dataset.images[scored], n_classes)
         fitted[name] = estimator
         ladder[name] = float((probes[name].argmax(1) == dataset.labels[scored]).mean())
@@ -374,14 +376,6 @@ def _climb(
             break  # good enough, or climbing stopped paying: the next rungs cost more on large data
     best = max(ladder, key=lambda name: ladder[name])  # the first (cheapest) of equals
     return best, ladder, (fitted[best], probes[best])
-
-
-def _fit(estimator, images: np.ndarray, labels: np.ndarray) -> None:
-    """Fit one of the judge's models. Ctrl-C or SIGTERM stops a network's training keeping its best weights (what
-    ``train`` wants); here that half-trained model would judge the labels, so the whole check stops instead."""
-    estimator.fit(images, labels)
-    if getattr(estimator, "interrupted_", False):
-        raise KeyboardInterrupt
 
 
 def _estimator(model: str, dataset: Dataset, seed: int):
@@ -412,7 +406,7 @@ def _out_of_fold(
             if keep is not None:
                 fit_on = fit_on[keep[fit_on]]
             estimator = _estimator(model, dataset, seed)
-            _fit(estimator, dataset.images[fit_on], dataset.labels[fit_on])
+            estimator.fit(dataset.images[fit_on], dataset.labels[fit_on])
             proba[scored] = _full_width(estimator, dataset.images[scored], n_classes)
         for split, ds in others.items():
             other_proba[split] += _full_width(estimator, ds.images, n_classes) / len(cv)

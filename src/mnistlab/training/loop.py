@@ -29,6 +29,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mnistlab.errors import ParameterError
+from mnistlab.parallel import in_loop_of_fits
 from mnistlab.training.augment import Augmentation
 
 log = logging.getLogger("mnistlab.training")
@@ -143,7 +144,8 @@ def torch_threads(threads: int | None) -> Iterator[None]:
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Inside the block, SIGTERM (``kill``, a scheduler's time limit) stops training as Ctrl-C does: the best
-    weights and the history so far are kept. Only the main thread can install signal handlers."""
+    weights and the history so far are kept (inside a :func:`~mnistlab.parallel.loop_of_fits` the whole loop
+    stops instead). Only the main thread can install signal handlers."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -272,6 +274,9 @@ def train(
                         log.info("early stopping after epoch %d; best was epoch %d", epoch, result.best_epoch)
                         break
         except KeyboardInterrupt:
+            if in_loop_of_fits():  # one fit of many: the whole loop stops (mnistlab.parallel.loop_of_fits)
+                log.warning("interrupted after %d complete epochs; stopping", len(result.history))
+                raise
             result.interrupted = True
             log.warning(
                 "interrupted after %d complete epochs; keeping the best weights so far", len(result.history)

@@ -27,7 +27,7 @@ from pathlib import Path
 from mnistlab import models, runs
 from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.fileio import read_json, write_json, write_table
-from mnistlab.parallel import check_jobs, parallel
+from mnistlab.parallel import check_jobs, loop_of_fits, parallel
 from mnistlab.workflows.sweep_plan import MAX_TRIALS, PLAN_FILE, SweepPlan, Trial, read_sweep, reference_for
 
 __all__ = ["SweepResult", "read_sweep", "reference_for", "run_sweep", "summarise"]
@@ -149,7 +149,8 @@ def run_sweep(
             if tracker:
                 tracker.log_trial(trial, row, trial.folder(plan.out))
 
-        _run_pending(plan, rows, record, jobs, cluster, cluster_timeout)
+        with loop_of_fits():  # Ctrl-C or SIGTERM stops the sweep; its finished trials are kept
+            _run_pending(plan, rows, record, jobs, cluster, cluster_timeout)
         if tracker:
             tracker.close()
     return result
@@ -307,9 +308,10 @@ def run_trial(
             overwrite=True,
             verbose=0,
         )
-    except (
-        Exception
-    ) as exc:  # recorded with its error; the sweep goes on (a KeyboardInterrupt still stops it)
+    except KeyboardInterrupt:  # the sweep stops; this trial is not finished, and no longer running
+        (out / RUNNING / trial.key).unlink(missing_ok=True)
+        raise
+    except Exception as exc:  # recorded with its error; the sweep goes on
         return _row(trial, out, "failed", error=f"{type(exc).__name__}: {exc}")
     return _row(trial, out, "ok", metrics=run.metrics)
 
@@ -337,7 +339,8 @@ def _parallel(
 
 
 def _keyed(trial: Trial, args: tuple) -> tuple[Trial, dict]:
-    return trial, run_trial(trial, *args)
+    with loop_of_fits():  # in a worker process too: an interrupt stops the trial, never saves it half-trained
+        return trial, run_trial(trial, *args)
 
 
 # ----------------------------------------------------------------------------------------------- tables
