@@ -59,10 +59,10 @@ class RunNotSavedError(RunError):
 class WriteError(MnistlabError, OSError):
     """A file could not be written for a reason outside mnistlab: a full disk, a quota, a file-size limit, a
     read-only or forbidden folder. Nothing half-written is left, and the file keeps what it held. An ``OSError``
-    (``errno`` and ``filename`` as usual) whose text names the file and what happened."""
+    (``errno``, ``strerror`` and ``filename`` as usual: the file asked for) whose text says all that."""
 
     def __str__(self) -> str:
-        return f"{self.filename}: {self.strerror}"
+        return f"{self.filename}: cannot be written ({self.strerror}); nothing half-written is left"
 
 
 def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:

@@ -148,11 +148,8 @@ def writing(path: str | Path, *also: str | Path) -> Iterator[None]:
     except OSError as exc:
         if exc.errno not in WRITE_FAULTS or not _about(exc.filename, Path(path), also):
             raise
-        if isinstance(exc, WriteError):  # a file inside a staging folder: named by the folder asked for
-            raise WriteError(exc.errno, exc.strerror, str(path)) from None
-        raise WriteError(
-            exc.errno, f"cannot be written ({exc.strerror or exc}); nothing half-written is left", str(path)
-        ) from None
+        # (a WriteError about a file inside a staging folder: named again by the folder asked for)
+        raise WriteError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from None
 
 
 def json_text(data: Any) -> str:

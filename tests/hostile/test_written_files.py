@@ -740,3 +740,16 @@ def test_the_review_page_says_a_decision_was_not_saved_on_a_full_disk(tmp_path, 
     assert decisions.read_bytes() == before
     assert page.get("/items").json()["items"][0].get("decision") is None
     assert page.post("/decide", json={"item": 0, "action": "drop"}).status_code == 200  # room again: saved
+
+
+def test_a_decisions_file_saved_by_an_editor_with_a_bom_and_crlf_still_reads(tmp_path, toy_splits):
+    from mnistlab.datasets.fixes import read_decisions, record_decision, start_decisions
+
+    path = tmp_path / "decisions.jsonl"
+    start_decisions(path, toy_splits)
+    record_decision(path, "train", 2, "drop", reason="smudge\u2028here")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    decided, _ = read_decisions(path, toy_splits)
+    assert decided["train", 2].reason == "smudge\u2028here"
+    record_decision(path, "train", 3, "keep")  # appended after it: both read
+    assert sorted(read_decisions(path, toy_splits)[0]) == [("train", 2), ("train", 3)]

@@ -308,7 +308,8 @@ def _read_lines(path: Path, header_only: bool = False) -> list[tuple[int, dict]]
     pieces = raw.split(b"\n")
     lines = []
     for number, piece in enumerate(pieces, start=1):
-        text = piece.decode("utf-8", "replace").removesuffix("\r")
+        # a byte-order mark and CRLF line ends: the file was saved by an editor, still the same decisions
+        text = piece.decode("utf-8-sig" if number == 1 else "utf-8", "replace").removesuffix("\r")
         if not text.strip():
             continue
         try:
