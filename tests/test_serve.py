@@ -342,6 +342,7 @@ def test_pytorch_engine_gives_the_same_answer(toy_run, client):
 # -- bad requests: a JSON error with the right status, and the server keeps serving ------------------------
 
 SEVEN_B64 = base64.b64encode(drawn_seven()).decode()
+SEVEN_JSON = b'{"image": "%s"}' % SEVEN_B64.encode()
 INKED = str([0] * 783 + [200]).encode()
 FORM_B = {"content-type": "multipart/form-data; boundary=b"}
 NOISE_PNG = png_bytes(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8), 4)
@@ -402,6 +403,14 @@ BAD_REQUESTS = {
     "json empty body": (dict(content=b"", headers={"content-type": "application/json"}), 422),
     "json nested deeply": (dict(content=b"[" * 100_000, headers={"content-type": "application/json"}), 422),
     "json not utf-8": (dict(content=b'{"image": "\xff"}', headers={"content-type": "application/json"}), 422),
+    "json in utf-16": (
+        dict(content='{"pixels": null}'.encode("utf-16"), headers={"content-type": "application/json"}),
+        422,
+    ),
+    "json with a byte-order mark": (
+        dict(content=b"\xef\xbb\xbf" + SEVEN_JSON, headers={"content-type": "application/json"}),
+        422,
+    ),
     "json number of 5000 digits": (
         dict(content=b'{"pixels": [' + b"9" * 5000 + b"]}", headers={"content-type": "application/json"}),
         422,

@@ -103,7 +103,8 @@ def strict_json(body: bytes) -> object:
     fastapi.exceptions.RequestValidationError: ...
     """
     try:
-        return json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        text = body.decode("utf-8")  # UTF-8 only (json.loads would guess UTF-16 and UTF-32 from bytes)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except DuplicateKey as exc:
         message = f"the key {exc.args[0]!r} is given twice; give each field once"
         raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": message}]) from None
