@@ -338,3 +338,24 @@ def test_a_run_with_edited_conformal_probabilities_is_refused(tmp_path, blobs):
     save_file(state, str(weights))
     with pytest.raises(RunError, match="conformal calibration does not fit the model's 3 classes"):
         runs.read_conformal(tmp_path / "run")
+
+
+def test_the_reliability_figure_of_a_model_shows_it_before_and_after_its_temperature():
+    from types import SimpleNamespace
+
+    from mnistlab import viz
+    from mnistlab.evaluation import Evaluation, at_temperature, calibration
+
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(3), size=200)
+    y = rng.integers(0, 3, 200)
+    evaluation = Evaluation(["a", "b", "c"], y, proba.argmax(1), proba)
+    network = viz.ReliabilityDisplay.from_estimator(SimpleNamespace(temperature_=2.0), evaluation)
+    assert list(network.curves) == ["before (T = 1)", "after (T = 2)"]
+    assert network.curves["before (T = 1)"].ece == calibration(y, at_temperature(proba, 2.0)).ece
+    assert network.curves["after (T = 2)"].ece == calibration(y, proba).ece
+    assert network.title == "reliability on the test data"
+    forest = viz.ReliabilityDisplay.from_estimator(SimpleNamespace(), evaluation)  # no temperature: measured
+    assert list(forest.curves) == ["model"] and forest.curves["model"].ece == calibration(y, proba).ece
+    with pytest.raises(ParameterError, match="needs class probabilities"):
+        viz.ReliabilityDisplay.from_estimator(SimpleNamespace(), Evaluation(["a", "b", "c"], y, y))

@@ -87,3 +87,28 @@ def test_bad_requests_get_one_line_errors(trained):
         explain(clf, X[:2].reshape(2, -1))
     with pytest.raises(ParameterError, match="window=0"):
         occlusion(clf, X[:2], window=0)
+
+
+def test_a_network_explains_itself_and_the_figure_explains_its_top_losses(trained):
+    from mnistlab import viz
+    from mnistlab.evaluation import evaluate_estimator
+
+    clf, X, y = trained
+    assert np.array_equal(clf.explain(X[:3], "saliency", target=1), saliency(clf, X[:3], target=1))
+    evaluation = evaluate_estimator(clf, X, y, ["a", "b", "c"])
+    assert viz.ExplanationDisplay.can_explain(clf)
+    display = viz.ExplanationDisplay.from_estimator(clf, evaluation, X, k=4)
+    worst = np.argsort(evaluation.proba[np.arange(len(y)), y], kind="stable")[
+        :4
+    ]  # least probable true classes
+    assert np.array_equal(display.images, X[worst])
+    predicted = evaluation.proba[worst].argmax(1)
+    assert np.allclose(display.maps, integrated_gradients(clf, X[worst], predicted)), (
+        "maps of the predicted class"
+    )
+    assert display.captions[0] == f"{'abc'[predicted[0]]} / {'abc'[y[worst[0]]]}"
+
+    forest = models.create("logreg").fit(X.reshape(len(X), -1), y)
+    assert not viz.ExplanationDisplay.can_explain(forest)
+    with pytest.raises(ParameterError, match="Pipeline cannot explain its answers"):
+        viz.ExplanationDisplay.from_estimator(forest, evaluation, X)

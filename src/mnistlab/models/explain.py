@@ -27,16 +27,17 @@ import numpy as np
 import torch
 
 from mnistlab.errors import ParameterError
-from mnistlab.models.torch_classifier import TorchClassifier
 
 METHODS = ("saliency", "integrated_gradients", "occlusion")
 
 
 def _network(estimator) -> torch.nn.Module:
-    if not isinstance(estimator, TorchClassifier):
+    # A fitted network, recognised by its module rather than its class: TorchClassifier.explain calls here, so
+    # this module does not import it back.
+    if not isinstance(getattr(estimator, "network_", None), torch.nn.Module):
         raise ParameterError(
-            f"explanations need a PyTorch model's gradients; {type(estimator).__name__} (scikit-learn) has none: "
-            "train one of the networks (mnistlab models lists them)"
+            f"explanations need a PyTorch model's gradients; {type(estimator).__name__} has none (a fitted "
+            "network has): train one of the networks (mnistlab models lists them)"
         )
     if estimator.n_features_in_ != 784:
         raise ParameterError("explanations draw maps over 28x28 images; this model takes other features")

@@ -536,6 +536,14 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             )
         return prediction_sets(self.predict_proba(X), self.conformal_, alpha, method)
 
+    def explain(self, X, method: str = "integrated_gradients", target=None) -> np.ndarray:
+        """Pixel attribution maps (N, 28, 28) of 28x28 images for ``target`` (default: the predicted class; an
+        index into ``classes_``): ``saliency``, ``integrated_gradients`` or ``occlusion``
+        (:mod:`mnistlab.models.explain`). How figures reach a network's gradients without importing PyTorch."""
+        from mnistlab.models.explain import explain
+
+        return explain(self, X, method, target)
+
     def decision_function(self, X) -> np.ndarray:
         """Logits (N, n_classes); for two classes the positive-minus-negative logit (N,), as scikit-learn does."""
         logits = self._logits(X).numpy().astype(np.float64)

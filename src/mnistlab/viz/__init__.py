@@ -8,27 +8,25 @@ Examples
 >>> display.save("errors.png")  # doctest: +SKIP
 """
 
-from mnistlab.viz.eda import ClassBalanceDisplay, ClassMeansDisplay, SampleGridDisplay, write_eda
-from mnistlab.viz.evaluation import (
-    CONFUSION_KINDS,
-    ConfusionDisplay,
-    DenoiseDisplay,
-    ExplanationDisplay,
-    ImageGalleryDisplay,
+from mnistlab.viz.comparisons import RunComparisonDisplay, SweepDisplay
+from mnistlab.viz.curves import (
     LearningCurveDisplay,
-    MostConfusedDisplay,
     PrecisionRecallCurvesDisplay,
     PrecisionRecallThresholdDisplay,
-    PredictionGridDisplay,
-    ReliabilityDisplay,
-    RobustnessDisplay,
     RocCurvesDisplay,
-    RunComparisonDisplay,
-    SweepDisplay,
+)
+from mnistlab.viz.eda import ClassBalanceDisplay, ClassMeansDisplay, SampleGridDisplay, write_eda
+from mnistlab.viz.galleries import DenoiseDisplay, ImageGalleryDisplay
+from mnistlab.viz.graphs import CentralImagesDisplay, FeatureMapDisplay, GraphDisplay, GraphPanelDisplay
+from mnistlab.viz.predictions import (
+    CONFUSION_KINDS,
+    ConfusionDisplay,
+    MostConfusedDisplay,
+    PredictionGridDisplay,
     TopLossesDisplay,
 )
-from mnistlab.viz.graphs import CentralImagesDisplay, FeatureMapDisplay, GraphDisplay, GraphPanelDisplay
 from mnistlab.viz.style import Display, house_style, save_figure
+from mnistlab.viz.trust import ExplanationDisplay, ReliabilityDisplay, RobustnessDisplay
 
 __all__ = [
     "CONFUSION_KINDS",

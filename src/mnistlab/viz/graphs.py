@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.viz.style import Display, single_axes
+from mnistlab.viz.style import RIGHT, WRONG, Display, image_gallery, panel_area, single_axes
 
 
 class GraphDisplay(Display):
@@ -120,8 +120,7 @@ class CentralImagesDisplay(Display):
         self.y_true, self.y_pred, self.classes = np.asarray(y_true), np.asarray(y_pred), list(classes)
 
     def _draw(self, ax) -> None:
-        from mnistlab.viz.evaluation import _gallery
-        from mnistlab.viz.style import RIGHT, WRONG, panel_area
+        from mnistlab.viz.style import panel_area
 
         cols = 8
         rows = max(1, int(np.ceil(len(self.order) / cols)))
@@ -129,7 +128,7 @@ class CentralImagesDisplay(Display):
         captions = [
             f"{self.classes[self.y_true[i]][:9]} / {self.classes[self.y_pred[i]][:9]}" for i in self.order
         ]
-        self.axes_ = _gallery(area, self.images[self.order], captions, "black", cols)
+        self.axes_ = image_gallery(area, self.images[self.order], captions, "black", cols)
         for panel, i in zip(self.axes_.ravel(), self.order, strict=False):
             panel.xaxis.label.set_color(WRONG if self.y_true[i] != self.y_pred[i] else RIGHT)
         area.suptitle(self.title or "most central images: true / predicted")
@@ -155,8 +154,6 @@ class GraphPanelDisplay(Display):
         return cls({key: GraphDisplay.from_analysis(a, seed) for key, a in analyses.items()})
 
     def _draw(self, ax) -> None:
-        from mnistlab.viz.style import panel_area
-
         size = (5.2 * len(self.methods), 4.6 * len(self.sources))
         self.figure_, area = panel_area(ax, size)
         self.axes_ = area.subplots(len(self.sources), len(self.methods), squeeze=False)

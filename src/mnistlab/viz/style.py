@@ -8,7 +8,7 @@ so drawing works headless and leaves no open figures behind in a long-running pr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,20 @@ def show_image(ax, image: np.ndarray) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.spines[["left", "bottom"]].set_visible(False)
+
+
+def image_gallery(area, images, captions: Sequence[str], colour: str, cols: int) -> np.ndarray:
+    """Images in rows of ``cols`` on ``area`` (a figure or sub-figure), each captioned in ``colour``; the grid of
+    axes (unused cells blank)."""
+    rows = max(1, int(np.ceil(len(images) / cols)))
+    axes = area.subplots(rows, cols, squeeze=False)
+    for panel in axes.ravel():
+        panel.axis("off")
+    for panel, image, caption in zip(axes.ravel(), images, captions, strict=False):
+        show_image(panel, image)
+        panel.axis("on")
+        panel.set_xlabel(caption, fontsize=7, color=colour)
+    return axes
 
 
 class Display:

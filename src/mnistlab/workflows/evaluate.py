@@ -170,10 +170,11 @@ def _figures(run, data, evaluation, top: int) -> dict:
     }
     figures["most_confused.png"] = viz.MostConfusedDisplay.from_evaluation(evaluation, data.images, top=6)
     if evaluation.proba is not None:
-        figures["reliability.png"] = reliability_display(run.estimator, evaluation)
-        explained = explanation_display(run.estimator, evaluation, data.images, top)
-        if explained is not None:
-            figures["explanations.png"] = explained
+        figures["reliability.png"] = viz.ReliabilityDisplay.from_estimator(run.estimator, evaluation)
+        if viz.ExplanationDisplay.can_explain(run.estimator):
+            figures["explanations.png"] = viz.ExplanationDisplay.from_estimator(
+                run.estimator, evaluation, data.images, top
+            )
         figures["top_losses.png"] = viz.TopLossesDisplay.from_evaluation(evaluation, data.images, k=top)
         figures["predictions.png"] = viz.PredictionGridDisplay.from_evaluation(evaluation, data.images, n=15)
     return figures
@@ -228,53 +229,6 @@ def trust_numbers(estimator, evaluation) -> dict:
         "sets": sets_at,
     }
     return out
-
-
-def reliability_display(estimator, evaluation):
-    """The reliability diagram of the test split: for a network, before and after its temperature."""
-    from mnistlab import viz
-    from mnistlab.evaluation import at_temperature
-
-    temperature = getattr(estimator, "temperature_", None)
-    if temperature is None:
-        curves = {"model": evaluation.proba}
-    else:
-        curves = {
-            "before (T = 1)": at_temperature(evaluation.proba, temperature),
-            f"after (T = {temperature:.3g})": evaluation.proba,
-        }
-    return viz.ReliabilityDisplay.from_predictions(
-        evaluation.y_true, curves, title="reliability on the test data"
-    )
-
-
-def explanation_display(estimator, evaluation, images: np.ndarray, k: int = 16):
-    """Integrated gradients of the ``k`` most confident mistakes, for the class the network chose (why it said
-    that); ``None`` for a model without gradients."""
-    from mnistlab import viz
-    from mnistlab.evaluation import top_losses
-    from mnistlab.models import TorchClassifier
-    from mnistlab.models.explain import integrated_gradients
-
-    if (
-        not isinstance(estimator, TorchClassifier)
-        or estimator.n_features_in_ != 784
-        or evaluation.proba is None
-    ):
-        return None
-    chosen = top_losses(evaluation.proba, evaluation.y_true, k)
-    predicted = evaluation.proba[chosen].argmax(axis=1)
-    targets = np.searchsorted(estimator.classes_, predicted)
-    maps = integrated_gradients(estimator, images[chosen], targets)
-    classes = evaluation.classes
-    captions = [
-        f"{classes[p][:9]} / {classes[t][:9]}"
-        for p, t in zip(predicted, evaluation.y_true[chosen], strict=True)
-    ]
-    title = (
-        "why the top losses: integrated gradients for the predicted class (predicted / actual; red raised it)"
-    )
-    return viz.ExplanationDisplay(images[chosen], maps, captions, title=title)
 
 
 def cross_validate(

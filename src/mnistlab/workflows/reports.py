@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mnistlab import reports, runs
+from mnistlab import reports, runs, viz
 from mnistlab.errors import RunError
 from mnistlab.evaluation import evaluate_estimator
-from mnistlab.workflows.evaluate import explanation_display, reliability_display
 
 
 def report_run(path: str | Path, out: str | Path | None = None, trust: bool = False) -> Path:
@@ -50,8 +49,11 @@ def _report_of(run: runs.Run, out: str | Path | None) -> Path:
     out = reports.check_page_path(out if out is not None else run.path / "report.html")
     test = runs.test_data(run)
     evaluation = evaluate_estimator(run.estimator, test.images, test.labels, test.classes)
-    reliability = None if evaluation.proba is None else reliability_display(run.estimator, evaluation)
-    explained = explanation_display(run.estimator, evaluation, test.images)
+    reliability = explained = None
+    if evaluation.proba is not None:
+        reliability = viz.ReliabilityDisplay.from_estimator(run.estimator, evaluation)
+        if viz.ExplanationDisplay.can_explain(run.estimator):
+            explained = viz.ExplanationDisplay.from_estimator(run.estimator, evaluation, test.images)
     side = runs.side_evaluations(run.path)
     return reports.run_page(run, test, evaluation, out, reliability, explained, side, described(run))
 
