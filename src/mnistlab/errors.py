@@ -7,6 +7,7 @@ written against scikit-learn's conventions (``except ValueError``) keeps working
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 
 class MnistlabError(Exception):
@@ -30,8 +31,77 @@ class MirrorError(MnistlabError):
     does the user see a :class:`DataNotAvailableError` listing each failure."""
 
 
+_NOT_GIVEN: Any = object()
+
+
 class ParameterError(MnistlabError, ValueError):
-    """A model or workflow parameter has a value (or a name) that is not accepted."""
+    """A model or workflow parameter has a value (or a name) that is not accepted.
+
+    ``ParameterError(parameter, value, expected)`` carries the parameter's name as a Python caller writes it, the
+    value given and what is accepted (``.parameter``, ``.value``, ``.expected``) and composes its message from them:
+    ``parameter=value; expected ...``, after ``owner`` (the model or workflow the parameter belongs to, or the file
+    entry it was read from) and before ``hint``. ``from_file``: the value was read from a file (a sweep file), so
+    no command-line flag sets it. The command line names its own flag from ``.parameter`` (``--jobs 0``).
+
+    A single message (``ParameterError("...")``) is still accepted where no one parameter is at fault; then
+    ``.parameter``, ``.value`` and ``.expected`` are None.
+
+    Examples
+    --------
+    >>> error = ParameterError("jobs", 0, "an integer >= 1")
+    >>> str(error), error.parameter, error.value, error.expected
+    ('jobs=0; expected an integer >= 1', 'jobs', 0, 'an integer >= 1')
+    >>> str(ParameterError("preprocess", "big", "one of 'none', 'mnist'", owner="train", hint="see data info"))
+    "train: preprocess='big'; expected one of 'none', 'mnist'; see data info"
+    """
+
+    def __init__(
+        self,
+        parameter: str,
+        value: Any = _NOT_GIVEN,
+        expected: str | None = None,
+        *,
+        owner: str | None = None,
+        hint: str | None = None,
+        from_file: bool = False,
+    ) -> None:
+        if value is _NOT_GIVEN:  # a whole message, where no single parameter is at fault
+            self.parameter = self.value = self.expected = self.owner = self.hint = None
+            self.from_file = from_file
+            super().__init__(parameter)
+            return
+        self.parameter, self.value, self.expected = parameter, value, expected
+        self.owner, self.hint, self.from_file = owner, hint, from_file
+        super().__init__(self.message(f"{parameter}={value!r}"))
+
+    def message(self, given: str) -> str:
+        """The message with the parameter and its value written as ``given`` (``jobs=0``, or ``--jobs 0``)."""
+        text = given if self.expected is None else f"{given}; expected {self.expected}"
+        text = text if self.owner is None else f"{self.owner}: {text}"
+        return text if self.hint is None else f"{text}; {self.hint}"
+
+    def within(self, context: str) -> "ParameterError":
+        """The same error said within ``context`` (a model's name, a sweep file's entry), its fields kept.
+
+        >>> str(ParameterError("lr", 0, "a number > 0", owner="cnn").within("sweep.toml: models[0]"))
+        'sweep.toml: models[0]: cnn: lr=0; expected a number > 0'
+        """
+        if self.parameter is None:
+            return type(self)(f"{context}: {self}", from_file=self.from_file)
+        owner = context if self.owner is None else f"{context}: {self.owner}"
+        return type(self)(
+            self.parameter, self.value, self.expected, owner=owner, hint=self.hint, from_file=self.from_file
+        )
+
+    def __reduce__(self):  # joblib and Dask send errors between processes: keep the fields
+        if self.parameter is None:
+            return (type(self), (str(self),), {"from_file": self.from_file})
+        fields = {"owner": self.owner, "hint": self.hint, "from_file": self.from_file}
+        return (_rebuild_parameter_error, (type(self), self.parameter, self.value, self.expected, fields))
+
+
+def _rebuild_parameter_error(cls, parameter, value, expected, fields):
+    return cls(parameter, value, expected, **fields)
 
 
 class UnknownModelError(MnistlabError, KeyError):

@@ -85,7 +85,7 @@ def parallel(jobs: int = 1, cluster: str | None = None, timeout: float = 10.0) -
 def check_jobs(jobs) -> None:
     """``jobs`` is a whole number of tasks at once, at least 1."""
     if not isinstance(jobs, int) or jobs < 1:
-        raise ParameterError(f"jobs={jobs}; expected an integer >= 1")
+        raise ParameterError("jobs", jobs, "an integer >= 1")
 
 
 def dask_client(address: str, timeout: float = 10.0):

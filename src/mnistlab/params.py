@@ -86,4 +86,4 @@ def check_params(owner: str, params: Mapping[str, Any], rules: Mapping[str, Rule
     """Raise :class:`ParameterError` for the first parameter whose value breaks its rule."""
     for name, rule in rules.items():
         if name in params and not rule.accepts(params[name]):
-            raise ParameterError(f"{owner}: {name}={params[name]!r}; expected {rule.expected}")
+            raise ParameterError(name, params[name], rule.expected, owner=owner)

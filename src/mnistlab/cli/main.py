@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from mnistlab.cli import analysis, data, evaluate, models, serve, sweep
-from mnistlab.cli.options import as_flags, printable
+from mnistlab.cli.options import as_flags, in_command_line_words, printable
 from mnistlab.errors import MnistlabError
 
 app = typer.Typer(
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except MnistlabError as exc:
         if _DEBUG["on"]:
             traceback.print_exc()
-        print(f"error: {printable(as_flags(str(exc)))}", file=sys.stderr)
+        print(f"error: {printable(in_command_line_words(exc))}", file=sys.stderr)
         return 1
     except OSError as exc:
         if exc.errno not in _ENVIRONMENT_ERRORS:

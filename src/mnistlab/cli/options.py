@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from mnistlab.errors import ParameterError
 
 DATA_HELP = (
     "Registered data set, or a file or folder: a Kaggle-layout CSV, an image folder (class sub-folders or a "
@@ -95,8 +98,6 @@ def parse_classes(text: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in text.split(",")]
     if len(names) < 2 or not all(names):
-        from mnistlab.errors import ParameterError
-
         raise ParameterError(f"--classes {text!r}: expected two or more comma-separated names")
     return names
 
@@ -137,6 +138,41 @@ FLAGS = {
 # A parameter starts the message or follows a space or a bracket: ``out=`` inside a path (``/data/out=1/x.csv``)
 # is part of the path, and stays as it is.
 _PARAMETER = re.compile(r"`(\w+)`|(?<![^\s(,;])(\w+)=(?:(True\b)|'([\w-]+)')?")
+
+
+def in_command_line_words(error: Exception) -> str:
+    """An error's message as the command line shows it. A :class:`~mnistlab.errors.ParameterError` names the
+    flag that sets its parameter from ``error.parameter`` and ``error.value`` (never from its text); a model
+    parameter (set with ``--set``) or one read from a file keeps ``name=value``. Other messages still go through
+    :func:`as_flags`, until every raise site names its parameter.
+
+    Examples
+    --------
+    >>> from mnistlab.errors import ParameterError
+    >>> in_command_line_words(ParameterError("jobs", 0, "an integer >= 1", owner="sweep"))
+    'sweep: --jobs 0; expected an integer >= 1'
+    >>> in_command_line_words(ParameterError("preprocess", "big", "none, mnist or resize"))
+    '--preprocess big; expected none, mnist or resize'
+    >>> in_command_line_words(ParameterError("lr", 0, "a number > 0", owner="mlp"))
+    'mlp: lr=0; expected a number > 0'
+    >>> in_command_line_words(ParameterError("limit", True, "an integer >= 10", owner="s.toml", from_file=True))
+    's.toml: limit=True; expected an integer >= 10'
+    """
+    if isinstance(error, ParameterError) and error.parameter is not None:
+        flag = None if error.from_file else FLAGS.get(error.parameter)
+        return str(error) if flag is None else error.message(_flag_with(flag, error.value))
+    return as_flags(str(error))
+
+
+def _flag_with(flag: str, value) -> str:
+    """``--flag value`` as a user would type it (``--overwrite`` for True, a list as ``a,b``)."""
+    if value is True:
+        return flag
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        value = ",".join(value)
+    if isinstance(value, str):
+        return f"{flag} {shlex.quote(value)}"
+    return f"{flag} {value}" if isinstance(value, int | float) else f"{flag} {value!r}"
 
 
 def as_flags(message: str) -> str:

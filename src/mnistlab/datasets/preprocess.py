@@ -88,7 +88,7 @@ def check_preprocess(preprocess: str, rules: dict[str, str] = PREPROCESSING) -> 
     :data:`PREDICT_RULES` for prediction)."""
     if preprocess not in rules:
         listed = "; ".join(f"{name!r}: {what}" for name, what in rules.items())
-        raise ParameterError(f"preprocess={preprocess!r}; expected one of {listed}")
+        raise ParameterError("preprocess", preprocess, f"one of {listed}")
 
 
 def to_28x28(pixels: np.ndarray, preprocess: str, where: str) -> np.ndarray:

@@ -426,7 +426,7 @@ def _sources(
     if test_fraction is not None and (
         not isinstance(test_fraction, float | int) or not 0 < test_fraction < 1
     ):
-        raise ParameterError(f"test_fraction={test_fraction!r}; expected a number between 0 and 1, e.g. 0.2")
+        raise ParameterError("test_fraction", test_fraction, "a number between 0 and 1, e.g. 0.2")
     check_preprocess(preprocess)
     source = resolve(data)
     test_source = resolve(test) if test is not None else None
@@ -693,7 +693,7 @@ def register(
         raise ParameterError(f"data set name {name!r}: {_NAME_RULE}")
     class_list(classes)
     if kind is not None and kind not in KINDS:
-        raise ParameterError(f"kind={kind!r}: expected one of {', '.join(map(repr, KINDS))} (or None)")
+        raise ParameterError("kind", kind, f"one of {', '.join(map(repr, KINDS))} (or None)")
     user_datasets()  # a damaged registry is refused before any data is read, and never overwritten
     entry: dict = {"train": str(Path(train).resolve())}
     if test is not None:

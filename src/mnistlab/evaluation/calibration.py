@@ -41,7 +41,7 @@ def calibration(y_true: np.ndarray, proba: np.ndarray, bins: int = BINS) -> Cali
     (0.4, 0.4)
     """
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ParameterError(f"bins={bins!r}; expected a whole number >= 1")
+        raise ParameterError("bins", bins, "a whole number >= 1")
     proba = np.asarray(proba, dtype=np.float64)
     y_true = np.asarray(y_true)
     confidence = proba.max(axis=1)

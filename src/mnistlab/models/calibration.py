@@ -61,7 +61,7 @@ def check_method(method: str) -> str:
     mnistlab.errors.ParameterError: method='lac'; expected one of split-nonempty, split, class-conditional, aps, raps
     """
     if method not in METHODS:
-        raise ParameterError(f"method={method!r}; expected one of {', '.join(METHODS)}")
+        raise ParameterError("method", method, f"one of {', '.join(METHODS)}")
     return method
 
 

@@ -77,7 +77,7 @@ def saliency(estimator, images: np.ndarray, target=None) -> np.ndarray:
 def integrated_gradients(estimator, images: np.ndarray, target=None, steps: int = 32) -> np.ndarray:
     """(pixel - 0) x the mean gradient at ``steps`` midpoints of the path from a black image to the image."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ParameterError(f"steps={steps!r}; expected a whole number >= 1")
+        raise ParameterError("steps", steps, "a whole number >= 1")
     net = _network(estimator)
     x = _inputs(images)
     target = _targets(net, x, target)
@@ -92,7 +92,7 @@ def occlusion(estimator, images: np.ndarray, target=None, window: int = 4, strid
     mean over the patches covering it, ``stride`` pixels apart)."""
     for name, value in (("window", window), ("stride", stride)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 28:
-            raise ParameterError(f"{name}={value!r}; expected a whole number of pixels, 1..28")
+            raise ParameterError(name, value, "a whole number of pixels, 1..28")
     net = _network(estimator)
     x = _inputs(images)
     target = _targets(net, x, target)
@@ -113,7 +113,7 @@ def explain(estimator, images: np.ndarray, method: str = "integrated_gradients",
     """The ``method`` map (one of :data:`METHODS`) of each image for ``target`` (default: the predicted class;
     an index into ``estimator.classes_``)."""
     if method not in METHODS:
-        raise ParameterError(f"method={method!r}; expected one of {', '.join(METHODS)}")
+        raise ParameterError("method", method, f"one of {', '.join(METHODS)}")
     return {"saliency": saliency, "integrated_gradients": integrated_gradients, "occlusion": occlusion}[
         method
     ](estimator, images, target)

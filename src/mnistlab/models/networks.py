@@ -111,7 +111,7 @@ def get(name: str) -> NetworkSpec:
     try:
         return NETWORKS[canonical(name)]
     except (KeyError, TypeError):  # TypeError: not a name at all (a list, say)
-        raise ParameterError(f"architecture={name!r}; expected one of {', '.join(NETWORKS)}") from None
+        raise ParameterError("architecture", name, f"one of {', '.join(NETWORKS)}") from None
 
 
 def _input_shape(n_features: int) -> tuple[int, ...]:

@@ -58,14 +58,14 @@ def _check_betas(betas) -> None:
         return
     pair = list(betas) if isinstance(betas, list | tuple) else []
     if len(pair) != 2 or not all(isinstance(b, int | float) and 0 <= b < 1 for b in pair):
-        raise ParameterError(f"betas={betas!r}; expected two numbers in [0, 1), e.g. [0.7, 0.9], or None")
+        raise ParameterError("betas", betas, "two numbers in [0, 1), e.g. [0.7, 0.9], or None")
 
 
 def _check_device(device: str) -> None:
     try:
         parsed = torch.device(device if device != "auto" else "cpu")
     except (RuntimeError, TypeError):
-        raise ParameterError(f"device={device!r}; expected auto, cpu, cuda or cuda:N") from None
+        raise ParameterError("device", device, "auto, cpu, cuda or cuda:N") from None
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ParameterError(
             f"device={device!r}, but this machine has no CUDA GPU; use device='auto' or 'cpu'"

@@ -63,7 +63,7 @@ class ConfusionDisplay(Display):
 
     def __init__(self, confusion: np.ndarray, classes: Sequence[str], kind: str = "counts") -> None:
         if kind not in CONFUSION_KINDS:
-            raise ParameterError(f"kind={kind!r}; expected one of {', '.join(CONFUSION_KINDS)}")
+            raise ParameterError("kind", kind, f"one of {', '.join(CONFUSION_KINDS)}")
         self.confusion, self.classes, self.kind = np.asarray(confusion), list(classes), kind
 
     @classmethod

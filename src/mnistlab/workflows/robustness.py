@@ -53,7 +53,7 @@ def robustness(
             f"corruption {unknown[0]!r} does not exist; the corruptions: {', '.join(CORRUPTIONS)}"
         )
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError(f"seed={seed!r}; expected a whole number >= 0")
+        raise ParameterError("seed", seed, "a whole number >= 0")
     path = Path(path)
     run = runs.load_run(path, trust)
     test = runs.test_data(run)

@@ -412,7 +412,7 @@ def _tracker(track: str | None, uri: str | None, plan: SweepPlan):
     if track is None:
         return None
     if track != "mlflow":
-        raise ParameterError(f"track={track!r}; expected mlflow")
+        raise ParameterError("track", track, "mlflow")
     return MlflowTracker(plan, uri or f"sqlite:///{(plan.out / 'mlflow.db').resolve()}")
 
 

@@ -137,15 +137,17 @@ def read_sweep(path: str | Path, max_trials: int = MAX_TRIALS) -> SweepPlan:
             raise ParameterError(f"{where}: missing '{key}'")
     for key in ("name", "out"):
         if not isinstance(config[key], str) or not config[key].strip():
-            raise ParameterError(f"{where}: {key}={config[key]!r}; expected a non-empty string")
+            raise ParameterError(key, config[key], "a non-empty string", owner=where, from_file=True)
     data = _strings(config["data"], f"{where}: data")
     seeds = _seeds(config.get("seeds", [0]), where)
     limit = config.get("limit")
     if limit is not None and (not _is_int(limit) or limit < 10):
-        raise ParameterError(f"{where}: limit={limit!r}; expected an integer >= 10")
+        raise ParameterError("limit", limit, "an integer >= 10", owner=where, from_file=True)
     fraction = config.get("validation_fraction", 0.1)
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 <= fraction < 1:
-        raise ParameterError(f"{where}: validation_fraction={fraction!r}; expected a number in [0, 1)")
+        raise ParameterError(
+            "validation_fraction", fraction, "a number in [0, 1)", owner=where, from_file=True
+        )
     if not isinstance(config["models"], list) or not config["models"]:
         raise ParameterError(f"{where}: 'models' must hold at least one [[models]] table")
     _check_count(config, data, seeds, max_trials, where)
@@ -259,10 +261,12 @@ def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
             )
     sample = entry.get("sample")
     if sample is not None and (not _is_int(sample) or sample < 1):
-        raise ParameterError(f"{where} ({name}): sample={sample!r}; expected an integer >= 1")
+        raise ParameterError("sample", sample, "an integer >= 1", owner=f"{where} ({name})", from_file=True)
     sample_seed = entry.get("sample_seed", 0)
     if not _is_int(sample_seed) or not 0 <= sample_seed < 2**32:
-        raise ParameterError(f"{where} ({name}): sample_seed={sample_seed!r}; expected an integer 0..2**32-1")
+        raise ParameterError(
+            "sample_seed", sample_seed, "an integer 0..2**32-1", owner=f"{where} ({name})", from_file=True
+        )
     combos = [tuple(sorted(params.items())) for params in _expand(grid, sample, sample_seed)]
     for combo in combos:
         try:
@@ -274,8 +278,10 @@ def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
 
                 batch = min(estimator.batch_size, 60_000)
                 check_fits_in_memory(estimator.architecture, 10, estimator.width, 784, batch)
-        except ParameterError as exc:
-            raise ParameterError(f"{where} ({name}): {exc}") from None
+        except ParameterError as exc:  # a model's parameter, read from the sweep file
+            error = exc.within(f"{where} ({name})")
+            error.from_file = True
+            raise error from None
     return [(name, combo) for combo in combos]
 
 
@@ -301,7 +307,9 @@ def _expand(grid: dict[str, list], sample: int | None, sample_seed: int) -> list
 def _seeds(seeds, where: str) -> list[int]:
     """Seeds of the sweep, or of one model (a deterministic model needs one)."""
     if not isinstance(seeds, list) or not seeds or not all(_is_int(s) and 0 <= s < 2**32 for s in seeds):
-        raise ParameterError(f"{where}: seeds={seeds!r}; expected a list of integers >= 0, e.g. [0, 1, 2]")
+        raise ParameterError(
+            "seeds", seeds, "a list of integers >= 0, e.g. [0, 1, 2]", owner=where, from_file=True
+        )
     if len(set(seeds)) != len(seeds):
         raise ParameterError(f"{where}: seeds={seeds!r} repeats a seed; each seed is one trial")
     return seeds
