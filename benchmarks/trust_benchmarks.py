@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 from mnistlab import runs
-from mnistlab.evaluation import evaluate_estimator
+from mnistlab.evaluation import evaluate_estimator, trust_numbers
 from mnistlab.workflows import evaluate_run, robustness, train_model
-from mnistlab.workflows.evaluate import trust_numbers
 
 SIZES = {"tiny": ("cnn-fast",), "quick": ("cnn-fast", "mlp"), "full": ("cnn-fast", "cnn", "mlp")}
 DATA = {

@@ -287,9 +287,8 @@ def test_a_run_saved_before_format_3_still_loads_and_gives_sets(tmp_path, blobs)
     """Format 2 runs (scores and labels, no probabilities) load, give split-nonempty, split and class-conditional
     sets as before, refuse APS / RAPS with the reason, and evaluate reports the methods they can give."""
     from mnistlab import runs
-    from mnistlab.evaluation import evaluate_estimator
+    from mnistlab.evaluation import evaluate_estimator, trust_numbers
     from mnistlab.models import TorchClassifier
-    from mnistlab.workflows.evaluate import trust_numbers
 
     X, y = blobs(400)
     clf = TorchClassifier("mlp", epochs=3, validation_split=0.25, threads=1).fit(X, y)

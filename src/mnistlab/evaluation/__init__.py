@@ -1,5 +1,6 @@
 """Evaluation and error analysis, as numbers: metrics, confusion matrices, cross-validation, binary detector
-studies. Works on any fitted estimator; imports neither the models nor PyTorch.
+studies, calibration errors, conformal prediction sets and how far a split can trust them. Works on any fitted
+estimator; imports neither the models nor PyTorch (the models import it: a network's sets are computed here).
 
 Examples
 --------
@@ -19,6 +20,7 @@ from mnistlab.evaluation.binary import (
     positive_scores,
 )
 from mnistlab.evaluation.calibration import Calibration, at_temperature, calibration
+from mnistlab.evaluation.conformal import ConformalCalibration, conformal_quantile, prediction_sets
 from mnistlab.evaluation.metrics import (
     Evaluation,
     errors_only,
@@ -27,21 +29,26 @@ from mnistlab.evaluation.metrics import (
     row_normalised,
     top_losses,
 )
+from mnistlab.evaluation.trust import trust_numbers
 
 __all__ = [
     "Calibration",
+    "ConformalCalibration",
     "CrossValResult",
     "DetectorResult",
     "Evaluation",
     "at_temperature",
     "calibration",
     "check_folds",
+    "conformal_quantile",
     "cross_validate_model",
     "detector_study",
     "errors_only",
     "evaluate_estimator",
     "most_confused",
     "positive_scores",
+    "prediction_sets",
     "row_normalised",
     "top_losses",
+    "trust_numbers",
 ]

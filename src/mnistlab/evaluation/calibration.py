@@ -1,5 +1,5 @@
 """Is a 0.9 really 90%? Calibration errors of predicted probabilities (temperature scaling itself is a model's
-own: :mod:`mnistlab.models.calibration`).
+own: :mod:`mnistlab.models.calibration`; conformal sets: :mod:`mnistlab.evaluation.conformal`).
 
 The calibration errors follow torchmetrics' definitions (top-label confidence, ``bins`` equal-width bins over
 0..1): ECE is the bins' gaps between accuracy and mean confidence weighted by their share of the images, MCE the

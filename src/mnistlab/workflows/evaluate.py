@@ -6,12 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
-
 from mnistlab import datasets, models, runs
 from mnistlab.datasets.sources import kind_of, resolve
 from mnistlab.errors import RunError
-from mnistlab.evaluation import check_folds, evaluate_estimator
+from mnistlab.evaluation import check_folds, evaluate_estimator, trust_numbers
 from mnistlab.fileio import atomic_write, write_json
 from mnistlab.parallel import parallel
 from mnistlab.params import check_params, integer
@@ -178,57 +176,6 @@ def _figures(run, data, evaluation, top: int) -> dict:
         figures["top_losses.png"] = viz.TopLossesDisplay.from_evaluation(evaluation, data.images, k=top)
         figures["predictions.png"] = viz.PredictionGridDisplay.from_evaluation(evaluation, data.images, n=15)
     return figures
-
-
-ALPHAS = (0.01, 0.05, 0.1, 0.2)  # the miscoverage rates evaluate reports conformal sets at
-
-
-def trust_numbers(estimator, evaluation) -> dict:
-    """How far the test split can trust the model's probabilities: ``calibration`` (ECE and MCE, 15 bins; for a
-    network also its temperature and the ECE before it) and ``conformal`` (per alpha and method: coverage, mean
-    set size, share of empty sets, the lowest class's coverage), the sets calibrated on the run's validation
-    split. Empty where the model gives no probabilities or sets; a run saved before format 3 (no validation
-    probabilities) has no APS / RAPS rows."""
-    from mnistlab.errors import ParameterError
-    from mnistlab.evaluation import at_temperature, calibration
-    from mnistlab.models.calibration import ADAPTIVE, DEFAULT_METHOD, METHODS, prediction_sets
-
-    if evaluation.proba is None:
-        return {}
-    measured = calibration(evaluation.y_true, evaluation.proba)
-    out: dict = {"calibration": {"ece": measured.ece, "mce": measured.mce, "bins": len(measured.counts)}}
-    temperature = getattr(estimator, "temperature_", None)
-    if temperature is not None:
-        before = calibration(evaluation.y_true, at_temperature(evaluation.proba, temperature))
-        out["calibration"].update(temperature=temperature, before={"ece": before.ece, "mce": before.mce})
-    held_out = getattr(estimator, "conformal_", None)
-    if (
-        held_out is None or held_out.n_classes != evaluation.proba.shape[1]
-    ):  # none, or fewer classes than the data
-        return out
-    y, sets_at = evaluation.y_true, {}
-    methods = [m for m in METHODS if held_out.probabilities is not None or m not in ADAPTIVE]
-    for alpha in ALPHAS:
-        for method in methods:
-            try:
-                sets = prediction_sets(evaluation.proba, held_out, alpha, method)
-            except (
-                ParameterError
-            ):  # RAPS on a validation split too small to tune it: no row, not a failed evaluate
-                continue
-            covered = sets[np.arange(len(y)), y]
-            sets_at[f"{alpha:g} {method}"] = {
-                "coverage": float(covered.mean()),
-                "mean_size": float(sets.sum(axis=1).mean()),
-                "empty": float((sets.sum(axis=1) == 0).mean()),
-                "lowest_class_coverage": float(min(covered[y == k].mean() for k in np.unique(y))),
-            }
-    out["conformal"] = {
-        "calibrated_on": f"the validation split, {len(held_out.scores)} images",
-        "default_method": DEFAULT_METHOD,
-        "sets": sets_at,
-    }
-    return out
 
 
 def cross_validate(
