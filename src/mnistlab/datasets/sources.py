@@ -542,7 +542,9 @@ def user_datasets() -> dict[str, dict]:
             f"{path}: a link to {os.readlink(path)}, which does not exist; expected a data set registry"
         )
     try:
-        text = read_bounded(path, "a data set registry (TOML)", MAX_TEXT_BYTES).decode("utf-8")
+        text = read_bounded(path, "a data set registry (TOML)", MAX_TEXT_BYTES).decode(
+            "utf-8-sig"
+        )  # BOM: Notepad
         document = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise DataFormatError(f"{path}: not valid TOML ({str(exc)[:200] or 'nested too deeply'})") from None
@@ -618,7 +620,15 @@ def _shown(value) -> str:
 
 
 def _toml_type(value) -> str:
-    return {dict: "a table", list: "a list", str: "text", bool: "true/false"}.get(type(value), "a number")
+    named = {
+        dict: "a table",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+    }
+    return named.get(type(value), "a date or time")
 
 
 def _shown_name(name: str) -> str:
