@@ -116,8 +116,9 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
 
 
 def _about(filename: Any, path: Path, also: Sequence[str | Path]) -> bool:
-    """Whether an error's ``filename`` (None: a write to an open file) is about ``path`` or ``also``."""
-    if filename is None:
+    """Whether an error's ``filename`` (None or a descriptor: a write to an open file) is about ``path`` or
+    ``also``."""
+    if filename is None or isinstance(filename, int):
         return True
     named = Path(os.fsdecode(filename))
     return named in path.parents or any(named.is_relative_to(p) for p in (path, *also))

@@ -753,3 +753,24 @@ def test_a_decisions_file_saved_by_an_editor_with_a_bom_and_crlf_still_reads(tmp
     assert decided["train", 2].reason == "smudge\u2028here"
     record_decision(path, "train", 3, "keep")  # appended after it: both read
     assert sorted(read_decisions(path, toy_splits)[0]) == [("train", 2), ("train", 3)]
+
+
+@pytest.mark.parametrize("filename", [None, 7, "{path}", "{tmp}", "{parent}"])
+def test_a_write_fault_about_the_file_is_a_write_error_naming_it(tmp_path, filename):
+    import errno
+
+    from mnistlab.errors import WriteError
+    from mnistlab.fileio import writing
+
+    path = tmp_path / "out" / "t.csv"
+    named = filename  # None or a descriptor: a write to an open file, taken as about the file
+    if isinstance(filename, str):
+        named = filename.format(path=path, tmp=tmp_path / "out" / ".t.csv.1.tmp", parent=tmp_path)
+    with pytest.raises(WriteError) as caught, writing(path, tmp_path / "out" / ".t.csv.1.tmp"):
+        raise OSError(errno.EFBIG, "File too large", named)
+    assert caught.value.filename == str(path) and caught.value.errno == errno.EFBIG
+    assert str(caught.value) == f"{path}: cannot be written (File too large); nothing half-written is left"
+    with pytest.raises(PermissionError), writing(path):  # about another file: passed on as it was
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "elsewhere"))
+    with pytest.raises(FileNotFoundError), writing(path):  # not a write fault
+        raise FileNotFoundError(errno.ENOENT, "No such file", str(path))
