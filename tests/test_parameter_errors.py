@@ -116,8 +116,25 @@ def test_the_fields_survive_a_trip_between_processes():
             ["train", "--data", "{npz}", "--model", "naive-bayes", "--preprocess", "sideways"],
             "error: --preprocess sideways; expected one of 'none'",
         ),
+        (
+            ["health", "{npz}", "--near-ratio", "2"],
+            "error: --near-ratio 2.0; expected a number between 0 and 1",
+        ),
+        (
+            ["health", "{npz}", "--min-judge-accuracy", "2"],
+            "error: --min-judge-accuracy 2.0; expected a number from 0",
+        ),
     ],
-    ids=["jobs", "target-precision", "noise", "model-parameter", "test-fraction", "preprocess"],
+    ids=[
+        "jobs",
+        "target-precision",
+        "noise",
+        "model-parameter",
+        "test-fraction",
+        "preprocess",
+        "near-ratio",
+        "min-judge-accuracy",
+    ],
 )
 def test_the_command_line_names_its_flag(npz, capsys, args, said):
     assert main([a.format(npz=npz) for a in args]) == 1

@@ -91,9 +91,9 @@ def similarity_graph(
     if features.ndim != 2 or len(features) < 3:
         raise ParameterError(f"features must be (N, D) with N >= 3, got shape {features.shape}")
     if method not in METHODS:
-        raise ParameterError(f"method={method!r}; expected one of {', '.join(METHODS)}")
+        raise ParameterError("method", method, f"one of {', '.join(METHODS)}")
     if method != "lasso" and not 1 <= k < len(features):
-        raise ParameterError(f"k={k}; expected 1..{len(features) - 1}")
+        raise ParameterError("k", k, f"1..{len(features) - 1}")
     if method != "knn" and len(features) > MAX_DENSE_NODES:
         raise ParameterError(
             f"{method} graphs hold an n x n matrix: at most {MAX_DENSE_NODES} images (got "
@@ -132,7 +132,7 @@ def _lasso_graph(features: np.ndarray, alpha: float, rule: str) -> SimilarityGra
     from sklearn.linear_model import Lasso
 
     if rule not in ("or", "and"):
-        raise ParameterError(f"rule={rule!r}; expected 'or' or 'and'")
+        raise ParameterError("rule", rule, "'or' or 'and'")
     std = features.std(1, keepdims=True)
     z = np.divide(features - features.mean(1, keepdims=True), std, out=np.zeros_like(features), where=std > 0)
     n = len(z)

@@ -19,7 +19,7 @@ def embed(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarra
     """
     features = np.asarray(features, np.float32)
     if method not in MAP_METHODS:
-        raise ParameterError(f"method={method!r}; expected one of {', '.join(MAP_METHODS)}")
+        raise ParameterError("method", method, f"one of {', '.join(MAP_METHODS)}")
     if len(features) < 5:
         raise ParameterError(f"a map needs at least 5 images, got {len(features)}")
     from sklearn.decomposition import PCA

@@ -37,7 +37,7 @@ class InputScaling(nn.Module):
             offset = torch.full_like(self.offset, xf.mean().item())
             scale = torch.full_like(self.scale, 1 / max(xf.std().item(), 1e-6))
         else:
-            raise ParameterError(f"input_scaling={method!r}; expected one of {', '.join(INPUT_SCALINGS)}")
+            raise ParameterError("input_scaling", method, f"one of {', '.join(INPUT_SCALINGS)}")
         self.offset.copy_(offset)
         self.scale.copy_(scale)
 

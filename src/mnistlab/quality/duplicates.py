@@ -244,4 +244,4 @@ def _pair_gallery(data: CheckedData, pairs: list[tuple[int, int]], file: str, ti
 
 def _check_ratio(near_ratio: float) -> None:
     if isinstance(near_ratio, bool) or not isinstance(near_ratio, int | float) or not 0 < near_ratio < 1:
-        raise ParameterError(f"near_ratio={near_ratio}; expected a number between 0 and 1, e.g. 0.2")
+        raise ParameterError("near_ratio", near_ratio, "a number between 0 and 1, e.g. 0.2")

@@ -67,9 +67,9 @@ class UnderperformingGroups(DataCheck):
         for name in ("clusters", "min_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"{name}={value!r}; expected a whole number >= 1")
+                raise ParameterError(name, value, "a whole number >= 1")
         if not isinstance(self.ratio, int | float) or self.ratio <= 1:
-            raise ParameterError(f"ratio={self.ratio!r}; expected a number above 1 (times the overall error)")
+            raise ParameterError("ratio", self.ratio, "a number above 1 (times the overall error)")
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         from sklearn.cluster import KMeans

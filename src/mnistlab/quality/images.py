@@ -196,7 +196,7 @@ class ClassImbalance(DataCheck):
 
     def validate(self, data: CheckedData) -> None:
         if not isinstance(self.ratio, int | float) or not 0 < self.ratio < 1:
-            raise ParameterError(f"ratio={self.ratio!r}; expected a number between 0 and 1")
+            raise ParameterError("ratio", self.ratio, "a number between 0 and 1")
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         n_classes = len(data.classes)
@@ -273,9 +273,9 @@ class OriginalFiles(DataCheck):
 
     def validate(self, data: CheckedData) -> None:
         if not isinstance(self.uniform, int | float) or not 0 < self.uniform <= 1:
-            raise ParameterError(f"uniform={self.uniform!r}; expected a share between 0 and 1")
+            raise ParameterError("uniform", self.uniform, "a share between 0 and 1")
         if not isinstance(self.aspect, int | float) or self.aspect <= 1:
-            raise ParameterError(f"aspect={self.aspect!r}; expected a ratio above 1")
+            raise ParameterError("aspect", self.aspect, "a ratio above 1")
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         with_files = {s: ds for s, ds in data.splits.items() if ds.originals is not None}

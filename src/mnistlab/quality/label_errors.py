@@ -22,9 +22,9 @@ def check_judge(model: str, min_judge_accuracy: float, data: CheckedData) -> Non
     """Refuse a judge that is not a model or gives no probabilities (``"auto"``: the ladder's all do), and a
     ``min_judge_accuracy`` outside 0..1."""
     if isinstance(min_judge_accuracy, bool) or not isinstance(min_judge_accuracy, int | float):
-        raise ParameterError(f"min_judge_accuracy={min_judge_accuracy!r}; expected a number from 0 to 1")
+        raise ParameterError("min_judge_accuracy", min_judge_accuracy, "a number from 0 to 1")
     if not 0 <= min_judge_accuracy <= 1:
-        raise ParameterError(f"min_judge_accuracy={min_judge_accuracy!r}; expected a number from 0 to 1")
+        raise ParameterError("min_judge_accuracy", min_judge_accuracy, "a number from 0 to 1")
     if model == AUTO:
         return
     spec = models.get_spec(model)

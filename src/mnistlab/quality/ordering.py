@@ -110,9 +110,9 @@ class NonIidOrder(DataCheck):
         for name in ("k", "permutations"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"{name}={value!r}; expected a whole number >= 1")
+                raise ParameterError(name, value, "a whole number >= 1")
         if not isinstance(self.alpha, int | float) or not 0 < self.alpha < 1:
-            raise ParameterError(f"alpha={self.alpha!r}; expected a number between 0 and 1")
+            raise ParameterError("alpha", self.alpha, "a number between 0 and 1")
         if 1 / (1 + self.permutations) >= self.alpha:
             raise ParameterError(
                 f"permutations={self.permutations} cannot give a p-value below alpha={self.alpha}; "

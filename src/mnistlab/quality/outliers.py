@@ -70,9 +70,9 @@ def feature_outlier_scores(
     (the training images' rows; ``vectors`` begin with them when ``starts_with_reference``), e.g. a trained
     network's penultimate layer."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ParameterError(f"k={k!r}; expected a whole number >= 1")
+        raise ParameterError("k", k, "a whole number >= 1")
     if not isinstance(trim, int | float) or not 0 <= trim < 0.5:
-        raise ParameterError(f"trim={trim!r}; expected a share from 0 to 0.5")
+        raise ParameterError("trim", trim, "a share from 0 to 0.5")
     in_reference = np.zeros(
         len(vectors), dtype=bool
     )  # queries that are reference images (leave themselves out)
@@ -149,7 +149,7 @@ class Outliers(DataCheck):
                 f"outlier threshold={self.threshold!r}; expected a number above 1 (1 = typical)"
             )
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-            raise ParameterError(f"k={self.k!r}; expected a whole number >= 1 (neighbours per image)")
+            raise ParameterError("k", self.k, "a whole number >= 1 (neighbours per image)")
         if self.features is not None and (
             np.ndim(self.features) != 2 or len(self.features) != len(data.images)
         ):

@@ -30,7 +30,7 @@ def flip_labels(
     all of them), each moved to another class of the same group (e.g. Shirt / T-shirt / Pullover / Coat).
     """
     if not 0 < fraction < 1:
-        raise ParameterError(f"fraction={fraction!r}; expected a number between 0 and 1")
+        raise ParameterError("fraction", fraction, "a number between 0 and 1")
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     group = np.arange(n_classes) if among is None else np.asarray(among)
@@ -62,7 +62,7 @@ def flip_to_look_alikes(
     (6, [(0, 1), (1, 0), (2, 0)])
     """
     if not 0 < fraction < 1:
-        raise ParameterError(f"fraction={fraction!r}; expected a number between 0 and 1")
+        raise ParameterError("fraction", fraction, "a number between 0 and 1")
     labels, partners_array = np.asarray(labels), np.asarray(partners)
     if np.any(partners_array == np.arange(len(partners_array))):
         raise ParameterError(f"partners={partners!r}: a class cannot be its own look-alike")
@@ -91,7 +91,7 @@ def plant_outliers(
     elif how == "rotate":
         out[chosen] = np.rot90(images[chosen], k=1, axes=(1, 2))
     else:
-        raise ParameterError(f"how={how!r}; expected invert or rotate (or give a source)")
+        raise ParameterError("how", how, "invert or rotate (or give a source)")
     planted = np.zeros(len(images), dtype=bool)
     planted[chosen] = True
     return out, planted
@@ -114,7 +114,7 @@ def plant_near_duplicates(
     elif how == "noise":
         copies = copies + rng.normal(0, 8, copies.shape)
     else:
-        raise ParameterError(f"how={how!r}; expected shift or noise")
+        raise ParameterError("how", how, "shift or noise")
     copies = np.clip(np.rint(copies), 0, 255).astype(np.uint8)
     pairs = [(int(o), len(images) + i) for i, o in enumerate(originals)]
     return np.concatenate([images, copies]), np.concatenate([labels, labels[originals]]), pairs
