@@ -243,7 +243,7 @@ def _command_server(*args: str) -> Iterator[str]:
         yield url.group(1)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=60)  # a guard against a hang only (a loaded machine stops a server slowly)
 
 
 @pytest.fixture(scope="session")

@@ -746,7 +746,7 @@ def test_server_refuses_a_long_upload_before_reading_it(server):
 
     address = urlsplit(server)
     sent, chunk = 0, b"x" * 65536
-    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+    with socket.create_connection((address.hostname, address.port), timeout=60) as sock:  # a hang guard only
         sock.sendall(
             b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n"
         )

@@ -51,7 +51,7 @@ def live(app, header_timeout=10.0, max_connections=500):
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a guard against a hang only: the socket already queues connections
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     try:
