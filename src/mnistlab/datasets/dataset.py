@@ -417,7 +417,7 @@ def train_val_split(
         or not isinstance(val_fraction, int | float)
         or not 0 < val_fraction < 1
     ):
-        raise ParameterError(f"{parameter}={val_fraction!r}; expected a number between 0 and 1, e.g. 0.2")
+        raise ParameterError(parameter, val_fraction, "a number between 0 and 1, e.g. 0.2")
     check_stratified_split(dataset, val_fraction, parameter)
     train_idx, val_idx = train_test_split(
         np.arange(len(dataset)), test_size=val_fraction, random_state=seed, stratify=dataset.labels
@@ -492,6 +492,6 @@ def stratified_sample(labels: np.ndarray, n: int | str, seed: int = 0) -> np.nda
     if n == "all" or n == total:
         return np.arange(total)
     if not isinstance(n, int) or isinstance(n, bool) or not 3 <= n <= total:
-        raise ParameterError(f"n={n!r}; expected 3..{total} images, or 'all'")
+        raise ParameterError("n", n, f"3..{total} images, or 'all'")
     chosen, _ = train_test_split(np.arange(total), train_size=n, random_state=seed, stratify=labels)
     return np.sort(chosen)
