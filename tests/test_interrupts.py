@@ -59,6 +59,19 @@ def test_sigterm_inside_a_loop_of_fits_is_an_interrupt_and_the_handler_comes_bac
     assert signal.getsignal(signal.SIGTERM) is before and not in_loop_of_fits()
 
 
+def test_cross_validation_called_from_python_stops_too(monkeypatch, blobs):
+    """The library's own loops follow the rule, not only the commands: a caller of cross_validate_model gets the
+    interrupt, not the scores of folds trained after it."""
+    from mnistlab.evaluation import cross_validate_model
+
+    X, y = blobs(150)
+    started = interrupt_on_epoch(monkeypatch, fit=1)
+    estimator = models.create("mlp", epochs=3, batch_size=32, threads=1, validation_split=0, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        cross_validate_model(estimator, X, y, 3)
+    assert started == [1]
+
+
 def test_an_interrupted_judge_stops_the_label_check(monkeypatch, blobs):
     """The judge's folds are a loop of fits: a half-trained judge must never judge the labels."""
     from mnistlab import quality

@@ -24,6 +24,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedKFold, cross_validate
 
 from mnistlab.errors import ParameterError
+from mnistlab.parallel import loop_of_fits
 
 
 def positive_scores(estimator: BaseEstimator, X: np.ndarray) -> np.ndarray:
@@ -63,6 +64,7 @@ def check_folds(folds: int, labels) -> None:
         )
 
 
+@loop_of_fits()  # one fit per fold: Ctrl-C or SIGTERM stops them all, no half-done scores
 def cross_validate_model(
     estimator: BaseEstimator,
     X,
@@ -154,6 +156,7 @@ class DetectorResult:
         return {"precision": p, "recall": r, "thresholds": t, "fpr": fpr, "tpr": tpr, "roc_thresholds": roc_t}
 
 
+@loop_of_fits()  # every model's folds: Ctrl-C or SIGTERM stops the study
 def detector_study(
     estimators: dict[str, BaseEstimator],
     X,
