@@ -59,8 +59,9 @@ def check_folds(folds: int, labels) -> None:
     smallest = int(present[present > 0].min()) if present.any() else 0
     if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= max(smallest, 2):
         raise ParameterError(
-            f"folds={folds}; expected 2..{max(smallest, 2)} (each fold needs an image of each "
-            f"class; the rarest class has {smallest})"
+            "folds",
+            folds,
+            f"2..{max(smallest, 2)} (each fold needs an image of each class; the rarest class has {smallest})",
         )
 
 

@@ -76,8 +76,9 @@ def check_alpha(alpha: float) -> float:
     """
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
         raise ParameterError(
-            f"alpha={alpha!r}; expected a miscoverage rate between 0 and 1 (0.1: sets that hold the true class "
-            "90% of the time)"
+            "alpha",
+            alpha,
+            "a miscoverage rate between 0 and 1 (0.1: sets that hold the true class 90% of the time)",
         )
     return float(alpha)
 

@@ -142,9 +142,7 @@ class ImageProperties(DataCheck):
 
     def validate(self, data: CheckedData) -> None:
         if not isinstance(self.threshold, int | float) or self.threshold <= 0:
-            raise ParameterError(
-                f"threshold={self.threshold!r}; expected a positive number of robust z-scores"
-            )
+            raise ParameterError("threshold", self.threshold, "a positive number of robust z-scores")
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         scores = property_scores(image_properties(data.images), data.labels)
