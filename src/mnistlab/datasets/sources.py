@@ -89,7 +89,7 @@ def _resolve(spec: str | Path, preprocess: str) -> Source:
     if text in REGISTRY:
         return _images_only(Source(text, "registered"), preprocess)
     if _is_user_name(text) and text in (users := user_datasets()):  # "./x.csv" is no name: registry unread
-        return _images_only(Source(text, "user", user_path(users[text]["train"])), preprocess)
+        return _images_only(Source(text, "user", _user_path(users[text]["train"])), preprocess)
     return _images_only(_path_source(text), preprocess)
 
 
@@ -106,7 +106,7 @@ def _path_source(text: str) -> Source:
     return Source(text, _format_of(path), path)
 
 
-def user_path(recorded: str) -> Path:
+def _user_path(recorded: str) -> Path:
     """A path recorded in the user's registry: absolute as :func:`register` writes it; a relative one (written
     by hand) is relative to the registry's own folder, never to wherever a command happens to run."""
     path = Path(recorded).expanduser()
@@ -181,7 +181,7 @@ def _read_user_dataset(name: str, split: str, classes, kind: str | None) -> Data
     if split == "test" and "test" not in entry:
         raise ParameterError(f"{name}: registered without test data; give test=PATH or test_fraction=0.2")
     dataset = read_source(
-        _path_source(str(user_path(entry[role]))),
+        _path_source(str(_user_path(entry[role]))),
         role,
         classes or entry.get("classes"),
         kind or entry.get("kind"),
