@@ -52,7 +52,11 @@ START_UP_IMPORTS = [
 ]
 
 
-@pytest.mark.parametrize(("args", "forbidden"), START_UP_IMPORTS, ids=lambda v: " ".join(v) if v else "")
+# ids from sorted names: a set's order differs between processes (string hashing), and pytest-xdist's workers
+# must collect the same test names
+@pytest.mark.parametrize(
+    ("args", "forbidden"), START_UP_IMPORTS, ids=lambda v: " ".join(sorted(v) if isinstance(v, set) else v)
+)
 def test_quick_commands_import_no_heavy_library(args, forbidden):
     statement = f"from mnistlab.cli.main import main; main({args!r})"
     assert imported_after(statement) & forbidden == set(), args
