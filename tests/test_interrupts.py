@@ -92,8 +92,11 @@ def test_an_interrupted_judge_stops_the_label_check(monkeypatch, blobs):
 # ------------------------------------------------------------------------------------ the command line
 
 
+# The child restores Ctrl-C's handler: a shell starts background jobs (nohup, `make test &`) with SIGINT ignored,
+# and Python then keeps it ignored, so a test run in the background would never see the interrupt it sends.
 CHILD = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from mnistlab.training import loop
 
 real, started = loop._train_epoch, []
