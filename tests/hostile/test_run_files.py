@@ -160,6 +160,70 @@ def test_a_skops_archive_naming_one_large_array_many_times_is_refused(originals,
     assert peak < 800, f"{peak} MB used to refuse it"
 
 
+def _inflate(file, n_bytes: int, compression: int) -> int:
+    """Replace every array of a skops file by a distinct array of zeros of ``n_bytes`` (each a valid .npy of its
+    declared size), the archive compressed: a small file that would load as many large arrays. Returns how many
+    arrays it holds."""
+    with zipfile.ZipFile(file) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    arrays = [name for name in members if name.endswith(".npy")]
+    for i, name in enumerate(arrays):
+        buffer = io.BytesIO()
+        np.save(buffer, np.full(n_bytes // 8, float(i == 0)))  # distinct contents: no shared member to spot
+        members[name] = buffer.getvalue()
+    with zipfile.ZipFile(file, "w", compression) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return len(arrays)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_small_skops_file_declaring_many_large_arrays_is_refused_before_loading(
+    originals, tmp_path, compression
+):
+    """Each array is under every per-array limit; together they are hundreds of times the file."""
+    folder = tmp_path / "bomb"
+    shutil.copytree(originals["logreg"], folder)
+    count = _inflate(folder / "model.skops", 12_000_000, compression)  # 12 MB each
+    assert count >= 6 and (folder / "model.skops").stat().st_size < 1_000_000
+    with pytest.raises(
+        RunError, match="model.skops: its arrays declare .* bytes in a file of .*refused as crafted"
+    ):
+        runs.load(folder)
+
+
+def test_the_bound_on_a_skops_file_s_arrays_is_measured_before_any_is_read(originals, tmp_path, run_measured):
+    folder = tmp_path / "bomb"
+    shutil.copytree(originals["logreg"], folder)
+    _inflate(folder / "model.skops", 100_000_000, zipfile.ZIP_BZIP2)  # 100 MB each, ~1 kB in the file
+    code = (
+        "from mnistlab import runs\nfrom mnistlab.errors import RunError\n"
+        f"try:\n    runs.load({str(folder)!r})\nexcept RunError as exc:\n    print(str(exc))\n"
+    )
+    (message,), peak = run_measured(code)
+    assert "refused as crafted" in message
+    assert peak < 600, f"{peak} MB used to refuse it"
+
+
+def test_skops_files_within_the_bounds_load_compressed_or_not(originals, tmp_path, monkeypatch):
+    """A model saved by mnistlab (stored) or compressed afterwards (deflate shrinks real arrays a few times)
+    loads; the absolute cap applies whatever the ratio."""
+    folder = tmp_path / "recompressed"
+    shutil.copytree(originals["logreg"], folder)
+    file = folder / "model.skops"
+    with zipfile.ZipFile(file) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    runs.load(folder)
+    from mnistlab.runs import store
+
+    monkeypatch.setattr(store, "MAX_SKOPS_BYTES", 10_000)
+    with pytest.raises(RunError, match="declare .* bytes, more than the 10,000 bytes mnistlab loads"):
+        runs.load(folder)
+
+
 @pytest.mark.parametrize(
     ("name", "change", "message"),
     [

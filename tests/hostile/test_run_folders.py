@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import skops.io
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, Normalizer, StandardScaler
 
 from mnistlab import models, runs
 from mnistlab.cli.main import main
 from mnistlab.errors import RunError
 
 CLASSES = ["a", "b", "c"]
+ZEROS = np.zeros((2, 784))
 
 
 @pytest.fixture
@@ -93,14 +94,148 @@ def test_a_file_holding_another_model_than_its_config_says_is_refused(saved, blo
         runs.load(root / "logreg")
 
 
+def _schema_types(file) -> set[tuple[str, str]]:
+    """Every (module.name, loader) a skops file's schema builds."""
+    with zipfile.ZipFile(file) as archive:
+        stack, found = [json.loads(archive.read("schema.json"))], set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__module__" in node:
+                found.add((f"{node['__module__']}.{node['__class__']}", node["__loader__"]))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+# What mnistlab's own models can be, beyond their defaults: every scaler, a binary task, data of few features (kNN
+# then builds a KD or ball tree), other losses and solvers.
+VARIANTS = [
+    *((name, {}) for name, spec in models.REGISTRY.items() if spec.kind == "sklearn"),
+    *(("logreg", {"scaler": scaler}) for scaler in ("none", "minmax", "standard")),
+    ("knn", {"scaler": "minmax"}),
+    *(("sgd", {"loss": loss}) for loss in ("log_loss", "modified_huber", "squared_hinge")),
+    ("sklearn-mlp", {"solver": "sgd", "max_iter": 20}),
+    ("sklearn-mlp", {"early_stopping": True, "max_iter": 20}),
+    ("hist-gb", {"max_iter": 5}),
+    ("gradient-boosting", {"n_estimators": 3, "max_depth": 2}),
+]
+
+
 @pytest.mark.slow
-def test_the_allow_list_covers_every_registered_model(tmp_path, blobs):
-    """If a registry model ever contains a new untrusted type, this names it (and the list needs a decision)."""
+@pytest.mark.parametrize(("task"), ["images", "binary", "few-features"])
+def test_the_allow_list_covers_every_registered_model(tmp_path, tmp_home, blobs, task):
+    """If a registry model ever contains a new type, this names it (and the list needs a decision); each loads
+    without trust (tree models: signed here)."""
     X, y = blobs(60)
-    for name, spec in models.REGISTRY.items():
-        if spec.kind != "sklearn":
-            continue
-        est = models.create(name).fit(X, y == 0 if name == "dummy-negative" else y)
-        skops.io.dump(est, tmp_path / f"{name}.skops")
-        untrusted = set(skops.io.get_untrusted_types(file=tmp_path / f"{name}.skops"))
-        assert untrusted <= runs.TRUSTED_TYPES | runs.TREE_TYPES, (name, untrusted)
+    if task == "few-features":
+        X = X.reshape(len(X), -1)[:, 200:206].astype(np.float64)
+    classes = ["a", "b"] if task == "binary" else CLASSES
+    for name, params in VARIANTS:
+        labels = (y == 0).astype(np.int64) if task == "binary" or name == "dummy-negative" else y
+        est = models.create(name, **params).fit(X, labels)
+        folder = runs.save(tmp_path / f"{name}-{len(params)}", est, model=name, data="toy", classes=classes)
+        found = _schema_types(folder / "model.skops")
+        assert {t for t, _ in found} <= runs.ALLOWED_TYPES, (name, params, found)
+        assert {loader for _, loader in found} <= runs.ALLOWED_LOADERS, (name, params, found)
+        np.testing.assert_array_equal(runs.load(folder).predict(X), est.predict(X))
+
+
+def _logreg_with(root, steps):
+    """The saved logreg run, its model.skops replaced by a pipeline of these steps around its own."""
+    evil = root / "evil"
+    shutil.copytree(root / "logreg", evil)
+    original = runs.load(root / "logreg")
+    flatten, *middle, model = original.steps
+    skops.io.dump(Pipeline(steps(flatten, middle, model)), evil / "model.skops")
+    return evil
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (  # every type here is scikit-learn's or numpy's, which skops trusts by default
+            lambda f, m, e: [f, ("negate", FunctionTransformer(np.negative).fit(ZEROS)), *m, e],
+            "holds numpy.negative, sklearn.preprocessing._function_transformer.FunctionTransformer, which no "
+            "mnistlab model contains",
+        ),
+        (
+            lambda f, m, e: [
+                f,
+                ("root", FunctionTransformer(np.sqrt).fit(ZEROS)),
+                *m,
+                e,
+            ],
+            "holds numpy.sqrt, sklearn.preprocessing._function_transformer.FunctionTransformer",
+        ),
+        (
+            lambda f, m, e: [f, ("norm", Normalizer().fit(ZEROS)), e],
+            "holds sklearn.preprocessing._data.Normalizer",
+        ),
+    ],
+)
+def test_a_pipeline_changed_with_types_skops_trusts_needs_trust(saved, capsys, steps, message):
+    root, X = saved
+    evil = _logreg_with(root, steps)
+    (root / "test.csv").write_text("\n".join(",".join(map(str, img.ravel())) for img in X[:2]) + "\n")
+    with pytest.raises(RunError, match=f"model.skops: {message}.*trust=True \\(--trust\\)"):
+        runs.load(evil)
+    assert (
+        main(["predict", str(evil), "--csv", str(root / "test.csv"), "--submission", str(root / "s.csv")])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "which no mnistlab model contains" in err
+    changed = runs.load(evil, trust=True)  # the user vouches for the file: it loads, as it is
+    assert type(changed.steps[1][1]).__name__ in {"FunctionTransformer", "Normalizer"}
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        lambda f, m, e: [f, ("scaler", StandardScaler().fit(ZEROS)), *m, e],  # two scalers
+        lambda f, m, e: [f, e, *m],  # the scaler after the model
+        lambda f, m, e: [("model", e[1]), ("flatten", f[1])],
+    ],
+)
+def test_a_pipeline_of_allowed_types_in_another_order_is_refused(saved, steps):
+    root, _ = saved
+    with pytest.raises(RunError, match="not the 'logreg' pipeline \\(FlattenPixels -> \\[scaler\\] ->"):
+        runs.load(_logreg_with(root, steps))
+
+
+def test_a_function_where_an_estimator_takes_a_callable_needs_trust(saved, blobs):
+    """kNN calls its ``weights`` when it predicts: a function there is code the file chose."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    root, X = saved
+    _, y = blobs(90)
+    knn = models.create("knn").fit(X, y)
+    knn.steps[-1][1].set_params(weights=np.negative)
+    (root / "logreg" / "config.json").write_text(
+        (root / "logreg" / "config.json").read_text().replace('"logreg"', '"knn"')
+    )
+    skops.io.dump(knn, root / "logreg" / "model.skops")
+    assert isinstance(knn.steps[-1][1], KNeighborsClassifier)
+    with pytest.raises(RunError, match="holds numpy.negative, which no mnistlab model contains"):
+        runs.load(root / "logreg")
+
+
+def test_a_model_whose_arrays_do_not_fit_is_refused_when_loaded(saved):
+    """Arrays of another shape load (skops checks no shapes) and fail at the first prediction: refused at once."""
+    root, _ = saved
+    model = runs.load(root / "logreg")
+    model.steps[-1][1].coef_ = np.zeros((3, 10))
+    skops.io.dump(model, root / "logreg" / "model.skops")
+    with pytest.raises(RunError, match="model.skops: the model it holds cannot predict \\(ValueError"):
+        runs.load(root / "logreg")
+
+
+def test_a_model_with_other_classes_than_its_config_is_refused(saved):
+    root, _ = saved
+    model = runs.load(root / "logreg")
+    model.steps[-1][1].classes_ = np.array([0, 2, 1])
+    skops.io.dump(model, root / "logreg" / "model.skops")
+    with pytest.raises(RunError, match="the model's classes are not the classes_ of config.json"):
+        runs.load(root / "logreg")

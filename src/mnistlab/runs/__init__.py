@@ -47,6 +47,8 @@ _LAZY = {
     "interruption": "mnistlab.runs.store",
     "versions": "mnistlab.runs.store",
     "TRUSTED_TYPES": "mnistlab.runs.store",
+    "ALLOWED_TYPES": "mnistlab.runs.store",
+    "ALLOWED_LOADERS": "mnistlab.runs.store",
     "TREE_TYPES": "mnistlab.runs.store",
     "test_data": "mnistlab.runs.data",
     "training_data": "mnistlab.runs.data",
@@ -54,6 +56,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "ALLOWED_LOADERS",
+    "ALLOWED_TYPES",
     "CONFIG",
     "EVALUATIONS",
     "FORMAT_VERSION",
