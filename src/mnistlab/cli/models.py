@@ -125,7 +125,8 @@ def train(
 def list_runs(
     root: Annotated[Path, typer.Argument(help="Folder holding run folders.")] = Path("runs"),
 ) -> None:
-    """Runs under a folder: data set, model, its own test accuracy, epochs and what was set over the recipe."""
+    """Runs under a folder: data set, model, its own test accuracy, epochs and what was set over the recipe; a
+    damaged run is listed with its reason."""
     from mnistlab import runs
 
     rows = runs.list_runs(root)
@@ -134,6 +135,9 @@ def list_runs(
         return
     echo(f"{'run':40s} {'data':22s} {'model':15s} {'test acc':>8s} {'epochs':>8s}  set over the recipe")
     for row in rows:
+        if row["error"] is not None:
+            echo(f"{row['path']:40s} damaged: {row['error']}")
+            continue
         accuracy = f"{row['test_accuracy']:.4f}" if row["test_accuracy"] is not None else "-"
         echo(
             f"{row['path']:40s} {row['data'] or '-':22s} {row['model'] or '-':15s} {accuracy:>8s} "

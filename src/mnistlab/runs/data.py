@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from mnistlab import datasets
 from mnistlab.datasets.sources import first, limited_test_size
-from mnistlab.errors import DataFormatError, ParameterError
-from mnistlab.runs.folder import Run
+from mnistlab.errors import DataFormatError, MnistlabError, ParameterError, RunError
+from mnistlab.runs.folder import CONFIG, Run
 
 
 def recorded_parts(run: Run) -> datasets.TrainTest:
@@ -65,7 +65,7 @@ def test_data(
         dataset = datasets.load(run.config["data"], "test")
     else:
         source = recorded["test"]
-        parts = recorded_parts(run)
+        parts = _recorded_parts_named(run)
         limit = recorded.get("limit")
         dataset = parts.test if limit is None else first(parts.test, limited_test_size(limit))
         if datasets.fingerprint(parts.test) != source["sha256"]:
@@ -94,4 +94,15 @@ def training_data(run: Run) -> datasets.Dataset:
     recorded = run.config.get("data_source")
     if recorded is None:
         return datasets.load(run.config["data"], "train")
-    return first(recorded_parts(run).train, recorded.get("limit"))
+    return first(_recorded_parts_named(run).train, recorded.get("limit"))
+
+
+def _recorded_parts_named(run: Run) -> datasets.TrainTest:
+    """:func:`recorded_parts`, a failure saying it is the data the run's ``config.json`` recorded (moved, renamed,
+    or a record edited by hand)."""
+    try:
+        return recorded_parts(run)
+    except MnistlabError as exc:
+        raise RunError(
+            f"{run.path / CONFIG}: the data_source it records cannot be read again: {exc}"
+        ) from None

@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import shutil
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,9 @@ def read_metrics(path: str | Path) -> dict:
 def list_runs(root: str | Path) -> list[dict]:
     """One summary row per run folder under ``root`` (what ``mnistlab runs`` prints).
 
+    Every run's ``config.json``, ``metrics.json`` and ``history.json`` are read and checked; a damaged run never
+    hides the others: it gets a row of its own with the reason.
+
     Parameters
     ----------
     root : str or Path
@@ -188,42 +192,46 @@ def list_runs(root: str | Path) -> list[dict]:
     Returns
     -------
     list of dict
-        Per run: ``path``, ``data``, ``model``, ``test_accuracy`` (None when not measured). Folders that are not
-        runs, or whose files are damaged, are left out.
+        Per folder holding a ``config.json``: ``path``, ``data``, ``model``, ``test_accuracy`` (None when not
+        measured), ``epochs``, ``overrides`` and ``error``: None for a sound run; for a damaged one (or a
+        ``config.json`` that is not a mnistlab run's) the one-line reason, naming the file and field, and the
+        other fields empty.
 
     Examples
     --------
     >>> list_runs("runs")  # doctest: +SKIP
-    [{'path': 'runs/cnn-mnist', 'data': 'mnist', 'model': 'cnn-fast', 'test_accuracy': 0.9912}]
+    [{'path': 'runs/cnn-mnist', 'data': 'mnist', 'model': 'cnn-fast', 'test_accuracy': 0.9912, ..., 'error': None}]
     """
-    rows = []
-    for config_path in sorted(Path(root).glob("**/" + CONFIG)):
-        try:
-            config = read_json(config_path)
-            metrics = read_metrics(config_path.parent)
-        except DataFormatError:
-            continue  # not a run folder (or a damaged one): listing goes on
-        if not isinstance(config, dict):
-            continue
-        history = _read_history_quietly(config_path.parent)
-        rows.append(
-            {
-                "path": str(config_path.parent),
-                "data": config.get("data"),
-                "model": config.get("model"),
-                "test_accuracy": metrics.get("test_accuracy"),
-                "epochs": epochs_text(config, history, metrics),
-                "overrides": overrides(config, metrics),
-            }
+    root = Path(root)
+    if not root.is_dir():
+        raise RunError(
+            f"{root}: {'not a folder' if root.exists() else 'no such folder'}; expected a folder of runs"
         )
-    return rows
+    return [_summary(config_path.parent) for config_path in sorted(root.glob("**/" + CONFIG))]
 
 
-def _read_history_quietly(path: Path) -> list[dict]:
+def _summary(folder: Path) -> dict:
+    row = {
+        "path": str(folder),
+        "data": None,
+        "model": None,
+        "test_accuracy": None,
+        "epochs": "-",
+        "overrides": {},
+    }
     try:
-        return read_history(path)
-    except (DataFormatError, RunError):
-        return []  # a damaged history: the listing shows no epochs rather than stopping
+        config, metrics, history = read_config(folder), read_metrics(folder), read_history(folder)
+    except MnistlabError as exc:
+        return {**row, "error": str(exc)}
+    return {
+        **row,
+        "data": config["data"],
+        "model": config["model"],
+        "test_accuracy": metrics.get("test_accuracy"),
+        "epochs": epochs_text(config, history, metrics),
+        "overrides": overrides(config, metrics),
+        "error": None,
+    }
 
 
 def epochs_text(config: dict, history: list[dict], metrics: dict) -> str:
@@ -349,8 +357,8 @@ def _read_side_quietly(folder: Path) -> dict:
 
 def side_evaluations(run_path: str | Path) -> list[dict]:
     """The side evaluations of a run (``RUN/evaluations/*/metrics.json``) made of the model now saved there,
-    by folder name; each with ``folder`` added. Damaged ones and those of an earlier model in the folder are left
-    out.
+    by folder name; each with ``folder`` added. Those of an earlier model in the folder are left out, and so are
+    damaged ones, each with a warning naming the file and field.
 
     Examples
     --------
@@ -365,7 +373,8 @@ def side_evaluations(run_path: str | Path) -> list[dict]:
     for file in sorted(root.glob("*/" + METRICS)):
         try:
             record = check_metrics(read_json(file), file)
-        except (DataFormatError, RunError):
+        except (DataFormatError, RunError) as exc:
+            warnings.warn(f"side evaluation left out: {exc}", stacklevel=2)  # the others are still shown
             continue
         if record.get("run_identity") == identity and isinstance(record.get("data"), dict):
             found.append({**record, "folder": str(file.parent)})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from mnistlab import reports, runs, viz
-from mnistlab.errors import RunError
+from mnistlab.errors import MnistlabError, RunError
 from mnistlab.evaluation import evaluate_estimator
 
 
@@ -68,7 +69,9 @@ def described(run: runs.Run) -> dict:
 
 def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool = False) -> Path:
     """One page comparing runs: a sortable table per data set, learning curves overlaid, per-class recall side
-    by side; each run links to its own report, written beside it.
+    by side; each run links to its own report, written beside it. A run found in a folder of runs that cannot be
+    reported (damaged, or not evaluated) is left out with a warning naming it; a run folder named in ``paths``
+    that fails stops the page with its error.
 
     Parameters
     ----------
@@ -89,18 +92,25 @@ def leaderboard(paths, out: str | Path = "reports/leaderboard.html", trust: bool
     >>> leaderboard(["runs"], out="reports/leaderboard.html")  # doctest: +SKIP
     """
     out = reports.check_page_path(out)
-    folders = []
+    folders = []  # (run folder, whether it was named: a named run that fails stops the page)
     for path in map(Path, paths):
-        found = (
-            [path]
-            if (path / runs.CONFIG).is_file()
-            else sorted(p.parent for p in path.glob("*/" + runs.CONFIG))
-        )
+        named = (path / runs.CONFIG).is_file()
+        found = [path] if named else sorted(p.parent for p in path.glob("*/" + runs.CONFIG))
         if not found:
             raise RunError(f"{path}: neither a run folder nor a folder of runs")
-        folders += found
+        folders += [(folder, named) for folder in found]
     reported = []
-    for folder in folders:
-        run = runs.load_run(folder, trust)
-        reported.append((run, _report_of(run, None), described(run)))
+    for folder, named in folders:
+        try:
+            run = runs.load_run(folder, trust)
+            reported.append((run, _report_of(run, None), described(run)))
+        except MnistlabError as exc:
+            if named:
+                raise
+            # one damaged (or unevaluated) run found in a folder never hides the others
+            warnings.warn(f"left out of the leaderboard: {exc}", stacklevel=2)
+    if not reported:
+        raise RunError(
+            f"no run to compare in {', '.join(map(str, paths))} (each was left out, see the warnings)"
+        )
     return reports.leaderboard_page(reported, out)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import reprlib
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -222,10 +223,10 @@ def _claim_folder(plan: SweepPlan) -> None:
     if plan.out.exists() and not plan.out.is_dir():
         raise MnistlabError(f"{plan.out}: is a file; the sweep's `out` must be a folder")
     if plan_file.exists():
-        held = read_json(plan_file)
-        if held.get("identity") != plan.identity():
+        held = _held_identity(plan_file)
+        if held != plan.identity():
             raise MnistlabError(
-                f"{plan.out}: holds another sweep ({held.get('identity', {}).get('name')!r}); "
+                f"{plan.out}: holds another sweep ({reprlib.repr(held.get('name'))}); "
                 "choose another 'out' for this one"
             )
     elif plan.out.exists() and any(p.name != LOCK_FILE for p in plan.out.iterdir()):
@@ -240,6 +241,20 @@ def _claim_folder(plan: SweepPlan) -> None:
             "references": plan.references,
         },
     )
+
+
+def _held_identity(plan_file: Path) -> dict:
+    """The identity of the sweep a folder holds, from its ``sweep.json``; a damaged file is named, not guessed at
+    (a sweep cannot tell whether it is its own)."""
+    held = read_json(plan_file)
+    identity = held.get("identity") if isinstance(held, dict) else held
+    if not isinstance(identity, dict):
+        field = "identity" if isinstance(held, dict) else "sweep"
+        raise MnistlabError(
+            f"{plan_file}: {field}={reprlib.repr(identity)}; expected an object with the sweep's name and settings "
+            "(the file is damaged: choose another 'out', or remove it if the folder is this sweep's)"
+        )
+    return identity
 
 
 def _finished_row(trial: Trial, out: Path) -> dict | None:
