@@ -202,7 +202,11 @@ def test_the_bound_on_a_skops_file_s_arrays_is_measured_before_any_is_read(origi
     )
     (message,), peak = run_measured(code)
     assert "refused as crafted" in message
-    assert peak < 600, f"{peak} MB used to refuse it"
+    # against loading the sound run in the same way, not a fixed number (the libraries alone took 400-600 MB on
+    # different runs): reading the declared arrays would add their 100 MB each (several GB before the bound).
+    # Measured 2026-12-07: refusing 596 MB, the sound load 403 MB; what the refusal's extra ~190 MB is, is open.
+    _, sound_peak = run_measured(code.replace(repr(str(folder)), repr(str(originals["logreg"]))))
+    assert peak < sound_peak + 300, f"{peak} MB used to refuse it, {sound_peak} MB to load the sound run"
 
 
 def test_skops_files_within_the_bounds_load_compressed_or_not(originals, tmp_path, monkeypatch):
