@@ -5,9 +5,11 @@ contracts in pyproject.toml); these tests check what a user feels: the heavy imp
 pays for (its seconds are measured by benchmarks/suite.py's start_up benchmark, with the machine's load).
 """
 
+import ast
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -106,3 +108,89 @@ def test_moved_modules_still_import_with_a_warning(old, new, name):
     with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
         module = importlib.import_module(old)
     assert getattr(module, name) is getattr(importlib.import_module(new), name)
+
+
+# Closed package faces (httpx's habit): a package's ``__init__`` is what the other packages may use; its modules
+# are its own business, free to split, merge or rename. Inside src/ no module reaches into another package's
+# modules. Tests and benchmarks may: they measure the modules themselves.
+SRC = Path(__file__).resolve().parents[1] / "src" / "mnistlab"
+PACKAGES = sorted(p.name for p in SRC.iterdir() if (p / "__init__.py").is_file())
+# The old import paths kept for users, each re-exporting what its old module held (with a DeprecationWarning).
+OLD_PATHS = {"experiment.py", "sweep.py"}
+
+
+def face(package: str) -> set[str]:
+    """The names of ``package``'s ``__all__``, read from its source (importing it could pull in PyTorch)."""
+    for node in ast.parse((SRC / package / "__init__.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
+def reach_ins(path: Path, source: str) -> list[str]:
+    """The imports in ``source`` (the module at ``path`` under SRC) of another package's module rather than its
+    face: ``import mnistlab.P.M``, ``from mnistlab.P.M import x`` and ``from mnistlab.P import M`` (M not in
+    P's ``__all__``)."""
+    parts = path.relative_to(SRC).parts
+    own = parts[0] if len(parts) > 1 else None
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            dotted = node.module.split(".")
+            is_face = len(dotted) == 2 and dotted[0] == "mnistlab" and dotted[1] in PACKAGES
+            names = [alias.name for alias in node.names]
+            modules = [node.module] + (
+                [f"{node.module}.{n}" for n in names if n not in face(dotted[1])] if is_face else []
+            )
+        else:
+            continue
+        for module in modules:
+            dotted = module.split(".")
+            if len(dotted) > 2 and dotted[0] == "mnistlab" and dotted[1] in PACKAGES and dotted[1] != own:
+                package_dir = SRC / dotted[1]
+                if (package_dir / f"{dotted[2]}.py").is_file() or (package_dir / dotted[2]).is_dir():
+                    found.append(f"{path.relative_to(SRC)}:{node.lineno}: {module}")
+    return found
+
+
+def test_packages_use_each_other_through_their_faces_only():
+    found = [
+        hit
+        for path in sorted(SRC.rglob("*.py"))
+        if str(path.relative_to(SRC)) not in OLD_PATHS
+        for hit in reach_ins(path, path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "import these from the package instead (add the name to its __init__):\n" + "\n".join(
+        found
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from mnistlab.datasets.sources import resolve",
+        "import mnistlab.datasets.sources",
+        "import mnistlab.datasets.sources as sources",
+        "from mnistlab.datasets import sources",
+        "def f():\n    from mnistlab.models.torch_classifier import TorchClassifier",
+    ],
+)
+def test_a_reach_in_is_found_wherever_it_is_written(line):
+    assert len(reach_ins(SRC / "workflows" / "train.py", line)) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        ("workflows/train.py", "from mnistlab.datasets import Dataset, load"),
+        ("workflows/train.py", "from mnistlab import datasets"),
+        ("workflows/train.py", "import mnistlab.datasets"),
+        ("datasets/sources.py", "from mnistlab.datasets.dataset import Dataset"),  # a package's own modules
+        ("workflows/train.py", "from mnistlab.errors import ParameterError"),  # a module, not a package
+        ("workflows/train.py", "from mnistlab.workflows.evaluate import evaluate_run"),
+    ],
+)
+def test_imports_through_a_face_or_inside_a_package_pass(path, line):
+    assert reach_ins(SRC / path, line) == []

@@ -10,18 +10,20 @@ from collections.abc import Callable
 
 def lazy_exports(package: str, where: dict[str, str], exported: list[str]) -> tuple[Callable, Callable]:
     """The ``__getattr__`` and ``__dir__`` of ``package``: each name of ``where`` comes from its module on first
-    use; ``exported`` is the package's ``__all__``.
+    use (``"module:attribute"`` when the package shows it under another name); ``exported`` is the package's
+    ``__all__``.
 
     Examples
     --------
-    >>> getattr_, dir_ = lazy_exports("pkg", {"sqrt": "math"}, ["sqrt"])
-    >>> getattr_("sqrt")(9.0), dir_()
-    (3.0, ['sqrt'])
+    >>> getattr_, dir_ = lazy_exports("pkg", {"sqrt": "math", "root": "math:sqrt"}, ["root", "sqrt"])
+    >>> getattr_("sqrt")(9.0), getattr_("root")(16.0), dir_()
+    (3.0, 4.0, ['root', 'sqrt'])
     """
 
     def __getattr__(name: str):
         if name in where:
-            return getattr(importlib.import_module(where[name]), name)
+            module, _, attribute = where[name].partition(":")
+            return getattr(importlib.import_module(module), attribute or name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:

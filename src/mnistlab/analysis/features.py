@@ -22,8 +22,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from mnistlab.errors import DataFormatError, ParameterError
-from mnistlab.models import TorchClassifier
-from mnistlab.models.torch_classifier import as_model_input
+from mnistlab.models import TorchClassifier, as_model_input
 
 _SKIPPED = (torch.nn.Flatten, torch.nn.Dropout)  # they repeat their input's values
 
@@ -37,7 +36,7 @@ def _estimator(run_or_estimator) -> BaseEstimator:
 
 
 def _torch_layers(clf: TorchClassifier) -> list[str]:
-    from mnistlab.models.layers import FastDropout
+    from mnistlab.models import FastDropout
 
     return [
         name

@@ -143,7 +143,7 @@ def fix(
 ) -> None:
     """Write a cleaned copy of a data set: the review's decisions (keep, relabel, drop) applied, with fixes.json
     recording what changed and why."""
-    from mnistlab.datasets.fixes import RECORD_FILE, write_fixed
+    from mnistlab.datasets import RECORD_FILE, write_fixed
 
     written, record = write_fixed(name, decisions, out, fmt, overwrite)
     counts = record["counts"]

@@ -20,19 +20,50 @@ This file only re-exports; each name lives in the module that says what it is.
 """
 
 from mnistlab.datasets.cache import FileStatus, data_home
-from mnistlab.datasets.dataset import KINDS, Dataset, stratified_sample, train_val_split
+from mnistlab.datasets.dataset import (
+    KINDS,
+    PIXEL_FEATURES,
+    Dataset,
+    check_class_names,
+    check_pixel_scale,
+    stratified_sample,
+    train_val_split,
+)
 from mnistlab.datasets.files import export, from_csv, from_idx, from_image_folder, from_npz
-from mnistlab.datasets.fixes import apply_fixes, record_decision, start_decisions, write_fixed
-from mnistlab.datasets.images import read_image
-from mnistlab.datasets.ink import InkProfile, ink_profile, polarity_mismatch
+from mnistlab.datasets.fixes import (
+    RECORD_FILE,
+    apply_fixes,
+    read_decisions,
+    record_decision,
+    start_decisions,
+    write_fixed,
+)
+from mnistlab.datasets.images import MANIFEST_NAME, read_image
+from mnistlab.datasets.ink import (
+    LIGHT_ON_DARK,
+    POLARITIES,
+    InkProfile,
+    image_polarities,
+    ink_profile,
+    polarity_mismatch,
+    recorded_profile,
+    warn_if_mismatched,
+)
+from mnistlab.datasets.npzfile import check_array_member
+from mnistlab.datasets.preprocess import PREDICT_RULES, check_preprocess, read_for_model, refuse_blank
 from mnistlab.datasets.registered import cache_source, cache_status, fetch, is_cached, verify
-from mnistlab.datasets.registry import DatasetInfo, available, get_info
+from mnistlab.datasets.registry import REGISTRY, DatasetInfo, available, get_info
 from mnistlab.datasets.sources import (
     TrainTest,
+    check_train_test,
     fingerprint,
+    first,
+    kind_of,
+    limited_test_size,
     load,
     load_splits,
     register,
+    resolve,
     train_and_test,
     user_datasets,
 )
@@ -40,6 +71,13 @@ from mnistlab.datasets.summary import DatasetSummary, summary
 
 __all__ = [
     "KINDS",
+    "LIGHT_ON_DARK",
+    "MANIFEST_NAME",
+    "PIXEL_FEATURES",
+    "POLARITIES",
+    "PREDICT_RULES",
+    "RECORD_FILE",
+    "REGISTRY",
     "Dataset",
     "DatasetInfo",
     "DatasetSummary",
@@ -50,23 +88,37 @@ __all__ = [
     "available",
     "cache_source",
     "cache_status",
+    "check_array_member",
+    "check_class_names",
+    "check_pixel_scale",
+    "check_preprocess",
+    "check_train_test",
     "data_home",
     "export",
     "fetch",
     "fingerprint",
+    "first",
     "from_csv",
     "from_idx",
     "from_image_folder",
     "from_npz",
     "get_info",
+    "image_polarities",
     "ink_profile",
     "is_cached",
+    "kind_of",
+    "limited_test_size",
     "load",
     "load_splits",
     "polarity_mismatch",
+    "read_decisions",
+    "read_for_model",
     "read_image",
     "record_decision",
+    "recorded_profile",
+    "refuse_blank",
     "register",
+    "resolve",
     "start_decisions",
     "stratified_sample",
     "summary",
@@ -74,5 +126,6 @@ __all__ = [
     "train_val_split",
     "user_datasets",
     "verify",
+    "warn_if_mismatched",
     "write_fixed",
 ]

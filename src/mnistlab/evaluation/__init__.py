@@ -20,7 +20,22 @@ from mnistlab.evaluation.binary import (
     positive_scores,
 )
 from mnistlab.evaluation.calibration import Calibration, at_temperature, calibration
-from mnistlab.evaluation.conformal import ConformalCalibration, conformal_quantile, prediction_sets
+from mnistlab.evaluation.conformal import (
+    ADAPTIVE,
+    CAN_BE_EMPTY,
+    DEFAULT_METHOD,
+    MAPIE_SEED,
+    RAPS_TUNING,
+    ConformalCalibration,
+    GivenProbabilities,
+    check_alpha,
+    check_method,
+    conformal_quantile,
+    coverage,
+    empty_set_meaning,
+    prediction_sets,
+)
+from mnistlab.evaluation.conformal import METHODS as CONFORMAL_METHODS
 from mnistlab.evaluation.metrics import (
     Evaluation,
     errors_only,
@@ -30,25 +45,52 @@ from mnistlab.evaluation.metrics import (
     top_losses,
 )
 from mnistlab.evaluation.trust import trust_numbers
+from mnistlab.lazy import lazy_exports
+
+# Corrupting images and the chapter-3 studies are imported when first used: most users of the metrics need neither.
+_LAZY = {
+    "CORRUPTIONS": "mnistlab.evaluation.corruptions",
+    "corrupt": "mnistlab.evaluation.corruptions",
+    "denoise_study": "mnistlab.evaluation.extensions",
+    "multilabel_study": "mnistlab.evaluation.extensions",
+}
 
 __all__ = [
+    "ADAPTIVE",
+    "CAN_BE_EMPTY",
+    "CONFORMAL_METHODS",
+    "CORRUPTIONS",
+    "DEFAULT_METHOD",
+    "MAPIE_SEED",
+    "RAPS_TUNING",
     "Calibration",
     "ConformalCalibration",
     "CrossValResult",
     "DetectorResult",
     "Evaluation",
+    "GivenProbabilities",
     "at_temperature",
     "calibration",
+    "check_alpha",
     "check_folds",
+    "check_method",
     "conformal_quantile",
+    "corrupt",
+    "coverage",
     "cross_validate_model",
+    "denoise_study",
     "detector_study",
+    "empty_set_meaning",
     "errors_only",
     "evaluate_estimator",
     "most_confused",
+    "multilabel_study",
     "positive_scores",
     "prediction_sets",
     "row_normalised",
     "top_losses",
     "trust_numbers",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

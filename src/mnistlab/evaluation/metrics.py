@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, log_loss
 
-from mnistlab.datasets.dataset import check_class_names
+from mnistlab.datasets import check_class_names
 
 
 def errors_only(cm: np.ndarray) -> np.ndarray:

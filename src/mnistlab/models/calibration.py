@@ -13,12 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.errors import ParameterError
-from mnistlab.evaluation.conformal import (
+from mnistlab.evaluation import (
     ADAPTIVE,
     CAN_BE_EMPTY,
     DEFAULT_METHOD,
     MAPIE_SEED,
-    METHODS,
     RAPS_TUNING,
     ConformalCalibration,
     GivenProbabilities,
@@ -29,6 +28,7 @@ from mnistlab.evaluation.conformal import (
     empty_set_meaning,
     prediction_sets,
 )
+from mnistlab.evaluation import CONFORMAL_METHODS as METHODS
 
 __all__ = [
     "ADAPTIVE",

@@ -8,7 +8,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from mnistlab.datasets.dataset import PIXEL_FEATURES, check_pixel_scale
+from mnistlab.datasets import PIXEL_FEATURES, check_pixel_scale
 from mnistlab.errors import ParameterError
 
 SCALERS = {"none": None, "minmax": MinMaxScaler, "standard": StandardScaler}

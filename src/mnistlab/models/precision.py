@@ -136,7 +136,7 @@ def step_timer(
         return step
 
     def measure(_architecture: str, bf16: bool, channels_last: bool, threads: int) -> float:
-        from mnistlab.training.loop import torch_threads
+        from mnistlab.training import torch_threads
 
         with torch_threads(threads):
             step = prepared.get((bf16, channels_last))
@@ -374,7 +374,7 @@ ANSWER_VERSION = 2  # answers of another shape (version 1: precision only) are m
 
 
 def _cache_path():
-    from mnistlab.datasets.cache import data_home
+    from mnistlab.datasets import data_home
 
     return data_home() / CACHE_FILE
 

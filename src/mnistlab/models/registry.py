@@ -273,7 +273,7 @@ def data_kind(data) -> str | None:
 
 def check_flip(params: dict, kind: str | None, force_flip: bool = False) -> None:
     """Horizontal flips turn digits into other shapes: refuse them on digit data unless forced."""
-    from mnistlab.training.augment import Augmentation
+    from mnistlab.training import Augmentation
 
     augmentation = Augmentation.parse(params.get("augment"))
     flips = (augmentation is not None and augmentation.flip) or params.get("tta") == "flip"

@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from mnistlab.datasets.dataset import check_pixel_scale
+from mnistlab.datasets import check_pixel_scale
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
 from mnistlab.models.calibration import (
@@ -30,13 +30,13 @@ from mnistlab.models.calibration import (
 from mnistlab.models.layers import INPUT_SCALINGS
 from mnistlab.models.precision import choose as choose_precision
 from mnistlab.params import check_params, integer, one_of, real, satisfies
-from mnistlab.training.augment import Augmentation
-from mnistlab.training.loop import (
+from mnistlab.training import (
     MAX_RESOLVED_EPOCHS,
     MAX_RESOLVED_EPOCHS_DENSE,
     OPTIMIZERS,
     SCHEDULES,
     TRUSTED_STEPS,
+    Augmentation,
     TrainConfig,
     evaluate,
     resolve_device,

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.datasets import Dataset
-from mnistlab.datasets.images import MANIFEST_NAME
+from mnistlab.datasets import MANIFEST_NAME, Dataset
 from mnistlab.errors import ParameterError
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck
 from mnistlab.quality.features import pixel_features

@@ -32,7 +32,7 @@ import numpy as np
 
 from mnistlab import models
 from mnistlab.datasets import Dataset
-from mnistlab.evaluation.calibration import at_temperature
+from mnistlab.evaluation import at_temperature
 from mnistlab.parallel import loop_of_fits
 from mnistlab.quality.base import CheckedData
 from mnistlab.quality.confident_learning import suspected_label_errors
@@ -335,7 +335,7 @@ def calibrating_temperature(proba: np.ndarray, labels: np.ndarray) -> float:
     >>> bool(calibrating_temperature(soft, labels) < 0.2)
     True
     """
-    from mnistlab.models.calibration import fit_temperature
+    from mnistlab.models import fit_temperature
 
     return fit_temperature(np.log(np.clip(proba, 1e-12, 1)), labels)
 

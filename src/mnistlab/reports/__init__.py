@@ -9,15 +9,29 @@ Examples
 """
 
 from mnistlab.reports.html import png_data_uri, render, svg_markup
-from mnistlab.reports.pages import check_page_path, health_page, leaderboard_page, run_page, sweep_page
+from mnistlab.reports.pages import (
+    MODEL_CARD,
+    SIDE_CARD,
+    check_page_path,
+    health_page,
+    leaderboard_page,
+    model_card_text,
+    run_page,
+    side_evaluation_text,
+    sweep_page,
+)
 
 __all__ = [
+    "MODEL_CARD",
+    "SIDE_CARD",
     "check_page_path",
     "health_page",
     "leaderboard_page",
+    "model_card_text",
     "png_data_uri",
     "render",
     "run_page",
+    "side_evaluation_text",
     "svg_markup",
     "sweep_page",
 ]

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from mnistlab.errors import ParameterError, WriteError
 from mnistlab.fileio import atomic_write
-from mnistlab.viz.style import house_style
+from mnistlab.viz import house_style
 
 
 def svg_markup(display) -> str:

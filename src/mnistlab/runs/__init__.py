@@ -53,6 +53,9 @@ _LAZY = {
     "test_data": "mnistlab.runs.data",
     "training_data": "mnistlab.runs.data",
     "recorded_parts": "mnistlab.runs.data",
+    "signature": "mnistlab.runs.signing",
+    "signed_here": "mnistlab.runs.signing",
+    "signing_key": "mnistlab.runs.signing",
 }
 
 __all__ = [
@@ -90,6 +93,9 @@ __all__ = [
     "side_evaluation_folder",
     "side_evaluation_name",
     "side_evaluations",
+    "signature",
+    "signed_here",
+    "signing_key",
     "test_data",
     "training_data",
     "versions",

@@ -4,7 +4,7 @@ fraction, seed and limit), and refused when its content has changed since."""
 from __future__ import annotations
 
 from mnistlab import datasets
-from mnistlab.datasets.sources import first, limited_test_size
+from mnistlab.datasets import first, limited_test_size
 from mnistlab.errors import DataFormatError, MnistlabError, ParameterError, RunError
 from mnistlab.runs.folder import CONFIG, Run
 

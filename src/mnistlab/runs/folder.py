@@ -274,7 +274,7 @@ def overrides(config: dict, metrics: dict) -> dict:
     params = config.get("params")
     if config.get("kind") != "torch" or not isinstance(params, dict):
         return {}
-    from mnistlab.models.registry import get_spec  # the registry alone: no PyTorch
+    from mnistlab.models import get_spec  # the registry alone: no PyTorch
 
     try:
         spec = get_spec(str(config.get("model")))

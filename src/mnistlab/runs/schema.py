@@ -12,8 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mnistlab.datasets.dataset import check_class_names
-from mnistlab.datasets.ink import POLARITIES
+from mnistlab.datasets import POLARITIES, check_class_names
 from mnistlab.errors import DataFormatError, RunError
 
 MAX_CLASSES = 10_000

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator
 from mnistlab import __version__
 from mnistlab.errors import DataFormatError, RunError
 from mnistlab.fileio import json_text
-from mnistlab.models import TorchClassifier, networks
+from mnistlab.models import IMAGE_FEATURES, TorchClassifier, build_network, rename_format1_weights
 from mnistlab.runs.folder import (
     CONFIG,
     DERIVED,
@@ -154,7 +154,7 @@ def versions() -> dict[str, str]:
 def _machine(estimator) -> dict:
     """What the run ran on: the CPU, its flags that decide bf16's speed, cores, threads, and for a network the
     precision and memory layout training actually used."""
-    from mnistlab.models.precision import cpu_facts
+    from mnistlab.models import cpu_facts
 
     facts = cpu_facts()
     machine = {
@@ -213,7 +213,7 @@ def save(
         "seed": seed,
         "classes": list(classes),
         "classes_": np.asarray(estimator.classes_).tolist(),
-        "n_features_in": int(getattr(estimator, "n_features_in_", networks.IMAGE_FEATURES)),
+        "n_features_in": int(getattr(estimator, "n_features_in_", IMAGE_FEATURES)),
         "data_source": data_source,  # where train and test data came from, with their content's sha256
         "ink": ink,  # the training images' polarity and ink statistics (None: not measured, not compared)
         "saved": time.strftime("%Y-%m-%d %H:%M"),
@@ -362,13 +362,13 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
         clf = TorchClassifier(**config["params"])
         clf.validate_params()  # before anything is built: a width of 10**6 is refused, not allocated
         classes = np.asarray(config["classes_"])
-        n_features = int(config.get("n_features_in", networks.IMAGE_FEATURES))
+        n_features = int(config.get("n_features_in", IMAGE_FEATURES))
         with torch.device("meta"):  # shapes only: nothing is allocated yet
-            shape_only = networks.build(clf.architecture, len(classes), clf.width, n_features)
+            shape_only = build_network(clf.architecture, len(classes), clf.width, n_features)
     except (TypeError, ValueError, KeyError) as exc:
         raise RunError(f"{path / CONFIG}: invalid model parameters ({exc})") from None
     _check_network_size(shape_only, path)
-    net = networks.build(clf.architecture, len(classes), clf.width, n_features)
+    net = build_network(clf.architecture, len(classes), clf.width, n_features)
     try:
         state = load_file(str(path / WEIGHTS))
     except FileNotFoundError:
@@ -376,7 +376,7 @@ def _load_torch(path: Path, config: dict) -> TorchClassifier:
     except (SafetensorError, OSError, ValueError) as exc:
         raise RunError(f"{path / WEIGHTS}: not a valid safetensors file ({exc})") from None
     if config["format"] == 1:
-        state = networks.rename_format1_weights(state, clf.architecture)
+        state = rename_format1_weights(state, clf.architecture)
     clf.temperature_, clf.conformal_ = _calibration_of(state, config, len(classes), path)
     try:
         net.load_state_dict(state, strict=True)
@@ -439,7 +439,7 @@ def _calibration_of(state: dict, config: dict, n_classes: int, path: Path) -> tu
     """(temperature, conformal calibration or None) of a saved run, taken out of ``state``; a run saved before
     calibration existed has temperature 1 and no prediction sets, one saved before format 3 no probabilities
     (its split and class-conditional sets work; APS and RAPS say why not)."""
-    from mnistlab.models.calibration import ConformalCalibration
+    from mnistlab.models import ConformalCalibration
 
     temperature = config.get("temperature", 1.0)  # checked with the rest of config.json (runs/schema.py)
     scores, labels = state.pop(CONFORMAL_SCORES, None), state.pop(CONFORMAL_LABELS, None)
@@ -488,7 +488,7 @@ def _check_skops_archive(file: Path) -> dict:
     import json
     import zipfile
 
-    from mnistlab.datasets.npzfile import check_array_member
+    from mnistlab.datasets import check_array_member
     from mnistlab.fileio import open_regular
 
     try:
@@ -633,7 +633,7 @@ def _untrusted_by_skops(file: Path) -> list[str]:
 def _check_predicts(estimator, config: dict, file: Path) -> None:
     """The loaded model predicts the run's classes for a blank input: arrays of the wrong shape or kind (a
     tampered file) fail here, named, instead of in the user's first prediction."""
-    n_features = config.get("n_features_in", networks.IMAGE_FEATURES)
+    n_features = config.get("n_features_in", IMAGE_FEATURES)
     if not np.array_equal(np.asarray(getattr(estimator, "classes_", [])), np.asarray(config["classes_"])):
         raise RunError(f"{file}: the model's classes are not the classes_ of {CONFIG}")
     try:
@@ -652,7 +652,7 @@ def _check_registry_model(estimator, model: str, file: Path, exact: bool = True)
 
     from mnistlab import models
     from mnistlab.errors import UnknownModelError
-    from mnistlab.models.classic import SCALERS, FlattenPixels
+    from mnistlab.models import SCALERS, FlattenPixels
 
     try:
         expected = type(models.create(model)[-1])

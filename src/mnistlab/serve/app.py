@@ -32,10 +32,10 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
-from mnistlab.datasets.preprocess import refuse_blank
+from mnistlab.datasets import refuse_blank
 from mnistlab.errors import DataFormatError, MnistlabError, ParameterError
-from mnistlab.models.calibration import CAN_BE_EMPTY, DEFAULT_METHOD, empty_set_meaning
-from mnistlab.runs.folder import read_metrics
+from mnistlab.models import CAN_BE_EMPTY, DEFAULT_METHOD, empty_set_meaning
+from mnistlab.runs import read_metrics
 from mnistlab.serve.predict import Predictor, onnx_available
 from mnistlab.serve.requests import PredictJSON, input_of
 
@@ -360,7 +360,7 @@ def _limit_threads(predictor: Predictor) -> None:
 def _model_info(predictor: Predictor) -> dict:
     from importlib.metadata import version
 
-    from mnistlab.datasets.registry import REGISTRY
+    from mnistlab.datasets import REGISTRY
 
     config = predictor.config
     data = config.get("data", "?")  # a registered name, or the path training was given (its last part shown)

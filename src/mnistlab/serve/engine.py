@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab import runs
-from mnistlab.models.precision import ROUNDS, remembered
+from mnistlab.models import PRECISION_ROUNDS as ROUNDS
+from mnistlab.models import remembered
 
 ENGINES = ("pytorch", "onnxruntime")
 CALLS = 30  # one-image predictions per engine and round
@@ -63,7 +64,7 @@ def _is_engine_choice(answer: dict) -> bool:
 def _timer(run: str | Path, trust: bool) -> Callable[[str], float]:
     """Seconds per one-image prediction through each engine, as the web app runs them (PyTorch on one thread)."""
     from mnistlab.serve.predict import load_predictor
-    from mnistlab.training.loop import torch_threads
+    from mnistlab.training import torch_threads
 
     estimators = {
         "pytorch": load_predictor(run, False, trust),

@@ -17,7 +17,7 @@ from mnistlab import runs
 from mnistlab.errors import DataFormatError, MnistlabError
 from mnistlab.fileio import atomic_write, read_bounded
 from mnistlab.models import TorchClassifier
-from mnistlab.runs.signing import signature, signed_here
+from mnistlab.runs import signature, signed_here
 
 ONNX_FILE = "model.onnx"
 SIGNATURE_FILE = "model.onnx.sig"  # this machine's HMAC of model.onnx: only graphs it exported are ever run

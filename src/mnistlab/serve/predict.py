@@ -17,18 +17,20 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab import datasets, runs
-from mnistlab.datasets.ink import (
+from mnistlab.datasets import (
     LIGHT_ON_DARK,
+    PREDICT_RULES,
+    check_preprocess,
     image_polarities,
     ink_profile,
     polarity_mismatch,
+    read_for_model,
     recorded_profile,
     warn_if_mismatched,
 )
-from mnistlab.datasets.preprocess import PREDICT_RULES, check_preprocess, read_for_model
 from mnistlab.errors import ParameterError, RunError
 from mnistlab.fileio import write_table
-from mnistlab.models.calibration import DEFAULT_METHOD, prediction_sets
+from mnistlab.models import DEFAULT_METHOD, prediction_sets
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class Predictor:
             return None
         if getattr(self, "_network", None) is None:
             self._network = self.estimator if self.engine == "pytorch" else runs.load(self.run)
-        from mnistlab.models.explain import integrated_gradients
+        from mnistlab.models import integrated_gradients
 
         heat = integrated_gradients(self._network, image[None])[0]
         return heat / max(float(np.abs(heat).max()), 1e-12)

@@ -30,7 +30,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mnistlab import datasets
-from mnistlab.datasets.fixes import read_decisions, record_decision, start_decisions
+from mnistlab.datasets import read_decisions, record_decision, start_decisions
 from mnistlab.errors import DataFormatError, WriteError
 from mnistlab.fileio import open_regular, read_table_dicts
 from mnistlab.serve.app import LOOPBACK_HOSTS, SecurityHeaders, _static, read_limited

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from mnistlab.evaluation.binary import DetectorResult
+from mnistlab.evaluation import DetectorResult
 from mnistlab.viz.style import NEUTRAL, RIGHT, Display, panel_area, single_axes
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mnistlab.errors import ParameterError
-from mnistlab.evaluation.metrics import Evaluation, errors_only, most_confused, row_normalised, top_losses
+from mnistlab.evaluation import Evaluation, errors_only, most_confused, row_normalised, top_losses
 from mnistlab.viz.style import (
     NEUTRAL,
     RIGHT,

@@ -8,8 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from mnistlab.errors import ParameterError
-from mnistlab.evaluation.calibration import Calibration, at_temperature, calibration
-from mnistlab.evaluation.metrics import Evaluation, top_losses
+from mnistlab.evaluation import Calibration, Evaluation, at_temperature, calibration, top_losses
 from mnistlab.viz.style import NEUTRAL, RIGHT, WRONG, Display, image_gallery, panel_area, single_axes
 
 

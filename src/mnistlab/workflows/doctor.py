@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from mnistlab.models import networks
-from mnistlab.models.precision import bf16_supported, choose, cpu_facts, explain, machine_key
+from mnistlab.models import (
+    NETWORKS,
+    bf16_supported,
+    choose_precision,
+    cpu_facts,
+    explain_precision,
+    machine_key,
+)
 
 
 def doctor(measure: bool = False) -> dict:
@@ -28,19 +34,24 @@ def doctor(measure: bool = False) -> dict:
     """
     import torch
 
-    convolutional = [name for name, spec in networks.NETWORKS.items() if not spec.dense]
+    convolutional = [name for name, spec in NETWORKS.items() if not spec.dense]
     return {
         **cpu_facts(),
         "machine_key": machine_key(),
         "threads": torch.get_num_threads(),
         "bf16_supported": bf16_supported(),
-        "precision": {name: _with_reason(name, choose(name, refresh=measure)) for name in convolutional},
+        "precision": {
+            name: _with_reason(name, choose_precision(name, refresh=measure)) for name in convolutional
+        },
     }
 
 
 def _with_reason(name: str, chosen: dict) -> dict:
     """The choice with its reason worded from the timings printed beside it (answers cached by an earlier
     version carry a reason that did not always agree with them)."""
-    registered = networks.get(name).channels_last
+    registered = NETWORKS[name].channels_last
     bf16 = chosen["precision"] == "bf16"
-    return {**chosen, "reason": explain(chosen["timings_ms"], bf16, chosen["channels_last"], registered)}
+    return {
+        **chosen,
+        "reason": explain_precision(chosen["timings_ms"], bf16, chosen["channels_last"], registered),
+    }

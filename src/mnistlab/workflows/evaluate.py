@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 
 from mnistlab import datasets, models, runs
-from mnistlab.datasets.sources import kind_of, resolve
+from mnistlab.datasets import kind_of, resolve
 from mnistlab.errors import RunError
 from mnistlab.evaluation import check_folds, evaluate_estimator, trust_numbers
 from mnistlab.fileio import atomic_write, write_json
 from mnistlab.parallel import parallel
 from mnistlab.params import check_params, integer
-from mnistlab.reports.pages import MODEL_CARD, SIDE_CARD, model_card_text, side_evaluation_text
+from mnistlab.reports import MODEL_CARD, SIDE_CARD, model_card_text, side_evaluation_text
 
 
 def evaluate_run(

@@ -11,9 +11,9 @@ import numpy as np
 
 from mnistlab import runs
 from mnistlab.errors import ParameterError
-from mnistlab.evaluation.corruptions import CORRUPTIONS, corrupt
+from mnistlab.evaluation import CORRUPTIONS, corrupt
 from mnistlab.fileio import atomic_write, write_json
-from mnistlab.reports.pages import MODEL_CARD, model_card_text
+from mnistlab.reports import MODEL_CARD, model_card_text
 
 
 def robustness(

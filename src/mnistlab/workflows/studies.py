@@ -140,7 +140,7 @@ def multilabel(
     --------
     >>> multilabel("mnist", limit=6000)["f1_macro"]  # doctest: +SKIP
     """
-    from mnistlab.evaluation.extensions import multilabel_study
+    from mnistlab.evaluation import multilabel_study
 
     parts = datasets.train_and_test(data, test, test_fraction, limit=limit)
     train, held_out = parts.train, parts.test
@@ -186,7 +186,7 @@ def denoise(
     >>> denoise("mnist", limit=6000)["psnr_denoised"]  # doctest: +SKIP
     """
     from mnistlab import viz
-    from mnistlab.evaluation.extensions import denoise_study
+    from mnistlab.evaluation import denoise_study
 
     check_params("denoise", {"noise": noise}, {"noise": integer(low=1, high=255)})
     parts = datasets.train_and_test(data, test, test_fraction, limit=limit)

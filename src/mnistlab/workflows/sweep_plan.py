@@ -274,7 +274,7 @@ def _model_combos(entry: dict, where: str) -> list[tuple[str, tuple]]:
                 name, **dict(combo)
             )  # every value checked now, not an hour into the sweep
             if spec.kind == "torch":  # a network too large for this machine: refused before any trial
-                from mnistlab.models.networks import check_fits_in_memory
+                from mnistlab.models import check_fits_in_memory
 
                 batch = min(estimator.batch_size, 60_000)
                 check_fits_in_memory(estimator.architecture, 10, estimator.width, 784, batch)

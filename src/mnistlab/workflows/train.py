@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from mnistlab import datasets, models, runs
-from mnistlab.datasets.sources import check_train_test, kind_of
+from mnistlab.datasets import check_train_test, kind_of
 from mnistlab.errors import RunError, RunNotSavedError
 from mnistlab.evaluation import evaluate_estimator
 from mnistlab.params import check_params, real
@@ -196,7 +196,7 @@ def _kept_elsewhere(error: RunError, out: Path, estimator, save_args: dict) -> R
 
 
 def _check_signing_key() -> None:
-    from mnistlab.runs.signing import signing_key
+    from mnistlab.runs import signing_key
 
     try:
         signing_key()
