@@ -21,20 +21,20 @@ def csv_row(label, pixels):
 @pytest.fixture(params=["c", "numpy"])
 def csv_parser(request, monkeypatch):
     """Every CSV test runs through the C loop and through the numpy parser used where it was not built."""
-    from mnistlab.datasets import csvfile
+    from mnistlab.datasets import csvnumbers
 
     if request.param == "numpy":
-        monkeypatch.setattr(csvfile, "_csvparse", None)
-    elif csvfile._csvparse is None:
+        monkeypatch.setattr(csvnumbers, "_csvparse", None)
+    elif csvnumbers._csvparse is None:
         pytest.skip("the C extension was not built (no compiler at install time)")
     return request.param
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler, so no extension to check")
 def test_csv_c_extension_was_built():
-    from mnistlab.datasets import csvfile
+    from mnistlab.datasets import csvnumbers
 
-    assert csvfile._csvparse is not None, "pip install -e . should have built mnistlab.datasets._csvparse"
+    assert csvnumbers._csvparse is not None, "pip install -e . should have built mnistlab.datasets._csvparse"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "idx", "png", "npz"])
@@ -72,9 +72,9 @@ def test_csv_variants_header_offsets_and_unlabelled(tmp_path, small_dataset, csv
 
 
 def test_csv_parser_handles_many_chunks(tmp_path, monkeypatch, csv_parser):
-    from mnistlab.datasets import csvfile
+    from mnistlab.datasets import csvfile, csvnumbers
 
-    monkeypatch.setattr(csvfile, "_CHUNK_BYTES", 5000)  # forces a chunk boundary every few rows
+    monkeypatch.setattr(csvnumbers, "_CHUNK_BYTES", 5000)  # forces a chunk boundary every few rows
     rng = np.random.default_rng(3)
     images = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, 50)
@@ -86,16 +86,16 @@ def test_csv_parser_handles_many_chunks(tmp_path, monkeypatch, csv_parser):
 
 def test_the_c_loop_reads_well_formed_files_alone(tmp_path, monkeypatch, small_dataset):
     """Without this, a C loop that rejected every chunk would pass every test through the numpy parser."""
-    from mnistlab.datasets import csvfile
+    from mnistlab.datasets import csvnumbers
 
-    if csvfile._csvparse is None:
+    if csvnumbers._csvparse is None:
         pytest.skip("the C extension was not built (no compiler at install time)")
     datasets.export(small_dataset, tmp_path, "csv")
 
     def refuse(*args):
         raise AssertionError("the numpy parser was asked to read a well-formed chunk")
 
-    monkeypatch.setattr(csvfile, "_parse_chunk", refuse)
+    monkeypatch.setattr(csvnumbers, "_parse_chunk", refuse)
     np.testing.assert_array_equal(datasets.from_csv(tmp_path / "train.csv").images, small_dataset.images)
 
 

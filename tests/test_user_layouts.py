@@ -13,7 +13,7 @@ from PIL import Image
 
 from mnistlab import datasets
 from mnistlab.cli.main import main
-from mnistlab.datasets import csvfile
+from mnistlab.datasets import csvfile, csvnumbers
 from mnistlab.errors import DataFormatError, ParameterError
 
 RNG = np.random.default_rng(0)
@@ -223,8 +223,8 @@ PIXELS = [f"pixel{i}" for i in range(784)]
 def csv_parser(request, monkeypatch):
     """The layouts read the same through the C loop and through the numpy parser used where it was not built."""
     if request.param == "numpy":
-        monkeypatch.setattr(csvfile, "_csvparse", None)
-    elif csvfile._csvparse is None:
+        monkeypatch.setattr(csvnumbers, "_csvparse", None)
+    elif csvnumbers._csvparse is None:
         pytest.skip("the C extension was not built (no compiler at install time)")
     return request.param
 

@@ -10,7 +10,7 @@ import pytest
 
 from mnistlab import datasets
 from mnistlab.cli.main import main
-from mnistlab.datasets import Dataset, csvfile
+from mnistlab.datasets import Dataset, csvnumbers
 from mnistlab.errors import DataFormatError, MnistlabError, ParameterError
 
 
@@ -115,7 +115,7 @@ def test_the_command_line_names_the_flag_of_a_hold_out_that_cannot_be_made(tmp_p
 
 
 def test_a_hold_out_that_can_be_made_still_is(small_dataset):
-    train, test = datasets.sources.split_off_test(small_dataset, 0.2)
+    train, test = datasets.splits.split_off_test(small_dataset, 0.2)
     assert (len(train), len(test), test.class_counts().tolist()) == (24, 6, [2, 2, 2])
     with pytest.raises(ParameterError, match="val_fraction=1.5; expected a number between 0 and 1"):
         datasets.train_val_split(small_dataset, 1.5)
@@ -213,7 +213,7 @@ def test_the_statistics_from_the_histogram_are_the_exact_ones(big_csv):
 
 
 @pytest.mark.skipif(
-    csvfile._csvparse is None,
+    csvnumbers._csvparse is None,
     reason="without the C loop, the numpy parser's chunk temporaries (~50 MB) dominate",
 )
 def test_reading_a_csv_does_not_keep_the_whole_file_in_memory(big_csv, run_measured):

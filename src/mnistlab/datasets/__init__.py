@@ -49,25 +49,16 @@ from mnistlab.datasets.ink import (
     recorded_profile,
     warn_if_mismatched,
 )
+from mnistlab.datasets.loading import first, kind_of, load, load_splits
+from mnistlab.datasets.naming import register
 from mnistlab.datasets.npzfile import check_array_member
 from mnistlab.datasets.preprocess import PREDICT_RULES, check_preprocess, read_for_model, refuse_blank
 from mnistlab.datasets.registered import cache_source, cache_status, fetch, is_cached, verify
 from mnistlab.datasets.registry import REGISTRY, DatasetInfo, available, get_info
-from mnistlab.datasets.sources import (
-    TrainTest,
-    check_train_test,
-    fingerprint,
-    first,
-    kind_of,
-    limited_test_size,
-    load,
-    load_splits,
-    register,
-    resolve,
-    train_and_test,
-    user_datasets,
-)
+from mnistlab.datasets.sources import fingerprint, resolve
+from mnistlab.datasets.splits import TrainTest, check_train_test, limited_test_size, train_and_test
 from mnistlab.datasets.summary import DatasetSummary, summary
+from mnistlab.datasets.user_registry import user_datasets
 
 __all__ = [
     "KINDS",

@@ -267,7 +267,7 @@ def write_fixed(
     >>> write_fixed("mnist", "decisions.jsonl", "exports/mnist-clean", "npz")  # doctest: +SKIP
     """
     from mnistlab.datasets.files import check_export, export, record_written
-    from mnistlab.datasets.sources import load_splits
+    from mnistlab.datasets.loading import load_splits
 
     _check_not_the_original(data, Path(out))
     splits = load_splits(data)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from mnistlab.datasets.cache import FileStatus
 from mnistlab.datasets.ink import InkProfile, ink_profile
+from mnistlab.datasets.loading import load_splits
 from mnistlab.datasets.registered import cache_source, cache_status
 from mnistlab.datasets.registry import DatasetInfo, get_info
-from mnistlab.datasets.sources import fingerprint, load_splits, resolve
+from mnistlab.datasets.sources import fingerprint, resolve
 
 
 @dataclass(frozen=True)
