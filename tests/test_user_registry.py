@@ -172,7 +172,7 @@ def test_a_registry_path_is_a_path_never_a_name(tmp_home, files):
 
 
 def test_register_refuses_a_class_string(tmp_home, files):
-    with pytest.raises(ParameterError, match="classes='abc': expected a list of class names"):
+    with pytest.raises(ParameterError, match="classes='abc'; expected a list of class names"):
         datasets.register("bands", files / "train.csv", classes="abc")
     assert not (tmp_home / "datasets.toml").exists()
 

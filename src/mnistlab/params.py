@@ -1,6 +1,8 @@
-"""Parameter checks in one place, in the spirit of scikit-learn's ``_parameter_constraints``: each estimator
-lists a rule per parameter, and a bad value is refused before any data is touched, naming the parameter and
-what it accepts.
+"""Parameter rules as data, in the spirit of scikit-learn's ``_parameter_constraints``: an estimator lists a
+rule per parameter in its ``_parameter_constraints``, a workflow function declares its rules with
+:func:`validates`, and a bad value is refused before any data is touched, naming the parameter and what it
+accepts. Every rule also knows values that break it (:attr:`Rule.breaking`), so one common test checks every
+rule of every estimator and workflow (``tests/test_parameter_rules.py``).
 
 Examples
 --------
@@ -8,27 +10,62 @@ Examples
 Traceback (most recent call last):
 ...
 mnistlab.errors.ParameterError: mlp: epochs=0; expected an integer >= 1
+>>> integer(low=1, high=255).breaking
+(0, 256, 1.5, None)
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from mnistlab.errors import ParameterError
+
+Function = TypeVar("Function", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
 class Rule:
+    """What one parameter accepts: ``accepts(value)`` says whether a value is accepted (or raises its own
+    ``ParameterError``), ``expected`` says it in words for the error, and ``breaking`` holds values that break
+    the rule (each bound crossed, a value of the wrong kind), for the tests that check every rule is enforced.
+
+    Examples
+    --------
+    >>> rule = one_of("adam", "sgd")
+    >>> rule.accepts("adam"), rule.accepts(rule.breaking[0]), rule.expected
+    (True, False, "one of 'adam', 'sgd'")
+    """
+
     accepts: Callable[[Any], bool]
     expected: str
+    breaking: tuple[Any, ...]
+
+    def __post_init__(self) -> None:
+        if (
+            not self.breaking
+        ):  # a rule nothing can break is not checked by any test: refuse it where it is made
+            raise ValueError(f"the rule '{self.expected}' needs at least one value that breaks it")
 
 
 def one_of(*values: Any, none: bool = False) -> Rule:
+    """A rule for one of the given strings (or None, with ``none``).
+
+    Examples
+    --------
+    >>> rule = one_of("flip", none=True)
+    >>> rule.accepts(None), rule.accepts("spin"), rule.expected, rule.breaking
+    (True, False, "one of 'flip' or None", ('not flip',))
+    """
     allowed = ", ".join(repr(v) for v in values) + (" or None" if none else "")
-    return Rule(lambda v: (none and v is None) or (isinstance(v, str) and v in values), f"one of {allowed}")
+    breaking = (f"not {' or '.join(map(str, values))}",) + (() if none else (None,))
+    return Rule(
+        lambda v: (none and v is None) or (isinstance(v, str) and v in values), f"one of {allowed}", breaking
+    )
 
 
 def _in_range(value: Any, low: float | None, high: float | None, low_open: bool, high_open: bool) -> bool:
@@ -47,13 +84,28 @@ def _describe(kind: str, low, high, low_open: bool, high_open: bool, none: bool)
 
 
 def integer(low: int | None = None, high: int | None = None, none: bool = False) -> Rule:
+    """A rule for a whole number (not a bool) from ``low`` to ``high`` (either may be left open), or None with
+    ``none``. It is broken by the integers just past each bound, a fraction and (without ``none``) None.
+
+    Examples
+    --------
+    >>> rule = integer(low=1, none=True)
+    >>> rule.accepts(3), rule.accepts(True), rule.accepts(None), rule.expected, rule.breaking
+    (True, False, True, 'an integer >= 1 or None', (0, 1.5))
+    """
+
     def accepts(v: Any) -> bool:
         if none and v is None:
             return True
         is_int = isinstance(v, numbers.Integral) and not isinstance(v, bool)
         return is_int and _in_range(v, low, high, False, False)
 
-    return Rule(accepts, _describe("an integer", low, high, False, False, none))
+    past_bounds = tuple(
+        bound for bound in (None if low is None else low - 1, None if high is None else high + 1)
+    )
+    fraction = (low if low is not None else high - 1 if high is not None else 0) + 0.5
+    breaking = tuple(v for v in past_bounds if v is not None) + (fraction,) + (() if none else (None,))
+    return Rule(accepts, _describe("an integer", low, high, False, False, none), breaking)
 
 
 def real(
@@ -63,27 +115,105 @@ def real(
     high_open: bool = False,
     none: bool = False,
 ) -> Rule:
+    """A rule for a number (not a bool, not NaN) within the bounds, each closed or open (``low_open``:
+    ``> low``), or None with ``none``. It is broken by the bound itself where the bound is open, a number
+    below or above it where it is closed, NaN and (without ``none``) None.
+
+    Examples
+    --------
+    >>> rule = real(low=0, high=1, high_open=True)
+    >>> rule.accepts(0), rule.accepts(1), rule.expected, rule.breaking
+    (True, False, 'a number >= 0 and < 1', (-1, 1, nan, None))
+    """
+
     def accepts(v: Any) -> bool:
         if none and v is None:
             return True
         is_real = isinstance(v, numbers.Real) and not isinstance(v, bool)
         return is_real and v == v and _in_range(v, low, high, low_open, high_open)  # v == v: not NaN
 
-    return Rule(accepts, _describe("a number", low, high, low_open, high_open, none))
+    past_bounds = (
+        None if low is None else low if low_open else low - 1,
+        None if high is None else high if high_open else high + 1,
+    )
+    breaking = tuple(v for v in past_bounds if v is not None) + (float("nan"),) + (() if none else (None,))
+    return Rule(accepts, _describe("a number", low, high, low_open, high_open, none), breaking)
 
 
-def satisfies(check: Callable[[Any], None], expected: str) -> Rule:
-    """A rule whose ``check`` raises ``ParameterError`` (with its own message) for a bad value."""
+def satisfies(check: Callable[[Any], None], expected: str, breaking: tuple[Any, ...]) -> Rule:
+    """A free-form rule: ``check`` raises ``ParameterError`` (with its own message, naming the parameter) for a
+    bad value; ``breaking`` gives values it refuses, since no bound says which.
+
+    Examples
+    --------
+    >>> def check_odd(v):
+    ...     if v % 2 != 1:
+    ...         raise ParameterError("k", v, "an odd number")
+    >>> satisfies(check_odd, "an odd number", breaking=(2,)).accepts(2)
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.ParameterError: k=2; expected an odd number
+    """
 
     def accepts(v: Any) -> bool:
         check(v)
         return True
 
-    return Rule(accepts, expected)
+    return Rule(accepts, expected, tuple(breaking))
 
 
 def check_params(owner: str, params: Mapping[str, Any], rules: Mapping[str, Rule]) -> None:
-    """Raise :class:`ParameterError` for the first parameter whose value breaks its rule."""
+    """Raise :class:`ParameterError` for the first parameter whose value breaks its rule.
+
+    Examples
+    --------
+    >>> check_params("denoise", {"noise": 50}, {"noise": integer(low=1, high=255)}) is None
+    True
+    """
     for name, rule in rules.items():
-        if name in params and not rule.accepts(params[name]):
+        if name not in params:
+            continue
+        try:
+            accepted = rule.accepts(params[name])
+        except ParameterError as error:
+            # a free-form rule's own message: said for its owner, as the other rules' are
+            raise (error if error.owner is not None else error.within(owner)) from None
+        if not accepted:
             raise ParameterError(name, params[name], rule.expected, owner=owner)
+
+
+def validates(owner: str, **rules: Rule) -> Callable[[Function], Function]:
+    """Decorate a function so that its arguments are checked against ``rules`` (one per parameter name) before
+    its body runs, so before any data is read or model trained; the rules stay on the function as
+    ``_parameter_constraints``, where the common tests find them. ``owner`` names it in the error.
+
+    Examples
+    --------
+    >>> @validates("blur", radius=integer(low=1, high=9))
+    ... def blur(image, radius=1):
+    ...     return image
+    >>> blur(None, radius=0)
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.ParameterError: blur: radius=0; expected an integer >= 1 and <= 9
+    >>> list(blur._parameter_constraints)
+    ['radius']
+    """
+
+    def decorate(function: Function) -> Function:
+        signature = inspect.signature(function)
+        unknown = sorted(set(rules) - set(signature.parameters))
+        if unknown:  # a rule for a parameter that does not exist would never be checked
+            raise TypeError(f"{function.__qualname__} has no parameter {unknown[0]!r} to validate")
+
+        @functools.wraps(function)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            check_params(owner, bound.arguments, rules)
+            return function(*args, **kwargs)
+
+        checked._parameter_constraints = rules  # type: ignore[attr-defined]
+        return checked  # type: ignore[return-value]
+
+    return decorate

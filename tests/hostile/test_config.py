@@ -49,7 +49,10 @@ def edited(mlp_run, tmp_path, change) -> object:
         (lambda c: c.update(n_features_in=10**9), "n_features_in=1000000000; expected an integer"),
         (lambda c: c["params"].update(threads=-1), "threads=-1; expected an integer >= 1"),
         (lambda c: c["params"].update(precision="fp8"), "precision='fp8'; expected one of"),
-        (lambda c: c["params"].update(augment="spin=3"), "augment: cannot read 'spin=3'"),
+        (
+            lambda c: c["params"].update(augment="spin=3"),
+            "augment='spin=3'; expected parts such as .*; cannot read 'spin=3'",
+        ),
         (lambda c: c["params"].update(bogus=1), "invalid model parameters"),
         (lambda c: c.update(params=[1, 2]), "params=\\[1, 2\\]; expected an object"),
     ],
@@ -82,7 +85,9 @@ def test_cuda_without_a_gpu_is_named():
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    with pytest.raises(ParameterError, match="device='cuda', but this machine has no CUDA GPU"):
+    with pytest.raises(
+        ParameterError, match="device='cuda'; expected auto or cpu: this machine has no CUDA GPU"
+    ):
         models.create("mlp", device="cuda")
 
 

@@ -76,9 +76,14 @@ def test_negative_labels_from_any_reader_are_one_error():
             list(range(10)) * 2,
             0.2,
             ParameterError,
-            "test_fraction=0.2 holds out 4 of 20 images, fewer than its 10",
+            "test_fraction=0.2; expected 0.5 or more; it holds out 4 of 20 images, fewer than its 10",
         ),
-        (list(range(10)) * 2, 0.6, ParameterError, "test_fraction=0.6 leaves 8 of 20 images to train on"),
+        (
+            list(range(10)) * 2,
+            0.6,
+            ParameterError,
+            "test_fraction=0.6; expected 0.5 or less; it leaves 8 of 20 images to train on",
+        ),
         (
             [0] * 10 + [1] * 10 + [2],
             0.2,
@@ -111,7 +116,11 @@ def test_the_command_line_names_the_flag_of_a_hold_out_that_cannot_be_made(tmp_p
         ]
     )
     err = capsys.readouterr().err
-    assert code == 1 and err.count("\n") == 1 and "--test-fraction 0.2 holds out 4 of 20 images" in err, err
+    assert (
+        code == 1
+        and err.count("\n") == 1
+        and "--test-fraction 0.2; expected 0.5 or more; it holds out 4 of 20 images" in err
+    ), err
 
 
 def test_a_hold_out_that_can_be_made_still_is(small_dataset):
@@ -351,7 +360,7 @@ def test_npz_and_given_class_names_are_kept_composed_and_lookalikes_refused(tmp_
         datasets.load(path)
     with pytest.raises(DataFormatError, match=r"class names 'A' and '\\uff21'"):
         Dataset(np.zeros((2, 28, 28), np.uint8), np.array([0, 1]), ["A", "\uff21"])  # full-width A
-    with pytest.raises(ParameterError, match="classes='tea,coffee': expected a list of class names"):
+    with pytest.raises(ParameterError, match="classes='tea,coffee'; expected a list of class names"):
         datasets.load(path, classes="tea,coffee")
 
 

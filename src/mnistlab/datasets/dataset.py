@@ -51,14 +51,12 @@ def class_list(classes, parameter: str = "classes"):
     >>> class_list("cat,dog")
     Traceback (most recent call last):
     ...
-    mnistlab.errors.ParameterError: classes='cat,dog': expected a list of class names in label order, not one text
+    mnistlab.errors.ParameterError: classes='cat,dog'; expected a list of class names in label order, not one text
     """
     if classes is None:
         return None
     if isinstance(classes, str | bytes):
-        raise ParameterError(
-            f"{parameter}={classes!r}: expected a list of class names in label order, not one text"
-        )
+        raise ParameterError(parameter, classes, "a list of class names in label order, not one text")
     return list(classes)
 
 
@@ -436,7 +434,7 @@ def check_stratified_split(dataset: Dataset, fraction: float, parameter: str = "
     >>> check_stratified_split(ds, 0.2, "test_fraction")
     Traceback (most recent call last):
     ...
-    mnistlab.errors.ParameterError: toy/train: test_fraction=0.2 holds out 2 of 10 images, fewer than its 5 classes; a stratified hold-out takes an image of each class: give test_fraction=0.5 or more
+    mnistlab.errors.ParameterError: toy/train: test_fraction=0.2; expected 0.5 or more; it holds out 2 of 10 images, fewer than its 5 classes, and a stratified hold-out takes an image of each class
     """
     where = dataset.source or f"{dataset.name}/{dataset.split}"
     n = len(dataset)
@@ -459,13 +457,20 @@ def check_stratified_split(dataset: Dataset, fraction: float, parameter: str = "
     k = len(present)
     if held_out < k:
         raise ParameterError(
-            f"{where}: {parameter}={fraction:g} holds out {held_out} of {n} images, fewer than its {k} classes; a "
-            f"stratified hold-out takes an image of each class: give {parameter}={_at_least(k, n)} or more"
+            parameter,
+            fraction,
+            f"{_at_least(k, n)} or more",
+            owner=where,
+            hint=f"it holds out {held_out} of {n} images, fewer than its {k} classes, and a stratified hold-out "
+            "takes an image of each class",
         )
     if n - held_out < k:
         raise ParameterError(
-            f"{where}: {parameter}={fraction:g} leaves {n - held_out} of {n} images to train on, fewer than its {k} "
-            f"classes: give {parameter}={_at_most(k, n)} or less"
+            parameter,
+            fraction,
+            f"{_at_most(k, n)} or less",
+            owner=where,
+            hint=f"it leaves {n - held_out} of {n} images to train on, fewer than its {k} classes",
         )
 
 

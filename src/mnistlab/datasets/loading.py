@@ -15,6 +15,7 @@ from pathlib import Path
 from mnistlab.datasets.dataset import Dataset
 from mnistlab.datasets.registry import get_info
 from mnistlab.datasets.sources import read_source, resolve
+from mnistlab.params import integer, validates
 
 
 def load_splits(
@@ -102,10 +103,9 @@ def load(
     return first(read_source(resolve(spec, preprocess, label_column, drop_columns), split, classes), limit)
 
 
+@validates("options", limit=integer(low=1, none=True))
 def check_limit(limit: int | None) -> None:
-    from mnistlab.params import check_params, integer
-
-    check_params("options", {"limit": limit}, {"limit": integer(low=1, none=True)})
+    """Refuse a ``limit`` that is not a whole number >= 1 or None (the rule is the decorator's)."""
 
 
 def first(dataset: Dataset, limit: int | None) -> Dataset:

@@ -67,32 +67,40 @@ def _check_device(device: str) -> None:
     except (RuntimeError, TypeError):
         raise ParameterError("device", device, "auto, cpu, cuda or cuda:N") from None
     if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ParameterError(
-            f"device={device!r}, but this machine has no CUDA GPU; use device='auto' or 'cpu'"
-        )
+        raise ParameterError("device", device, "auto or cpu: this machine has no CUDA GPU")
 
 
+# What each hyper-parameter accepts (scikit-learn's ``_parameter_constraints``); the free-form rules name values
+# they refuse, so tests/test_parameter_rules.py checks every rule.
 PARAMETER_RULES = {
-    "architecture": satisfies(lambda name: networks.get(name), "a registered network"),
+    "architecture": satisfies(lambda name: networks.get(name), "a registered network", breaking=("resnet",)),
     "width": integer(low=1, high=4096, none=True),
     "epochs": integer(low=1, high=100_000),
     "min_steps": integer(low=1, high=10_000_000, none=True),
     "batch_size": integer(low=1, high=1 << 20),
     "optimizer": one_of(*OPTIMIZERS),
     "lr": real(low=0, low_open=True),
-    "betas": satisfies(_check_betas, "two numbers in [0, 1) for Adam, e.g. [0.7, 0.9], or None"),
+    "betas": satisfies(
+        _check_betas,
+        "two numbers in [0, 1) for Adam, e.g. [0.7, 0.9], or None",
+        breaking=([0.9], [0.9, 1.0], "0.7,0.9", [0.9, float("nan")]),
+    ),
     "weight_decay": real(low=0),
     "schedule": one_of(*SCHEDULES),
     "label_smoothing": real(low=0, high=1, high_open=True),
     "input_scaling": one_of(*INPUT_SCALINGS),
-    "augment": satisfies(_check_augment, "e.g. 'shift=2,rotate=10,shear=0.1,zoom=0.1,flip' or None"),
+    "augment": satisfies(
+        _check_augment,
+        "e.g. 'shift=2,rotate=10,shear=0.1,zoom=0.1,flip' or None",
+        breaking=("spin=3", "shift=x", "shift=nan", "erase=2", "brightness=-1", 3),
+    ),
     "validation_split": real(low=0, high=1, high_open=True),
     "early_stopping": integer(low=1, none=True),
     "precision": one_of(*PRECISIONS),
     "tta": one_of("flip", none=True),
     "calibration": one_of("temperature", "none"),
     "seed": integer(low=0),
-    "device": satisfies(_check_device, "auto, cpu, cuda or cuda:N"),
+    "device": satisfies(_check_device, "auto, cpu, cuda or cuda:N", breaking=("tpu", "cuda:x", 0.5)),
     "threads": integer(low=1, high=1024, none=True),
     "verbose": integer(low=0),
 }
@@ -207,6 +215,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     (True, (2, 2))
     """
 
+    _parameter_constraints = PARAMETER_RULES
+
     def __init__(
         self,
         architecture: str = "cnn",
@@ -271,7 +281,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
 
     def validate_params(self) -> None:
         """Refuse a bad hyper-parameter value up front, naming it (``fit`` calls this first)."""
-        check_params(f"TorchClassifier({self.architecture!r})", self.get_params(), PARAMETER_RULES)
+        check_params(
+            f"TorchClassifier({self.architecture!r})", self.get_params(), self._parameter_constraints
+        )
         if self.width is not None and not networks.get(self.architecture).width_applies:
             raise ParameterError(
                 f"width applies to {' and '.join(networks.widened())} only, not {self.architecture!r}"

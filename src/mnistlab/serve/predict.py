@@ -31,6 +31,7 @@ from mnistlab.datasets import (
 from mnistlab.errors import ParameterError, RunError
 from mnistlab.fileio import write_table
 from mnistlab.models import DEFAULT_METHOD, prediction_sets
+from mnistlab.params import integer, validates
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def top_classes(proba: np.ndarray, labels: np.ndarray, class_names: Sequence[str
     [[('b', 0.7), ('c', 0.2)]]
     """
     if k < 1:
-        raise ParameterError(f"top={k}; expected an integer >= 1")
+        raise ParameterError("k", k, "an integer >= 1")
     best = np.argsort(-proba, axis=1, kind="stable")[:, :k]
     return [
         [(class_names[labels[j]], float(row[j])) for j in order]
@@ -177,6 +178,7 @@ def top_classes(proba: np.ndarray, labels: np.ndarray, class_names: Sequence[str
     ]
 
 
+@validates("predict", top=integer(low=1))
 def predict_images(
     run: str | Path,
     paths: Sequence[str | Path],
@@ -220,8 +222,6 @@ def predict_images(
     """
     if not paths:
         raise ParameterError("no image files to predict")
-    if top < 1:
-        raise ParameterError(f"top={top}; expected an integer >= 1")
     predictor = Predictor(run, onnx, trust, preprocess)
     images, read_as = zip(*(predictor.read(path) for path in paths), strict=True)
     images = np.stack(images)

@@ -18,6 +18,21 @@ import torch.nn.functional as F
 from mnistlab.errors import ParameterError
 
 _FIELDS = {"shift", "rotate", "shear", "zoom", "erase", "brightness"}
+_EXAMPLE = "shift=2,rotate=10,shear=0.1,zoom=0.1,flip"
+
+
+def _number(spec: str, key: str, value: str) -> float:
+    """The number after ``key=`` in ``spec``; NaN and infinity are refused (they would warp every image into
+    NaN pixels, silently)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise ParameterError(
+            "augment", spec, f"a number for {key}", hint=f"{value!r} is not a number"
+        ) from None
+    if not math.isfinite(number):
+        raise ParameterError("augment", spec, f"a finite number for {key}", hint=f"{value!r} is not finite")
+    return number
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,7 @@ class Augmentation:
         if spec is None or (isinstance(spec, str) and spec.strip().lower() in {"", "none"}):
             return None
         if not isinstance(spec, str):
-            raise ParameterError(f"augment: expected a string such as 'shift=2,flip', got {spec!r}")
+            raise ParameterError("augment", spec, f"a string such as {_EXAMPLE!r}, or None")
         values: dict[str, float | bool] = {}
         for part in (p.strip() for p in spec.split(",") if p.strip()):
             key, _, value = part.partition("=")
@@ -50,20 +65,16 @@ class Augmentation:
             if key == "flip" and not value:
                 values["flip"] = True
             elif key in _FIELDS and value:
-                try:
-                    values[key] = float(value)
-                except ValueError:
-                    raise ParameterError(f"augment: {key}={value!r} is not a number") from None
+                values[key] = _number(spec, key, value)
             else:
                 raise ParameterError(
-                    f"augment: cannot read {part!r}; expected e.g. 'shift=2,rotate=10,shear=0.1,zoom=0.1,flip'"
+                    "augment", spec, f"parts such as {_EXAMPLE!r}", hint=f"cannot read {part!r}"
                 )
-        if not 0 <= values.get("erase", 0.0) <= 1:
-            raise ParameterError(f"augment: erase={values['erase']} is a probability; expected 0..1")
-        if not 0 <= values.get("brightness", 0.0) <= 1:
-            raise ParameterError(
-                f"augment: brightness={values['brightness']} is a share of the scale; expected 0..1"
-            )
+        for key, what in (("erase", "a probability"), ("brightness", "a share of the scale")):
+            if not 0 <= values.get(key, 0.0) <= 1:
+                raise ParameterError(
+                    "augment", spec, f"{key} from 0 to 1", hint=f"{key}={values[key]} is {what}"
+                )
         return cls(**values)  # type: ignore[arg-type]
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

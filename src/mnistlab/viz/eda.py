@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.datasets import Dataset
-from mnistlab.params import check_params, integer
+from mnistlab.params import integer, validates
 from mnistlab.viz.style import Display, panel_area, single_axes
 
 
@@ -29,14 +29,10 @@ class SampleGridDisplay(Display):
         self.images, self.captions, self.cols, self.title = images, list(captions), cols, title
 
     @classmethod
+    @validates("sample grid", n=integer(low=1, high=400), per_class=integer(low=1, high=50, none=True))
     def from_dataset(
         cls, dataset: Dataset, n: int = 25, per_class: int | None = None, seed: int = 0
     ) -> SampleGridDisplay:
-        check_params(
-            "sample grid",
-            {"n": n, "per_class": per_class},
-            {"n": integer(low=1, high=400), "per_class": integer(low=1, high=50, none=True)},
-        )
         if per_class is not None and dataset.labels is not None:
             rng = np.random.default_rng(seed)
             members = [np.flatnonzero(dataset.labels == k) for k in range(dataset.n_classes)]

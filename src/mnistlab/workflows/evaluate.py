@@ -12,10 +12,11 @@ from mnistlab.errors import RunError
 from mnistlab.evaluation import check_folds, evaluate_estimator, trust_numbers
 from mnistlab.fileio import atomic_write, write_json
 from mnistlab.parallel import parallel
-from mnistlab.params import check_params, integer
+from mnistlab.params import integer, validates
 from mnistlab.reports import MODEL_CARD, SIDE_CARD, model_card_text, side_evaluation_text
 
 
+@validates("evaluate", top=integer(low=1, high=10_000))
 def evaluate_run(
     path: str | Path,
     top: int = 16,
@@ -64,7 +65,6 @@ def evaluate_run(
     >>> evaluate_run("runs/cnn-mnist", test="digits.npz")["written_to"]  # doctest: +SKIP
     'runs/cnn-mnist/evaluations/digits.npz'
     """
-    check_params("evaluate", {"top": top}, {"top": integer(low=1, high=10_000)})
     path = Path(path)
     run = runs.load_run(path, trust)
     data = runs.test_data(run, test, preprocess, label_column, drop_columns)

@@ -13,9 +13,37 @@ from mnistlab import runs
 from mnistlab.errors import ParameterError
 from mnistlab.evaluation import CORRUPTIONS, corrupt
 from mnistlab.fileio import atomic_write, write_json
+from mnistlab.params import integer, satisfies, validates
 from mnistlab.reports import MODEL_CARD, model_card_text
 
 
+def _check_corruptions(names: Sequence[str] | None) -> None:
+    if names is None:
+        return
+    if (
+        isinstance(names, str)
+        or not isinstance(names, Sequence)
+        or not all(isinstance(n, str) for n in names)
+    ):
+        # a text is refused, not read as its letters: "fog" is not the corruptions f, o and g
+        raise ParameterError("corruptions", names, "a list of corruption names, or None for all")
+    unknown = [name for name in names if name not in CORRUPTIONS]
+    if unknown:
+        raise ParameterError(
+            "corruptions",
+            list(names),
+            f"names from {', '.join(CORRUPTIONS)}",
+            hint=f"corruption {unknown[0]!r} does not exist",
+        )
+
+
+@validates(
+    "robustness",
+    corruptions=satisfies(
+        _check_corruptions, "a list of corruption names, or None for all", breaking=(["fogg"], "fog", [3])
+    ),
+    seed=integer(low=0),
+)
 def robustness(
     path: str | Path, corruptions: Sequence[str] | None = None, seed: int = 0, trust: bool = False
 ) -> dict:
@@ -47,13 +75,6 @@ def robustness(
     from mnistlab import viz
 
     names = list(corruptions) if corruptions else list(CORRUPTIONS)
-    unknown = [name for name in names if name not in CORRUPTIONS]
-    if unknown:
-        raise ParameterError(
-            f"corruption {unknown[0]!r} does not exist; the corruptions: {', '.join(CORRUPTIONS)}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError("seed", seed, "a whole number >= 0")
     path = Path(path)
     run = runs.load_run(path, trust)
     test = runs.test_data(run)

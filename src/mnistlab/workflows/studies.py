@@ -11,11 +11,12 @@ from mnistlab.errors import MnistlabError, ParameterError
 from mnistlab.evaluation import check_folds
 from mnistlab.fileio import write_json
 from mnistlab.parallel import parallel
-from mnistlab.params import check_params, integer, real
+from mnistlab.params import integer, real, validates
 
 log = logging.getLogger("mnistlab.studies")
 
 
+@validates("detect", target_precision=real(low=0, high=1, low_open=True, none=True))
 def detect(
     data: str = "mnist",
     positive: str = "5",
@@ -69,11 +70,6 @@ def detect(
 
     if not model_names:
         raise ParameterError("no models to study: give at least one, e.g. sgd,random-forest")
-    check_params(
-        "detect",
-        {"target_precision": target_precision},
-        {"target_precision": real(low=0, high=1, low_open=True, none=True)},
-    )
     estimators = {name: models.create(name) for name in model_names}  # unknown names fail before data loads
     train = datasets.load(data, "train", classes, limit)
     check_folds(folds, train.labels)
@@ -153,6 +149,7 @@ def multilabel(
     return result
 
 
+@validates("denoise", noise=integer(low=1, high=255))
 def denoise(
     data: str = "mnist",
     limit: int | None = None,
@@ -188,7 +185,6 @@ def denoise(
     from mnistlab import viz
     from mnistlab.evaluation import denoise_study
 
-    check_params("denoise", {"noise": noise}, {"noise": integer(low=1, high=255)})
     parts = datasets.train_and_test(data, test, test_fraction, limit=limit)
     train, held_out = parts.train, parts.test
     _check_neighbours(train)

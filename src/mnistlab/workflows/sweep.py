@@ -26,9 +26,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mnistlab import models, runs
-from mnistlab.errors import MnistlabError, ParameterError
+from mnistlab.errors import MnistlabError
 from mnistlab.fileio import read_json, write_json, write_table
 from mnistlab.parallel import check_jobs, loop_of_fits, parallel
+from mnistlab.params import one_of, validates
 from mnistlab.workflows.sweep_plan import MAX_TRIALS, PLAN_FILE, SweepPlan, Trial, read_sweep, reference_for
 
 __all__ = ["SweepResult", "read_sweep", "reference_for", "run_sweep", "summarise"]
@@ -81,6 +82,7 @@ class SweepResult:
 # ---------------------------------------------------------------------------------------------- running
 
 
+@validates("sweep", track=one_of("mlflow", none=True))
 def run_sweep(
     plan: SweepPlan | str | Path,
     jobs: int = 1,
@@ -426,8 +428,6 @@ def _write_page(plan: SweepPlan, rows: list[dict], summary: list[dict]) -> None:
 def _tracker(track: str | None, uri: str | None, plan: SweepPlan):
     if track is None:
         return None
-    if track != "mlflow":
-        raise ParameterError("track", track, "mlflow")
     return MlflowTracker(plan, uri or f"sqlite:///{(plan.out / 'mlflow.db').resolve()}")
 
 

@@ -13,11 +13,12 @@ from mnistlab import datasets, models, runs
 from mnistlab.datasets import check_train_test, kind_of
 from mnistlab.errors import RunError, RunNotSavedError
 from mnistlab.evaluation import evaluate_estimator
-from mnistlab.params import check_params, real
+from mnistlab.params import real, validates
 
 log = logging.getLogger("mnistlab.train")
 
 
+@validates("train", validation_fraction=real(low=0, high=1, high_open=True))
 def train_model(
     data: str | Path = "mnist",
     model: str = "cnn",
@@ -96,11 +97,6 @@ def train_model(
     overrides = dict(
         params
     )  # what the caller set over the recipe: `mnistlab runs` and the leaderboard show it
-    check_params(
-        "train",
-        {"validation_fraction": validation_fraction},
-        {"validation_fraction": real(low=0, high=1, high_open=True)},
-    )
     if spec.kind == "torch":
         params.setdefault("verbose", verbose)
         if "validation_split" not in spec.defaults:

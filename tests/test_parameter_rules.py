@@ -1,0 +1,186 @@
+"""Every parameter rule of every estimator and workflow, checked once for all of them (scikit-learn's
+``check_param_validation``): each rule's breaking values, and a value of no accepted kind, are refused with a
+``ParameterError`` naming that parameter, estimators at ``fit`` on a tiny array and workflow functions before
+their body runs. The rules are found, not listed: an estimator's ``_parameter_constraints``, a function's
+``@validates`` rules. A rule written anywhere else in the source fails :func:`test_every_rule_is_declared`."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mnistlab
+from mnistlab.errors import ParameterError
+from mnistlab.params import Rule
+
+RULE_MAKERS = {"integer", "real", "one_of", "satisfies"}
+SOURCE = Path(mnistlab.__file__).parent
+# A value no rule accepts: scikit-learn's check_param_validation uses the same made-up type.
+BAD_TYPE = type("BadType", (), {"__repr__": lambda self: "BadType()"})()
+# Stands in for a workflow's required arguments: the rules run before the body, so it is never touched.
+UNTOUCHED = type("Untouched", (), {"__repr__": lambda self: "UNTOUCHED"})()
+
+
+def _modules() -> list:
+    names = [info.name for info in pkgutil.walk_packages(mnistlab.__path__, "mnistlab.")]
+    return [importlib.import_module(name) for name in sorted(names) if not name.endswith("__main__")]
+
+
+def _holders() -> dict[str, object]:
+    """``{qualified name: holder}`` of every class with ``_parameter_constraints`` of its own and every function
+    or method that ``@validates`` its parameters, in every module of mnistlab."""
+    found: dict[str, object] = {}
+    for module in _modules():
+        for obj in vars(module).values():
+            if getattr(obj, "__module__", None) != module.__name__:
+                continue  # imported from elsewhere: found where it is defined
+            name = f"{module.__name__}.{getattr(obj, '__qualname__', '')}"
+            if inspect.isclass(obj):
+                if "_parameter_constraints" in vars(obj):
+                    found[name] = obj
+                for attr, member in vars(obj).items():
+                    function = getattr(member, "__func__", member)
+                    if callable(function) and "_parameter_constraints" in vars(function):
+                        found[f"{name}.{attr}"] = getattr(obj, attr)
+            elif callable(obj) and "_parameter_constraints" in getattr(obj, "__dict__", {}):
+                found[name] = obj
+    return found
+
+
+HOLDERS = _holders()
+
+
+def _cases() -> list:
+    cases = []
+    for holder_name, holder in HOLDERS.items():
+        for parameter, rule in holder._parameter_constraints.items():
+            for value in (*rule.breaking, BAD_TYPE):
+                cases.append(
+                    pytest.param(holder, parameter, value, id=f"{holder_name}-{parameter}-{value!r}")
+                )
+    return cases
+
+
+def _call_with(holder, parameter: str, value) -> None:
+    if inspect.isclass(holder):  # an estimator: refused at fit, before any training
+        rng = np.random.default_rng(0)
+        X, y = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8), np.arange(12) % 2
+        holder(**{parameter: value}).fit(X, y)
+        return
+    required = {
+        name: UNTOUCHED
+        for name, p in inspect.signature(holder).parameters.items()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and name != parameter
+    }
+    holder(**required, **{parameter: value})
+
+
+@pytest.mark.parametrize(("holder", "parameter", "value"), _cases())
+def test_a_value_that_breaks_a_rule_is_refused_naming_its_parameter(holder, parameter, value):
+    with pytest.raises(ParameterError) as caught:
+        _call_with(holder, parameter, value)
+    assert caught.value.parameter == parameter, str(caught.value)
+
+
+def test_the_holders_are_found():
+    """The discovery itself: an estimator, workflows of several subjects, a figure's constructor and a data
+    option are among the holders (an empty discovery would pass the test above vacuously)."""
+    names = set(HOLDERS)
+    for expected in (
+        "mnistlab.models.torch_classifier.TorchClassifier",
+        "mnistlab.workflows.evaluate.evaluate_run",
+        "mnistlab.workflows.train.train_model",
+        "mnistlab.workflows.studies.denoise",
+        "mnistlab.workflows.robustness.robustness",
+        "mnistlab.workflows.sweep.run_sweep",
+        "mnistlab.viz.eda.SampleGridDisplay.from_dataset",
+        "mnistlab.datasets.loading.check_limit",
+        "mnistlab.serve.predict.predict_images",
+    ):
+        assert expected in names, sorted(names)
+
+
+@pytest.mark.parametrize("holder", [h for h in HOLDERS.values() if inspect.isclass(h)], ids=str)
+def test_an_estimator_has_a_rule_for_each_parameter(holder):
+    """scikit-learn's check: the rules and ``get_params`` name the same parameters, so a new hyper-parameter
+    cannot go unchecked."""
+    assert set(holder._parameter_constraints) == set(holder().get_params(deep=False))
+
+
+@pytest.mark.parametrize("holder", list(HOLDERS.values()), ids=str)
+def test_a_rule_has_values_that_break_it(holder):
+    for parameter, rule in holder._parameter_constraints.items():
+        assert isinstance(rule, Rule) and rule.breaking, parameter
+        if parameter in inspect.signature(holder).parameters:
+            default = inspect.signature(holder).parameters[parameter].default
+            assert default is inspect.Parameter.empty or not any(
+                default is v or (default == v and type(default) is type(v)) for v in rule.breaking
+            ), f"{parameter}: its default {default!r} breaks its own rule"
+
+
+@functools.cache
+def _sources() -> dict[Path, list[ast.AST]]:
+    """Every node of every source file but params.py, by file (parsed once for the tests below)."""
+    return {
+        path: list(ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+        for path in sorted(SOURCE.rglob("*.py"))
+        if path.name != "params.py"
+    }
+
+
+def _rule_calls(path: Path) -> list[str]:
+    """``file:line`` of each call that makes a rule (``integer(...)``, ``params.real(...)``, ...) in a file."""
+    calls = []
+    for node in _sources()[path]:
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in RULE_MAKERS:
+                calls.append(f"{path.relative_to(SOURCE)}:{node.lineno}")
+    return calls
+
+
+def _imports_rules(path: Path) -> bool:
+    return any(
+        (isinstance(node, ast.ImportFrom) and node.module == "mnistlab.params")
+        or (isinstance(node, ast.Import) and "mnistlab.params" in [a.name for a in node.names])
+        for node in _sources()[path]
+    )
+
+
+def test_every_rule_is_declared():
+    """Each rule made in the source belongs to a holder that the parametrized test above finds: per module, as
+    many rules as rule-making calls. A rule passed straight to ``check_params`` (or kept in a dict no estimator
+    or function declares) would be checked by no test, and fails here."""
+    rules_per_module: dict[str, set[int]] = {}
+    for holder in HOLDERS.values():
+        module = holder.__module__
+        rules_per_module.setdefault(module, set()).update(
+            id(r) for r in holder._parameter_constraints.values()
+        )
+    for path in _sources():
+        if not _imports_rules(path):
+            continue
+        module = ".".join(("mnistlab", *path.relative_to(SOURCE).with_suffix("").parts))
+        calls = _rule_calls(path)
+        declared = len(rules_per_module.get(module, ()))
+        assert len(calls) == declared, (
+            f"{module}: {len(calls)} rules made ({', '.join(calls)}) but {declared} declared on an estimator's "
+            "_parameter_constraints or a @validates function"
+        )
+
+
+def test_check_params_is_only_given_declared_rules():
+    """Outside params.py, ``check_params`` checks an estimator's own ``_parameter_constraints``, never rules
+    written at the call."""
+    for path, nodes in _sources().items():
+        for node in nodes:
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check_params":
+                rules = node.args[2] if len(node.args) > 2 else None
+                assert getattr(rules, "attr", None) == "_parameter_constraints", f"{path}:{node.lineno}"
