@@ -320,7 +320,7 @@ def bench_graph(size: str) -> dict:
     import networkx
     import rustworkx
 
-    from mnistlab import analysis, runs
+    from mnistlab import representations, runs
     from mnistlab.workflows import graph_panel
 
     train, test = datasets.load("mnist", "train"), datasets.load("mnist", "test")
@@ -331,17 +331,17 @@ def bench_graph(size: str) -> dict:
     n_reference = 10000 if size != "tiny" else 2000  # training images the baselines compare with
 
     def table() -> dict:
-        test_f = analysis.features(clf, images, "relu")
-        train_f = analysis.features(clf, train.images[:n_reference], "relu")
+        test_f = representations.features(clf, images, "relu")
+        train_f = representations.features(clf, train.images[:n_reference], "relu")
         proba = clf.predict_proba(images)
         y_pred = proba.argmax(1)
         scores = {
-            "max_softmax": analysis.max_softmax(proba),
-            "deep_knn": analysis.deep_knn(train_f, train.labels[:n_reference], test_f, y_pred),
-            "trust_score": analysis.trust_score(train_f, train.labels[:n_reference], test_f, y_pred),
+            "max_softmax": representations.max_softmax(proba),
+            "deep_knn": representations.deep_knn(train_f, train.labels[:n_reference], test_f, y_pred),
+            "trust_score": representations.trust_score(train_f, train.labels[:n_reference], test_f, y_pred),
         }
-        result = analysis.GraphAnalysis(
-            analysis.similarity_graph(test_f, "knn", k=10),
+        result = representations.GraphAnalysis(
+            representations.similarity_graph(test_f, "knn", k=10),
             y_true,
             y_pred,
             test.classes,
@@ -353,9 +353,9 @@ def bench_graph(size: str) -> dict:
     start = time.perf_counter()
     full = table()
     full_s = time.perf_counter() - start
-    small_f = analysis.features(clf, images[:2000], "relu")
-    small = analysis.GraphAnalysis(
-        analysis.similarity_graph(small_f, "knn", k=10), y_true[:2000], y_true[:2000], test.classes
+    small_f = representations.features(clf, images[:2000], "relu")
+    small = representations.GraphAnalysis(
+        representations.similarity_graph(small_f, "knn", k=10), y_true[:2000], y_true[:2000], test.classes
     )
     rx_s = timed(lambda: rustworkx.betweenness_centrality(small._rx), 3)["median_s"]
     nx_graph = networkx.Graph()

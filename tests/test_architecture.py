@@ -98,6 +98,8 @@ def test_multilabel_help_keeps_its_brackets(capsys):
     [
         ("mnistlab.experiment", "mnistlab.workflows", "train_model"),
         ("mnistlab.sweep", "mnistlab.workflows.sweep", "run_sweep"),
+        ("mnistlab.analysis", "mnistlab.representations", "similarity_graph"),
+        ("mnistlab.evaluation.extensions", "mnistlab.evaluation", "multilabel_study"),
     ],
 )
 def test_moved_modules_still_import_with_a_warning(old, new, name):

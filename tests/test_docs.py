@@ -54,8 +54,8 @@ FRONT_DOOR = [
     "mnistlab.datasets.write_fixed",
     "mnistlab.datasets.Dataset",
     "mnistlab.datasets.train_val_split",
-    "mnistlab.analysis.features",
-    "mnistlab.analysis.similarity_graph",
+    "mnistlab.representations.features",
+    "mnistlab.representations.similarity_graph",
     "mnistlab.viz.ConfusionDisplay",
     "mnistlab.viz.PredictionGridDisplay",
     # every workflow: what each command of the command line does

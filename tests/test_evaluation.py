@@ -199,7 +199,7 @@ def test_evaluate_and_cv_commands(tmp_path, capsys, fast):
 
 
 def test_multilabel_study_on_separable_toy():
-    from mnistlab.evaluation.extensions import LABEL_FUNCTIONS, multilabel_study, multilabel_targets
+    from mnistlab.evaluation.studies import LABEL_FUNCTIONS, multilabel_study, multilabel_targets
 
     rng = np.random.default_rng(0)
     labels = np.arange(300) % 10
@@ -215,7 +215,7 @@ def test_multilabel_study_on_separable_toy():
 
 
 def test_denoise_study_improves_psnr():
-    from mnistlab.evaluation.extensions import add_noise, denoise_study, psnr
+    from mnistlab.evaluation.studies import add_noise, denoise_study, psnr
 
     rng = np.random.default_rng(0)
     prototypes = rng.integers(0, 2, (5, 28, 28)).astype(np.uint8) * 255

@@ -33,9 +33,9 @@ def test_graph_compare_counts_the_lassos_iteration_stops_instead_of_printing_the
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from mnistlab import analysis, workflows
+    from mnistlab import representations, workflows
 
-    built = analysis.similarity_graph
+    built = representations.similarity_graph
 
     def warns_like_the_lasso(features, method="knn", **kwargs):
         if method == "lasso":
@@ -43,7 +43,7 @@ def test_graph_compare_counts_the_lassos_iteration_stops_instead_of_printing_the
                 warnings.warn("Objective did not converge.", ConvergenceWarning, stacklevel=2)
         return built(features, method, **kwargs)
 
-    monkeypatch.setattr(analysis, "similarity_graph", warns_like_the_lasso)
+    monkeypatch.setattr(representations, "similarity_graph", warns_like_the_lasso)
     run, _ = trained
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)

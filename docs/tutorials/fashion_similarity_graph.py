@@ -38,7 +38,7 @@ COMPARE = 2000 if SIZE == "full" else 300  # test images for the claim-3 measure
 # (figures are matplotlib Figure objects: a cell that ends with one shows it)
 from IPython.display import Markdown
 
-from mnistlab import analysis, datasets, models, viz
+from mnistlab import datasets, models, representations, viz
 from mnistlab.evaluation import evaluate_estimator
 
 train = datasets.load("fashion-mnist-kaggle", "train")
@@ -58,7 +58,7 @@ viz.ConfusionDisplay.from_evaluation(ev, kind="errors").plot().figure_
 # %% [markdown]
 # ## Features of 100 test images
 #
-# A stratified sample of 100 test images (10 per class). `analysis.layers(clf)` lists every place features can
+# A stratified sample of 100 test images (10 per class). `representations.layers(clf)` lists every place features can
 # come from; `cnn`'s last convolutional map, `pool3`, has the tutorial's 1152 values. `cnn` has no hidden
 # dense layer, so its logits stand in for the tutorial's fully connected layer.
 
@@ -66,15 +66,15 @@ viz.ConfusionDisplay.from_evaluation(ev, kind="errors").plot().figure_
 chosen = datasets.stratified_sample(test.labels, 100, seed=0)
 images, y_true = test.images[chosen], test.labels[chosen]
 y_pred = clf.predict(images)
-sources = analysis.default_sources(clf)  # input, scaled, pool3, logits
-{name: size for name, size in analysis.layers(clf).items() if name in sources}
+sources = representations.default_sources(clf)  # input, scaled, pool3, logits
+{name: size for name, size in representations.layers(clf).items() if name in sources}
 
 # %%
 graphs = {}
 for source in sources:
-    vectors = analysis.features(clf, images, source)
-    for method in analysis.METHODS:  # correlation, lasso, knn
-        graphs[source, method] = analysis.GraphAnalysis.from_features(
+    vectors = representations.features(clf, images, source)
+    for method in representations.METHODS:  # correlation, lasso, knn
+        graphs[source, method] = representations.GraphAnalysis.from_features(
             vectors, y_true, y_pred, test.classes, method=method, source=source
         )
 viz.GraphPanelDisplay.from_analyses(graphs).plot().figure_
@@ -118,14 +118,14 @@ proba = clf.predict_proba(test.images[many])
 wrong_pred = proba.argmax(1)
 table = []
 for source in sources:
-    vectors = analysis.features(clf, test.images[many], source)
-    result = analysis.GraphAnalysis(
-        analysis.similarity_graph(vectors, "knn", k=10),
+    vectors = representations.features(clf, test.images[many], source)
+    result = representations.GraphAnalysis(
+        representations.similarity_graph(vectors, "knn", k=10),
         test.labels[many],
         wrong_pred,
         test.classes,
         source,
-        extra_scores={"max_softmax": analysis.max_softmax(proba)},
+        extra_scores={"max_softmax": representations.max_softmax(proba)},
     )
     found = result.error_detection()
     table.append((source, result.summary()["edge_purity"], found))

@@ -39,8 +39,7 @@ import numpy as np
 from IPython.display import Markdown
 
 from mnistlab import datasets, models, viz
-from mnistlab.evaluation import detector_study, evaluate_estimator
-from mnistlab.evaluation.extensions import denoise_study, multilabel_study
+from mnistlab.evaluation import denoise_study, detector_study, evaluate_estimator, multilabel_study
 
 train = datasets.load("mnist", split="train")  # the first 60000 images of the book
 test = datasets.load("mnist", split="test")  # the last 10000

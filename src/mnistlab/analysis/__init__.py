@@ -1,34 +1,27 @@
-"""What a network learned: feature vectors from any layer, similarity graphs of images, and how well graph
-centrality (against standard baselines) flags the model's mistakes.
+"""Deprecated: this package moved to :mod:`mnistlab.representations` (what a network learned: features of a layer,
+similarity graphs, mistake detectors, 2-D maps). ``from mnistlab.analysis import similarity_graph`` keeps working,
+with a warning; it will be removed."""
 
-Examples
---------
->>> from mnistlab.analysis import layers, features, similarity_graph, GraphAnalysis  # doctest: +SKIP
-"""
+import warnings
 
-from mnistlab.analysis.baselines import deep_knn, max_softmax, trust_score
-from mnistlab.analysis.features import default_sources, features, layers
-from mnistlab.analysis.graphs import (
+from mnistlab.representations import (  # noqa: F401
+    MAP_METHODS,
     METHODS,
     GraphAnalysis,
     SimilarityGraph,
+    deep_knn,
+    default_sources,
     detection_metrics,
+    embed,
+    features,
+    layers,
+    max_softmax,
     similarity_graph,
+    trust_score,
 )
-from mnistlab.analysis.maps import MAP_METHODS, embed
 
-__all__ = [
-    "MAP_METHODS",
-    "METHODS",
-    "GraphAnalysis",
-    "SimilarityGraph",
-    "deep_knn",
-    "default_sources",
-    "detection_metrics",
-    "embed",
-    "features",
-    "layers",
-    "max_softmax",
-    "similarity_graph",
-    "trust_score",
-]
+warnings.warn(
+    "mnistlab.analysis is deprecated: import the same names from mnistlab.representations",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -51,8 +51,8 @@ from mnistlab.lazy import lazy_exports
 _LAZY = {
     "CORRUPTIONS": "mnistlab.evaluation.corruptions",
     "corrupt": "mnistlab.evaluation.corruptions",
-    "denoise_study": "mnistlab.evaluation.extensions",
-    "multilabel_study": "mnistlab.evaluation.extensions",
+    "denoise_study": "mnistlab.evaluation.studies",
+    "multilabel_study": "mnistlab.evaluation.studies",
 }
 
 __all__ = [

@@ -10,7 +10,7 @@ from mnistlab.viz.style import RIGHT, WRONG, Display, image_gallery, panel_area,
 
 class GraphDisplay(Display):
     """The picture of a graph analysis (any object with ``graph``, ``y_true``, ``y_pred``, ``classes``,
-    ``source`` and ``betweenness()``, such as :class:`mnistlab.analysis.GraphAnalysis`)."""
+    ``source`` and ``betweenness()``, such as :class:`mnistlab.representations.GraphAnalysis`)."""
 
     def __init__(
         self, positions: np.ndarray, edges: np.ndarray, y_true, y_pred, betweenness, classes, title: str

@@ -36,9 +36,9 @@ def graph(
     path : str or Path
         The run folder.
     layer : str, optional
-        The feature source (``analysis.default_sources``); default the penultimate layer.
+        The feature source (``representations.default_sources``); default the penultimate layer.
     method : {"knn", "correlation", "lasso"}
-        How edges are chosen (``analysis.similarity_graph``).
+        How edges are chosen (``representations.similarity_graph``).
     n : int or "all"
         Test images in the graph.
     k : int
@@ -52,7 +52,7 @@ def graph(
 
     Returns
     -------
-    analysis.GraphAnalysis
+    representations.GraphAnalysis
 
     Examples
     --------
@@ -65,14 +65,14 @@ def graph(
 
 def _graph_of(run: runs.Run, test: datasets.Dataset, layer, method, n, k, out, seed):
     """:func:`graph` for a run and test data already loaded (``graph_panel`` draws 15 graphs of one run)."""
-    from mnistlab import analysis, viz
+    from mnistlab import representations, viz
 
-    layer = layer or analysis.default_sources(run.estimator)[-2]
+    layer = layer or representations.default_sources(run.estimator)[-2]
     chosen = stratified_sample(test.labels, n, seed)
     images = test.images[chosen]
-    vectors = analysis.features(run.estimator, images, layer)
+    vectors = representations.features(run.estimator, images, layer)
     with counted_lasso_stops() as stopped:
-        result = analysis.GraphAnalysis.from_features(
+        result = representations.GraphAnalysis.from_features(
             vectors,
             test.labels[chosen],
             run.estimator.predict(images),
@@ -135,15 +135,15 @@ def graph_panel(
     >>> graph_panel("runs/mlp-fashion", out="reports/graph")  # doctest: +SKIP
     PosixPath('reports/graph/graph_panel.png')
     """
-    from mnistlab import analysis, viz
+    from mnistlab import representations, viz
 
     out = Path(out)
     run = runs.load_run(path, trust)
     test = runs.test_data(run)  # loaded once for all the graphs
     results = {
         (source, method): _graph_of(run, test, source, method, n, 10, out, seed)
-        for source in analysis.default_sources(run.estimator)
-        for method in analysis.METHODS
+        for source in representations.default_sources(run.estimator)
+        for method in representations.METHODS
     }
     return viz.GraphPanelDisplay.from_analyses(results).save(out / "graph_panel.png")
 
@@ -164,7 +164,7 @@ def feature_map(
     path : str or Path
         The run folder.
     layer : str, optional
-        A feature source (:func:`mnistlab.analysis.layers`); default the penultimate layer.
+        A feature source (:func:`mnistlab.representations.layers`); default the penultimate layer.
     method : {"pca", "tsne"}
         How the features become two dimensions.
     n : int or "all"
@@ -183,13 +183,15 @@ def feature_map(
     --------
     >>> feature_map("runs/cnn-mnist", method="tsne")  # doctest: +SKIP
     """
-    from mnistlab import analysis, viz
+    from mnistlab import representations, viz
 
     run = runs.load_run(path, trust)
-    layer = layer or analysis.default_sources(run.estimator)[-2]
+    layer = layer or representations.default_sources(run.estimator)[-2]
     test = runs.test_data(run)
     chosen = stratified_sample(test.labels, n, seed)
-    coordinates = analysis.embed(analysis.features(run.estimator, test.images[chosen], layer), method, seed)
+    coordinates = representations.embed(
+        representations.features(run.estimator, test.images[chosen], layer), method, seed
+    )
     title = f"{layer} features of {len(chosen)} test images, {method.upper() if method == 'pca' else 't-SNE'}"
     predicted = run.estimator.predict(test.images[chosen])
     display = viz.FeatureMapDisplay(coordinates, test.labels[chosen], predicted, test.classes, title)
@@ -245,7 +247,7 @@ def graph_compare(
     >>> rows = graph_compare("runs/cnn-fashion", n=2000)  # doctest: +SKIP
     >>> rows[0]["verdict"]  # doctest: +SKIP
     """
-    from mnistlab import analysis
+    from mnistlab import representations
 
     run = runs.load_run(path, trust)
     estimator = run.estimator
@@ -257,13 +259,13 @@ def graph_compare(
     train = runs.training_data(run)
     train_idx = stratified_sample(train.labels, min(train_n, len(train)), seed)
     rows = []
-    for source in analysis.default_sources(estimator):
-        test_f = analysis.features(estimator, images, source)
-        train_f = analysis.features(estimator, train.images[train_idx], source)
+    for source in representations.default_sources(estimator):
+        test_f = representations.features(estimator, images, source)
+        train_f = representations.features(estimator, train.images[train_idx], source)
         baselines = {
-            "max_softmax": analysis.max_softmax(proba),
-            "deep_knn": analysis.deep_knn(train_f, train.labels[train_idx], test_f, y_pred, k),
-            "trust_score": analysis.trust_score(train_f, train.labels[train_idx], test_f, y_pred),
+            "max_softmax": representations.max_softmax(proba),
+            "deep_knn": representations.deep_knn(train_f, train.labels[train_idx], test_f, y_pred, k),
+            "trust_score": representations.trust_score(train_f, train.labels[train_idx], test_f, y_pred),
         }
         for method in methods:
             size = (
@@ -271,9 +273,9 @@ def graph_compare(
             )
             keep = np.arange(size)
             with counted_lasso_stops() as stopped:
-                graph = analysis.similarity_graph(test_f[keep], method, k=k)
+                graph = representations.similarity_graph(test_f[keep], method, k=k)
             _log_lasso_stops(stopped, source)
-            result = analysis.GraphAnalysis(
+            result = representations.GraphAnalysis(
                 graph,
                 y_true[keep],
                 y_pred[keep],

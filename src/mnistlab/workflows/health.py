@@ -115,12 +115,12 @@ def _features(path: str | Path, splits: dict, trust: bool):
     """Every image's vector in the penultimate layer of the run at ``path``, and the words for that space."""
     import numpy as np
 
-    from mnistlab import analysis, runs
+    from mnistlab import representations, runs
 
     run = runs.load_run(path, trust)
-    layer = analysis.default_sources(run.estimator)[-2]
+    layer = representations.default_sources(run.estimator)[-2]
     images = np.concatenate([dataset.images for dataset in splits.values()])
-    return analysis.features(run.estimator, images, layer), f"{Path(path).name}'s {layer} layer"
+    return representations.features(run.estimator, images, layer), f"{Path(path).name}'s {layer} layer"
 
 
 def write_health(report: quality.HealthReport, checks, out: Path, gallery: int, data: str = "") -> None:

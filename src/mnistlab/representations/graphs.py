@@ -57,7 +57,7 @@ def similarity_graph(
     Parameters
     ----------
     features : ndarray of shape (N, D)
-        One feature vector per image (:func:`mnistlab.analysis.features`).
+        One feature vector per image (:func:`mnistlab.representations.features`).
     method : {"correlation", "lasso", "knn"}
         ``correlation``: Pearson correlation, each image joined to its ``k`` most correlated (or to every
         image above ``threshold``); ``lasso``: each image's z-scored vector regressed on all the others with

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from mnistlab import analysis, models, runs
-from mnistlab.analysis import GraphAnalysis, detection_metrics, similarity_graph
+from mnistlab import models, representations, runs
 from mnistlab.cli.main import main
 from mnistlab.errors import MnistlabError, ParameterError
+from mnistlab.representations import GraphAnalysis, detection_metrics, similarity_graph
 
 
 def two_clusters(n=20, seed=0):
@@ -51,7 +51,7 @@ def test_a_lasso_that_selects_nothing_says_so():
 
 def test_the_bridge_of_a_barbell_has_the_highest_betweenness():
     _, y = two_clusters(10)
-    bridge_graph = analysis.SimilarityGraph(
+    bridge_graph = representations.SimilarityGraph(
         21,
         np.array(
             [(i, j) for i in range(10) for j in range(i + 1, 10)]
@@ -131,16 +131,16 @@ def test_graph_comparison_table(small_run, tmp_path, capsys):
 def test_features_from_a_scikit_learn_pipeline(blobs):
     X, y = blobs(60)
     clf = models.create("logreg").fit(X, y)
-    assert analysis.layers(clf) == {"input": 784, "scaled": 784, "scores": 3}
-    assert analysis.features(clf, X[:5], "scores").shape == (5, 3)
+    assert representations.layers(clf) == {"input": 784, "scaled": 784, "scores": 3}
+    assert representations.features(clf, X[:5], "scores").shape == (5, 3)
     with pytest.raises(ParameterError, match="its layers: input, scaled, scores"):
-        analysis.features(clf, X[:5], "relu")
+        representations.features(clf, X[:5], "relu")
     from mnistlab.errors import DataFormatError
 
     with pytest.raises(
         DataFormatError, match="images of shape \\(27, 27\\) \\(729 values each\\); this model takes 784"
     ):
-        analysis.features(clf, np.zeros((2, 27, 27)), "scaled")
+        representations.features(clf, np.zeros((2, 27, 27)), "scaled")
     assert runs is not None
 
 
@@ -156,4 +156,4 @@ def test_feature_map_and_panel(small_run, tmp_path):
     assert Image.open(panel).size[1] > 1500, "5 sources x 3 methods"
     assert len(list(tmp_path.glob("graph_*_central.png"))) == 15
     with pytest.raises(ParameterError, match="method='umap'; expected one of pca, tsne"):
-        analysis.embed(np.zeros((10, 3)), "umap")
+        representations.embed(np.zeros((10, 3)), "umap")
