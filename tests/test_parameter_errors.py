@@ -118,11 +118,11 @@ def test_the_fields_survive_a_trip_between_processes():
         ),
         (
             ["health", "{npz}", "--near-ratio", "2"],
-            "error: --near-ratio 2.0; expected a number between 0 and 1",
+            "error: near duplicate pairs: --near-ratio 2.0; expected a number > 0 and < 1",
         ),
         (
             ["health", "{npz}", "--min-judge-accuracy", "2"],
-            "error: --min-judge-accuracy 2.0; expected a number from 0",
+            "error: suspected label errors: --min-judge-accuracy 2.0; expected a number >= 0 and <= 1",
         ),
     ],
     ids=[

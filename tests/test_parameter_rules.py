@@ -1,8 +1,9 @@
-"""Every parameter rule of every estimator and workflow, checked once for all of them (scikit-learn's
-``check_param_validation``): each rule's breaking values, and a value of no accepted kind, are refused with a
-``ParameterError`` naming that parameter, estimators at ``fit`` on a tiny array and workflow functions before
-their body runs. The rules are found, not listed: an estimator's ``_parameter_constraints``, a function's
-``@validates`` rules. A rule written anywhere else in the source fails :func:`test_every_rule_is_declared`."""
+"""Every parameter rule of every estimator, data check and workflow, checked once for all of them
+(scikit-learn's ``check_param_validation``): each rule's breaking values, and a value of no accepted kind, are
+refused with a ``ParameterError`` naming that parameter: estimators at ``fit`` on a tiny array, data checks by
+``quality.audit`` before any check runs, workflow functions before their body runs. The rules are found, not
+listed: a class's ``_parameter_constraints``, a function's ``@validates`` rules. A rule made anywhere else in the
+source fails :func:`test_every_rule_is_declared`."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 
 import mnistlab
+from mnistlab import quality
+from mnistlab.datasets import Dataset
 from mnistlab.errors import ParameterError
 from mnistlab.params import Rule
 
@@ -69,10 +73,13 @@ def _cases() -> list:
 
 
 def _call_with(holder, parameter: str, value) -> None:
-    if inspect.isclass(holder):  # an estimator: refused at fit, before any training
+    if inspect.isclass(holder):
         rng = np.random.default_rng(0)
         X, y = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8), np.arange(12) % 2
-        holder(**{parameter: value}).fit(X, y)
+        if issubclass(holder, BaseEstimator):  # refused at fit, before any training
+            holder(**{parameter: value}).fit(X, y)
+        else:  # a data check: refused by the audit before any check runs
+            quality.audit({"train": Dataset(X, y, ["a", "b"])}, [holder(**{parameter: value})])
         return
     required = {
         name: UNTOUCHED
@@ -103,11 +110,15 @@ def test_the_holders_are_found():
         "mnistlab.viz.eda.SampleGridDisplay.from_dataset",
         "mnistlab.datasets.loading.check_limit",
         "mnistlab.serve.predict.predict_images",
+        "mnistlab.quality.label_errors.LabelErrors",
+        "mnistlab.quality.outliers.feature_outlier_scores",
     ):
         assert expected in names, sorted(names)
 
 
-@pytest.mark.parametrize("holder", [h for h in HOLDERS.values() if inspect.isclass(h)], ids=str)
+@pytest.mark.parametrize(
+    "holder", [h for h in HOLDERS.values() if inspect.isclass(h) and issubclass(h, BaseEstimator)], ids=str
+)
 def test_an_estimator_has_a_rule_for_each_parameter(holder):
     """scikit-learn's check: the rules and ``get_params`` name the same parameters, so a new hyper-parameter
     cannot go unchecked."""
@@ -155,25 +166,20 @@ def _imports_rules(path: Path) -> bool:
 
 
 def test_every_rule_is_declared():
-    """Each rule made in the source belongs to a holder that the parametrized test above finds: per module, as
-    many rules as rule-making calls. A rule passed straight to ``check_params`` (or kept in a dict no estimator
-    or function declares) would be checked by no test, and fails here."""
-    rules_per_module: dict[str, set[int]] = {}
-    for holder in HOLDERS.values():
-        module = holder.__module__
-        rules_per_module.setdefault(module, set()).update(
-            id(r) for r in holder._parameter_constraints.values()
-        )
-    for path in _sources():
-        if not _imports_rules(path):
-            continue
-        module = ".".join(("mnistlab", *path.relative_to(SOURCE).with_suffix("").parts))
-        calls = _rule_calls(path)
-        declared = len(rules_per_module.get(module, ()))
-        assert len(calls) == declared, (
-            f"{module}: {len(calls)} rules made ({', '.join(calls)}) but {declared} declared on an estimator's "
-            "_parameter_constraints or a @validates function"
-        )
+    """Each rule made in the source belongs to a holder that the parametrized test above finds: as many rules
+    as rule-making calls (a rule shared by two holders is made once). A rule passed straight to
+    ``check_params``, or kept where no class or function declares it, would be checked by no test: it fails
+    here."""
+    declared: dict[int, list[str]] = {}
+    for name, holder in HOLDERS.items():
+        for parameter, rule in holder._parameter_constraints.items():
+            declared.setdefault(id(rule), []).append(f"{name}: {parameter}")
+    calls = [call for path in _sources() if _imports_rules(path) for call in _rule_calls(path)]
+    assert len(calls) == len(declared), (
+        f"{len(calls)} rules made in the source but {len(declared)} declared on a class's "
+        f"_parameter_constraints or a @validates function; made at: {', '.join(calls)}; declared: "
+        + "; ".join(", ".join(names) for names in declared.values())
+    )
 
 
 def test_check_params_is_only_given_declared_rules():

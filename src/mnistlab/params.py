@@ -21,6 +21,7 @@ import inspect
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from mnistlab.errors import ParameterError
@@ -162,6 +163,18 @@ def satisfies(check: Callable[[Any], None], expected: str, breaking: tuple[Any, 
     return Rule(accepts, expected, tuple(breaking))
 
 
+def rule_set(**rules: Rule) -> Mapping[str, Rule]:
+    """The rules of a class's settings, read-only (a class attribute is shared by every instance and subclass).
+
+    Examples
+    --------
+    >>> rules = rule_set(k=integer(low=1))
+    >>> rules["k"].expected
+    'an integer >= 1'
+    """
+    return MappingProxyType(rules)
+
+
 def check_params(owner: str, params: Mapping[str, Any], rules: Mapping[str, Rule]) -> None:
     """Raise :class:`ParameterError` for the first parameter whose value breaks its rule.
 
@@ -213,7 +226,7 @@ def validates(owner: str, **rules: Rule) -> Callable[[Function], Function]:
             check_params(owner, bound.arguments, rules)
             return function(*args, **kwargs)
 
-        checked._parameter_constraints = rules  # type: ignore[attr-defined]
+        checked._parameter_constraints = MappingProxyType(rules)  # type: ignore[attr-defined]
         return checked  # type: ignore[return-value]
 
     return decorate

@@ -8,6 +8,7 @@ nothing that runs checks or writes their results changes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from mnistlab.datasets import Dataset
 from mnistlab.errors import DataFormatError
+from mnistlab.params import Rule, check_params, rule_set
 
 
 @dataclass
@@ -166,9 +168,15 @@ class DataCheck:
 
     name: str = ""
     title: str = ""
+    # What each setting accepts, as an estimator's _parameter_constraints (tests/test_parameter_rules.py checks
+    # every rule of every check)
+    _parameter_constraints: Mapping[str, Rule] = rule_set()
 
     def validate(self, data: CheckedData) -> None:
-        """Raise a ``ParameterError`` for settings that cannot work on ``data`` (called before any check runs)."""
+        """Raise a ``ParameterError`` for a setting that breaks its rule (``_parameter_constraints``) or cannot
+        work on ``data`` (called before any check runs; a subclass that checks more calls this first)."""
+        settings = {name: getattr(self, name) for name in self._parameter_constraints}
+        check_params(self.title, settings, self._parameter_constraints)
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         raise NotImplementedError

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnistlab.errors import ParameterError
+from mnistlab.params import integer, real, rule_set, validates
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck, finding
 from mnistlab.quality.neighbours import nearest_neighbour
 
@@ -55,13 +55,17 @@ def exact_duplicates(images: np.ndarray, labels: np.ndarray | None = None) -> li
     return sorted(found, key=lambda g: g.indices[0])
 
 
+# Shared by the function and the check: a ratio of 1 or more would pair an image with its ordinary neighbours
+NEAR_RATIO = real(low=0, high=1, low_open=True, high_open=True)
+
+
+@validates("near duplicates", near_ratio=NEAR_RATIO)
 def near_duplicates(
     images: np.ndarray, labels: np.ndarray, near_ratio: float = 0.2, seed: int = 0
 ) -> list[tuple]:
     """(i, j, ratio) pairs closer than ``near_ratio`` times their class's median nearest-neighbour distance
     (ratio: their distance over that median), identical images left out (they are exact duplicates); see
     :func:`nearest_relative`."""
-    _check_ratio(near_ratio)
     return _close_pairs(images, *nearest_relative(images, labels, seed), near_ratio)
 
 
@@ -192,12 +196,10 @@ class NearDuplicates(DataCheck):
     distance (:func:`near_duplicates`)."""
 
     name, title = "near_duplicate_pairs", "near duplicate pairs"
+    _parameter_constraints = rule_set(near_ratio=NEAR_RATIO, seed=integer(low=0))
 
     def __init__(self, near_ratio: float = 0.2, seed: int = 0) -> None:
         self.near_ratio, self.seed = near_ratio, seed
-
-    def validate(self, data: CheckedData) -> None:
-        _check_ratio(self.near_ratio)
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         ratio, neighbour = nearest_relative(data.images, data.labels, self.seed)
@@ -240,8 +242,3 @@ def _pair_gallery(data: CheckedData, pairs: list[tuple[int, int]], file: str, ti
     ]
     flagged = [data.labels[i] != data.labels[j] for i, j in pairs for _ in (0, 1)]
     return {file: viz.ImageGalleryDisplay(data.images[shown], captions, flagged, cols=8, title=title)}
-
-
-def _check_ratio(near_ratio: float) -> None:
-    if isinstance(near_ratio, bool) or not isinstance(near_ratio, int | float) or not 0 < near_ratio < 1:
-        raise ParameterError("near_ratio", near_ratio, "a number between 0 and 1, e.g. 0.2")

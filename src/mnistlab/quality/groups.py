@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.errors import ParameterError
+from mnistlab.params import integer, real, rule_set
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck
 from mnistlab.quality.features import pixel_features
-from mnistlab.quality.label_errors import check_judge, judged_by
+from mnistlab.quality.label_errors import JUDGE_RULES, check_judge, judged_by
 from mnistlab.quality.predictions import AUTO, MIN_JUDGE_ACCURACY, judged
 
 
@@ -46,6 +46,12 @@ class UnderperformingGroups(DataCheck):
     the data set's; the data-set score is the worst cluster's accuracy over the data set's."""
 
     name, title = "underperforming_groups", "underperforming groups"
+    _parameter_constraints = rule_set(
+        **JUDGE_RULES,
+        clusters=integer(low=1),
+        min_size=integer(low=1),
+        ratio=real(low=1, low_open=True),  # times the overall error rate
+    )
 
     def __init__(
         self,
@@ -63,13 +69,8 @@ class UnderperformingGroups(DataCheck):
         self.clusters, self.ratio, self.min_size = clusters, ratio, min_size
 
     def validate(self, data: CheckedData) -> None:
-        check_judge(self.model, self.min_judge_accuracy, data)
-        for name in ("clusters", "min_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(name, value, "a whole number >= 1")
-        if not isinstance(self.ratio, int | float) or self.ratio <= 1:
-            raise ParameterError("ratio", self.ratio, "a number above 1 (times the overall error)")
+        super().validate(data)
+        check_judge(self.model, data)
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         from sklearn.cluster import KMeans

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.datasets import Dataset
-from mnistlab.errors import ParameterError
+from mnistlab.params import real, rule_set
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck, finding
 
 
@@ -137,12 +137,10 @@ class ImageProperties(DataCheck):
 
     name, title = "image_properties", "unusual image properties"
 
+    _parameter_constraints = rule_set(threshold=real(low=0, low_open=True))  # robust z-scores
+
     def __init__(self, threshold: float = 6.0) -> None:
         self.threshold = threshold
-
-    def validate(self, data: CheckedData) -> None:
-        if not isinstance(self.threshold, int | float) or self.threshold <= 0:
-            raise ParameterError("threshold", self.threshold, "a positive number of robust z-scores")
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         scores = property_scores(image_properties(data.images), data.labels)
@@ -189,12 +187,12 @@ class ClassImbalance(DataCheck):
     name, title = "class_imbalance", "rare classes"
     SCORE_NAME = "rarest class's share over an equal share (1: balanced)"
 
+    _parameter_constraints = rule_set(
+        ratio=real(low=0, high=1, low_open=True, high_open=True)
+    )  # of an equal share
+
     def __init__(self, ratio: float = 0.5) -> None:
         self.ratio = ratio
-
-    def validate(self, data: CheckedData) -> None:
-        if not isinstance(self.ratio, int | float) or not 0 < self.ratio < 1:
-            raise ParameterError("ratio", self.ratio, "a number between 0 and 1")
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         n_classes = len(data.classes)
@@ -266,14 +264,12 @@ class OriginalFiles(DataCheck):
 
     name, title = "original_files", "files unlike the others (size, aspect, colour)"
 
+    _parameter_constraints = rule_set(
+        uniform=real(low=0, high=1, low_open=True), aspect=real(low=1, low_open=True)
+    )
+
     def __init__(self, uniform: float = 0.9, aspect: float = 1.25) -> None:
         self.uniform, self.aspect = uniform, aspect
-
-    def validate(self, data: CheckedData) -> None:
-        if not isinstance(self.uniform, int | float) or not 0 < self.uniform <= 1:
-            raise ParameterError("uniform", self.uniform, "a share between 0 and 1")
-        if not isinstance(self.aspect, int | float) or self.aspect <= 1:
-            raise ParameterError("aspect", self.aspect, "a ratio above 1")
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         with_files = {s: ds for s, ds in data.splits.items() if ds.originals is not None}

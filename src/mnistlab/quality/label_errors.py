@@ -13,18 +13,18 @@ import numpy as np
 from mnistlab import models
 from mnistlab.errors import ParameterError
 from mnistlab.evaluation import check_folds
+from mnistlab.params import integer, real, rule_set
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck, finding
 from mnistlab.quality.confident_learning import suspected_label_errors
 from mnistlab.quality.predictions import AUTO, MIN_JUDGE_ACCURACY, Judgement, judged
 
+# The settings of a check that judges with a model (LabelErrors, UnderperformingGroups); folds are also checked
+# against the data (evaluation.check_folds)
+JUDGE_RULES = rule_set(folds=integer(low=2), seed=integer(low=0), min_judge_accuracy=real(low=0, high=1))
 
-def check_judge(model: str, min_judge_accuracy: float, data: CheckedData) -> None:
-    """Refuse a judge that is not a model or gives no probabilities (``"auto"``: the ladder's all do), and a
-    ``min_judge_accuracy`` outside 0..1."""
-    if isinstance(min_judge_accuracy, bool) or not isinstance(min_judge_accuracy, int | float):
-        raise ParameterError("min_judge_accuracy", min_judge_accuracy, "a number from 0 to 1")
-    if not 0 <= min_judge_accuracy <= 1:
-        raise ParameterError("min_judge_accuracy", min_judge_accuracy, "a number from 0 to 1")
+
+def check_judge(model: str, data: CheckedData) -> None:
+    """Refuse a judge that is not a model or gives no probabilities (``"auto"``: the ladder's all do)."""
     if model == AUTO:
         return
     spec = models.get_spec(model)
@@ -82,6 +82,7 @@ class LabelErrors(DataCheck):
     """
 
     name, title = "suspected_label_errors", "suspected label errors"
+    _parameter_constraints = JUDGE_RULES
 
     def __init__(
         self,
@@ -95,7 +96,8 @@ class LabelErrors(DataCheck):
         self.min_judge_accuracy = min_judge_accuracy
 
     def validate(self, data: CheckedData) -> None:
-        check_judge(self.model, self.min_judge_accuracy, data)
+        super().validate(data)
+        check_judge(self.model, data)
         for position, dataset in enumerate(data.splits.values()):
             if position == 0 or not self.cross_split:
                 check_folds(self.folds, dataset.labels)

@@ -22,6 +22,7 @@ import numpy as np
 
 from mnistlab.datasets import MANIFEST_NAME, Dataset
 from mnistlab.errors import ParameterError
+from mnistlab.params import integer, real, rule_set
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck
 from mnistlab.quality.features import pixel_features
 
@@ -102,16 +103,18 @@ class NonIidOrder(DataCheck):
 
     name, title = "non_iid_order", "ordered splits (non-IID)"
 
+    _parameter_constraints = rule_set(
+        k=integer(low=1),
+        permutations=integer(low=1),
+        alpha=real(low=0, high=1, low_open=True, high_open=True),
+        seed=integer(low=0),
+    )
+
     def __init__(self, k: int = 10, permutations: int = 200, alpha: float = 0.01, seed: int = 0) -> None:
         self.k, self.permutations, self.alpha, self.seed = k, permutations, alpha, seed
 
     def validate(self, data: CheckedData) -> None:
-        for name in ("k", "permutations"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(name, value, "a whole number >= 1")
-        if not isinstance(self.alpha, int | float) or not 0 < self.alpha < 1:
-            raise ParameterError("alpha", self.alpha, "a number between 0 and 1")
+        super().validate(data)
         if 1 / (1 + self.permutations) >= self.alpha:
             raise ParameterError(
                 f"permutations={self.permutations} cannot give a p-value below alpha={self.alpha}; "

@@ -12,7 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.errors import ParameterError
+from mnistlab.params import integer, real, rule_set, validates
 from mnistlab.quality.base import CheckedData, CheckResult, DataCheck, finding
+
+# Neighbours per image, and the share of least typical reference images left out in the second pass
+NEIGHBOURS = integer(low=1)
+TRIM = real(low=0, high=0.5, high_open=True)
 
 
 def outlier_scores(
@@ -57,6 +62,7 @@ def outlier_scores(
     return feature_outlier_scores(queried, labels, ref, reference_labels, starts_with_reference, k, trim)
 
 
+@validates("outliers", k=NEIGHBOURS, trim=TRIM)
 def feature_outlier_scores(
     vectors: np.ndarray,
     labels: np.ndarray,
@@ -69,10 +75,6 @@ def feature_outlier_scores(
     """:func:`outlier_scores` in any feature space: ``vectors`` (one row per image) scored against ``reference``
     (the training images' rows; ``vectors`` begin with them when ``starts_with_reference``), e.g. a trained
     network's penultimate layer."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ParameterError("k", k, "a whole number >= 1")
-    if not isinstance(trim, int | float) or not 0 <= trim < 0.5:
-        raise ParameterError("trim", trim, "a share from 0 to 0.5")
     in_reference = np.zeros(
         len(vectors), dtype=bool
     )  # queries that are reference images (leave themselves out)
@@ -130,6 +132,12 @@ class Outliers(DataCheck):
     network's penultimate layer; ``features_source`` names it)."""
 
     name, title = "outliers", "outliers"
+    _parameter_constraints = rule_set(
+        threshold=real(low=1, low_open=True),  # times the typical distance (1 = typical)
+        k=NEIGHBOURS,
+        seed=integer(low=0),
+        trim=TRIM,
+    )
 
     def __init__(
         self,
@@ -144,12 +152,7 @@ class Outliers(DataCheck):
         self.features, self.features_source = features, features_source
 
     def validate(self, data: CheckedData) -> None:
-        if not isinstance(self.threshold, int | float) or self.threshold <= 1:
-            raise ParameterError(
-                f"outlier threshold={self.threshold!r}; expected a number above 1 (1 = typical)"
-            )
-        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-            raise ParameterError("k", self.k, "a whole number >= 1 (neighbours per image)")
+        super().validate(data)
         if self.features is not None and (
             np.ndim(self.features) != 2 or len(self.features) != len(data.images)
         ):
