@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated data home, small synthetic data, a local HTTP server for download tests, and the
-two things a test may need from outside: the real data sets and a browser.
+two things a test may need from outside: the real data sets and a browser; and the web app with a stub predictor
+(``stub_app``), for tests of its HTTP plumbing that need no trained model.
 
 What a test needs is what it asks for, and the marks follow from that (applied here, at collection):
 
@@ -250,3 +251,53 @@ def _command_server(*args: str) -> Iterator[str]:
 def command_server():
     """``command_server("serve", RUN)``: a context manager running that command as a server (yields its URL)."""
     return _command_server
+
+
+STUB_CLASSES = ["left", "middle", "right"]
+STUB_INFO = {"model": "stub", "run": "stub", "data": "bands", "classes": STUB_CLASSES, "engine": "stub"}
+
+
+class StubPredictor:
+    """What the prediction routes use of a :class:`mnistlab.serve.predict.Predictor`, with no model behind it:
+    uploads are read by the real rule (``auto``, for a model trained on light ink on black: decoding, the size
+    and no-ink checks are the app's own), and every image gets the same answer: ``middle`` first, a prediction
+    set of it, a blank explanation."""
+
+    class_names = STUB_CLASSES
+    polarity = "light-on-dark"
+
+    def read(self, source, name=None, max_pixels=None):
+        from mnistlab.datasets import LIGHT_ON_DARK, read_for_model
+
+        return read_for_model(source, "auto", LIGHT_ON_DARK, "none", max_pixels, name)
+
+    def mismatch(self, images, name):
+        return None
+
+    def predict(self, images, k=3, alpha=None, method="split-nonempty"):
+        ranked = [("middle", 0.7), ("left", 0.2), ("right", 0.1)][:k]
+        return [ranked] * len(images), "probability", None if alpha is None else [["middle"]] * len(images)
+
+    def explain(self, image):
+        return np.zeros((28, 28))
+
+
+def _stub_app(settings=None, allowed_hosts=None, predictor=None):
+    from mnistlab.serve.app import predictor_app
+    from mnistlab.serve.dependencies import get_model_info, get_predictor
+
+    app = predictor_app(settings, allowed_hosts)
+    stub = predictor or StubPredictor()
+    app.dependency_overrides[get_predictor] = lambda: stub
+    app.dependency_overrides[get_model_info] = lambda: STUB_INFO
+    return app
+
+
+@pytest.fixture(scope="session")
+def stub_app():
+    """``stub_app(settings=None, allowed_hosts=None, predictor=None) -> FastAPI``: the prediction app's routes,
+    hardening and limits (:func:`mnistlab.serve.app.predictor_app`) with a :class:`StubPredictor` (or
+    ``predictor``) handed to the routes through ``app.dependency_overrides``: the web app's plumbing without
+    training a model. Tests of what a real model answers use ``create_app`` on a trained run."""
+    pytest.importorskip("fastapi")
+    return _stub_app

@@ -19,7 +19,7 @@ from mnistlab.errors import DataFormatError
 from tests.test_health_own_data import small_digits
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
-from mnistlab.serve.review import create_review_app  # noqa: E402
+from mnistlab.serve.app import create_review_app  # noqa: E402
 
 CLASSES = ["zero", "one", "two"]
 SCREENSHOTS = Path(
@@ -112,6 +112,20 @@ def test_malformed_decision_bodies_are_refused_by_the_strict_json_rule(reviewed,
     assert answer.status_code == status, answer.text
     assert answer.json()["detail"] and reviewed[2].read_text() == before
     assert page.post("/decide", json={"item": 0, "action": "drop"}).status_code == 200
+
+
+def test_the_review_app_is_hardened_as_the_prediction_app_is(reviewed):
+    """The two apps share their hardening (mnistlab.serve.web): every answer of the review app, its errors too,
+    carries the security headers, a foreign Host is refused, and it serves no API pages."""
+    page = client(*reviewed)
+    answers = [page.get("/"), page.get("/items"), page.get("/nowhere"), page.post("/decide", content=b"x")]
+    answers.append(page.get("/items", headers={"host": "attacker.example"}))
+    assert [answer.status_code for answer in answers] == [200, 200, 404, 415, 400]
+    for answer in answers:
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-frame-options"] == "DENY"
+    for path in ("/docs", "/redoc", "/openapi.json", "/static/app.js"):
+        assert page.get(path).status_code == 404, path
 
 
 def test_findings_or_decisions_for_other_data_are_refused(reviewed, tmp_path):

@@ -1,5 +1,8 @@
 """The web app: every endpoint and every bad request through FastAPI's test client, the command line's server, and
-a real browser drawing digits on the page (Debian's chromium, driven by Playwright)."""
+a real browser drawing digits on the page (Debian's chromium, driven by Playwright).
+
+The HTTP plumbing (bad requests, limits, the query rule, the prediction and explanation slots) is tested on the
+app with a stub predictor (``stub_app``: no model trained); what a model answers, on small trained runs."""
 
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from PIL import Image, ImageDraw
 
 from mnistlab import datasets
 from mnistlab.cli.main import main
+from mnistlab.errors import MnistlabError
+from tests.conftest import StubPredictor
 
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
@@ -36,9 +41,16 @@ SCREENSHOTS = Path(
 
 
 @pytest.fixture(scope="module")
+def stub_client(stub_app):
+    """The app with a stub predictor (tests/conftest.py): what the server's plumbing, limits and bad requests are
+    tested on."""
+    return local_client(stub_app())
+
+
+@pytest.fixture(scope="module")
 def toy_run(tmp_path_factory, blobs) -> Path:
-    """A small mlp on synthetic images (three bright bands; no real data, ~2 s): what the server's plumbing,
-    limits and bad requests are tested on."""
+    """A small mlp on synthetic images (three bright bands; no real data, ~2 s): what the answers of a real model
+    (conformal sets, engines, the command line's server) are tested on."""
     from mnistlab.workflows import evaluate_run, train_model
 
     folder = tmp_path_factory.mktemp("toy")
@@ -202,7 +214,8 @@ def test_health_model_and_docs(digit_client, digit_run):
     assert digit_client.get("/docs").status_code == 200
 
 
-def test_page_and_its_script_are_served_with_no_external_resources(client):
+def test_page_and_its_script_are_served_with_no_external_resources(stub_client):
+    client = stub_client
     page = client.get("/")
     assert page.status_code == 200 and 'id="pad"' in page.text
     for name in ("app.js", "app.css"):
@@ -263,7 +276,7 @@ def test_the_set_is_never_empty_by_default_and_an_empty_one_says_what_it_means(c
     import typing
 
     from mnistlab.models.calibration import METHODS
-    from mnistlab.serve.app import SetMethod
+    from mnistlab.serve.routers.prediction import SetMethod
     from tests.test_calibration import make_format_2
 
     assert typing.get_args(SetMethod) == METHODS
@@ -464,7 +477,8 @@ BAD_REQUESTS = {
 
 
 @pytest.mark.parametrize("case", BAD_REQUESTS)
-def test_bad_request_gets_a_json_error_and_the_server_keeps_serving(client, case):
+def test_bad_request_gets_a_json_error_and_the_server_keeps_serving(stub_client, case):
+    client = stub_client
     kwargs, status = BAD_REQUESTS[case]
     response = client.post("/predict", **kwargs)
     assert response.status_code == status, response.text
@@ -479,7 +493,8 @@ def test_bad_request_gets_a_json_error_and_the_server_keeps_serving(client, case
     )
 
 
-def test_bad_query_values_and_routes(client):
+def test_bad_query_values_and_routes(stub_client):
+    client = stub_client
     png, headers = drawn_seven(), {"content-type": "image/png"}
     assert client.post("/predict?top=0", content=png, headers=headers).status_code == 422
     assert client.post("/predict?top=three", content=png, headers=headers).status_code == 422
@@ -527,9 +542,10 @@ def hostile_bodies():
     return st.one_of(st.binary(max_size=200), as_json.map(lambda v: json.dumps(v).encode()))
 
 
-def test_any_body_is_answered_or_refused_with_a_4xx_never_a_500(client):
+def test_any_body_is_answered_or_refused_with_a_4xx_never_a_500(stub_client):
     """The class of issue 37's data URL without a comma: whatever the body and its content type, the answer is a
     prediction or a 4xx with a JSON message (the test client raises on any server error)."""
+    client = stub_client
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
@@ -575,7 +591,7 @@ def test_blank_images_are_refused_by_one_rule_on_every_path(client, toy_run, tmp
     assert client.post("/predict", json={"pixels": one_dot.tolist()}).status_code == 200
 
 
-def test_plain_predictions_keep_their_slots_while_explanations_are_all_busy(toy_run, monkeypatch):
+def test_plain_predictions_keep_their_slots_while_explanations_are_all_busy(stub_app):
     """Explanations (integrated gradients, tens of predictions' work each) have their own smaller share: with
     every explanation slot held and more explanations waiting, a plain prediction is still answered, and no more
     explanations than their share run at once. Before, they shared the prediction slots (issue 37: 8 clients
@@ -583,23 +599,23 @@ def test_plain_predictions_keep_their_slots_while_explanations_are_all_busy(toy_
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from mnistlab.serve import app as app_module
-    from mnistlab.serve.predict import Predictor
+    from mnistlab.serve.dependencies import EXPLANATION_SLOTS, PREDICTION_SLOTS
 
     release, entered = threading.Event(), threading.Semaphore(0)
     running = []
 
-    def held_explanation(self, image):
-        running.append(1)
-        entered.release()
-        release.wait(120)  # until the test has its answer (a bound against a hang, never a measure)
-        return None
+    class HeldExplanations(StubPredictor):
+        def explain(self, image):
+            running.append(1)
+            entered.release()
+            release.wait(120)  # until the test has its answer (a bound against a hang, never a measure)
+            return None
 
-    monkeypatch.setattr(Predictor, "explain", held_explanation)
-    share = app_module.EXPLANATION_SLOTS
-    waiting = app_module.PREDICTION_SLOTS + 1  # more than every slot predictions have
+    share = EXPLANATION_SLOTS
+    waiting = PREDICTION_SLOTS + 1  # more than every slot predictions have
     seven = {"content": drawn_seven(), "headers": {"content-type": "image/png"}}
-    with local_client(create_app(toy_run, onnx=False)) as client, ThreadPoolExecutor(waiting) as pool:
+    app = stub_app(predictor=HeldExplanations())
+    with local_client(app) as client, ThreadPoolExecutor(waiting) as pool:
         try:
             asked = [pool.submit(client.post, "/predict?explain=true", **seven) for _ in range(waiting)]
             for _ in range(share):
@@ -613,13 +629,12 @@ def test_plain_predictions_keep_their_slots_while_explanations_are_all_busy(toy_
     assert len(running) == waiting
 
 
-def test_the_query_is_read_by_the_same_strict_rule(client):
+def test_the_query_is_read_by_the_same_strict_rule(stub_client):
     """A query parameter given twice, or one the route does not know (a typo would be ignored silently), is a
-    422 naming it; the parameters the route knows are exactly its signature's."""
-    import inspect
+    422 naming it; the parameters the route knows are exactly its signature's query parameters."""
+    from mnistlab.serve.routers.prediction import PREDICT_QUERY, router
 
-    from mnistlab.serve.app import PREDICT_QUERY
-
+    client = stub_client
     seven = {"content": drawn_seven(), "headers": {"content-type": "image/png"}}
     for query, named in [
         ("top=3&top=5", "'top' is given 2 times"),
@@ -633,23 +648,44 @@ def test_the_query_is_read_by_the_same_strict_rule(client):
         client.post("/predict?top=2&image=true&alpha=0.2&method=split&explain=false", **seven).status_code
         == 200
     )
-    route = next(r for r in client.app.routes if getattr(r, "path", "") == "/predict")
-    parameters = set(inspect.signature(route.endpoint).parameters) - {"request"}
-    assert parameters == set(PREDICT_QUERY)
+    route = next(r for r in router.routes if r.path == "/predict")
+    assert {parameter.name for parameter in route.dependant.query_params} == set(PREDICT_QUERY)
 
 
-def test_streamed_upload_without_length_is_refused(toy_run):
-    client = local_client(create_app(toy_run, max_upload_bytes=50_000))
+def test_streamed_upload_without_length_is_refused(stub_app):
+    from mnistlab.serve.dependencies import Settings
+
+    client = local_client(stub_app(Settings(max_upload_bytes=50_000)))
     chunks = (b"x" * 10_000 for _ in range(10))  # no Content-Length: counted while read
     response = client.post("/predict", content=chunks, headers={"content-type": "image/png"})
     assert response.status_code == 413 and "50000" in response.json()["detail"]
 
 
-def test_upload_limit_is_settable(toy_run):
+def test_create_app_s_upload_limit_and_host_names_reach_the_routes(toy_run):
     png = drawn_seven()
     small = local_client(create_app(toy_run, max_upload_bytes=len(png) - 1))
     assert small.post("/predict", content=png, headers={"content-type": "image/png"}).status_code == 413
     assert small.post("/predict", files={"file": ("7.png", png, "image/png")}).status_code == 413
+    lan = create_app(toy_run, max_upload_bytes=len(png), allowed_hosts=["mnist.lan"])
+    opened = fastapi_testclient.TestClient(lan, base_url="http://mnist.lan")
+    assert opened.post("/predict", content=png, headers={"content-type": "image/png"}).status_code == 200
+    assert opened.get("/health", headers={"host": "localhost"}).status_code == 400
+    with pytest.raises(MnistlabError, match="max_upload_bytes=0; expected a positive number of bytes"):
+        create_app(toy_run, max_upload_bytes=0)
+
+
+def test_the_stub_app_has_the_real_app_s_routes_and_schema(toy_run, stub_app):
+    """The plumbing tests' app is create_app's wiring with the model left out: the same routes, methods and
+    API schema (but for the summary naming the model)."""
+    real, stub = create_app(toy_run, onnx=False), stub_app()
+
+    def routes(app):  # an included router is one route of the app (FastAPI 0.165 resolves its routes lazily)
+        return [getattr(route, "original_router", None) or route.path for route in app.routes]
+
+    assert routes(real) == routes(stub)
+    real_schema, stub_schema = real.openapi(), stub.openapi()
+    assert real_schema["info"].pop("summary") == "mlp on train.npz" and "summary" not in stub_schema["info"]
+    assert real_schema == stub_schema
 
 
 _WRITES: list | None = None  # while a list: every file opened for writing, from Python's audit events
@@ -684,7 +720,7 @@ def files_opened_for_writing():
 _AUDIT_HOOKS: list = []
 
 
-def test_uploads_are_never_written_to_disk(client):
+def test_uploads_are_never_written_to_disk(stub_client):
     import tempfile
 
     # The detector itself first: a spooled file that rolls over is seen.
@@ -697,13 +733,11 @@ def test_uploads_are_never_written_to_disk(client):
     big = buffer.getvalue()
     assert len(big) > 1_100_000  # past the 1 MB where Starlette's form parser would spool a file to disk
     with files_opened_for_writing() as written:
-        assert client.post("/predict", files={"file": ("big.png", big, "image/png")}).status_code == 200
+        assert stub_client.post("/predict", files={"file": ("big.png", big, "image/png")}).status_code == 200
     assert written == []
 
 
 def test_create_app_refuses_a_folder_that_is_not_a_run(tmp_path):
-    from mnistlab.errors import MnistlabError
-
     with pytest.raises(MnistlabError):
         create_app(tmp_path)
 

@@ -1,7 +1,15 @@
-"""Helpers of the hostile-input tests."""
+"""Helpers of the hostile-input tests: a process's peak memory, a full disk, the web app under a real uvicorn
+server and whether it closed a socket (test_server*.py), one field of a JSON document replaced (the tampered run
+files of test_run_files.py and test_tampered_runs.py)."""
 
+import contextlib
+import copy
+import select
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -53,3 +61,52 @@ def disk_full(monkeypatch):
         monkeypatch.setattr(module, name, failing)
 
     return install
+
+
+@contextlib.contextmanager
+def live(app, header_timeout: float = 10.0, max_connections: int = 500):
+    """``app`` under uvicorn with the guarded protocol (:func:`mnistlab.serve.server.guarded_protocol`), in a
+    thread of this process; yields (host, port)."""
+    import uvicorn
+
+    from mnistlab.serve.server import guarded_protocol
+
+    sock = socket.create_server(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app, http=guarded_protocol(header_timeout, max_connections), log_level="error", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60  # a guard against a hang only: the socket already queues connections
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield sock.getsockname()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server has closed ``sock`` (readable, and reading gives nothing or a reset); never waits and
+    never consumes what the server sent."""
+    if not select.select([sock], [], [], 0)[0]:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def replace_field(document, field: tuple, value):
+    """A copy of the JSON ``document`` with the value at ``field`` (keys and indices, outermost first; ``()``:
+    the whole document) replaced by ``value``."""
+    if not field:
+        return value
+    changed = copy.deepcopy(document)
+    node = changed
+    for key in field[:-1]:
+        node = node[key]
+    node[field[-1]] = value
+    return changed

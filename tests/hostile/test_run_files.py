@@ -4,7 +4,6 @@ its weights cannot fill; a skops archive cannot multiply its arrays in memory.""
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import os
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 
 from mnistlab import models, runs, viz
 from mnistlab.errors import MnistlabError, RunError
+from tests.hostile.conftest import replace_field
 
 FUZZ = settings(
     max_examples=int(os.environ.get("MNISTLAB_FUZZ_EXAMPLES", "60")),
@@ -67,17 +67,6 @@ def _paths(document, prefix=()):
         yield from _paths(value, (*prefix, key))
 
 
-def _replace(document, path, value):
-    if not path:
-        return value
-    changed = copy.deepcopy(document)
-    node = changed
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return changed
-
-
 def _consume(folder):
     """What reads run files: loading, listing, the web app's model description, the learning curves."""
     run = runs.load_run(folder)
@@ -87,9 +76,9 @@ def _consume(folder):
     from mnistlab.serve.predict import Predictor
 
     pytest.importorskip("fastapi")
-    from mnistlab.serve.app import _model_info
+    from mnistlab.serve.app import model_info
 
-    _model_info(Predictor(folder))
+    model_info(Predictor(folder))
 
 
 @pytest.mark.parametrize("kind", ["mlp", "logreg"])
@@ -103,7 +92,7 @@ def test_any_value_in_any_field_is_a_clear_error_or_works(originals, tmp_path, k
     document = json.loads((folder / name).read_text())
     places = [p for p, _ in _paths(document) if p not in ((), ("kind",), ("format",))] or [()]
     place = data.draw(st.sampled_from(places))
-    (folder / name).write_text(json.dumps(_replace(document, place, data.draw(JSON))))
+    (folder / name).write_text(json.dumps(replace_field(document, place, data.draw(JSON))))
     try:
         _consume(folder)
     except MnistlabError as exc:

@@ -1,6 +1,6 @@
 """The web server under hostile requests: no request holds the event loop, idle and slow connections are closed,
 connections are capped, responses carry security headers, only PNG and JPEG are decoded, memory per request is
-bounded."""
+bounded. The app is the real one with a stub predictor (``stub_app``, tests/conftest.py): no model is trained."""
 
 from __future__ import annotations
 
@@ -20,45 +20,9 @@ httpx = pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from mnistlab.serve import app as app_module  # noqa: E402
-from mnistlab.serve.app import create_app  # noqa: E402
-from mnistlab.serve.server import guarded_protocol  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, blobs):
-    from mnistlab import datasets
-    from mnistlab.workflows import train_model
-
-    folder = tmp_path_factory.mktemp("server")
-    X, y = blobs(120)
-    datasets.export(datasets.Dataset(X, y, ["a", "b", "c"], "bands", "train"), folder / "data", "npz")
-    train_model(
-        str(folder / "data" / "train.npz"), "logreg", test_fraction=0.2, out=folder / "run", verbose=0
-    )
-    return folder / "run"
-
-
-@contextlib.contextmanager
-def live(app, header_timeout=10.0, max_connections=500):
-    """The app under uvicorn with the guarded protocol, in a thread of this process; yields (host, port)."""
-    import uvicorn
-
-    sock = socket.create_server(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        app, http=guarded_protocol(header_timeout, max_connections), log_level="error", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60  # a guard against a hang only: the socket already queues connections
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield sock.getsockname()
-    finally:
-        server.should_exit = True
-        thread.join(10)
+from mnistlab.serve.dependencies import Settings  # noqa: E402
+from mnistlab.serve.routers import prediction  # noqa: E402
+from tests.hostile.conftest import closed_by_server, live  # noqa: E402
 
 
 def png(pixels: np.ndarray, mode: str | None = None) -> bytes:
@@ -79,22 +43,22 @@ def empty_parts_body(parts: int = 30_000) -> tuple[bytes, str]:
     return body, "multipart/form-data; boundary=b"
 
 
-def test_health_answers_while_a_hostile_body_is_parsed(run, monkeypatch):
+def test_health_answers_while_a_hostile_body_is_parsed(stub_app, monkeypatch):
     """30,000 empty multipart parts (1.4 MB) stalled /health for 8 s when parsed on the event loop. Here the parse
     of such a body is held open until /health has answered: on the event loop, /health could never answer. The
     order is asserted, not a duration (the latency is benchmarks/responsiveness.py's)."""
     body, content_type = empty_parts_body()
     assert len(body) < 2_000_000
     parsing, health_answered = threading.Event(), threading.Event()
-    read_body = app_module.input_of
+    read_body = prediction.input_of
 
     def held_open(*args):
         parsing.set()
         health_answered.wait(60)  # a guard against a hang only: released as soon as /health answered
         return read_body(*args)
 
-    monkeypatch.setattr(app_module, "input_of", held_open)
-    with live(create_app(run)) as (host, port), ThreadPoolExecutor(1) as pool:
+    monkeypatch.setattr(prediction, "input_of", held_open)
+    with live(stub_app()) as (host, port), ThreadPoolExecutor(1) as pool:
         base = f"http://{host}:{port}"
         attack = pool.submit(
             httpx.post, f"{base}/predict", content=body, headers={"content-type": content_type}, timeout=120
@@ -108,16 +72,6 @@ def test_health_answers_while_a_hostile_body_is_parsed(run, monkeypatch):
         assert attack.result().status_code == 400
 
 
-def closed_by_server(sock: socket.socket) -> bool:
-    """True once the server has closed ``sock`` (end of stream or reset); False while it is open."""
-    try:
-        return sock.recv(1024, socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except ConnectionResetError:
-        return True
-
-
 def wait_for_closes(socks: list[socket.socket], count: int) -> list[socket.socket]:
     """The sockets the server has closed, once ``count`` of them are (polling; 60 s is a hang guard only)."""
     for _ in range(1200):
@@ -128,10 +82,10 @@ def wait_for_closes(socks: list[socket.socket], count: int) -> list[socket.socke
     return closed
 
 
-def test_connections_that_send_nothing_or_crawl_are_closed(run):
+def test_connections_that_send_nothing_or_crawl_are_closed(stub_app):
     """The header deadline counts from the request's start, not from its last byte: a client that sends a header
     byte every 0.1 s is closed all the same (under an idle deadline it would be kept for ever)."""
-    with live(create_app(run), header_timeout=0.5) as (host, port):
+    with live(stub_app(), header_timeout=0.5) as (host, port):
         silent = socket.create_connection((host, port))
         crawling = socket.create_connection((host, port))
         crawling.sendall(b"GET /health HTTP/1.1\r\n")
@@ -149,11 +103,11 @@ def test_connections_that_send_nothing_or_crawl_are_closed(run):
         assert httpx.get(f"http://{host}:{port}/health").status_code == 200
 
 
-def test_connections_beyond_the_cap_are_closed_at_once_and_service_resumes(run):
+def test_connections_beyond_the_cap_are_closed_at_once_and_service_resumes(stub_app):
     """20 of 40 idle connections are over the cap of 20: 20 are closed at once (each newcomer sheds the longest
     idle one, test_server_share.py), the others stay open (their header deadline is a minute away), and once the
     client lets them go the server answers again."""
-    with live(create_app(run), header_timeout=60.0, max_connections=20) as (host, port):
+    with live(stub_app(), header_timeout=60.0, max_connections=20) as (host, port):
         idle = [socket.create_connection((host, port)) for _ in range(40)]
         closed = wait_for_closes(idle, 20)
         assert len(closed) == 20, f"{len(closed)} of the 20 connections over the cap were closed"
@@ -168,20 +122,25 @@ def test_connections_beyond_the_cap_are_closed_at_once_and_service_resumes(run):
             pytest.fail("the server did not answer again after the idle connections were closed")
 
 
-def test_a_body_that_never_finishes_gets_408(run, monkeypatch):
-    monkeypatch.setattr(app_module, "BODY_TIMEOUT_S", 0.5)
-    with live(create_app(run)) as (host, port), socket.create_connection((host, port)) as sock:
+def test_a_body_that_never_finishes_gets_408(stub_app):
+    with (
+        live(stub_app(Settings(body_timeout_s=0.5))) as (host, port),
+        socket.create_connection((host, port)) as sock,
+    ):
         sock.sendall(
             b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
             b"Content-Length: 1000\r\n\r\n0123456789"
         )
-        sock.settimeout(60)  # a guard against a hang only: the 408 comes after BODY_TIMEOUT_S
-        assert sock.recv(1024).startswith(b"HTTP/1.1 408")
+        sock.settimeout(60)  # a guard against a hang only: the 408 comes after body_timeout_s
+        reply = b""
+        while b"}" not in reply and (chunk := sock.recv(1024)):  # the headers, then the JSON body
+            reply += chunk
+        assert reply.startswith(b"HTTP/1.1 408") and b"did not arrive within 0.5 s" in reply, reply
 
 
 @pytest.fixture(scope="module")
-def client(run):
-    return TestClient(create_app(run), base_url="http://localhost")
+def client(stub_app):
+    return TestClient(stub_app(), base_url="http://localhost")
 
 
 def test_every_response_carries_the_security_headers(client):
@@ -198,10 +157,10 @@ def test_every_response_carries_the_security_headers(client):
         assert answer.headers["x-frame-options"] == "DENY"
 
 
-def test_a_foreign_host_name_is_refused(run, client):
+def test_a_foreign_host_name_is_refused(stub_app, client):
     assert client.get("/health", headers={"host": "attacker.example"}).status_code == 400
     assert client.get("/health", headers={"host": "127.0.0.1:8000"}).status_code == 200
-    opened = TestClient(create_app(run, allowed_hosts=["mnist.lan"]), base_url="http://mnist.lan")
+    opened = TestClient(stub_app(allowed_hosts=["mnist.lan"]), base_url="http://mnist.lan")
     assert opened.get("/health").status_code == 200
     assert opened.get("/health", headers={"host": "localhost"}).status_code == 400
 
@@ -252,7 +211,7 @@ def test_a_16_bit_4000x4000_png_costs_bounded_memory(run_measured, tmp_path):
     code = (
         "import numpy as np\n"
         "from mnistlab.datasets.preprocess import load_for_prediction\n"
-        "from mnistlab.serve.app import MAX_UPLOAD_PIXELS\n"
+        "from mnistlab.serve.routers.prediction import MAX_UPLOAD_PIXELS\n"
         "import resource\n"
         f"data = open({str(path)!r}, 'rb').read()\n"
         "before = next(int(l.split()[1]) // 1024 for l in open('/proc/self/status') if l.startswith('VmRSS'))\n"

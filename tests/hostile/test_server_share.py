@@ -3,7 +3,6 @@ stuck in a request) never locks the others out; it only ever sheds its own (issu
 
 from __future__ import annotations
 
-import select
 import socket
 import threading
 
@@ -12,34 +11,9 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from mnistlab.serve.app import create_app  # noqa: E402
-from tests.hostile.test_server import live  # noqa: E402
+from tests.hostile.conftest import closed_by_server, live  # noqa: E402
 
 CAP = 20
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, blobs):
-    from mnistlab import datasets
-    from mnistlab.workflows import train_model
-
-    folder = tmp_path_factory.mktemp("share")
-    X, y = blobs(120)
-    datasets.export(datasets.Dataset(X, y, ["a", "b", "c"], "bands", "train"), folder / "data", "npz")
-    train_model(
-        str(folder / "data" / "train.npz"), "logreg", test_fraction=0.2, out=folder / "run", verbose=0
-    )
-    return folder / "run"
-
-
-def closed_by_server(sock: socket.socket) -> bool:
-    """Whether the server has closed ``sock`` (readable, and reading gives nothing or a reset); never waits."""
-    if not select.select([sock], [], [], 0)[0]:
-        return False
-    try:
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except OSError:
-        return True
 
 
 class Hoarder:
@@ -111,22 +85,22 @@ STUCK = (  # a request's headers and the start of a body that never comes
 
 
 @pytest.mark.parametrize("opening", [b"", STUCK], ids=["idle", "stuck in a request"])
-def test_a_client_reopening_connections_never_locks_out_another(run, opening):
+def test_a_client_reopening_connections_never_locks_out_another(stub_app, opening):
     """Twice the cap of connections from one address, each reopened the moment the server closes it (idle ones,
     or ones stuck in a request: the heaviest client's longest stalled request is shed): another address is
     served every time. Before, the 0 of 60 requests served of issue 37."""
-    server = live(create_app(run), header_timeout=60.0, max_connections=CAP)
+    server = live(stub_app(), header_timeout=60.0, max_connections=CAP)
     with server as address, Hoarder(address, 2 * CAP, opening=opening) as hoarder:
         hoarder.wait_until_reopened(CAP)
         assert fresh_requests(address, 10, source="127.0.0.2") == [200] * 10
 
 
-def test_a_client_of_the_same_address_still_gets_in(run):
+def test_a_client_of_the_same_address_still_gets_in(stub_app):
     """No address tells this client from the hoarder: the hoarder sheds its own connections that waited longest,
     so a newcomer gets in unless the hoarder opens a whole cap's worth of connections before the newcomer's
     request arrives. In order, without threads: the newcomer connects, the hoarder opens CAP - 2 more, and the
     newcomer's request is answered."""
-    with live(create_app(run), header_timeout=60.0, max_connections=CAP) as (host, port):
+    with live(stub_app(), header_timeout=60.0, max_connections=CAP) as (host, port):
         hoarded = [socket.create_connection((host, port)) for _ in range(2 * CAP)]
         newcomer = socket.create_connection((host, port), timeout=30)
         hoarded += [socket.create_connection((host, port)) for _ in range(CAP - 2)]

@@ -6,7 +6,6 @@ field, or work; none gives a traceback."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import pytest
 from mnistlab import datasets
 from mnistlab.cli.main import main
 from mnistlab.errors import MnistlabError
+from tests.hostile.conftest import replace_field
 
 DEEP: list = []
 for _ in range(500):
@@ -131,24 +131,13 @@ def made(tmp_path_factory, blobs):
     return root
 
 
-def _replace(document, field: tuple, value):
-    if not field:
-        return value
-    changed = copy.deepcopy(document)
-    node = changed
-    for key in field[:-1]:
-        node = node[key]
-    node[field[-1]] = value
-    return changed
-
-
 def _tampered(made: Path, tmp_path: Path, run: str, name: str, field: tuple, value) -> Path:
     """A folder of two runs: a sound copy of logreg ('good') and a copy of ``run`` with ``field`` of ``name``
     replaced by ``value`` ('bad')."""
     shutil.copytree(made / "logreg", tmp_path / "runs" / "good")
     bad = shutil.copytree(made / run, tmp_path / "runs" / "bad")
     document = json.loads((bad / name).read_text())
-    (bad / name).write_text(json.dumps(_replace(document, field, value)))
+    (bad / name).write_text(json.dumps(replace_field(document, field, value)))
     return bad
 
 
@@ -267,7 +256,7 @@ SWEEP_FIELDS = [(), ("identity",), ("identity", "name"), ("identity", "limit"), 
 def test_a_damaged_sweep_json_is_a_one_line_error_naming_it(swept, sweep_home, tmp_path, capsys, field, kind):
     out = shutil.copytree(swept.parent / "out", tmp_path / "out")
     document = json.loads((out / "sweep.json").read_text())
-    (out / "sweep.json").write_text(json.dumps(_replace(document, field, WRONG[kind])))
+    (out / "sweep.json").write_text(json.dumps(replace_field(document, field, WRONG[kind])))
     code = main(["sweep", str(swept), "--out", str(out)])
     printed, err = capsys.readouterr()
     changed_identity = field in ((), ("identity",), ("identity", "name")) or (
@@ -290,7 +279,7 @@ def test_a_damaged_trial_is_trained_again(swept, sweep_home, tmp_path, name, fie
     out = shutil.copytree(swept.parent / "out", tmp_path / "out")
     [trial] = (out / "trials").iterdir()
     document = json.loads((trial / name).read_text())
-    (trial / name).write_text(json.dumps(_replace(document, field, WRONG[kind])))
+    (trial / name).write_text(json.dumps(replace_field(document, field, WRONG[kind])))
     result = run_sweep(swept, out=out)
     assert result.ran == 1 and result.rows[0]["status"] == "ok"
     assert isinstance(json.loads((trial / "metrics.json").read_text())["test_accuracy"], float)

@@ -345,7 +345,7 @@ def test_a_decisions_file_an_older_version_wrote_with_raw_separators_still_reads
 def test_the_review_page_and_data_fix_take_a_reason_with_a_line_separator(tmp_path, toy_splits, capsys):
     testclient = pytest.importorskip("fastapi.testclient")
     from mnistlab.cli.main import main
-    from mnistlab.serve.review import create_review_app
+    from mnistlab.serve.app import create_review_app
 
     data = datasets.export(toy_splits["train"], tmp_path / "data", "npz")
     findings = tmp_path / "findings.csv"
@@ -721,7 +721,7 @@ def test_the_review_page_says_a_decision_was_not_saved_on_a_full_disk(tmp_path, 
 
     testclient = pytest.importorskip("fastapi.testclient")
     from mnistlab.datasets import fixes
-    from mnistlab.serve.review import create_review_app
+    from mnistlab.serve.app import create_review_app
 
     data = datasets.export(toy_splits["train"], tmp_path / "data", "npz")
     findings = tmp_path / "findings.csv"

@@ -1,8 +1,10 @@
 """The review page: go through what ``mnistlab health`` found (suspected label errors, outliers, odd images) one
 image at a time and keep, relabel or drop each, from the keyboard.
 
-``create_review_app(data, findings, decisions)`` loads the data set's splits and the findings once and returns a
-FastAPI app; ``mnistlab review DATA --findings F --decisions F`` runs it. Every decision is appended to the
+Here: what the review page shows, read and checked once (:class:`ReviewSession`: the data set's splits, the
+findings, the typical images of each class, the decisions file). Its routes are
+:mod:`mnistlab.serve.routers.review`; :func:`mnistlab.serve.app.create_review_app` makes the app and
+``mnistlab review DATA --findings F --decisions F`` runs it. Every decision is appended to the
 decisions file the moment it is made (:mod:`mnistlab.datasets.fixes`): a closed browser loses nothing, and
 reopening the page shows what was decided. ``mnistlab data fix`` then writes the cleaned copy.
 
@@ -20,21 +22,15 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-import anyio
 import numpy as np
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from mnistlab import datasets
 from mnistlab.datasets import read_decisions, record_decision, start_decisions
-from mnistlab.errors import DataFormatError, WriteError
+from mnistlab.errors import DataFormatError
 from mnistlab.fileio import open_regular, read_table_dicts
-from mnistlab.serve.app import LOOPBACK_HOSTS, SecurityHeaders, _static, read_limited
-from mnistlab.serve.requests import validated
 
 MAX_FINDINGS_BYTES = 64 << 20
 MAX_PER_IMAGE_BYTES = 1 << 30  # MNIST's 70,000 rows with every check: about 12 MB
@@ -43,21 +39,6 @@ EXAMPLES_PER_CLASS = 6
 EXAMPLE_SCALE = 3  # a strip of 84x84 images
 EXAMPLE_GAP = 4  # light grey pixels between two examples
 LABEL_CHECK = "suspected_label_errors"  # its per_image.csv score: 1 - the probability of the recorded label
-
-
-MAX_DECISION_BYTES = 16_384  # one decision as JSON: a reason of 500 characters is under 3 KB
-
-
-class Decide(BaseModel):
-    """One decision from the page: the item's number in ``/items``, the action, the new class for a relabel; read
-    by the web app's strict JSON rule (:func:`mnistlab.serve.requests.strict_json`: no key twice, no conversion
-    of types)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-    item: int = Field(ge=0)
-    action: Literal["keep", "relabel", "drop"]
-    label: str | None = Field(default=None, max_length=200)
-    reason: str = Field(default="", max_length=500)
 
 
 def read_findings(path: str | Path, splits: dict[str, datasets.Dataset]) -> list[dict]:
@@ -259,111 +240,74 @@ def typical_examples(
     return [order[labels == k][:n] for k in range(len(dataset.classes))], how
 
 
-def create_review_app(
-    data: str | Path,
-    findings: str | Path,
-    decisions: str | Path,
-    allowed_hosts: list[str] | None = None,
-) -> FastAPI:
-    """The review app for data set ``data`` (a registered name or files), the ``findings.csv`` of a health check
-    of it, and the decisions file (created, or resumed when it is for the same data: anything else is refused).
+@dataclass
+class ReviewSession:
+    """What the review app serves, loaded once (:meth:`open`): the data set's splits, the findings to review,
+    the typical images of each class and the decisions file. Routes reach it through ``Depends``
+    (:mod:`mnistlab.serve.routers.review`).
 
     Examples
     --------
-    >>> from fastapi.testclient import TestClient
-    >>> app = create_review_app("mnist", "reports/health/findings.csv", "review.jsonl")  # doctest: +SKIP
-    >>> TestClient(app, base_url="http://localhost").get("/items").json()[0]["kind"]  # doctest: +SKIP
+    >>> session = ReviewSession.open("mnist", "reports/health/findings.csv", "review.jsonl")  # doctest: +SKIP
+    >>> session.listing()["items"][0]["kind"]  # doctest: +SKIP
     'suspected label error'
     """
-    from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-    splits = datasets.load_splits(data)
-    items = read_findings(findings, splits)
-    typical, chosen_how = typical_examples(splits, Path(findings).with_name("per_image.csv"), items)
-    start_decisions(decisions, splits)
-    first, classes = next(iter(splits)), next(iter(splits.values())).classes
-    strips: dict[int, bytes] = {}
-    app = FastAPI(title="mnistlab review", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or LOOPBACK_HOSTS))
-    app.add_middleware(SecurityHeaders)
+    data: str | Path
+    splits: dict[str, datasets.Dataset]
+    items: list[dict]
+    typical: list[np.ndarray]
+    chosen_how: str
+    decisions: str | Path
+    strips: dict[int, bytes] = field(default_factory=dict)  # each class's strip of examples, made once
 
-    @app.get("/", response_class=HTMLResponse)
-    def page() -> HTMLResponse:
-        return HTMLResponse(_static("review.html"))
+    @classmethod
+    def open(cls, data: str | Path, findings: str | Path, decisions: str | Path) -> ReviewSession:
+        """Load ``data`` (a registered name or files) and the ``findings.csv`` of a health check of it, and
+        create the decisions file or resume it when it is for the same data (anything else is refused)."""
+        splits = datasets.load_splits(data)
+        items = read_findings(findings, splits)
+        typical, chosen_how = typical_examples(splits, Path(findings).with_name("per_image.csv"), items)
+        start_decisions(decisions, splits)
+        return cls(data, splits, items, typical, chosen_how, decisions)
 
-    @app.get("/static/{name}")
-    def static(name: str) -> Response:
-        if name not in ("review.js", "app.css"):  # a fixed list: a request can never name another file
-            raise HTTPException(404, "Not Found")
-        media = "text/javascript" if name.endswith(".js") else "text/css"
-        return Response(_static(name), media_type=f"{media}; charset=utf-8")
+    @property
+    def first(self) -> str:
+        """The split the typical examples come from (usually train)."""
+        return next(iter(self.splits))
 
-    @app.get("/items")
-    def listed() -> dict:
+    @property
+    def classes(self) -> list[str]:
+        return next(iter(self.splits.values())).classes
+
+    def listing(self) -> dict:
         """Everything to review, each with the decision recorded so far (the file is read again: another page
         on the same file may have decided meanwhile)."""
-        decided, _ = read_decisions(decisions, splits)
+        decided, _ = read_decisions(self.decisions, self.splits)
         shown = []
-        for item in items:
+        for item in self.items:
             decision = decided.get((item["split"], item["index"]))
-            shown.append({**item, "decision": None if decision is None else _decision(decision)})
-        examples = {"split": first, "per_class": EXAMPLES_PER_CLASS, "chosen": chosen_how}
-        return {"data": str(data), "classes": classes, "examples": examples, "items": shown}
+            shown.append({**item, "decision": None if decision is None else decision_fields(decision)})
+        examples = {"split": self.first, "per_class": EXAMPLES_PER_CLASS, "chosen": self.chosen_how}
+        return {"data": str(self.data), "classes": self.classes, "examples": examples, "items": shown}
 
-    @app.get("/image/{item}.png")
-    def image(item: int) -> Response:
-        found = _item(items, item)
-        pixels = splits[found["split"]].images[found["index"]]
-        return Response(_png(pixels), media_type="image/png")
+    def image_png(self, item: dict) -> bytes:
+        """The image of one of :attr:`items`, enlarged, as a PNG."""
+        return _png(self.splits[item["split"]].images[item["index"]])
 
-    @app.get("/examples/{class_index}.png")
-    def examples(class_index: int) -> Response:
-        """A strip of the class's typical images (:func:`typical_examples`), made once."""
-        if not 0 <= class_index < len(classes):
-            raise HTTPException(404, f"no class {class_index}; there are {len(classes)}")
-        if not len(typical[class_index]):
-            raise HTTPException(
-                404, f"no {first} image of class {classes[class_index]!r} that nothing flagged"
-            )
-        if class_index not in strips:
-            strips[class_index] = _strip(splits[first].images[typical[class_index]])
-        return Response(strips[class_index], media_type="image/png")
+    def examples_png(self, class_index: int) -> bytes:
+        """A strip of the class's typical images (:func:`typical_examples`) as a PNG, made once."""
+        if class_index not in self.strips:
+            self.strips[class_index] = _strip(self.splits[self.first].images[self.typical[class_index]])
+        return self.strips[class_index]
 
-    @app.post("/decide")
-    async def decide(request: Request) -> dict:
-        """Record one decision (appended to the decisions file before the answer is sent)."""
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media != "application/json":
-            raise HTTPException(415, f"content type {media[:80] or 'missing'!r}; send application/json")
-        body = validated(Decide, await read_limited(request, MAX_DECISION_BYTES))
-        assert isinstance(body, Decide)
-        return await anyio.to_thread.run_sync(record, body)
-
-    def record(body: Decide) -> dict:
-        found = _item(items, body.item)
-        label = body.label if body.action == "relabel" else None
-        try:
-            decision = record_decision(
-                decisions, found["split"], found["index"], body.action, label, body.reason
-            )
-        except DataFormatError as exc:
-            raise HTTPException(409, str(exc)) from None
-        except WriteError as exc:  # a full disk: not saved (and nothing half-written), and the page says so
-            raise HTTPException(507, str(exc)) from None
-        except ValueError as exc:  # ParameterError: an unknown class
-            raise HTTPException(400, str(exc)) from None
-        return {"item": body.item, "decision": _decision(decision)}
-
-    return app
+    def decide(self, item: dict, action: str, label: str | None, reason: str):
+        """Record a decision about one of :attr:`items` (appended to the decisions file before it returns)."""
+        return record_decision(self.decisions, item["split"], item["index"], action, label, reason)
 
 
-def _item(items: list[dict], number: int) -> dict:
-    if not 0 <= number < len(items):
-        raise HTTPException(404, f"no item {number}; there are {len(items)}")
-    return items[number]
-
-
-def _decision(decision) -> dict:
+def decision_fields(decision) -> dict:
+    """A recorded decision as the page shows it."""
     return {"action": decision.action, "label": decision.label, "reason": decision.reason}
 
 

@@ -4,7 +4,7 @@ uvicorn closes a keep-alive connection that stays quiet, but not one that never 
 one byte at a time: 1,100 such sockets exhausted the common 1,024 open-file limit and every real request failed.
 Here every connection must deliver a request's headers within :data:`HEADER_TIMEOUT_S` of opening (or of its
 previous answer), at most :data:`MAX_CONNECTIONS` connections are open at once, and the process's open-file limit
-is raised to its hard limit. A body must arrive within ``BODY_TIMEOUT_S`` (:mod:`mnistlab.serve.app`).
+is raised to its hard limit. A body must arrive within ``BODY_TIMEOUT_S`` (:mod:`mnistlab.serve.web`).
 
 The cap is shared fairly: a connection that would pass it closes one connection of the client holding the most
 (by address; an IPv6 client by its /64 network), the one waiting longest for a request of its own first, a
@@ -23,7 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mnistlab.errors import MnistlabError
-from mnistlab.serve.app import LOOPBACK_HOSTS, MAX_UPLOAD_BYTES, create_app
+from mnistlab.serve.app import create_app, create_review_app
+from mnistlab.serve.dependencies import MAX_UPLOAD_BYTES
+from mnistlab.serve.web import LOOPBACK_HOSTS
 
 HEADER_TIMEOUT_S = 10.0  # from connecting (or the last answer) to a request's complete headers
 KEEP_ALIVE_S = 5.0  # uvicorn's default: an idle keep-alive connection is closed after this
@@ -194,16 +196,14 @@ def review(
     ready: Callable[[str], None] | None = None,
     allowed_hosts: list[str] | None = None,
 ) -> None:
-    """Serve the review page (:mod:`mnistlab.serve.review`) for ``data``, its health ``findings`` and the
-    ``decisions`` file, until interrupted.
+    """Serve the review page (:func:`mnistlab.serve.app.create_review_app`) for ``data``, its health
+    ``findings`` and the ``decisions`` file, until interrupted.
 
     Examples
     --------
     >>> review("mnist", "reports/health/findings.csv", "review.jsonl", port=0, ready=print)  # doctest: +SKIP
     http://127.0.0.1:41023
     """
-    from mnistlab.serve.review import create_review_app
-
     app = create_review_app(data, findings, decisions, allowed_hosts or default_hosts(host))
     run_app(app, host, port, ready)
 
