@@ -283,8 +283,7 @@ class StubPredictor:
 
 
 def _stub_app(settings=None, allowed_hosts=None, predictor=None):
-    from mnistlab.serve.app import predictor_app
-    from mnistlab.serve.dependencies import get_model_info, get_predictor
+    from mnistlab.serve import get_model_info, get_predictor, predictor_app
 
     app = predictor_app(settings, allowed_hosts)
     stub = predictor or StubPredictor()

@@ -1,5 +1,6 @@
 """Serving a trained run: predictions for image files and CSVs, fast inference through ONNX Runtime, and the web
-app (``create_app``, imported on first use: it needs the ``serve`` extra).
+apps (``create_app``, ``create_review_app``; ``predictor_app`` with the dependencies ``get_predictor`` and
+``get_model_info`` to hand its routes a stub in tests), imported on first use: they need the ``serve`` extra.
 
 Examples
 --------
@@ -18,18 +19,28 @@ from mnistlab.serve.predict import (
     write_submission,
 )
 
-_LAZY = {"create_app": "mnistlab.serve.app"}  # FastAPI: only where the web app is wanted
+_LAZY = {  # FastAPI: only where a web app is wanted
+    "create_app": "mnistlab.serve.app",
+    "create_review_app": "mnistlab.serve.app",
+    "predictor_app": "mnistlab.serve.app",
+    "get_model_info": "mnistlab.serve.dependencies",
+    "get_predictor": "mnistlab.serve.dependencies",
+}
 
 __all__ = [
     "ImagePrediction",
     "OnnxClassifier",
     "class_values",
     "create_app",
+    "create_review_app",
     "export_onnx",
+    "get_model_info",
+    "get_predictor",
     "load_onnx",
     "load_predictor",
     "predict_images",
     "predict_submission",
+    "predictor_app",
     "top_classes",
     "write_submission",
 ]

@@ -50,6 +50,13 @@ def create_app(
 
     ``allowed_hosts``: the names the ``Host`` header may carry (DNS rebinding: a web page elsewhere cannot talk
     to this server through a name of its own); by default the loopback names, ``["*"]`` allows any.
+
+    Examples
+    --------
+    >>> from fastapi.testclient import TestClient
+    >>> app = create_app("runs/cnn-mnist", onnx=False, max_upload_bytes=500_000)  # doctest: +SKIP
+    >>> TestClient(app, base_url="http://localhost").get("/model").json()["engine"]  # doctest: +SKIP
+    'pytorch'
     """
     settings = Settings(max_upload_bytes=max_upload_bytes)
     predictor = load_served(run, onnx, trust)
