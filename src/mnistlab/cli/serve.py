@@ -35,7 +35,7 @@ def serve(
 ) -> None:
     """Serve a run as a web app: draw or upload an image and see the prediction (GET /, POST /predict,
     GET /model, GET /health, API docs at /docs)."""
-    serve_run = _server().serve
+    serve_run = _web_app("serve_app")
     serve_run(
         run,
         host,
@@ -67,7 +67,7 @@ def review(
 ) -> None:
     """Review what health found, one image at a time, from the keyboard (keep, relabel, drop); every decision is
     saved as it is made. `mnistlab data fix DATA --decisions F ...` then writes the cleaned copy."""
-    _server().review(
+    _web_app("serve_review")(
         data,
         findings,
         decisions,
@@ -77,16 +77,16 @@ def review(
     )
 
 
-def _server():
-    """mnistlab.serve.server, or one line saying which package of the web extra is missing."""
-    import importlib
+def _web_app(name: str):
+    """``mnistlab.serve.serve_app`` or ``serve_review``, or one line saying which package of the web extra is
+    missing."""
+    from mnistlab import serve as serving
 
-    try:  # through sys.modules (not the package's attribute), so a missing web package is always found out
-        server = importlib.import_module("mnistlab.serve.server")
+    try:  # the face imports the server on each use until it succeeds, so a missing web package is always found out
+        return getattr(serving, name)
     except ModuleNotFoundError as exc:
         if exc.name not in {"fastapi", "uvicorn", "starlette", "pydantic", "anyio"}:
             raise
         from mnistlab.errors import MnistlabError
 
         raise MnistlabError(f"the web app needs {exc.name}: pip install 'mnistlab[serve]'") from None
-    return server

@@ -1,6 +1,7 @@
 """Serving a trained run: predictions for image files and CSVs, fast inference through ONNX Runtime, and the web
 apps (``create_app``, ``create_review_app``; ``predictor_app`` with the dependencies ``get_predictor`` and
-``get_model_info`` to hand its routes a stub in tests), imported on first use: they need the ``serve`` extra.
+``get_model_info`` to hand its routes a stub in tests; ``serve_app`` and ``serve_review`` run them under
+uvicorn), imported on first use: they need the ``serve`` extra.
 
 Examples
 --------
@@ -19,12 +20,14 @@ from mnistlab.serve.predict import (
     write_submission,
 )
 
-_LAZY = {  # FastAPI: only where a web app is wanted
+_LAZY = {  # FastAPI and uvicorn: only where a web app is wanted
     "create_app": "mnistlab.serve.app",
     "create_review_app": "mnistlab.serve.app",
     "predictor_app": "mnistlab.serve.app",
     "get_model_info": "mnistlab.serve.dependencies",
     "get_predictor": "mnistlab.serve.dependencies",
+    "serve_app": "mnistlab.serve.server:serve",
+    "serve_review": "mnistlab.serve.server:review",
 }
 
 __all__ = [
@@ -41,6 +44,8 @@ __all__ = [
     "predict_images",
     "predict_submission",
     "predictor_app",
+    "serve_app",
+    "serve_review",
     "top_classes",
     "write_submission",
 ]
