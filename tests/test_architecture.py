@@ -131,8 +131,8 @@ def face(package: str) -> set[str]:
 
 def reach_ins(path: Path, source: str) -> list[str]:
     """The imports in ``source`` (the module at ``path`` under SRC) of another package's module rather than its
-    face: ``import mnistlab.P.M``, ``from mnistlab.P.M import x`` and ``from mnistlab.P import M`` (M not in
-    P's ``__all__``)."""
+    face: ``import mnistlab.P.M``, ``from mnistlab.P.M import x``, ``from mnistlab.P import M`` (M not in P's
+    ``__all__``) and ``importlib.import_module("mnistlab.P.M")``."""
     parts = path.relative_to(SRC).parts
     own = parts[0] if len(parts) > 1 else None
     found = []
@@ -146,6 +146,11 @@ def reach_ins(path: Path, source: str) -> list[str]:
             modules = [node.module] + (
                 [f"{node.module}.{n}" for n in names if n not in face(dotted[1])] if is_face else []
             )
+        elif isinstance(node, ast.Call) and _called(node.func) == "import_module" and node.args:
+            named = node.args[0]
+            modules = (
+                [named.value] if isinstance(named, ast.Constant) and isinstance(named.value, str) else []
+            )
         else:
             continue
         for module in modules:
@@ -155,6 +160,11 @@ def reach_ins(path: Path, source: str) -> list[str]:
                 if (package_dir / f"{dotted[2]}.py").is_file() or (package_dir / dotted[2]).is_dir():
                     found.append(f"{path.relative_to(SRC)}:{node.lineno}: {module}")
     return found
+
+
+def _called(func: ast.expr) -> str | None:
+    """The name a call calls: ``import_module`` for ``importlib.import_module(...)`` and ``import_module(...)``."""
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
 
 
 def test_packages_use_each_other_through_their_faces_only():
@@ -177,6 +187,7 @@ def test_packages_use_each_other_through_their_faces_only():
         "import mnistlab.datasets.sources as sources",
         "from mnistlab.datasets import sources",
         "def f():\n    from mnistlab.models.torch_classifier import TorchClassifier",
+        'importlib.import_module("mnistlab.serve.server")',  # a reach-in all the same
     ],
 )
 def test_a_reach_in_is_found_wherever_it_is_written(line):
