@@ -81,8 +81,9 @@ def _call_with(holder, parameter: str, value) -> None:
         else:  # a data check: refused by the audit before any check runs
             quality.audit({"train": Dataset(X, y, ["a", "b"])}, [holder(**{parameter: value})])
         return
-    required = {
-        name: UNTOUCHED
+    rules = holder._parameter_constraints
+    required = {  # a required parameter with a rule gets a value the rule accepts, the others are never read
+        name: rules[name].example if name in rules else UNTOUCHED
         for name, p in inspect.signature(holder).parameters.items()
         if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and name != parameter
     }
@@ -126,9 +127,10 @@ def test_an_estimator_has_a_rule_for_each_parameter(holder):
 
 
 @pytest.mark.parametrize("holder", list(HOLDERS.values()), ids=str)
-def test_a_rule_has_values_that_break_it(holder):
+def test_a_rule_has_values_that_break_it_and_accepts_its_example(holder):
     for parameter, rule in holder._parameter_constraints.items():
         assert isinstance(rule, Rule) and rule.breaking, parameter
+        assert rule.accepts(rule.example), f"{parameter}: its rule refuses its own example {rule.example!r}"
         if parameter in inspect.signature(holder).parameters:
             default = inspect.signature(holder).parameters[parameter].default
             assert default is inspect.Parameter.empty or not any(

@@ -115,7 +115,8 @@ def test_the_outlier_check_finds_planted_inverted_images_and_scores_the_data_set
 
 
 @pytest.mark.parametrize(
-    ("settings", "message"), [({"threshold": 1}, "above 1"), ({"k": 0}, "k=0"), ({"k": True}, "k=True")]
+    ("settings", "message"),
+    [({"threshold": 1}, "threshold=1; expected a number > 1"), ({"k": 0}, "k=0"), ({"k": True}, "k=True")],
 )
 def test_outlier_settings_that_cannot_work_are_refused(settings, message, smooth_images):
     from mnistlab.datasets import Dataset

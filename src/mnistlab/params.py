@@ -1,8 +1,9 @@
 """Parameter rules as data, in the spirit of scikit-learn's ``_parameter_constraints``: an estimator lists a
 rule per parameter in its ``_parameter_constraints``, a workflow function declares its rules with
 :func:`validates`, and a bad value is refused before any data is touched, naming the parameter and what it
-accepts. Every rule also knows values that break it (:attr:`Rule.breaking`), so one common test checks every
-rule of every estimator and workflow (``tests/test_parameter_rules.py``).
+accepts. Every rule also knows values that break it (:attr:`Rule.breaking`) and one it accepts
+(:attr:`Rule.example`), as scikit-learn's ``generate_invalid_param_val`` and ``generate_valid_param`` derive them,
+so one common test checks every rule of every estimator and workflow (``tests/test_parameter_rules.py``).
 
 Examples
 --------
@@ -32,24 +33,25 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 @dataclass(frozen=True)
 class Rule:
     """What one parameter accepts: ``accepts(value)`` says whether a value is accepted (or raises its own
-    ``ParameterError``), ``expected`` says it in words for the error, and ``breaking`` holds values that break
-    the rule (each bound crossed, a value of the wrong kind), for the tests that check every rule is enforced.
+    ``ParameterError``), ``expected`` says it in words for the error, ``breaking`` holds values that break the
+    rule (each bound crossed, a value of the wrong kind) and ``example`` a value it accepts, for the tests that
+    check every rule is enforced.
 
     Examples
     --------
     >>> rule = one_of("adam", "sgd")
-    >>> rule.accepts("adam"), rule.accepts(rule.breaking[0]), rule.expected
+    >>> rule.accepts(rule.example), rule.accepts(rule.breaking[0]), rule.expected
     (True, False, "one of 'adam', 'sgd'")
     """
 
     accepts: Callable[[Any], bool]
     expected: str
     breaking: tuple[Any, ...]
+    example: Any
 
     def __post_init__(self) -> None:
-        if (
-            not self.breaking
-        ):  # a rule nothing can break is not checked by any test: refuse it where it is made
+        # a rule nothing breaks would be checked by no test: refused where it is made
+        if not self.breaking:
             raise ValueError(f"the rule '{self.expected}' needs at least one value that breaks it")
 
 
@@ -65,7 +67,10 @@ def one_of(*values: Any, none: bool = False) -> Rule:
     allowed = ", ".join(repr(v) for v in values) + (" or None" if none else "")
     breaking = (f"not {' or '.join(map(str, values))}",) + (() if none else (None,))
     return Rule(
-        lambda v: (none and v is None) or (isinstance(v, str) and v in values), f"one of {allowed}", breaking
+        lambda v: (none and v is None) or (isinstance(v, str) and v in values),
+        f"one of {allowed}",
+        breaking,
+        example=values[0] if values else None,
     )
 
 
@@ -101,12 +106,11 @@ def integer(low: int | None = None, high: int | None = None, none: bool = False)
         is_int = isinstance(v, numbers.Integral) and not isinstance(v, bool)
         return is_int and _in_range(v, low, high, False, False)
 
-    past_bounds = tuple(
-        bound for bound in (None if low is None else low - 1, None if high is None else high + 1)
-    )
-    fraction = (low if low is not None else high - 1 if high is not None else 0) + 0.5
-    breaking = tuple(v for v in past_bounds if v is not None) + (fraction,) + (() if none else (None,))
-    return Rule(accepts, _describe("an integer", low, high, False, False, none), breaking)
+    example = low if low is not None else high if high is not None else 0
+    below = () if low is None else (low - 1,)
+    above = () if high is None else (high + 1,)
+    breaking = below + above + (example + 0.5,) + (() if none else (None,))
+    return Rule(accepts, _describe("an integer", low, high, False, False, none), breaking, example)
 
 
 def real(
@@ -133,24 +137,26 @@ def real(
         is_real = isinstance(v, numbers.Real) and not isinstance(v, bool)
         return is_real and v == v and _in_range(v, low, high, low_open, high_open)  # v == v: not NaN
 
-    past_bounds = (
-        None if low is None else low if low_open else low - 1,
-        None if high is None else high if high_open else high + 1,
-    )
-    breaking = tuple(v for v in past_bounds if v is not None) + (float("nan"),) + (() if none else (None,))
-    return Rule(accepts, _describe("a number", low, high, low_open, high_open, none), breaking)
+    below = () if low is None else (low if low_open else low - 1,)
+    above = () if high is None else (high if high_open else high + 1,)
+    breaking = below + above + (float("nan"),) + (() if none else (None,))
+    if low is not None and high is not None:
+        example = (low + high) / 2
+    else:
+        example = low + 1 if low is not None else high - 1 if high is not None else 0.0
+    return Rule(accepts, _describe("a number", low, high, low_open, high_open, none), breaking, example)
 
 
-def satisfies(check: Callable[[Any], None], expected: str, breaking: tuple[Any, ...]) -> Rule:
+def satisfies(check: Callable[[Any], None], expected: str, breaking: tuple[Any, ...], example: Any) -> Rule:
     """A free-form rule: ``check`` raises ``ParameterError`` (with its own message, naming the parameter) for a
-    bad value; ``breaking`` gives values it refuses, since no bound says which.
+    bad value; ``breaking`` gives values it refuses and ``example`` one it accepts, since no bound says which.
 
     Examples
     --------
     >>> def check_odd(v):
     ...     if v % 2 != 1:
     ...         raise ParameterError("k", v, "an odd number")
-    >>> satisfies(check_odd, "an odd number", breaking=(2,)).accepts(2)
+    >>> satisfies(check_odd, "an odd number", breaking=(2,), example=3).accepts(2)
     Traceback (most recent call last):
     ...
     mnistlab.errors.ParameterError: k=2; expected an odd number
@@ -160,7 +166,7 @@ def satisfies(check: Callable[[Any], None], expected: str, breaking: tuple[Any, 
         check(v)
         return True
 
-    return Rule(accepts, expected, tuple(breaking))
+    return Rule(accepts, expected, tuple(breaking), example)
 
 
 def rule_set(**rules: Rule) -> Mapping[str, Rule]:

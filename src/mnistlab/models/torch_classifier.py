@@ -73,7 +73,9 @@ def _check_device(device: str) -> None:
 # What each hyper-parameter accepts (scikit-learn's ``_parameter_constraints``); the free-form rules name values
 # they refuse, so tests/test_parameter_rules.py checks every rule.
 PARAMETER_RULES = {
-    "architecture": satisfies(lambda name: networks.get(name), "a registered network", breaking=("resnet",)),
+    "architecture": satisfies(
+        lambda name: networks.get(name), "a registered network", breaking=("resnet",), example="mlp"
+    ),
     "width": integer(low=1, high=4096, none=True),
     "epochs": integer(low=1, high=100_000),
     "min_steps": integer(low=1, high=10_000_000, none=True),
@@ -84,6 +86,7 @@ PARAMETER_RULES = {
         _check_betas,
         "two numbers in [0, 1) for Adam, e.g. [0.7, 0.9], or None",
         breaking=([0.9], [0.9, 1.0], "0.7,0.9", [0.9, float("nan")]),
+        example=[0.7, 0.9],
     ),
     "weight_decay": real(low=0),
     "schedule": one_of(*SCHEDULES),
@@ -93,6 +96,7 @@ PARAMETER_RULES = {
         _check_augment,
         "e.g. 'shift=2,rotate=10,shear=0.1,zoom=0.1,flip' or None",
         breaking=("spin=3", "shift=x", "shift=nan", "erase=2", "brightness=-1", 3),
+        example="shift=2,flip",
     ),
     "validation_split": real(low=0, high=1, high_open=True),
     "early_stopping": integer(low=1, none=True),
@@ -100,7 +104,9 @@ PARAMETER_RULES = {
     "tta": one_of("flip", none=True),
     "calibration": one_of("temperature", "none"),
     "seed": integer(low=0),
-    "device": satisfies(_check_device, "auto, cpu, cuda or cuda:N", breaking=("tpu", "cuda:x", 0.5)),
+    "device": satisfies(
+        _check_device, "auto, cpu, cuda or cuda:N", breaking=("tpu", "cuda:x", 0.5), example="cpu"
+    ),
     "threads": integer(low=1, high=1024, none=True),
     "verbose": integer(low=0),
 }

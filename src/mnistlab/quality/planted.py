@@ -18,8 +18,14 @@ import numpy as np
 from scipy.ndimage import shift as shift_image
 
 from mnistlab.errors import ParameterError
+from mnistlab.params import integer, one_of, real, validates
+
+# The share of the data a planting changes, shared by every function below
+FRACTION = real(low=0, high=1, low_open=True, high_open=True)
+SEED = integer(low=0)
 
 
+@validates("flip_labels", fraction=FRACTION, seed=SEED)
 def flip_labels(
     labels: np.ndarray, fraction: float, n_classes: int, seed: int = 0, among: list[int] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -29,8 +35,6 @@ def flip_labels(
     Class-conditional noise (``among=[classes]``): only images of those classes are chosen (``fraction`` of
     all of them), each moved to another class of the same group (e.g. Shirt / T-shirt / Pullover / Coat).
     """
-    if not 0 < fraction < 1:
-        raise ParameterError("fraction", fraction, "a number between 0 and 1")
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     group = np.arange(n_classes) if among is None else np.asarray(among)
@@ -48,6 +52,7 @@ def flip_labels(
     return noisy, flipped
 
 
+@validates("flip_to_look_alikes", fraction=FRACTION, seed=SEED)
 def flip_to_look_alikes(
     labels: np.ndarray, fraction: float, partners: list[int], seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -61,8 +66,6 @@ def flip_to_look_alikes(
     >>> int(flipped.sum()), sorted(set(zip(np.repeat(np.arange(3), 10)[flipped].tolist(), noisy[flipped].tolist())))
     (6, [(0, 1), (1, 0), (2, 0)])
     """
-    if not 0 < fraction < 1:
-        raise ParameterError("fraction", fraction, "a number between 0 and 1")
     labels, partners_array = np.asarray(labels), np.asarray(partners)
     if np.any(partners_array == np.arange(len(partners_array))):
         raise ParameterError(f"partners={partners!r}: a class cannot be its own look-alike")
@@ -75,6 +78,7 @@ def flip_to_look_alikes(
     return noisy, flipped
 
 
+@validates("plant_outliers", fraction=FRACTION, seed=SEED)  # how: read only without a source
 def plant_outliers(
     images: np.ndarray, fraction: float, seed: int = 0, source: np.ndarray | None = None, how: str = "invert"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +101,7 @@ def plant_outliers(
     return out, planted
 
 
+@validates("plant_near_duplicates", seed=SEED, how=one_of("shift", "noise"))
 def plant_near_duplicates(
     images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0, how: str = "shift"
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
@@ -111,10 +116,8 @@ def plant_near_duplicates(
         copies = np.stack(
             [shift_image(c, d, order=0, mode="constant") for c, d in zip(copies, directions, strict=True)]
         )
-    elif how == "noise":
+    else:  # noise
         copies = copies + rng.normal(0, 8, copies.shape)
-    else:
-        raise ParameterError("how", how, "shift or noise")
     copies = np.clip(np.rint(copies), 0, 255).astype(np.uint8)
     pairs = [(int(o), len(images) + i) for i, o in enumerate(originals)]
     return np.concatenate([images, copies]), np.concatenate([labels, labels[originals]]), pairs

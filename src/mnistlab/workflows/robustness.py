@@ -40,7 +40,10 @@ def _check_corruptions(names: Sequence[str] | None) -> None:
 @validates(
     "robustness",
     corruptions=satisfies(
-        _check_corruptions, "a list of corruption names, or None for all", breaking=(["fogg"], "fog", [3])
+        _check_corruptions,
+        "a list of corruption names, or None for all",
+        breaking=(["fogg"], "fog", [3]),
+        example=["fog"],
     ),
     seed=integer(low=0),
 )
