@@ -124,6 +124,12 @@ def test_the_fields_survive_a_trip_between_processes():
             ["health", "{npz}", "--min-judge-accuracy", "2"],
             "error: suspected label errors: --min-judge-accuracy 2.0; expected a number >= 0 and <= 1",
         ),
+        (["predict", "{npz}", "x.png", "--top", "0"], "error: predict: --top 0; expected an integer >= 1"),
+        (["robustness", "{npz}", "--seed", "-1"], "error: robustness: --seed -1; expected an integer >= 0"),
+        (
+            ["robustness", "{npz}", "--corruption", "fogg"],
+            "error: robustness: --corruption fogg; expected names from shot_noise",
+        ),
     ],
     ids=[
         "jobs",
@@ -134,6 +140,9 @@ def test_the_fields_survive_a_trip_between_processes():
         "preprocess",
         "near-ratio",
         "min-judge-accuracy",
+        "predict-top",
+        "robustness-seed",
+        "robustness-corruption",
     ],
 )
 def test_the_command_line_names_its_flag(npz, capsys, args, said):

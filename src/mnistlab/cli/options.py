@@ -126,6 +126,7 @@ FLAGS = {
     "overwrite": "--overwrite",
     "port": "--port",
     "preprocess": "--preprocess",
+    "seed": "--seed",
     "submission": "--submission",
     "target_precision": "--target-precision",
     "test": "--test",
