@@ -241,5 +241,5 @@ def test_multiclass_strategies_and_class_scores(blobs, fast):
     assert list(scores) == CLASSES and max(scores, key=scores.get) == CLASSES[ovr.predict(X[:1])[0]]
     torch_ovr = with_strategy(models.create("mlp", **fast), "ovr").fit(X, y)
     assert set(class_scores(torch_ovr, X[1], CLASSES)) == set(CLASSES)
-    with pytest.raises(ParameterError, match="unknown strategy 'all'"):
+    with pytest.raises(ParameterError, match="strategy='all'; expected one of 'native', 'ovr', 'ovo'"):
         with_strategy(models.create("sgd"), "all")

@@ -81,7 +81,7 @@ def test_bad_requests_get_one_line_errors(trained):
     forest = models.create("logreg").fit(X.reshape(len(X), -1), y)
     with pytest.raises(ParameterError, match="explanations need a PyTorch model's gradients; Pipeline"):
         explain(forest, X[:2])
-    with pytest.raises(ParameterError, match="method='lime'; expected one of saliency"):
+    with pytest.raises(ParameterError, match="method='lime'; expected one of 'saliency'"):
         explain(clf, X[:2], "lime")
     with pytest.raises(ParameterError, match=r"images of shape \(2, 784\)"):
         explain(clf, X[:2].reshape(2, -1))

@@ -69,7 +69,7 @@ def test_registry_lists_and_creates_every_model():
 def test_unknown_model_and_scaler_are_clear_errors():
     with pytest.raises(MnistlabError, match="unknown model 'cnnn'.*Did you mean 'cnn'"):
         models.create("cnnn")
-    with pytest.raises(ParameterError, match="unknown scaler 'zscore'"):
+    with pytest.raises(ParameterError, match="scaler='zscore'; expected one of 'none', 'minmax', 'standard'"):
         models.create("sgd", scaler="zscore")
 
 
@@ -204,7 +204,7 @@ def test_bad_parameters_are_refused_before_training():
         models.create("cnn-kaggle", width=8)
     with pytest.raises(ParameterError, match="svc: The 'C' parameter of SVC must be a float in the range"):
         models.create("svc", C=-1.0)
-    with pytest.raises(ParameterError, match="unknown scaler 'zscore'"):
+    with pytest.raises(ParameterError, match="scaler='zscore'; expected one of 'none', 'minmax', 'standard'"):
         models.create("sgd", scaler="zscore")
 
 

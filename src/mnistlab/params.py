@@ -181,7 +181,7 @@ def rule_set(**rules: Rule) -> Mapping[str, Rule]:
     return MappingProxyType(rules)
 
 
-def check_params(owner: str, params: Mapping[str, Any], rules: Mapping[str, Rule]) -> None:
+def check_params(owner: str | None, params: Mapping[str, Any], rules: Mapping[str, Rule]) -> None:
     """Raise :class:`ParameterError` for the first parameter whose value breaks its rule.
 
     Examples
@@ -196,15 +196,16 @@ def check_params(owner: str, params: Mapping[str, Any], rules: Mapping[str, Rule
             accepted = rule.accepts(params[name])
         except ParameterError as error:
             # a free-form rule's own message: said for its owner, as the other rules' are
-            raise (error if error.owner is not None else error.within(owner)) from None
+            raise (error if error.owner is not None or owner is None else error.within(owner)) from None
         if not accepted:
             raise ParameterError(name, params[name], rule.expected, owner=owner)
 
 
-def validates(owner: str, **rules: Rule) -> Callable[[Function], Function]:
+def validates(owner: str | None, **rules: Rule) -> Callable[[Function], Function]:
     """Decorate a function so that its arguments are checked against ``rules`` (one per parameter name) before
     its body runs, so before any data is read or model trained; the rules stay on the function as
-    ``_parameter_constraints``, where the common tests find them. ``owner`` names it in the error.
+    ``_parameter_constraints``, where the common tests find them. ``owner`` names it in the error (None: a
+    helper whose caller is named by the parameter alone).
 
     Examples
     --------

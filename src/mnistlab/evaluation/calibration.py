@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnistlab.errors import ParameterError
+from mnistlab.params import integer, validates
 
 BINS = 15  # torchmetrics' and Guo et al.'s default
 
@@ -30,6 +30,7 @@ class Calibration:
     edges: np.ndarray
 
 
+@validates(None, bins=integer(low=1))
 def calibration(y_true: np.ndarray, proba: np.ndarray, bins: int = BINS) -> Calibration:
     """The calibration of ``proba`` (N, classes; columns indexed by label) against labels ``y_true``.
 
@@ -40,8 +41,6 @@ def calibration(y_true: np.ndarray, proba: np.ndarray, bins: int = BINS) -> Cali
     >>> round(result.ece, 3), round(result.mce, 3)  # 90% sure, 50% right; 60% sure, 100% right
     (0.4, 0.4)
     """
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ParameterError("bins", bins, "a whole number >= 1")
     proba = np.asarray(proba, dtype=np.float64)
     y_true = np.asarray(y_true)
     confidence = proba.max(axis=1)

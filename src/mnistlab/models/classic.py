@@ -9,7 +9,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from mnistlab.datasets import PIXEL_FEATURES, check_pixel_scale
-from mnistlab.errors import ParameterError
+from mnistlab.params import one_of, validates
 
 SCALERS = {"none": None, "minmax": MinMaxScaler, "standard": StandardScaler}
 
@@ -46,6 +46,7 @@ class FlattenPixels(TransformerMixin, BaseEstimator):
         return self._rows(X, reset=False).astype(np.float64, copy=False)
 
 
+@validates(None, scaler=one_of(*SCALERS))
 def pipeline(estimator: BaseEstimator, scaler: str = "none") -> Pipeline:
     """``FlattenPixels -> [scaler] -> estimator``; ``scaler`` is none, minmax or standard.
 
@@ -55,8 +56,6 @@ def pipeline(estimator: BaseEstimator, scaler: str = "none") -> Pipeline:
     >>> [name for name, _ in pipeline(GaussianNB(), "standard").steps]
     ['flatten', 'scaler', 'model']
     """
-    if scaler not in SCALERS:
-        raise ParameterError(f"unknown scaler {scaler!r}; expected none, minmax or standard")
     steps: list[tuple[str, BaseEstimator]] = [("flatten", FlattenPixels())]
     if SCALERS[scaler] is not None:
         steps.append(("scaler", SCALERS[scaler]()))

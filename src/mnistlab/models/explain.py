@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from mnistlab.errors import ParameterError
+from mnistlab.params import integer, one_of, validates
 
 METHODS = ("saliency", "integrated_gradients", "occlusion")
 
@@ -74,10 +75,9 @@ def saliency(estimator, images: np.ndarray, target=None) -> np.ndarray:
     return _gradients(net, x, _targets(net, x, target)).abs()[:, 0].numpy()
 
 
+@validates(None, steps=integer(low=1))
 def integrated_gradients(estimator, images: np.ndarray, target=None, steps: int = 32) -> np.ndarray:
     """(pixel - 0) x the mean gradient at ``steps`` midpoints of the path from a black image to the image."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ParameterError("steps", steps, "a whole number >= 1")
     net = _network(estimator)
     x = _inputs(images)
     target = _targets(net, x, target)
@@ -87,12 +87,14 @@ def integrated_gradients(estimator, images: np.ndarray, target=None, steps: int 
     return (x * total / steps)[:, 0].numpy()
 
 
+# A patch's side and the step between patches, in pixels of the 28x28 image
+PIXELS = integer(low=1, high=28)
+
+
+@validates(None, window=PIXELS, stride=PIXELS)
 def occlusion(estimator, images: np.ndarray, target=None, window: int = 4, stride: int = 2) -> np.ndarray:
     """The fall in the target's probability when a black ``window`` x ``window`` patch covers the pixel (the
     mean over the patches covering it, ``stride`` pixels apart)."""
-    for name, value in (("window", window), ("stride", stride)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 28:
-            raise ParameterError(name, value, "a whole number of pixels, 1..28")
     net = _network(estimator)
     x = _inputs(images)
     target = _targets(net, x, target)
@@ -109,11 +111,10 @@ def occlusion(estimator, images: np.ndarray, target=None, window: int = 4, strid
     return (fall / covered.clamp(min=1)).numpy()
 
 
+@validates(None, method=one_of(*METHODS))
 def explain(estimator, images: np.ndarray, method: str = "integrated_gradients", target=None) -> np.ndarray:
     """The ``method`` map (one of :data:`METHODS`) of each image for ``target`` (default: the predicted class;
     an index into ``estimator.classes_``)."""
-    if method not in METHODS:
-        raise ParameterError("method", method, f"one of {', '.join(METHODS)}")
     return {"saliency": saliency, "integrated_gradients": integrated_gradients, "occlusion": occlusion}[
         method
     ](estimator, images, target)

@@ -10,10 +10,12 @@ from sklearn.pipeline import Pipeline
 
 from mnistlab.errors import ParameterError
 from mnistlab.models.classic import FlattenPixels
+from mnistlab.params import one_of, validates
 
 STRATEGIES = ("native", "ovr", "ovo")
 
 
+@validates(None, strategy=one_of(*STRATEGIES))
 def with_strategy(estimator: BaseEstimator, strategy: str = "ovr") -> BaseEstimator:
     """Wrap an unfitted estimator: ``ovr`` trains one detector per class, ``ovo`` one per pair of classes.
 
@@ -26,8 +28,6 @@ def with_strategy(estimator: BaseEstimator, strategy: str = "ovr") -> BaseEstima
     if strategy == "native":
         return clone(estimator)
     wrappers = {"ovr": OneVsRestClassifier, "ovo": OneVsOneClassifier}
-    if strategy not in wrappers:
-        raise ParameterError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     # The wrappers want 2-D input; every mnistlab model takes (N, 784) as well as (N, 28, 28).
     return Pipeline([("flatten", FlattenPixels()), (strategy, wrappers[strategy](clone(estimator)))])
 
