@@ -304,15 +304,6 @@ def test_conv_relu_pool_training_path_equals_torch_layers():
         torch.testing.assert_close(fast, reference, rtol=1e-4, atol=1e-3)
 
 
-def test_monitor_data_is_measured_but_steers_nothing(blobs, fast):
-    X, y = blobs()
-    plain = models.create("mlp", **fast, seed=5).fit(X[:180], y[:180])
-    watched = models.create("mlp", **fast, seed=5).fit(X[:180], y[:180], monitor_data=(X[180:], y[180:]))
-    np.testing.assert_array_equal(plain.predict_proba(X), watched.predict_proba(X))
-    assert "monitor_accuracy" in watched.history_[-1] and "val_loss" not in watched.history_[-1]
-    assert watched.history_[-1]["monitor_accuracy"] == pytest.approx(watched.score(X[180:], y[180:]))
-
-
 def test_given_adam_betas_stay_fixed_under_onecycle(blobs, fast, monkeypatch):
     """OneCycle cycles Adam's beta1 unless betas are given (the cnn-fast recipe's (0.7, 0.9) must hold)."""
     import torch

@@ -50,7 +50,7 @@ _LAZY = {
     "class_scores": "mnistlab.models.strategies",
     "with_strategy": "mnistlab.models.strategies",
     "TorchClassifier": "mnistlab.models.torch_classifier",
-    "as_model_input": "mnistlab.models.torch_classifier",
+    "as_model_input": "mnistlab.models.inputs",
 }
 
 __all__ = [

@@ -150,6 +150,32 @@ def step_timer(
     return measure
 
 
+def execution_plan(
+    architecture: str, precision: str, threads: int | None, device_type: str, convolutional: bool
+) -> tuple[bool, bool, int | None]:
+    """(bf16, channels-last, threads) to train ``architecture`` in on a device of ``device_type`` ("cpu", "cuda"). ``precision="auto"`` on a CPU:
+    what its training step measured fastest (:func:`choose`, timed once per machine and cached); on a GPU bf16.
+    An explicit precision is honoured, in the network's registered layout. Dense networks train in fp32.
+    ``threads`` given always wins.
+
+    Examples
+    --------
+    >>> execution_plan("mlp", "auto", None, "cpu", convolutional=False)
+    (False, False, None)
+    >>> execution_plan("cnn", "bf16", 2, "cpu", convolutional=True)
+    (True, True, 2)
+    """
+    from mnistlab.models import networks
+
+    registered = networks.get(architecture).channels_last
+    if precision != "auto" or not convolutional:
+        return precision == "bf16", registered and convolutional, threads
+    if device_type == "cuda":
+        return True, registered, threads
+    chosen = choose(architecture)
+    return chosen["precision"] == "bf16", chosen["channels_last"], threads or chosen["threads"]
+
+
 def choose(
     architecture: str,
     measure: Measure | None = None,

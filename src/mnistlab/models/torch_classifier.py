@@ -1,22 +1,19 @@
 """A PyTorch network behind scikit-learn's classifier contract (fit, predict, predict_proba, get_params, ...).
 
-Input contract: rows of numbers on the 0..255 pixel scale, finite, dense (images on the 0..1 scale are refused:
-:func:`~mnistlab.datasets.dataset.check_pixel_scale`). Images come as (N, 28, 28) or (N, 784);
-the dense networks (``softmax``, ``mlp``) also take any (N, D) feature rows, the convolutional ones need images.
+What it takes as input: :mod:`mnistlab.models.inputs`; how it trains: :mod:`mnistlab.training`.
 """
 
 from __future__ import annotations
 
-import warnings
+import functools
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from mnistlab.datasets import check_pixel_scale
 from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import networks
 from mnistlab.models.calibration import (
@@ -27,96 +24,19 @@ from mnistlab.models.calibration import (
     fit_temperature,
     prediction_sets,
 )
-from mnistlab.models.layers import INPUT_SCALINGS
-from mnistlab.models.precision import choose as choose_precision
-from mnistlab.params import check_params, integer, one_of, real, satisfies
+from mnistlab.models.inputs import as_model_input, check_network_input, checked_rows
+from mnistlab.models.precision import execution_plan
+from mnistlab.models.torch_rules import PARAMETER_RULES
+from mnistlab.params import check_params
 from mnistlab.training import (
-    MAX_RESOLVED_EPOCHS,
-    MAX_RESOLVED_EPOCHS_DENSE,
-    OPTIMIZERS,
-    SCHEDULES,
-    TRUSTED_STEPS,
     Augmentation,
     TrainConfig,
     evaluate,
+    planned_epochs,
     resolve_device,
-    resolve_epochs,
-    steps_per_epoch,
     torch_threads,
     train,
 )
-
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def _check_augment(spec: str | None) -> None:
-    Augmentation.parse(spec)  # raises ParameterError naming the part it cannot read
-
-
-def _check_betas(betas) -> None:
-    if betas is None:
-        return
-    pair = list(betas) if isinstance(betas, list | tuple) else []
-    if len(pair) != 2 or not all(isinstance(b, int | float) and 0 <= b < 1 for b in pair):
-        raise ParameterError("betas", betas, "two numbers in [0, 1), e.g. [0.7, 0.9], or None")
-
-
-def _check_device(device: str) -> None:
-    try:
-        parsed = torch.device(device if device != "auto" else "cpu")
-    except (RuntimeError, TypeError):
-        raise ParameterError("device", device, "auto, cpu, cuda or cuda:N") from None
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ParameterError("device", device, "auto or cpu: this machine has no CUDA GPU")
-
-
-# What each hyper-parameter accepts (scikit-learn's ``_parameter_constraints``); the free-form rules name values
-# they refuse, so tests/test_parameter_rules.py checks every rule.
-PARAMETER_RULES = {
-    "architecture": satisfies(
-        lambda name: networks.get(name), "a registered network", breaking=("resnet",), example="mlp"
-    ),
-    "width": integer(low=1, high=4096, none=True),
-    "epochs": integer(low=1, high=100_000),
-    "min_steps": integer(low=1, high=10_000_000, none=True),
-    "batch_size": integer(low=1, high=1 << 20),
-    "optimizer": one_of(*OPTIMIZERS),
-    "lr": real(low=0, low_open=True),
-    "betas": satisfies(
-        _check_betas,
-        "two numbers in [0, 1) for Adam, e.g. [0.7, 0.9], or None",
-        breaking=([0.9], [0.9, 1.0], "0.7,0.9", [0.9, float("nan")]),
-        example=[0.7, 0.9],
-    ),
-    "weight_decay": real(low=0),
-    "schedule": one_of(*SCHEDULES),
-    "label_smoothing": real(low=0, high=1, high_open=True),
-    "input_scaling": one_of(*INPUT_SCALINGS),
-    "augment": satisfies(
-        _check_augment,
-        "e.g. 'shift=2,rotate=10,shear=0.1,zoom=0.1,flip' or None",
-        breaking=("spin=3", "shift=x", "shift=nan", "erase=2", "brightness=-1", 3),
-        example="shift=2,flip",
-    ),
-    "validation_split": real(low=0, high=1, high_open=True),
-    "early_stopping": integer(low=1, none=True),
-    "precision": one_of(*PRECISIONS),
-    "tta": one_of("flip", none=True),
-    "calibration": one_of("temperature", "none"),
-    "seed": integer(low=0),
-    "device": satisfies(
-        _check_device, "auto, cpu, cuda or cuda:N", breaking=("tpu", "cuda:x", 0.5), example="cpu"
-    ),
-    "threads": integer(low=1, high=1024, none=True),
-    "verbose": integer(low=0),
-}
-
-
-def as_model_input(X: np.ndarray) -> np.ndarray:
-    """(N, D) rows as the networks take them: (N, 28, 28) images when D is 784, else unchanged; uint8 is kept
-    (a quarter of the memory), every other numeric type becomes float32."""
-    X = X.reshape(len(X), 28, 28) if X.shape[1] == networks.IMAGE_FEATURES else X
-    return X if X.dtype == np.uint8 else X.astype(np.float32)
 
 
 class TorchClassifier(ClassifierMixin, BaseEstimator):
@@ -191,6 +111,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         PyTorch CPU threads; ``None``: the measured choice or PyTorch's default.
     verbose : int
         1 prints one line per epoch.
+    callbacks : list of mnistlab.training.Callback, optional
+        Run in every ``fit`` around the standard ones (:mod:`mnistlab.training.callbacks`), e.g.
+        ``EpochScore("test", X_test, y_test)`` to measure test data after each epoch without steering anything;
+        a constructor parameter, as skorch's, so ``clone`` and searches keep them. They are not saved in a run.
 
     Attributes
     ----------
@@ -247,6 +171,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         device: str = "auto",
         threads: int | None = None,
         verbose: int = 0,
+        callbacks: list | None = None,
     ) -> None:
         self.architecture = architecture
         self.width = width
@@ -270,6 +195,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.threads = threads
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def set_params(self, **params) -> TorchClassifier:
         """scikit-learn's ``set_params``; ``epochs`` set without ``min_steps`` is trained exactly, as
@@ -295,9 +221,13 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                 f"width applies to {' and '.join(networks.widened())} only, not {self.architecture!r}"
             )
 
-    def _config(self, device: torch.device, convolutional: bool, epochs: int | None = None) -> TrainConfig:
-        bf16, channels_last, _ = self._execution(device, convolutional)
-        return TrainConfig(
+    def _config(
+        self, device: torch.device, convolutional: bool, epochs: int | None = None
+    ) -> tuple[TrainConfig, int | None]:
+        """The training's configuration and threads, as :func:`~.precision.execution_plan` plans them here."""
+        plan = execution_plan(self.architecture, self.precision, self.threads, device.type, convolutional)
+        bf16, channels_last, threads = plan
+        config = TrainConfig(
             epochs=self.epochs if epochs is None else epochs,
             batch_size=self.batch_size,
             optimizer=self.optimizer,
@@ -313,40 +243,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             channels_last=channels_last,
             verbose=self.verbose,
         )
-
-    def _execution(self, device: torch.device, convolutional: bool) -> tuple[bool, bool, int | None]:
-        """(bf16, channels-last, threads) for this network here. ``precision="auto"`` on a CPU: what its training
-        step measured fastest (:func:`mnistlab.models.precision.choose`, timed once per machine and cached);
-        on a GPU bf16. An explicit precision is honoured, in the network's registered layout. Dense networks
-        train in fp32. ``threads`` given always wins."""
-        registered = networks.get(self.architecture).channels_last
-        if self.precision != "auto" or not convolutional:
-            return self.precision == "bf16", registered and convolutional, self.threads
-        if device.type == "cuda":
-            return True, registered, self.threads
-        chosen = choose_precision(self.architecture)
-        return chosen["precision"] == "bf16", chosen["channels_last"], self.threads or chosen["threads"]
+        return config, threads
 
     def _rows(self, X, y=None, reset: bool = False, with_y: bool = False):
-        """Validated (N, D) rows (and labels): finite, dense, numeric, at least one sample, D as in ``fit``.
-        Images (N, H, W) become rows of H * W pixels; ``with_y`` checks labels too (a missing y included)."""
-        kwargs = dict(accept_sparse=False, dtype="numeric", ensure_all_finite=True)
-        if getattr(X, "ndim", None) == 3 or (isinstance(X, list) and np.ndim(X) == 3):
-            # Validated once, as rows, below: a second full check cost a third of a prediction of one image.
-            X = np.asarray(X)
-            X = X.reshape(len(X), int(np.prod(X.shape[1:])))  # also for no images: the check below names that
-        if with_y:
-            X, y = validate_data(self, X, y, reset=reset, **kwargs)
-        else:
-            X = validate_data(self, X, reset=reset, **kwargs)
-        # images: the pixel-scale contract (other rows are features)
-        if X.shape[1] == networks.IMAGE_FEATURES:
-            check_pixel_scale(X)
-        return (X, y) if with_y else X
+        return checked_rows(self, X, y, reset, with_y)  # the input contract (mnistlab.models.inputs)
 
-    def fit(
-        self, X, y, validation_data: tuple | None = None, monitor_data: tuple | None = None
-    ) -> TorchClassifier:
+    def fit(self, X, y, validation_data: tuple | None = None) -> TorchClassifier:
         """Train from scratch (Ctrl-C or SIGTERM stops after the current batch, keeping the best weights).
 
         Parameters
@@ -358,8 +260,6 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             Labels, at least two classes.
         validation_data : tuple of (X_val, y_val), optional
             Validation data to use instead of holding out ``validation_split`` of ``X``.
-        monitor_data : tuple of (X, y), optional
-            Data only measured after each epoch (``history_``'s ``monitor_*`` entries); it steers nothing.
 
         Returns
         -------
@@ -378,13 +278,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         X, y = self._rows(X, y, reset=True, with_y=True)
         check_classification_targets(y)
         n_features = X.shape[1]
-        if not networks.get(self.architecture).dense and n_features != networks.IMAGE_FEATURES:
-            raise DataFormatError(
-                f"{self.architecture!r} needs 28x28 images (784 pixels per row), got "
-                f"{n_features} features; the dense models (softmax, mlp) take any"
-            )
-        if (self.augment or self.tta) and n_features != networks.IMAGE_FEATURES:
-            raise ParameterError(f"augment and tta need 28x28 images, got rows of {n_features} features")
+        check_network_input(self.architecture, n_features, self.augment, self.tta)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise DataFormatError(
@@ -405,14 +299,19 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         net = networks.build(self.architecture, len(self.classes_), self.width, n_features).to(device)
         x = torch.from_numpy(np.ascontiguousarray(inputs)).to(device)
         net.scaling.fit(x.unsqueeze(1), self.input_scaling)
-        epochs = resolve_epochs(len(x), self.batch_size, self.epochs, self.min_steps, self._max_epochs())
-        self._warn_if_few_steps(len(x), epochs)
-        cfg = self._config(device, networks.is_convolutional(net), epochs)
-        validation = None if validation_data is None else self._validation_tensors(validation_data, device)
-        monitor = None if monitor_data is None else self._validation_tensors(monitor_data, device)
-        threads = self._execution(device, networks.is_convolutional(net))[2]
+        spec = networks.get(self.architecture)
+        recipe = spec.defaults.get("min_steps"), spec.dense
+        epochs = planned_epochs(
+            self.architecture, len(x), self.batch_size, self.epochs, self.min_steps, *recipe
+        )
+        cfg, threads = self._config(device, networks.is_convolutional(net), epochs)
+        validation = (
+            None if validation_data is None else self._checked_tensors(*validation_data, device=device)
+        )
         with torch_threads(threads):
-            result = train(net, x, torch.from_numpy(targets).to(device), cfg, validation, monitor)
+            y_train = torch.from_numpy(targets).to(device)
+            tensors = functools.partial(self._checked_tensors, device=device)  # for the callbacks' data
+            result = train(net, x, y_train, cfg, validation, self.callbacks or (), tensors)
             self.threads_ = torch.get_num_threads()
         self.network_, self.history_, self.step_history_ = net, result.history, result.steps
         self.epochs_, self.steps_ = epochs, len(result.steps)
@@ -422,32 +321,6 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.best_epoch_, self.interrupted_ = result.best_epoch, result.interrupted
         self._calibrate(validation_data)
         return self
-
-    def _max_epochs(self) -> int:
-        """The most epochs ``min_steps`` may raise training to: dense networks' steps are cheap."""
-        dense = networks.get(self.architecture).dense
-        return MAX_RESOLVED_EPOCHS_DENSE if dense else MAX_RESOLVED_EPOCHS
-
-    def _warn_if_few_steps(self, n_rows: int, epochs: int) -> None:
-        """Warn when the schedule has too few optimizer steps to be trusted (an explicit epochs=1 on 500 images:
-        2 steps of cnn-fast, about 20% accuracy), naming the epochs that would reach the recipe's steps."""
-        per_epoch = steps_per_epoch(n_rows, self.batch_size)
-        if epochs * per_epoch >= TRUSTED_STEPS:
-            return
-        recipe_steps = networks.get(self.architecture).defaults.get("min_steps") or TRUSTED_STEPS
-        # the epochs a recipe would train here
-        enough = resolve_epochs(
-            n_rows, self.batch_size, 1, max(recipe_steps, TRUSTED_STEPS), self._max_epochs()
-        )
-        steps = epochs * per_epoch
-        warnings.warn(
-            f"{self.architecture} trains only {steps} optimizer step{'s' * (steps != 1)} ({epochs} "
-            f"epoch{'s' * (epochs != 1)} of {n_rows} images at batch_size={self.batch_size}), too few to trust "
-            f"(fewer than {TRUSTED_STEPS}): train epochs={enough}, or give no epochs: the "
-            "recipe sizes them to the data",
-            UserWarning,
-            stacklevel=3,
-        )
 
     def _calibrate(self, validation_data: tuple | None) -> None:
         """``temperature_`` (``calibration="temperature"``) and the conformal scores of ``predict_set``, from the
@@ -467,14 +340,14 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
 
         return softmax(logits / getattr(self, "temperature_", 1.0), axis=1)
 
-    def _validation_tensors(self, validation_data: tuple, device: torch.device) -> tuple:
-        val_X = self._rows(validation_data[0])
-        val_y = np.asarray(validation_data[1])
+    def _checked_tensors(self, X, y, what: str = "validation", *, device: torch.device) -> tuple:
+        """Images and labels as ``fit`` takes them, checked as ``X`` is, as tensors of images and class indices;
+        ``what`` names the data in errors."""
+        val_X = self._rows(X)
+        val_y = np.asarray(y)
         unknown = np.setdiff1d(val_y, self.classes_)
         if unknown.size:
-            raise DataFormatError(
-                f"validation labels {unknown[:5].tolist()} are not among the training classes"
-            )
+            raise DataFormatError(f"{what} labels {unknown[:5].tolist()} are not among the training classes")
         x = torch.from_numpy(np.ascontiguousarray(as_model_input(val_X))).to(device)
         return x, torch.from_numpy(np.searchsorted(self.classes_, val_y)).to(device)
 
@@ -482,7 +355,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "network_")
         device = next(self.network_.parameters()).device
         x = torch.from_numpy(np.ascontiguousarray(as_model_input(self._rows(X)))).to(device)
-        cfg = self._config(device, networks.is_convolutional(self.network_))
+        cfg, _ = self._config(device, networks.is_convolutional(self.network_))
         if getattr(self, "_weights_channels_last", None) is not cfg.channels_last:
             # The weights in the layout the inputs come in: a network loaded from a run (contiguous weights) then
             # computes exactly what the trained one (channels-last after training) does.

@@ -1,38 +1,62 @@
 """The training loop: whole data set as tensors, batches by slicing a permutation, one line of history per epoch
-and the training loss of every optimizer step.
+and the training loss of every optimizer step; around it, callbacks (:mod:`mnistlab.training.callbacks`).
 
 How many epochs a recipe trains is set by optimizer steps (:func:`resolve_epochs`): a recipe states the steps it
 needs (``min_steps``), and on small data the epochs rise until they are reached, as fastai's ``fit_one_cycle``
 counts a schedule in steps; on MNIST's 54,000 training images every recipe trains exactly its stated epochs.
 
-Early stopping restores the best weights; Ctrl-C stops after the current batch and keeps the best weights and
-the history so far. On a CPU with bf16 support, convolutional nets run channels-last under bf16 autocast
-(faster than fp32 where the CPU has native bf16; the benchmark suite measures it); weights and the optimiser stay fp32.
+The loop itself only trains; validation scores, best-weight restore, early stopping, progress and what Ctrl-C
+does are callbacks it builds from its configuration, and a caller adds its own (a benchmark's test accuracy per
+epoch). Ctrl-C (and SIGTERM, turned into it) stops after the current batch. A distributed training plugs in the
+same way: a callback's ``on_train_begin`` wraps ``state.model`` and replaces ``state.shuffle`` by a sharding
+sampler. On a CPU with bf16 support, convolutional nets run channels-last under bf16 autocast (faster than fp32
+where the CPU has native bf16; the benchmark suite measures it); weights and the optimiser stay fp32.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import logging
 import math
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from mnistlab.errors import ParameterError
-from mnistlab.parallel import in_loop_of_fits
-from mnistlab.training.augment import Augmentation
+from mnistlab.training.callbacks import (
+    BestWeights,
+    Callback,
+    EarlyStopping,
+    EpochScore,
+    ProgressBar,
+    ProgressLog,
+    StopOnInterrupt,
+)
+from mnistlab.training.state import TrainConfig, TrainResult, TrainState, evaluate, prepare
 
-log = logging.getLogger("mnistlab.training")
+__all__ = [
+    "MAX_RESOLVED_EPOCHS",
+    "MAX_RESOLVED_EPOCHS_DENSE",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "TRUSTED_STEPS",
+    "TrainConfig",
+    "TrainResult",
+    "evaluate",
+    "planned_epochs",
+    "prepare",
+    "resolve_device",
+    "resolve_epochs",
+    "steps_per_epoch",
+    "torch_threads",
+    "train",
+]
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
 SCHEDULES = ("none", "onecycle", "cosine", "step")
 # The most epochs a recipe's min_steps may ask for: on a few hundred images the steps then stay short of min_steps
@@ -100,33 +124,42 @@ def resolve_epochs(
     return max(epochs, min(needed, max_epochs))
 
 
-@dataclass
-class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    betas: tuple[float, float] | None = None  # Adam's; None: torch's (0.9, 0.999), beta1 cycled by OneCycle
-    weight_decay: float = 0.0
-    schedule: str = "none"
-    label_smoothing: float = 0.0
-    augment: Augmentation | None = None
-    early_stopping: int | None = None
-    seed: int = 0
-    bf16: bool = False
-    channels_last: bool = False
-    verbose: int = 0
+def planned_epochs(
+    name: str,
+    n_rows: int,
+    batch_size: int,
+    epochs: int,
+    min_steps: int | None,
+    recipe_steps: int | None,
+    dense: bool,
+) -> int:
+    """The epochs network ``name`` trains on ``n_rows`` images (:func:`resolve_epochs`; dense networks, whose
+    steps are cheap, up to :data:`MAX_RESOLVED_EPOCHS_DENSE`), with a warning when they give too few optimizer
+    steps to be trusted (an explicit epochs=1 on 500 images: 2 steps of cnn-fast, about 20% accuracy), naming
+    the epochs that would reach ``recipe_steps``, the steps of the network's recipe.
 
-
-@dataclass
-class TrainResult:
-    history: list[dict] = field(default_factory=list)
-    # the training loss of every optimizer step: {"step", "epoch", "train_loss", "lr"} (learning curves of runs
-    # of few epochs are drawn from it)
-    steps: list[dict] = field(default_factory=list)
-    best_epoch: int | None = None
-    interrupted: bool = False
-    stopped_early: bool = False
+    Examples
+    --------
+    >>> planned_epochs("cnn-fast", 4_500, 256, epochs=1, min_steps=211, recipe_steps=211, dense=False)
+    12
+    """
+    max_epochs = MAX_RESOLVED_EPOCHS_DENSE if dense else MAX_RESOLVED_EPOCHS
+    epochs = resolve_epochs(n_rows, batch_size, epochs, min_steps, max_epochs)
+    steps = epochs * steps_per_epoch(n_rows, batch_size)
+    if steps >= TRUSTED_STEPS:
+        return epochs
+    enough = resolve_epochs(
+        n_rows, batch_size, 1, max(recipe_steps or TRUSTED_STEPS, TRUSTED_STEPS), max_epochs
+    )
+    warnings.warn(
+        f"{name} trains only {steps} optimizer step{'s' * (steps != 1)} ({epochs} "
+        f"epoch{'s' * (epochs != 1)} of {n_rows} images at batch_size={batch_size}), too few to trust "
+        f"(fewer than {TRUSTED_STEPS}): train epochs={enough}, or give no epochs: the "
+        "recipe sizes them to the data",
+        UserWarning,
+        stacklevel=3,
+    )
+    return epochs
 
 
 @contextlib.contextmanager
@@ -207,97 +240,91 @@ def _make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch
     raise ParameterError(f"unknown schedule {cfg.schedule!r}; expected one of {', '.join(SCHEDULES)}")
 
 
-def _prepare(net: nn.Module, x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
-    x = x.float().unsqueeze(1)
-    return x.contiguous(memory_format=torch.channels_last) if cfg.channels_last else x
-
-
-def evaluate(
-    net: nn.Module, x: torch.Tensor, y: torch.Tensor | None, cfg: TrainConfig, batch_size: int = 2048
-) -> tuple[torch.Tensor, float | None, float | None]:
-    """Logits (float32, on the CPU) of every image; mean loss and accuracy when labels are given."""
-    net.eval()
-    outputs = []
-    with torch.inference_mode(), torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-        for start in range(0, len(x), batch_size):
-            outputs.append(net(_prepare(net, x[start : start + batch_size], cfg)).float())
-    logits = torch.cat(outputs) if outputs else torch.zeros(0, 0)
-    if y is None:
-        return logits.cpu(), None, None
-    loss = F.cross_entropy(logits, y).item()
-    accuracy = (logits.argmax(1) == y).float().mean().item()
-    return logits.cpu(), loss, accuracy
-
-
 def train(
     net: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
     cfg: TrainConfig,
     validation: tuple[torch.Tensor, torch.Tensor] | None = None,
-    monitor: tuple[torch.Tensor, torch.Tensor] | None = None,
+    callbacks: Sequence[Callback] = (),
+    as_tensors: Callable | None = None,
 ) -> TrainResult:
     """Train ``net`` in place on uint8 images ``x`` (N, 28, 28) and class indices ``y`` (both on one device).
 
-    ``validation`` data steer early stopping and the best-weight restore; ``monitor`` data are only measured
-    after each epoch (``monitor_loss``, ``monitor_accuracy`` in the history) and steer nothing: the benchmark
-    suite's time-to-accuracy curves use it with test data, which must never be validation data."""
+    ``validation`` data steer early stopping and the best-weight restore. ``callbacks`` run after the standard
+    ones that measure (:func:`standard_callbacks`) and before those that act on the measurements; ``as_tensors``
+    turns the data a callback brings into tensors (:attr:`TrainState.as_tensors`)."""
     if cfg.early_stopping and validation is None:
         raise ParameterError("early_stopping needs validation data (validation_split > 0 or validation_data)")
+    per_epoch = steps_per_epoch(len(x), cfg.batch_size)
     generator = torch.Generator().manual_seed(cfg.seed)
     opt = _make_optimizer(net, cfg)
-    schedule = _make_schedule(opt, cfg, steps_per_epoch(len(x), cfg.batch_size))
+    schedule = _make_schedule(opt, cfg, per_epoch)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
-    result, best_loss, best_state, stale = TrainResult(), math.inf, None, 0
+    state = TrainState(net, net, cfg, opt, schedule, generator, x.device, as_tensors=as_tensors)
+    measuring, acting = standard_callbacks(cfg, validation, per_epoch)
+    callbacks = [*measuring, *callbacks, *acting]
+    for callback in callbacks:
+        callback.on_train_begin(state)
     with sigterm_as_interrupt():
         try:
-            for epoch in range(1, cfg.epochs + 1):
-                row = _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch, result.steps)
-                if validation is not None:
-                    _, row["val_loss"], row["val_accuracy"] = evaluate(net, *validation, cfg)
-                if monitor is not None:
-                    _, row["monitor_loss"], row["monitor_accuracy"] = evaluate(net, *monitor, cfg)
-                result.history.append(row)
-                _report(row, cfg)
-                if validation is not None and row["val_loss"] < best_loss - 1e-6:
-                    best_loss, best_state, stale, result.best_epoch = (
-                        row["val_loss"],
-                        copy.deepcopy(net.state_dict()),
-                        0,
-                        epoch,
-                    )
-                elif validation is not None:
-                    stale += 1
-                    if cfg.early_stopping and stale >= cfg.early_stopping:
-                        result.stopped_early = True
-                        log.info("early stopping after epoch %d; best was epoch %d", epoch, result.best_epoch)
-                        break
+            _run_epochs(state, x, y, callbacks)
         except KeyboardInterrupt:
-            if in_loop_of_fits():  # one fit of many: the whole loop stops (mnistlab.parallel.loop_of_fits)
-                log.warning("interrupted after %d complete epochs; stopping", len(result.history))
-                raise
-            result.interrupted = True
-            log.warning(
-                "interrupted after %d complete epochs; keeping the best weights so far", len(result.history)
-            )
-    if best_state is not None and (cfg.early_stopping or result.interrupted):
-        net.load_state_dict(best_state)
+            state.result.interrupted = True
+            for callback in callbacks:
+                callback.on_interrupt(state)  # one may pass it on (StopOnInterrupt in a loop of fits)
+    for callback in callbacks:
+        callback.on_train_end(state)
     net.eval()
-    return result
+    return state.result
 
 
-def _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch, steps: list[dict]) -> dict:
-    """One pass over the data; the loss and learning rate of each step are appended to ``steps``."""
-    net.train()
+def standard_callbacks(
+    cfg: TrainConfig, validation: tuple[torch.Tensor, torch.Tensor] | None, per_epoch: int
+) -> tuple[list[Callback], list[Callback]]:
+    """The callbacks the configuration asks for: those that measure an epoch (they run before the caller's) and
+    those that act on the measurements (after the caller's, so that its measurements are in the row first)."""
+    measuring: list[Callback] = []
+    if cfg.verbose > 0 and sys.stderr.isatty():
+        measuring.append(ProgressBar(per_epoch))
+    if validation is not None:
+        measuring.append(EpochScore("val", *validation, _validation=True))
+    acting: list[Callback] = [ProgressLog()] if cfg.verbose > 0 else []
+    if validation is not None:
+        acting.append(BestWeights(restore=bool(cfg.early_stopping)))
+    if cfg.early_stopping:
+        acting.append(EarlyStopping(cfg.early_stopping))
+    return measuring, [*acting, StopOnInterrupt()]
+
+
+def _run_epochs(state: TrainState, x: torch.Tensor, y: torch.Tensor, callbacks: list[Callback]) -> None:
+    """The epochs, each row into the history once every callback has seen it, until one stops training."""
+    # on_step_end only where overridden: a call per optimizer step of a hook that does nothing is pure cost
+    on_step = [c for c in callbacks if type(c).on_step_end is not Callback.on_step_end]
+    for epoch in range(1, state.cfg.epochs + 1):
+        state.epoch = epoch
+        for callback in callbacks:
+            callback.on_epoch_begin(state)
+        row = _train_epoch(state, x, y, on_step)
+        for callback in callbacks:
+            callback.on_epoch_end(state, row)
+        state.result.history.append(row)
+        if state.stop_training:
+            break
+
+
+def _train_epoch(state: TrainState, x: torch.Tensor, y: torch.Tensor, on_step: list[Callback]) -> dict:
+    """One pass over the data; the loss and learning rate of each step are appended to the result's steps."""
+    cfg, model, opt, generator = state.cfg, state.model, state.optimizer, state.generator
+    schedule = state.schedule
+    model.train()
     start = time.perf_counter()
-    order = torch.randperm(len(x), generator=generator).to(x.device)
+    order = state.shuffle(len(x), generator).to(x.device)
     total_loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device, dtype=torch.long)
-    batches = range(0, len(x), cfg.batch_size)
-    show_bar = cfg.verbose > 0 and sys.stderr.isatty()
     step_losses, step_lrs = [], []  # kept as tensors until the epoch ends: no device sync per step
-    for begin in tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not show_bar):
+    for begin in range(0, len(order), cfg.batch_size):
         idx = order[begin : begin + cfg.batch_size]
         xb, yb = x[idx].float().unsqueeze(1), y[idx]
         if cfg.augment is not None:
@@ -305,7 +332,7 @@ def _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch, steps: list[di
         if cfg.channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            logits = net(xb)
+            logits = model(xb)
         loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -316,24 +343,16 @@ def _train_epoch(net, x, y, cfg, opt, schedule, generator, epoch, steps: list[di
         step_losses.append(loss.detach())
         total_loss += loss.detach() * len(idx)
         correct += (logits.argmax(1) == yb).sum()
-    first = len(steps) + 1
+        for callback in on_step:
+            callback.on_step_end(state, step_losses[-1])
+    steps, first = state.result.steps, len(state.result.steps) + 1
     for i, (loss_value, lr) in enumerate(zip(torch.stack(step_losses).tolist(), step_lrs, strict=True)):
-        steps.append({"step": first + i, "epoch": epoch, "train_loss": loss_value, "lr": lr})
+        steps.append({"step": first + i, "epoch": state.epoch, "train_loss": loss_value, "lr": lr})
+    rows = len(order)
     return {
-        "epoch": epoch,
-        "train_loss": total_loss.item() / len(x),
-        "train_accuracy": correct.item() / len(x),
+        "epoch": state.epoch,
+        "train_loss": total_loss.item() / rows,
+        "train_accuracy": correct.item() / rows,
         "lr": opt.param_groups[0]["lr"],
         "seconds": time.perf_counter() - start,
     }
-
-
-def _report(row: dict, cfg: TrainConfig) -> None:
-    if cfg.verbose <= 0:
-        return
-    text = (
-        f"epoch {row['epoch']:3d}/{cfg.epochs}  loss {row['train_loss']:.4f}  acc {row['train_accuracy']:.4f}"
-    )
-    if "val_loss" in row:
-        text += f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.4f}"
-    log.info("%s  lr %.2e  %.1fs", text, row["lr"], row["seconds"])
