@@ -34,6 +34,8 @@ PINNED = {
         "train_loss": [0.903951, 0.729865, 0.620753, 0.566801, 0.517684],
         "best_epoch": 2,
         "steps": 50,
+        "temperature": 1.2105720,
+        "proba_of_class_0": 14.442668,  # summed over the 40 images: the restored weights' probabilities
     },
     "cnn-fast": {
         "params": dict(epochs=3, batch_size=32, augment="shift=1"),
@@ -42,6 +44,8 @@ PINNED = {
         "train_loss": [1.123326, 0.926348, 0.771647],
         "best_epoch": 3,
         "steps": 15,
+        "temperature": 0.7623958,
+        "proba_of_class_0": 16.430224,
     },
 }
 
@@ -60,6 +64,8 @@ def test_same_seed_trains_what_the_loop_before_callbacks_trained(noisy, name):
     assert [row["val_loss"] for row in clf.history_] == pytest.approx(pinned["val_loss"], rel=1e-4)
     assert [row["train_loss"] for row in clf.history_] == pytest.approx(pinned["train_loss"], rel=1e-4)
     assert (clf.best_epoch_, clf.steps_) == (pinned["best_epoch"], pinned["steps"])
+    assert clf.temperature_ == pytest.approx(pinned["temperature"], rel=1e-4)
+    assert clf.predict_proba(X[200:])[:, 0].sum() == pytest.approx(pinned["proba_of_class_0"], rel=1e-4)
 
 
 def test_an_epoch_score_is_measured_but_steers_nothing(blobs, fast):
@@ -100,7 +106,7 @@ class Recorder(Callback):
     """Records every hook call; stops training after ``stop_after`` epochs."""
 
     def __init__(self, stop_after: int | None = None) -> None:
-        self.stop_after, self.calls = stop_after, []
+        self.stop_after, self.calls, self.losses = stop_after, [], []
 
     def on_train_begin(self, state):
         self.calls.append("train_begin")
@@ -110,6 +116,7 @@ class Recorder(Callback):
 
     def on_step_end(self, state, loss):
         self.calls.append("step")
+        self.losses.append(loss.item())
 
     def on_epoch_end(self, state, row):
         self.calls.append(f"epoch_end {state.epoch} {sorted(row)}")
@@ -136,6 +143,7 @@ def test_a_callback_sees_every_hook_in_order_and_can_stop_training(blobs, fast):
         *[call.format(e=2) for call in epoch],
         "train_end",
     ], "the validation score is in the row a caller's callback sees"
+    assert recorder.losses == [step["train_loss"] for step in clf.step_history_]
 
 
 def test_a_callback_can_take_over_the_batch_order(blobs, fast):
