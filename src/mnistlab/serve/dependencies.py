@@ -1,6 +1,6 @@
 """What the prediction app's routes are handed through FastAPI's ``Depends``: the run's predictor and its
-description, the settings, the limiters and the start time, each put on ``app.state`` once by
-:func:`mnistlab.serve.app.create_app`.
+description (put on ``app.state`` by :func:`mnistlab.serve.app.create_app`), the settings, the limiters and the
+start time (by :func:`mnistlab.serve.app.predictor_app`, which it calls once the run is loaded).
 
 A route never reaches for them any other way, so a test can hand the routes a stub predictor (no model trained)
 with ``app.dependency_overrides``. They are ``async`` functions, run on the event loop: reading an attribute
