@@ -79,6 +79,22 @@ def test_an_epoch_score_is_measured_but_steers_nothing(blobs, fast):
     assert [row["seconds"] > 0 for row in watched.history_] == [True] * len(watched.history_)
 
 
+def without_seconds(history: list[dict]) -> list[dict]:
+    return [{key: value for key, value in row.items() if key != "seconds"} for row in history]
+
+
+def test_fit_monitor_data_still_measures_but_warns_naming_its_replacement(blobs, fast):
+    X, y = blobs()
+    with pytest.warns(FutureWarning, match=r"monitor_data.*deprecated.*EpochScore\('monitor', X, y\)"):
+        old = models.create("mlp", **fast, seed=5).fit(X[:180], y[:180], monitor_data=(X[180:], y[180:]))
+    score = EpochScore("monitor", X[180:], y[180:])
+    new = models.create("mlp", **fast, seed=5, callbacks=[score]).fit(X[:180], y[:180])
+    assert without_seconds(old.history_) == without_seconds(new.history_)
+    assert "monitor_accuracy" in old.history_[-1] and old.callbacks is None, (
+        "the model's parameters unchanged"
+    )
+
+
 def test_an_epoch_score_with_labels_of_no_training_class_is_refused_naming_it(blobs, fast):
     X, y = blobs()
     clf = models.create("mlp", **fast, callbacks=[EpochScore("test", X[180:], y[180:] + 7)])

@@ -6,6 +6,7 @@ What it takes as input: :mod:`mnistlab.models.inputs`; how it trains: :mod:`mnis
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ from mnistlab.models.torch_rules import PARAMETER_RULES
 from mnistlab.params import check_params
 from mnistlab.training import (
     Augmentation,
+    EpochScore,
     TrainConfig,
     evaluate,
     planned_epochs,
@@ -37,6 +39,20 @@ from mnistlab.training import (
     torch_threads,
     train,
 )
+
+
+def _monitor_callbacks(monitor_data: tuple | None) -> list:
+    """The deprecated ``fit(monitor_data=...)`` as the callback that replaced it (warning once per fit)."""
+    if monitor_data is None:
+        return []
+    # FutureWarning, not DeprecationWarning: the caller is user code, where Python hides DeprecationWarning
+    warnings.warn(
+        "fit(monitor_data=(X, y)) is deprecated and will be removed: pass "
+        "callbacks=[mnistlab.training.EpochScore('monitor', X, y)] to the model instead (the same history)",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return [EpochScore("monitor", *monitor_data)]
 
 
 class TorchClassifier(ClassifierMixin, BaseEstimator):
@@ -248,7 +264,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def _rows(self, X, y=None, reset: bool = False, with_y: bool = False):
         return checked_rows(self, X, y, reset, with_y)  # the input contract (mnistlab.models.inputs)
 
-    def fit(self, X, y, validation_data: tuple | None = None) -> TorchClassifier:
+    def fit(
+        self, X, y, validation_data: tuple | None = None, monitor_data: tuple | None = None
+    ) -> TorchClassifier:
         """Train from scratch (Ctrl-C or SIGTERM stops after the current batch, keeping the best weights).
 
         Parameters
@@ -260,6 +278,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             Labels, at least two classes.
         validation_data : tuple of (X_val, y_val), optional
             Validation data to use instead of holding out ``validation_split`` of ``X``.
+        monitor_data : tuple of (X, y), optional
+            Deprecated (a FutureWarning): ``callbacks=[EpochScore("monitor", X, y)]`` measures the same
+            ``monitor_loss`` and ``monitor_accuracy`` after each epoch, steering nothing.
 
         Returns
         -------
@@ -311,7 +332,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         with torch_threads(threads):
             y_train = torch.from_numpy(targets).to(device)
             tensors = functools.partial(self._checked_tensors, device=device)  # for the callbacks' data
-            result = train(net, x, y_train, cfg, validation, self.callbacks or (), tensors)
+            callbacks = [*(self.callbacks or ()), *_monitor_callbacks(monitor_data)]
+            result = train(net, x, y_train, cfg, validation, callbacks, tensors)
             self.threads_ = torch.get_num_threads()
         self.network_, self.history_, self.step_history_ = net, result.history, result.steps
         self.epochs_, self.steps_ = epochs, len(result.steps)
