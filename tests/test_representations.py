@@ -155,5 +155,5 @@ def test_feature_map_and_panel(small_run, tmp_path):
     panel = graph_panel(small_run, n=40, out=tmp_path)
     assert Image.open(panel).size[1] > 1500, "5 sources x 3 methods"
     assert len(list(tmp_path.glob("graph_*_central.png"))) == 15
-    with pytest.raises(ParameterError, match="method='umap'; expected one of pca, tsne"):
+    with pytest.raises(ParameterError, match="method='umap'; expected one of 'pca', 'tsne'"):
         representations.embed(np.zeros((10, 3)), "umap")

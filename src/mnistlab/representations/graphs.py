@@ -24,6 +24,7 @@ from functools import cached_property
 import numpy as np
 
 from mnistlab.errors import MnistlabError, ParameterError
+from mnistlab.params import one_of, validates
 
 METHODS = ("correlation", "lasso", "knn")
 MAX_DENSE_NODES = 5000  # correlation and lasso hold an n x n matrix: 5000 images = 200 MB
@@ -43,6 +44,7 @@ class SimilarityGraph:
     in_degree: np.ndarray | None = None
 
 
+@validates(None, method=one_of(*METHODS), rule=one_of("or", "and"))
 def similarity_graph(
     features: np.ndarray,
     method: str = "knn",
@@ -90,8 +92,6 @@ def similarity_graph(
     features = np.asarray(features, np.float64)
     if features.ndim != 2 or len(features) < 3:
         raise ParameterError(f"features must be (N, D) with N >= 3, got shape {features.shape}")
-    if method not in METHODS:
-        raise ParameterError("method", method, f"one of {', '.join(METHODS)}")
     if method != "lasso" and not 1 <= k < len(features):
         raise ParameterError("k", k, f"1..{len(features) - 1}")
     if method != "knn" and len(features) > MAX_DENSE_NODES:
@@ -131,8 +131,6 @@ def _correlation_graph(features: np.ndarray, k: int, threshold: float | None) ->
 def _lasso_graph(features: np.ndarray, alpha: float, rule: str) -> SimilarityGraph:
     from sklearn.linear_model import Lasso
 
-    if rule not in ("or", "and"):
-        raise ParameterError("rule", rule, "'or' or 'and'")
     std = features.std(1, keepdims=True)
     z = np.divide(features - features.mean(1, keepdims=True), std, out=np.zeros_like(features), where=std > 0)
     n = len(z)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab.errors import ParameterError
+from mnistlab.params import integer, one_of, validates
 
 MAP_METHODS = ("pca", "tsne")
 
 
+@validates(None, method=one_of(*MAP_METHODS), seed=integer(low=0))
 def embed(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """(N, 2) coordinates of the rows of ``features``.
 
@@ -18,8 +20,6 @@ def embed(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarra
     (50, 2)
     """
     features = np.asarray(features, np.float32)
-    if method not in MAP_METHODS:
-        raise ParameterError("method", method, f"one of {', '.join(MAP_METHODS)}")
     if len(features) < 5:
         raise ParameterError(f"a map needs at least 5 images, got {len(features)}")
     from sklearn.decomposition import PCA
