@@ -162,16 +162,37 @@ def test_a_callback_sees_every_hook_in_order_and_can_stop_training(blobs, fast):
     assert recorder.losses == [step["train_loss"] for step in clf.step_history_]
 
 
-def test_a_callback_can_take_over_the_batch_order(blobs, fast):
-    """Where a distributed sampler plugs in: ``state.shuffle`` draws each epoch's rows (here the first half)."""
+class Counting(torch.nn.Module):
+    """A wrapper that forwards to the network (as DistributedDataParallel does), counting the calls."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net, self.calls = net, 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.net(x)
+
+
+def test_a_callback_can_wrap_the_model_and_take_over_the_batch_order(blobs, fast):
+    """Where distributed training plugs in: ``state.model`` is what the step calls (a wrapper here; the weights
+    stay ``state.net``'s) and ``state.shuffle`` draws each epoch's rows (here the first half only)."""
+
+    class Wrap(Callback):
+        def on_train_begin(self, state):
+            state.model = self.wrapper = Counting(state.net)
 
     class FirstHalf(Callback):
         def on_train_begin(self, state):
             state.shuffle = lambda n, generator: torch.randperm(n // 2, generator=generator)
 
     X, y = blobs()
-    whole = models.create("mlp", epochs=2, batch_size=10, threads=1).fit(X, y)
-    half = models.create("mlp", epochs=2, batch_size=10, threads=1, callbacks=[FirstHalf()]).fit(X, y)
+    params = dict(epochs=2, batch_size=10, threads=1)
+    whole = models.create("mlp", **params).fit(X, y)
+    wrapped = models.create("mlp", **params, callbacks=[Wrap()]).fit(X, y)
+    assert wrapped.callbacks[0].wrapper.calls == wrapped.steps_ == whole.steps_
+    np.testing.assert_array_equal(wrapped.predict_proba(X), whole.predict_proba(X))
+    half = models.create("mlp", **params, callbacks=[FirstHalf()]).fit(X, y)
     assert half.steps_ * 2 == whole.steps_
 
 
