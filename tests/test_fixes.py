@@ -91,13 +91,38 @@ def test_a_line_cut_short_by_a_crash_is_not_a_decision(decisions):
     assert list(decided) == [("train", 1)]
 
 
-def test_two_review_pages_writing_one_file_keep_every_line(decisions):
-    """Two writers append to one file (two browser tabs): whole lines, none lost, the last one wins."""
-    for i in range(6):
-        record_decision(decisions, "train", i, "drop" if i % 2 else "keep")
-        record_decision(decisions, "train", i, "relabel", label="zero")
+def _decide_every_image(path: str, action: str, start, rounds: int) -> None:
+    """One writer (a review page in its own process): ``rounds`` passes over the 12 training images."""
+    start.wait()  # both writers begin together, so their appends interleave
+    for _ in range(rounds):
+        for index in range(12):
+            record_decision(path, "train", index, action, label="zero" if action == "relabel" else None)
+
+
+def test_two_processes_writing_one_file_keep_every_line(decisions):
+    """Two writers in two processes (two review pages) append to one file at once: every line whole, none lost,
+    and for each image the decision written last in the file wins."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")  # the child only appends lines: no imports, no threads
+    start = context.Barrier(2)
+    rounds = 20
+    writers = [
+        context.Process(target=_decide_every_image, args=(str(decisions), action, start, rounds))
+        for action in ("drop", "relabel")
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+    assert [writer.exitcode for writer in writers] == [0, 0]
+    lines = [json.loads(line) for line in decisions.read_text().splitlines()[1:]]  # each one whole JSON
+    assert len(lines) == 2 * rounds * 12
+    assert sum(line["action"] == "drop" for line in lines) == rounds * 12
+    last = {line["index"]: line["action"] for line in lines}
     decided, superseded = read_decisions(decisions, toy())
-    assert superseded == 6 and all(d.action == "relabel" for d in decided.values())
+    assert superseded == len(lines) - 12
+    assert {index: decided["train", index].action for index in range(12)} == last
 
 
 @pytest.mark.parametrize(

@@ -160,9 +160,10 @@ def test_a_stopped_training_is_marked_interrupted_in_the_run(toy, tmp_path, monk
     assert "Training was interrupted after 2 epochs" in report_run(tmp_path / "run").read_text()
 
 
-def test_a_full_disk_in_evaluate_report_and_sweep_tables_keeps_what_was_there(toy, tmp_path, monkeypatch):
+def test_a_full_disk_in_evaluate_and_report_keeps_what_was_there(toy, tmp_path, monkeypatch):
     """Every other file mnistlab writes goes through fileio.atomic_write: when the last step (the rename) fails
-    as on a full disk, the old file stays whole and no temporary file is left."""
+    as on a full disk, the old file stays whole and no temporary file is left. (The sweep's tables, the same way:
+    hostile/test_sweeps.py::test_a_full_disk_while_writing_the_tables_keeps_the_old_ones.)"""
     import errno
     import os
 
