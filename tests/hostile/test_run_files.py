@@ -210,9 +210,9 @@ def test_skops_files_within_the_bounds_load_compressed_or_not(originals, tmp_pat
         for name, content in members.items():
             archive.writestr(name, content)
     runs.load(folder)
-    from mnistlab.runs import store
+    from mnistlab.runs import skops_files
 
-    monkeypatch.setattr(store, "MAX_SKOPS_BYTES", 10_000)
+    monkeypatch.setattr(skops_files, "MAX_SKOPS_BYTES", 10_000)
     with pytest.raises(RunError, match="declare .* bytes, more than the 10,000 bytes mnistlab loads"):
         runs.load(folder)
 

@@ -1,7 +1,9 @@
 """Runs on disk: a folder per trained model, written and read without pickles.
 
 ``folder`` (file names, ``config.json``, listing; imports neither PyTorch nor scikit-learn), ``store`` (saving
-and loading the model), ``data`` (the data a run was trained and measured on, rebuilt and checked).
+and loading the model), ``network_weights`` (a network's safetensors weights and calibration), ``skops_files`` (a
+scikit-learn model's skops file, checked before it is loaded), ``data`` (the data a run was trained and measured
+on, rebuilt and checked).
 
 Examples
 --------
@@ -43,13 +45,13 @@ _LAZY = {
     "save": "mnistlab.runs.store",
     "load": "mnistlab.runs.store",
     "load_run": "mnistlab.runs.store",
-    "read_conformal": "mnistlab.runs.store",
+    "read_conformal": "mnistlab.runs.network_weights",
     "interruption": "mnistlab.runs.store",
     "versions": "mnistlab.runs.store",
-    "TRUSTED_TYPES": "mnistlab.runs.store",
-    "ALLOWED_TYPES": "mnistlab.runs.store",
-    "ALLOWED_LOADERS": "mnistlab.runs.store",
-    "TREE_TYPES": "mnistlab.runs.store",
+    "TRUSTED_TYPES": "mnistlab.runs.skops_files",
+    "ALLOWED_TYPES": "mnistlab.runs.skops_files",
+    "ALLOWED_LOADERS": "mnistlab.runs.skops_files",
+    "TREE_TYPES": "mnistlab.runs.skops_files",
     "test_data": "mnistlab.runs.data",
     "training_data": "mnistlab.runs.data",
     "recorded_parts": "mnistlab.runs.data",
