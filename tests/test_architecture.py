@@ -93,25 +93,6 @@ def test_multilabel_help_keeps_its_brackets(capsys):
     assert re.search(r"multilabel\s+Multilabel KNN on \[class >= 7, class odd\]", capsys.readouterr().out)
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "name"),
-    [
-        ("mnistlab.experiment", "mnistlab.workflows", "train_model"),
-        ("mnistlab.sweep", "mnistlab.workflows.sweep", "run_sweep"),
-        ("mnistlab.analysis", "mnistlab.representations", "similarity_graph"),
-        ("mnistlab.evaluation.extensions", "mnistlab.evaluation", "multilabel_study"),
-    ],
-)
-def test_moved_modules_still_import_with_a_warning(old, new, name):
-    """Code written against the old module paths keeps working, and is told where the functions live now."""
-    import importlib
-
-    sys.modules.pop(old, None)
-    with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
-        module = importlib.import_module(old)
-    assert getattr(module, name) is getattr(importlib.import_module(new), name)
-
-
 # Closed package faces (httpx's habit): a package's ``__init__`` is what the other packages may use; its modules
 # are its own business, free to split, merge or rename. Inside src/ no module reaches into another package's
 # modules. Tests and benchmarks may: they measure the modules themselves.

@@ -24,13 +24,6 @@ def plain_params(estimator) -> dict:
     }
 
 
-def test_old_model_names_keep_working():
-    """cnn-kaggle was registered as cnn-seed: the old name creates the same model, under its new name."""
-    assert models.get_spec("cnn-seed") is models.get_spec("cnn-kaggle")
-    assert models.create("cnn-seed", epochs=1).architecture == "cnn-kaggle"
-    assert "cnn-seed" not in models.available()  # listed once, under today's name
-
-
 def test_registry_lists_and_creates_every_model():
     names = list(models.available())
     for required in [

@@ -2,10 +2,12 @@
 anything else is a bug and keeps its traceback.
 
 All derive from :class:`MnistlabError`; those about bad values also derive from ``ValueError`` so that code
-written against scikit-learn's conventions (``except ValueError``) keeps working.
+written against scikit-learn's conventions (``except ValueError``) keeps working. Old names that still work
+warn once per process (:func:`warn_deprecated`, a :class:`MnistlabDeprecationWarning`).
 """
 
 import difflib
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -147,3 +149,40 @@ def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, known, n=2)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return f"unknown {kind} {name!r}; known: {', '.join(known)}.{hint}"
+
+
+class MnistlabDeprecationWarning(DeprecationWarning):
+    """An old name of mnistlab's was used: it still works and will be removed. A ``DeprecationWarning`` of its
+    own class, so the command line can show these (Python hides deprecation warnings raised inside a library)
+    without showing those of other libraries."""
+
+
+_WARNED: set[str] = set()  # the old names already warned about in this process
+
+
+def warn_deprecated(old: str, instead: str, *, stacklevel: int = 2) -> None:
+    """Warn, once per process, that ``old`` is deprecated and what to use ``instead``.
+
+    Parameters
+    ----------
+    old : str
+        The old name as the user wrote it, quoted as it should appear (``mnistlab.sweep``, ``model 'cnn-seed'``).
+    instead : str
+        What to do now, as the rest of the sentence.
+    stacklevel : int
+        As for :func:`warnings.warn`, counted from the caller of this function.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_deprecated("the example name 'a'", "use 'b'")
+    ...     warn_deprecated("the example name 'a'", "use 'b'")  # once per process
+    >>> [str(w.message) for w in caught]
+    ["the example name 'a' is deprecated: use 'b'"]
+    """
+    if old in _WARNED:
+        return
+    _WARNED.add(old)
+    warnings.warn(f"{old} is deprecated: {instead}", MnistlabDeprecationWarning, stacklevel=stacklevel + 1)

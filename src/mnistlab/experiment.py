@@ -1,8 +1,7 @@
 """Deprecated: the workflows moved to :mod:`mnistlab.workflows` (one module per command group). This module keeps
-``from mnistlab.experiment import train_model`` working, with a warning; it will be removed."""
+``from mnistlab.experiment import train_model`` working, with a warning once per process; it will be removed."""
 
-import warnings
-
+from mnistlab.errors import warn_deprecated
 from mnistlab.workflows import (  # noqa: F401
     cross_validate,
     denoise,
@@ -20,8 +19,4 @@ from mnistlab.workflows import (  # noqa: F401
     train_model,
 )
 
-warnings.warn(
-    "mnistlab.experiment is deprecated: import the same functions from mnistlab.workflows",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_deprecated("mnistlab.experiment", "import the same functions from mnistlab.workflows")

@@ -1,9 +1,8 @@
 """Deprecated: this package moved to :mod:`mnistlab.representations` (what a network learned: features of a layer,
 similarity graphs, mistake detectors, 2-D maps). ``from mnistlab.analysis import similarity_graph`` keeps working,
-with a warning; it will be removed."""
+with a warning once per process; it will be removed."""
 
-import warnings
-
+from mnistlab.errors import warn_deprecated
 from mnistlab.representations import (  # noqa: F401
     MAP_METHODS,
     METHODS,
@@ -20,8 +19,4 @@ from mnistlab.representations import (  # noqa: F401
     trust_score,
 )
 
-warnings.warn(
-    "mnistlab.analysis is deprecated: import the same names from mnistlab.representations",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_deprecated("mnistlab.analysis", "import the same names from mnistlab.representations")

@@ -17,7 +17,7 @@ import typer
 
 from mnistlab.cli import analysis, data, evaluate, models, serve, sweep
 from mnistlab.cli.options import as_flags, in_command_line_words, printable
-from mnistlab.errors import MnistlabError
+from mnistlab.errors import MnistlabDeprecationWarning, MnistlabError
 
 app = typer.Typer(
     help="mnistlab: load, explore, train and evaluate small grayscale image classifiers.",
@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     _DEBUG["on"] = False
     formatted, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:
-        app(args=argv, prog_name="mnistlab")  # click handles usage errors itself (exit status 2)
+        with warnings.catch_warnings():  # an old name typed on the command line is shown (Python hides it)
+            warnings.simplefilter("default", MnistlabDeprecationWarning)
+            app(args=argv, prog_name="mnistlab")  # click handles usage errors itself (exit status 2)
     except MnistlabError as exc:
         if _DEBUG["on"]:
             traceback.print_exc()

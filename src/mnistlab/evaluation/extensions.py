@@ -1,9 +1,9 @@
 """Deprecated: the studies moved to :mod:`mnistlab.evaluation.studies`, and the package shows them
 (``from mnistlab.evaluation import multilabel_study, denoise_study``). This module keeps
-``from mnistlab.evaluation.extensions import multilabel_study`` working, with a warning; it will be removed."""
+``from mnistlab.evaluation.extensions import multilabel_study`` working, with a warning once per process; it will
+be removed."""
 
-import warnings
-
+from mnistlab.errors import warn_deprecated
 from mnistlab.evaluation.studies import (  # noqa: F401
     LABEL_FUNCTIONS,
     add_noise,
@@ -13,8 +13,4 @@ from mnistlab.evaluation.studies import (  # noqa: F401
     psnr,
 )
 
-warnings.warn(
-    "mnistlab.evaluation.extensions is deprecated: import the same functions from mnistlab.evaluation",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_deprecated("mnistlab.evaluation.extensions", "import the same functions from mnistlab.evaluation")

@@ -12,6 +12,7 @@ classes, the networks, a model's calibration and the precision choice are import
 
 from mnistlab.lazy import lazy_exports
 from mnistlab.models.registry import (
+    ALIASES,
     REGISTRY,
     ModelSpec,
     available,
@@ -54,6 +55,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "ALIASES",
     "CAN_BE_EMPTY",
     "DEFAULT_METHOD",
     "IMAGE_FEATURES",

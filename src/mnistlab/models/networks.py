@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mnistlab.errors import ParameterError
+from mnistlab.errors import ParameterError, warn_deprecated
 
 if TYPE_CHECKING:
     from torch import nn
@@ -79,7 +79,9 @@ class NetworkSpec:
 
 
 NETWORKS: dict[str, NetworkSpec] = {}
-# Old names that still work everywhere a network name is accepted (runs saved under them load too).
+# Old names that still work everywhere a network name is accepted (runs saved under them load too). They are
+# deprecated: naming one to build or train a model warns once per process (:func:`warn_old_name`); reading a run
+# saved under one does not (the run cannot be renamed, and its format keeps the name readable).
 ALIASES = {"cnn-seed": "cnn-kaggle"}
 
 
@@ -104,6 +106,26 @@ def canonical(name: str) -> str:
     ('cnn-kaggle', 'cnn')
     """
     return ALIASES.get(name, name)
+
+
+def warn_old_name(name: object, *, stacklevel: int = 2) -> None:
+    """Warn (a ``DeprecationWarning``, once per process) when ``name`` is an old name of a network.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_old_name("cnn-kaggle")  # today's name: nothing to say
+    >>> caught
+    []
+    """
+    if isinstance(name, str) and name in ALIASES:
+        warn_deprecated(
+            f"the model name {name!r}",
+            f"use {ALIASES[name]!r}, the same network (runs saved under the old name load as before)",
+            stacklevel=stacklevel + 1,
+        )
 
 
 def get(name: str) -> NetworkSpec:

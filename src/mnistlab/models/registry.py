@@ -251,13 +251,14 @@ def specs() -> dict[str, ModelSpec]:
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The registered model ``name`` (an old name gives its successor's spec).
+    """The registered model ``name`` (an old name gives its successor's spec, and warns once per process).
 
     Examples
     --------
-    >>> get_spec("cnn-seed").name
-    'cnn-kaggle'
+    >>> get_spec("cnn-kaggle").kind
+    'torch'
     """
+    networks.warn_old_name(name)  # a name the user gave (a run's recorded name is looked up by today's)
     if name not in REGISTRY:
         _include_new_networks()
     try:
@@ -292,7 +293,8 @@ def create(name: str, data=None, *, force_flip: bool = False, **params) -> BaseE
     Parameters
     ----------
     name : str
-        A registered model (:func:`available`); an old name (``cnn-seed``) gives its successor.
+        A registered model (:func:`available`); an old name (``cnn-seed``, deprecated: it warns once per
+        process) gives its successor.
     data : Dataset or {"digits", "objects"}, optional
         The data (or its kind) the model will train on: ``cnn`` trains longer and with flips on objects.
     force_flip : bool
@@ -325,6 +327,7 @@ def create(name: str, data=None, *, force_flip: bool = False, **params) -> BaseE
     >>> create("cnn-fast").min_steps, create("cnn-fast", epochs=1).min_steps  # explicit epochs: as given
     (211, None)
     """
+    networks.warn_old_name(name)
     spec = get_spec(name)
     merged = {**spec.recipe_for(data_kind(data)), **params}
     if "epochs" in params and "min_steps" not in params and "min_steps" in merged:

@@ -295,6 +295,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         >>> len(clf.history_), sorted(clf.history_[-1])
         (2, ['epoch', 'lr', 'seconds', 'train_accuracy', 'train_loss', 'val_accuracy', 'val_loss'])
         """
+        networks.warn_old_name(
+            self.architecture
+        )  # training under an old name (loading a run under one: quiet)
         self.validate_params()
         X, y = self._rows(X, y, reset=True, with_y=True)
         check_classification_targets(y)

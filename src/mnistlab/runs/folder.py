@@ -274,10 +274,11 @@ def overrides(config: dict, metrics: dict) -> dict:
     params = config.get("params")
     if config.get("kind") != "torch" or not isinstance(params, dict):
         return {}
-    from mnistlab.models import get_spec  # the registry alone: no PyTorch
+    from mnistlab.models import ALIASES, get_spec  # the registry alone: no PyTorch
 
-    try:
-        spec = get_spec(str(config.get("model")))
+    recorded_name = str(config.get("model"))
+    try:  # by today's name: a run saved under an old one is read without a deprecation warning
+        spec = get_spec(ALIASES.get(recorded_name, recorded_name))
     except MnistlabError:  # a model this version no longer knows: nothing to compare against
         return {}
     recipes = [spec.recipe_for(None), spec.recipe_for("objects")]  # the data's kind is not recorded
