@@ -108,7 +108,7 @@ def test_an_explicit_precision_always_wins(fresh, blobs, fast):
     def never(*_args, **_kwargs):
         raise AssertionError("an explicit precision must not be measured")
 
-    fresh.setattr("mnistlab.models.torch_classifier.choose_precision", never)
+    fresh.setattr("mnistlab.models.precision.choose", never)
     X, y = blobs()
     assert models.create("cnn-fast", **fast, precision="fp32").fit(X, y).precision_ == "fp32"
     assert models.create("cnn-fast", **fast, precision="bf16").fit(X, y).precision_ == "bf16"
@@ -116,7 +116,7 @@ def test_an_explicit_precision_always_wins(fresh, blobs, fast):
 
 def test_auto_follows_the_measurement_and_the_run_records_it(fresh, blobs, fast, tmp_path):
     chosen = {"precision": "fp32", "channels_last": False, "threads": 1}
-    fresh.setattr("mnistlab.models.torch_classifier.choose_precision", lambda _arch: chosen)
+    fresh.setattr("mnistlab.models.precision.choose", lambda _arch: chosen)
     X, y = blobs()
     clf = models.create("cnn-fast", epochs=2, batch_size=32).fit(X, y)  # threads not given: the measured 1
     assert (clf.precision_, clf.channels_last_, clf.threads_) == ("fp32", False, 1)
@@ -291,7 +291,7 @@ def test_a_loaded_run_predicts_exactly_as_trained_in_either_layout(
     """Trained channels-last, its weights are channels-last; loaded from the run they are not, until the first
     prediction puts them in the layout the inputs come in (else the results differ in the last bits)."""
     chosen = {"precision": "fp32", "channels_last": channels_last, "threads": 1}
-    fresh.setattr("mnistlab.models.torch_classifier.choose_precision", lambda _arch: chosen)
+    fresh.setattr("mnistlab.models.precision.choose", lambda _arch: chosen)
     X, y = blobs()
     clf = models.create("cnn-kaggle", **fast).fit(X, y)
     runs.save(tmp_path / "run", clf, model="cnn-kaggle", data="toy", classes=["a", "b", "c"])
