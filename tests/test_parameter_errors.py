@@ -126,6 +126,7 @@ def test_the_fields_survive_a_trip_between_processes():
         ),
         (["predict", "{npz}", "x.png", "--top", "0"], "error: predict: --top 0; expected an integer >= 1"),
         (["robustness", "{npz}", "--seed", "-1"], "error: robustness: --seed -1; expected an integer >= 0"),
+        (["health", "{npz}", "--skip", "all"], "error: --skip all; expected some of duplicates, near"),
         (
             ["robustness", "{npz}", "--corruption", "fogg"],
             "error: robustness: --corruption fogg; expected names from shot_noise",
@@ -142,6 +143,7 @@ def test_the_fields_survive_a_trip_between_processes():
         "min-judge-accuracy",
         "predict-top",
         "robustness-seed",
+        "health-skip",
         "robustness-corruption",
     ],
 )

@@ -105,6 +105,7 @@ def parse_classes(text: str | None) -> list[str] | None:
 # Library errors name parameters as a Python caller writes them: ``name=value``, or `name` in backquotes. The
 # command line shows its own flags instead; this table is the one place that maps the two.
 FLAGS = {
+    "checks": "--checks",
     "classes": "--classes",
     "cluster": "--cluster",
     "corruptions": "--corruption",
@@ -127,6 +128,7 @@ FLAGS = {
     "port": "--port",
     "preprocess": "--preprocess",
     "seed": "--seed",
+    "skip": "--skip",
     "submission": "--submission",
     "target_precision": "--target-precision",
     "test": "--test",

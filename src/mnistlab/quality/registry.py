@@ -9,6 +9,7 @@ import inspect
 from collections.abc import Sequence
 
 from mnistlab.errors import ParameterError
+from mnistlab.params import satisfies, validates
 from mnistlab.quality.base import DataCheck
 from mnistlab.quality.duplicates import ExactDuplicates, NearDuplicates
 from mnistlab.quality.groups import UnderperformingGroups
@@ -31,7 +32,37 @@ CHECKS: dict[str, type[DataCheck]] = {
     "groups": UnderperformingGroups,
 }
 
+SKIP_EXPECTED = f"some of {', '.join(CHECKS)} (separated by commas)"
+CHECKS_EXPECTED = f"all, or {SKIP_EXPECTED}"
 
+
+def _known_names(parameter: str, expected: str):
+    """The check of ``checks`` or ``skip``: text or a list of texts, each a name of :data:`CHECKS` (``checks``
+    may also be all)."""
+
+    def check(value) -> None:
+        texts = value if isinstance(value, list | tuple) else [value]
+        if not all(isinstance(text, str) for text in texts):
+            raise ParameterError(parameter, value, expected)
+        for name in _split(value):
+            if name not in CHECKS and not (parameter == "checks" and name == "all"):
+                raise ParameterError(parameter, value, expected, hint=f"unknown check {name!r}")
+
+    return check
+
+
+@validates(
+    None,
+    checks=satisfies(
+        _known_names("checks", CHECKS_EXPECTED),
+        CHECKS_EXPECTED,
+        breaking=("labels", ["near", "x"], 3),
+        example="all",
+    ),
+    skip=satisfies(
+        _known_names("skip", SKIP_EXPECTED), SKIP_EXPECTED, breaking=("all", ["near", "x"], 3), example="near"
+    ),
+)
 def check_names(checks: str | Sequence[str] = "all", skip: str | Sequence[str] = ()) -> list[str]:
     """The registry's names of ``checks`` ("all", or names separated by commas) less those in ``skip``, in
     :data:`CHECKS`'s order; an unknown name is refused with the known ones.
@@ -45,16 +76,11 @@ def check_names(checks: str | Sequence[str] = "all", skip: str | Sequence[str] =
     >>> check_names("labels")
     Traceback (most recent call last):
     ...
-    mnistlab.errors.ParameterError: unknown check 'labels'; expected all, or some of duplicates, near, odd, properties, files, imbalance, outlier, order, label, groups (separated by commas)
+    mnistlab.errors.ParameterError: checks='labels'; expected all, or some of duplicates, near, odd, properties, files, imbalance, outlier, order, label, groups (separated by commas); unknown check 'labels'
     """
     chosen, skipped = _split(checks), _split(skip)
     if chosen == ["all"]:
         chosen = list(CHECKS)
-    for name in chosen + skipped:
-        if name not in CHECKS:
-            raise ParameterError(
-                f"unknown check {name!r}; expected all, or some of {', '.join(CHECKS)} (separated by commas)"
-            )
     names = [name for name in CHECKS if name in chosen and name not in skipped]
     if not names:
         raise ParameterError(f"no check left to run (checks {checks!r}, skip {skip!r})")
