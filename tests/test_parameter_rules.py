@@ -126,7 +126,10 @@ def test_an_estimator_has_a_rule_for_each_parameter(holder):
     assert set(holder._parameter_constraints) == set(holder().get_params(deep=False))
 
 
-@pytest.mark.parametrize("holder", list(HOLDERS.values()), ids=str)
+# ids by name: str() of a function holds its address, which differs between pytest-xdist's workers
+@pytest.mark.parametrize(
+    "holder", list(HOLDERS.values()), ids=lambda holder: f"{holder.__module__}.{holder.__qualname__}"
+)
 def test_a_rule_has_values_that_break_it_and_accepts_its_example(holder):
     for parameter, rule in holder._parameter_constraints.items():
         assert isinstance(rule, Rule) and rule.breaking, parameter
