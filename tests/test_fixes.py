@@ -93,7 +93,7 @@ def test_a_line_cut_short_by_a_crash_is_not_a_decision(decisions):
 
 def _decide_every_image(path: str, action: str, start, rounds: int) -> None:
     """One writer (a review page in its own process): ``rounds`` passes over the 12 training images."""
-    start.wait()  # both writers begin together, so their appends interleave
+    start.wait(timeout=60)  # both writers begin together, so their appends interleave (60 s: a hang guard)
     for _ in range(rounds):
         for index in range(12):
             record_decision(path, "train", index, action, label="zero" if action == "relabel" else None)
