@@ -212,6 +212,7 @@ def test_without_a_validation_split_there_are_no_sets_and_no_temperature(blobs):
         )
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_evaluate_and_the_report_show_calibration_sets_and_a_model_card(tmp_path, blobs):
     from mnistlab import datasets
     from mnistlab.datasets import Dataset

@@ -87,16 +87,13 @@ def test_reading_a_run_saved_under_the_old_name_does_not_warn():
     assert deprecations(caught) == []
 
 
-def test_the_command_line_shows_the_warning_once_as_one_line(tmp_path, blobs):
+def test_the_command_line_shows_the_warning_once_as_one_line(tmp_path):
     """Python hides a deprecation warning raised inside a library; the command line shows mnistlab's own (in a
-    process of its own, as a user runs it), once, as one line."""
+    process of its own, as a user runs it), once, as one line, before anything else (here: data that is not
+    there)."""
     import subprocess
 
-    from mnistlab import datasets
-
-    X, y = blobs(60)
-    data = datasets.export(datasets.Dataset(X, y, ["a", "b", "c"], "toy", "train"), tmp_path / "data", "npz")
-    command = ["train", "--data", str(data), "--model", "cnn-seed", "--epochs", "1", "--test-fraction", "0.3"]
+    command = ["train", "--data", str(tmp_path / "missing.npz"), "--model", "cnn-seed", "--epochs", "1"]
     done = subprocess.run(
         [
             sys.executable,
@@ -110,9 +107,11 @@ def test_the_command_line_shows_the_warning_once_as_one_line(tmp_path, blobs):
         text=True,
         timeout=300,  # a guard against a hang only
     )
-    assert done.returncode == 0, done.stderr
-    said = [line for line in done.stderr.splitlines() if "deprecated" in line]
-    assert said == [
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and lines[-1].startswith("error: ") and "missing.npz" in lines[-1], (
+        done.stderr
+    )
+    assert [line for line in lines if "deprecated" in line] == [
         "warning: the model name 'cnn-seed' is deprecated: use 'cnn-kaggle', the same network (runs saved under "
         "the old name load as before)"
     ], done.stderr

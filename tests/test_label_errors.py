@@ -43,6 +43,7 @@ def test_the_filter_is_cleanlabs_ranked_most_doubtful_first():
     assert np.all(np.diff(given) >= 0), "most doubtful (lowest probability of the recorded label) first"
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_the_judge_is_refit_without_the_first_pass_suspects(monkeypatch):
     """Many flips: the first pass suspects over 1% of the images, so every fold model is refit on the images it
     did not suspect, and every image (suspects too) is scored again."""
@@ -90,6 +91,7 @@ def test_an_underconfident_judge_is_calibrated_before_the_filter():
     assert calibrating_temperature(overconfident, labels) > 1
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_the_test_split_is_judged_by_the_fold_models_and_flagged_by_the_same_rule():
     images, labels, _ = small_digits(1000, flips=1)
     test_labels, flipped = flip_labels(labels[700:], 0.04, 10, seed=1)
@@ -188,6 +190,7 @@ def test_bad_input_for_the_label_check_is_named():
         quality.CheckedData({"train": Dataset(images[:20], np.zeros(20, np.int64), CLASSES)})
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_labels_near_half_wrong_get_no_confident_verdict():
     """Half the labels moved at random: no judge can tell which are wrong, and the check says so instead of
     flagging half the data set."""

@@ -45,6 +45,7 @@ def test_the_order_test_cannot_be_asked_for_a_p_value_it_cannot_reach():
         quality.NonIidOrder(permutations=50).validate(data)
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_a_region_where_the_model_fails_is_an_underperforming_group():
     """Images of one kind (band at the bottom) carry random labels: the model cannot learn them, and the
     cluster that holds them is flagged; the other kinds are not."""
@@ -161,6 +162,7 @@ def test_data_without_files_of_its_own_is_not_scored_for_them():
     assert result.score is None and result.example_scores is None and "not an image folder" in result.title
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_health_writes_every_images_scores_and_a_page_per_check(tmp_path):
     from mnistlab.workflows import health
 

@@ -188,6 +188,7 @@ def test_the_networks_registry_lists_min_steps_for_every_network():
     assert all("min_steps" in spec.defaults for spec in networks.NETWORKS.values())
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_a_run_records_the_epochs_its_recipe_resolved_and_lists_them(tmp_path):
     from mnistlab import datasets, runs
     from mnistlab.workflows.train import train_model

@@ -288,6 +288,7 @@ def test_label_findings_carry_both_probabilities_and_old_findings_still_load(cod
             create_review_app(data, findings, decisions)
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_health_then_review_shows_the_judges_probabilities_and_unflagged_examples(tmp_path):
     """The real path: health's findings.csv and per_image.csv, read by the review page."""
     images, labels, _ = small_digits(300, flips=9)

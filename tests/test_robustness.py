@@ -80,6 +80,7 @@ def test_an_unknown_corruption_or_bad_images_are_refused():
         corrupt(np.zeros((2, 784), np.uint8), "fog")
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_robustness_of_a_run_is_recorded_reported_and_in_its_model_card(tmp_path, blobs, capsys):
     from mnistlab import datasets
     from mnistlab.cli.main import main

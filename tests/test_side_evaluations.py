@@ -75,6 +75,7 @@ def test_a_side_evaluation_leaves_the_run_record_and_names_its_data(trained, cap
     assert "learning_curves.png" not in _files(side), "the run's curves stay with the run"
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_the_runs_own_numbers_stay_on_the_leaderboard_report_and_listing(trained, capsys):
     run, other = trained
     main(["evaluate", str(run), "--test", str(other)])
@@ -95,6 +96,7 @@ def test_the_runs_own_numbers_stay_on_the_leaderboard_report_and_listing(trained
     assert f"{own:.4f}" in line and f"{side:.4f}" not in line
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_the_same_data_replaces_its_side_evaluation_and_other_data_of_that_name_gets_its_own(
     trained, tmp_path, smooth_images
 ):

@@ -181,6 +181,7 @@ def test_a_small_skops_file_declaring_many_large_arrays_is_refused_before_loadin
         runs.load(folder)
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_the_bound_on_a_skops_file_s_arrays_is_measured_before_any_is_read(originals, tmp_path, run_measured):
     folder = tmp_path / "bomb"
     shutil.copytree(originals["logreg"], folder)

@@ -117,6 +117,7 @@ def _dies_on_logreg(trial, args):
     return trial, sweep_module.run_trial(trial, *args)
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_a_killed_worker_is_a_failed_trial_and_the_sweep_goes_on(tmp_path, data, monkeypatch):
     monkeypatch.setattr(sweep_module, "_keyed", _dies_on_logreg)
     body = '[[models]]\nname = "logreg"\n[[models]]\nname = "naive-bayes"\n[[models]]\nname = "knn"\n'

@@ -466,6 +466,7 @@ def test_a_second_training_into_a_claimed_folder_fails_at_once(toy_file, tmp_pat
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no lock file left
 
 
+@pytest.mark.slow  # an end-to-end path of several seconds: in make test, not make test-fast
 def test_two_train_commands_started_together_never_both_succeed(toy_file, tmp_path, tmp_home):
     import os
     import subprocess
