@@ -34,6 +34,7 @@ def small_digits(n: int = 1400, flips: int = 28, seed: int = 0):
     return images[chosen], noisy, flipped
 
 
+@pytest.mark.slow  # the judge's ladder over five folds: minutes of CPU; in make test, not make test-fast
 def test_the_default_judge_fits_small_data_and_finds_planted_flips():
     """Before, the default judge (cnn-fast, one epoch: 5 optimizer steps per fold) agreed with half the labels and
     flagged 187 images at precision 0.09 here. Measured with the ladder: while cnn-fast trained one epoch whatever
