@@ -36,6 +36,21 @@ class MirrorError(MnistlabError):
 _NOT_GIVEN: Any = object()
 
 
+def shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: a message names a huge value (a tampered file's
+    nested list, a 10,000-character string) without repeating all of it.
+
+    Examples
+    --------
+    >>> shown("cnn")
+    "'cnn'"
+    >>> shown(list(range(1000)))
+    '[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 1... (4890 characters)'
+    """
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text)} characters)"
+
+
 class ParameterError(MnistlabError, ValueError):
     """A model or workflow parameter has a value (or a name) that is not accepted.
 
@@ -74,7 +89,7 @@ class ParameterError(MnistlabError, ValueError):
             return
         self.parameter, self.value, self.expected = parameter, value, expected
         self.owner, self.hint, self.from_file = owner, hint, from_file
-        super().__init__(self.message(f"{parameter}={value!r}"))
+        super().__init__(self.message(f"{parameter}={shown(value)}"))
 
     def message(self, given: str) -> str:
         """The message with the parameter and its value written as ``given`` (``jobs=0``, or ``--jobs 0``)."""

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.errors import ParameterError
+from mnistlab.errors import ParameterError, shown
 
 DATA_HELP = (
     "Registered data set, or a file or folder: a Kaggle-layout CSV, an image folder (class sub-folders or a "
@@ -174,8 +174,8 @@ def _flag_with(flag: str, value) -> str:
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         value = ",".join(value)
     if isinstance(value, str):
-        return f"{flag} {shlex.quote(value)}"
-    return f"{flag} {value}" if isinstance(value, int | float) else f"{flag} {value!r}"
+        return f"{flag} {shlex.quote(value) if len(value) <= 80 else shown(value)}"
+    return f"{flag} {value}" if isinstance(value, int | float) else f"{flag} {shown(value)}"
 
 
 def as_flags(message: str) -> str:

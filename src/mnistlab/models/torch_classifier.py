@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from mnistlab.errors import DataFormatError, ParameterError
+from mnistlab.errors import DataFormatError, ParameterError, shown
 from mnistlab.models import networks
 from mnistlab.models.calibration import (
     DEFAULT_METHOD,
@@ -230,7 +230,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def validate_params(self) -> None:
         """Refuse a bad hyper-parameter value up front, naming it (``fit`` calls this first)."""
         check_params(
-            f"TorchClassifier({self.architecture!r})", self.get_params(), self._parameter_constraints
+            f"TorchClassifier({shown(self.architecture)})", self.get_params(), self._parameter_constraints
         )
         if self.width is not None and not networks.get(self.architecture).width_applies:
             raise ParameterError(
