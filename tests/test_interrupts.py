@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -120,18 +121,23 @@ def interrupted_command(args: list[str], stop_at: int, signum: int) -> tuple[int
     """Run ``mnistlab ARGS`` in a child process, send ``signum`` once its fit number ``stop_at`` is in its second
     epoch (the child says so; no sleeping here), and return its exit status, the fits it started, its stderr."""
     code = textwrap.dedent(CHILD.format(stop_at=stop_at, args=args))
-    child = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    lines = []
-    for line in child.stdout:
-        lines.append(line.strip())
-        if line.startswith("waiting for the signal"):
-            child.send_signal(signum)
-        elif line.startswith("fit ") and int(line.split()[1]) > stop_at:
-            child.kill()  # the loop went on after the interrupt: that is the failure, seen without waiting
-            break
-    out, err = child.communicate(timeout=600)  # a guard against a hang only
+    # stderr goes to a file, not a pipe: a pipe nobody reads while stdout is read line by line fills up (64 KB of
+    # progress and warnings) and blocks the child, and the test with it
+    with tempfile.TemporaryFile("w+") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+        lines = []
+        for line in child.stdout:
+            lines.append(line.strip())
+            if line.startswith("waiting for the signal"):
+                child.send_signal(signum)
+            elif line.startswith("fit ") and int(line.split()[1]) > stop_at:
+                child.kill()  # the loop went on after the interrupt: that is the failure, seen without waiting
+                break
+        out, _ = child.communicate(timeout=600)  # a guard against a hang only
+        stderr.seek(0)
+        err = stderr.read()
     lines += out.splitlines()
     fits = [int(line.split()[1]) for line in lines if line.startswith("fit ")]
     return child.returncode, fits, err
