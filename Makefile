@@ -1,5 +1,5 @@
 # Two commands do all the set-up: `make demo` runs the main job, `make test` runs the tests.
-# `make test-fast` is the quick run while working: no real data sets, no browser, nothing slow (under a minute).
+# `make test-fast` is the quick run while working: no real data sets, no browser, nothing slow (~2.5 min idle on 2 cores).
 # `make docs` builds the documentation site into site/ with the tutorials executed at full size.
 PYTHON ?= python3.11
 TEST_WORKERS ?= 2

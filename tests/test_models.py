@@ -1,5 +1,8 @@
 """The model registry and the one estimator contract, for PyTorch networks and scikit-learn models alike."""
 
+import os
+import signal
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -174,6 +177,25 @@ def test_ctrl_c_keeps_history_and_best_weights(monkeypatch, blobs):
     proba = clf.predict_proba(X[300:])
     restored_loss = -np.mean(np.log(proba[np.arange(100), y[300:]]))
     assert restored_loss == pytest.approx(best["val_loss"], rel=1e-4), "the best epoch's weights came back"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_an_epoch_ends_keeps_that_epoch(blobs, signum):
+    """The race CI met: SIGTERM right after an epoch's progress line lost that finished epoch (history 0)."""
+    from mnistlab.training import Callback
+
+    class InterruptAtEpochEnd(Callback):
+        def on_epoch_end(self, state, row):
+            if state.epoch == 2:
+                os.kill(os.getpid(), signum)  # Python runs the handler as soon as os.kill returns
+                row["after_the_signal"] = True  # the rest of the epoch's end still happens
+
+    X, y = blobs(200)
+    clf = models.create("mlp", epochs=5, threads=1, calibration="none", callbacks=[InterruptAtEpochEnd()])
+    clf.fit(X, y)
+    assert clf.interrupted_ and [row["epoch"] for row in clf.history_] == [1, 2]
+    assert clf.history_[-1]["after_the_signal"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "Ctrl-C's own handler is back"
 
 
 def test_flips_are_refused_for_digits_unless_forced():

@@ -193,6 +193,40 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C or SIGTERM inside the block is raised as :class:`KeyboardInterrupt` when the block ends, so what
+    the block does happens whole or not at all. Only the main thread receives signals; elsewhere it does nothing.
+
+    Examples
+    --------
+    >>> import os, signal
+    >>> try:
+    ...     with interrupts_deferred():
+    ...         os.kill(os.getpid(), signal.SIGINT)
+    ...         done = "the block finished"
+    ... except KeyboardInterrupt:
+    ...     print(done, "before the interrupt")
+    the block finished before the interrupt
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda s, f: caught.append(s))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            # None: a handler installed outside Python, which cannot be put back; the default is the nearest
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -307,9 +341,12 @@ def _run_epochs(state: TrainState, x: torch.Tensor, y: torch.Tensor, callbacks: 
         for callback in callbacks:
             callback.on_epoch_begin(state)
         row = _train_epoch(state, x, y, on_step)
-        for callback in callbacks:
-            callback.on_epoch_end(state, row)
-        state.result.history.append(row)
+        # An interrupt while the callbacks see the row (after the progress line is printed) would lose a finished
+        # epoch; it waits until the row is in the history.
+        with interrupts_deferred():
+            for callback in callbacks:
+                callback.on_epoch_end(state, row)
+            state.result.history.append(row)
         if state.stop_training:
             break
 
