@@ -16,6 +16,7 @@ from mnistlab.datasets import Dataset
 from mnistlab.errors import ParameterError
 from mnistlab.evaluation.calibration import at_temperature
 from mnistlab.quality import predictions
+from mnistlab.quality.confident_learning import first_pass_suspects
 from mnistlab.quality.planted import flip_labels
 from mnistlab.quality.predictions import NoiseSigns, calibrating_temperature, judge_verdict
 from tests.test_health_own_data import small_digits
@@ -57,7 +58,8 @@ def test_the_judge_is_refit_without_the_first_pass_suspects(monkeypatch):
     judgement = predictions.judged(data, "logreg", folds=3, min_accuracy=0)
     scored = judgement.splits["train"]
     assert len(seen) == 2 and seen[0] is None, "one first pass, then one refit"
-    first_suspects = quality.suspected_label_errors(scored.first_pass, noisy)
+    # the refit leaves out cleanlab's default filter's suspects (more than the verdict flags on a weak judge)
+    first_suspects = first_pass_suspects(scored.first_pass, noisy)
     assert (~seen[1]).sum() == len(first_suspects) >= 6
     assert np.flatnonzero(~seen[1]).tolist() == sorted(first_suspects.tolist())
     assert f"refit without the {len(first_suspects)} images a first pass suspected" in scored.scored_by
@@ -203,3 +205,29 @@ def test_labels_near_half_wrong_get_no_confident_verdict():
         )
     assert not found.verdict and found.flags is None
     assert "too few to tell a wrong label from its own mistake" in found.caveat
+
+
+def test_the_verdict_is_cleanlabs_calibrated_count_taken_by_lowest_self_confidence():
+    """Clean images of a confusable pair that the judge is sure enough of to count as the other class, and flips
+    it plainly contradicts without being sure of the true class (no pair of classes counts those): the flips are
+    flagged before the pair's clean images. cleanlab's per-pair default flags the pair and misses the flips."""
+    from cleanlab.count import num_label_issues
+
+    labels = np.repeat(np.arange(4), 100)
+    proba = np.full((400, 4), 0.02)
+    proba[np.arange(400), labels] = 0.94
+    proba[labels == 1] = [0.3, 0.64, 0.03, 0.03]  # the judge is unsure of class 1 ...
+    lookalike = np.flatnonzero(labels == 0)[:30]
+    proba[lookalike] = [0.3, 0.66, 0.02, 0.02]  # ... so these clean 0s count as 1s
+    flips = np.flatnonzero(labels == 2)[:12]
+    noisy = labels.copy()
+    noisy[flips] = 3
+    proba[flips] = [0.32, 0.32, 0.32, 0.04]  # labelled 3, plainly not a 3, no class sure
+    flagged = quality.suspected_label_errors(proba, noisy)
+    count = num_label_issues(noisy, proba, estimation_method="off_diagonal_calibrated")
+    assert len(flagged) == count
+    self_confidence = proba[np.arange(400), noisy]
+    assert self_confidence[flagged].max() <= np.delete(self_confidence, flagged).min(), (
+        "lowest first, all of them"
+    )
+    assert set(flips) <= set(flagged.tolist()), "the plain contradictions first"

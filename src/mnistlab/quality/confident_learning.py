@@ -1,18 +1,24 @@
-"""Which recorded labels out-of-sample probabilities contradict: confident learning's filter (Northcutt et al.,
-2021), as cleanlab implements it (``cleanlab.filter.find_label_issues`` with its defaults: the confident joint,
-calibrated to the label counts, estimates how many images of each class carry each wrong label, and that many are
-taken from each pair of classes, those with the largest margin of the other class over the recorded one first).
+"""Which recorded labels out-of-sample probabilities contradict, after confident learning (Northcutt et al., 2021)
+as cleanlab implements it.
 
-Measured against planted flips in 10,000 MNIST training images (5% uniform or to a look-alike digit, the judge
-``cnn-fast`` 5-fold out-of-fold), this filter flagged 503-509 images at precision 0.93 and recall 0.94, where
-the rule mnistlab used before (below the class's average self-confidence, and another class at or above its own)
-flagged 405 at precision 0.98 and recall 0.80: it misses a fifth of the errors that a strong judge sees
-(``benchmarks/label_error_benchmarks.py``).
+:func:`suspected_label_errors` (the verdict): cleanlab's calibrated estimate of how many labels are wrong
+(``cleanlab.count.num_label_issues`` with ``estimation_method="off_diagonal_calibrated"``: the confident joint,
+calibrated to the label counts), and which ones: that many images with the lowest probability of their recorded
+label (self-confidence, cleanlab's label quality score). :func:`first_pass_suspects` is cleanlab's default filter
+(``cleanlab.filter.find_label_issues``: that many taken from each pair of classes, largest margin first); the
+label check uses it only to choose what its judge leaves out when it is refit.
+
+Measured on the judge's own probabilities (refit, calibrated) for planted flips in 10,000 MNIST and
+Fashion-MNIST training images (``benchmarks/label_error_filters.py``): choosing by self-confidence across all
+classes beat choosing per pair of classes in every case but one, where they tied; per pair, the confusable
+pairs of a weak judge (Fashion's shirts and T-shirts) fill their estimated counts with clean images.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -27,15 +33,44 @@ def suspected_label_errors(proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
     >>> suspected_label_errors(proba, np.array([0, 0, 1, 1, 1, 1]))  # image 2 looks like a 0 but is labelled 1
     array([2])
     """
+    from cleanlab.count import num_label_issues
+
+    labels, proba = np.asarray(labels), np.asarray(proba, dtype=float)
+    if len(labels) == 0:
+        return np.array([], dtype=int)
+    with _quiet():
+        count = int(num_label_issues(labels, proba, estimation_method="off_diagonal_calibrated"))
+    self_confidence = proba[np.arange(len(labels)), labels]
+    return np.argsort(self_confidence, kind="stable")[: min(count, len(labels))].astype(int)
+
+
+def first_pass_suspects(proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """cleanlab's default filter (``find_label_issues``) on ``proba``, most doubtful first: what a judge refit
+    without its first pass's suspects leaves out (more of them than :func:`suspected_label_errors` flags on a
+    weak judge, which is what a refit wants: leaving out a doubtful clean image costs little).
+
+    Examples
+    --------
+    >>> proba = np.array([[0.9, 0.1], [0.7, 0.3], [0.8, 0.2], [0.1, 0.9], [0.2, 0.8], [0.15, 0.85]])
+    >>> first_pass_suspects(proba, np.array([0, 0, 1, 1, 1, 1]))
+    array([2])
+    """
     from cleanlab.filter import find_label_issues
 
     labels = np.asarray(labels)
     if len(labels) == 0:
         return np.array([], dtype=int)
-    with warnings.catch_warnings():
-        # "may not flag all label issues in class k, it has too few examples": the check's own caveat says it
-        warnings.filterwarnings("ignore", message="May not flag all label issues", category=UserWarning)
+    with _quiet():
         found = find_label_issues(
             labels, np.asarray(proba, dtype=float), return_indices_ranked_by="self_confidence", n_jobs=1
         )
     return np.asarray(found, dtype=int)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Without cleanlab's "may not flag all label issues in class k, it has too few examples": the check's own
+    caveat says it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="May not flag all label issues", category=UserWarning)
+        yield

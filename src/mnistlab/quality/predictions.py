@@ -35,7 +35,7 @@ from mnistlab.datasets import Dataset
 from mnistlab.evaluation import at_temperature
 from mnistlab.parallel import loop_of_fits
 from mnistlab.quality.base import CheckedData
-from mnistlab.quality.confident_learning import suspected_label_errors
+from mnistlab.quality.confident_learning import first_pass_suspects, suspected_label_errors
 
 log = logging.getLogger("mnistlab.quality")
 
@@ -282,7 +282,7 @@ def judged(
         start = time.perf_counter()
         proba, other_proba = _out_of_fold(train, name, cv, seed, n_classes, probe, others=others)
         by = f"{name}, {folds}-fold out-of-fold within {first} ({len(train)} images)"
-        suspects = suspected_label_errors(proba, train.labels)
+        suspects = first_pass_suspects(proba, train.labels)
         first_pass, refit = None, ""
         if len(suspects) >= REFIT_SHARE * len(train):
             # the judge learned from the wrong labels too: judge again with models that did not
