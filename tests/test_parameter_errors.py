@@ -33,6 +33,7 @@ def sweep_file(tmp_path, body: str) -> str:
         (lambda tmp: models.create("mlp", epochs=0), "epochs", 0, "an integer >= 1 and <= 100000"),
         (lambda tmp: models.create("cnn", lr=-1.0), "lr", -1.0, "a number > 0"),
         (lambda tmp: check_jobs(0), "jobs", 0, "an integer >= 1"),
+        (lambda tmp: check_jobs(True), "jobs", True, "an integer >= 1"),  # a flag is not a count
         (
             lambda tmp: read_sweep(sweep_file(tmp, "limit = true\n[[models]]\nname = 'knn'\n")),
             "limit",
@@ -52,7 +53,7 @@ def sweep_file(tmp_path, body: str) -> str:
             None,
         ),
     ],
-    ids=["epochs", "lr", "jobs", "sweep-file-limit", "test-fraction", "preprocess"],
+    ids=["epochs", "lr", "jobs", "jobs-flag", "sweep-file-limit", "test-fraction", "preprocess"],
 )
 def test_the_library_error_carries_parameter_value_and_expected(tmp_path, call, parameter, value, expected):
     with pytest.raises(ParameterError) as caught:

@@ -83,8 +83,18 @@ def parallel(jobs: int = 1, cluster: str | None = None, timeout: float = 10.0) -
 
 
 def check_jobs(jobs) -> None:
-    """``jobs`` is a whole number of tasks at once, at least 1."""
-    if not isinstance(jobs, int) or jobs < 1:
+    """``jobs`` is a whole number of tasks at once, at least 1 (``True`` is not 1 here: a flag given where a count
+    was meant).
+
+    Examples
+    --------
+    >>> check_jobs(2)
+    >>> check_jobs(True)
+    Traceback (most recent call last):
+    ...
+    mnistlab.errors.ParameterError: jobs=True; expected an integer >= 1
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ParameterError("jobs", jobs, "an integer >= 1")
 
 
