@@ -32,21 +32,22 @@ SHORTER = {"cnn": {"min_steps": 200}, "cnn-kaggle": {"min_steps": 500}, "softmax
 MARGIN = 0.02  # accuracy points (as a fraction) between the recorded value and the floor
 
 
-def gate_accuracy(name: str) -> float:
+def gate_accuracy(name: str, train, test) -> float:
     """Test accuracy of recipe ``name`` with its defaults (networks on one thread; :data:`SHORTER` and
-    :data:`SMALLER` where they say) trained on the gate's sample.
+    :data:`SMALLER` where they say) trained on the gate's sample of MNIST's ``train`` and ``test`` splits (loaded
+    once by the caller for every recipe).
 
     Examples
     --------
-    >>> 0.85 < gate_accuracy("logreg") < 1  # doctest: +SKIP
+    >>> from mnistlab import datasets
+    >>> 0.85 < gate_accuracy("logreg", datasets.load("mnist", "train"), datasets.load("mnist", "test")) < 1  # doctest: +SKIP
     True
     """
     from threadpoolctl import threadpool_limits
 
-    from mnistlab import datasets, models
+    from mnistlab import models
     from mnistlab.datasets.dataset import stratified_sample
 
-    train, test = datasets.load("mnist", "train"), datasets.load("mnist", "test")
     keep = stratified_sample(train.labels, SMALLER.get(name, TRAIN_IMAGES), 0)
     check = stratified_sample(test.labels, TEST_IMAGES, 0)
     # the recipes' own seeds (networks: seed=0; scikit-learn models: random_state=42); one thread for repeatability
@@ -61,15 +62,16 @@ def gate_accuracy(name: str) -> float:
 
 def record(names: list[str]) -> dict:
     """Measure ``names`` and return the floors file's content (the machine and each recipe's value and floor)."""
-    from mnistlab import models
+    from mnistlab import datasets, models
 
     sys.path.insert(0, str(Path(__file__).parent))
     from suite import machine
 
+    train, test = datasets.load("mnist", "train"), datasets.load("mnist", "test")
     recipes = {}
     for name in names or models.available():
         start = time.perf_counter()
-        accuracy = gate_accuracy(name)
+        accuracy = gate_accuracy(name, train, test)
         seconds = time.perf_counter() - start
         recipes[name] = {
             "accuracy": round(accuracy, 4),

@@ -31,7 +31,7 @@ def test_each_floor_sits_the_margin_below_its_recorded_accuracy():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RECORDED))
 def test_the_recipe_stays_at_or_above_its_floor(name, real_data):
-    accuracy = gate_accuracy(name)
+    accuracy = gate_accuracy(name, real_data("mnist", "train"), real_data("mnist", "test"))  # loaded once
     assert accuracy >= RECORDED[name]["floor"], (
         f"{name}: {accuracy:.4f} on the gate's sample, below its floor {RECORDED[name]['floor']:.4f} "
         f"(recorded {RECORDED[name]['accuracy']:.4f}; benchmarks/accuracy_gate.py re-measures)"
