@@ -88,11 +88,23 @@ def train(
     ] = 0.1,
     label_column: LabelColumnOpt = None,
     drop_columns: DropColumnsOpt = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="Checkpoint file written after every epoch (PyTorch models); training again with the same "
+            "file continues where it stopped."
+        ),
+    ] = None,
 ) -> None:
-    """Train a model, print one line per epoch and the test accuracy, save the run folder."""
+    """Train a model, print one line per epoch and the test accuracy, save the run folder.
+
+    Under torchrun (`torchrun --nproc-per-node 2 -m mnistlab train ...`) every process trains its share of each
+    batch; rank 0 prints and saves the run."""
     from mnistlab.workflows import train_model
 
     params = parse_settings(setting or [])
+    if checkpoint is not None:
+        params["checkpoint"] = str(checkpoint)
     if epochs is not None:
         params["epochs"] = epochs
     if threads is not None:
@@ -114,6 +126,10 @@ def train(
         force_flip=force_flip,
         overwrite=overwrite,
     ).metrics
+    from mnistlab.training import distributed
+
+    if not distributed.is_writer():  # another process of a torchrun job: rank 0 reports
+        return
     loss = f"  test loss {metrics['test_loss']:.4f}" if "test_loss" in metrics else ""
     echo(f"test accuracy {metrics['test_accuracy']:.4f}{loss}")
     if metrics.get("interrupted"):

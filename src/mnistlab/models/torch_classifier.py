@@ -6,6 +6,7 @@ What it takes as input: :mod:`mnistlab.models.inputs`; how it trains: :mod:`mnis
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 
 import numpy as np
@@ -33,6 +34,7 @@ from mnistlab.training import (
     Augmentation,
     EpochScore,
     TrainConfig,
+    distributed,
     evaluate,
     planned_epochs,
     resolve_device,
@@ -127,6 +129,11 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         PyTorch CPU threads; ``None``: the measured choice or PyTorch's default.
     verbose : int
         1 prints one line per epoch.
+    checkpoint : str or Path, optional
+        A file the training's whole state is written to after every epoch (atomically); a ``fit`` that finds
+        one of the same training (data, network, parameters) continues from it, so a job killed part-way (or
+        restarted by ``torchrun --max-restarts``) loses at most the epoch it was in. One of another training is
+        refused. Under ``torchrun`` the rank-0 process writes it. Not saved with a run.
     callbacks : list of mnistlab.training.Callback, optional
         Run in every ``fit`` around the standard ones (:mod:`mnistlab.training.callbacks`), e.g.
         ``EpochScore("test", X_test, y_test)`` to measure test data after each epoch without steering anything;
@@ -187,6 +194,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         device: str = "auto",
         threads: int | None = None,
         verbose: int = 0,
+        checkpoint: str | None = None,
         callbacks: list | None = None,
     ) -> None:
         self.architecture = architecture
@@ -211,6 +219,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.threads = threads
         self.verbose = verbose
+        self.checkpoint = checkpoint
         self.callbacks = callbacks
 
     def set_params(self, **params) -> TorchClassifier:
@@ -258,7 +267,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             bf16=bf16,
             channels_last=channels_last,
             verbose=self.verbose,
+            checkpoint=None if self.checkpoint is None else str(self.checkpoint),
         )
+        group = distributed.launched()
+        if group is not None and self.threads is None and device.type == "cpu":
+            # the processes on one machine share its cores: one thread each of a 2-process job on 2 cores
+            threads = max(1, (os.cpu_count() or 1) // group.local_world_size)
         return config, threads
 
     def _rows(self, X, y=None, reset: bool = False, with_y: bool = False):

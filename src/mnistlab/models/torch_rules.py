@@ -5,6 +5,8 @@ and, rule by rule, by tests/test_parameter_rules.py.
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from mnistlab.errors import ParameterError
@@ -39,6 +41,11 @@ def _check_device(device: str) -> None:
 
 # What each hyper-parameter accepts (scikit-learn's ``_parameter_constraints``); the free-form rules name values
 # they refuse, so tests/test_parameter_rules.py checks every rule.
+def _check_checkpoint(value) -> None:
+    if value is not None and (not isinstance(value, str | os.PathLike) or not str(value).strip()):
+        raise ParameterError("checkpoint", value, "a file path (str or Path) or None")
+
+
 PARAMETER_RULES = {
     "architecture": satisfies(
         lambda name: networks.get(name), "a registered network", breaking=("resnet",), example="mlp"
@@ -76,6 +83,12 @@ PARAMETER_RULES = {
     ),
     "threads": integer(low=1, high=1024, none=True),
     "verbose": integer(low=0),
+    "checkpoint": satisfies(
+        _check_checkpoint,
+        "a file path (str or Path) or None",
+        breaking=(3, "", b"run.ckpt"),
+        example="run.ckpt",
+    ),
     "callbacks": satisfies(
         check_callbacks,
         "a list of mnistlab.training.Callback objects, or None",

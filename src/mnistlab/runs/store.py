@@ -133,8 +133,10 @@ def save(
     try:  # every file is written under a temporary name first: a full disk leaves the folder as it was
         if isinstance(estimator, TorchClassifier):
             config["kind"] = "torch"
-            # callbacks observe one fit (objects, not settings): a run keeps what they measured, in the history
-            config["params"] = {k: v for k, v in estimator.get_params().items() if k != "callbacks"}
+            # callbacks observe one fit (objects, not settings): a run keeps what they measured, in the history;
+            # a checkpoint file belongs to the training that wrote it, not to the model
+            unsaved = ("callbacks", "checkpoint")
+            config["params"] = {k: v for k, v in estimator.get_params().items() if k not in unsaved}
             tensors = {k: v.detach().cpu().contiguous() for k, v in estimator.network_.state_dict().items()}
             tensors.update(calibration_tensors(estimator))
             config["temperature"] = float(getattr(estimator, "temperature_", 1.0))

@@ -1,5 +1,6 @@
 """Training: the fast tensor training loop, the callbacks around it, batch augmentation."""
 
+from mnistlab.training import distributed
 from mnistlab.training.augment import Augmentation
 from mnistlab.training.callbacks import (
     BestWeights,
@@ -44,6 +45,7 @@ __all__ = [
     "TrainResult",
     "TrainState",
     "check_callbacks",
+    "distributed",
     "evaluate",
     "planned_epochs",
     "resolve_device",

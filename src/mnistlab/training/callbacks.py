@@ -69,6 +69,14 @@ class Callback:
     def on_train_end(self, state: TrainState) -> None:
         """After the last epoch, or after an interrupt that no callback passed on."""
 
+    def state_dict(self) -> dict | None:
+        """What a checkpoint keeps of this callback between epochs (tensors and plain values; None: nothing).
+        ``on_train_begin`` has run before :meth:`load_state_dict` puts it back."""
+        return None
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back what :meth:`state_dict` returned when the training was checkpointed."""
+
 
 class EpochScore(Callback):
     """Loss and accuracy on the given images after every epoch, as ``<name>_loss`` and ``<name>_accuracy`` in
@@ -142,6 +150,12 @@ class BestWeights(Callback):
             state.net.load_state_dict(self._weights)
         self._weights = None
 
+    def state_dict(self) -> dict:
+        return {"best_loss": self._best_loss, "weights": self._weights}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._best_loss, self._weights = state["best_loss"], state["weights"]
+
 
 class EarlyStopping(Callback):
     """Stop when the validation loss has not improved for ``patience`` epochs (:class:`BestWeights` then puts
@@ -161,6 +175,16 @@ class EarlyStopping(Callback):
         if self._stale >= self.patience:
             state.stop_training = state.result.stopped_early = True
             log.info("early stopping after epoch %d; best was epoch %d", state.epoch, self._best_epoch)
+
+    def state_dict(self) -> dict:
+        return {"best_loss": self._best_loss, "best_epoch": self._best_epoch, "stale": self._stale}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._best_loss, self._best_epoch, self._stale = (
+            state["best_loss"],
+            state["best_epoch"],
+            state["stale"],
+        )
 
 
 class ProgressLog(Callback):

@@ -16,6 +16,7 @@ where the CPU has native bf16; the benchmark suite measures it); weights and the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import signal
 import sys
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnistlab.errors import ParameterError
+from mnistlab.training import distributed
 from mnistlab.training.callbacks import (
     BestWeights,
     Callback,
@@ -38,6 +40,7 @@ from mnistlab.training.callbacks import (
     ProgressLog,
     StopOnInterrupt,
 )
+from mnistlab.training.checkpoint import Checkpoint, fingerprint
 from mnistlab.training.state import TrainConfig, TrainResult, TrainState, evaluate, prepare
 
 __all__ = [
@@ -290,7 +293,15 @@ def train(
     turns the data a callback brings into tensors (:attr:`TrainState.as_tensors`)."""
     if cfg.early_stopping and validation is None:
         raise ParameterError("early_stopping needs validation data (validation_split > 0 or validation_data)")
-    per_epoch = steps_per_epoch(len(x), cfg.batch_size)
+    group = distributed.launched()
+    global_cfg = cfg
+    if group is not None:  # launched by torchrun: each process trains on its share of every batch
+        distributed.join(group, x.device)
+        bf16, channels_last = distributed.same_everywhere((cfg.bf16, cfg.channels_last))
+        cfg = dataclasses.replace(
+            cfg, batch_size=group.local_batch(cfg.batch_size), bf16=bf16, channels_last=channels_last
+        )
+    per_epoch = steps_per_epoch(len(x) if group is None else group.rows(len(x)), cfg.batch_size)
     generator = torch.Generator().manual_seed(cfg.seed)
     opt = _make_optimizer(net, cfg)
     schedule = _make_schedule(opt, cfg, per_epoch)
@@ -299,11 +310,17 @@ def train(
     state = TrainState(net, net, cfg, opt, schedule, generator, x.device, as_tensors=as_tensors)
     measuring, acting = standard_callbacks(cfg, validation, per_epoch)
     callbacks = [*measuring, *callbacks, *acting]
+    if group is not None:
+        callbacks = [distributed.DataParallel(group), *callbacks, distributed.AgreeToStop()]
     for callback in callbacks:
         callback.on_train_begin(state)
+    saver = None
+    if cfg.checkpoint is not None:  # the same training on any number of processes resumes the same checkpoint
+        saver = Checkpoint(cfg.checkpoint, fingerprint(net, x, y, global_cfg), callbacks)
+        saver.resume(state)
     with sigterm_as_interrupt():
         try:
-            _run_epochs(state, x, y, callbacks)
+            _run_epochs(state, x, y, callbacks, saver if distributed.is_writer() else None)
         except KeyboardInterrupt:
             state.result.interrupted = True
             for callback in callbacks:
@@ -332,11 +349,20 @@ def standard_callbacks(
     return measuring, [*acting, StopOnInterrupt()]
 
 
-def _run_epochs(state: TrainState, x: torch.Tensor, y: torch.Tensor, callbacks: list[Callback]) -> None:
-    """The epochs, each row into the history once every callback has seen it, until one stops training."""
+def _run_epochs(
+    state: TrainState,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    callbacks: list[Callback],
+    saver: Checkpoint | None = None,
+) -> None:
+    """The epochs after ``state.epoch`` (0, or where a checkpoint left off), each row into the history once every
+    callback has seen it (and into the checkpoint), until one stops training."""
     # on_step_end only where overridden: a call per optimizer step of a hook that does nothing is pure cost
     on_step = [c for c in callbacks if type(c).on_step_end is not Callback.on_step_end]
-    for epoch in range(1, state.cfg.epochs + 1):
+    if state.stop_training:  # resumed from a checkpoint of a training that had ended
+        return
+    for epoch in range(state.epoch + 1, state.cfg.epochs + 1):
         state.epoch = epoch
         for callback in callbacks:
             callback.on_epoch_begin(state)
@@ -347,6 +373,8 @@ def _run_epochs(state: TrainState, x: torch.Tensor, y: torch.Tensor, callbacks: 
             for callback in callbacks:
                 callback.on_epoch_end(state, row)
             state.result.history.append(row)
+            if saver is not None:
+                saver.save(state)
         if state.stop_training:
             break
 

@@ -36,6 +36,8 @@ class TrainConfig:
     bf16: bool = False
     channels_last: bool = False
     verbose: int = 0
+    # the checkpoint file written after every epoch and resumed from (mnistlab.training.checkpoint); None: none
+    checkpoint: str | None = None
 
 
 @dataclass

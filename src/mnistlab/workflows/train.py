@@ -77,6 +77,12 @@ def train_model(
     verbose : int
         PyTorch models print one line per epoch when 1.
 
+    Notes
+    -----
+    Launched by ``torchrun`` (``torchrun --nproc-per-node 2 -m mnistlab.cli train ...``), every process trains
+    its share of each batch with PyTorch's DistributedDataParallel (:mod:`mnistlab.training.distributed`); only
+    rank 0 prints and writes the run. ``params={"checkpoint": path}`` lets a restarted job continue.
+
     Returns
     -------
     runs.Run
@@ -98,6 +104,12 @@ def train_model(
         params
     )  # what the caller set over the recipe: `mnistlab runs` and the leaderboard show it
     if spec.kind == "torch":
+        from mnistlab.training import distributed
+
+        if (
+            not distributed.is_writer()
+        ):  # a process of a torchrun job other than rank 0: it trains, rank 0 speaks and saves
+            verbose, out = 0, None
         params.setdefault("verbose", verbose)
         if "validation_split" not in spec.defaults:
             params.setdefault("validation_split", validation_fraction)
