@@ -110,7 +110,12 @@ def show(
 @app.command()
 def export(
     name: NameArg,
-    fmt: Annotated[str, typer.Option("--format", help="csv, idx, png or npz.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="csv, idx, png, npz or shards (a folder read without loading it whole)."
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="Folder to write into.")],
     split: Annotated[list[str] | None, typer.Option(help="Split(s) to export; default all.")] = None,
     overwrite: Annotated[
@@ -128,6 +133,20 @@ def export(
         if part not in parts:
             raise ParameterError(f"{name}: no split {part!r}; it has {', '.join(parts)}")
         echo(f"{name}/{part} -> {datasets.export(parts[part], out, fmt, overwrite)}")
+
+
+@app.command()
+def deform(
+    out: Annotated[Path, typer.Option(help="Shard folder to write (an interrupted generation continues).")],
+    images: Annotated[int, typer.Option(help="Training images, 60000 to 8100000.")] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="The deformations' seed.")] = 0,
+) -> None:
+    """Generate deformed MNIST (infiMNIST-style elastic and affine copies of the training images) as shards."""
+    from mnistlab import datasets
+
+    echo(
+        f"written {datasets.generate_deformed_mnist(out, images, seed)} (train: {images:,} images; test: MNIST's)"
+    )
 
 
 @app.command()

@@ -7,6 +7,9 @@ Getting data, one function per need:
 - :func:`train_and_test`: a workflow's training and test data (a test file, a held-out fraction or the
   registered test split) and where each came from.
 
+Data bigger than memory lives in shard folders (:mod:`mnistlab.datasets.shards`: ``export(..., "shards")``,
+:func:`generate_deformed_mnist`); ``load`` reads them with the images left on disk (:class:`ShardedImages`).
+
 Examples
 --------
 >>> from mnistlab import datasets
@@ -29,6 +32,7 @@ from mnistlab.datasets.dataset import (
     stratified_sample,
     train_val_split,
 )
+from mnistlab.datasets.deformed import generate_deformed_mnist
 from mnistlab.datasets.files import export, from_csv, from_idx, from_image_folder, from_npz
 from mnistlab.datasets.fixes import (
     RECORD_FILE,
@@ -55,6 +59,7 @@ from mnistlab.datasets.npzfile import check_array_member
 from mnistlab.datasets.preprocess import PREDICT_RULES, check_preprocess, read_for_model, refuse_blank
 from mnistlab.datasets.registered import cache_source, cache_status, fetch, is_cached, verify
 from mnistlab.datasets.registry import REGISTRY, DatasetInfo, available, get_info
+from mnistlab.datasets.shards import ShardedImages, is_shard_folder
 from mnistlab.datasets.sources import fingerprint, resolve
 from mnistlab.datasets.splits import TrainTest, check_train_test, limited_test_size, train_and_test
 from mnistlab.datasets.summary import DatasetSummary, summary
@@ -74,6 +79,7 @@ __all__ = [
     "DatasetSummary",
     "FileStatus",
     "InkProfile",
+    "ShardedImages",
     "TrainTest",
     "apply_fixes",
     "available",
@@ -93,10 +99,12 @@ __all__ = [
     "from_idx",
     "from_image_folder",
     "from_npz",
+    "generate_deformed_mnist",
     "get_info",
     "image_polarities",
     "ink_profile",
     "is_cached",
+    "is_shard_folder",
     "kind_of",
     "limited_test_size",
     "load",

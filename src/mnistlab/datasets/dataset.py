@@ -245,7 +245,8 @@ class Dataset:
     Parameters
     ----------
     images : ndarray of shape (N, 28, 28), uint8
-        The pixels, 0 = paper, 255 = ink (MNIST's convention).
+        The pixels, 0 = paper, 255 = ink (MNIST's convention); for a shard folder, a
+        :class:`~mnistlab.datasets.shards.ShardedImages` that reads them from disk where asked.
     labels : ndarray of shape (N,), int64, or None
         Class indices; ``None`` for an unlabelled test file such as Kaggle's ``test.csv``.
     classes : list of str
@@ -285,7 +286,8 @@ class Dataset:
             raise DataFormatError(
                 f"{self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)} (or None)"
             )
-        images = np.asarray(self.images)
+        # images on disk (datasets.shards.ShardedImages) stay there: they have an array's shape and dtype
+        images = self.images if getattr(self.images, "is_streamed", False) else np.asarray(self.images)
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
             raise DataFormatError(
                 f"{self.name}/{self.split}: images must have shape (N, 28, 28), got {images.shape}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab.datasets import shards
 from mnistlab.datasets.csvfile import read_csv_table, write_csv
 from mnistlab.datasets.dataset import Dataset, class_list, class_name, index_class_names
 from mnistlab.datasets.idx import read_idx, write_idx
@@ -19,7 +20,7 @@ from mnistlab.datasets.npzfile import read_npz
 from mnistlab.errors import DataFormatError
 from mnistlab.fileio import atomic_write, read_json, write_json
 
-EXPORT_FORMATS = ("csv", "kaggle-csv", "idx", "png", "npz")
+EXPORT_FORMATS = ("csv", "kaggle-csv", "idx", "png", "npz", "shards")
 WRITTEN_BESIDE = "written_beside"  # dataset.json: other files written beside an export (fixes.json)
 METADATA_FILE = "dataset.json"
 
@@ -363,11 +364,12 @@ def export(dataset: Dataset, out: str | Path, fmt: str, overwrite: bool = False)
         The split to write.
     out : str or Path
         The folder to write into (created).
-    fmt : {"csv", "kaggle-csv", "idx", "png", "npz"}
+    fmt : {"csv", "kaggle-csv", "idx", "png", "npz", "shards"}
         ``csv`` -> ``<split>.csv``; ``kaggle-csv`` -> Kaggle's layouts (``train.csv``/``test.csv`` of the
         digit-recognizer for digits, the test file without labels; ``fashion-mnist_<split>.csv`` otherwise);
         ``idx`` -> the official names (``train-images-idx3-ubyte``, ``t10k-...``); ``png`` ->
-        ``<split>/00000.png ...`` with a ``labels.csv`` manifest; ``npz`` -> ``<split>.npz``.
+        ``<split>/00000.png ...`` with a ``labels.csv`` manifest; ``npz`` -> ``<split>.npz``; ``shards`` -> ``out`` is
+        a shard folder (:mod:`mnistlab.datasets.shards`: read without loading it whole).
     overwrite : bool
         Replace files that another export did not write.
 
@@ -381,6 +383,8 @@ def export(dataset: Dataset, out: str | Path, fmt: str, overwrite: bool = False)
     >>> export(load("mnist", "test"), "exports/mnist", "npz")  # doctest: +SKIP
     PosixPath('exports/mnist/test.npz')
     """
+    if fmt == "shards":  # a folder of its own kind: its manifest records the data set and its splits
+        return shards.export_split(dataset, out, overwrite)
     targets = check_export(dataset, out, fmt, overwrite)
     out = Path(out)
     sidecar = _sidecar(out)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from mnistlab.datasets import shards
 from mnistlab.datasets.dataset import Dataset
 from mnistlab.datasets.registry import get_info
 from mnistlab.datasets.sources import read_source, resolve
@@ -48,6 +49,8 @@ def load_splits(
     splits = ("train", "test") if source.has_test_split else ("train",)
     if source.format == "user":
         return {split: read_source(source, split, classes) for split in splits}
+    if source.format == "shards":  # a shard folder holds every split written into it
+        return {split: read_source(source, split, classes) for split in shards.split_names(source.path)}
     dataset = read_source(source, classes=classes)
     return {dataset.split: dataset}
 

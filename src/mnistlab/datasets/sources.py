@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab.datasets import files
+from mnistlab.datasets import files, shards
 from mnistlab.datasets.dataset import Dataset, class_list
 from mnistlab.datasets.preprocess import check_preprocess
 from mnistlab.datasets.registered import load_registered
@@ -56,6 +56,8 @@ class Source:
 
     @property
     def has_test_split(self) -> bool:
+        if self.format == "shards":
+            return "test" in shards.split_names(self.path)
         return self.registered or (self.format == "user" and "test" in user_datasets()[self.spec])
 
 
@@ -127,7 +129,7 @@ def images_only(source: Source, preprocess: str) -> Source:
 def _format_of(path: Path) -> str:
     name = path.name.lower()
     if path.is_dir():
-        return "images"
+        return "shards" if shards.is_shard_folder(path) else "images"
     if name.endswith(".npz"):
         return "npz"
     if "idx3" in name:
@@ -151,7 +153,8 @@ def idx_labels_path(images: Path) -> Path:
 
 
 def read_source(source: Source, split: str = "train", classes=None, kind: str | None = None) -> Dataset:
-    """The data of a source: a registered data set's ``split``, or everything in the file or folder."""
+    """The data of a source: a registered data set's ``split`` (or a shard folder's: its images stay on disk), or
+    everything in the file or folder."""
     classes = class_list(classes)
     if source.registered:
         dataset = load_registered(source.spec, split)  # type: ignore[arg-type]
@@ -170,6 +173,7 @@ def read_source(source: Source, split: str = "train", classes=None, kind: str | 
         "images": lambda: files.from_image_folder(path, classes, source.preprocess, kind=kind),
         "idx": lambda: files.from_idx(path, idx_labels_path(path), classes, kind=kind),
         "npz": lambda: files.from_npz(path, kind=kind),
+        "shards": lambda: shards.load_split(path, split, kind=kind),
     }
     dataset = readers[source.format]()
     return rename_classes(dataset, classes) if classes and source.format == "npz" else dataset

@@ -33,6 +33,7 @@ from mnistlab.params import check_params
 from mnistlab.training import (
     Augmentation,
     EpochScore,
+    StreamedRows,
     TrainConfig,
     distributed,
     evaluate,
@@ -41,6 +42,12 @@ from mnistlab.training import (
     torch_threads,
     train,
 )
+
+# a streamed training's validation sample (in memory), and the images predicted at once from shards
+MAX_STREAMED_VALIDATION = 10_000
+STREAMED_CHUNK = 10_000
+SCALING_SAMPLE = 2_000  # images whose pixels set a streamed training's input scaling
+IMAGE_FEATURES = 784
 
 
 def _monitor_callbacks(monitor_data: tuple | None) -> list:
@@ -313,6 +320,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             self.architecture
         )  # training under an old name (loading a run under one: quiet)
         self.validate_params()
+        if getattr(X, "is_streamed", False):  # images on disk, read shard by shard
+            return self._fit_streamed(X, y, validation_data)
         X, y = self._rows(X, y, reset=True, with_y=True)
         check_classification_targets(y)
         n_features = X.shape[1]
@@ -352,6 +361,11 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             callbacks = [*(self.callbacks or ()), *_monitor_callbacks(monitor_data)]
             result = train(net, x, y_train, cfg, validation, callbacks, tensors)
             self.threads_ = torch.get_num_threads()
+        self._keep(net, result, cfg, epochs, validation_data)
+        return self
+
+    def _keep(self, net, result, cfg: TrainConfig, epochs: int, validation_data: tuple | None) -> None:
+        """The fitted attributes of a finished training, and the calibration on its validation data."""
         self.network_, self.history_, self.step_history_ = net, result.history, result.steps
         self.epochs_, self.steps_ = epochs, len(result.steps)
         # what training ran in (recorded in the run)
@@ -359,6 +373,55 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self._weights_channels_last = cfg.channels_last  # train() put the weights in this layout
         self.best_epoch_, self.interrupted_ = result.best_epoch, result.interrupted
         self._calibrate(validation_data)
+
+    def _fit_streamed(self, X, y, validation_data: tuple | None) -> TorchClassifier:
+        """``fit`` on images that stay on disk (:class:`~mnistlab.datasets.shards.ShardedImages`): the training
+        rows are read shard by shard (:mod:`mnistlab.training.streaming`), so memory is bounded by the shards;
+        the validation split is a seeded sample of at most :data:`MAX_STREAMED_VALIDATION` images, in memory."""
+        y = np.asarray(y)
+        check_classification_targets(y)
+        if len(y) != len(X):
+            raise DataFormatError(f"{len(X)} images but {len(y)} labels")
+        check_network_input(self.architecture, IMAGE_FEATURES, self.augment, self.tta)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise DataFormatError(
+                f"need at least two classes to train a classifier; got {self.classes_.tolist()}"
+            )
+        networks.check_fits_in_memory(
+            self.architecture, len(self.classes_), self.width, IMAGE_FEATURES, min(self.batch_size, len(y))
+        )
+        self.n_features_in_ = IMAGE_FEATURES
+        targets = np.searchsorted(self.classes_, y)
+        keep = np.ones(len(y), dtype=bool)
+        if validation_data is None and self.validation_split:
+            held = min(max(1, round(self.validation_split * len(y))), MAX_STREAMED_VALIDATION)
+            chosen = np.sort(np.random.default_rng(self.seed).choice(len(y), held, replace=False))
+            keep[chosen] = False
+            validation_data = (X[chosen], self.classes_[targets[chosen]])
+        rows = StreamedRows(X, targets, keep)
+        device = resolve_device(self.device)
+        torch.manual_seed(self.seed)
+        net = networks.build(self.architecture, len(self.classes_), self.width, IMAGE_FEATURES).to(device)
+        net.scaling.fit(
+            torch.from_numpy(rows.sample(SCALING_SAMPLE, self.seed)).to(device).unsqueeze(1),
+            self.input_scaling,
+        )
+        spec = networks.get(self.architecture)
+        epochs = planned_epochs(
+            self.architecture, len(rows), self.batch_size, self.epochs, self.min_steps,
+            spec.defaults.get("min_steps"), spec.dense,
+        )  # fmt: skip
+        cfg, threads = self._config(device, networks.is_convolutional(net), epochs)
+        validation = (
+            None if validation_data is None else self._checked_tensors(*validation_data, device=device)
+        )
+        with torch_threads(threads):
+            tensors = functools.partial(self._checked_tensors, device=device)
+            y_all = torch.from_numpy(targets).to(device)
+            result = train(net, rows, y_all, cfg, validation, list(self.callbacks or ()), tensors)
+            self.threads_ = torch.get_num_threads()
+        self._keep(net, result, cfg, epochs, validation_data)
         return self
 
     def _calibrate(self, validation_data: tuple | None) -> None:
@@ -392,6 +455,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X) -> torch.Tensor:
         check_is_fitted(self, "network_")
+        if getattr(X, "is_streamed", False):  # images on disk: a shard at a time
+            return torch.cat([self._logits(images) for images, _ in X.split.chunks(STREAMED_CHUNK)])
         device = next(self.network_.parameters()).device
         x = torch.from_numpy(np.ascontiguousarray(as_model_input(self._rows(X)))).to(device)
         cfg, _ = self._config(device, networks.is_convolutional(self.network_))

@@ -26,6 +26,7 @@ from mnistlab.training.loop import (
     train,
 )
 from mnistlab.training.state import TrainConfig, TrainResult, TrainState, evaluate
+from mnistlab.training.streaming import StreamedRows
 
 __all__ = [
     "MAX_RESOLVED_EPOCHS",
@@ -41,6 +42,7 @@ __all__ = [
     "ProgressBar",
     "ProgressLog",
     "StopOnInterrupt",
+    "StreamedRows",
     "TrainConfig",
     "TrainResult",
     "TrainState",

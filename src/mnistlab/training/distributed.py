@@ -186,6 +186,10 @@ class DataParallel(Callback):
         device_ids = [state.device.index or 0] if state.device.type == "cuda" else None
         state.model = DistributedDataParallel(state.net, device_ids=device_ids)
         state.shuffle = self.group.shard(state.shuffle if state.shuffle is not None else draw_order)
+        state.share = (
+            self.group.rank,
+            self.group.world_size,
+        )  # rows streamed from shards: a share of each batch
 
     def on_epoch_end(self, state: TrainState, row: dict) -> None:
         import torch.distributed as dist

@@ -286,7 +286,8 @@ def train(
     callbacks: Sequence[Callback] = (),
     as_tensors: Callable | None = None,
 ) -> TrainResult:
-    """Train ``net`` in place on uint8 images ``x`` (N, 28, 28) and class indices ``y`` (both on one device).
+    """Train ``net`` in place on uint8 images ``x`` (N, 28, 28) and class indices ``y`` (both on one device); ``x``
+    may instead be rows streamed from shards (:class:`~mnistlab.training.streaming.StreamedRows`).
 
     ``validation`` data steer early stopping and the best-weight restore. ``callbacks`` run after the standard
     ones that measure (:func:`standard_callbacks`) and before those that act on the measurements; ``as_tensors``
@@ -295,8 +296,9 @@ def train(
         raise ParameterError("early_stopping needs validation data (validation_split > 0 or validation_data)")
     group = distributed.launched()
     global_cfg = cfg
+    device = y.device  # x is a tensor on it, or rows streamed from shards (training.streaming)
     if group is not None:  # launched by torchrun: each process trains on its share of every batch
-        distributed.join(group, x.device)
+        distributed.join(group, device)
         bf16, channels_last = distributed.same_everywhere((cfg.bf16, cfg.channels_last))
         cfg = dataclasses.replace(
             cfg, batch_size=group.local_batch(cfg.batch_size), bf16=bf16, channels_last=channels_last
@@ -307,7 +309,7 @@ def train(
     schedule = _make_schedule(opt, cfg, per_epoch)
     if cfg.channels_last:
         net.to(memory_format=torch.channels_last)
-    state = TrainState(net, net, cfg, opt, schedule, generator, x.device, as_tensors=as_tensors)
+    state = TrainState(net, net, cfg, opt, schedule, generator, device, as_tensors=as_tensors)
     measuring, acting = standard_callbacks(cfg, validation, per_epoch)
     callbacks = [*measuring, *callbacks, *acting]
     if group is not None:
@@ -379,24 +381,42 @@ def _run_epochs(
             break
 
 
+def _batches(state: TrainState, x, y: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch's batches of uint8 images and class indices: slices of a permutation of the tensors in memory
+    (this process's share of it under torchrun), or, for rows streamed from shards, the stream's own batches
+    (each process its share of each)."""
+    cfg, generator = state.cfg, state.generator
+    if isinstance(x, torch.Tensor):
+        order = state.shuffle(len(x), generator).to(x.device)
+        for begin in range(0, len(order), cfg.batch_size):
+            idx = order[begin : begin + cfg.batch_size]
+            yield x[idx], y[idx]
+        return
+    rank, world = state.share
+    for images, labels in x.batches(generator, cfg.batch_size * world, state.device):
+        if len(labels) >= world:  # a last batch smaller than the processes: no process runs a step alone
+            yield images[rank::world], labels[rank::world]
+
+
 def _train_epoch(state: TrainState, x: torch.Tensor, y: torch.Tensor, on_step: list[Callback]) -> dict:
     """One pass over the data; the loss and learning rate of each step are appended to the result's steps."""
     cfg, model, opt, generator = state.cfg, state.model, state.optimizer, state.generator
     schedule = state.schedule
     model.train()
     start = time.perf_counter()
-    order = state.shuffle(len(x), generator).to(x.device)
-    total_loss = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    device = state.device
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
     step_losses, step_lrs = [], []  # kept as tensors until the epoch ends: no device sync per step
-    for begin in range(0, len(order), cfg.batch_size):
-        idx = order[begin : begin + cfg.batch_size]
-        xb, yb = x[idx].float().unsqueeze(1), y[idx]
+    rows = 0
+    for images, yb in _batches(state, x, y):
+        xb = images.float().unsqueeze(1)
+        rows += len(yb)
         if cfg.augment is not None:
             xb = cfg.augment(xb, generator)
         if cfg.channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             logits = model(xb)
         loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
@@ -406,14 +426,14 @@ def _train_epoch(state: TrainState, x: torch.Tensor, y: torch.Tensor, on_step: l
         if schedule is not None:
             schedule.step()
         step_losses.append(loss.detach())
-        total_loss += loss.detach() * len(idx)
+        total_loss += loss.detach() * len(yb)
         correct += (logits.argmax(1) == yb).sum()
         for callback in on_step:
             callback.on_step_end(state, step_losses[-1])
     steps, first = state.result.steps, len(state.result.steps) + 1
     for i, (loss_value, lr) in enumerate(zip(torch.stack(step_losses).tolist(), step_lrs, strict=True)):
         steps.append({"step": first + i, "epoch": state.epoch, "train_loss": loss_value, "lr": lr})
-    rows = len(order)
+    rows = max(rows, 1)
     return {
         "epoch": state.epoch,
         "train_loss": total_loss.item() / rows,

@@ -75,6 +75,8 @@ class TrainState:
     # how the caller turns images and labels as it takes them into tensors on the device (checking them, naming
     # the data by the string given); None: they are images and class indices already
     as_tensors: Callable[[object, object, str], tuple[torch.Tensor, torch.Tensor]] | None = None
+    # (rank, processes): this process's share of each batch of a training on several processes (torchrun)
+    share: tuple[int, int] = (0, 1)
     epoch: int = 0
     stop_training: bool = False
     result: TrainResult = field(default_factory=TrainResult)

@@ -1,0 +1,255 @@
+"""Data bigger than memory: the shard folder format (written atomically and resumably, every read checked), the
+deformed-MNIST generator, and PyTorch models that train, evaluate and predict shard by shard in bounded memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistlab import datasets
+from mnistlab.datasets import deformed, shards
+from mnistlab.datasets.shards import ShardedSplit, ShardWriter, export_split, load_split, write_split
+from mnistlab.errors import DataFormatError, ParameterError
+from mnistlab.models import TorchClassifier
+
+
+def _halves(n: int, seed: int = 0) -> datasets.Dataset:
+    """Images whose class is which half is brighter."""
+    X = np.random.default_rng(seed).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    y = (X[:, :, :14].mean((1, 2)) > X[:, :, 14:].mean((1, 2))).astype(np.int64)
+    return datasets.Dataset(X, y, ["right", "left"], "halves", "train")
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    data = _halves(1000)
+    export_split(data, tmp_path / "halves", shard_rows=300)
+    return tmp_path / "halves"
+
+
+def test_a_split_written_as_shards_reads_back_exactly_without_loading_it(folder):
+    original = _halves(1000)
+    data = datasets.load(folder)  # a shard folder is a path datasets.load reads
+    assert isinstance(data.images, shards.ShardedImages) and len(data) == 1000
+    assert [s.rows for s in data.images.split.shards] == [300, 300, 300, 100]
+    np.testing.assert_array_equal(data.labels, original.labels)
+    np.testing.assert_array_equal(data.images[:], original.images)
+    rows = np.array([999, 0, 299, 300, 650])  # across shards, in any order
+    np.testing.assert_array_equal(data.images[rows], original.images[rows])
+    np.testing.assert_array_equal(data.images[-1], original.images[-1])
+    np.testing.assert_array_equal(data.images[290:310], original.images[290:310])
+    np.testing.assert_array_equal(data.subset(slice(0, 5)).images, original.images[:5])
+
+
+def test_a_missing_altered_or_foreign_shard_is_an_error_naming_it(folder, tmp_path):
+    split = ShardedSplit(folder, "train")
+    victim = folder / split.shards[1].images
+    saved = victim.read_bytes()
+    victim.unlink()
+    with pytest.raises(DataFormatError, match=r"train-00001-images\.npy: shard missing"):
+        ShardedSplit(folder, "train").shard(1)
+    victim.write_bytes(saved[:-10])  # truncated
+    with pytest.raises(DataFormatError, match=r"train-00001-images\.npy: checksum differs"):
+        ShardedSplit(folder, "train").shard(1)
+    altered = bytearray(saved)
+    altered[-1] ^= 0xFF
+    victim.write_bytes(bytes(altered))
+    with pytest.raises(DataFormatError, match=r"train-00001-images\.npy: checksum differs"):
+        ShardedSplit(folder, "train").shard(1)
+    other = tmp_path / "other"
+    export_split(_halves(1000, seed=1), other, shard_rows=300)  # the same layout, another data set's bytes
+    shutil.copy(other / split.shards[1].images, victim)
+    with pytest.raises(DataFormatError, match="checksum differs"):
+        ShardedSplit(folder, "train").shard(1)
+    np.save(victim, np.zeros((300, 27, 28), np.uint8))  # another shape, mapped for a few rows
+    with pytest.raises(DataFormatError, match=r"expects uint8 of shape \(300, 28, 28\)"):
+        ShardedSplit(folder, "train").images[[300]]
+
+
+def test_a_manifest_that_points_outside_its_folder_or_is_not_one_is_refused(folder):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["splits"]["train"]["shards"][0]["images"] = "../../etc/passwd"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataFormatError, match="is not a file of the folder"):
+        ShardedSplit(folder, "train").shard(0)
+    (folder / "manifest.json").write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(DataFormatError, match="not a mnistlab shards manifest"):
+        datasets.load(folder)
+    fresh = export_split(_halves(10), folder.parent / "fresh", shard_rows=5)
+    with pytest.raises(DataFormatError, match="no split 'test'"):
+        ShardedSplit(fresh, "test")
+
+
+def test_an_interrupted_writer_leaves_whole_shards_and_continues(tmp_path):
+    data = _halves(1000)
+    chunks = [(data.images[i : i + 200], data.labels[i : i + 200]) for i in range(0, 1000, 200)]
+
+    def failing():
+        for index, chunk in enumerate(chunks):
+            if index == 3:
+                raise KeyboardInterrupt  # Ctrl-C while the fourth shard is being made
+            yield chunk
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        write_split(ShardWriter(out, "halves", data.classes, {"by": "test"}), "train", failing())
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+    with pytest.raises(DataFormatError, match="still being written"):
+        load_split(out)
+    first = (out / "train-00000-images.npy").stat().st_mtime_ns
+    writer = ShardWriter(out, "halves", data.classes, {"by": "test"})
+    assert writer.done("train") == 3
+    write_split(writer, "train", chunks, skip=writer.done("train"))
+    assert (out / "train-00000-images.npy").stat().st_mtime_ns == first  # written once
+    np.testing.assert_array_equal(load_split(out).images[:], data.images)
+    with pytest.raises(DataFormatError, match="made another way"):
+        ShardWriter(out, "halves", data.classes, {"by": "someone else"})
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(DataFormatError, match="not empty and not a shard folder"):
+        ShardWriter(tmp_path / "busy", "halves", data.classes, {"by": "test"})
+
+
+def test_export_to_shards_refuses_to_replace_a_split_unless_asked(folder):
+    with pytest.raises(DataFormatError, match="already holds split 'train'"):
+        datasets.export(_halves(1000), folder, "shards")
+    datasets.export(_halves(20, seed=3), folder, "shards", overwrite=True)
+    assert len(datasets.load(folder)) == 20
+
+
+def test_a_step_that_needs_every_image_in_memory_is_refused_beyond_the_bound(folder, monkeypatch):
+    monkeypatch.setattr(shards, "MAX_IN_MEMORY", 500 * 784)
+    with pytest.raises(DataFormatError, match="1,000 images .* stay on disk"):
+        np.asarray(datasets.load(folder).images)
+
+
+@pytest.mark.filterwarnings("ignore:mlp trains only")
+def test_a_network_trains_and_predicts_on_shards_as_on_the_same_images_in_memory(folder):
+    data, original = datasets.load(folder), _halves(1000)
+    streamed = TorchClassifier("mlp", epochs=30, batch_size=100, threads=1, validation_split=0.1, seed=0)
+    streamed.fit(data.images, data.labels)
+    # predictions of one model are the same from disk and from memory, to the bit
+    np.testing.assert_array_equal(
+        streamed.predict_proba(data.images), streamed.predict_proba(original.images)
+    )
+    in_memory = TorchClassifier("mlp", epochs=30, batch_size=100, threads=1, validation_split=0.1, seed=0)
+    in_memory.fit(original.images, original.labels)
+    # the two trainings differ in their batches and hold-outs, not in what they learn
+    assert streamed.score(original.images, original.labels) > 0.9
+    assert (
+        abs(
+            streamed.score(original.images, original.labels)
+            - in_memory.score(original.images, original.labels)
+        )
+        < 0.05
+    )
+    assert len(streamed.history_) == 30 and "val_accuracy" in streamed.history_[-1]
+
+
+@pytest.mark.filterwarnings("ignore:mlp trains only")
+def test_a_streamed_training_resumes_from_its_checkpoint(folder, tmp_path):
+    from mnistlab.training import Callback
+
+    class StopAt(Callback):
+        def on_epoch_begin(self, state):
+            if state.epoch == 3:
+                raise KeyboardInterrupt
+
+    data = datasets.load(folder)
+    kw = dict(epochs=5, batch_size=100, threads=1, validation_split=0.1, seed=0)
+    whole = TorchClassifier("mlp", **kw).fit(data.images, data.labels)
+    checkpoint = tmp_path / "stream.ckpt"
+    TorchClassifier("mlp", checkpoint=checkpoint, callbacks=[StopAt()], **kw).fit(data.images, data.labels)
+    resumed = TorchClassifier("mlp", checkpoint=checkpoint, **kw).fit(data.images, data.labels)
+    assert [r["val_loss"] for r in resumed.history_] == [r["val_loss"] for r in whole.history_]
+
+
+MEASURE = textwrap.dedent(
+    """
+    import resource, sys
+    from mnistlab import datasets
+    from mnistlab.models import TorchClassifier
+    data = datasets.load(sys.argv[1])
+    model = TorchClassifier("mlp", epochs=2, batch_size=500, threads=1, validation_split=0.01)
+    model.fit(data.images, data.labels)
+    accuracy = (model.predict(data.images) == data.labels).mean()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, accuracy)
+    """
+)
+
+
+@pytest.mark.slow
+def test_memory_is_bounded_by_the_shards_not_by_the_data_set(tmp_path):
+    """Training 2 epochs and predicting on twice the images in shards of 5,000 (200,000 images against 100,000:
+    78 MB more) takes about the same memory: measured +14 MB, and +59 MB (most of the data added) when glibc's
+    heap was left to grow shard after shard (datasets.shards._large_blocks_in_own_pages)."""
+    rng = np.random.default_rng(0)
+
+    def chunks(count):
+        for _ in range(count):
+            X = rng.integers(0, 256, (5_000, 28, 28), dtype=np.uint8)
+            yield X, (X[:, :, :14].mean((1, 2)) > X[:, :, 14:].mean((1, 2))).astype(np.int64)
+
+    for name, count in (("base", 20), ("double", 40)):
+        write_split(
+            ShardWriter(tmp_path / name, "halves", ["r", "l"], {"by": "test"}), "train", chunks(count)
+        )
+    (tmp_path / "measure.py").write_text(MEASURE)
+    peaks, accuracy = {}, {}
+    for name in ("base", "double"):
+        done = subprocess.run(
+            [sys.executable, "-W", "ignore", str(tmp_path / "measure.py"), str(tmp_path / name)],
+            capture_output=True, text=True, timeout=1800, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        peak, accuracy[name] = done.stdout.split()
+        peaks[name] = int(peak)
+    assert float(accuracy["double"]) > 0.9  # the 200,000 images were learned from
+    added = 100_000 * 784
+    assert peaks["double"] - peaks["base"] < added / 3, (peaks, added)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_deformed_mnist_is_deterministic_resumable_and_keeps_the_originals(tmp_path, monkeypatch):
+    monkeypatch.setattr(deformed, "SHARD_ROWS", 25_000)
+    train = datasets.load("mnist", "train")
+    calls = {"n": 0}
+    real_add = ShardWriter.add
+
+    def dying_add(self, split, images, labels, complete=False):
+        calls["n"] += 1
+        if split == "train" and calls["n"] == 3:
+            raise KeyboardInterrupt  # interrupted while the third shard is written
+        return real_add(self, split, images, labels, complete)
+
+    monkeypatch.setattr(ShardWriter, "add", dying_add)
+    with pytest.raises(KeyboardInterrupt):
+        deformed.generate_deformed_mnist(tmp_path / "a", 70_000, seed=5)
+    monkeypatch.setattr(ShardWriter, "add", real_add)
+    deformed.generate_deformed_mnist(tmp_path / "a", 70_000, seed=5)  # continues after shard 2
+    deformed.generate_deformed_mnist(tmp_path / "b", 70_000, seed=5)  # in one go
+    a, b = datasets.load(tmp_path / "a"), datasets.load(tmp_path / "b")
+    assert len(a) == 70_000 and [s.rows for s in a.images.split.shards] == [25_000, 25_000, 20_000]
+    np.testing.assert_array_equal(a.images[:], b.images[:])  # the same bytes, interrupted or not
+    np.testing.assert_array_equal(a.images[:60_000], train.images)  # MNIST's own first, untouched
+    np.testing.assert_array_equal(a.labels, np.concatenate([train.labels, train.labels[:10_000]]))
+    copies = a.images[60_000:70_000]
+    assert not np.array_equal(copies, train.images[:10_000])
+    # deformed, still the same digit: close to the original, far from other digits
+    moved = np.abs(copies.astype(int) - train.images[:10_000]).mean()
+    assert moved < np.abs(train.images[:10_000].astype(int) - train.images[10_000:20_000]).mean()
+    test = datasets.load(tmp_path / "a", "test")
+    np.testing.assert_array_equal(test.images[:], datasets.load("mnist", "test").images)
+    other_seed = deformed._train_shards(train.images, train.labels, 70_000, 6, 2)
+    assert not np.array_equal(next(other_seed)[0][-10_000:], copies)
+    with pytest.raises(ParameterError, match="images=50000"):
+        deformed.generate_deformed_mnist(tmp_path / "c", 50_000)
