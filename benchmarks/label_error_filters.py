@@ -142,7 +142,6 @@ def write(table: dict, out: Path) -> None:
             f"{row[s]['f1_range'][0]:.3f}-{row[s]['f1_range'][1]:.3f}"
             for s in (
                 "mnistlab",
-                "calibrated_count",
                 "previous_default",
                 "cleanlab_low_self_confidence",
                 "cleanlab",

@@ -189,8 +189,8 @@ MEASURE = textwrap.dedent(
 @pytest.mark.slow
 def test_memory_is_bounded_by_the_shards_not_by_the_data_set(tmp_path):
     """Training 2 epochs and predicting on twice the images in shards of 5,000 (200,000 images against 100,000:
-    78 MB more) takes about the same memory: measured +14 MB, and +59 MB (most of the data added) when glibc's
-    heap was left to grow shard after shard (datasets.shards._large_blocks_in_own_pages)."""
+    78 MB more) takes about the same memory: measured 493-495 MB and 502-510 MB; without giving freed memory back
+    to the system after each shard (datasets.shards.release_freed_memory), 531-550 MB and 549-843 MB."""
     rng = np.random.default_rng(0)
 
     def chunks(count):
@@ -253,3 +253,16 @@ def test_deformed_mnist_is_deterministic_resumable_and_keeps_the_originals(tmp_p
     assert not np.array_equal(next(other_seed)[0][-10_000:], copies)
     with pytest.raises(ParameterError, match="images=50000"):
         deformed.generate_deformed_mnist(tmp_path / "c", 50_000)
+
+
+def test_a_shard_folder_has_the_content_fingerprint_of_the_same_data_in_memory(folder):
+    # a run records where its data came from by content: shards hashed shard by shard, never loaded whole
+    assert datasets.fingerprint(datasets.load(folder)) == datasets.fingerprint(_halves(1000))
+    assert datasets.fingerprint(datasets.load(folder)) != datasets.fingerprint(_halves(1000, seed=1))
+
+
+def test_a_shard_folder_without_a_test_split_asks_for_one_instead_of_copying_itself(folder):
+    with pytest.raises(ParameterError, match="a shard folder is split once"):
+        datasets.train_and_test(str(folder), test_fraction=0.2)
+    with pytest.raises(ParameterError, match="needs test data"):
+        datasets.train_and_test(str(folder))

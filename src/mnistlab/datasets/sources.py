@@ -211,8 +211,14 @@ def rename_classes(dataset: Dataset, classes) -> Dataset:
 
 
 def fingerprint(dataset: Dataset) -> str:
-    """sha256 of the data's content (images, then labels): the same whatever file format carried it."""
-    digest = hashlib.sha256(np.ascontiguousarray(dataset.images).data)
+    """sha256 of the data's content (images, then labels): the same whatever file format carried it (a shard
+    folder's images are hashed shard by shard, never loaded whole)."""
+    digest = hashlib.sha256()
+    if getattr(dataset.images, "is_streamed", False):
+        for images, _ in dataset.images.split.chunks(shards.MAX_SHARD_ROWS):
+            digest.update(np.ascontiguousarray(images).data)
+    else:
+        digest.update(np.ascontiguousarray(dataset.images).data)
     if dataset.labels is not None:
         digest.update(np.ascontiguousarray(dataset.labels, dtype=np.int64).data)
     return digest.hexdigest()

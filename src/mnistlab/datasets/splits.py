@@ -140,6 +140,11 @@ def _sources(
     if "images" not in {source.format, test_source and test_source.format}:
         images_only(source, preprocess)  # neither is an image folder: the error says so (none is fine)
     source, test_source = (_with_rule(s, preprocess) for s in (source, test_source))
+    if test_fraction is not None and source.format == "shards":
+        raise ParameterError(  # a hold-out of a shard folder would be a copy of its images in memory
+            f"{data}: a shard folder is split once, when it is written: give it a test split of its own (export "
+            "one into the folder), or test=PATH; test_fraction applies to data held in memory"
+        )
     if test_source is None and test_fraction is None and not source.has_test_split:
         raise ParameterError(
             f"{data}: data from a file needs test data: test=PATH, or test_fraction=0.2 to hold out a "

@@ -456,7 +456,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X) -> torch.Tensor:
         check_is_fitted(self, "network_")
         if getattr(X, "is_streamed", False):  # images on disk: a shard at a time
-            return torch.cat([self._logits(images) for images, _ in X.split.chunks(STREAMED_CHUNK)])
+            return self._streamed_logits(X)
         device = next(self.network_.parameters()).device
         x = torch.from_numpy(np.ascontiguousarray(as_model_input(self._rows(X)))).to(device)
         cfg, _ = self._config(device, networks.is_convolutional(self.network_))
@@ -473,6 +473,18 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             ):  # test-time augmentation: the mean of the logits of the image and its mirror
                 logits = (logits + evaluate(self.network_, x.flip(-1), None, cfg)[0]) / 2
         return logits
+
+    def _streamed_logits(self, X) -> torch.Tensor:
+        """The logits of images on disk, :data:`STREAMED_CHUNK` at a time, into one tensor made once: a list of
+        small results kept between the chunks' large temporaries let glibc's heap grow chunk after chunk."""
+        out, start = None, 0
+        for images, _ in X.split.chunks(STREAMED_CHUNK):
+            logits = self._logits(images)
+            if out is None:
+                out = torch.empty((len(X), logits.shape[1]), dtype=logits.dtype)
+            out[start : start + len(images)] = logits
+            start += len(images)
+        return torch.zeros((0, len(self.classes_))) if out is None else out
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape (N, n_classes), columns in the order of ``classes_``: the softmax of the
