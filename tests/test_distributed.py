@@ -209,3 +209,29 @@ def test_a_job_whose_process_dies_restarts_and_continues_from_its_checkpoint(tmp
     assert again.returncode == 0, again.stderr
     whole = json.loads((tmp_path / "history.json").read_text())
     assert resumed == pytest.approx(whole, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_two_processes_stream_from_shards_what_one_process_streams(tmp_path):
+    from mnistlab import datasets
+    from mnistlab.datasets.shards import export_split
+
+    X, y = _data(2000, seed=4)
+    classes = ["right", "left"]
+    export_split(
+        datasets.Dataset(X[:1600], y[:1600], classes, "halves", "train"), tmp_path / "shards", shard_rows=300
+    )
+    export_split(datasets.Dataset(X[1600:], y[1600:], classes, "halves", "test"), tmp_path / "shards")
+    args = ["--data", "shards", "--model", "softmax", "--epochs", "6", "--seed", "3"]
+    one = subprocess.run(
+        [sys.executable, "-m", "mnistlab", "train", *args, "--out", "one"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    two = _torchrun(["-m", "mnistlab", "train", *args, "--out", "two"], tmp_path)
+    assert two.returncode == 0, two.stderr
+    runs = {name: json.loads((tmp_path / name / "history.json").read_text()) for name in ("one", "two")}
+    # each process takes its rows of every batch the stream gives: together, one process's batches
+    for a, b in zip(runs["one"], runs["two"], strict=True):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-4)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], abs=1e-4)

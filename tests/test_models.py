@@ -191,11 +191,14 @@ def test_an_interrupt_while_an_epoch_ends_keeps_that_epoch(blobs, signum):
                 row["after_the_signal"] = True  # the rest of the epoch's end still happens
 
     X, y = blobs(200)
+    # what Ctrl-C did before: Python's own handler, or nothing where the test runs in a shell's background job
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     clf = models.create("mlp", epochs=5, threads=1, calibration="none", callbacks=[InterruptAtEpochEnd()])
     clf.fit(X, y)
     assert clf.interrupted_ and [row["epoch"] for row in clf.history_] == [1, 2]
     assert clf.history_[-1]["after_the_signal"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "Ctrl-C's own handler is back"
+    after = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert after == before, "the handlers of Ctrl-C and SIGTERM are back as they were"
 
 
 def test_flips_are_refused_for_digits_unless_forced():

@@ -266,3 +266,13 @@ def test_a_shard_folder_without_a_test_split_asks_for_one_instead_of_copying_its
         datasets.train_and_test(str(folder), test_fraction=0.2)
     with pytest.raises(ParameterError, match="needs test data"):
         datasets.train_and_test(str(folder))
+
+
+def test_data_info_reads_a_shard_folder_shard_by_shard(folder, monkeypatch):
+    monkeypatch.setattr(shards, "MAX_IN_MEMORY", 500 * 784)  # as if the folder were far bigger than memory
+    report = datasets.summary(str(folder))
+    in_memory = _halves(1000)
+    assert report.class_counts["train"] == np.bincount(in_memory.labels).tolist()
+    assert report.content_sha256["train"] == datasets.fingerprint(in_memory)
+    stats = datasets.load(folder).pixel_stats()
+    assert stats == pytest.approx(in_memory.pixel_stats())

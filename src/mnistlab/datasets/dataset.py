@@ -370,8 +370,12 @@ def pixel_histogram(images: np.ndarray, block: int = 1 << 20) -> np.ndarray:
     >>> pixel_histogram(np.array([[0, 0, 255]], np.uint8))[[0, 1, 255]].tolist()
     [2, 0, 1]
     """
-    flat = np.asarray(images, np.uint8).reshape(-1)
     counts = np.zeros(256, np.int64)
+    if getattr(images, "is_streamed", False):  # images on disk (a shard folder): shard by shard
+        for part, _ in images.split.chunks(max(1, block // 784)):
+            counts += pixel_histogram(part, block)
+        return counts
+    flat = np.asarray(images, np.uint8).reshape(-1)
     for start in range(0, flat.size, block):
         counts += np.bincount(flat[start : start + block], minlength=256)
     return counts

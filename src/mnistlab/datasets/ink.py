@@ -105,8 +105,8 @@ def ink_profile(images: np.ndarray) -> InkProfile:
     >>> ink_profile(255 - digits).polarity
     'dark-on-light'
     """
-    if getattr(images, "is_streamed", False) and len(images) > MAX_SAMPLE:  # on disk: read only the sample
-        images = images[np.linspace(0, len(images) - 1, MAX_SAMPLE).astype(np.int64)]
+    if getattr(images, "is_streamed", False) and len(images):  # on disk: read only the sample's rows
+        images = images[np.linspace(0, len(images) - 1, min(len(images), MAX_SAMPLE)).astype(np.int64)]
     images = np.asarray(images)
     if len(images) == 0:
         return InkProfile(LIGHT_ON_DARK, 1.0, 0.0, 0.0, 0.0, 0)
