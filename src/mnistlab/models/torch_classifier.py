@@ -47,7 +47,7 @@ from mnistlab.training import (
 MAX_STREAMED_VALIDATION = 10_000
 STREAMED_CHUNK = 10_000
 SCALING_SAMPLE = 2_000  # images whose pixels set a streamed training's input scaling
-IMAGE_FEATURES = 784
+IMAGE_FEATURES = networks.IMAGE_FEATURES
 
 
 def _monitor_callbacks(monitor_data: tuple | None) -> list:
@@ -346,6 +346,13 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         net = networks.build(self.architecture, len(self.classes_), self.width, n_features).to(device)
         x = torch.from_numpy(np.ascontiguousarray(inputs)).to(device)
         net.scaling.fit(x.unsqueeze(1), self.input_scaling)
+        callbacks = [*(self.callbacks or ()), *_monitor_callbacks(monitor_data)]
+        self._train(net, x, torch.from_numpy(targets).to(device), device, validation_data, callbacks)
+        return self
+
+    def _train(self, net, x, y_train: torch.Tensor, device, validation_data: tuple | None, callbacks) -> None:
+        """Train ``net`` on ``x`` (a tensor of images, or rows streamed from shards) with the recipe's epochs,
+        then keep the fitted attributes and calibrate on the validation data."""
         spec = networks.get(self.architecture)
         recipe = spec.defaults.get("min_steps"), spec.dense
         epochs = planned_epochs(
@@ -356,16 +363,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             None if validation_data is None else self._checked_tensors(*validation_data, device=device)
         )
         with torch_threads(threads):
-            y_train = torch.from_numpy(targets).to(device)
             tensors = functools.partial(self._checked_tensors, device=device)  # for the callbacks' data
-            callbacks = [*(self.callbacks or ()), *_monitor_callbacks(monitor_data)]
             result = train(net, x, y_train, cfg, validation, callbacks, tensors)
             self.threads_ = torch.get_num_threads()
-        self._keep(net, result, cfg, epochs, validation_data)
-        return self
-
-    def _keep(self, net, result, cfg: TrainConfig, epochs: int, validation_data: tuple | None) -> None:
-        """The fitted attributes of a finished training, and the calibration on its validation data."""
         self.network_, self.history_, self.step_history_ = net, result.history, result.steps
         self.epochs_, self.steps_ = epochs, len(result.steps)
         # what training ran in (recorded in the run)
@@ -407,21 +407,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             torch.from_numpy(rows.sample(SCALING_SAMPLE, self.seed)).to(device).unsqueeze(1),
             self.input_scaling,
         )
-        spec = networks.get(self.architecture)
-        epochs = planned_epochs(
-            self.architecture, len(rows), self.batch_size, self.epochs, self.min_steps,
-            spec.defaults.get("min_steps"), spec.dense,
-        )  # fmt: skip
-        cfg, threads = self._config(device, networks.is_convolutional(net), epochs)
-        validation = (
-            None if validation_data is None else self._checked_tensors(*validation_data, device=device)
-        )
-        with torch_threads(threads):
-            tensors = functools.partial(self._checked_tensors, device=device)
-            y_all = torch.from_numpy(targets).to(device)
-            result = train(net, rows, y_all, cfg, validation, list(self.callbacks or ()), tensors)
-            self.threads_ = torch.get_num_threads()
-        self._keep(net, result, cfg, epochs, validation_data)
+        y_all = torch.from_numpy(targets).to(device)
+        self._train(net, rows, y_all, device, validation_data, list(self.callbacks or ()))
         return self
 
     def _calibrate(self, validation_data: tuple | None) -> None:

@@ -65,19 +65,17 @@ class StreamedRows:
         Memory: the ``window`` shards being read (taken as read, never copied whole) and one batch."""
         split = self.images.split
         order = torch.randperm(len(split.shards), generator=generator).tolist()
+        # a part: images, labels and which of its rows to train on; the first is what the last window left over
         left = (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
         for begin in range(0, len(order), self.window):
-            parts = [left]
+            parts = [(*left, np.arange(len(left[1])))]
             for index in order[begin : begin + self.window]:
                 images, _ = split.shard(index)
                 start, stop = split.starts[index], split.starts[index + 1]
-                kept = np.flatnonzero(self.keep[start:stop])
-                parts.append((images, self.targets[start:stop], kept))
+                parts.append((images, self.targets[start:stop], np.flatnonzero(self.keep[start:stop])))
             # one permutation of the window's kept rows, as (part, row) pairs; each batch gathers its rows
-            which = np.concatenate(
-                [np.full(len(p[-1]) if len(p) == 3 else len(p[1]), i) for i, p in enumerate(parts)]
-            )
-            row = np.concatenate([p[2] if len(p) == 3 else np.arange(len(p[1])) for p in parts])
+            which = np.concatenate([np.full(len(rows), i) for i, (_, _, rows) in enumerate(parts)])
+            row = np.concatenate([rows for _, _, rows in parts])
             mix = torch.randperm(len(row), generator=generator).numpy()
             which, row = which[mix], row[mix]
             last = begin + self.window >= len(order)
