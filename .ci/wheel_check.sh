@@ -28,6 +28,10 @@ dev = [name for name in ("pytest", "ruff", "mkdocs", "fastapi") if any(True for 
 assert not dev, f"development packages in a plain install: {dev}"
 import mnistlab, mnistlab.datasets
 assert "site-packages" in mnistlab.__file__, mnistlab.__file__
+from importlib import resources
+shipped = [resources.files("mnistlab.serve.playground") / f for f in ("playground.html", "playground.js", "preprocess.js")]
+shipped += [resources.files("mnistlab.exercises") / "masters" / f for f in ("cnn.md", "planted.toml")]
+assert all(f.is_file() for f in shipped), [str(f) for f in shipped if not f.is_file()]
 print(f"wheel-check: mnistlab {mnistlab.__version__} from {mnistlab.__file__}, torch {torch.__version__}")
 PY
 

@@ -21,9 +21,13 @@ from mnistlab.errors import DataFormatError, ParameterError
 from mnistlab.models import TorchClassifier
 
 
-def _halves(n: int, seed: int = 0) -> datasets.Dataset:
-    """Images whose class is which half is brighter."""
-    X = np.random.default_rng(seed).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+def _halves(n: int, seed: int = 0, contrast: int = 0) -> datasets.Dataset:
+    """Images whose class is which half is brighter (by ``contrast`` more: an easier task)."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 256 - contrast, (n, 28, 28), dtype=np.uint8)
+    left = rng.random(n) < 0.5
+    X[left, :, :14] += np.uint8(contrast)
+    X[~left, :, 14:] += np.uint8(contrast)
     y = (X[:, :, :14].mean((1, 2)) > X[:, :, 14:].mean((1, 2))).astype(np.int64)
     return datasets.Dataset(X, y, ["right", "left"], "halves", "train")
 
@@ -276,3 +280,101 @@ def test_data_info_reads_a_shard_folder_shard_by_shard(folder, monkeypatch):
     assert report.content_sha256["train"] == datasets.fingerprint(in_memory)
     stats = datasets.load(folder).pixel_stats()
     assert stats == pytest.approx(in_memory.pixel_stats())
+
+
+@pytest.mark.filterwarnings("ignore:mlp trains only")
+def test_a_view_of_some_rows_trains_and_predicts_on_those_rows_only(tmp_path):
+    original = _halves(1000)
+    poisoned = original.labels.copy()
+    poisoned[500:] = 1 - poisoned[500:]  # the rows outside the view: wrong labels, fatal if trained on
+    export_split(
+        datasets.Dataset(original.images, poisoned, original.classes, "halves", "train"),
+        tmp_path / "f",
+        shard_rows=300,
+    )
+    images = datasets.load(tmp_path / "f").images
+    rows = np.random.default_rng(0).permutation(500)  # in any order, across shards
+    view = images.subset(rows)
+    assert len(view) == 500 and view.shape == (500, 28, 28)
+    np.testing.assert_array_equal(view[:7], original.images[rows[:7]])
+    np.testing.assert_array_equal(view[3], original.images[rows[3]])
+    np.testing.assert_array_equal(view.subset([4, 2])[:], original.images[rows[[4, 2]]])
+    filled = np.zeros(500, dtype=bool)
+    for chunk, where in view.chunks(128):  # each chunk: the images of the view positions it names
+        np.testing.assert_array_equal(chunk, original.images[rows[where]])
+        assert len(chunk) <= 128 and not filled[where].any()
+        filled[where] = True
+    assert filled.all()
+    model = TorchClassifier("mlp", epochs=30, batch_size=50, threads=1, validation_split=0.1, seed=0)
+    model.fit(view, original.labels[rows])
+    assert model.score(original.images[:500], original.labels[:500]) > 0.9
+    np.testing.assert_allclose(
+        model.predict_proba(view), model.predict_proba(original.images[rows]), atol=1e-6
+    )
+
+
+@pytest.fixture
+def noisy_folder(tmp_path) -> tuple[Path, np.ndarray]:
+    """A shard folder of an easy task, 800 training images of which 40 have a flipped label, 200 test images
+    (the test split written first); and the flipped rows."""
+    train, test = _halves(800, contrast=120), _halves(200, seed=1, contrast=120)
+    flipped = np.random.default_rng(2).choice(800, 40, replace=False)
+    noisy = train.labels.copy()
+    noisy[flipped] = 1 - noisy[flipped]
+    export_split(datasets.Dataset(test.images, test.labels, test.classes, "halves", "test"), tmp_path / "f")
+    export_split(
+        datasets.Dataset(train.images, noisy, train.classes, "halves", "train"),
+        tmp_path / "f",
+        shard_rows=400,
+    )
+    return tmp_path / "f", flipped
+
+
+def test_health_judges_the_labels_of_a_shard_folder_without_reading_it_whole(
+    noisy_folder, tmp_path, monkeypatch
+):
+    from mnistlab.workflows.health import health
+
+    folder, flipped = noisy_folder
+    monkeypatch.setattr(shards, "MAX_IN_MEMORY", 200 * 784)  # as if far bigger than memory
+    with pytest.raises(DataFormatError, match="stay on disk"):
+        health(folder, checks="label,outlier")  # a check that compares all pixels says so
+    fitted_on = []
+    fit = TorchClassifier.fit
+    monkeypatch.setattr(
+        TorchClassifier, "fit", lambda self, X, *a, **k: fitted_on.append(X) or fit(self, X, *a, **k)
+    )
+    report = health(folder, checks="label", model="mlp", folds=3, out=tmp_path / "out")
+    # every judge trained on a fold left on disk (a view of the shards), never on a copy in memory
+    assert len(fitted_on) >= 3 and all(isinstance(X, shards.ShardedImages) for X in fitted_on)
+    assert sorted(len(X) for X in fitted_on[:3]) == [533, 533, 534]
+    # the training split trains the judge, whatever order the splits were written in
+    judge = report.summary()["context"]["suspected_label_errors"]["judge"]
+    assert judge["splits"]["train"]["scored_by"].startswith("mlp, 3-fold out-of-fold within train (800")
+    assert judge["splits"]["test"]["scored_by"].startswith("mlp, the mean of the 3 fold models of train")
+    flags = report["suspected_label_errors"].flags[:800]
+    recall, precision = flags[flipped].mean(), flags[flipped].sum() / max(1, flags.sum())
+    assert recall > 0.8 and precision > 0.8, (recall, precision)
+    assert (tmp_path / "out" / "health.html").exists()
+
+
+def test_health_judges_train_on_a_dask_cluster_as_they_do_here(noisy_folder):
+    distributed = pytest.importorskip("dask.distributed")
+    from mnistlab.workflows.health import health
+
+    folder, _ = noisy_folder
+    here = health(folder, checks="label", model="mlp", folds=3)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = health(folder, checks="label", model="mlp", folds=3, cluster=cluster.scheduler_address)
+        ran_there = [prefix for prefix in cluster.scheduler.task_prefixes if "_fold" in prefix]
+    assert ran_there, list(cluster.scheduler.task_prefixes)  # the fold fits were the cluster's tasks
+    np.testing.assert_array_equal(
+        remote["suspected_label_errors"].flags, here["suspected_label_errors"].flags
+    )
+    np.testing.assert_allclose(
+        remote["suspected_label_errors"].example_scores,
+        here["suspected_label_errors"].example_scores,
+        atol=1e-6,
+    )

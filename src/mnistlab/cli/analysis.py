@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mnistlab.cli.options import RunArg, TestOpt, TrustOpt, echo
+from mnistlab.cli.options import ClusterOpt, RunArg, TestOpt, TrustOpt, echo
 
 
 def _n(text: str) -> int | str:
@@ -131,6 +131,11 @@ def health(
         typer.Option(help="Folder for health.html, findings.csv, health.json, per_image.csv, galleries."),
     ] = Path("reports/health"),
     trust: TrustOpt = False,
+    jobs: Annotated[
+        int,
+        typer.Option(help="The judge's fold models trained at once on this machine (joblib's processes)."),
+    ] = 1,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Duplicates inside and across splits, conflicting labels, suspected label errors, underperforming groups,
     outliers, non-IID order, odd images, unusual image properties, rare classes; a data-set score per check
@@ -150,6 +155,8 @@ def health(
         trust=trust,
         test=test,
         min_judge_accuracy=min_judge_accuracy,
+        jobs=jobs,
+        cluster=cluster,
     )
     echo(f"images: {', '.join(f'{k} {len(v)}' for k, v in report.splits.items())}")
     for result in report.results.values():

@@ -44,6 +44,8 @@ app.command("health")(analysis.health)
 app.command("report")(analysis.report)
 app.command("serve")(serve.serve)
 app.command("review")(serve.review)
+app.command("playground")(serve.playground)
+app.command("exercises")(serve.exercises)
 app.command("sweep")(sweep.sweep)
 app.command("doctor")(models.doctor)
 

@@ -1,4 +1,5 @@
-"""The web app command: ``mnistlab serve RUN``."""
+"""The web app command (``mnistlab serve RUN``), the review page, and what works without a server: the playground
+page and the exercises handout."""
 
 from __future__ import annotations
 
@@ -90,3 +91,42 @@ def _web_app(name: str):
         from mnistlab.errors import MnistlabError
 
         raise MnistlabError(f"the web app needs {exc.name}: pip install 'mnistlab[serve]'") from None
+
+
+def playground(
+    runs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="PyTorch run folders to show; none: train softmax, mlp, cnn-fast on MNIST and Fashion."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder of the page (open OUT/index.html).")] = Path(
+        "site/playground"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the trainings (when no run is named).")] = 0,
+) -> None:
+    """A static page where the models answer a drawing in the reader's browser (ONNX Runtime Web, no server;
+    it also works opened from the file system)."""
+    from mnistlab import workflows
+
+    page = workflows.playground(out, runs or (), seed=seed)
+    echo(f"playground written to {out}; open {page}")
+
+
+def exercises(
+    out: Annotated[
+        Path, typer.Option(help="Folder of the handout: NAME/student and NAME/autograder.")
+    ] = Path("exercises"),
+    name: Annotated[
+        list[str] | None, typer.Option("--name", help="An exercise (repeatable); default: all of them.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check/--no-check", help="Run every test on the reference solutions first.")
+    ] = True,
+) -> None:
+    """The teacher's command: every exercise's student notebook (solutions stripped, a check after each
+    question) and grading bundle (otter-grader; grade with `otter grade` or upload to Gradescope)."""
+    from mnistlab import exercises as handout
+
+    for exercise, folder in handout.assign(out, name or None, run_tests=check).items():
+        echo(f"{exercise}: student notebook {folder / 'student'}, grading bundle {folder / 'autograder'}")

@@ -22,7 +22,7 @@ Examples
 This file only re-exports; each name lives in the module that says what it is.
 """
 
-from mnistlab.datasets.cache import FileStatus, data_home
+from mnistlab.datasets.cache import FileStatus, data_home, fetch_npm_package
 from mnistlab.datasets.dataset import (
     KINDS,
     PIXEL_FEATURES,
@@ -93,6 +93,7 @@ __all__ = [
     "data_home",
     "export",
     "fetch",
+    "fetch_npm_package",
     "fingerprint",
     "first",
     "from_csv",

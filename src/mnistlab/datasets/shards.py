@@ -182,17 +182,20 @@ def export_split(
                 f"{out}: already holds split {dataset.split!r} of {dataset.name!r}; overwrite=True to replace it"
             )
         writer.manifest["splits"].pop(dataset.split)
-    streamed = getattr(dataset.images, "is_streamed", False)
-    chunks = (
-        dataset.images.split.chunks(shard_rows)
-        if streamed
-        else (
-            (dataset.images[start : start + shard_rows], dataset.labels[start : start + shard_rows])
-            for start in range(0, len(dataset), shard_rows)
-        )
-    )
-    write_split(writer, dataset.split, chunks)
+    write_split(writer, dataset.split, _labelled_chunks(dataset, shard_rows))
     return Path(out)
+
+
+def _labelled_chunks(dataset: Dataset, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A data set's images and labels in order, at most ``rows`` at a time (images on disk read as they go)."""
+    if not getattr(dataset.images, "is_streamed", False):
+        for start in range(0, len(dataset), rows):
+            yield dataset.images[start : start + rows], dataset.labels[start : start + rows]
+        return
+    start = 0
+    for images in dataset.images.in_order(rows):
+        yield images, dataset.labels[start : start + len(images)]
+        start += len(images)
 
 
 def _read_manifest(folder: Path) -> dict:
@@ -238,9 +241,11 @@ def _from_npy_bytes(path: Path, data) -> np.ndarray:
 
 
 def split_names(folder: str | Path) -> list[str]:
-    """The complete splits of a shard folder."""
+    """The complete splits of a shard folder, the training split first (what trains and judges the others), then
+    the others by name."""
     splits = _read_manifest(Path(folder))["splits"]
-    return sorted(name for name, entry in splits.items() if isinstance(entry, dict) and entry.get("complete"))
+    names = [name for name, entry in splits.items() if isinstance(entry, dict) and entry.get("complete")]
+    return sorted(names, key=lambda name: (name != "train", name))
 
 
 def load_split(folder: str | Path, split: str = "train", kind: str | None = None) -> Dataset:
@@ -271,40 +276,101 @@ def load_split(folder: str | Path, split: str = "train", kind: str | None = None
 
 class ShardedImages:
     """The images of one split in shards, read only where asked: ``len``, ``shape``, ``dtype`` as an array's,
-    ``images[i]``, ``images[a:b]`` and ``images[indices]`` read those rows (memory-mapped), and
-    :meth:`shard` reads one shard whole, checked. ``np.asarray(images)`` reads everything (refused above
+    ``images[i]``, ``images[a:b]`` and ``images[indices]`` read those rows (memory-mapped), :meth:`chunks` reads
+    them a shard at a time (each shard whole, checked), and :meth:`subset` is a view of some rows, still on disk
+    (what cross-validation trains and scores). ``np.asarray(images)`` reads everything (refused above
     ``max_bytes``).
 
     Parameters
     ----------
     split : ShardedSplit
         The split whose images these are.
+    rows : array of int, optional
+        The split's rows this view holds, in the view's order (default: all of them, in order).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "toy"
+    >>> images = np.arange(6, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), np.uint8)
+    >>> write_split(ShardWriter(folder, "toy", ["a", "b"], {"by": "doctest"}), "train",
+    ...             [(images[:3], np.array([0, 1, 0])), (images[3:], np.array([1, 0, 1]))])
+    >>> view = load_split(folder).images.subset([5, 0, 3])
+    >>> len(view), view[:, 0, 0].tolist(), [where.tolist() for _, where in view.chunks(10)]
+    (3, [5, 0, 3], [[1], [0, 2]])
     """
 
     is_streamed = True  # Dataset keeps it as it is, and training streams it (never np.asarray)
 
-    def __init__(self, split: ShardedSplit) -> None:
+    def __init__(self, split: ShardedSplit, rows=None) -> None:
         self.split = split
         self.dtype = np.dtype(np.uint8)
         self.ndim = 3
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return (len(self.split), *IMAGE_SHAPE)
+        return (len(self), *IMAGE_SHAPE)
 
     def __len__(self) -> int:
-        return len(self.split)
+        return len(self.split) if self.rows is None else len(self.rows)
+
+    def positions(self) -> np.ndarray:
+        """The split's rows this view holds, in its order."""
+        return np.arange(len(self.split)) if self.rows is None else self.rows
+
+    def whole(self) -> ShardedImages:
+        """Every image of the split (this view's split)."""
+        return self if self.rows is None else ShardedImages(self.split)
+
+    def subset(self, indices) -> ShardedImages:
+        """The images at ``indices`` (positions in this view) as a view, read from disk only when asked."""
+        chosen = self.positions()[np.asarray(indices, dtype=np.int64)]
+        return ShardedImages(self.split, chosen)
+
+    def chunks(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The view's images at most ``rows`` at a time, each with the view positions it fills (``out[where] =
+        ...``): every shard that holds some of them read once, whole and checked, in the split's order."""
+        if self.rows is None:
+            start = 0
+            for images, _ in self.split.chunks(rows):
+                yield images, np.arange(start, start + len(images))
+                start += len(images)
+            return
+        shard_of = np.searchsorted(self.split.starts, self.rows, side="right") - 1
+        order = np.argsort(shard_of, kind="stable")
+        bounds = np.searchsorted(shard_of[order], np.arange(len(self.split.shards) + 1))
+        for index in range(len(self.split.shards)):
+            where = order[bounds[index] : bounds[index + 1]]
+            if not where.size:
+                continue
+            images, _ = self.split.shard(index)
+            for first in range(0, len(where), rows):
+                part = where[first : first + rows]
+                yield images[self.rows[part] - self.split.starts[index]], part
+
+    def in_order(self, rows: int) -> Iterator[np.ndarray]:
+        """The view's images in its order, at most ``rows`` at a time (what a file of them holds, in sequence)."""
+        if self.rows is None:
+            for images, _ in self.split.chunks(rows):
+                yield images
+            return
+        for start in range(0, len(self), rows):
+            yield self[start : start + rows]
 
     def _map(self, index: int) -> np.ndarray:
         # not kept: the pages a mapping has touched count as this process's memory while it is open
         return self.split.mapped(index)
 
     def __getitem__(self, key) -> np.ndarray:
-        rows = np.arange(len(self))[key] if not isinstance(key, int | np.integer) else None
-        if rows is None:
-            shard, offset = self.split.locate(int(key))
+        if isinstance(key, tuple):  # rows, then pixels: images[:, 0, 0]
+            picked = self[key[0]]
+            one = isinstance(key[0], int | np.integer)
+            return picked[key[1:]] if one else picked[(slice(None), *key[1:])]
+        if isinstance(key, int | np.integer):
+            shard, offset = self.split.locate(int(self.positions()[int(key)]))
             return np.array(self._map(shard)[offset])
-        rows = np.atleast_1d(rows)
+        rows = np.atleast_1d(self.positions()[key])
         out = np.empty((len(rows), *IMAGE_SHAPE), np.uint8)
         shards = np.searchsorted(self.split.starts, rows, side="right") - 1
         for shard in np.unique(shards):
@@ -312,14 +378,18 @@ class ShardedImages:
             out[where] = self._map(int(shard))[rows[where] - self.split.starts[shard]]
         return out
 
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        size = len(self) * IMAGE_BYTES
+    def _check_fits(self, rows: int) -> None:
+        """Refuse to read ``rows`` images into memory when they are more than :data:`MAX_IN_MEMORY`."""
+        size = rows * IMAGE_BYTES
         if size > MAX_IN_MEMORY:
             raise DataFormatError(
-                f"{self.split.folder}: {len(self):,} images ({size / 2**30:.1f} GiB) stay on disk, and this step needs "
+                f"{self.split.folder}: {rows:,} images ({size / 2**30:.1f} GiB) stay on disk, and this step needs "
                 f"them all in memory (at most {MAX_IN_MEMORY / 2**30:.0f} GiB); the PyTorch models train, evaluate "
-                "and predict on them shard by shard"
+                "and predict on them shard by shard, and health's label check (--checks label) judges them so"
             )
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        self._check_fits(len(self))
         whole = self[:]
         return whole if dtype is None else whole.astype(dtype)
 
@@ -327,7 +397,8 @@ class ShardedImages:
         return np.asarray(self).reshape(*shape)
 
     def __repr__(self) -> str:
-        return f"ShardedImages({self.split.folder}, split={self.split.name!r}, n={len(self)})"
+        part = "" if self.rows is None else f", rows={len(self.rows)} of {len(self.split)}"
+        return f"ShardedImages({self.split.folder}, split={self.split.name!r}, n={len(self)}{part})"
 
 
 def release_freed_memory() -> None:

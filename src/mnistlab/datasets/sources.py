@@ -215,7 +215,7 @@ def fingerprint(dataset: Dataset) -> str:
     folder's images are hashed shard by shard, never loaded whole)."""
     digest = hashlib.sha256()
     if getattr(dataset.images, "is_streamed", False):
-        for images, _ in dataset.images.split.chunks(shards.MAX_SHARD_ROWS):
+        for images in dataset.images.in_order(shards.MAX_SHARD_ROWS):
             digest.update(np.ascontiguousarray(images).data)
     else:
         digest.update(np.ascontiguousarray(dataset.images).data)

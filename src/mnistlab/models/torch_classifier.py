@@ -399,7 +399,13 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             chosen = np.sort(np.random.default_rng(self.seed).choice(len(y), held, replace=False))
             keep[chosen] = False
             validation_data = (X[chosen], self.classes_[targets[chosen]])
-        rows = StreamedRows(X, targets, keep)
+        # a view of some rows (a cross-validation fold): the other rows of the split are never trained on
+        positions = X.positions()
+        split_targets = np.zeros(len(X.split), dtype=targets.dtype)
+        split_targets[positions] = targets
+        split_keep = np.zeros(len(X.split), dtype=bool)
+        split_keep[positions[keep]] = True
+        rows = StreamedRows(X.whole(), split_targets, split_keep)
         device = resolve_device(self.device)
         torch.manual_seed(self.seed)
         net = networks.build(self.architecture, len(self.classes_), self.width, IMAGE_FEATURES).to(device)
@@ -407,7 +413,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             torch.from_numpy(rows.sample(SCALING_SAMPLE, self.seed)).to(device).unsqueeze(1),
             self.input_scaling,
         )
-        y_all = torch.from_numpy(targets).to(device)
+        y_all = torch.from_numpy(split_targets).to(device)
         self._train(net, rows, y_all, device, validation_data, list(self.callbacks or ()))
         return self
 
@@ -464,13 +470,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def _streamed_logits(self, X) -> torch.Tensor:
         """The logits of images on disk, :data:`STREAMED_CHUNK` at a time, into one tensor made once: a list of
         small results kept between the chunks' large temporaries let glibc's heap grow chunk after chunk."""
-        out, start = None, 0
-        for images, _ in X.split.chunks(STREAMED_CHUNK):
+        out = None
+        for images, where in X.chunks(STREAMED_CHUNK):
             logits = self._logits(images)
             if out is None:
                 out = torch.empty((len(X), logits.shape[1]), dtype=logits.dtype)
-            out[start : start + len(images)] = logits
-            start += len(images)
+            out[torch.from_numpy(where)] = logits
         return torch.zeros((0, len(self.classes_))) if out is None else out
 
     def predict_proba(self, X) -> np.ndarray:

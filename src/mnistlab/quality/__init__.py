@@ -34,7 +34,7 @@ from mnistlab.quality.images import (
 from mnistlab.quality.label_errors import LabelErrors, suspected_label_errors
 from mnistlab.quality.ordering import NonIidOrder, order_test
 from mnistlab.quality.outliers import Outliers, outlier_scores
-from mnistlab.quality.predictions import out_of_sample_probabilities
+from mnistlab.quality.predictions import judge_folds_at_once, out_of_sample_probabilities
 from mnistlab.quality.registry import CHECKS, check_names, make_checks
 from mnistlab.quality.report import FINDING_COLUMNS, HealthReport, audit
 
@@ -60,6 +60,7 @@ __all__ = [
     "check_names",
     "exact_duplicates",
     "image_properties",
+    "judge_folds_at_once",
     "make_checks",
     "near_duplicates",
     "odd_images",

@@ -25,7 +25,6 @@ class CheckedData:
     every finding uses; :meth:`locate` turns such an index back into split and position)."""
 
     splits: dict[str, Dataset]
-    images: np.ndarray = field(init=False, repr=False)
     labels: np.ndarray = field(init=False, repr=False)
     # what several checks need and one computes (a model's out-of-sample probabilities, PCA features), by key
     cache: dict = field(init=False, repr=False, default_factory=dict)
@@ -33,8 +32,29 @@ class CheckedData:
     def __post_init__(self) -> None:
         for dataset in self.splits.values():
             _check_dataset(dataset)
-        self.images = np.concatenate([ds.images for ds in self.splits.values()])
         self.labels = np.concatenate([ds.labels for ds in self.splits.values()])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def images(self) -> np.ndarray:
+        """Every split's images concatenated, read on first use: the label check never asks, so images that stay
+        on disk (a shard folder) are only read whole by the checks that compare all pixels."""
+        if "images" not in self.cache:
+            self.cache["images"] = np.concatenate([np.asarray(ds.images) for ds in self.splits.values()])
+        return self.cache["images"]
+
+    def image_rows(self, indices) -> np.ndarray:
+        """The images at ``indices`` of the concatenated splits, read from their splits (nothing else read)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if "images" in self.cache:
+            return self.cache["images"][indices]
+        out = np.empty((len(indices), 28, 28), np.uint8)
+        for place, index in enumerate(indices):
+            split, position = self.locate(int(index))
+            out[place] = self.splits[split].images[position]
+        return out
 
     @property
     def classes(self) -> list[str]:
@@ -55,7 +75,7 @@ class CheckedData:
         >>> data.flags({"train": [2], "test": [0]}).tolist()
         [False, False, True, True, False]
         """
-        flags = np.zeros(len(self.images), dtype=bool)
+        flags = np.zeros(len(self), dtype=bool)
         for split, indices in found.items():
             flags[self.offsets[split] + np.asarray(indices, dtype=int)] = True
         return flags
@@ -195,7 +215,7 @@ class DataCheck:
         if not len(chosen):
             return {}
         captions = [caption(int(i)) for i in chosen]
-        return {file: viz.ImageGalleryDisplay(data.images[chosen], captions, cols=8, title=title)}
+        return {file: viz.ImageGalleryDisplay(data.image_rows(chosen), captions, cols=8, title=title)}
 
 
 def finding(

@@ -167,7 +167,7 @@ class ExactDuplicates(DataCheck):
         ]
         # every image of a group is scored by its number of copies; all but the first are flagged (dropping the
         # flagged ones deduplicates the data set)
-        scores, flags = np.zeros(len(data.images)), np.zeros(len(data.images), dtype=bool)
+        scores, flags = np.zeros(len(data)), np.zeros(len(data), dtype=bool)
         for group in groups:
             scores[group.indices] = len(group.indices) - 1
             flags[group.indices[1:]] = True
@@ -177,7 +177,7 @@ class ExactDuplicates(DataCheck):
             counts,
             rows,
             groups,
-            score=1 - flags.sum() / len(data.images),
+            score=1 - flags.sum() / len(data),
             example_scores=scores,
             flags=flags,
             score_unit="other images with the same pixels",
@@ -211,7 +211,7 @@ class NearDuplicates(DataCheck):
             key = places[0][0] if places[0][0] == places[1][0] else "across"
             counts[key] = counts.get(key, 0) + 1
             rows.append(finding("near duplicate", places, f"{data.labels[i]} {data.labels[j]}", f"{d:.3f}"))
-        flags = np.zeros(len(data.images), dtype=bool)
+        flags = np.zeros(len(data), dtype=bool)
         flags[[i for i, _, _ in pairs] + [j for _, j, _ in pairs]] = True
         return CheckResult(
             self.name,
@@ -219,7 +219,7 @@ class NearDuplicates(DataCheck):
             counts,
             rows,
             pairs,
-            score=1 - flags.sum() / len(data.images),
+            score=1 - flags.sum() / len(data),
             example_scores=np.maximum(1 - ratio, 0),
             flags=flags,
             score_unit="1 - distance to the nearest image over its class's typical nearest-neighbour distance",

@@ -26,7 +26,7 @@ def pixel_features(data: CheckedData, seed: int = 0) -> np.ndarray:
 
     key = ("pixel_features", seed)
     if key not in data.cache:
-        flat = data.images.reshape(len(data.images), -1).astype(np.float32)
+        flat = data.images.reshape(len(data), -1).astype(np.float32)
         pca = PCA(n_components=min(COMPONENTS, len(flat) - 1), random_state=seed)
         data.cache[key] = pca.fit_transform(flat).astype(np.float32)
     return data.cache[key]

@@ -83,7 +83,7 @@ class UnderperformingGroups(DataCheck):
             return CheckResult(self.name, title, {}, [], None, verdict=False, caveat=caveat, context=context)
         predicted = np.concatenate([scored[split].proba.argmax(axis=1) for split in data.splits])
         wrong = predicted != data.labels
-        n_clusters = max(1, min(self.clusters, len(data.images) // self.min_size))
+        n_clusters = max(1, min(self.clusters, len(data) // self.min_size))
         kmeans = KMeans(n_clusters, n_init=1, random_state=self.seed)
         assigned = kmeans.fit_predict(pixel_features(data, self.seed))
         groups = group_errors(assigned, wrong, self.min_size)

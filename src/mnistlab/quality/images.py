@@ -41,7 +41,7 @@ class OddImages(DataCheck):
             counts,
             rows,
             found,
-            score=1 - flags.sum() / len(data.images),
+            score=1 - flags.sum() / len(data),
             example_scores=flags.astype(float),
             flags=flags,
             score_unit="1 if empty, saturated or constant",
@@ -275,7 +275,7 @@ class OriginalFiles(DataCheck):
         with_files = {s: ds for s, ds in data.splits.items() if ds.originals is not None}
         if not with_files:
             return CheckResult(self.name, f"{self.title}: no image files (not an image folder)", {}, [])
-        scores = np.zeros(len(data.images))
+        scores = np.zeros(len(data))
         counts: dict[str, int] = {}
         rows = []
         for split, dataset in with_files.items():
@@ -302,7 +302,7 @@ class OriginalFiles(DataCheck):
             counts,
             rows,
             {"flagged": np.flatnonzero(flags)},
-            score=1 - flags.sum() / len(data.images),
+            score=1 - flags.sum() / len(data),
             example_scores=scores,
             flags=flags,
             score_unit="how many of size, aspect and colour differ from the rest of its split",

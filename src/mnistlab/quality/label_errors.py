@@ -137,7 +137,7 @@ class LabelErrors(DataCheck):
             counts,
             rows,
             found,
-            score=1 - flags.sum() / len(data.images),
+            score=1 - flags.sum() / len(data),
             example_scores=np.concatenate([f["scores"] for f in found.values()]),
             flags=flags,
             score_unit="1 - out-of-sample probability of the recorded label",

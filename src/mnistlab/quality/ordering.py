@@ -123,8 +123,8 @@ class NonIidOrder(DataCheck):
 
     def find_issues(self, data: CheckedData) -> CheckResult:
         features = pixel_features(data, self.seed)
-        scores = np.zeros(len(data.images))
-        flags = np.zeros(len(data.images), dtype=bool)
+        scores = np.zeros(len(data))
+        flags = np.zeros(len(data), dtype=bool)
         counts, rows, tests, untested = {}, [], {}, []
         for split, start in data.offsets.items():
             n = len(data.splits[split])

@@ -153,12 +153,9 @@ class Outliers(DataCheck):
 
     def validate(self, data: CheckedData) -> None:
         super().validate(data)
-        if self.features is not None and (
-            np.ndim(self.features) != 2 or len(self.features) != len(data.images)
-        ):
+        if self.features is not None and (np.ndim(self.features) != 2 or len(self.features) != len(data)):
             raise ParameterError(
-                f"features of shape {np.shape(self.features)}; expected one row per image "
-                f"({len(data.images)} rows)"
+                f"features of shape {np.shape(self.features)}; expected one row per image ({len(data)} rows)"
             )
 
     def find_issues(self, data: CheckedData) -> CheckResult:

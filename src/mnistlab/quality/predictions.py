@@ -24,8 +24,11 @@ verdict (:func:`judge_verdict`).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -52,6 +55,30 @@ CAREFUL_JUDGE_ACCURACY = 0.9
 # the labels flipped, the refit judge is right on 0.5-1.8 points more images and the flagged set's F1 rises 1.7-3.1
 # points; below 1% (real MNIST) the refit changes little and would double the cost.
 REFIT_SHARE = 0.01
+
+
+# joblib's n_jobs for the judge's fold fits (None: one at a time); only those fits, not the other checks' searches
+_FOLD_JOBS: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "mnistlab_judge_fold_jobs", default=None
+)
+
+
+@contextlib.contextmanager
+def judge_folds_at_once(n_jobs: int | None) -> Iterator[None]:
+    """Inside the block the judge's fold models train as ``n_jobs`` joblib tasks at once (None: one at a time);
+    inside :func:`mnistlab.parallel.parallel` with a cluster they run on its Dask workers.
+
+    Examples
+    --------
+    >>> from mnistlab.parallel import parallel
+    >>> with parallel(jobs=2) as n_jobs, judge_folds_at_once(n_jobs):  # doctest: +SKIP
+    ...     report = audit(splits, checks)
+    """
+    token = _FOLD_JOBS.set(n_jobs)
+    try:
+        yield
+    finally:
+        _FOLD_JOBS.reset(token)
 
 
 @dataclass(frozen=True)
@@ -350,7 +377,7 @@ def out_of_sample_probabilities(
 def _folds(dataset: Dataset, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import StratifiedKFold
 
-    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(dataset.images, dataset.labels))
+    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(dataset.labels, dataset.labels))
 
 
 def _climb(
@@ -361,11 +388,14 @@ def _climb(
     candidate tried, every tried candidate's accuracy, and the winner's probabilities of the fold."""
     fit_on, scored = fold
     ladder, probes, fitted = {}, {}, {}
+    streamed = getattr(dataset.images, "is_streamed", False)
     for name in JUDGE_LADDER:
+        if streamed and models.get_spec(name).kind != "torch":
+            continue  # images on disk: only the networks train shard by shard
         start = time.perf_counter()
         estimator = _estimator(name, dataset, seed)
-        estimator.fit(dataset.images[fit_on], dataset.labels[fit_on])
-        probes[name] = _full_width(estimator, dataset.images[scored], n_classes)
+        estimator.fit(_rows(dataset.images, fit_on), dataset.labels[fit_on])
+        probes[name] = _full_width(estimator, _rows(dataset.images, scored), n_classes)
         fitted[name] = estimator
         ladder[name] = float((probes[name].argmax(1) == dataset.labels[scored]).mean())
         log.info(
@@ -395,22 +425,56 @@ def _out_of_fold(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Out-of-fold probabilities over ``cv``, and each of ``others``' probabilities as the mean of the fold
     models' (none of which saw them). ``first_fold``: the first fold's model and probabilities, already
-    computed; ``keep``: which images the models may learn from (every image is scored)."""
+    computed; ``keep``: which images the models may learn from (every image is scored).
+
+    The folds' fits are joblib tasks: one at a time by default, on this machine's processes or on a Dask
+    cluster inside :func:`mnistlab.parallel.parallel` (``health --jobs`` / ``--cluster``) with
+    :func:`judge_folds_at_once`. The results are the same either way: each fold's model is seeded alike."""
+    from joblib import Parallel, delayed
+
     others = others or {}
-    proba = np.zeros((len(dataset), n_classes))
-    other_proba = {split: np.zeros((len(ds), n_classes)) for split, ds in others.items()}
+    tasks = []
     for position, (fit_on, scored) in enumerate(cv):
         if position == 0 and first_fold is not None:
-            estimator, proba[scored] = first_fold
-        else:
-            if keep is not None:
-                fit_on = fit_on[keep[fit_on]]
-            estimator = _estimator(model, dataset, seed)
-            estimator.fit(dataset.images[fit_on], dataset.labels[fit_on])
-            proba[scored] = _full_width(estimator, dataset.images[scored], n_classes)
-        for split, ds in others.items():
-            other_proba[split] += _full_width(estimator, ds.images, n_classes) / len(cv)
+            continue
+        if keep is not None:
+            fit_on = fit_on[keep[fit_on]]
+        tasks.append(delayed(_fold)(dataset, model, fit_on, scored, seed, n_classes, others))
+    done = list(Parallel(n_jobs=_FOLD_JOBS.get())(tasks))
+    if first_fold is not None:
+        estimator, probe = first_fold
+        done.insert(
+            0, (probe, {split: _full_width(estimator, ds.images, n_classes) for split, ds in others.items()})
+        )
+    proba = np.zeros((len(dataset), n_classes))
+    other_proba = {split: np.zeros((len(ds), n_classes)) for split, ds in others.items()}
+    for (_, scored), (scored_proba, scored_others) in zip(cv, done, strict=True):
+        proba[scored] = scored_proba
+        for split in others:
+            other_proba[split] += scored_others[split] / len(cv)
     return proba, other_proba
+
+
+def _fold(
+    dataset: Dataset,
+    model: str,
+    fit_on: np.ndarray,
+    scored: np.ndarray,
+    seed: int,
+    n_classes: int,
+    others: dict[str, Dataset],
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One fold: a judge trained on ``fit_on``, its probabilities of ``scored`` and of every image of ``others``."""
+    estimator = _estimator(model, dataset, seed)
+    estimator.fit(_rows(dataset.images, fit_on), dataset.labels[fit_on])
+    scored_proba = _full_width(estimator, _rows(dataset.images, scored), n_classes)
+    return scored_proba, {split: _full_width(estimator, ds.images, n_classes) for split, ds in others.items()}
+
+
+def _rows(images, indices: np.ndarray):
+    """The images at ``indices``: an array's rows, or of images on disk a view that training and prediction read
+    shard by shard (so a fold of a shard folder is never read into memory whole)."""
+    return images.subset(indices) if getattr(images, "is_streamed", False) else images[indices]
 
 
 def _full_width(estimator, images: np.ndarray, n_classes: int) -> np.ndarray:

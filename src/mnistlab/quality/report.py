@@ -112,5 +112,5 @@ def audit(splits: dict[str, Dataset], checks: Sequence[DataCheck]) -> HealthRepo
     for check in checks:
         start = time.perf_counter()
         results[check.name] = check.find_issues(data)
-        log.info("%s of %d images: %.1f s", check.title, len(data.images), time.perf_counter() - start)
+        log.info("%s of %d images: %.1f s", check.title, len(data), time.perf_counter() - start)
     return HealthReport(data, results)

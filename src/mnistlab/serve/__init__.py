@@ -1,7 +1,8 @@
 """Serving a trained run: predictions for image files and CSVs, fast inference through ONNX Runtime, and the web
 apps (``create_app``, ``create_review_app``; ``predictor_app`` with the dependencies ``get_predictor`` and
 ``get_model_info`` to hand its routes a stub in tests; ``serve_app`` and ``serve_review`` run them under
-uvicorn), imported on first use: they need the ``serve`` extra.
+uvicorn), imported on first use: they need the ``serve`` extra; and the playground page where exported models answer
+in the reader's browser (``build_playground``).
 
 Examples
 --------
@@ -10,6 +11,7 @@ Examples
 
 from mnistlab.lazy import lazy_exports
 from mnistlab.serve.onnx import OnnxClassifier, export_onnx, load_onnx
+from mnistlab.serve.playground import build_playground
 from mnistlab.serve.predict import (
     ImagePrediction,
     class_values,
@@ -33,6 +35,7 @@ _LAZY = {  # FastAPI and uvicorn: only where a web app is wanted
 __all__ = [
     "ImagePrediction",
     "OnnxClassifier",
+    "build_playground",
     "class_values",
     "create_app",
     "create_review_app",

@@ -6,6 +6,7 @@ reads data or runs, calls the library's layers and writes what it produced. The 
 - ``studies`` (Hands-On ML chapter 3): :func:`detect`, :func:`multilabel`, :func:`denoise`
 - ``graphs``: :func:`graph`, :func:`graph_panel`, :func:`graph_compare`, :func:`feature_map`
 - ``health``: :func:`health`
+- ``playground``: :func:`playground`
 - ``reports``: :func:`report_run`, :func:`leaderboard`
 - ``sweep``: :func:`read_sweep`, :func:`run_sweep`
 
@@ -20,6 +21,7 @@ from mnistlab.workflows.doctor import doctor
 from mnistlab.workflows.evaluate import cross_validate, evaluate_run
 from mnistlab.workflows.graphs import feature_map, graph, graph_compare, graph_panel
 from mnistlab.workflows.health import health
+from mnistlab.workflows.playground import playground
 from mnistlab.workflows.reports import leaderboard, report_run
 from mnistlab.workflows.robustness import robustness
 from mnistlab.workflows.studies import denoise, detect, multilabel
@@ -39,6 +41,7 @@ __all__ = [
     "health",
     "leaderboard",
     "multilabel",
+    "playground",
     "read_sweep",
     "report_run",
     "robustness",

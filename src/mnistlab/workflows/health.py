@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mnistlab import datasets, quality, reports
 from mnistlab.fileio import write_json, write_table
+from mnistlab.parallel import parallel
 
 
 def health(
@@ -26,6 +27,8 @@ def health(
     trust: bool = False,
     test: str | Path | None = None,
     min_judge_accuracy: float = 0.8,
+    jobs: int = 1,
+    cluster: str | None = None,
 ) -> quality.HealthReport:
     """Check a data set: exact and near duplicates inside and across its splits, conflicting labels, suspected
     label errors, underperforming groups, outliers, non-IID order, odd images, unusual image properties and rare
@@ -56,6 +59,10 @@ def health(
         The checks to run by name (``quality.registry.CHECKS``: duplicates, near, odd, properties, files,
         imbalance, outlier, order, label, groups), "all" (the default), less those in ``skip``. ``label`` and
         ``groups`` train models; ``near``, ``outlier`` and ``order`` are kNN searches; the others take seconds.
+    jobs, cluster
+        The judge's fold models train ``jobs`` at a time on this machine, or on the workers of the Dask cluster at
+        ``cluster`` (a scheduler address; every worker must read ``data`` at the same path). The results are the
+        same as one at a time.
     features_from : str or Path, optional
         A run folder: outliers are then measured in its network's penultimate layer (``trust``: see
         ``runs.load_run``) instead of the pixels' PCA.
@@ -95,7 +102,8 @@ def health(
         features=features,
         features_source=source,
     )
-    report = quality.audit(splits, built)
+    with parallel(jobs, cluster) as n_jobs, quality.judge_folds_at_once(n_jobs):
+        report = quality.audit(splits, built)
     if out is not None:
         described = str(data) if test is None else f"{data}, test {test}"
         write_health(report, built, Path(out), gallery, described)
