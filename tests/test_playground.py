@@ -106,11 +106,20 @@ def test_a_picked_test_image_is_answered_without_preprocessing(site, browser):
     tab.close()
 
 
-def test_the_page_refuses_to_build_without_a_run(tmp_path):
+def test_the_page_refuses_to_build_without_a_run_or_without_onnx(tmp_path, monkeypatch):
+    import importlib.util
+
     from mnistlab.errors import MnistlabError
+    from mnistlab.workflows import playground
 
     with pytest.raises(MnistlabError, match="at least one run"):
         build_playground(tmp_path / "site", {})
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a)
+    )
+    with pytest.raises(MnistlabError, match=r"pip install 'mnistlab\[onnx\]'"):
+        playground(tmp_path / "site")  # refused before any training
 
 
 def _tarball(path, files: dict[str, bytes]) -> None:

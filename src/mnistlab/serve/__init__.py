@@ -11,7 +11,7 @@ Examples
 
 from mnistlab.lazy import lazy_exports
 from mnistlab.serve.onnx import OnnxClassifier, export_onnx, load_onnx
-from mnistlab.serve.playground import build_playground
+from mnistlab.serve.playground import build_playground, check_playground_requirements
 from mnistlab.serve.predict import (
     ImagePrediction,
     class_values,
@@ -36,6 +36,7 @@ __all__ = [
     "ImagePrediction",
     "OnnxClassifier",
     "build_playground",
+    "check_playground_requirements",
     "class_values",
     "create_app",
     "create_review_app",

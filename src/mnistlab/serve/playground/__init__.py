@@ -59,6 +59,19 @@ class PlaygroundModel:
         return cls(name, TITLES.get(model, model), dataset, classes, graph)
 
 
+def check_playground_requirements() -> None:
+    """Refuse, before any work, when the ONNX exporter's package is missing (the ``onnx`` extra).
+
+    Examples
+    --------
+    >>> check_playground_requirements()  # with mnistlab[onnx] installed: nothing to say
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:
+        raise MnistlabError("the playground exports its models to ONNX: pip install 'mnistlab[onnx]'")
+
+
 def build_playground(out: str | Path, models: Mapping[str, str | Path], samples: int = 12) -> Path:
     """Write the playground page into ``out``: the runs ``models`` (``{name: run folder}``, PyTorch runs) in ONNX,
     ``samples`` test images of each of their data sets, ONNX Runtime Web and the page. Open ``out/index.html``.
@@ -84,6 +97,7 @@ def build_playground(out: str | Path, models: Mapping[str, str | Path], samples:
     """
     if not models:
         raise MnistlabError("the playground needs at least one run")
+    check_playground_requirements()
     out = Path(out)
     (out / "vendor").mkdir(parents=True, exist_ok=True)
     chosen = [PlaygroundModel.from_run(name, path) for name, path in models.items()]
