@@ -110,6 +110,9 @@ def main() -> None:
     from mnistlab.datasets import shards
 
     result: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine()}
+    stamp = time.strftime(
+        "%Y-%m-%d-%H%M"
+    )  # one results file, rewritten after every stage: a stopped run keeps them
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         folder = Path(tmp)
         deformed_folder = (args.work or folder) / f"deformed-{args.deformed}"
@@ -130,6 +133,7 @@ def main() -> None:
                 for side, rows in sides.items()
             }
         result["streamed_vs_in_memory"] = table
+        write(result, args.out, stamp)
         start = time.perf_counter()
         deformed = datasets.generate_deformed_mnist(deformed_folder, args.deformed)
         seconds = time.perf_counter() - start
@@ -141,18 +145,19 @@ def main() -> None:
             "bytes": sum(p.stat().st_size for p in Path(deformed).iterdir()),
         }
         print("generated", result["generation"], flush=True)
+        write(result, args.out, stamp)
         if args.health:
             result["health"] = {"images": args.deformed, **health_label_check(str(deformed), folder)}
             print("health", result["health"], flush=True)
+            write(result, args.out, stamp)
         result["deformed_training"] = {"images": args.deformed}
         for model in args.deformed_models:
             result["deformed_training"][model] = trained(str(deformed), model, 0, folder)
+            write(result, args.out, stamp)
         print("deformed", result["deformed_training"], flush=True)
-    write(result, args.out)
 
 
-def write(result: dict, out: Path) -> None:
-    stamp = time.strftime("%Y-%m-%d-%H%M")
+def write(result: dict, out: Path, stamp: str) -> None:
     (out / f"streaming-{stamp}.json").write_text(json.dumps(result, indent=1) + "\n")
     m = result["machine"]
     lines = [
@@ -175,7 +180,10 @@ def write(result: dict, out: Path) -> None:
                 f"| {model} | {side} | {acc['n']} | {acc['median']:.4f} ({acc['min']:.4f}-{acc['max']:.4f}) | "
                 f"{sec['median']:.1f} ({sec['min']:.1f}-{sec['max']:.1f}) | {mem['median']:.0f} |"
             )
-    g, d = result["generation"], result["deformed_training"]
+    g, d = result.get("generation"), result.get("deformed_training", {})
+    if g is None:
+        (out / f"streaming-{stamp}.md").write_text("\n".join(lines) + "\n")
+        return
     made = (
         "were already generated (time not measured in this run)"
         if g.get("resumed")
