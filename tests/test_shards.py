@@ -344,14 +344,14 @@ def test_health_judges_the_labels_of_a_shard_folder_without_reading_it_whole(
     monkeypatch.setattr(
         TorchClassifier, "fit", lambda self, X, *a, **k: fitted_on.append(X) or fit(self, X, *a, **k)
     )
-    report = health(folder, checks="label", model="mlp", folds=3, out=tmp_path / "out")
+    report = health(folder, checks="label", model="cnn-fast", folds=3, out=tmp_path / "out")
     # every judge trained on a fold left on disk (a view of the shards), never on a copy in memory
     assert len(fitted_on) >= 3 and all(isinstance(X, shards.ShardedImages) for X in fitted_on)
     assert sorted(len(X) for X in fitted_on[:3]) == [533, 533, 534]
     # the training split trains the judge, whatever order the splits were written in
     judge = report.summary()["context"]["suspected_label_errors"]["judge"]
-    assert judge["splits"]["train"]["scored_by"].startswith("mlp, 3-fold out-of-fold within train (800")
-    assert judge["splits"]["test"]["scored_by"].startswith("mlp, the mean of the 3 fold models of train")
+    assert judge["splits"]["train"]["scored_by"].startswith("cnn-fast, 3-fold out-of-fold within train (800")
+    assert judge["splits"]["test"]["scored_by"].startswith("cnn-fast, the mean of the 3 fold models of train")
     flags = report["suspected_label_errors"].flags[:800]
     recall, precision = flags[flipped].mean(), flags[flipped].sum() / max(1, flags.sum())
     assert recall > 0.8 and precision > 0.8, (recall, precision)
@@ -363,11 +363,11 @@ def test_health_judges_train_on_a_dask_cluster_as_they_do_here(noisy_folder):
     from mnistlab.workflows.health import health
 
     folder, _ = noisy_folder
-    here = health(folder, checks="label", model="mlp", folds=3)
+    here = health(folder, checks="label", model="cnn-fast", folds=3)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        remote = health(folder, checks="label", model="mlp", folds=3, cluster=cluster.scheduler_address)
+        remote = health(folder, checks="label", model="cnn-fast", folds=3, cluster=cluster.scheduler_address)
         ran_there = [prefix for prefix in cluster.scheduler.task_prefixes if "_fold" in prefix]
     assert ran_there, list(cluster.scheduler.task_prefixes)  # the fold fits were the cluster's tasks
     np.testing.assert_array_equal(
