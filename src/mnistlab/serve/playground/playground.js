@@ -152,9 +152,13 @@ async function compare(image) {
   for (const model of PLAYGROUND_MODELS.filter((m) => m.dataset === state.dataset)) {
     const [p] = await probabilities(model, image, 1);
     const top = p.indexOf(Math.max(...p));
-    rows.push(`<tr><td>${model.title}</td><td>${model.classes[top]}</td><td>${p[top].toFixed(3)}</td></tr>`);
+    const row = document.createElement("tr");
+    for (const text of [model.title, model.classes[top], p[top].toFixed(3)]) {
+      row.append(Object.assign(document.createElement("td"), { textContent: text })); // names are text, never markup
+    }
+    rows.push(row);
   }
-  document.getElementById("compare").innerHTML = rows.join("");
+  document.getElementById("compare").replaceChildren(...rows);
 }
 
 function show(result) {
@@ -162,7 +166,7 @@ function show(result) {
   if (!result) {
     bars(document.getElementById("bars"), model.classes, model.classes.map(() => 0));
     document.getElementById("verdict").textContent = "Draw, or pick a test image.";
-    document.getElementById("compare").innerHTML = "";
+    document.getElementById("compare").replaceChildren();
     drawImage(document.getElementById("seen"), new Uint8Array(784));
     drawImage(document.getElementById("occlusion"), new Uint8Array(784));
     return;
