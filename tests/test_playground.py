@@ -114,6 +114,8 @@ def test_the_page_refuses_to_build_without_a_run_or_without_onnx(tmp_path, monke
 
     with pytest.raises(MnistlabError, match="at least one run"):
         build_playground(tmp_path / "site", {})
+    with pytest.raises(MnistlabError, match="two runs are named cnn"):
+        playground(tmp_path / "site", [tmp_path / "a" / "cnn", tmp_path / "b" / "cnn"])
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a)

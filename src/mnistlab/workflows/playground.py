@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from mnistlab.errors import MnistlabError
 from mnistlab.serve import build_playground, check_playground_requirements
 from mnistlab.workflows.train import train_model
 
@@ -50,7 +51,13 @@ def playground(
     """
     check_playground_requirements()  # before minutes of training
     if runs:
-        return build_playground(out, {Path(run).name: run for run in runs})
+        names = [Path(run).name for run in runs]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:  # the page names a model by its run folder: one would silently replace the other
+            raise MnistlabError(
+                f"two runs are named {', '.join(twice)}: the playground needs distinct folder names"
+            )
+        return build_playground(out, dict(zip(names, runs, strict=True)))
     with tempfile.TemporaryDirectory(prefix="mnistlab-playground-") as scratch:
         trained = {}
         for name in data:
