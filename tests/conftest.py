@@ -35,6 +35,23 @@ BUILT_IN = {"mnist", "fashion-mnist-kaggle", "fashion-mnist"}
 _REAL_HOME = os.environ.get("MNISTLAB_HOME")
 
 
+def _share_the_cores() -> None:
+    """Each pytest-xdist worker (``make test`` runs two) trains with its share of the cores, and so do the
+    commands its tests start (they inherit ``OMP_NUM_THREADS``): two workers of two threads each on two cores
+    make PyTorch's threads wait on each other, several times slower. A fit never takes more threads than its
+    process may use (``models.precision.execution_plan``)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        import torch
+
+        share = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(share)
+        torch.set_num_threads(share)
+
+
+_share_the_cores()
+
+
 def pytest_collection_modifyitems(items) -> None:
     for item in items:
         needs = set(getattr(item, "fixturenames", ()))

@@ -62,6 +62,25 @@ def test_threads_are_measured_where_there_is_a_choice(fresh):
     assert precision.choose("cnn", measure=timer(0.1, 0.2, threads={2: 1.0, 4: 1.3}))["threads"] == 2
 
 
+def test_a_fit_never_takes_more_threads_than_its_process_may_use(fresh):
+    """A joblib or Dask worker sharing the cores starts with fewer threads than the measured choice: its fits keep
+    to that (two workers of two threads each on two cores were several times slower); a given count still wins."""
+    import torch
+
+    fresh.setattr(
+        precision, "choose", lambda architecture: {"precision": "bf16", "channels_last": True, "threads": 2}
+    )
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert precision.execution_plan("cnn", "auto", None, "cpu", convolutional=True) == (True, True, 1)
+        assert precision.execution_plan("cnn", "auto", 2, "cpu", convolutional=True) == (True, True, 2)
+        torch.set_num_threads(4)
+        assert precision.execution_plan("cnn", "auto", None, "cpu", convolutional=True) == (True, True, 2)
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_without_bf16_support_bf16_is_never_timed(fresh):
     fresh.setattr(precision, "bf16_supported", lambda: False)
     calls = []

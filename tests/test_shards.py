@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from mnistlab import datasets
 from mnistlab.datasets import deformed, shards
@@ -363,7 +364,14 @@ def test_health_judges_train_on_a_dask_cluster_as_they_do_here(noisy_folder):
     from mnistlab.workflows.health import health
 
     folder, _ = noisy_folder
-    here = health(folder, checks="label", model="cnn-fast", folds=3)
+    # A Dask worker process runs one thread (Dask starts it with OMP_NUM_THREADS=1, and a fit never takes more
+    # threads than its process may use); here too, so that both sides compute the same numbers.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        here = health(folder, checks="label", model="cnn-fast", folds=3)
+    finally:
+        torch.set_num_threads(threads)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:

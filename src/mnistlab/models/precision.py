@@ -156,7 +156,9 @@ def execution_plan(
     """(bf16, channels-last, threads) to train ``architecture`` in on a device of ``device_type`` ("cpu", "cuda"). ``precision="auto"`` on a CPU:
     what its training step measured fastest (:func:`choose`, timed once per machine and cached); on a GPU bf16.
     An explicit precision is honoured, in the network's registered layout. Dense networks train in fp32.
-    ``threads`` given always wins.
+    ``threads`` given always wins; otherwise the measured thread count, never more than this process may use
+    (``torch.get_num_threads()``: a joblib or Dask worker that shares the cores is started with fewer, and more
+    threads than cores make PyTorch's threads wait on each other, several times slower).
 
     Examples
     --------
@@ -165,6 +167,8 @@ def execution_plan(
     >>> execution_plan("cnn", "bf16", 2, "cpu", convolutional=True)
     (True, True, 2)
     """
+    import torch
+
     from mnistlab.models import networks
 
     registered = networks.get(architecture).channels_last
@@ -173,7 +177,8 @@ def execution_plan(
     if device_type == "cuda":
         return True, registered, threads
     chosen = choose(architecture)
-    return chosen["precision"] == "bf16", chosen["channels_last"], threads or chosen["threads"]
+    allowed = min(chosen["threads"], torch.get_num_threads())
+    return chosen["precision"] == "bf16", chosen["channels_last"], threads or allowed
 
 
 def choose(

@@ -429,7 +429,9 @@ def _out_of_fold(
 
     The folds' fits are joblib tasks: one at a time by default, on this machine's processes or on a Dask
     cluster inside :func:`mnistlab.parallel.parallel` (``health --jobs`` / ``--cluster``) with
-    :func:`judge_folds_at_once`. The results are the same either way: each fold's model is seeded alike."""
+    :func:`judge_folds_at_once`. The results are the same either way where each fit runs the same number of
+    threads (each fold's model is seeded alike; a worker's fits keep to its threads, and bf16 sums in another
+    order differ slightly)."""
     from joblib import Parallel, delayed
 
     others = others or {}
