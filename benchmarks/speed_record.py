@@ -4,8 +4,10 @@ Claim (2026-11-26, 2-core Intel Xeon with AVX-512 bf16 and AMX, torch 2.13.0 CPU
 99.11% over 20 seeds (std 0.06, range 99.00-99.26, P(>= 99.0%) = 1.00) in 1.92 s of training (median, range
 1.43-2.70 s; the whole ``fit`` call 2.05 s), 4.8x sooner than the fastest public recipe as published (fp32, 9.24 s)
 and 1.8x sooner than that recipe at its best here (bf16, channels-last, fused Adam: 3.52 s), same run.
-Missed: training <= 1.0 s, asked of the 2-core AMD EPYC with native bf16 (no such machine was lent to measure; on
-this one 1.92 s). The profile of the miss is in the README ("CPU speed record").
+Missed: training <= 1.0 s, asked of the 2-core AMD EPYC with native bf16: measured there on 2026-12-07, 1.70 s median
+(range 1.51-2.65, 20 seeds, 99.11% mean, 5.2x sooner than A); that machine's bf16 peak (389 GFLOP/s, no AMX) puts
+cnn-fast's compute floor at 0.58 s. The profiles of the miss are on the documentation's Benchmarks page ("CPU speed
+record").
 Evidence: ``benchmarks/results/record-*.json`` (every seed's row, the machine, the versions).
 
 The recipe (``models.create("cnn-fast", data)``, as ``mnistlab train --model cnn-fast`` builds it):
