@@ -164,3 +164,29 @@ def test_an_npm_package_is_checked_file_by_file_and_installed_whole(tmp_home, mo
     monkeypatch.setenv("MNISTLAB_OFFLINE", "1")
     with pytest.raises(DataNotAvailableError, match="MNISTLAB_OFFLINE=1"):
         fetch_npm_package("onnxruntime-web", "9.9.9", good)
+
+
+def test_a_truncated_or_swelling_npm_package_is_refused_and_nothing_is_installed(tmp_home, monkeypatch):
+    import hashlib
+
+    from mnistlab.datasets import cache, fetch_npm_package
+    from mnistlab.errors import DataNotAvailableError
+
+    script = bytes(range(256)) * 400  # 100 KB that gzip cannot shrink: a cut leaves a truncated stream
+    good = {"dist/ort.js": hashlib.sha256(script).hexdigest()}
+
+    def truncated(url, dest, timeout):
+        _tarball(dest, {"dist/ort.js": script})
+        dest.write_bytes(dest.read_bytes()[: dest.stat().st_size // 2])
+
+    monkeypatch.setattr(cache, "_download", truncated)
+    with pytest.raises(DataNotAvailableError, match="truncated or damaged"):
+        fetch_npm_package("onnxruntime-web", "9.9.9", good)
+    assert not (tmp_home / "npm" / "onnxruntime-web-9.9.9").exists()
+    # an archive whose members add up to more than a package may take is refused before any is written
+    monkeypatch.setattr(cache, "_download", lambda url, dest, timeout: _tarball(dest, {"dist/ort.js": script}))
+    monkeypatch.setattr(cache, "MAX_UNPACKED_BYTES", len(script) - 1)
+    with pytest.raises(DataNotAvailableError, match="would unpack to"):
+        fetch_npm_package("onnxruntime-web", "9.9.9", good)
+    assert not (tmp_home / "npm" / "onnxruntime-web-9.9.9").exists()
+    assert not list((tmp_home / "npm").glob(".download-*"))  # the scratch folder went with the failure

@@ -28,6 +28,9 @@ log = logging.getLogger("mnistlab.data")
 
 DEFAULT_TIMEOUT_S = 30.0
 NPM_TIMEOUT_S = 600.0
+# What a package may unpack to (ONNX Runtime Web 1.31.1: 145 MB): a small archive that expands past it (a
+# compression bomb) is refused before anything is written.
+MAX_UNPACKED_BYTES = 2 * 1024**3
 _VERIFIED, _SOURCE = "verified.json", "source.json"
 
 
@@ -463,12 +466,19 @@ def safe_extract(archive: Path, dest: Path) -> None:
     root = dest.resolve()
     try:
         with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
+            members = tar.getmembers()  # reads the whole archive: a truncated one fails here, before writing
+            for member in members:
                 target = (root / member.name).resolve()
                 if not target.is_relative_to(root) or not (member.isfile() or member.isdir()):
                     raise DataFormatError(
                         f"{archive}: refusing to extract {member.name!r} (outside {dest} or a link)"
                     )
+            unpacked = sum(member.size for member in members)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise DataFormatError(
+                    f"{archive}: would unpack to {unpacked / 1e9:.1f} GB, more than the "
+                    f"{MAX_UNPACKED_BYTES / 1e9:.1f} GB a package may take"
+                )
             tar.extractall(root, filter="data")
-    except tarfile.TarError as exc:
-        raise DataFormatError(f"{archive}: not a readable tar archive ({exc})") from None
+    except (tarfile.TarError, EOFError, zlib.error) as exc:  # gzip's EOFError: the archive was cut short
+        raise DataFormatError(f"{archive}: not a readable tar archive, truncated or damaged ({exc})") from None
