@@ -184,7 +184,9 @@ def test_a_truncated_or_swelling_npm_package_is_refused_and_nothing_is_installed
         fetch_npm_package("onnxruntime-web", "9.9.9", good)
     assert not (tmp_home / "npm" / "onnxruntime-web-9.9.9").exists()
     # an archive whose members add up to more than a package may take is refused before any is written
-    monkeypatch.setattr(cache, "_download", lambda url, dest, timeout: _tarball(dest, {"dist/ort.js": script}))
+    monkeypatch.setattr(
+        cache, "_download", lambda url, dest, timeout: _tarball(dest, {"dist/ort.js": script})
+    )
     monkeypatch.setattr(cache, "MAX_UNPACKED_BYTES", len(script) - 1)
     with pytest.raises(DataNotAvailableError, match="would unpack to"):
         fetch_npm_package("onnxruntime-web", "9.9.9", good)

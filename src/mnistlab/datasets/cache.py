@@ -481,4 +481,6 @@ def safe_extract(archive: Path, dest: Path) -> None:
                 )
             tar.extractall(root, filter="data")
     except (tarfile.TarError, EOFError, zlib.error) as exc:  # gzip's EOFError: the archive was cut short
-        raise DataFormatError(f"{archive}: not a readable tar archive, truncated or damaged ({exc})") from None
+        raise DataFormatError(
+            f"{archive}: not a readable tar archive, truncated or damaged ({exc})"
+        ) from None
