@@ -192,3 +192,51 @@ def test_a_truncated_or_swelling_npm_package_is_refused_and_nothing_is_installed
         fetch_npm_package("onnxruntime-web", "9.9.9", good)
     assert not (tmp_home / "npm" / "onnxruntime-web-9.9.9").exists()
     assert not list((tmp_home / "npm").glob(".download-*"))  # the scratch folder went with the failure
+
+
+def test_a_run_on_a_users_folder_of_other_sized_images_gets_its_own_classes_and_test_images(
+    tmp_path, tmp_home
+):
+    """A 3-class folder of 56x56 PNGs on white paper, trained with --preprocess resize: the page takes the class
+    names from the run and its samples from the run's own held-out images, read by the rule the run recorded."""
+    from PIL import Image
+
+    from mnistlab.runs.data import test_data
+
+    rng = np.random.default_rng(0)
+    for label, name in enumerate(("bag", "shoe", "top")):
+        (tmp_path / "shop" / name).mkdir(parents=True)
+        for i in range(40):
+            image = np.full((56, 56), 255, np.uint8)  # white paper, dark ink in a band by class
+            image[8 + 14 * label : 20 + 14 * label, 6:50] = rng.integers(0, 60, (12, 44))
+            Image.fromarray(image).save(tmp_path / "shop" / name / f"{i}.png")
+    (tmp_path / "shop" / "notes.txt").write_text("a stray file")
+    run = tmp_path / "run"
+    train_model(
+        str(tmp_path / "shop"),
+        "cnn-fast",
+        seed=0,
+        out=run,
+        test_fraction=0.25,
+        preprocess="resize",
+        verbose=0,
+    )
+    with pytest.raises(Exception, match="no such run"):
+        build_playground(tmp_path / "broken", {"shop": run, "gone": tmp_path / "gone"})
+    assert not (tmp_path / "broken").exists()  # a failing run leaves no half-built page
+    build_playground(tmp_path / "site", {"shop": run}, samples=6)
+    models_js = (tmp_path / "site" / "models.js").read_text()
+    assert '"classes": ["bag", "shoe", "top"]' in models_js
+    samples_js = (tmp_path / "site" / "samples.js").read_text()
+    import base64
+    import json
+
+    samples = json.loads(samples_js.split("=", 1)[1].rstrip().rstrip(";"))
+    (samples,) = samples.values()  # one data set: the run's folder
+    held_out = test_data(runs.load_run(run))
+    assert [s["label"] for s in samples] == [0, 1, 2, 0, 1, 2]
+    for sample in samples:  # each one an image of the run's test split, 28x28 as the model read it
+        pixels = np.frombuffer(base64.b64decode(sample["pixels"]), np.uint8).reshape(28, 28)
+        assert any(
+            np.array_equal(pixels, image) for image in held_out.images[held_out.labels == sample["label"]]
+        )

