@@ -46,6 +46,7 @@ from trust_benchmarks import bench_augmentation, bench_trust
 
 from mnistlab import datasets, models
 from mnistlab.datasets.csvfile import write_csv
+from mnistlab.fileio import atomic_write
 from mnistlab.parallel import loop_of_fits
 from mnistlab.runs import versions
 
@@ -557,6 +558,8 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
     label = (
         f"{host['node']}, {host['cpu_count']} cores, {'AVX-512 bf16' if host['bf16'] else 'no native bf16'}"
     )
+    started_stem = time.strftime("%Y-%m-%d-%H%M")
+    unfinished = out_dir / f"{started_stem}-{host['node'] or 'machine'}-{size}-unfinished.json"
     for name in names:  # a loop of fits: Ctrl-C or SIGTERM stops the suite, not only the training it hit
         print(f"== {name}", flush=True)
         start = time.perf_counter()
@@ -573,7 +576,8 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
             load_average_before=load,
         )
         print(json.dumps(results[name], default=str)[:400], flush=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+        # A run of the whole suite takes hours: what it has measured so far survives an interruption.
+        _write(results, unfinished)
     partial = (
         ""
         if set(names) >= {n for n, (_, quick) in BENCHMARKS.items() if quick or size != "quick"}
@@ -581,9 +585,18 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
     )
     stem = f"{time.strftime('%Y-%m-%d-%H%M')}-{host['node'] or 'machine'}-{size}{partial}"
     path = out_dir / f"{stem}.json"
-    path.write_text(json.dumps(results, indent=2, default=str))
-    path.with_suffix(".md").write_text(markdown(results))
+    _write(results, path)
+    unfinished.unlink(missing_ok=True)
+    unfinished.with_suffix(".md").unlink(missing_ok=True)
     return path
+
+
+def _write(results: dict, path: Path) -> None:
+    """The results as JSON and markdown beside it, each replaced in one rename."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(results, indent=2, default=str))
+    with atomic_write(path.with_suffix(".md")) as tmp:
+        tmp.write_text(markdown(results))
 
 
 def _flat(values: dict, prefix: str = "") -> dict:
