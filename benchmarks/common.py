@@ -21,6 +21,39 @@ THREADS = 2
 SIZES = ("tiny", "quick", "full")  # tiny: the smoke test; quick: under 10 minutes; full: under 60 minutes
 
 
+def timed_fit(model: str, train, scored, seed: int, **params) -> tuple[object, dict]:
+    """Train the registered ``model`` (its recipe for ``train``, ``params`` over it) and score it once on
+    ``scored``: the fitted estimator and a row with the training clock (the sum of the epochs' clocks, as the
+    speed record counts it), the whole ``fit`` call, the accuracy and what the fit chose (precision, layout,
+    threads), with the load average before it."""
+    import warnings
+
+    from mnistlab import models
+
+    load = os.getloadavg()[0]
+    clf = models.create(model, train, seed=seed, **params)
+    start = time.perf_counter()
+    with (
+        warnings.catch_warnings()
+    ):  # a recipe's notes (e.g. min_steps raising the epochs) are not the news here
+        warnings.simplefilter("ignore")
+        clf.fit(train.images, train.labels)
+    wall = time.perf_counter() - start
+    return clf, {
+        "seed": seed,
+        "params": params,
+        "train_seconds": sum(row["seconds"] for row in clf.history_),
+        "fit_wall_seconds": wall,
+        "accuracy": float((clf.predict(scored.images) == scored.labels).mean()),
+        "epochs": clf.epochs_,
+        "steps": clf.steps_,
+        "precision": clf.precision_,
+        "channels_last": clf.channels_last_,
+        "threads": clf.threads_,
+        "load_average_before": load,
+    }
+
+
 def timed(fn: Callable[[], object], repeat: int = 3) -> dict:
     """Median, min and max wall time of ``repeat`` calls."""
     times = []

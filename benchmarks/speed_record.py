@@ -48,11 +48,11 @@ import time
 from pathlib import Path
 
 import torch
-from common import THREADS
+from common import THREADS, timed_fit
 from frontier import normalised, reference_run, tuned_choice
 from results_page import avx512_kind
 
-from mnistlab import datasets, models
+from mnistlab import datasets
 from mnistlab.models import precision
 from mnistlab.runs import versions
 
@@ -77,19 +77,9 @@ def machine_kind() -> str:
 
 def cnn_fast_run(seed: int, train, test, **params) -> dict:
     """One ``cnn-fast`` training with its defaults (``params`` override, for the fp32 row)."""
-    clf = models.create("cnn-fast", train, seed=seed, **params)
-    start = time.perf_counter()
-    clf.fit(train.images, train.labels)
-    wall = time.perf_counter() - start
-    return {
-        "seed": seed,
-        "train_seconds": sum(row["seconds"] for row in clf.history_),
-        "fit_wall_seconds": wall,
-        "test_accuracy": float((clf.predict(test.images) == test.labels).mean()),
-        "precision": clf.precision_,
-        "channels_last": clf.channels_last_,
-        "threads": clf.threads_,
-    }
+    _, row = timed_fit("cnn-fast", train, test, seed, **params)
+    row["test_accuracy"] = row.pop("accuracy")
+    return row
 
 
 def describe(rows: list[dict]) -> dict:
