@@ -28,11 +28,10 @@ import time
 from pathlib import Path
 
 import torch
-from common import THREADS, timed_fit
+from common import THREADS, timed_fit, write_results
 from speed_record import machine_kind
 
 from mnistlab import datasets
-from mnistlab.fileio import atomic_write
 from mnistlab.models import precision
 from mnistlab.runs import versions
 
@@ -108,13 +107,6 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(result: dict, stem: Path) -> None:
-    """The results so far as JSON and markdown, each replaced in one rename."""
-    for suffix, text in ((".json", json.dumps(result, indent=1)), (".md", markdown(result))):
-        with atomic_write(stem.with_suffix(suffix)) as tmp:
-            tmp.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="mnist")
@@ -165,7 +157,7 @@ def main() -> None:
         for params in candidates:
             result["candidates"].append(timed_fit(args.model, fit_on, validation, 0, **params)[1])
             print(json.dumps(result["candidates"][-1]), flush=True)
-            write(result, stem)
+            write_results(result, stem.with_suffix(".json"), markdown)
         best = max(result["candidates"], key=lambda row: (row["accuracy"], -row["train_seconds"]))
         candidates = [best["params"]]
     result["chosen"] = candidates[0]
@@ -174,7 +166,7 @@ def main() -> None:
         clf, row = timed_fit(args.model, train, test, seed, **result["chosen"])
         result["test"].append(row)
         print(json.dumps(row), flush=True)
-        write(result, stem)
+        write_results(result, stem.with_suffix(".json"), markdown)
         if args.ensemble:
             members.append(clf.predict_proba(test.images))
     if args.ensemble:
@@ -184,7 +176,7 @@ def main() -> None:
             "accuracy": float((clf.classes_[mean.argmax(1)] == test.labels).mean()),
             "train_seconds": sum(row["train_seconds"] for row in result["test"]),
         }
-        write(result, stem)
+        write_results(result, stem.with_suffix(".json"), markdown)
     print(stem.with_suffix(".md"))
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -33,9 +34,8 @@ def timed_fit(model: str, train, scored, seed: int, **params) -> tuple[object, d
     load = os.getloadavg()[0]
     clf = models.create(model, train, seed=seed, **params)
     start = time.perf_counter()
-    with (
-        warnings.catch_warnings()
-    ):  # a recipe's notes (e.g. min_steps raising the epochs) are not the news here
+    # A recipe's notes (e.g. min_steps raising the epochs) are not the news here.
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(train.images, train.labels)
     wall = time.perf_counter() - start
@@ -52,6 +52,17 @@ def timed_fit(model: str, train, scored, seed: int, **params) -> tuple[object, d
         "threads": clf.threads_,
         "load_average_before": load,
     }
+
+
+def write_results(results: dict, path: Path, to_markdown: Callable[[dict], str]) -> None:
+    """``results`` as JSON at ``path`` and as markdown beside it, each replaced in one rename (a reader, or a
+    stopped run, never sees half a file)."""
+    from mnistlab.fileio import atomic_write
+
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(results, indent=2, default=str))
+    with atomic_write(path.with_suffix(".md")) as tmp:
+        tmp.write_text(to_markdown(results))
 
 
 def timed(fn: Callable[[], object], repeat: int = 3) -> dict:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import THREADS, child, gemm_peak, spread, timed
+from common import THREADS, child, gemm_peak, spread, timed, write_results
 from label_error_benchmarks import bench_label_errors, bench_noise_downstream, bench_real_label_errors
 from PIL import Image
 from quality_benchmarks import bench_planted
@@ -46,7 +46,6 @@ from trust_benchmarks import bench_augmentation, bench_trust
 
 from mnistlab import datasets, models
 from mnistlab.datasets.csvfile import write_csv
-from mnistlab.fileio import atomic_write
 from mnistlab.parallel import loop_of_fits
 from mnistlab.runs import versions
 
@@ -577,7 +576,7 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
         )
         print(json.dumps(results[name], default=str)[:400], flush=True)
         # A run of the whole suite takes hours: what it has measured so far survives an interruption.
-        _write(results, unfinished)
+        write_results(results, unfinished, markdown)
     partial = (
         ""
         if set(names) >= {n for n, (_, quick) in BENCHMARKS.items() if quick or size != "quick"}
@@ -585,18 +584,10 @@ def run(names: list[str], size: str, out_dir: Path) -> Path:
     )
     stem = f"{time.strftime('%Y-%m-%d-%H%M')}-{host['node'] or 'machine'}-{size}{partial}"
     path = out_dir / f"{stem}.json"
-    _write(results, path)
+    write_results(results, path, markdown)
     unfinished.unlink(missing_ok=True)
     unfinished.with_suffix(".md").unlink(missing_ok=True)
     return path
-
-
-def _write(results: dict, path: Path) -> None:
-    """The results as JSON and markdown beside it, each replaced in one rename."""
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(results, indent=2, default=str))
-    with atomic_write(path.with_suffix(".md")) as tmp:
-        tmp.write_text(markdown(results))
 
 
 def _flat(values: dict, prefix: str = "") -> dict:
